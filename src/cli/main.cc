@@ -1,0 +1,251 @@
+// The tandem command: `tandem daemon` runs the service; every other command
+// is a JSON-RPC call to the daemon of the chosen config folder. Exit status
+// 0 on success; otherwise one line on stderr and a non-zero status
+// (1: the request failed, 2: bad command line, 3: no daemon to talk to).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "cli/client.h"
+#include "cli/qr.h"
+#include "cli/render.h"
+#include "service/rpc.h"
+#include "service/service.h"
+
+namespace {
+
+using nlohmann::json;
+using tandem::Result;
+
+std::filesystem::path DefaultConfigDir() {
+  if (const char* env = std::getenv("TANDEM_CONFIG_DIR"); env && *env) return env;
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
+    return std::filesystem::path(xdg) / "tandem";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::filesystem::path(home) / ".config" / "tandem";
+  }
+  return std::filesystem::current_path() / ".tandem-config";
+}
+
+int Fail(const std::string& message, int status = 1) {
+  std::cerr << "tandem: " << message << "\n";
+  return status;
+}
+
+int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen,
+              const std::string& log_level) {
+  auto logger = spdlog::stderr_color_mt("tandem");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  asio::io_context io;
+  auto service = tandem::service::Service::Create(io, {config_dir, listen});
+  if (!service) return Fail(service.error().message);
+  tandem::service::RpcServer rpc(io, **service);
+  if (auto started = rpc.Start(); !started) return Fail(started.error().message);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const std::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping", signal);
+    (*service)->Stop();
+    io.stop();
+  });
+  (*service)->Start();
+  auto device = (*service)->GetDeviceInfo();
+  spdlog::info("ready: device {} listening for control on {}", device.device_id,
+               ((*service)->config_dir() / tandem::service::kSocketFileName).string());
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tandem keeps folders in sync between your devices, peer to peer, end-to-end encrypted.",
+               "tandem"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tandem 0.1.0");
+  std::string config_dir = DefaultConfigDir().string();
+  app.add_option("--config-dir", config_dir, "Config folder (env TANDEM_CONFIG_DIR)")->capture_default_str();
+  bool as_json = false;
+
+  std::string listen, log_level = "info";
+  auto* daemon = app.add_subcommand("daemon", "Run the Tandem service");
+  daemon->add_option("--listen", listen, "Address for peers, e.g. tcp/0.0.0.0:20209");
+  daemon->add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
+
+  std::string dir, name, token_text, share, address, mode = "write", keep;
+  bool delete_repo = false, qr = false, watch = false;
+  auto* add = app.add_subcommand("add", "Share a folder");
+  add->add_option("DIR", dir, "Absolute path of the folder")->required();
+  add->add_option("--name", name, "Display name (default: the folder's name)");
+  add->add_flag("--json", as_json, "Print JSON");
+
+  auto* import = app.add_subcommand("import", "Join a share from its token");
+  import->add_option("TOKEN", token_text, "Share token (tandem:...)")->required();
+  import->add_option("DIR", dir, "Absolute path of the folder to sync into")->required();
+  import->add_option("--name", name, "Display name");
+  import->add_flag("--json", as_json, "Print JSON");
+
+  auto* remove = app.add_subcommand("remove", "Stop syncing a share (your files stay)");
+  remove->add_option("SHARE", share, "Share id, id prefix or name")->required();
+  remove->add_flag("--delete-repo", delete_repo, "Also delete the share's .tandem folder");
+
+  auto* list = app.add_subcommand("list", "List shares");
+  list->add_flag("--json", as_json, "Print JSON");
+
+  auto* info = app.add_subcommand("info", "Show one share");
+  info->add_option("SHARE", share, "Share id, id prefix or name")->required();
+  info->add_flag("--json", as_json, "Print JSON");
+
+  auto* token = app.add_subcommand("token", "Print a token that grants access to a share");
+  token->add_option("SHARE", share, "Share id, id prefix or name")->required();
+  token->add_option("--mode", mode, "write, read or blind")->capture_default_str();
+  token->add_flag("--qr", qr, "Also draw it as a QR code");
+
+  auto* peer = app.add_subcommand("peer", "Manage a share's peers");
+  peer->require_subcommand(1);
+  auto* peer_add = peer->add_subcommand("add", "Add a peer address");
+  peer_add->add_option("SHARE", share)->required();
+  peer_add->add_option("ADDR", address, "tcp/HOST:PORT or tcp/[IPv6]:PORT")->required();
+  auto* peer_remove = peer->add_subcommand("remove", "Remove a peer address");
+  peer_remove->add_option("SHARE", share)->required();
+  peer_remove->add_option("ADDR", address)->required();
+  auto* peer_list = peer->add_subcommand("list", "List a share's peers");
+  peer_list->add_option("SHARE", share)->required();
+  peer_list->add_flag("--json", as_json, "Print JSON");
+
+  auto* pause = app.add_subcommand("pause", "Stop syncing a share with peers (local scanning goes on)");
+  pause->add_option("SHARE", share)->required();
+  auto* resume = app.add_subcommand("resume", "Resume syncing a share");
+  resume->add_option("SHARE", share)->required();
+
+  auto* rescan = app.add_subcommand("rescan", "Scan a share's folder now");
+  rescan->add_option("SHARE", share)->required();
+  rescan->add_flag("--json", as_json, "Print JSON");
+
+  auto* status = app.add_subcommand("status", "Show what every share (or one) is doing");
+  status->add_option("SHARE", share);
+  status->add_flag("--json", as_json, "Print JSON");
+  status->add_flag("--watch", watch, "Refresh every second until interrupted");
+
+  auto* device = app.add_subcommand("device", "Show this device's id");
+  device->add_flag("--json", as_json, "Print JSON");
+
+  auto* conflicts = app.add_subcommand("conflicts", "List a share's conflicts");
+  conflicts->add_option("SHARE", share)->required();
+  conflicts->add_flag("--json", as_json, "Print JSON");
+  std::string conflict;
+  auto* resolve = app.add_subcommand("resolve", "Resolve a conflict");
+  resolve->add_option("SHARE", share)->required();
+  resolve->add_option("CONFLICT", conflict)->required();
+  resolve->add_option("--keep", keep, "local, remote or both")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    return Fail(e.what(), 2);
+  }
+
+  std::filesystem::path config_path(config_dir);
+  if (!config_path.is_absolute()) config_path = std::filesystem::absolute(config_path);
+  if (daemon->parsed()) return RunDaemon(config_path, listen, log_level);
+
+  auto call = [&](const std::string& method, const json& params) -> Result<json> {
+    return tandem::cli::CallDaemon(config_path, method, params);
+  };
+  auto print = [&](const Result<json>& r, auto&& human) -> int {
+    if (!r) return Fail(r.error().message, r.error().code == tandem::ErrorCode::kFailedPrecondition ? 3 : 1);
+    if (as_json) {
+      std::cout << r->dump(2) << "\n";
+    } else {
+      human(*r);
+    }
+    return 0;
+  };
+  auto quiet = [](const json&) {};
+  using namespace tandem::cli;
+
+  if (add->parsed()) {
+    return print(call("share_add", {{"path", dir}, {"name", name}}), [](const json& j) {
+      std::cout << "Added share " << j["name"].get<std::string>() << " (" << j["id"].get<std::string>()
+                << ") for " << j["path"].get<std::string>() << "; indexing in the background.\n";
+    });
+  }
+  if (import->parsed()) {
+    return print(call("share_import_from_token", {{"token", token_text}, {"path", dir}, {"name", name}}),
+                 [](const json& j) {
+                   std::cout << "Imported share " << j["name"].get<std::string>() << " ("
+                             << j["id"].get<std::string>() << ") as a " << j["mode"].get<std::string>()
+                             << " replica in " << j["path"].get<std::string>() << "\n";
+                 });
+  }
+  if (remove->parsed()) {
+    return print(call("share_remove", {{"share", share}, {"delete_repo", delete_repo}}), [&](const json&) {
+      std::cout << "Removed share " << share << (delete_repo ? " and its .tandem folder" : "")
+                << "; the files were left in place.\n";
+    });
+  }
+  if (list->parsed()) return print(call("share_list", json::object()), PrintShareTable);
+  if (info->parsed()) return print(call("share_get_info", {{"share", share}}), PrintShareInfo);
+  if (token->parsed()) {
+    return print(call("share_get_sync_token", {{"share", share}, {"mode", mode}}), [&](const json& j) {
+      std::string text = j["token"].get<std::string>();
+      std::cout << text << "\n";
+      if (qr) {
+        auto drawing = RenderQr(text);
+        if (drawing) std::cout << *drawing;
+      }
+    });
+  }
+  if (peer_add->parsed()) {
+    return print(call("share_add_peer", {{"share", share}, {"address", address}}), [](const json& j) {
+      std::cout << "Added peer " << j["address"].get<std::string>() << "\n";
+    });
+  }
+  if (peer_remove->parsed()) return print(call("share_remove_peer", {{"share", share}, {"address", address}}), quiet);
+  if (peer_list->parsed()) {
+    return print(call("share_list_peers", {{"share", share}}), [](const json& j) {
+      if (j.empty()) std::cout << "No peers. Add one with: tandem peer add SHARE tcp/HOST:PORT\n";
+      for (const json& p : j) {
+        std::cout << p["address"].get<std::string>() << "  " << p["state"].get<std::string>() << "\n";
+      }
+    });
+  }
+  if (pause->parsed()) return print(call("share_set_sync_enabled", {{"share", share}, {"enabled", false}}), quiet);
+  if (resume->parsed()) return print(call("share_set_sync_enabled", {{"share", share}, {"enabled", true}}), quiet);
+  if (rescan->parsed()) return print(call("share_rescan", {{"share", share}}), PrintScanStats);
+  if (device->parsed()) {
+    return print(call("device_info", json::object()), [](const json& j) {
+      std::cout << j["device_id"].get<std::string>() << "  (" << j["device_name"].get<std::string>() << ")\n";
+    });
+  }
+  if (status->parsed()) {
+    while (true) {
+      Result<json> r = share.empty() ? call("share_list", json::object())
+                                     : call("share_get_info", {{"share", share}});
+      if (r && !share.empty()) r = json::array({*r});
+      int rc = print(r, PrintStatus);
+      if (!watch || rc != 0) return rc;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      std::cout << "\n";
+    }
+  }
+  if (conflicts->parsed()) return print(call("share_list_conflicts", {{"share", share}}), quiet);
+  if (resolve->parsed()) {
+    return print(call("share_resolve_conflict", {{"share", share}, {"conflict", conflict}, {"keep", keep}}), quiet);
+  }
+  return Fail("no command given; see tandem --help", 2);
+}

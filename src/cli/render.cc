@@ -1,0 +1,71 @@
+#include "cli/render.h"
+
+#include <fmt/core.h>
+
+#include <string>
+
+namespace tandem::cli {
+namespace {
+
+using nlohmann::json;
+
+std::string HumanBytes(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) value /= 1024, ++unit;
+  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+std::string S(const json& j, const char* key) { return j.value(key, std::string()); }
+
+}  // namespace
+
+void PrintShareTable(const json& shares) {
+  if (shares.empty()) {
+    fmt::print("No shares yet. Share a folder with: tandem add /path/to/folder\n");
+    return;
+  }
+  fmt::print("{:<8}  {:<20}  {:<5}  {:<8}  {:>7}  {:>10}  {}\n", "ID", "NAME", "MODE", "STATE", "FILES", "SIZE", "PATH");
+  for (const json& s : shares) {
+    fmt::print("{:<8}  {:<20}  {:<5}  {:<8}  {:>7}  {:>10}  {}\n", S(s, "id").substr(0, 8), S(s, "name"),
+               S(s, "mode"), S(s, "state"), s["index"].value("files", 0),
+               HumanBytes(s["index"].value("bytes", uint64_t{0})), S(s, "path"));
+  }
+}
+
+void PrintShareInfo(const json& s) {
+  const json& index = s["index"];
+  fmt::print("Share      {}\n", S(s, "name"));
+  fmt::print("ID         {}\n", S(s, "id"));
+  fmt::print("Path       {}\n", S(s, "path"));
+  fmt::print("Access     {}\n", S(s, "mode"));
+  fmt::print("Syncing    {}\n", s.value("enabled", true) ? "enabled" : "paused");
+  fmt::print("State      {}\n", S(s, "state"));
+  if (!S(s, "last_error").empty()) fmt::print("Error      {}\n", S(s, "last_error"));
+  fmt::print("Index      {} files, {} folders, {} symlinks, {} ({} records)\n", index.value("files", 0),
+             index.value("directories", 0), index.value("symlinks", 0),
+             HumanBytes(index.value("bytes", uint64_t{0})), index.value("records", 0));
+  fmt::print("Peers      {}\n", s["peers"].empty() ? std::string("none") : "");
+  for (const json& p : s["peers"]) fmt::print("           {}\n", p.get<std::string>());
+}
+
+void PrintStatus(const json& shares) {
+  if (shares.empty()) fmt::print("No shares.\n");
+  for (const json& s : shares) {
+    fmt::print("{} ({}): {}", S(s, "name"), S(s, "id").substr(0, 8), S(s, "state"));
+    if (!S(s, "last_error").empty()) fmt::print(" - {}", S(s, "last_error"));
+    fmt::print("\n  {} files, {} indexed; {} peers configured, 0 connected\n",
+               s["index"].value("files", 0), HumanBytes(s["index"].value("bytes", uint64_t{0})),
+               s["peers"].size());
+  }
+}
+
+void PrintScanStats(const json& stats) {
+  fmt::print("Scanned {} entries: hashed {} files ({}), {} new versions, {} deleted, {} skipped\n",
+             stats.value("entries_seen", 0), stats.value("files_hashed", 0),
+             HumanBytes(stats.value("bytes_hashed", uint64_t{0})), stats.value("records_written", 0),
+             stats.value("deleted", 0), stats.value("skipped", 0));
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,168 @@
+#include "crypto/record.h"
+
+#include <cstring>
+
+#include "crypto/seal.h"
+#include "tandem.pb.h"
+
+namespace tandem::crypto {
+namespace {
+
+constexpr std::string_view kSignatureDomain = "tandem-record-v1";
+
+Error Corrupt(const std::string& what) { return MakeError(ErrorCode::kCorrupt, what); }
+
+void AppendU32BE(Bytes& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
+}
+
+bool CopyKey(const std::string& from, Key32& to) {
+  if (from.size() != to.size()) return false;
+  std::memcpy(to.data(), from.data(), to.size());
+  return true;
+}
+
+std::string KeyString(const Key32& key) {
+  return std::string(reinterpret_cast<const char*>(key.data()), key.size());
+}
+
+}  // namespace
+
+const char* EntryKindName(EntryKind kind) {
+  switch (kind) {
+    case EntryKind::kFile: return "file";
+    case EntryKind::kDirectory: return "directory";
+    case EntryKind::kSymlink: return "symlink";
+  }
+  return "file";
+}
+
+Bytes EncodeEntry(const Entry& entry) {
+  wire::Entry msg;
+  msg.set_path(entry.path.str());
+  msg.set_kind(static_cast<wire::EntryKind>(entry.kind));
+  msg.set_size(entry.size);
+  msg.set_mtime_ns(entry.mtime_ns);
+  msg.set_mode(entry.mode);
+  msg.set_symlink_target(entry.symlink_target);
+  msg.set_deleted(entry.deleted);
+  msg.set_device_short_id(entry.device_short_id);
+  msg.mutable_blocks()->Reserve(static_cast<int>(entry.blocks.size()));
+  for (const BlockRef& block : entry.blocks) {
+    wire::BlockRef* ref = msg.add_blocks();
+    ref->set_id(KeyString(block.id));
+    ref->set_size(block.size);
+  }
+  Bytes out(msg.ByteSizeLong());
+  msg.SerializeToArray(out.data(), static_cast<int>(out.size()));
+  return out;
+}
+
+Result<Entry> DecodeEntry(ByteView bytes) {
+  wire::Entry msg;
+  if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Corrupt("entry is not well-formed");
+  }
+  auto path = RelPath::Parse(msg.path());
+  if (!path) return Corrupt("entry has an unsafe path: " + path.error().message);
+  if (msg.kind() < wire::ENTRY_KIND_FILE || msg.kind() > wire::ENTRY_KIND_SYMLINK) {
+    return Corrupt("entry has an unknown kind");
+  }
+  Entry entry{.path = *path};
+  entry.kind = static_cast<EntryKind>(msg.kind());
+  entry.size = msg.size();
+  entry.mtime_ns = msg.mtime_ns();
+  entry.mode = msg.mode() & 07777;
+  entry.symlink_target = msg.symlink_target();
+  entry.deleted = msg.deleted();
+  entry.device_short_id = msg.device_short_id();
+  entry.blocks.reserve(msg.blocks_size());
+  uint64_t total = 0;
+  for (const wire::BlockRef& ref : msg.blocks()) {
+    BlockRef block;
+    if (!CopyKey(ref.id(), block.id)) return Corrupt("entry has a block id of the wrong length");
+    block.size = ref.size();
+    total += block.size;
+    entry.blocks.push_back(block);
+  }
+  if (entry.kind == EntryKind::kFile && !entry.deleted && total != entry.size) {
+    return Corrupt("entry's blocks do not add up to its size");
+  }
+  return entry;
+}
+
+Bytes SignedMessage(const Key32& share_id, const Record& record) {
+  Bytes vector = record.vector.Canonical();
+  Bytes message(kSignatureDomain.begin(), kSignatureDomain.end());
+  message.insert(message.end(), share_id.begin(), share_id.end());
+  message.insert(message.end(), record.locator.begin(), record.locator.end());
+  AppendU32BE(message, static_cast<uint32_t>(vector.size()));
+  message.insert(message.end(), vector.begin(), vector.end());
+  message.insert(message.end(), record.sealed_entry.begin(), record.sealed_entry.end());
+  return message;
+}
+
+Record MakeRecord(const ShareSecrets& secrets, const Entry& entry, const VersionVector& vector) {
+  Record record;
+  record.locator = ComputeLocator(secrets.locator_key(), entry.path.str());
+  record.vector = vector;
+  record.sealed_entry = SealEntry(secrets.entry_key(), EncodeEntry(entry));
+  record.signature = secrets.Sign(SignedMessage(secrets.share_id(), record));
+  return record;
+}
+
+Result<void> VerifyRecord(const ShareSecrets& secrets, const Record& record) {
+  if (!secrets.Verify(SignedMessage(secrets.share_id(), record), record.signature)) {
+    return Corrupt("record signature does not verify");
+  }
+  return Ok();
+}
+
+Result<Entry> OpenRecord(const ShareSecrets& secrets, const Record& record) {
+  TANDEM_ASSIGN_OR_RETURN(Bytes plain, OpenEntry(secrets.entry_key(), record.sealed_entry));
+  TANDEM_ASSIGN_OR_RETURN(Entry entry, DecodeEntry(plain));
+  if (ComputeLocator(secrets.locator_key(), entry.path.str()) != record.locator) {
+    return Corrupt("record's locator does not match its path");
+  }
+  return entry;
+}
+
+Bytes EncodeRecord(const Record& record) {
+  wire::Record msg;
+  msg.set_locator(KeyString(record.locator));
+  for (const auto& [device, counter] : record.vector.counters()) {
+    wire::VersionCounter* c = msg.add_vector();
+    c->set_device(device);
+    c->set_counter(counter);
+  }
+  msg.set_sealed_entry(std::string(AsChars(record.sealed_entry)));
+  msg.set_signature(std::string(AsChars(record.signature)));
+  Bytes out(msg.ByteSizeLong());
+  msg.SerializeToArray(out.data(), static_cast<int>(out.size()));
+  return out;
+}
+
+Result<Record> DecodeRecord(ByteView bytes) {
+  wire::Record msg;
+  if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Corrupt("record is not well-formed");
+  }
+  Record record;
+  if (!CopyKey(msg.locator(), record.locator)) return Corrupt("record locator has the wrong length");
+  uint64_t previous = 0;
+  bool first = true;
+  for (const wire::VersionCounter& c : msg.vector()) {
+    // Strictly increasing devices and no zero counters: one encoding per vector.
+    if ((!first && c.device() <= previous) || c.counter() == 0) {
+      return Corrupt("record version vector is not in canonical form");
+    }
+    record.vector.Set(c.device(), c.counter());
+    previous = c.device();
+    first = false;
+  }
+  record.sealed_entry = ToBytes(AsBytes(msg.sealed_entry()));
+  record.signature = ToBytes(AsBytes(msg.signature()));
+  return record;
+}
+
+}  // namespace tandem::crypto

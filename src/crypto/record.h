@@ -1,0 +1,71 @@
+// Entries and records: one version of one path, in plaintext (Entry) and as
+// replicated (Record: locator, version vector, sealed entry, signature).
+// Only a write replica can make a record; every replica can verify one; read
+// and write replicas can open one. Pure functions, any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/rel_path.h"
+#include "base/result.h"
+#include "base/version_vector.h"
+#include "crypto/keyed_hash.h"
+#include "crypto/keys.h"
+
+namespace tandem::crypto {
+
+enum class EntryKind { kFile = 0, kDirectory = 1, kSymlink = 2 };
+const char* EntryKindName(EntryKind kind);
+
+struct BlockRef {
+  BlockId id{};
+  uint32_t size = 0;
+  bool operator==(const BlockRef&) const = default;
+};
+
+struct Entry {
+  RelPath path;
+  EntryKind kind = EntryKind::kFile;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  uint32_t mode = 0;  // permission bits (07777) only
+  std::string symlink_target;
+  bool deleted = false;
+  std::vector<BlockRef> blocks;
+  uint64_t device_short_id = 0;  // who made this version
+  bool operator==(const Entry&) const = default;
+};
+
+struct Record {
+  Locator locator{};
+  VersionVector vector;
+  Bytes sealed_entry;
+  Bytes signature;
+  bool operator==(const Record&) const = default;
+};
+
+Bytes EncodeEntry(const Entry& entry);
+// kCorrupt unless `bytes` is a well-formed entry with a valid path.
+Result<Entry> DecodeEntry(ByteView bytes);
+
+// Seals `entry` and signs the result. REQUIRES: secrets.CanWrite().
+Record MakeRecord(const ShareSecrets& secrets, const Entry& entry, const VersionVector& vector);
+
+// Ok if the share key signed exactly these locator, vector and sealed bytes.
+Result<void> VerifyRecord(const ShareSecrets& secrets, const Record& record);
+
+// The entry inside a verified record, or kCorrupt when it does not open or its
+// path does not hash to the record's locator. REQUIRES: secrets.CanRead().
+Result<Entry> OpenRecord(const ShareSecrets& secrets, const Record& record);
+
+// The wire (and storage) form of a record.
+Bytes EncodeRecord(const Record& record);
+Result<Record> DecodeRecord(ByteView bytes);
+
+// The exact bytes a record signature covers.
+Bytes SignedMessage(const Key32& share_id, const Record& record);
+
+}  // namespace tandem::crypto

@@ -1,0 +1,28 @@
+// Authenticated encryption of entries and blocks (XChaCha20-Poly1305).
+// Entries take a random nonce: two equal entries must not look equal.
+// Blocks take their nonce from their id, so sealing is deterministic: equal
+// blocks dedupe, and any holder, even a blind one, serves the same bytes.
+// Pure functions, any thread.
+#pragma once
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "crypto/keyed_hash.h"
+
+namespace tandem::crypto {
+
+inline constexpr size_t kSealOverhead = 16;           // Poly1305 tag
+inline constexpr size_t kEntrySealOverhead = 24 + 16;  // nonce + tag
+
+// nonce || ciphertext || tag.
+Bytes SealEntry(const Key32& entry_key, ByteView plaintext);
+// The plaintext, or kCorrupt when the bytes were not sealed by this key.
+Result<Bytes> OpenEntry(const Key32& entry_key, ByteView sealed);
+
+// ciphertext || tag, the block id bound as associated data.
+Bytes SealBlock(const Key32& block_key, const BlockId& id, ByteView plaintext);
+// The plaintext, or kCorrupt when it was altered or is not the block `id` names.
+Result<Bytes> OpenBlock(const Key32& block_key, const Key32& id_key, const BlockId& id,
+                        ByteView sealed);
+
+}  // namespace tandem::crypto

@@ -1,0 +1,60 @@
+// Filesystem: the scanner's (and later the assembler's) only way to touch
+// the disk, so tests can inject faults (LevelDB's Env, Syncthing's
+// fs.Filesystem). Implementations are safe to use from any one thread at a
+// time; a PosixFilesystem holds no state and may be shared.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace tandem::fs {
+
+enum class FileKind { kRegular, kDirectory, kSymlink, kOther };
+
+struct FileInfo {
+  FileKind kind = FileKind::kOther;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  uint64_t inode = 0;
+  uint32_t mode = 0;  // permission bits only
+  bool operator==(const FileInfo&) const = default;
+};
+
+class ReadableFile {
+ public:
+  virtual ~ReadableFile() = default;
+  // Bytes read into `buffer` (0 at end of file), or kIo.
+  virtual Result<size_t> Read(std::span<uint8_t> buffer) = 0;
+  // Metadata of the open file, for noticing a change during the read.
+  virtual Result<FileInfo> Stat() = 0;
+};
+
+class Filesystem {
+ public:
+  virtual ~Filesystem() = default;
+
+  // Metadata without following a symlink; kNotFound when nothing is there.
+  virtual Result<FileInfo> Lstat(const std::filesystem::path& path) = 0;
+  // Names in a directory (no "." or ".."), unsorted.
+  virtual Result<std::vector<std::string>> ListDir(const std::filesystem::path& path) = 0;
+  virtual Result<std::unique_ptr<ReadableFile>> OpenRead(const std::filesystem::path& path) = 0;
+  virtual Result<std::string> ReadLink(const std::filesystem::path& path) = 0;
+};
+
+// The real disk, through POSIX calls. Never follows symlinks when asked for metadata.
+class PosixFilesystem final : public Filesystem {
+ public:
+  Result<FileInfo> Lstat(const std::filesystem::path& path) override;
+  Result<std::vector<std::string>> ListDir(const std::filesystem::path& path) override;
+  Result<std::unique_ptr<ReadableFile>> OpenRead(const std::filesystem::path& path) override;
+  Result<std::string> ReadLink(const std::filesystem::path& path) override;
+};
+
+}  // namespace tandem::fs

@@ -1,0 +1,103 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fs/filesystem.h"
+
+namespace tandem::fs {
+namespace {
+
+Error ErrnoError(const std::string& what, const std::filesystem::path& path) {
+  int err = errno;
+  ErrorCode code = (err == ENOENT || err == ENOTDIR) ? ErrorCode::kNotFound : ErrorCode::kIo;
+  return MakeError(code, what + " " + path.string() + ": " + std::strerror(err));
+}
+
+FileInfo FromStat(const struct stat& st) {
+  FileInfo info;
+  if (S_ISREG(st.st_mode)) {
+    info.kind = FileKind::kRegular;
+  } else if (S_ISDIR(st.st_mode)) {
+    info.kind = FileKind::kDirectory;
+  } else if (S_ISLNK(st.st_mode)) {
+    info.kind = FileKind::kSymlink;
+  }
+  info.size = static_cast<uint64_t>(st.st_size);
+  info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  info.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  info.inode = st.st_ino;
+  info.mode = st.st_mode & 07777;
+  return info;
+}
+
+class PosixReadableFile final : public ReadableFile {
+ public:
+  PosixReadableFile(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixReadableFile() override { ::close(fd_); }
+
+  Result<size_t> Read(std::span<uint8_t> buffer) override {
+    while (true) {
+      ssize_t n = ::read(fd_, buffer.data(), buffer.size());
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return ErrnoError("cannot read", path_);
+    }
+  }
+
+  Result<FileInfo> Stat() override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoError("cannot stat", path_);
+    return FromStat(st);
+  }
+
+ private:
+  int fd_;
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
+Result<FileInfo> PosixFilesystem::Lstat(const std::filesystem::path& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return ErrnoError("cannot stat", path);
+  return FromStat(st);
+}
+
+Result<std::vector<std::string>> PosixFilesystem::ListDir(const std::filesystem::path& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return ErrnoError("cannot list", path);
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* ent = ::readdir(dir)) {
+    std::string_view name = ent->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  int err = errno;
+  ::closedir(dir);
+  if (err != 0) {
+    errno = err;
+    return ErrnoError("cannot list", path);
+  }
+  return names;
+}
+
+Result<std::unique_ptr<ReadableFile>> PosixFilesystem::OpenRead(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return ErrnoError("cannot open", path);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return std::unique_ptr<ReadableFile>(new PosixReadableFile(fd, path));
+}
+
+Result<std::string> PosixFilesystem::ReadLink(const std::filesystem::path& path) {
+  std::string target(4096, '\0');
+  ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+  if (n < 0) return ErrnoError("cannot read link", path);
+  target.resize(static_cast<size_t>(n));
+  return target;
+}
+
+}  // namespace tandem::fs

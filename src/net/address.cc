@@ -1,0 +1,97 @@
+#include "net/address.h"
+
+#include <arpa/inet.h>
+
+#include <cctype>
+#include <charconv>
+
+namespace tandem::net {
+namespace {
+
+Error Bad(std::string_view text, std::string_view why) {
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "invalid peer address '" + std::string(text) + "': " + std::string(why) +
+                       " (expected tcp/HOST:PORT or tcp/[IPv6]:PORT)");
+}
+
+bool IsHostName(std::string_view host) {
+  if (host.empty() || host.size() > 253) return false;
+  size_t label = 0;
+  for (char c : host) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    if (++label > 63) return false;
+  }
+  return label > 0 && host.front() != '-' && host.back() != '-';
+}
+
+}  // namespace
+
+std::string PeerAddress::ToString() const {
+  std::string out = transport == Transport::kTcp ? "tcp/" : "quic/";
+  if (host.find(':') != std::string::npos) {
+    out += "[" + host + "]";
+  } else {
+    out += host;
+  }
+  return out + ":" + std::to_string(port);
+}
+
+Result<PeerAddress> ParsePeerAddress(std::string_view text) {
+  PeerAddress address;
+  std::string_view rest = text;
+  if (rest.starts_with("tcp/")) {
+    address.transport = Transport::kTcp;
+    rest.remove_prefix(4);
+  } else if (rest.starts_with("quic/")) {
+    address.transport = Transport::kQuic;
+    rest.remove_prefix(5);
+  } else {
+    return Bad(text, "unknown or missing transport");
+  }
+  std::string_view port_text;
+  if (rest.starts_with("[")) {
+    size_t close = rest.find(']');
+    if (close == std::string_view::npos) return Bad(text, "missing ']' after the IPv6 address");
+    address.host = std::string(rest.substr(1, close - 1));
+    in6_addr v6;
+    if (inet_pton(AF_INET6, address.host.c_str(), &v6) != 1) {
+      return Bad(text, "not a valid IPv6 address");
+    }
+    if (rest.size() == close + 1 || rest[close + 1] != ':') return Bad(text, "missing :PORT");
+    port_text = rest.substr(close + 2);
+  } else {
+    size_t colon = rest.rfind(':');
+    if (colon == std::string_view::npos) return Bad(text, "missing :PORT");
+    address.host = std::string(rest.substr(0, colon));
+    if (address.host.find(':') != std::string::npos) {
+      return Bad(text, "IPv6 addresses go in brackets");
+    }
+    if (!IsHostName(address.host)) return Bad(text, "not a valid host name or IPv4 address");
+    port_text = rest.substr(colon + 1);
+  }
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port == 0 || port > 65535) {
+    return Bad(text, "the port must be a number from 1 to 65535");
+  }
+  address.port = static_cast<uint16_t>(port);
+  return address;
+}
+
+Result<PeerAddress> ParseUsablePeerAddress(std::string_view text) {
+  TANDEM_ASSIGN_OR_RETURN(PeerAddress address, ParsePeerAddress(text));
+  if (address.transport == Transport::kQuic) {
+    return MakeError(ErrorCode::kUnsupported,
+                     "the QUIC transport is not supported yet; use tcp/" +
+                         address.ToString().substr(5));
+  }
+  return address;
+}
+
+}  // namespace tandem::net

@@ -1,0 +1,88 @@
+#include "scan/chunker.h"
+
+#include <array>
+#include <bit>
+#include <cassert>
+#include <cstring>
+
+namespace tandem::scan {
+namespace {
+
+// The gear table is part of the format (it decides block boundaries, hence
+// dedupe across versions): 256 values from splitmix64 with a fixed seed.
+constexpr std::array<uint64_t, 256> MakeGear() {
+  std::array<uint64_t, 256> gear{};
+  uint64_t state = 0x74616e64656d3031ULL;  // "tandem01"
+  for (auto& value : gear) {
+    state += 0x9e3779b97f4a7c15ULL;
+    uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    value = z ^ (z >> 31);
+  }
+  return gear;
+}
+
+constexpr std::array<uint64_t, 256> kGear = MakeGear();
+
+// The gear hash shifts left, so its high bits depend on the most recent
+// 64 bytes; masks take their bits from the top.
+constexpr uint64_t TopBits(int n) { return n == 0 ? 0 : ~uint64_t{0} << (64 - n); }
+
+constexpr size_t kReadSize = 1 << 20;
+
+}  // namespace
+
+size_t FindCutPoint(ByteView data, const ChunkerParams& params) {
+  size_t n = data.size();
+  if (n <= params.min_size) return n;
+  if (n > params.max_size) n = params.max_size;
+  size_t normal = params.avg_size < n ? params.avg_size : n;
+  // Normalized chunking (level 2): harder to cut before the average size,
+  // easier after, which narrows the size distribution around the average.
+  int bits = std::countr_zero(params.avg_size);
+  const uint64_t mask_small = TopBits(bits + 2);
+  const uint64_t mask_large = TopBits(bits - 2);
+  uint64_t fp = 0;
+  size_t i = params.min_size;
+  for (; i < normal; ++i) {
+    fp = (fp << 1) + kGear[data[i]];
+    if ((fp & mask_small) == 0) return i + 1;
+  }
+  for (; i < n; ++i) {
+    fp = (fp << 1) + kGear[data[i]];
+    if ((fp & mask_large) == 0) return i + 1;
+  }
+  return n;
+}
+
+StreamChunker::StreamChunker(fs::ReadableFile& file, const ChunkerParams& params)
+    : file_(file), params_(params), buffer_(kReadSize + params.max_size) {
+  assert(std::has_single_bit(params.avg_size));
+  assert(params.min_size < params.avg_size && params.avg_size < params.max_size);
+}
+
+Result<void> StreamChunker::Fill() {
+  // Keep at least max_size bytes ahead so every cut point is seen.
+  if (begin_ > 0 && end_ - begin_ < params_.max_size) {
+    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  while (!eof_ && end_ - begin_ < params_.max_size) {
+    TANDEM_ASSIGN_OR_RETURN(size_t n, file_.Read({buffer_.data() + end_, buffer_.size() - end_}));
+    if (n == 0) eof_ = true;
+    end_ += n;
+  }
+  return Ok();
+}
+
+Result<ByteView> StreamChunker::Next() {
+  TANDEM_RETURN_IF_ERROR(Fill());
+  ByteView pending(buffer_.data() + begin_, end_ - begin_);
+  size_t length = FindCutPoint(pending, params_);
+  begin_ += length;
+  return pending.first(length);
+}
+
+}  // namespace tandem::scan

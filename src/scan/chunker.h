@@ -1,0 +1,46 @@
+// Content-defined chunking (FastCDC with normalized chunking): cut points
+// depend only on the bytes just before them, so an insertion or deletion moves
+// only the chunks it touches and every other block keeps its id.
+//
+// StreamChunker reads a file through a fixed buffer: memory is bounded by the
+// buffer size, whatever the file size. One instance per file, one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "fs/filesystem.h"
+
+namespace tandem::scan {
+
+struct ChunkerParams {
+  size_t min_size = 16 * 1024;
+  size_t avg_size = 64 * 1024;  // REQUIRES: a power of two
+  size_t max_size = 256 * 1024;
+};
+
+// The length of the chunk that starts at data[0]: at most max_size, and
+// data.size() only if no cut point lies within. Pure.
+size_t FindCutPoint(ByteView data, const ChunkerParams& params);
+
+class StreamChunker {
+ public:
+  StreamChunker(fs::ReadableFile& file, const ChunkerParams& params = {});
+
+  // The next chunk's bytes, valid until the next call; empty at end of file.
+  Result<ByteView> Next();
+
+ private:
+  Result<void> Fill();
+
+  fs::ReadableFile& file_;
+  ChunkerParams params_;
+  Bytes buffer_;
+  size_t begin_ = 0;  // first unconsumed byte
+  size_t end_ = 0;    // one past the last byte read
+  bool eof_ = false;
+};
+
+}  // namespace tandem::scan

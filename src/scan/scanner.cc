@@ -1,0 +1,247 @@
+#include "scan/scanner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "crypto/keyed_hash.h"
+#include "crypto/record.h"
+
+namespace tandem::scan {
+namespace {
+
+using crypto::EntryKind;
+
+// Commit in batches: one transaction per file would spend its time in fsync,
+// one for the whole tree would hold the write lock for minutes.
+constexpr uint64_t kBatchRecords = 2000;
+constexpr uint64_t kBatchBytes = 256ull << 20;
+
+std::optional<EntryKind> KindOf(fs::FileKind kind) {
+  switch (kind) {
+    case fs::FileKind::kRegular: return EntryKind::kFile;
+    case fs::FileKind::kDirectory: return EntryKind::kDirectory;
+    case fs::FileKind::kSymlink: return EntryKind::kSymlink;
+    case fs::FileKind::kOther: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// Directories carry no mtime: it changes whenever a child does, and syncing
+// it would only make noise.
+bool SameOnDisk(const store::LocalFileState& known, EntryKind kind, const fs::FileInfo& info) {
+  if (known.kind != kind || known.mode != info.mode) return false;
+  if (kind == EntryKind::kDirectory) return true;
+  return known.size == info.size && known.mtime_ns == info.mtime_ns &&
+         known.ctime_ns == info.ctime_ns && known.inode == info.inode;
+}
+
+bool SameContent(const crypto::Entry& a, const crypto::Entry& b) {
+  return a.path == b.path && a.kind == b.kind && a.size == b.size && a.mtime_ns == b.mtime_ns &&
+         a.mode == b.mode && a.symlink_target == b.symlink_target && a.deleted == b.deleted &&
+         a.blocks == b.blocks;
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// One walk of the tree; holds what the walk has seen so far.
+class Scanner::Pass {
+ public:
+  explicit Pass(Scanner& s) : s_(s) {}
+
+  Result<ScanStats> Run() {
+    auto root = s_.fs_.Lstat(s_.root_);
+    if (!root || root->kind != fs::FileKind::kDirectory) {
+      return MakeError(ErrorCode::kNotFound,
+                       "the share's folder " + s_.root_.string() + " is missing or not a folder");
+    }
+    s_.repo_.ForEachFileStateMeta([&](store::LocalFileState&& state) {
+      std::string path = state.path;
+      known_.emplace(std::move(path), std::move(state));
+    });
+    tx_.emplace(s_.repo_.Begin());
+    TANDEM_RETURN_IF_ERROR(WalkDirectory(s_.root_, ""));
+    WriteTombstones();
+    tx_->Commit();
+    tx_.reset();
+    return stats_;
+  }
+
+ private:
+  Result<void> WalkDirectory(const std::filesystem::path& dir, const std::string& prefix) {
+    auto names = s_.fs_.ListDir(dir);
+    if (!names) {
+      if (prefix.empty()) return names.error();
+      spdlog::warn("scan: {}", names.error().message);
+      ++stats_.skipped;
+      unreadable_.push_back(prefix + "/");
+      return Ok();
+    }
+    std::sort(names->begin(), names->end());
+    for (const std::string& name : *names) {
+      if (prefix.empty() && name == RelPath::kRepoDirName) continue;
+      std::string text = prefix.empty() ? name : prefix + "/" + name;
+      auto rel = RelPath::Parse(text);
+      if (!rel) {
+        spdlog::warn("scan: skipping {}: {}", (dir / name).string(), rel.error().message);
+        ++stats_.skipped;
+        continue;
+      }
+      std::filesystem::path full = dir / name;
+      auto info = s_.fs_.Lstat(full);
+      if (!info) continue;  // vanished since the listing: the tombstone pass decides
+      auto kind = KindOf(info->kind);
+      if (!kind) {
+        spdlog::debug("scan: skipping {}: not a file, folder or symlink", full.string());
+        continue;
+      }
+      ++stats_.entries_seen;
+      Visit(*rel, full, *kind, *info);
+      if (*kind == EntryKind::kDirectory) TANDEM_RETURN_IF_ERROR(WalkDirectory(full, text));
+    }
+    return Ok();
+  }
+
+  void Visit(const RelPath& rel, const std::filesystem::path& full, EntryKind kind,
+             const fs::FileInfo& info) {
+    // Erased before anything can fail: a file that cannot be read now keeps
+    // its last indexed version instead of turning into a tombstone.
+    auto known = known_.find(rel.str());
+    if (known != known_.end()) {
+      bool unchanged = SameOnDisk(known->second, kind, info);
+      known_.erase(known);
+      if (unchanged) return;
+    }
+    crypto::Entry entry{.path = rel};
+    entry.kind = kind;
+    entry.mode = info.mode;
+    store::LocalFileState state{.path = rel.str(), .kind = kind, .size = 0,
+                                .mtime_ns = info.mtime_ns, .ctime_ns = info.ctime_ns,
+                                .inode = info.inode, .mode = info.mode, .blocks = {}};
+    if (kind == EntryKind::kFile) {
+      auto read = ReadBlocks(full, info);
+      if (!read) {
+        spdlog::warn("scan: {}", read.error().message);
+        ++stats_.skipped;
+        return;
+      }
+      entry.blocks = std::move(*read);
+      entry.size = info.size;
+      entry.mtime_ns = info.mtime_ns;
+    } else if (kind == EntryKind::kSymlink) {
+      auto target = s_.fs_.ReadLink(full);
+      if (!target) {
+        ++stats_.skipped;
+        return;
+      }
+      entry.symlink_target = *target;
+      entry.mtime_ns = info.mtime_ns;
+    }
+    state.size = entry.size;
+    state.blocks = entry.blocks;
+    WriteVersion(std::move(entry));
+    s_.repo_.PutFileState(state);
+  }
+
+  // The file's block list, read in one pass; kIo if it changed while read
+  // (it is picked up again by the next scan, once it has settled).
+  Result<std::vector<crypto::BlockRef>> ReadBlocks(const std::filesystem::path& full,
+                                                   const fs::FileInfo& info) {
+    TANDEM_ASSIGN_OR_RETURN(auto file, s_.fs_.OpenRead(full));
+    std::vector<crypto::BlockRef> blocks;
+    StreamChunker chunker(*file, s_.chunker_);
+    uint64_t total = 0;
+    while (true) {
+      TANDEM_ASSIGN_OR_RETURN(ByteView chunk, chunker.Next());
+      if (chunk.empty()) break;
+      blocks.push_back({crypto::ComputeBlockId(s_.secrets_.id_key(), chunk),
+                        static_cast<uint32_t>(chunk.size())});
+      total += chunk.size();
+    }
+    TANDEM_ASSIGN_OR_RETURN(fs::FileInfo after, file->Stat());
+    if (total != info.size || after.size != info.size || after.mtime_ns != info.mtime_ns) {
+      return MakeError(ErrorCode::kIo, full.string() + " changed while it was read; will retry");
+    }
+    ++stats_.files_hashed;
+    stats_.bytes_hashed += total;
+    bytes_in_batch_ += total;
+    return blocks;
+  }
+
+  void WriteVersion(crypto::Entry entry) {
+    crypto::Locator locator = crypto::ComputeLocator(s_.secrets_.locator_key(), entry.path.str());
+    VersionVector vector;
+    if (auto previous = s_.repo_.GetRecord(locator)) {
+      auto opened = crypto::OpenRecord(s_.secrets_, previous->record);
+      if (opened && SameContent(*opened, entry)) return;  // metadata-only change on disk
+      vector = previous->record.vector;
+    }
+    vector.Bump(s_.device_);
+    entry.device_short_id = s_.device_;
+    s_.repo_.PutRecord(crypto::MakeRecord(s_.secrets_, entry, vector));
+    ++stats_.records_written;
+    if (++records_in_batch_ >= kBatchRecords || bytes_in_batch_ >= kBatchBytes) {
+      tx_->Commit();
+      tx_.emplace(s_.repo_.Begin());
+      records_in_batch_ = 0;
+      bytes_in_batch_ = 0;
+    }
+  }
+
+  bool UnderUnreadable(const std::string& path) const {
+    for (const std::string& u : unreadable_) {
+      if (path == u || path.starts_with(u)) return true;
+    }
+    return false;
+  }
+
+  void WriteTombstones() {
+    std::vector<std::string> gone;
+    for (const auto& [path, state] : known_) {
+      if (!UnderUnreadable(path)) gone.push_back(path);
+    }
+    // Children before parents, so a receiver empties a folder before removing it.
+    std::sort(gone.rbegin(), gone.rend());
+    for (const std::string& path : gone) {
+      auto rel = RelPath::Parse(path);
+      if (!rel) {
+        s_.repo_.DeleteFileState(path);
+        continue;
+      }
+      crypto::Entry tombstone{.path = *rel};
+      tombstone.kind = known_.at(path).kind;
+      tombstone.deleted = true;
+      tombstone.mtime_ns = NowNs();
+      WriteVersion(std::move(tombstone));
+      s_.repo_.DeleteFileState(path);
+      ++stats_.deleted;
+    }
+  }
+
+  Scanner& s_;
+  ScanStats stats_;
+  std::unordered_map<std::string, store::LocalFileState> known_;  // not yet seen this pass
+  std::vector<std::string> unreadable_;  // "dir/" prefixes of folders that could not be listed
+  std::optional<store::Transaction> tx_;
+  uint64_t records_in_batch_ = 0;
+  uint64_t bytes_in_batch_ = 0;
+};
+
+Scanner::Scanner(fs::Filesystem& fs, store::Repository& repo, const crypto::ShareSecrets& secrets,
+                 uint64_t device_short_id, std::filesystem::path root, ChunkerParams chunker)
+    : fs_(fs), repo_(repo), secrets_(secrets), device_(device_short_id), root_(std::move(root)),
+      chunker_(chunker) {}
+
+Result<ScanStats> Scanner::ScanAll() { return Pass(*this).Run(); }
+
+}  // namespace tandem::scan

@@ -1,0 +1,54 @@
+// Scanner: brings a share's records up to date with its directory. Walks the
+// tree (never following symlinks, never entering .tandem), re-reads only the
+// files whose size, mtime, ctime, inode or mode changed since they were last
+// indexed, chunks them through StreamChunker (bounded memory), and writes a
+// sealed, signed record for every path whose content changed, with this
+// device's counter bumped. Paths gone from disk become tombstones.
+//
+// Runs on the share's strand (it uses the share's Repository); blocking.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+
+#include "base/result.h"
+#include "crypto/keys.h"
+#include "fs/filesystem.h"
+#include "scan/chunker.h"
+#include "store/repository.h"
+
+namespace tandem::scan {
+
+struct ScanStats {
+  uint64_t entries_seen = 0;     // files, directories and symlinks walked
+  uint64_t files_hashed = 0;     // files whose contents were read
+  uint64_t bytes_hashed = 0;
+  uint64_t records_written = 0;  // new versions, tombstones included
+  uint64_t deleted = 0;          // tombstones written
+  uint64_t skipped = 0;          // unreadable, unsupported or changing while read
+};
+
+class Scanner {
+ public:
+  // REQUIRES: secrets.CanWrite(); all references outlive the scanner.
+  Scanner(fs::Filesystem& fs, store::Repository& repo, const crypto::ShareSecrets& secrets,
+          uint64_t device_short_id, std::filesystem::path root, ChunkerParams chunker = {});
+
+  // Scans the whole tree. Problems with single files are logged and counted
+  // in `skipped` (the file keeps its last indexed version); an unreadable
+  // root is an error. SQLite failures throw StoreError.
+  Result<ScanStats> ScanAll();
+
+ private:
+  class Pass;
+
+  fs::Filesystem& fs_;
+  store::Repository& repo_;
+  const crypto::ShareSecrets& secrets_;
+  uint64_t device_;
+  std::filesystem::path root_;
+  ChunkerParams chunker_;
+};
+
+}  // namespace tandem::scan

@@ -1,0 +1,86 @@
+#include "service/config.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/atomic_file.h"
+#include "base/bytes.h"
+#include "base/uuid.h"
+#include "crypto/token.h"
+
+namespace tandem::service {
+namespace {
+
+using nlohmann::json;
+
+std::string HostName() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "tandem";
+  return name;
+}
+
+Error Corrupt(const std::filesystem::path& file, const std::string& why) {
+  return MakeError(ErrorCode::kCorrupt, "config file " + file.string() + " is damaged (" + why +
+                                            "); restore it from a backup or move it away");
+}
+
+}  // namespace
+
+Config NewConfig() {
+  Config config;
+  crypto::DeviceKey key = crypto::DeviceKey::Generate();
+  config.device_seed = Base64UrlEncode(key.seed());
+  config.device_name = HostName();
+  return config;
+}
+
+Result<Config> LoadConfig(const std::filesystem::path& file) {
+  TANDEM_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(file));
+  Config config;
+  try {
+    json j = json::parse(text);
+    config.device_seed = j.at("device_key").get<std::string>();
+    config.device_name = j.value("device_name", HostName());
+    config.listen = j.value("listen", config.listen);
+    config.rescan_interval_s = j.value("rescan_interval_s", config.rescan_interval_s);
+    for (const json& s : j.value("shares", json::array())) {
+      ShareConfig share;
+      share.id = s.at("id").get<std::string>();
+      share.path = s.at("path").get<std::string>();
+      share.name = s.at("name").get<std::string>();
+      share.secret = s.at("secret").get<std::string>();
+      share.peers = s.value("peers", std::vector<std::string>{});
+      share.enabled = s.value("enabled", true);
+      if (!IsUuid(share.id)) return Corrupt(file, "a share id is not a UUID");
+      if (!crypto::ParseToken(share.secret)) return Corrupt(file, "share " + share.id + " has a bad secret");
+      config.shares.push_back(std::move(share));
+    }
+  } catch (const json::exception& e) {
+    return Corrupt(file, e.what());
+  }
+  auto seed = Base64UrlDecode(config.device_seed);
+  if (!seed || !crypto::DeviceKey::FromSeed(*seed)) return Corrupt(file, "bad device key");
+  return config;
+}
+
+Result<void> SaveConfig(const std::filesystem::path& file, const Config& config) {
+  json shares = json::array();
+  for (const ShareConfig& s : config.shares) {
+    shares.push_back({{"id", s.id},
+                      {"path", s.path},
+                      {"name", s.name},
+                      {"secret", s.secret},
+                      {"peers", s.peers},
+                      {"enabled", s.enabled}});
+  }
+  json j = {{"version", 1},
+            {"device_key", config.device_seed},
+            {"device_name", config.device_name},
+            {"listen", config.listen},
+            {"rescan_interval_s", config.rescan_interval_s},
+            {"shares", shares}};
+  return WriteFileAtomically(file, j.dump(2) + "\n", 0600);
+}
+
+}  // namespace tandem::service

@@ -1,0 +1,48 @@
+// The daemon's persistent state (<config dir>/config.json): device key,
+// listen address and every share with its secret, peers and switches.
+// Written only atomically (base/atomic_file.h) with mode 0600, so after any
+// crash the file holds either the previous or the new state.
+// Plain values; the Service owns the live copy on its event-loop thread.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "crypto/keys.h"
+
+namespace tandem::service {
+
+inline constexpr char kConfigFileName[] = "config.json";
+inline constexpr char kSocketFileName[] = "tandem.sock";
+inline constexpr char kLockFileName[] = "daemon.lock";
+
+struct ShareConfig {
+  std::string id;    // UUID
+  std::string path;  // absolute, canonical
+  std::string name;
+  // The share's own token for its mode (no name): carries mode and key
+  // material with a checksum, so a damaged config is noticed on load.
+  std::string secret;
+  std::vector<std::string> peers;  // normal-form peer addresses
+  bool enabled = true;
+};
+
+struct Config {
+  std::string device_seed;  // base64url Ed25519 seed
+  std::string device_name;
+  std::string listen = "tcp/0.0.0.0:20209";
+  int rescan_interval_s = 3600;
+  std::vector<ShareConfig> shares;
+};
+
+// A new configuration with a fresh device key.
+Config NewConfig();
+
+// kNotFound if there is no config file yet; kCorrupt with the reason if it
+// does not parse or fails validation.
+Result<Config> LoadConfig(const std::filesystem::path& file);
+Result<void> SaveConfig(const std::filesystem::path& file, const Config& config);
+
+}  // namespace tandem::service

@@ -1,0 +1,280 @@
+#include "service/rpc.h"
+
+#include <sys/stat.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/read_until.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/streambuf.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace tandem::service {
+namespace {
+
+using nlohmann::json;
+
+json ToJson(const ShareInfo& info) {
+  return {{"id", info.id},
+          {"name", info.name},
+          {"path", info.path},
+          {"mode", crypto::AccessModeName(info.mode)},
+          {"enabled", info.enabled},
+          {"state", info.state},
+          {"last_error", info.last_error},
+          {"peers", info.peers},
+          {"index",
+           {{"files", info.index.files},
+            {"directories", info.index.directories},
+            {"symlinks", info.index.symlinks},
+            {"bytes", info.index.bytes},
+            {"records", info.index.records},
+            {"sequence", info.index.max_seq}}},
+          {"last_scan",
+           {{"time", info.last_scan_unix},
+            {"entries_seen", info.last_scan.entries_seen},
+            {"files_hashed", info.last_scan.files_hashed},
+            {"bytes_hashed", info.last_scan.bytes_hashed},
+            {"records_written", info.last_scan.records_written},
+            {"deleted", info.last_scan.deleted},
+            {"skipped", info.last_scan.skipped}}}};
+}
+
+json ToJson(const scan::ScanStats& s) {
+  return {{"entries_seen", s.entries_seen}, {"files_hashed", s.files_hashed},
+          {"bytes_hashed", s.bytes_hashed}, {"records_written", s.records_written},
+          {"deleted", s.deleted},           {"skipped", s.skipped}};
+}
+
+// Thrown by parameter accessors; becomes an "invalid params" error.
+struct BadParams {
+  std::string message;
+};
+
+class Params {
+ public:
+  explicit Params(const json& params) : params_(params) {
+    if (!params_.is_null() && !params_.is_object()) throw BadParams{"params must be an object"};
+  }
+
+  std::string String(const char* name, bool required = true) const {
+    if (!params_.is_object() || !params_.contains(name)) {
+      if (required) throw BadParams{std::string("missing parameter '") + name + "'"};
+      return {};
+    }
+    const json& v = params_.at(name);
+    if (!v.is_string()) throw BadParams{std::string("parameter '") + name + "' must be a string"};
+    auto s = v.get<std::string>();
+    if (s.size() > 65536) throw BadParams{std::string("parameter '") + name + "' is too long"};
+    return s;
+  }
+
+  bool Bool(const char* name, std::optional<bool> fallback) const {
+    if (!params_.is_object() || !params_.contains(name)) {
+      if (!fallback) throw BadParams{std::string("missing parameter '") + name + "'"};
+      return *fallback;
+    }
+    const json& v = params_.at(name);
+    if (!v.is_boolean()) throw BadParams{std::string("parameter '") + name + "' must be true or false"};
+    return v.get<bool>();
+  }
+
+ private:
+  const json& params_;
+};
+
+json ErrorResponse(const json& id, int code, const std::string& message,
+                   const std::string& kind = {}) {
+  json error = {{"code", code}, {"message", message}};
+  if (!kind.empty()) error["data"] = {{"kind", kind}};
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", error}};
+}
+
+template <typename T>
+json FromResult(const json& id, const Result<T>& result, json value) {
+  if (!result) {
+    return ErrorResponse(id, RpcErrorCode(result.error().code), result.error().message,
+                         ErrorCodeName(result.error().code));
+  }
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(value)}};
+}
+
+asio::awaitable<json> Call(Service& service, const std::string& method, const json& raw,
+                           const json& id) {
+  Params p(raw);
+  if (method == "share_add") {
+    auto r = service.ShareAdd(p.String("path"), p.String("name", false));
+    co_return FromResult(id, r, r ? ToJson(*r) : json());
+  }
+  if (method == "share_import_from_token") {
+    auto r = service.ShareImportFromToken(p.String("token"), p.String("path"), p.String("name", false));
+    co_return FromResult(id, r, r ? ToJson(*r) : json());
+  }
+  if (method == "share_remove") {
+    std::string share = p.String("share");
+    bool delete_repo = p.Bool("delete_repo", false);
+    auto r = co_await service.ShareRemove(share, delete_repo);
+    co_return FromResult(id, r, json::object());
+  }
+  if (method == "share_list") {
+    json list = json::array();
+    for (const ShareInfo& info : service.ShareList()) list.push_back(ToJson(info));
+    co_return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", list}};
+  }
+  if (method == "share_get_info") {
+    auto r = service.ShareGetInfo(p.String("share"));
+    co_return FromResult(id, r, r ? ToJson(*r) : json());
+  }
+  if (method == "share_add_peer") {
+    auto r = service.ShareAddPeer(p.String("share"), p.String("address"));
+    co_return FromResult(id, r, r ? json{{"address", *r}} : json());
+  }
+  if (method == "share_remove_peer") {
+    auto r = service.ShareRemovePeer(p.String("share"), p.String("address"));
+    co_return FromResult(id, r, json::object());
+  }
+  if (method == "share_list_peers") {
+    auto r = service.ShareListPeers(p.String("share"));
+    json list = json::array();
+    if (r) {
+      for (const PeerInfo& peer : *r) list.push_back({{"address", peer.address}, {"state", peer.state}});
+    }
+    co_return FromResult(id, r, list);
+  }
+  if (method == "share_set_sync_enabled") {
+    auto r = service.ShareSetSyncEnabled(p.String("share"), p.Bool("enabled", std::nullopt));
+    co_return FromResult(id, r, json::object());
+  }
+  if (method == "share_get_sync_token") {
+    std::string share = p.String("share");
+    std::string mode_text = p.String("mode", false);
+    auto mode = crypto::ParseAccessMode(mode_text.empty() ? "write" : mode_text);
+    if (!mode) co_return FromResult(id, mode, json());
+    auto r = service.ShareGetSyncToken(share, *mode);
+    co_return FromResult(id, r, r ? json{{"token", *r}, {"mode", mode_text.empty() ? "write" : mode_text}} : json());
+  }
+  if (method == "share_rescan") {
+    auto r = co_await service.ShareRescan(p.String("share"));
+    co_return FromResult(id, r, r ? ToJson(*r) : json());
+  }
+  if (method == "share_list_conflicts" || method == "share_resolve_conflict") {
+    co_return ErrorResponse(id, RpcErrorCode(ErrorCode::kUnsupported),
+                            "conflict handling is not available yet in this version of Tandem",
+                            ErrorCodeName(ErrorCode::kUnsupported));
+  }
+  if (method == "device_info") {
+    DeviceInfo d = service.GetDeviceInfo();
+    co_return json{{"jsonrpc", "2.0"},
+                   {"id", id},
+                   {"result", {{"device_id", d.device_id}, {"device_name", d.device_name},
+                               {"listen", d.listen}, {"config_dir", d.config_dir}}}};
+  }
+  co_return ErrorResponse(id, kMethodNotFound, "unknown method '" + method + "'");
+}
+
+}  // namespace
+
+int RpcErrorCode(ErrorCode code) { return -32000 - static_cast<int>(code); }
+
+asio::awaitable<json> Dispatch(Service& service, json request) {
+  json id = nullptr;
+  try {
+    if (!request.is_object()) co_return ErrorResponse(id, kInvalidRequest, "request must be a JSON object");
+    if (request.contains("id")) {
+      id = request["id"];
+      if (!id.is_string() && !id.is_number() && !id.is_null()) {
+        co_return ErrorResponse(nullptr, kInvalidRequest, "id must be a string or a number");
+      }
+    }
+    if (request.value("jsonrpc", "") != "2.0") {
+      co_return ErrorResponse(id, kInvalidRequest, "only JSON-RPC 2.0 is spoken here");
+    }
+    if (!request.contains("method") || !request["method"].is_string()) {
+      co_return ErrorResponse(id, kInvalidRequest, "method must be a string");
+    }
+    json params = request.contains("params") ? request["params"] : json();
+    co_return co_await Call(service, request["method"].get<std::string>(), params, id);
+  } catch (const BadParams& e) {
+    co_return ErrorResponse(id, kInvalidParams, e.message);
+  } catch (const std::exception& e) {
+    spdlog::error("API call failed: {}", e.what());
+    co_return ErrorResponse(id, RpcErrorCode(ErrorCode::kInternal), std::string("internal error: ") + e.what(),
+                            ErrorCodeName(ErrorCode::kInternal));
+  }
+}
+
+RpcServer::RpcServer(asio::io_context& io, Service& service)
+    : io_(io), service_(service), acceptor_(io) {}
+
+Result<void> RpcServer::Start() {
+  std::filesystem::path path = service_.config_dir() / kSocketFileName;
+  // The daemon lock is held, so a socket file left here is from a dead daemon.
+  std::filesystem::remove(path);
+  std::error_code ec;
+  asio::local::stream_protocol::endpoint endpoint(path.string());
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec && ::chmod(path.c_str(), 0600) != 0) ec = std::error_code(errno, std::generic_category());
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return MakeError(ErrorCode::kIo, "cannot listen on " + path.string() + ": " + ec.message());
+  auto loop = [this]() { return AcceptLoop(); };
+  asio::co_spawn(io_, loop(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("control socket stopped: {}", ex.what());
+    }
+  });
+  return Ok();
+}
+
+asio::awaitable<void> RpcServer::AcceptLoop() {
+  while (true) {
+    std::error_code ec;
+    auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      spdlog::warn("control socket accept: {}", ec.message());
+      continue;
+    }
+    asio::co_spawn(io_, Serve(std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::debug("control connection closed: {}", ex.what());
+      }
+    });
+  }
+}
+
+asio::awaitable<void> RpcServer::Serve(asio::local::stream_protocol::socket socket) {
+  asio::streambuf buffer(kMaxRequestBytes);
+  while (true) {
+    std::error_code ec;
+    size_t n = co_await asio::async_read_until(socket, buffer, '\n',
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    json response;
+    if (ec == asio::error::not_found) {
+      response = ErrorResponse(nullptr, kInvalidRequest, "request larger than 1 MiB");
+      std::string out = response.dump() + "\n";
+      co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+      co_return;
+    }
+    if (ec) co_return;  // the client hung up
+    std::string line(asio::buffers_begin(buffer.data()), asio::buffers_begin(buffer.data()) + n);
+    buffer.consume(n);
+    json request = json::parse(line, nullptr, false);
+    if (request.is_discarded()) {
+      response = ErrorResponse(nullptr, kParseError, "request is not valid JSON");
+    } else {
+      response = co_await Dispatch(service_, std::move(request));
+    }
+    std::string out = response.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    co_await asio::async_write(socket, asio::buffer(out), asio::use_awaitable);
+  }
+}
+
+}  // namespace tandem::service

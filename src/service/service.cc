@@ -1,0 +1,486 @@
+#include "service/service.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+#include "base/async.h"
+#include "base/bytes.h"
+#include "base/rel_path.h"
+#include "base/uuid.h"
+#include "crypto/token.h"
+#include "net/address.h"
+
+namespace tandem::service {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+Error Invalid(std::string message) { return MakeError(ErrorCode::kInvalidArgument, std::move(message)); }
+
+// Whether `inner` is `outer` or lies below it (both canonical).
+bool IsWithin(const stdfs::path& inner, const stdfs::path& outer) {
+  auto [o, i] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
+  return o == outer.end() || (std::next(o) == outer.end() && o->empty());
+}
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void LogIfThrew(std::exception_ptr e, const char* what) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("{} failed: {}", what, ex.what());
+  }
+}
+
+}  // namespace
+
+stdfs::path Share::RepoDir() const { return stdfs::path(config.path) / RelPath::kRepoDirName; }
+
+Result<std::unique_ptr<Service>> Service::Create(asio::io_context& io, Options options) {
+  crypto::Init();
+  stdfs::path dir = options.config_dir;
+  if (dir.empty() || !dir.is_absolute()) {
+    return Invalid("the config folder must be an absolute path");
+  }
+  std::error_code ec;
+  if (!stdfs::exists(dir, ec)) {
+    stdfs::create_directories(dir, ec);
+    if (ec) return MakeError(ErrorCode::kIo, "cannot create config folder " + dir.string() + ": " + ec.message());
+    stdfs::permissions(dir, stdfs::perms::owner_all, ec);
+  }
+  if (!stdfs::is_directory(dir, ec)) return Invalid("config path " + dir.string() + " is not a folder");
+  dir = stdfs::canonical(dir, ec);
+
+  int lock_fd = ::open((dir / kLockFileName).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) {
+    return MakeError(ErrorCode::kIo, "cannot open " + (dir / kLockFileName).string() + ": " + std::strerror(errno));
+  }
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd);
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "another tandem daemon is already running with config folder " + dir.string() +
+                         "; stop it first or use another --config-dir");
+  }
+
+  stdfs::path config_file = dir / kConfigFileName;
+  auto loaded = LoadConfig(config_file);
+  Config config;
+  if (loaded) {
+    config = std::move(*loaded);
+  } else if (loaded.error().code == ErrorCode::kNotFound) {
+    config = NewConfig();
+    if (auto saved = SaveConfig(config_file, config); !saved) {
+      ::close(lock_fd);
+      return saved.error();
+    }
+  } else {
+    ::close(lock_fd);
+    return loaded.error();
+  }
+  if (!options.listen.empty()) {
+    auto address = net::ParsePeerAddress(options.listen);
+    if (!address) {
+      ::close(lock_fd);
+      return Invalid("bad --listen address: " + address.error().message);
+    }
+    config.listen = address->ToString();
+  }
+  auto device = crypto::DeviceKey::FromSeed(*Base64UrlDecode(config.device_seed));
+  return std::unique_ptr<Service>(new Service(io, dir, std::move(config), *device, lock_fd));
+}
+
+Service::Service(asio::io_context& io, stdfs::path config_dir, Config config,
+                 crypto::DeviceKey device, int lock_fd)
+    : io_(io), pool_(2), config_dir_(std::move(config_dir)), config_(std::move(config)),
+      device_(device), lock_fd_(lock_fd), rescan_timer_(io) {
+  for (ShareConfig& sc : config_.shares) {
+    auto parsed = crypto::ParseToken(sc.secret);  // validated by LoadConfig
+    auto share = std::make_shared<Share>(sc, parsed->secrets, asio::make_strand(pool_.get_executor()));
+    std::error_code ec;
+    if (!stdfs::is_directory(sc.path, ec)) {
+      // Never index an empty mount point as "everything deleted".
+      share->last_error = "the share's folder " + sc.path +
+                          " is missing; reconnect the drive or remove the share";
+    } else {
+      auto repo = store::Repository::Open(share->RepoDir(), share->secrets.share_id(), true);
+      if (repo) {
+        share->repo = std::move(*repo);
+      } else {
+        share->last_error = repo.error().message;
+      }
+    }
+    shares_.emplace(sc.id, std::move(share));
+  }
+}
+
+Service::~Service() {
+  Stop();
+  pool_.join();
+  ::close(lock_fd_);
+}
+
+void Service::Start() {
+  spdlog::info("device {} ({}) with {} shares, config {}", device_.DeviceId(), config_.device_name,
+               shares_.size(), config_dir_.string());
+  for (auto& [id, share] : shares_) ScheduleScan(share);
+  auto periodic = [this]() { return PeriodicRescan(); };
+  asio::co_spawn(io_, periodic(), [](std::exception_ptr e) { LogIfThrew(e, "periodic rescan"); });
+}
+
+void Service::Stop() {
+  stopped_ = true;
+  rescan_timer_.cancel();
+}
+
+asio::awaitable<void> Service::PeriodicRescan() {
+  while (!stopped_) {
+    rescan_timer_.expires_after(std::chrono::seconds(std::max(1, config_.rescan_interval_s)));
+    std::error_code ec;
+    co_await rescan_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopped_) co_return;
+    for (auto& [id, share] : shares_) {
+      if (share->scans_running == 0) ScheduleScan(share);
+    }
+  }
+}
+
+void Service::ScheduleScan(std::shared_ptr<Share> share) {
+  if (!share->repo || !share->secrets.CanWrite()) return;
+  asio::co_spawn(io_, ScanInBackground(std::move(share)),
+                 [](std::exception_ptr e) { LogIfThrew(e, "scan"); });
+}
+
+asio::awaitable<void> Service::ScanInBackground(std::shared_ptr<Share> share) {
+  (void)co_await Scan(std::move(share));  // the outcome is kept in the share's state
+}
+
+asio::awaitable<Result<scan::ScanStats>> Service::Scan(std::shared_ptr<Share> share) {
+  if (!share->repo) co_return MakeError(ErrorCode::kFailedPrecondition, share->last_error);
+  if (!share->secrets.CanWrite()) {
+    co_return MakeError(ErrorCode::kFailedPrecondition,
+                        "this share is a " + std::string(crypto::AccessModeName(share->secrets.mode())) +
+                            " replica; only write replicas index local changes");
+  }
+  struct Outcome {
+    Result<scan::ScanStats> stats;
+    store::IndexSummary summary;
+  };
+  ++share->scans_running;
+  auto work = [share, fs = &fs_, device = device_.ShortId(), secrets = share->secrets,
+               root = share->config.path]() -> Outcome {
+    if (!share->repo) return {MakeError(ErrorCode::kFailedPrecondition, "share was removed"), {}};
+    scan::Scanner scanner(*fs, *share->repo, secrets, device, root);
+    Outcome outcome{scanner.ScanAll(), {}};
+    outcome.summary = share->repo->Summarize();
+    return outcome;
+  };
+  Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}};
+  try {
+    outcome = co_await RunOn(share->strand, std::move(work));
+  } catch (const std::exception& e) {
+    outcome.stats = MakeError(ErrorCode::kIo, std::string("scan failed: ") + e.what());
+  }
+  --share->scans_running;
+  if (share->removed) co_return outcome.stats;
+  if (outcome.stats) {
+    share->last_error.clear();
+    share->summary = outcome.summary;
+    share->last_scan = *outcome.stats;
+    share->last_scan_unix = UnixNow();
+    const auto& s = *outcome.stats;
+    if (s.records_written > 0 || s.skipped > 0) {
+      spdlog::info("share {}: scanned {} entries, hashed {} files ({} bytes), {} new versions, {} deleted, {} skipped",
+                   share->config.name, s.entries_seen, s.files_hashed, s.bytes_hashed,
+                   s.records_written, s.deleted, s.skipped);
+    }
+  } else {
+    share->last_error = outcome.stats.error().message;
+    spdlog::warn("share {}: {}", share->config.name, share->last_error);
+  }
+  co_return outcome.stats;
+}
+
+Result<std::shared_ptr<Share>> Service::Find(const std::string& key) const {
+  if (key.empty()) return Invalid("no share given: name a share by its id, an id prefix or its name");
+  if (auto it = shares_.find(key); it != shares_.end()) return it->second;
+  std::vector<std::shared_ptr<Share>> matches;
+  for (const auto& [id, share] : shares_) {
+    if (id.starts_with(key) || share->config.name == key) matches.push_back(share);
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.empty()) {
+    return MakeError(ErrorCode::kNotFound, "no share '" + key + "'; `tandem list` shows the shares");
+  }
+  return Invalid("'" + key + "' matches " + std::to_string(matches.size()) +
+                 " shares; give more of the id");
+}
+
+Result<stdfs::path> Service::CheckNewSharePath(const std::string& text, bool create) const {
+  if (text.empty()) return Invalid("a folder path is required");
+  stdfs::path path(text);
+  if (!path.is_absolute()) {
+    return Invalid("path '" + text + "' is relative; give an absolute path");
+  }
+  std::error_code ec;
+  auto status = stdfs::symlink_status(path, ec);
+  bool missing = ec || status.type() == stdfs::file_type::not_found;
+  if (missing && !create) return MakeError(ErrorCode::kNotFound, "folder " + text + " does not exist");
+  if (!missing && !stdfs::is_directory(path, ec)) return Invalid(text + " is not a folder");
+  stdfs::path canonical = stdfs::weakly_canonical(path, ec);
+  if (ec) return MakeError(ErrorCode::kIo, "cannot resolve " + text + ": " + ec.message());
+  if (missing && !stdfs::is_directory(canonical.parent_path(), ec)) {
+    return MakeError(ErrorCode::kNotFound,
+                     "cannot create " + text + ": its parent folder does not exist");
+  }
+  for (const auto& [id, share] : shares_) {
+    stdfs::path other(share->config.path);
+    const std::string label = "share '" + share->config.name + "' (" + share->config.path + ")";
+    if (canonical == other) return MakeError(ErrorCode::kAlreadyExists, text + " is already " + label);
+    if (IsWithin(canonical, other)) return Invalid(text + " is inside " + label + "; shares cannot nest");
+    if (IsWithin(other, canonical)) return Invalid(text + " contains " + label + "; shares cannot nest");
+  }
+  if (IsWithin(canonical, config_dir_) || IsWithin(config_dir_, canonical)) {
+    return Invalid(text + " holds or is inside Tandem's config folder " + config_dir_.string());
+  }
+  if (missing) {
+    stdfs::create_directory(canonical, ec);
+    if (ec) return MakeError(ErrorCode::kIo, "cannot create " + text + ": " + ec.message());
+  }
+  return canonical;
+}
+
+Result<std::string> Service::CheckName(const std::string& name, const stdfs::path& dir) const {
+  std::string chosen = name.empty() ? dir.filename().string() : name;
+  if (chosen.empty()) chosen = "share";
+  if (chosen.size() > 255) return Invalid("share name is longer than 255 bytes");
+  for (unsigned char c : chosen) {
+    if (c < 0x20 || c == 0x7f) return Invalid("share name contains control characters");
+  }
+  return chosen;
+}
+
+Result<void> Service::Persist() {
+  config_.shares.clear();
+  for (const auto& [id, share] : shares_) config_.shares.push_back(share->config);
+  auto saved = SaveConfig(config_dir_ / kConfigFileName, config_);
+  if (!saved) spdlog::error("cannot save config: {}", saved.error().message);
+  return saved;
+}
+
+Result<ShareInfo> Service::Register(ShareConfig sc, crypto::ShareSecrets secrets) {
+  auto share = std::make_shared<Share>(sc, std::move(secrets), asio::make_strand(pool_.get_executor()));
+  // Config first: a crash after this line leaves a share whose repository is
+  // created at the next start, never a repository nobody knows the key of.
+  shares_.emplace(sc.id, share);
+  if (auto saved = Persist(); !saved) {
+    shares_.erase(sc.id);
+    return saved.error();
+  }
+  auto repo = store::Repository::Open(share->RepoDir(), share->secrets.share_id(), true);
+  if (!repo) {
+    shares_.erase(sc.id);
+    (void)Persist();
+    return repo.error();
+  }
+  share->repo = std::move(*repo);
+  spdlog::info("share {} added: {} ({}, {})", sc.id, sc.path, sc.name,
+               crypto::AccessModeName(share->secrets.mode()));
+  ScheduleScan(share);
+  return InfoOf(*share);
+}
+
+Result<ShareInfo> Service::ShareAdd(const std::string& path, const std::string& name) {
+  TANDEM_ASSIGN_OR_RETURN(stdfs::path dir, CheckNewSharePath(path, false));
+  std::error_code ec;
+  if (stdfs::exists(dir / RelPath::kRepoDirName / store::kIndexFileName, ec)) {
+    return MakeError(ErrorCode::kAlreadyExists,
+                     dir.string() + " already holds a Tandem repository (.tandem) from an earlier "
+                     "share; import that share's token to pick it up again, or delete " +
+                         (dir / RelPath::kRepoDirName).string() + " to start a new share");
+  }
+  TANDEM_ASSIGN_OR_RETURN(std::string chosen, CheckName(name, dir));
+  auto secrets = crypto::ShareSecrets::GenerateWrite();
+  ShareConfig sc{.id = NewUuid(), .path = dir.string(), .name = chosen,
+                 .secret = crypto::EncodeToken(secrets, crypto::AccessMode::kWrite),
+                 .peers = {}, .enabled = true};
+  return Register(std::move(sc), std::move(secrets));
+}
+
+Result<ShareInfo> Service::ShareImportFromToken(const std::string& token, const std::string& path,
+                                                const std::string& name) {
+  TANDEM_ASSIGN_OR_RETURN(crypto::ParsedToken parsed, crypto::ParseToken(token));
+  for (const auto& [id, share] : shares_) {
+    if (share->secrets.share_id() == parsed.secrets.share_id()) {
+      return MakeError(ErrorCode::kAlreadyExists, "this device already has that share, as '" +
+                                                      share->config.name + "' in " + share->config.path);
+    }
+  }
+  // Check the folder only after the token: a bad token must create nothing.
+  bool existed = stdfs::exists(path);
+  TANDEM_ASSIGN_OR_RETURN(stdfs::path dir, CheckNewSharePath(path, true));
+  auto chosen = CheckName(name.empty() ? parsed.suggested_name : name, dir);
+  if (!chosen) {
+    if (!existed) stdfs::remove(dir);
+    return chosen.error();
+  }
+  ShareConfig sc{.id = NewUuid(), .path = dir.string(), .name = *chosen,
+                 .secret = crypto::EncodeToken(parsed.secrets, parsed.secrets.mode()),
+                 .peers = {}, .enabled = true};
+  auto info = Register(std::move(sc), std::move(parsed.secrets));
+  if (!info && !existed) stdfs::remove(dir);
+  return info;
+}
+
+asio::awaitable<Result<void>> Service::ShareRemove(std::string key, bool delete_repo) {
+  auto found = Find(key);
+  if (!found) co_return found.error();
+  std::shared_ptr<Share> share = *found;
+  shares_.erase(share->config.id);
+  if (auto saved = Persist(); !saved) {
+    shares_.emplace(share->config.id, share);
+    co_return saved.error();
+  }
+  share->removed = true;
+  spdlog::info("share {} removed ({})", share->config.id, delete_repo ? "repository deleted" : "repository kept");
+  // Only the .tandem folder is ever deleted; the user's files stay as they are.
+  auto close = [share, delete_repo]() -> Result<void> {
+    share->repo.reset();
+    if (!delete_repo) return Ok();
+    std::error_code ec;
+    stdfs::remove_all(share->RepoDir(), ec);
+    if (ec) return MakeError(ErrorCode::kIo, "share removed, but its repository " +
+                                                 share->RepoDir().string() + " could not be deleted: " + ec.message());
+    return Ok();
+  };
+  co_return co_await RunOn(share->strand, std::move(close));
+}
+
+ShareInfo Service::InfoOf(const Share& share) const {
+  ShareInfo info;
+  info.id = share.config.id;
+  info.name = share.config.name;
+  info.path = share.config.path;
+  info.mode = share.secrets.mode();
+  info.enabled = share.config.enabled;
+  info.last_error = share.last_error;
+  if (!share.last_error.empty()) {
+    info.state = "error";
+  } else if (share.scans_running > 0) {
+    info.state = "scanning";
+  } else if (!share.config.enabled) {
+    info.state = "paused";
+  } else {
+    info.state = "idle";
+  }
+  info.peers = share.config.peers;
+  info.index = share.summary;
+  info.last_scan = share.last_scan;
+  info.last_scan_unix = share.last_scan_unix;
+  return info;
+}
+
+std::vector<ShareInfo> Service::ShareList() const {
+  std::vector<ShareInfo> list;
+  for (const auto& [id, share] : shares_) list.push_back(InfoOf(*share));
+  std::sort(list.begin(), list.end(), [](const ShareInfo& a, const ShareInfo& b) {
+    return a.name != b.name ? a.name < b.name : a.id < b.id;
+  });
+  return list;
+}
+
+Result<ShareInfo> Service::ShareGetInfo(const std::string& key) const {
+  TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
+  return InfoOf(*share);
+}
+
+Result<std::string> Service::ShareAddPeer(const std::string& key, const std::string& address) {
+  TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
+  TANDEM_ASSIGN_OR_RETURN(net::PeerAddress parsed, net::ParseUsablePeerAddress(address));
+  std::string normal = parsed.ToString();
+  auto& peers = share->config.peers;
+  if (std::find(peers.begin(), peers.end(), normal) != peers.end()) {
+    return MakeError(ErrorCode::kAlreadyExists, normal + " is already a peer of share '" + share->config.name + "'");
+  }
+  peers.push_back(normal);
+  if (auto saved = Persist(); !saved) {
+    peers.pop_back();
+    return saved.error();
+  }
+  return normal;
+}
+
+Result<void> Service::ShareRemovePeer(const std::string& key, const std::string& address) {
+  TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
+  TANDEM_ASSIGN_OR_RETURN(net::PeerAddress parsed, net::ParsePeerAddress(address));
+  auto& peers = share->config.peers;
+  auto it = std::find(peers.begin(), peers.end(), parsed.ToString());
+  if (it == peers.end()) {
+    return MakeError(ErrorCode::kNotFound, parsed.ToString() + " is not a peer of share '" + share->config.name + "'");
+  }
+  auto saved_peers = peers;
+  peers.erase(it);
+  if (auto saved = Persist(); !saved) {
+    peers = std::move(saved_peers);
+    return saved.error();
+  }
+  return Ok();
+}
+
+Result<std::vector<PeerInfo>> Service::ShareListPeers(const std::string& key) const {
+  TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
+  std::vector<PeerInfo> peers;
+  for (const std::string& address : share->config.peers) peers.push_back({address, "not connected"});
+  return peers;
+}
+
+Result<void> Service::ShareSetSyncEnabled(const std::string& key, bool enabled) {
+  TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
+  if (share->config.enabled == enabled) return Ok();
+  share->config.enabled = enabled;
+  if (auto saved = Persist(); !saved) {
+    share->config.enabled = !enabled;
+    return saved.error();
+  }
+  return Ok();
+}
+
+Result<std::string> Service::ShareGetSyncToken(const std::string& key, crypto::AccessMode mode) const {
+  TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
+  crypto::AccessMode have = share->secrets.mode();
+  if (static_cast<int>(mode) > static_cast<int>(have)) {
+    std::string allowed = have == crypto::AccessMode::kRead ? "read or blind" : "blind";
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "share '" + share->config.name + "' is a " + crypto::AccessModeName(have) +
+                         " replica: it can give " + allowed + " tokens, not " +
+                         crypto::AccessModeName(mode) + " ones");
+  }
+  return crypto::EncodeToken(share->secrets, mode, share->config.name);
+}
+
+asio::awaitable<Result<scan::ScanStats>> Service::ShareRescan(std::string key) {
+  auto share = Find(key);
+  if (!share) co_return share.error();
+  co_return co_await Scan(*share);
+}
+
+DeviceInfo Service::GetDeviceInfo() const {
+  return {device_.DeviceId(), config_.device_name, config_.listen, config_dir_.string()};
+}
+
+}  // namespace tandem::service

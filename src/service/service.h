@@ -1,0 +1,118 @@
+// Service: the daemon's core. Owns the config, the share set and (from the
+// sync issue on) the network; every API of DESIGN.md §5 is a member here,
+// served unchanged over JSON-RPC (rpc_server.h), the C ABI and the CLI.
+//
+// Threads: all members run on the event-loop thread given at creation (no
+// locks); scans and other repository work run on each share's strand of the
+// worker pool and post back. Failures caused by the request come back as
+// Result errors whose message says what to do.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "crypto/keys.h"
+#include "fs/filesystem.h"
+#include "service/config.h"
+#include "service/share.h"
+
+namespace tandem::service {
+
+struct ShareInfo {
+  std::string id;
+  std::string name;
+  std::string path;
+  crypto::AccessMode mode = crypto::AccessMode::kWrite;
+  bool enabled = true;
+  std::string state;  // "scanning", "idle", "paused" or "error"
+  std::string last_error;
+  std::vector<std::string> peers;
+  store::IndexSummary index;
+  scan::ScanStats last_scan;
+  int64_t last_scan_unix = 0;
+};
+
+struct PeerInfo {
+  std::string address;
+  std::string state;  // "not connected" until the network exists
+};
+
+struct DeviceInfo {
+  std::string device_id;
+  std::string device_name;
+  std::string listen;
+  std::string config_dir;
+};
+
+class Service {
+ public:
+  struct Options {
+    std::filesystem::path config_dir;
+    std::string listen;  // overrides the config's when not empty
+  };
+
+  // Loads (or creates) the config, takes the config dir's daemon lock and
+  // opens every share's repository. kFailedPrecondition if another daemon
+  // holds the lock; kCorrupt if the config is damaged.
+  static Result<std::unique_ptr<Service>> Create(asio::io_context& io, Options options);
+  ~Service();
+
+  // Starts the initial and periodic scans. REQUIRES: called on the loop.
+  void Start();
+  // Cancels timers; running scans finish on their strands.
+  void Stop();
+
+  Result<ShareInfo> ShareAdd(const std::string& path, const std::string& name);
+  Result<ShareInfo> ShareImportFromToken(const std::string& token, const std::string& path,
+                                         const std::string& name);
+  asio::awaitable<Result<void>> ShareRemove(std::string share, bool delete_repo);
+  std::vector<ShareInfo> ShareList() const;
+  Result<ShareInfo> ShareGetInfo(const std::string& share) const;
+  Result<std::string> ShareAddPeer(const std::string& share, const std::string& address);
+  Result<void> ShareRemovePeer(const std::string& share, const std::string& address);
+  Result<std::vector<PeerInfo>> ShareListPeers(const std::string& share) const;
+  Result<void> ShareSetSyncEnabled(const std::string& share, bool enabled);
+  Result<std::string> ShareGetSyncToken(const std::string& share, crypto::AccessMode mode) const;
+  // Scans the share now and returns what the scan did.
+  asio::awaitable<Result<scan::ScanStats>> ShareRescan(std::string share);
+  DeviceInfo GetDeviceInfo() const;
+
+  const std::filesystem::path& config_dir() const { return config_dir_; }
+
+ private:
+  Service(asio::io_context& io, std::filesystem::path config_dir, Config config,
+          crypto::DeviceKey device, int lock_fd);
+
+  // The share named by a UUID, a unique UUID prefix or a unique name.
+  Result<std::shared_ptr<Share>> Find(const std::string& share) const;
+  Result<std::filesystem::path> CheckNewSharePath(const std::string& path, bool create) const;
+  Result<std::string> CheckName(const std::string& name, const std::filesystem::path& dir) const;
+  Result<ShareInfo> Register(ShareConfig config, crypto::ShareSecrets secrets);
+  Result<void> Persist();
+  ShareInfo InfoOf(const Share& share) const;
+  void ScheduleScan(std::shared_ptr<Share> share);
+  asio::awaitable<Result<scan::ScanStats>> Scan(std::shared_ptr<Share> share);
+  asio::awaitable<void> ScanInBackground(std::shared_ptr<Share> share);
+  asio::awaitable<void> PeriodicRescan();
+
+  asio::io_context& io_;
+  asio::thread_pool pool_;
+  std::filesystem::path config_dir_;
+  Config config_;
+  crypto::DeviceKey device_;
+  int lock_fd_;
+  fs::PosixFilesystem fs_;
+  std::map<std::string, std::shared_ptr<Share>> shares_;  // by UUID
+  asio::steady_timer rescan_timer_;
+  bool stopped_ = false;
+};
+
+}  // namespace tandem::service

@@ -1,0 +1,108 @@
+// Repository: the embedded store of one share (<share>/.tandem/index.db):
+// records in wire form, the local file state of a full replica, sealed
+// blocks of a blind replica, per-peer progress.
+//
+// One owner: each share's repository is used only from that share's strand.
+// Opening returns Result (a wrong or unreadable database is the user's
+// business to fix); SQLite failures afterwards are environmental and throw
+// StoreError.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "crypto/keys.h"
+#include "crypto/record.h"
+#include "store/sqlite.h"
+
+namespace tandem::store {
+
+inline constexpr char kIndexFileName[] = "index.db";
+
+struct StoredRecord {
+  uint64_t seq = 0;
+  crypto::Record record;
+};
+
+// What a full replica last saw of one path on disk.
+struct LocalFileState {
+  std::string path;
+  crypto::EntryKind kind = crypto::EntryKind::kFile;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  uint64_t inode = 0;
+  uint32_t mode = 0;
+  std::vector<crypto::BlockRef> blocks;
+};
+
+struct IndexSummary {
+  uint64_t records = 0;
+  uint64_t files = 0;
+  uint64_t directories = 0;
+  uint64_t symlinks = 0;
+  uint64_t bytes = 0;
+  uint64_t max_seq = 0;
+};
+
+class Repository {
+ public:
+  // Opens the repository in `repo_dir` (the share's .tandem folder), creating
+  // it when `create`. kFailedPrecondition if it belongs to another share;
+  // kIo if it cannot be opened or migrated.
+  static Result<std::unique_ptr<Repository>> Open(const std::filesystem::path& repo_dir,
+                                                   const crypto::Key32& share_id, bool create);
+
+  // Random bytes fixed when the store was created.
+  const Bytes& epoch() const { return epoch_; }
+
+  // Groups writes; many small writes in one transaction are ~100x faster.
+  Transaction Begin() { return Transaction(db_); }
+
+  std::optional<StoredRecord> GetRecord(const crypto::Locator& locator);
+  // Stores `record` as the latest version of its locator with the next
+  // sequence number, which it returns.
+  uint64_t PutRecord(const crypto::Record& record);
+  // Up to `limit` records with seq > `after`, in sequence order.
+  std::vector<StoredRecord> RecordsSince(uint64_t after, size_t limit);
+
+  std::optional<LocalFileState> GetFileState(const std::string& path);
+  void PutFileState(const LocalFileState& state);
+  void DeleteFileState(const std::string& path);
+  // Every local file state without its block list (cheap to hold for a whole tree).
+  void ForEachFileStateMeta(const std::function<void(LocalFileState&&)>& visit);
+
+  IndexSummary Summarize();
+
+  // For tests and tools.
+  bool IntegrityOk();
+
+ private:
+  explicit Repository(const std::filesystem::path& db_path, bool create);
+  void Migrate();
+  // kFailedPrecondition when the store belongs to another share.
+  Result<void> LoadMeta(const crypto::Key32& share_id);
+  void Prepare();
+
+  Database db_;
+  Bytes epoch_;
+  uint64_t next_seq_ = 1;
+  // Prepared once the schema exists, reused for every call.
+  std::optional<Statement> get_record_;
+  std::optional<Statement> put_record_;
+  std::optional<Statement> records_since_;
+  std::optional<Statement> get_file_;
+  std::optional<Statement> put_file_;
+  std::optional<Statement> delete_file_;
+};
+
+Bytes EncodeBlockList(const std::vector<crypto::BlockRef>& blocks);
+std::vector<crypto::BlockRef> DecodeBlockList(ByteView blob);
+
+}  // namespace tandem::store
