@@ -103,9 +103,14 @@ Result<ParsedToken> ParseToken(std::string_view token) {
       return TokenError("the suggested name is not a valid directory name");
     }
   }
+  for (char c : token) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+      return TokenError("it contains characters a token never has; it may be mistyped");
+    }
+  }
   auto decoded = Base64UrlDecode(token);
   if (!decoded) {
-    return TokenError("it contains characters a token never has; it may be mistyped");
+    return TokenError("it has an impossible length; it may be truncated, copy it again in full");
   }
   Bytes& bytes = *decoded;
   if (bytes.size() < 2 + kChecksumSize) {

@@ -79,6 +79,12 @@ Result<std::unique_ptr<Service>> Service::Create(asio::io_context& io, Options o
   }
 
   stdfs::path config_file = dir / kConfigFileName;
+  // Temporary files of an atomic write that a crash interrupted; the lock
+  // guarantees no writer is using them.
+  const std::string tmp_prefix = "." + std::string(kConfigFileName) + ".tmp-";
+  for (const auto& entry : stdfs::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().starts_with(tmp_prefix)) stdfs::remove(entry.path(), ec);
+  }
   auto loaded = LoadConfig(config_file);
   Config config;
   if (loaded) {

@@ -1,0 +1,146 @@
+#include "testing/daemon_harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "testing/temp_dir.h"
+
+extern char** environ;
+
+namespace tandem::testing {
+namespace {
+
+// Spawns `argv` with stdout and stderr sent to the given files.
+pid_t Spawn(const std::vector<std::string>& argv, const std::filesystem::path& out,
+            const std::filesystem::path& err) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+int Reap(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+std::filesystem::path TandemBinary() {
+  const char* bin = std::getenv("TANDEM_BIN");
+  return bin ? bin : "tandem";
+}
+
+CommandResult RunTandem(const std::filesystem::path& config_dir, const std::vector<std::string>& args) {
+  TempDir io;
+  std::vector<std::string> argv{TandemBinary().string(), "--config-dir", config_dir.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandResult result;
+  pid_t pid = Spawn(argv, io / "out", io / "err");
+  if (pid < 0) {
+    result.err = "cannot spawn " + argv[0];
+    return result;
+  }
+  result.exit_code = Reap(pid);
+  result.out = ReadFile(io / "out");
+  result.err = ReadFile(io / "err");
+  return result;
+}
+
+nlohmann::json RunTandemJson(const std::filesystem::path& config_dir, std::vector<std::string> args) {
+  args.push_back("--json");
+  CommandResult r = RunTandem(config_dir, args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.out;
+  return j;
+}
+
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+DaemonProcess::DaemonProcess(std::filesystem::path config_dir, std::vector<std::string> extra_args)
+    : config_dir_(std::move(config_dir)), extra_args_(std::move(extra_args)) {
+  std::filesystem::create_directories(config_dir_);
+  log_path_ = config_dir_.parent_path() / (config_dir_.filename().string() + ".log");
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (pid_ > 0) Kill();
+}
+
+bool DaemonProcess::Start(std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv{TandemBinary().string(), "--config-dir", config_dir_.string(), "daemon",
+                                "--log-level", "debug"};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  pid_ = Spawn(argv, log_path_.string() + ".out", log_path_);
+  ++starts_;
+  if (pid_ < 0) return false;
+  bool up = WaitUntil(
+      [&] {
+        if (!Running()) return true;  // it exited: stop waiting
+        return RunTandem(config_dir_, {"device"}).exit_code == 0;
+      },
+      timeout);
+  if (!up || !Running()) {
+    ADD_FAILURE() << "daemon did not start; log:\n" << Log();
+    return false;
+  }
+  return true;
+}
+
+bool DaemonProcess::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int DaemonProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = Reap(pid_);
+  pid_ = -1;
+  return status;
+}
+
+void DaemonProcess::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  Reap(pid_);
+  pid_ = -1;
+}
+
+std::string DaemonProcess::Log() const { return ReadFile(log_path_); }
+
+}  // namespace tandem::testing

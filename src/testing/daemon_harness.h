@@ -1,0 +1,64 @@
+// Harness for integration tests: the real `tandem` binary (path from the
+// TANDEM_BIN environment variable, set by CTest) run as daemon processes
+// and as CLI commands. Waits poll a condition against a deadline.
+// Used from the test's main thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tandem::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::filesystem::path TandemBinary();
+
+// Runs `tandem --config-dir DIR args...` to completion.
+CommandResult RunTandem(const std::filesystem::path& config_dir, const std::vector<std::string>& args);
+
+// Runs the command and parses its stdout as JSON; fails the test otherwise.
+nlohmann::json RunTandemJson(const std::filesystem::path& config_dir, std::vector<std::string> args);
+
+// Polls `condition` every few milliseconds until it holds or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& condition,
+               std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+class DaemonProcess {
+ public:
+  explicit DaemonProcess(std::filesystem::path config_dir, std::vector<std::string> extra_args = {});
+  ~DaemonProcess();  // SIGKILLs a daemon still running
+
+  // Spawns the daemon and waits until its control socket answers.
+  // false (with the log in the failure message) if it did not come up.
+  bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // SIGTERM, then wait for exit; returns its exit status.
+  int Stop();
+  void Kill();  // SIGKILL and reap
+  bool Running();
+  std::string Log() const;
+  pid_t pid() const { return pid_; }
+  const std::filesystem::path& config_dir() const { return config_dir_; }
+
+  CommandResult Run(const std::vector<std::string>& args) const { return RunTandem(config_dir_, args); }
+  nlohmann::json Json(std::vector<std::string> args) const { return RunTandemJson(config_dir_, std::move(args)); }
+
+ private:
+  std::filesystem::path config_dir_;
+  std::vector<std::string> extra_args_;
+  std::filesystem::path log_path_;
+  pid_t pid_ = -1;
+  int starts_ = 0;
+};
+
+}  // namespace tandem::testing

@@ -1,0 +1,197 @@
+// The whole life of a share, through the real CLI against a real daemon.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "testing/daemon_harness.h"
+#include "testing/temp_dir.h"
+
+namespace tandem::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+using nlohmann::json;
+
+// Every user file under `root` (outside .tandem) with its contents.
+std::map<std::string, std::string> Snapshot(const stdfs::path& root) {
+  std::map<std::string, std::string> files;
+  for (auto it = stdfs::recursive_directory_iterator(root); it != stdfs::recursive_directory_iterator(); ++it) {
+    std::string rel = stdfs::relative(it->path(), root).string();
+    if (rel == ".tandem") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_symlink()) {
+      files[rel] = "-> " + stdfs::read_symlink(it->path()).string();
+    } else if (it->is_regular_file()) {
+      files[rel] = ReadFile(it->path());
+    } else {
+      files[rel] = "<dir>";
+    }
+  }
+  return files;
+}
+
+json Info(const DaemonProcess& d, const std::string& share) { return d.Json({"info", share}); }
+
+bool IndexedIdle(const DaemonProcess& d, const std::string& share, int files) {
+  json info = Info(d, share);
+  return info["state"] == "idle" && info["index"]["files"] == files;
+}
+
+class Lifecycle : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = tmp_ / "docs";
+    WriteFile(data_ / "readme.txt", "hello tandem\n");
+    WriteFile(data_ / "photos/2026/cat.jpg", RandomBytes(300 * 1024, 1));
+    WriteFile(data_ / "empty", "");
+    stdfs::create_directories(data_ / "empty-dir");
+    stdfs::create_symlink("readme.txt", data_ / "link");
+    ASSERT_TRUE(daemon_.Start());
+  }
+
+  TempDir tmp_;
+  stdfs::path data_;
+  DaemonProcess daemon_{tmp_ / "config"};
+};
+
+TEST_F(Lifecycle, AddIndexesTheFolderAndListsIt) {
+  auto before = Snapshot(data_);
+  CommandResult add = daemon_.Run({"add", data_.string(), "--name", "docs"});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  EXPECT_NE(add.out.find("Added share docs"), std::string::npos);
+  ASSERT_TRUE(WaitUntil([&] { return IndexedIdle(daemon_, "docs", 3); }));
+
+  json info = Info(daemon_, "docs");
+  EXPECT_EQ(info["mode"], "write");
+  EXPECT_EQ(info["path"], data_.string());
+  EXPECT_EQ(info["index"]["directories"], 3);  // photos, photos/2026, empty-dir
+  EXPECT_EQ(info["index"]["symlinks"], 1);
+  EXPECT_EQ(info["index"]["bytes"], 300 * 1024 + 13);
+  EXPECT_EQ(info["index"]["records"], 7);
+  EXPECT_TRUE(stdfs::exists(data_ / ".tandem" / "index.db"));
+
+  json list = daemon_.Json({"list"});
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], info["id"]);
+  // The share is found by a unique id prefix as well as by name.
+  EXPECT_EQ(Info(daemon_, info["id"].get<std::string>().substr(0, 6))["name"], "docs");
+  EXPECT_EQ(Snapshot(data_), before) << "indexing must not change the user's files";
+
+  CommandResult human = daemon_.Run({"list"});
+  EXPECT_NE(human.out.find("docs"), std::string::npos);
+  CommandResult status = daemon_.Run({"status"});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_NE(status.out.find("idle"), std::string::npos);
+}
+
+TEST_F(Lifecycle, RescanPicksUpNewChangedAndDeletedFiles) {
+  ASSERT_EQ(daemon_.Run({"add", data_.string()}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return IndexedIdle(daemon_, "docs", 3); }));
+
+  json unchanged = daemon_.Json({"rescan", "docs"});
+  EXPECT_EQ(unchanged["files_hashed"], 0) << "an unchanged tree is not re-read";
+  EXPECT_EQ(unchanged["records_written"], 0);
+
+  WriteFile(data_ / "new.txt", "new");
+  WriteFile(data_ / "readme.txt", "changed");
+  stdfs::remove(data_ / "photos/2026/cat.jpg");
+  json changed = daemon_.Json({"rescan", "docs"});
+  EXPECT_EQ(changed["files_hashed"], 2);
+  EXPECT_EQ(changed["deleted"], 1);
+  EXPECT_EQ(changed["records_written"], 3);
+  json info = Info(daemon_, "docs");
+  EXPECT_EQ(info["index"]["files"], 3);
+  EXPECT_EQ(info["index"]["records"], 8);  // the tombstone stays as a record
+}
+
+TEST_F(Lifecycle, TokensForEachModeAndTheirLimits) {
+  ASSERT_EQ(daemon_.Run({"add", data_.string()}).exit_code, 0);
+  std::map<std::string, std::string> tokens;
+  for (std::string mode : {"write", "read", "blind"}) {
+    CommandResult r = daemon_.Run({"token", "docs", "--mode", mode});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.out.rfind("tandem:", 0), 0u) << r.out;
+    tokens[mode] = r.out.substr(0, r.out.find('\n'));
+  }
+  EXPECT_NE(tokens["write"], tokens["read"]);
+  CommandResult qr = daemon_.Run({"token", "docs", "--mode", "read", "--qr"});
+  EXPECT_EQ(qr.exit_code, 0);
+  EXPECT_NE(qr.out.find("\u2588"), std::string::npos) << "a QR code is drawn with block characters";
+
+  // A second device imports the read token; a read replica cannot hand out write tokens.
+  DaemonProcess other(tmp_ / "config2");
+  ASSERT_TRUE(other.Start());
+  CommandResult imported = other.Run({"import", tokens["read"], (tmp_ / "docs-copy").string()});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  json info = other.Json({"info", "docs"});
+  EXPECT_EQ(info["mode"], "read");
+  EXPECT_TRUE(stdfs::is_directory(tmp_ / "docs-copy/.tandem"));
+  CommandResult write = other.Run({"token", "docs", "--mode", "write"});
+  EXPECT_NE(write.exit_code, 0);
+  EXPECT_NE(write.err.find("read replica"), std::string::npos) << write.err;
+  EXPECT_EQ(other.Run({"token", "docs", "--mode", "blind"}).exit_code, 0);
+
+  CommandResult blind = other.Run({"import", tokens["blind"], (tmp_ / "blind").string(), "--name", "b"});
+  EXPECT_NE(blind.exit_code, 0) << "the same share cannot be imported twice on one device";
+  EXPECT_NE(blind.err.find("already has that share"), std::string::npos) << blind.err;
+
+  DaemonProcess third(tmp_ / "config3");
+  ASSERT_TRUE(third.Start());
+  ASSERT_EQ(third.Run({"import", tokens["blind"], (tmp_ / "blind").string()}).exit_code, 0);
+  EXPECT_EQ(third.Json({"info", "docs"})["mode"], "blind");
+  EXPECT_NE(third.Run({"token", "docs", "--mode", "read"}).exit_code, 0);
+  EXPECT_EQ(third.Run({"token", "docs", "--mode", "blind"}).exit_code, 0);
+}
+
+TEST_F(Lifecycle, PeersPauseAndResume) {
+  ASSERT_EQ(daemon_.Run({"add", data_.string()}).exit_code, 0);
+  EXPECT_EQ(daemon_.Run({"peer", "add", "docs", "tcp/127.0.0.1:20300"}).exit_code, 0);
+  EXPECT_EQ(daemon_.Run({"peer", "add", "docs", "tcp/[::1]:20301"}).exit_code, 0);
+  json peers = daemon_.Json({"peer", "list", "docs"});
+  ASSERT_EQ(peers.size(), 2u);
+  EXPECT_EQ(peers[1]["address"], "tcp/[::1]:20301");
+  EXPECT_EQ(daemon_.Run({"peer", "remove", "docs", "tcp/127.0.0.1:20300"}).exit_code, 0);
+  EXPECT_EQ(daemon_.Json({"peer", "list", "docs"}).size(), 1u);
+
+  EXPECT_EQ(daemon_.Run({"pause", "docs"}).exit_code, 0);
+  EXPECT_EQ(Info(daemon_, "docs")["enabled"], false);
+  EXPECT_EQ(daemon_.Run({"resume", "docs"}).exit_code, 0);
+  EXPECT_EQ(Info(daemon_, "docs")["enabled"], true);
+}
+
+TEST_F(Lifecycle, RemoveNeverTouchesTheUsersFiles) {
+  auto before = Snapshot(data_);
+  ASSERT_EQ(daemon_.Run({"add", data_.string()}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return IndexedIdle(daemon_, "docs", 3); }));
+  ASSERT_EQ(daemon_.Run({"remove", "docs"}).exit_code, 0);
+  EXPECT_EQ(daemon_.Json({"list"}).size(), 0u);
+  EXPECT_EQ(Snapshot(data_), before);
+  EXPECT_TRUE(stdfs::exists(data_ / ".tandem/index.db")) << "without --delete-repo the repository stays";
+
+  // The kept repository belongs to the removed share: adding the folder as a
+  // new share is refused with a way out, and nothing changes.
+  CommandResult again = daemon_.Run({"add", data_.string()});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("delete"), std::string::npos) << again.err;
+  stdfs::remove_all(data_ / ".tandem");
+
+  ASSERT_EQ(daemon_.Run({"add", data_.string()}).exit_code, 0);
+  ASSERT_EQ(daemon_.Run({"remove", "docs", "--delete-repo"}).exit_code, 0);
+  EXPECT_FALSE(stdfs::exists(data_ / ".tandem"));
+  EXPECT_EQ(Snapshot(data_), before);
+}
+
+TEST_F(Lifecycle, ConflictCommandsAnswerNotYet) {
+  ASSERT_EQ(daemon_.Run({"add", data_.string()}).exit_code, 0);
+  CommandResult r = daemon_.Run({"conflicts", "docs"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("not available yet"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace tandem::testing
