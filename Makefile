@@ -38,7 +38,7 @@ test-asan: build-asan
 	  ctest --output-on-failure -j $(JOBS) --timeout 600
 
 bench: build
-	$(BUILD)/bench/index_bench
+	bench/index_bench --tandem $(BUILD)/tandem
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

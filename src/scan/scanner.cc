@@ -242,6 +242,15 @@ Scanner::Scanner(fs::Filesystem& fs, store::Repository& repo, const crypto::Shar
     : fs_(fs), repo_(repo), secrets_(secrets), device_(device_short_id), root_(std::move(root)),
       chunker_(chunker) {}
 
-Result<ScanStats> Scanner::ScanAll() { return Pass(*this).Run(); }
+Result<ScanStats> Scanner::ScanAll() {
+  auto start = std::chrono::steady_clock::now();
+  auto stats = Pass(*this).Run();
+  if (stats) {
+    stats->duration_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                   std::chrono::steady_clock::now() - start)
+                                                   .count());
+  }
+  return stats;
+}
 
 }  // namespace tandem::scan

@@ -15,6 +15,15 @@ namespace {
 
 using nlohmann::json;
 
+json ScanJson(const scan::ScanStats& s, std::optional<int64_t> when) {
+  json j = {{"entries_seen", s.entries_seen}, {"files_hashed", s.files_hashed},
+            {"bytes_hashed", s.bytes_hashed}, {"records_written", s.records_written},
+            {"deleted", s.deleted},           {"skipped", s.skipped},
+            {"duration_ms", s.duration_ms}};
+  if (when) j["time"] = *when;
+  return j;
+}
+
 json ToJson(const ShareInfo& info) {
   return {{"id", info.id},
           {"name", info.name},
@@ -31,21 +40,10 @@ json ToJson(const ShareInfo& info) {
             {"bytes", info.index.bytes},
             {"records", info.index.records},
             {"sequence", info.index.max_seq}}},
-          {"last_scan",
-           {{"time", info.last_scan_unix},
-            {"entries_seen", info.last_scan.entries_seen},
-            {"files_hashed", info.last_scan.files_hashed},
-            {"bytes_hashed", info.last_scan.bytes_hashed},
-            {"records_written", info.last_scan.records_written},
-            {"deleted", info.last_scan.deleted},
-            {"skipped", info.last_scan.skipped}}}};
+          {"last_scan", ScanJson(info.last_scan, info.last_scan_unix)}};
 }
 
-json ToJson(const scan::ScanStats& s) {
-  return {{"entries_seen", s.entries_seen}, {"files_hashed", s.files_hashed},
-          {"bytes_hashed", s.bytes_hashed}, {"records_written", s.records_written},
-          {"deleted", s.deleted},           {"skipped", s.skipped}};
-}
+json ToJson(const scan::ScanStats& s) { return ScanJson(s, std::nullopt); }
 
 // Thrown by parameter accessors; becomes an "invalid params" error.
 struct BadParams {
