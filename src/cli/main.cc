@@ -49,23 +49,20 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
 
-  asio::io_context io;
-  auto service = tandem::service::Service::Create(io, {config_dir, listen});
+  auto service = tandem::service::Service::Create({config_dir, listen});
   if (!service) return Fail(service.error().message);
-  tandem::service::RpcServer rpc(io, **service);
+  tandem::service::RpcServer rpc((*service)->io(), **service);
   if (auto started = rpc.Start(); !started) return Fail(started.error().message);
-  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::signal_set signals((*service)->io(), SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: stopping", signal);
     (*service)->Stop();
-    io.stop();
   });
-  (*service)->Start();
   auto device = (*service)->GetDeviceInfo();
   spdlog::info("ready: device {} listening for control on {}", device.device_id,
                ((*service)->config_dir() / tandem::service::kSocketFileName).string());
-  io.run();
+  (*service)->Run();
   return 0;
 }
 

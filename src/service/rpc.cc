@@ -268,7 +268,10 @@ asio::awaitable<void> RpcServer::Serve(asio::local::stream_protocol::socket sock
     if (request.is_discarded()) {
       response = ErrorResponse(nullptr, kParseError, "request is not valid JSON");
     } else {
+      // A notification (no id) is carried out but gets no answer.
+      bool notification = request.is_object() && !request.contains("id");
       response = co_await Dispatch(service_, std::move(request));
+      if (notification) continue;
     }
     std::string out = response.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     co_await asio::async_write(socket, asio::buffer(out), asio::use_awaitable);

@@ -52,7 +52,7 @@ void LogIfThrew(std::exception_ptr e, const char* what) {
 
 stdfs::path Share::RepoDir() const { return stdfs::path(config.path) / RelPath::kRepoDirName; }
 
-Result<std::unique_ptr<Service>> Service::Create(asio::io_context& io, Options options) {
+Result<std::unique_ptr<Service>> Service::Create(Options options) {
   crypto::Init();
   stdfs::path dir = options.config_dir;
   if (dir.empty() || !dir.is_absolute()) {
@@ -108,13 +108,12 @@ Result<std::unique_ptr<Service>> Service::Create(asio::io_context& io, Options o
     config.listen = address->ToString();
   }
   auto device = crypto::DeviceKey::FromSeed(*Base64UrlDecode(config.device_seed));
-  return std::unique_ptr<Service>(new Service(io, dir, std::move(config), *device, lock_fd));
+  return std::unique_ptr<Service>(new Service(dir, std::move(config), *device, lock_fd));
 }
 
-Service::Service(asio::io_context& io, stdfs::path config_dir, Config config,
-                 crypto::DeviceKey device, int lock_fd)
-    : io_(io), pool_(2), config_dir_(std::move(config_dir)), config_(std::move(config)),
-      device_(device), lock_fd_(lock_fd), rescan_timer_(io) {
+Service::Service(stdfs::path config_dir, Config config, crypto::DeviceKey device, int lock_fd)
+    : pool_(2), config_dir_(std::move(config_dir)), config_(std::move(config)),
+      device_(device), lock_fd_(lock_fd), rescan_timer_(io_) {
   for (ShareConfig& sc : config_.shares) {
     auto parsed = crypto::ParseToken(sc.secret);  // validated by LoadConfig
     auto share = std::make_shared<Share>(sc, parsed->secrets, asio::make_strand(pool_.get_executor()));
@@ -141,17 +140,19 @@ Service::~Service() {
   ::close(lock_fd_);
 }
 
-void Service::Start() {
+void Service::Run() {
   spdlog::info("device {} ({}) with {} shares, config {}", device_.DeviceId(), config_.device_name,
                shares_.size(), config_dir_.string());
   for (auto& [id, share] : shares_) ScheduleScan(share);
   auto periodic = [this]() { return PeriodicRescan(); };
   asio::co_spawn(io_, periodic(), [](std::exception_ptr e) { LogIfThrew(e, "periodic rescan"); });
+  io_.run();
 }
 
 void Service::Stop() {
   stopped_ = true;
   rescan_timer_.cancel();
+  io_.stop();
 }
 
 asio::awaitable<void> Service::PeriodicRescan() {

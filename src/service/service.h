@@ -62,12 +62,19 @@ class Service {
   // Loads (or creates) the config, takes the config dir's daemon lock and
   // opens every share's repository. kFailedPrecondition if another daemon
   // holds the lock; kCorrupt if the config is damaged.
-  static Result<std::unique_ptr<Service>> Create(asio::io_context& io, Options options);
+  static Result<std::unique_ptr<Service>> Create(Options options);
+  // Waits for work running on the pool, then drops whatever is still queued
+  // on the loop before the pool goes (queued coroutines hold shares, whose
+  // strands belong to the pool).
   ~Service();
 
-  // Starts the initial and periodic scans. REQUIRES: called on the loop.
-  void Start();
-  // Cancels timers; running scans finish on their strands.
+  // The event loop everything here runs on; front ends add their own I/O to it.
+  asio::io_context& io() { return io_; }
+  // Starts the initial and periodic scans, then runs the loop on the calling
+  // thread until Stop().
+  void Run();
+  // Stops the loop; running scans finish on their strands. Safe from any
+  // handler on the loop.
   void Stop();
 
   Result<ShareInfo> ShareAdd(const std::string& path, const std::string& name);
@@ -88,8 +95,7 @@ class Service {
   const std::filesystem::path& config_dir() const { return config_dir_; }
 
  private:
-  Service(asio::io_context& io, std::filesystem::path config_dir, Config config,
-          crypto::DeviceKey device, int lock_fd);
+  Service(std::filesystem::path config_dir, Config config, crypto::DeviceKey device, int lock_fd);
 
   // The share named by a UUID, a unique UUID prefix or a unique name.
   Result<std::shared_ptr<Share>> Find(const std::string& share) const;
@@ -103,8 +109,8 @@ class Service {
   asio::awaitable<void> ScanInBackground(std::shared_ptr<Share> share);
   asio::awaitable<void> PeriodicRescan();
 
-  asio::io_context& io_;
-  asio::thread_pool pool_;
+  asio::thread_pool pool_;  // declared before io_: outlives everything queued there
+  asio::io_context io_;
   std::filesystem::path config_dir_;
   Config config_;
   crypto::DeviceKey device_;

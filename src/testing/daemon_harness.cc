@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +76,27 @@ nlohmann::json RunTandemJson(const std::filesystem::path& config_dir, std::vecto
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.out;
   return j;
+}
+
+std::string RawControlRequest(const std::filesystem::path& config_dir, const std::string& bytes) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = (config_dir / "tandem.sock").string();
+  path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+      ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    char c;
+    while (::recv(fd, &c, 1, 0) == 1 && c != '\n') answer.push_back(c);
+  }
+  ::close(fd);
+  return answer;
 }
 
 bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -30,6 +30,10 @@ CommandResult RunTandem(const std::filesystem::path& config_dir, const std::vect
 // Runs the command and parses its stdout as JSON; fails the test otherwise.
 nlohmann::json RunTandemJson(const std::filesystem::path& config_dir, std::vector<std::string> args);
 
+// Sends `bytes` as they are to the daemon's control socket and returns the
+// first line of the answer ("" if the daemon closed without answering).
+std::string RawControlRequest(const std::filesystem::path& config_dir, const std::string& bytes);
+
 // Polls `condition` every few milliseconds until it holds or `timeout` passes.
 bool WaitUntil(const std::function<bool()>& condition,
                std::chrono::milliseconds timeout = std::chrono::seconds(20));
