@@ -4,7 +4,10 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <asio/async_result.hpp>
+#include <asio/associated_executor.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <optional>
 #include <type_traits>
@@ -13,15 +16,87 @@ namespace tandem {
 
 // Runs `f()` on `ex` and returns its result to the awaiting coroutine, on the
 // coroutine's own executor. An exception thrown by `f` is rethrown here.
+// Built on async_initiate rather than co_spawn of a capturing coroutine
+// lambda: GCC 12 destroys such captures twice. For the same reason callers
+// name their lambda before the co_await instead of writing it inside.
 template <typename Executor, typename F>
 asio::awaitable<std::invoke_result_t<F&>> RunOn(Executor ex, F f) {
   using R = std::invoke_result_t<F&>;
-  // optional<R>: co_spawn default-constructs the value when f throws.
-  auto task = [f = std::move(f)]() mutable -> asio::awaitable<std::optional<R>> {
-    co_return f();
+  auto initiate = [ex](auto handler, F work) {
+    asio::post(ex, [handler = std::move(handler), work = std::move(work)]() mutable {
+      std::exception_ptr error;
+      std::optional<R> result;
+      try {
+        result.emplace(work());
+      } catch (...) {
+        error = std::current_exception();
+      }
+      auto back = asio::get_associated_executor(handler);
+      asio::post(back, [handler = std::move(handler), error, result = std::move(result)]() mutable {
+        std::move(handler)(error, std::move(result));
+      });
+    });
   };
-  std::optional<R> result = co_await asio::co_spawn(ex, std::move(task), asio::use_awaitable);
+  std::optional<R> result =
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, std::optional<R>)>(
+          initiate, asio::use_awaitable, std::move(f));
   co_return std::move(*result);
+}
+
+}  // namespace tandem
+
+#include <asio/any_io_executor.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+
+namespace tandem {
+
+namespace detail {
+
+struct ConcurrentState {
+  explicit ConcurrentState(asio::any_io_executor ex) : done(ex) {
+    done.expires_at(asio::steady_timer::time_point::max());
+  }
+  size_t next = 0;
+  size_t count = 0;
+  size_t running = 0;
+  std::exception_ptr error;
+  asio::steady_timer done;
+};
+
+inline asio::awaitable<void> ConcurrentWorker(std::shared_ptr<ConcurrentState> state,
+                                              std::function<asio::awaitable<void>(size_t)> task) {
+  while (state->next < state->count && !state->error) {
+    size_t i = state->next++;
+    co_await task(i);
+  }
+}
+
+}  // namespace detail
+
+// Runs task(0) .. task(n-1) on the current executor with at most `width` of
+// them in flight, and returns when all have finished. The first exception a
+// task throws stops new tasks from starting and is rethrown here.
+inline asio::awaitable<void> ForEachConcurrently(size_t n, size_t width,
+                                                 std::function<asio::awaitable<void>(size_t)> task) {
+  auto ex = co_await asio::this_coro::executor;
+  auto state = std::make_shared<detail::ConcurrentState>(ex);
+  state->count = n;
+  size_t workers = std::min(n, std::max<size_t>(width, 1));
+  state->running = workers;
+  for (size_t w = 0; w < workers; ++w) {
+    asio::co_spawn(ex, detail::ConcurrentWorker(state, task), [state](std::exception_ptr e) {
+      if (e && !state->error) state->error = e;
+      if (--state->running == 0) state->done.cancel();
+    });
+  }
+  while (state->running > 0) {
+    std::error_code ec;
+    co_await state->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (state->error) std::rethrow_exception(state->error);
 }
 
 }  // namespace tandem

@@ -24,3 +24,11 @@ Locator ComputeLocator(const Key32& locator_key, std::string_view rel_path) {
 }
 
 }  // namespace tandem::crypto
+
+namespace tandem::crypto {
+
+Key32 ComputeShareOffer(const Key32& share_id, ByteView session_binding) {
+  return HmacSha256(share_id, session_binding);
+}
+
+}  // namespace tandem::crypto

@@ -16,3 +16,12 @@ BlockId ComputeBlockId(const Key32& id_key, ByteView plaintext);
 Locator ComputeLocator(const Key32& locator_key, std::string_view rel_path);
 
 }  // namespace tandem::crypto
+
+namespace tandem::crypto {
+
+// How a share is named on one TLS connection: HMAC-SHA-256 keyed by the share
+// id over the session's exporter secret. Only a device that knows the share id
+// recognises it, and it is useless on any other connection.
+Key32 ComputeShareOffer(const Key32& share_id, ByteView session_binding);
+
+}  // namespace tandem::crypto

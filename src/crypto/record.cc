@@ -127,16 +127,20 @@ Result<Entry> OpenRecord(const ShareSecrets& secrets, const Record& record) {
   return entry;
 }
 
-Bytes EncodeRecord(const Record& record) {
-  wire::Record msg;
-  msg.set_locator(KeyString(record.locator));
+void RecordToWire(const Record& record, wire::Record* msg) {
+  msg->set_locator(KeyString(record.locator));
   for (const auto& [device, counter] : record.vector.counters()) {
-    wire::VersionCounter* c = msg.add_vector();
+    wire::VersionCounter* c = msg->add_vector();
     c->set_device(device);
     c->set_counter(counter);
   }
-  msg.set_sealed_entry(std::string(AsChars(record.sealed_entry)));
-  msg.set_signature(std::string(AsChars(record.signature)));
+  msg->set_sealed_entry(std::string(AsChars(record.sealed_entry)));
+  msg->set_signature(std::string(AsChars(record.signature)));
+}
+
+Bytes EncodeRecord(const Record& record) {
+  wire::Record msg;
+  RecordToWire(record, &msg);
   Bytes out(msg.ByteSizeLong());
   msg.SerializeToArray(out.data(), static_cast<int>(out.size()));
   return out;
@@ -147,6 +151,10 @@ Result<Record> DecodeRecord(ByteView bytes) {
   if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Corrupt("record is not well-formed");
   }
+  return RecordFromWire(msg);
+}
+
+Result<Record> RecordFromWire(const wire::Record& msg) {
   Record record;
   if (!CopyKey(msg.locator(), record.locator)) return Corrupt("record locator has the wrong length");
   uint64_t previous = 0;

@@ -14,6 +14,7 @@
 #include "base/version_vector.h"
 #include "crypto/keyed_hash.h"
 #include "crypto/keys.h"
+#include "tandem.pb.h"
 
 namespace tandem::crypto {
 
@@ -64,6 +65,9 @@ Result<Entry> OpenRecord(const ShareSecrets& secrets, const Record& record);
 // The wire (and storage) form of a record.
 Bytes EncodeRecord(const Record& record);
 Result<Record> DecodeRecord(ByteView bytes);
+void RecordToWire(const Record& record, wire::Record* out);
+// kCorrupt for a wrong-length locator or a non-canonical vector.
+Result<Record> RecordFromWire(const wire::Record& msg);
 
 // The exact bytes a record signature covers.
 Bytes SignedMessage(const Key32& share_id, const Record& record);

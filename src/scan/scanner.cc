@@ -21,7 +21,9 @@ using crypto::EntryKind;
 constexpr uint64_t kBatchRecords = 2000;
 constexpr uint64_t kBatchBytes = 256ull << 20;
 
-std::optional<EntryKind> KindOf(fs::FileKind kind) {
+}  // namespace
+
+std::optional<EntryKind> EntryKindOf(fs::FileKind kind) {
   switch (kind) {
     case fs::FileKind::kRegular: return EntryKind::kFile;
     case fs::FileKind::kDirectory: return EntryKind::kDirectory;
@@ -31,14 +33,15 @@ std::optional<EntryKind> KindOf(fs::FileKind kind) {
   return std::nullopt;
 }
 
-// Directories carry no mtime: it changes whenever a child does, and syncing
-// it would only make noise.
-bool SameOnDisk(const store::LocalFileState& known, EntryKind kind, const fs::FileInfo& info) {
-  if (known.kind != kind || known.mode != info.mode) return false;
-  if (kind == EntryKind::kDirectory) return true;
+bool MatchesIndexedState(const store::LocalFileState& known, const fs::FileInfo& info) {
+  auto kind = EntryKindOf(info.kind);
+  if (!kind || known.kind != *kind || known.mode != info.mode) return false;
+  if (*kind == EntryKind::kDirectory) return true;
   return known.size == info.size && known.mtime_ns == info.mtime_ns &&
          known.ctime_ns == info.ctime_ns && known.inode == info.inode;
 }
+
+namespace {
 
 bool SameContent(const crypto::Entry& a, const crypto::Entry& b) {
   return a.path == b.path && a.kind == b.kind && a.size == b.size && a.mtime_ns == b.mtime_ns &&
@@ -100,7 +103,7 @@ class Scanner::Pass {
       std::filesystem::path full = dir / name;
       auto info = s_.fs_.Lstat(full);
       if (!info) continue;  // vanished since the listing: the tombstone pass decides
-      auto kind = KindOf(info->kind);
+      auto kind = EntryKindOf(info->kind);
       if (!kind) {
         spdlog::debug("scan: skipping {}: not a file, folder or symlink", full.string());
         continue;
@@ -118,7 +121,7 @@ class Scanner::Pass {
     // its last indexed version instead of turning into a tombstone.
     auto known = known_.find(rel.str());
     if (known != known_.end()) {
-      bool unchanged = SameOnDisk(known->second, kind, info);
+      bool unchanged = MatchesIndexedState(known->second, info);
       known_.erase(known);
       if (unchanged) return;
     }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 
 #include "base/result.h"
 #include "crypto/keys.h"
@@ -29,6 +30,13 @@ struct ScanStats {
   uint64_t skipped = 0;          // unreadable, unsupported or changing while read
   uint64_t duration_ms = 0;      // wall time of the whole pass
 };
+
+// Whether what is on disk is still what was indexed (kind, mode, and for
+// files and symlinks size, mtime, ctime and inode). Directories carry no mtime.
+bool MatchesIndexedState(const store::LocalFileState& known, const fs::FileInfo& info);
+
+// The entry kind a file on disk is indexed as, if it is one Tandem syncs.
+std::optional<crypto::EntryKind> EntryKindOf(fs::FileKind kind);
 
 class Scanner {
  public:

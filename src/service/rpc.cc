@@ -33,6 +33,9 @@ json ToJson(const ShareInfo& info) {
           {"state", info.state},
           {"last_error", info.last_error},
           {"peers", info.peers},
+          {"connected_devices", info.connected_devices},
+          {"need_files", info.need_files},
+          {"need_bytes", info.need_bytes},
           {"index",
            {{"files", info.index.files},
             {"directories", info.index.directories},
@@ -166,7 +169,8 @@ asio::awaitable<json> Call(Service& service, const std::string& method, const js
     co_return json{{"jsonrpc", "2.0"},
                    {"id", id},
                    {"result", {{"device_id", d.device_id}, {"device_name", d.device_name},
-                               {"listen", d.listen}, {"config_dir", d.config_dir}}}};
+                               {"listen", d.listen}, {"config_dir", d.config_dir},
+                               {"listening_port", d.listening_port}}}};
   }
   co_return ErrorResponse(id, kMethodNotFound, "unknown method '" + method + "'");
 }

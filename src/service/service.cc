@@ -19,6 +19,7 @@
 #include "base/uuid.h"
 #include "crypto/token.h"
 #include "net/address.h"
+#include "store/repository.h"
 
 namespace tandem::service {
 namespace {
@@ -33,11 +34,6 @@ bool IsWithin(const stdfs::path& inner, const stdfs::path& outer) {
   return o == outer.end() || (std::next(o) == outer.end() && o->empty());
 }
 
-int64_t UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void LogIfThrew(std::exception_ptr e, const char* what) {
   if (!e) return;
@@ -49,8 +45,6 @@ void LogIfThrew(std::exception_ptr e, const char* what) {
 }
 
 }  // namespace
-
-stdfs::path Share::RepoDir() const { return stdfs::path(config.path) / RelPath::kRepoDirName; }
 
 Result<std::unique_ptr<Service>> Service::Create(Options options) {
   crypto::Init();
@@ -108,7 +102,57 @@ Result<std::unique_ptr<Service>> Service::Create(Options options) {
     config.listen = address->ToString();
   }
   auto device = crypto::DeviceKey::FromSeed(*Base64UrlDecode(config.device_seed));
-  return std::unique_ptr<Service>(new Service(dir, std::move(config), *device, lock_fd));
+  std::unique_ptr<Service> service(new Service(dir, std::move(config), *device, lock_fd));
+  TANDEM_RETURN_IF_ERROR(service->StartNetwork());
+  return service;
+}
+
+Result<void> Service::StartNetwork() {
+  auto network = sync::Network::Create(io_, device_, config_.device_name, [this] {
+    std::vector<std::shared_ptr<sync::ShareEngine>> offered;
+    for (const auto& [id, share] : shares_) {
+      if (share->engine && share->config.enabled) offered.push_back(share->engine);
+    }
+    return offered;
+  });
+  if (!network) return network.error();
+  network_ = std::move(*network);
+  auto address = net::ParseUsablePeerAddress(config_.listen);
+  if (!address) return Invalid("bad listen address in the config: " + address.error().message);
+  TANDEM_RETURN_IF_ERROR(network_->Listen(*address));
+  UpdateNetwork();
+  return Ok();
+}
+
+void Service::UpdateNetwork() {
+  if (!network_) return;
+  std::set<std::string> addresses;
+  for (const auto& [id, share] : shares_) {
+    if (!share->config.enabled || !share->engine) continue;
+    addresses.insert(share->config.peers.begin(), share->config.peers.end());
+  }
+  network_->SetDialAddresses(addresses);
+  network_->SharesChanged();
+}
+
+void Service::OpenEngine(Share& share, bool create_repo) {
+  std::error_code ec;
+  if (!stdfs::is_directory(share.config.path, ec)) {
+    // Never index an empty mount point as "everything deleted".
+    share.last_error = "the share's folder " + share.config.path +
+                       " is missing; reconnect the drive or remove the share";
+    return;
+  }
+  auto repo = store::Repository::Open(stdfs::path(share.config.path) / RelPath::kRepoDirName,
+                                      share.secrets.share_id(), create_repo);
+  if (!repo) {
+    share.last_error = repo.error().message;
+    return;
+  }
+  sync::ShareEngine::Options options{share.config.name, share.config.path, share.secrets, device_.ShortId()};
+  share.engine = std::make_shared<sync::ShareEngine>(io_, pool_, fs_, std::move(options), std::move(*repo));
+  share.engine->SetEnabled(share.config.enabled);
+  share.last_error.clear();
 }
 
 Service::Service(stdfs::path config_dir, Config config, crypto::DeviceKey device, int lock_fd)
@@ -116,34 +160,34 @@ Service::Service(stdfs::path config_dir, Config config, crypto::DeviceKey device
       device_(device), lock_fd_(lock_fd), rescan_timer_(io_) {
   for (ShareConfig& sc : config_.shares) {
     auto parsed = crypto::ParseToken(sc.secret);  // validated by LoadConfig
-    auto share = std::make_shared<Share>(sc, parsed->secrets, asio::make_strand(pool_.get_executor()));
-    std::error_code ec;
-    if (!stdfs::is_directory(sc.path, ec)) {
-      // Never index an empty mount point as "everything deleted".
-      share->last_error = "the share's folder " + sc.path +
-                          " is missing; reconnect the drive or remove the share";
-    } else {
-      auto repo = store::Repository::Open(share->RepoDir(), share->secrets.share_id(), true);
-      if (repo) {
-        share->repo = std::move(*repo);
-      } else {
-        share->last_error = repo.error().message;
-      }
-    }
+    auto share = std::make_shared<Share>(Share{sc, parsed->secrets, nullptr, {}});
+    // A repository missing beside an existing folder is recreated: the
+    // config is written before the repository, so a crash can leave this.
+    OpenEngine(*share, true);
     shares_.emplace(sc.id, std::move(share));
   }
 }
 
 Service::~Service() {
   Stop();
+  if (network_) network_->Stop();
+  for (auto& [id, share] : shares_) {
+    if (share->engine) share->engine->SetEnabled(false);
+  }
   pool_.join();
+  // Let cancelled operations finish so their coroutines release what they hold.
+  io_.restart();
+  for (int i = 0; i < 100 && io_.poll() > 0; ++i) {
+  }
   ::close(lock_fd_);
 }
 
 void Service::Run() {
   spdlog::info("device {} ({}) with {} shares, config {}", device_.DeviceId(), config_.device_name,
                shares_.size(), config_dir_.string());
-  for (auto& [id, share] : shares_) ScheduleScan(share);
+  for (auto& [id, share] : shares_) {
+    if (share->engine) share->engine->Start();
+  }
   auto periodic = [this]() { return PeriodicRescan(); };
   asio::co_spawn(io_, periodic(), [](std::exception_ptr e) { LogIfThrew(e, "periodic rescan"); });
   io_.run();
@@ -162,65 +206,9 @@ asio::awaitable<void> Service::PeriodicRescan() {
     co_await rescan_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || stopped_) co_return;
     for (auto& [id, share] : shares_) {
-      if (share->scans_running == 0) ScheduleScan(share);
+      if (share->engine) share->engine->ScheduleScan();
     }
   }
-}
-
-void Service::ScheduleScan(std::shared_ptr<Share> share) {
-  if (!share->repo || !share->secrets.CanWrite()) return;
-  asio::co_spawn(io_, ScanInBackground(std::move(share)),
-                 [](std::exception_ptr e) { LogIfThrew(e, "scan"); });
-}
-
-asio::awaitable<void> Service::ScanInBackground(std::shared_ptr<Share> share) {
-  (void)co_await Scan(std::move(share));  // the outcome is kept in the share's state
-}
-
-asio::awaitable<Result<scan::ScanStats>> Service::Scan(std::shared_ptr<Share> share) {
-  if (!share->repo) co_return MakeError(ErrorCode::kFailedPrecondition, share->last_error);
-  if (!share->secrets.CanWrite()) {
-    co_return MakeError(ErrorCode::kFailedPrecondition,
-                        "this share is a " + std::string(crypto::AccessModeName(share->secrets.mode())) +
-                            " replica; only write replicas index local changes");
-  }
-  struct Outcome {
-    Result<scan::ScanStats> stats;
-    store::IndexSummary summary;
-  };
-  ++share->scans_running;
-  auto work = [share, fs = &fs_, device = device_.ShortId(), secrets = share->secrets,
-               root = share->config.path]() -> Outcome {
-    if (!share->repo) return {MakeError(ErrorCode::kFailedPrecondition, "share was removed"), {}};
-    scan::Scanner scanner(*fs, *share->repo, secrets, device, root);
-    Outcome outcome{scanner.ScanAll(), {}};
-    outcome.summary = share->repo->Summarize();
-    return outcome;
-  };
-  Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}};
-  try {
-    outcome = co_await RunOn(share->strand, std::move(work));
-  } catch (const std::exception& e) {
-    outcome.stats = MakeError(ErrorCode::kIo, std::string("scan failed: ") + e.what());
-  }
-  --share->scans_running;
-  if (share->removed) co_return outcome.stats;
-  if (outcome.stats) {
-    share->last_error.clear();
-    share->summary = outcome.summary;
-    share->last_scan = *outcome.stats;
-    share->last_scan_unix = UnixNow();
-    const auto& s = *outcome.stats;
-    if (s.records_written > 0 || s.skipped > 0) {
-      spdlog::info("share {}: scanned {} entries, hashed {} files ({} bytes), {} new versions, {} deleted, {} skipped",
-                   share->config.name, s.entries_seen, s.files_hashed, s.bytes_hashed,
-                   s.records_written, s.deleted, s.skipped);
-    }
-  } else {
-    share->last_error = outcome.stats.error().message;
-    spdlog::warn("share {}: {}", share->config.name, share->last_error);
-  }
-  co_return outcome.stats;
 }
 
 Result<std::shared_ptr<Share>> Service::Find(const std::string& key) const {
@@ -291,7 +279,7 @@ Result<void> Service::Persist() {
 }
 
 Result<ShareInfo> Service::Register(ShareConfig sc, crypto::ShareSecrets secrets) {
-  auto share = std::make_shared<Share>(sc, std::move(secrets), asio::make_strand(pool_.get_executor()));
+  auto share = std::make_shared<Share>(Share{sc, std::move(secrets), nullptr, {}});
   // Config first: a crash after this line leaves a share whose repository is
   // created at the next start, never a repository nobody knows the key of.
   shares_.emplace(sc.id, share);
@@ -299,16 +287,17 @@ Result<ShareInfo> Service::Register(ShareConfig sc, crypto::ShareSecrets secrets
     shares_.erase(sc.id);
     return saved.error();
   }
-  auto repo = store::Repository::Open(share->RepoDir(), share->secrets.share_id(), true);
-  if (!repo) {
+  OpenEngine(*share, true);
+  if (!share->engine) {
+    Error error = MakeError(ErrorCode::kFailedPrecondition, share->last_error);
     shares_.erase(sc.id);
     (void)Persist();
-    return repo.error();
+    return error;
   }
-  share->repo = std::move(*repo);
   spdlog::info("share {} added: {} ({}, {})", sc.id, sc.path, sc.name,
                crypto::AccessModeName(share->secrets.mode()));
-  ScheduleScan(share);
+  share->engine->Start();
+  UpdateNetwork();
   return InfoOf(*share);
 }
 
@@ -363,19 +352,19 @@ asio::awaitable<Result<void>> Service::ShareRemove(std::string key, bool delete_
     shares_.emplace(share->config.id, share);
     co_return saved.error();
   }
-  share->removed = true;
   spdlog::info("share {} removed ({})", share->config.id, delete_repo ? "repository deleted" : "repository kept");
+  UpdateNetwork();
+  if (!share->engine) {
+    if (delete_repo) {
+      std::error_code ec;
+      stdfs::remove_all(stdfs::path(share->config.path) / RelPath::kRepoDirName, ec);
+    }
+    co_return Ok();
+  }
   // Only the .tandem folder is ever deleted; the user's files stay as they are.
-  auto close = [share, delete_repo]() -> Result<void> {
-    share->repo.reset();
-    if (!delete_repo) return Ok();
-    std::error_code ec;
-    stdfs::remove_all(share->RepoDir(), ec);
-    if (ec) return MakeError(ErrorCode::kIo, "share removed, but its repository " +
-                                                 share->RepoDir().string() + " could not be deleted: " + ec.message());
-    return Ok();
-  };
-  co_return co_await RunOn(share->strand, std::move(close));
+  std::shared_ptr<sync::ShareEngine> engine = share->engine;
+  Result<void> closed = co_await engine->Shutdown(delete_repo);
+  co_return closed;
 }
 
 ShareInfo Service::InfoOf(const Share& share) const {
@@ -385,20 +374,24 @@ ShareInfo Service::InfoOf(const Share& share) const {
   info.path = share.config.path;
   info.mode = share.secrets.mode();
   info.enabled = share.config.enabled;
-  info.last_error = share.last_error;
-  if (!share.last_error.empty()) {
-    info.state = "error";
-  } else if (share.scans_running > 0) {
-    info.state = "scanning";
-  } else if (!share.config.enabled) {
-    info.state = "paused";
-  } else {
-    info.state = "idle";
-  }
   info.peers = share.config.peers;
-  info.index = share.summary;
-  info.last_scan = share.last_scan;
-  info.last_scan_unix = share.last_scan_unix;
+  if (!share.engine) {
+    info.state = "error";
+    info.last_error = share.last_error;
+    return info;
+  }
+  sync::EngineStatus status = share.engine->Status();
+  info.last_error = status.last_error;
+  info.state = !status.last_error.empty() ? "error"
+               : status.state != "idle"   ? status.state
+               : !share.config.enabled    ? "paused"
+                                          : "idle";
+  info.connected_devices = std::move(status.connected_devices);
+  info.need_files = status.need_files;
+  info.need_bytes = status.need_bytes;
+  info.index = status.index;
+  info.last_scan = status.last_scan;
+  info.last_scan_unix = status.last_scan_unix;
   return info;
 }
 
@@ -429,6 +422,7 @@ Result<std::string> Service::ShareAddPeer(const std::string& key, const std::str
     peers.pop_back();
     return saved.error();
   }
+  UpdateNetwork();
   return normal;
 }
 
@@ -446,13 +440,16 @@ Result<void> Service::ShareRemovePeer(const std::string& key, const std::string&
     peers = std::move(saved_peers);
     return saved.error();
   }
+  UpdateNetwork();
   return Ok();
 }
 
 Result<std::vector<PeerInfo>> Service::ShareListPeers(const std::string& key) const {
   TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
   std::vector<PeerInfo> peers;
-  for (const std::string& address : share->config.peers) peers.push_back({address, "not connected"});
+  for (const std::string& address : share->config.peers) {
+    peers.push_back({address, network_ ? network_->AddressState(address) : "not connected"});
+  }
   return peers;
 }
 
@@ -464,6 +461,8 @@ Result<void> Service::ShareSetSyncEnabled(const std::string& key, bool enabled) 
     share->config.enabled = !enabled;
     return saved.error();
   }
+  if (share->engine) share->engine->SetEnabled(enabled);
+  UpdateNetwork();
   return Ok();
 }
 
@@ -483,11 +482,14 @@ Result<std::string> Service::ShareGetSyncToken(const std::string& key, crypto::A
 asio::awaitable<Result<scan::ScanStats>> Service::ShareRescan(std::string key) {
   auto share = Find(key);
   if (!share) co_return share.error();
-  co_return co_await Scan(*share);
+  if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
+  co_return co_await (*share)->engine->Scan();
 }
 
 DeviceInfo Service::GetDeviceInfo() const {
-  return {device_.DeviceId(), config_.device_name, config_.listen, config_dir_.string()};
+  DeviceInfo info{device_.DeviceId(), config_.device_name, config_.listen, config_dir_.string(), 0, {}};
+  if (network_) info.listening_port = network_->listening_port();
+  return info;
 }
 
 }  // namespace tandem::service

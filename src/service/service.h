@@ -23,6 +23,7 @@
 #include "fs/filesystem.h"
 #include "service/config.h"
 #include "service/share.h"
+#include "sync/network.h"
 
 namespace tandem::service {
 
@@ -32,9 +33,12 @@ struct ShareInfo {
   std::string path;
   crypto::AccessMode mode = crypto::AccessMode::kWrite;
   bool enabled = true;
-  std::string state;  // "scanning", "idle", "paused" or "error"
+  std::string state;  // "scanning", "syncing", "idle", "paused" or "error"
   std::string last_error;
   std::vector<std::string> peers;
+  std::vector<std::string> connected_devices;
+  uint64_t need_files = 0;
+  uint64_t need_bytes = 0;
   store::IndexSummary index;
   scan::ScanStats last_scan;
   int64_t last_scan_unix = 0;
@@ -42,7 +46,7 @@ struct ShareInfo {
 
 struct PeerInfo {
   std::string address;
-  std::string state;  // "not connected" until the network exists
+  std::string state;  // "connected (DEVICE-ID)", "connecting", "retrying in N s: why", ...
 };
 
 struct DeviceInfo {
@@ -50,6 +54,8 @@ struct DeviceInfo {
   std::string device_name;
   std::string listen;
   std::string config_dir;
+  uint16_t listening_port = 0;
+  std::vector<std::string> connected_devices;
 };
 
 class Service {
@@ -96,6 +102,11 @@ class Service {
 
  private:
   Service(std::filesystem::path config_dir, Config config, crypto::DeviceKey device, int lock_fd);
+  Result<void> StartNetwork();
+  // Opens the share's repository and starts its engine, or records why not.
+  void OpenEngine(Share& share, bool create_repo);
+  // Dial addresses and offers follow the enabled shares and their peers.
+  void UpdateNetwork();
 
   // The share named by a UUID, a unique UUID prefix or a unique name.
   Result<std::shared_ptr<Share>> Find(const std::string& share) const;
@@ -104,9 +115,6 @@ class Service {
   Result<ShareInfo> Register(ShareConfig config, crypto::ShareSecrets secrets);
   Result<void> Persist();
   ShareInfo InfoOf(const Share& share) const;
-  void ScheduleScan(std::shared_ptr<Share> share);
-  asio::awaitable<Result<scan::ScanStats>> Scan(std::shared_ptr<Share> share);
-  asio::awaitable<void> ScanInBackground(std::shared_ptr<Share> share);
   asio::awaitable<void> PeriodicRescan();
 
   asio::thread_pool pool_;  // declared before io_: outlives everything queued there
@@ -117,6 +125,7 @@ class Service {
   int lock_fd_;
   fs::PosixFilesystem fs_;
   std::map<std::string, std::shared_ptr<Share>> shares_;  // by UUID
+  std::unique_ptr<sync::Network> network_;
   asio::steady_timer rescan_timer_;
   bool stopped_ = false;
 };

@@ -150,6 +150,10 @@ void Repository::Prepare() {
   put_file_.emplace(h, "INSERT OR REPLACE INTO local_files(path, kind, size, mtime_ns, ctime_ns, "
                        "inode, mode, blocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   delete_file_.emplace(h, "DELETE FROM local_files WHERE path = ?1");
+  delete_blocks_.emplace(h, "DELETE FROM local_blocks WHERE path = ?1");
+  put_block_location_.emplace(h, "INSERT OR REPLACE INTO local_blocks(id, path, offset, size) "
+                                 "VALUES (?1, ?2, ?3, ?4)");
+  find_block_.emplace(h, "SELECT path, offset, size FROM local_blocks WHERE id = ?1 LIMIT ?2");
 }
 
 std::optional<StoredRecord> Repository::GetRecord(const crypto::Locator& locator) {
@@ -212,9 +216,64 @@ void Repository::PutFileState(const LocalFileState& s) {
       .Bind(7, static_cast<int64_t>(s.mode))
       .BindBlob(8, EncodeBlockList(s.blocks))
       .Run();
+  delete_blocks_->Bind(1, s.path).Run();
+  uint64_t offset = 0;
+  for (const crypto::BlockRef& block : s.blocks) {
+    put_block_location_->BindBlob(1, block.id)
+        .Bind(2, s.path)
+        .Bind(3, static_cast<int64_t>(offset))
+        .Bind(4, static_cast<int64_t>(block.size))
+        .Run();
+    offset += block.size;
+  }
 }
 
-void Repository::DeleteFileState(const std::string& path) { delete_file_->Bind(1, path).Run(); }
+void Repository::DeleteFileState(const std::string& path) {
+  delete_file_->Bind(1, path).Run();
+  delete_blocks_->Bind(1, path).Run();
+}
+
+std::vector<BlockLocation> Repository::FindBlock(const crypto::BlockId& id, size_t limit) {
+  Statement& stmt = *find_block_;
+  stmt.BindBlob(1, id).Bind(2, static_cast<int64_t>(limit));
+  std::vector<BlockLocation> out;
+  while (stmt.Step()) {
+    out.push_back({stmt.ColumnText(0), static_cast<uint64_t>(stmt.ColumnInt(1)),
+                   static_cast<uint32_t>(stmt.ColumnInt(2))});
+  }
+  stmt.Reset();
+  return out;
+}
+
+void Repository::ForEachRecord(const std::function<void(StoredRecord&&)>& visit) {
+  Statement stmt(db_.handle(), "SELECT seq, locator, vector, sealed_entry, signature FROM records ORDER BY seq");
+  while (stmt.Step()) visit({static_cast<uint64_t>(stmt.ColumnInt(0)), ReadRecord(stmt, 1)});
+}
+
+std::optional<Bytes> Repository::GetSealedBlock(const crypto::BlockId& id) {
+  Statement stmt(db_.handle(), "SELECT sealed FROM blocks WHERE id = ?1");
+  stmt.BindBlob(1, id);
+  if (!stmt.Step()) return std::nullopt;
+  return ToBytes(stmt.ColumnBlob(0));
+}
+
+void Repository::PutSealedBlock(const crypto::BlockId& id, ByteView sealed) {
+  Statement stmt(db_.handle(), "INSERT OR IGNORE INTO blocks(id, sealed) VALUES (?1, ?2)");
+  stmt.BindBlob(1, id).BindBlob(2, sealed).Run();
+}
+
+std::optional<PeerProgress> Repository::GetPeerProgress(const std::string& device_id) {
+  Statement stmt(db_.handle(), "SELECT epoch, last_seq FROM peer_progress WHERE device_id = ?1");
+  stmt.Bind(1, device_id);
+  if (!stmt.Step()) return std::nullopt;
+  return PeerProgress{ToBytes(stmt.ColumnBlob(0)), static_cast<uint64_t>(stmt.ColumnInt(1))};
+}
+
+void Repository::SetPeerProgress(const std::string& device_id, const PeerProgress& progress) {
+  Statement stmt(db_.handle(),
+                 "INSERT OR REPLACE INTO peer_progress(device_id, epoch, last_seq) VALUES (?1, ?2, ?3)");
+  stmt.Bind(1, device_id).BindBlob(2, progress.epoch).Bind(3, static_cast<int64_t>(progress.last_seq)).Run();
+}
 
 void Repository::ForEachFileStateMeta(const std::function<void(LocalFileState&&)>& visit) {
   Statement stmt(db_.handle(),

@@ -42,6 +42,18 @@ struct LocalFileState {
   std::vector<crypto::BlockRef> blocks;
 };
 
+// One place a block can be read from: `size` bytes at `offset` of `path`.
+struct BlockLocation {
+  std::string path;
+  uint64_t offset = 0;
+  uint32_t size = 0;
+};
+
+struct PeerProgress {
+  Bytes epoch;
+  uint64_t last_seq = 0;
+};
+
 struct IndexSummary {
   uint64_t records = 0;
   uint64_t files = 0;
@@ -72,9 +84,24 @@ class Repository {
   // Up to `limit` records with seq > `after`, in sequence order.
   std::vector<StoredRecord> RecordsSince(uint64_t after, size_t limit);
 
+  // Every record in sequence order (startup work: what still needs pulling).
+  void ForEachRecord(const std::function<void(StoredRecord&&)>& visit);
+
   std::optional<LocalFileState> GetFileState(const std::string& path);
+  // Also records where each of the file's blocks sits (local_blocks).
   void PutFileState(const LocalFileState& state);
   void DeleteFileState(const std::string& path);
+
+  // Up to `limit` places that held block `id` when they were indexed; the
+  // caller verifies the bytes, since files change behind our back.
+  std::vector<BlockLocation> FindBlock(const crypto::BlockId& id, size_t limit = 4);
+
+  // A blind replica's sealed blocks.
+  std::optional<Bytes> GetSealedBlock(const crypto::BlockId& id);
+  void PutSealedBlock(const crypto::BlockId& id, ByteView sealed);
+
+  std::optional<PeerProgress> GetPeerProgress(const std::string& device_id);
+  void SetPeerProgress(const std::string& device_id, const PeerProgress& progress);
   // Every local file state without its block list (cheap to hold for a whole tree).
   void ForEachFileStateMeta(const std::function<void(LocalFileState&&)>& visit);
 
@@ -100,6 +127,9 @@ class Repository {
   std::optional<Statement> get_file_;
   std::optional<Statement> put_file_;
   std::optional<Statement> delete_file_;
+  std::optional<Statement> delete_blocks_;
+  std::optional<Statement> put_block_location_;
+  std::optional<Statement> find_block_;
 };
 
 Bytes EncodeBlockList(const std::vector<crypto::BlockRef>& blocks);

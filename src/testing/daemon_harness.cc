@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -108,8 +110,23 @@ bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   }
 }
 
+uint16_t FreeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
 DaemonProcess::DaemonProcess(std::filesystem::path config_dir, std::vector<std::string> extra_args)
-    : config_dir_(std::move(config_dir)), extra_args_(std::move(extra_args)) {
+    : config_dir_(std::move(config_dir)), extra_args_(std::move(extra_args)), port_(FreeLoopbackPort()) {
   std::filesystem::create_directories(config_dir_);
   log_path_ = config_dir_.parent_path() / (config_dir_.filename().string() + ".log");
 }
@@ -122,8 +139,11 @@ bool DaemonProcess::Start(std::chrono::milliseconds timeout) {
   std::vector<std::string> argv{TandemBinary().string(), "--config-dir", config_dir_.string(), "daemon",
                                 "--log-level", "debug"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  if (std::find(extra_args_.begin(), extra_args_.end(), "--listen") == extra_args_.end()) {
+    argv.push_back("--listen");
+    argv.push_back(address());
+  }
   pid_ = Spawn(argv, log_path_.string() + ".out", log_path_);
-  ++starts_;
   if (pid_ < 0) return false;
   bool up = WaitUntil(
       [&] {
@@ -162,6 +182,10 @@ void DaemonProcess::Kill() {
   ::kill(pid_, SIGKILL);
   Reap(pid_);
   pid_ = -1;
+}
+
+std::string DaemonProcess::device_id() const {
+  return RunTandemJson(config_dir_, {"device"}).value("device_id", "");
 }
 
 std::string DaemonProcess::Log() const { return ReadFile(log_path_); }

@@ -38,8 +38,12 @@ std::string RawControlRequest(const std::filesystem::path& config_dir, const std
 bool WaitUntil(const std::function<bool()>& condition,
                std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+uint16_t FreeLoopbackPort();
+
 class DaemonProcess {
  public:
+  // The daemon listens for peers on 127.0.0.1 at a free port, kept across restarts.
   explicit DaemonProcess(std::filesystem::path config_dir, std::vector<std::string> extra_args = {});
   ~DaemonProcess();  // SIGKILLs a daemon still running
 
@@ -52,6 +56,10 @@ class DaemonProcess {
   bool Running();
   std::string Log() const;
   pid_t pid() const { return pid_; }
+  uint16_t port() const { return port_; }
+  // The address other daemons use to reach this one.
+  std::string address() const { return "tcp/127.0.0.1:" + std::to_string(port_); }
+  std::string device_id() const;
   const std::filesystem::path& config_dir() const { return config_dir_; }
 
   CommandResult Run(const std::vector<std::string>& args) const { return RunTandem(config_dir_, args); }
@@ -62,7 +70,7 @@ class DaemonProcess {
   std::vector<std::string> extra_args_;
   std::filesystem::path log_path_;
   pid_t pid_ = -1;
-  int starts_ = 0;
+  uint16_t port_ = 0;
 };
 
 }  // namespace tandem::testing

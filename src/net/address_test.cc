@@ -1,0 +1,136 @@
+#include "net/address.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace tandem::net {
+namespace {
+
+TEST(PeerAddress, ParsesGoodAddressesToTheirNormalForm) {
+  struct Case {
+    std::string text;
+    std::string host;
+    uint16_t port;
+    std::string normal;
+  };
+  const Case cases[] = {
+      {"tcp/127.0.0.1:20209", "127.0.0.1", 20209, "tcp/127.0.0.1:20209"},
+      {"tcp/host.example:1", "host.example", 1, "tcp/host.example:1"},
+      {"tcp/[::1]:65535", "::1", 65535, "tcp/[::1]:65535"},
+      {"tcp/[2001:db8::42]:443", "2001:db8::42", 443, "tcp/[2001:db8::42]:443"},
+      {"tcp/[::ffff:192.0.2.1]:7", "::ffff:192.0.2.1", 7, "tcp/[::ffff:192.0.2.1]:7"},
+      {"tcp/localhost:20209", "localhost", 20209, "tcp/localhost:20209"},
+      {"tcp/my-nas:8080", "my-nas", 8080, "tcp/my-nas:8080"},
+      {"tcp/0.0.0.0:20209", "0.0.0.0", 20209, "tcp/0.0.0.0:20209"},
+      {"tcp/host.example:080", "host.example", 80, "tcp/host.example:80"},
+  };
+  for (const Case& c : cases) {
+    auto parsed = ParsePeerAddress(c.text);
+    ASSERT_TRUE(parsed) << c.text << ": " << parsed.error().message;
+    EXPECT_EQ(parsed->transport, Transport::kTcp) << c.text;
+    EXPECT_EQ(parsed->host, c.host) << c.text;
+    EXPECT_EQ(parsed->port, c.port) << c.text;
+    EXPECT_EQ(parsed->ToString(), c.normal) << c.text;
+
+    // The normal form is a fixed point.
+    auto again = ParsePeerAddress(parsed->ToString());
+    ASSERT_TRUE(again) << c.normal;
+    EXPECT_EQ(*again, *parsed);
+    EXPECT_EQ(again->ToString(), c.normal);
+
+    auto usable = ParseUsablePeerAddress(c.text);
+    ASSERT_TRUE(usable) << c.text;
+    EXPECT_EQ(*usable, *parsed);
+  }
+}
+
+TEST(PeerAddress, RejectsBadAddressesSayingWhatIsExpected) {
+  struct Case {
+    const char* why;
+    std::string text;
+  };
+  const Case cases[] = {
+      {"empty", ""},
+      {"no transport", "127.0.0.1:20209"},
+      {"no transport, v6", "[::1]:20209"},
+      {"unknown transport", "udp/1.2.3.4:5"},
+      {"transport in capitals", "TCP/1.2.3.4:5"},
+      {"transport only", "tcp/"},
+      {"missing port", "tcp/1.2.3.4"},
+      {"empty port", "tcp/1.2.3.4:"},
+      {"port zero", "tcp/1.2.3.4:0"},
+      {"port 65536", "tcp/1.2.3.4:65536"},
+      {"port overflowing", "tcp/1.2.3.4:99999999999999999999"},
+      {"negative port", "tcp/1.2.3.4:-1"},
+      {"port with plus sign", "tcp/1.2.3.4:+5"},
+      {"non-numeric port", "tcp/1.2.3.4:http"},
+      {"port then junk", "tcp/1.2.3.4:5x"},
+      {"port then space", "tcp/1.2.3.4:5 "},
+      {"port then path", "tcp/1.2.3.4:5/"},
+      {"empty host", "tcp/:20209"},
+      {"space in host", "tcp/my host:5"},
+      {"underscore in host", "tcp/my_host:5"},
+      {"empty label", "tcp/a..b:5"},
+      {"leading dot", "tcp/.a:5"},
+      {"trailing dash", "tcp/a-:5"},
+      {"leading dash", "tcp/-a:5"},
+      {"label over 63", "tcp/" + std::string(64, 'a') + ":5"},
+      {"v6 without brackets", "tcp/::1:20209"},
+      {"v6 without brackets or port", "tcp/2001:db8::1"},
+      {"missing closing bracket", "tcp/[::1:5"},
+      {"bad v6 in brackets", "tcp/[::g]:5"},
+      {"v4 in brackets", "tcp/[1.2.3.4]:5"},
+      {"name in brackets", "tcp/[localhost]:5"},
+      {"empty brackets", "tcp/[]:5"},
+      {"v6 with zone", "tcp/[fe80::1%eth0]:5"},
+      {"v6 without port", "tcp/[::1]"},
+      {"v6 with empty port", "tcp/[::1]:"},
+      {"junk after bracket", "tcp/[::1]x:5"},
+      {"v6 port then junk", "tcp/[::1]:5junk"},
+      {"leading space", " tcp/1.2.3.4:5"},
+  };
+  for (const Case& c : cases) {
+    auto parsed = ParsePeerAddress(c.text);
+    ASSERT_FALSE(parsed) << c.why << ": '" << c.text << "' was accepted as "
+                         << parsed->ToString();
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument) << c.why;
+    EXPECT_NE(parsed.error().message.find("'" + c.text + "'"), std::string::npos)
+        << c.why << ": " << parsed.error().message;
+    EXPECT_NE(parsed.error().message.find("expected tcp/HOST:PORT"), std::string::npos)
+        << c.why << ": " << parsed.error().message;
+
+    auto usable = ParseUsablePeerAddress(c.text);
+    ASSERT_FALSE(usable) << c.why;
+    EXPECT_EQ(usable.error().code, ErrorCode::kInvalidArgument) << c.why;
+  }
+}
+
+TEST(PeerAddress, QuicParsesButIsNotUsableYet) {
+  auto parsed = ParsePeerAddress("quic/1.2.3.4:5");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->transport, Transport::kQuic);
+  EXPECT_EQ(parsed->host, "1.2.3.4");
+  EXPECT_EQ(parsed->port, 5);
+  EXPECT_EQ(parsed->ToString(), "quic/1.2.3.4:5");
+
+  auto v6 = ParsePeerAddress("quic/[::1]:5");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->ToString(), "quic/[::1]:5");
+
+  auto usable = ParseUsablePeerAddress("quic/1.2.3.4:5");
+  ASSERT_FALSE(usable);
+  EXPECT_EQ(usable.error().code, ErrorCode::kUnsupported);
+  EXPECT_NE(usable.error().message.find("not supported yet"), std::string::npos)
+      << usable.error().message;
+  // The message offers the address that would work.
+  EXPECT_NE(usable.error().message.find("tcp/1.2.3.4:5"), std::string::npos)
+      << usable.error().message;
+
+  auto bad_quic = ParseUsablePeerAddress("quic/1.2.3.4:0");
+  ASSERT_FALSE(bad_quic);
+  EXPECT_EQ(bad_quic.error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace tandem::net

@@ -1,0 +1,77 @@
+#include "protocol/framing.h"
+
+#include <cassert>
+#include <cstring>
+
+namespace tandem::protocol {
+
+Bytes EncodeFrame(const wire::Frame& frame) {
+  size_t size = frame.ByteSizeLong();
+  assert(size <= kMaxFrameSize);
+  Bytes out(kFrameHeaderSize + size);
+  out[0] = static_cast<uint8_t>(size >> 24);
+  out[1] = static_cast<uint8_t>(size >> 16);
+  out[2] = static_cast<uint8_t>(size >> 8);
+  out[3] = static_cast<uint8_t>(size);
+  frame.SerializeToArray(out.data() + kFrameHeaderSize, static_cast<int>(size));
+  return out;
+}
+
+void FrameDecoder::Feed(ByteView bytes) {
+  if (failed_) return;
+  // Drop what was consumed before growing, so the buffer holds one frame at most.
+  if (consumed_ > 0) {
+    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(consumed_));
+    consumed_ = 0;
+  }
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+}
+
+size_t FrameDecoder::BytesWanted() const {
+  size_t available = buffer_.size() - consumed_;
+  if (available < kFrameHeaderSize) return kFrameHeaderSize - available;
+  const uint8_t* p = buffer_.data() + consumed_;
+  size_t size = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | p[3];
+  size_t total = kFrameHeaderSize + std::min(size, kMaxFrameSize + 1);
+  return total > available ? total - available : 1;
+}
+
+Result<std::optional<wire::Frame>> FrameDecoder::Next() {
+  if (failed_) return MakeError(ErrorCode::kCorrupt, "connection already failed");
+  size_t available = buffer_.size() - consumed_;
+  if (available < kFrameHeaderSize) return std::optional<wire::Frame>();
+  const uint8_t* p = buffer_.data() + consumed_;
+  size_t size = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | p[3];
+  if (size > kMaxFrameSize) {
+    failed_ = true;
+    return MakeError(ErrorCode::kCorrupt, "frame of " + std::to_string(size) +
+                                              " bytes exceeds the limit of " +
+                                              std::to_string(kMaxFrameSize));
+  }
+  if (available < kFrameHeaderSize + size) return std::optional<wire::Frame>();
+  wire::Frame frame;
+  if (!frame.ParseFromArray(p + kFrameHeaderSize, static_cast<int>(size)) ||
+      frame.body_case() == wire::Frame::BODY_NOT_SET) {
+    failed_ = true;
+    return MakeError(ErrorCode::kCorrupt, "malformed or unknown frame");
+  }
+  consumed_ += kFrameHeaderSize + size;
+  return std::optional<wire::Frame>(std::move(frame));
+}
+
+const char* FrameKind(const wire::Frame& frame) {
+  switch (frame.body_case()) {
+    case wire::Frame::kHello: return "hello";
+    case wire::Frame::kShareOffers: return "share_offers";
+    case wire::Frame::kIndexRequest: return "index_request";
+    case wire::Frame::kIndexBatch: return "index_batch";
+    case wire::Frame::kBlockRequest: return "block_request";
+    case wire::Frame::kBlockResponse: return "block_response";
+    case wire::Frame::kPing: return "ping";
+    case wire::Frame::kClose: return "close";
+    case wire::Frame::BODY_NOT_SET: return "empty";
+  }
+  return "unknown";
+}
+
+}  // namespace tandem::protocol

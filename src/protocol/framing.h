@@ -1,0 +1,47 @@
+// Frames on the wire: a 4-byte big-endian length, then a serialized
+// wire::Frame. Pure functions and a pure incremental decoder: no sockets, no
+// clocks, so they are tested with byte vectors and fuzzed directly.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "tandem.pb.h"
+
+namespace tandem::protocol {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+// Big enough for a batch of records or a record with a very large block
+// list; small enough that a hostile peer cannot make us buffer much.
+inline constexpr size_t kMaxFrameSize = 32u << 20;
+inline constexpr size_t kFrameHeaderSize = 4;
+
+// Length prefix and serialized frame. REQUIRES: the frame fits kMaxFrameSize.
+Bytes EncodeFrame(const wire::Frame& frame);
+
+// Splits a byte stream into frames. Feed it what arrives; take frames out
+// with Next(). Holds at most one partial frame.
+class FrameDecoder {
+ public:
+  void Feed(ByteView bytes);
+
+  // The next complete frame; nullopt when more bytes are needed; kCorrupt
+  // (and the decoder is dead) for an oversized or unparseable frame.
+  Result<std::optional<wire::Frame>> Next();
+
+  // Bytes still needed before Next() can return a frame (at least 1).
+  size_t BytesWanted() const;
+
+ private:
+  Bytes buffer_;
+  size_t consumed_ = 0;
+  bool failed_ = false;
+};
+
+// What a frame's body is, for logs.
+const char* FrameKind(const wire::Frame& frame);
+
+}  // namespace tandem::protocol

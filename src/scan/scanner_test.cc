@@ -1,0 +1,550 @@
+#include "scan/scanner.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "crypto/keyed_hash.h"
+#include "crypto/record.h"
+#include "testing/temp_dir.h"
+
+namespace tandem::scan {
+namespace {
+
+namespace stdfs = std::filesystem;
+using crypto::EntryKind;
+
+constexpr uint64_t kDevice = 0xD1;
+constexpr uint64_t kOtherDevice = 0xD2;
+
+struct stat Lstat(const stdfs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st;
+}
+
+int64_t CtimeNs(const stdfs::path& path) {
+  struct stat st = Lstat(path);
+  return static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+}
+
+// A PosixFilesystem with faults switched on per path.
+class FaultFs final : public fs::Filesystem {
+ public:
+  std::set<stdfs::path> unlistable;   // ListDir fails with kIo
+  std::set<stdfs::path> unopenable;   // OpenRead fails with kIo
+  std::set<stdfs::path> changing;     // the open file's mtime moves while it is read
+
+  Result<fs::FileInfo> Lstat(const stdfs::path& path) override { return real_.Lstat(path); }
+  Result<std::vector<std::string>> ListDir(const stdfs::path& path) override {
+    if (unlistable.count(path)) return MakeError(ErrorCode::kIo, "injected: cannot list " + path.string());
+    return real_.ListDir(path);
+  }
+  Result<std::unique_ptr<fs::ReadableFile>> OpenRead(const stdfs::path& path) override {
+    if (unopenable.count(path)) return MakeError(ErrorCode::kIo, "injected: cannot open " + path.string());
+    TANDEM_ASSIGN_OR_RETURN(auto file, real_.OpenRead(path));
+    if (changing.count(path)) return std::unique_ptr<fs::ReadableFile>(new Changing(std::move(file)));
+    return file;
+  }
+  Result<std::string> ReadLink(const stdfs::path& path) override { return real_.ReadLink(path); }
+
+ private:
+  class Changing final : public fs::ReadableFile {
+   public:
+    explicit Changing(std::unique_ptr<fs::ReadableFile> file) : file_(std::move(file)) {}
+    Result<size_t> Read(std::span<uint8_t> buffer) override { return file_->Read(buffer); }
+    Result<fs::FileInfo> Stat() override {
+      TANDEM_ASSIGN_OR_RETURN(fs::FileInfo info, file_->Stat());
+      info.mtime_ns += 1;
+      return info;
+    }
+
+   private:
+    std::unique_ptr<fs::ReadableFile> file_;
+  };
+
+  fs::PosixFilesystem real_;
+};
+
+class ScannerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    stdfs::create_directories(root_);
+    auto repo = store::Repository::Open(root_ / ".tandem", secrets_.share_id(), true);
+    ASSERT_TRUE(repo) << repo.error().message;
+    repo_ = std::move(*repo);
+  }
+
+  // a.txt, empty, link -> a.txt, empty_dir/, sub/big.bin (several blocks), sub/deeper/c.txt
+  void MakeTree() {
+    testing::WriteFile(root_ / "a.txt", "hello");
+    testing::WriteFile(root_ / "empty", "");
+    testing::WriteFile(root_ / "sub" / "big.bin", testing::RandomBytes(100000, 3));
+    testing::WriteFile(root_ / "sub" / "deeper" / "c.txt", "c");
+    stdfs::create_directory(root_ / "empty_dir");
+    stdfs::create_symlink("a.txt", root_ / "link");
+  }
+
+  ScanStats Scan(fs::Filesystem& filesystem, uint64_t device = kDevice) {
+    Scanner scanner(filesystem, *repo_, secrets_, device, root_, params_);
+    auto stats = scanner.ScanAll();
+    EXPECT_TRUE(stats) << stats.error().message;
+    return stats ? *stats : ScanStats{};
+  }
+  ScanStats Scan() { return Scan(posix_); }
+
+  std::optional<store::StoredRecord> RecordAt(const std::string& path) {
+    return repo_->GetRecord(crypto::ComputeLocator(secrets_.locator_key(), path));
+  }
+
+  // The verified, opened entry recorded for `path`.
+  std::optional<crypto::Entry> EntryAt(const std::string& path) {
+    auto stored = RecordAt(path);
+    if (!stored) return std::nullopt;
+    EXPECT_TRUE(crypto::VerifyRecord(secrets_, stored->record)) << path;
+    auto entry = crypto::OpenRecord(secrets_, stored->record);
+    EXPECT_TRUE(entry) << path << ": " << entry.error().message;
+    if (!entry) return std::nullopt;
+    EXPECT_EQ(entry->path.str(), path);
+    return *entry;
+  }
+
+  uint64_t SeqOf(const std::string& path) {
+    auto stored = RecordAt(path);
+    EXPECT_TRUE(stored) << path;
+    return stored ? stored->seq : 0;
+  }
+
+  std::set<std::string> RecordedPaths() {
+    std::set<std::string> paths;
+    for (const auto& stored : repo_->RecordsSince(0, 100000)) {
+      auto entry = crypto::OpenRecord(secrets_, stored.record);
+      EXPECT_TRUE(entry);
+      if (entry) paths.insert(entry->path.str());
+    }
+    return paths;
+  }
+
+  std::vector<crypto::BlockRef> ExpectedBlocks(std::string_view data) {
+    std::vector<crypto::BlockRef> blocks;
+    while (!data.empty()) {
+      size_t n = FindCutPoint(AsBytes(data), params_);
+      blocks.push_back({crypto::ComputeBlockId(secrets_.id_key(), AsBytes(data.substr(0, n))),
+                        static_cast<uint32_t>(n)});
+      data.remove_prefix(n);
+    }
+    return blocks;
+  }
+
+  testing::TempDir tmp_;
+  stdfs::path root_ = tmp_ / "share";
+  crypto::ShareSecrets secrets_ = crypto::ShareSecrets::FromWriteSeed(crypto::Key32{1, 2, 3});
+  std::unique_ptr<store::Repository> repo_;
+  fs::PosixFilesystem posix_;
+  ChunkerParams params_{.min_size = 1024, .avg_size = 4096, .max_size = 16384};
+};
+
+TEST_F(ScannerTest, IndexesFilesDirectoriesAndSymlinks) {
+  MakeTree();
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.entries_seen, 8u);
+  EXPECT_EQ(stats.files_hashed, 4u);
+  EXPECT_EQ(stats.bytes_hashed, 5u + 100000u + 1u);
+  EXPECT_EQ(stats.records_written, 8u);
+  EXPECT_EQ(stats.deleted, 0u);
+  EXPECT_EQ(stats.skipped, 0u);
+
+  EXPECT_EQ(RecordedPaths(), (std::set<std::string>{"a.txt", "empty", "empty_dir", "link", "sub",
+                                                    "sub/big.bin", "sub/deeper",
+                                                    "sub/deeper/c.txt"}));
+  VersionVector first;
+  first.Set(kDevice, 1);
+  for (const std::string& path : RecordedPaths()) {
+    auto stored = RecordAt(path);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->record.vector, first) << path;
+    auto entry = EntryAt(path);
+    ASSERT_TRUE(entry);
+    EXPECT_EQ(entry->device_short_id, kDevice) << path;
+    EXPECT_FALSE(entry->deleted) << path;
+    EXPECT_EQ(entry->mode, Lstat(root_ / path).st_mode & 07777) << path;
+  }
+
+  auto a = EntryAt("a.txt");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, EntryKind::kFile);
+  EXPECT_EQ(a->size, 5u);
+  EXPECT_EQ(a->blocks, ExpectedBlocks("hello"));
+  EXPECT_EQ(a->mtime_ns, Lstat(root_ / "a.txt").st_mtim.tv_sec * 1'000'000'000 +
+                             Lstat(root_ / "a.txt").st_mtim.tv_nsec);
+
+  auto empty = EntryAt("empty");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->kind, EntryKind::kFile);
+  EXPECT_EQ(empty->size, 0u);
+  EXPECT_TRUE(empty->blocks.empty());
+
+  auto big = EntryAt("sub/big.bin");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->size, 100000u);
+  EXPECT_GT(big->blocks.size(), 3u);
+  EXPECT_EQ(big->blocks, ExpectedBlocks(testing::RandomBytes(100000, 3)));
+
+  EXPECT_EQ(EntryAt("sub")->kind, EntryKind::kDirectory);
+  EXPECT_EQ(EntryAt("empty_dir")->kind, EntryKind::kDirectory);
+
+  auto link = EntryAt("link");
+  ASSERT_TRUE(link);
+  EXPECT_EQ(link->kind, EntryKind::kSymlink);
+  EXPECT_EQ(link->symlink_target, "a.txt");
+  EXPECT_TRUE(link->blocks.empty());
+
+  store::IndexSummary summary = repo_->Summarize();
+  EXPECT_EQ(summary.files, 4u);
+  EXPECT_EQ(summary.directories, 3u);
+  EXPECT_EQ(summary.symlinks, 1u);
+  EXPECT_EQ(summary.bytes, 100006u);
+  EXPECT_EQ(summary.records, 8u);
+  EXPECT_TRUE(repo_->IntegrityOk());
+}
+
+TEST_F(ScannerTest, SymlinksAreRecordedWithTheirTargetAndNeverFollowed) {
+  stdfs::path outside = tmp_ / "outside";
+  testing::WriteFile(outside / "secret.txt", "not in the share");
+  testing::WriteFile(outside / "nested" / "deep.txt", "nor this");
+  stdfs::create_directory_symlink(outside, root_ / "out");
+  stdfs::create_directory_symlink(".", root_ / "loop");
+  stdfs::create_symlink("nowhere", root_ / "dangling");
+
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.entries_seen, 3u);
+  EXPECT_EQ(stats.files_hashed, 0u);
+  EXPECT_EQ(RecordedPaths(), (std::set<std::string>{"dangling", "loop", "out"}));
+  auto out = EntryAt("out");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->kind, EntryKind::kSymlink);
+  EXPECT_EQ(out->symlink_target, outside.string());
+  EXPECT_EQ(EntryAt("loop")->symlink_target, ".");
+  EXPECT_EQ(EntryAt("dangling")->symlink_target, "nowhere");
+  EXPECT_FALSE(RecordAt("out/secret.txt"));
+  EXPECT_FALSE(RecordAt("loop/out"));
+  EXPECT_EQ(repo_->Summarize().symlinks, 3u);
+}
+
+TEST_F(ScannerTest, RepositoryFolderIsNeverIndexed) {
+  testing::WriteFile(root_ / ".tandem" / "notes.txt", "private");
+  // Only the top-level .tandem is reserved.
+  testing::WriteFile(root_ / "x" / ".tandem" / "y.txt", "ordinary");
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.entries_seen, 3u);
+  EXPECT_EQ(stats.skipped, 0u);
+  EXPECT_EQ(RecordedPaths(), (std::set<std::string>{"x", "x/.tandem", "x/.tandem/y.txt"}));
+  EXPECT_FALSE(RecordAt(".tandem"));
+  EXPECT_FALSE(RecordAt(".tandem/index.db"));
+  EXPECT_FALSE(repo_->GetFileState(".tandem"));
+}
+
+TEST_F(ScannerTest, RescanOfUnchangedTreeHashesNothing) {
+  MakeTree();
+  ScanStats first = Scan();
+  uint64_t max_seq = repo_->Summarize().max_seq;
+  ScanStats second = Scan();
+  EXPECT_EQ(second.entries_seen, first.entries_seen);
+  EXPECT_EQ(second.files_hashed, 0u);
+  EXPECT_EQ(second.bytes_hashed, 0u);
+  EXPECT_EQ(second.records_written, 0u);
+  EXPECT_EQ(second.deleted, 0u);
+  EXPECT_EQ(repo_->Summarize().max_seq, max_seq);
+}
+
+TEST_F(ScannerTest, ModifiedFileGetsANewRecordWithAHigherCounter) {
+  MakeTree();
+  Scan();
+  auto before = RecordAt("a.txt");
+  uint64_t big_seq = SeqOf("sub/big.bin");
+  ASSERT_TRUE(before);
+
+  testing::WriteFile(root_ / "a.txt", "hello, world");
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.files_hashed, 1u);
+  EXPECT_EQ(stats.records_written, 1u);
+
+  auto after = RecordAt("a.txt");
+  ASSERT_TRUE(after);
+  EXPECT_GT(after->seq, before->seq);
+  EXPECT_GT(after->record.vector.Get(kDevice), before->record.vector.Get(kDevice));
+  EXPECT_EQ(after->record.vector.Compare(before->record.vector), Ordering::kAfter);
+  auto entry = EntryAt("a.txt");
+  EXPECT_EQ(entry->size, 12u);
+  EXPECT_EQ(entry->blocks, ExpectedBlocks("hello, world"));
+  EXPECT_EQ(repo_->GetFileState("a.txt")->size, 12u);
+  EXPECT_EQ(SeqOf("sub/big.bin"), big_seq);
+}
+
+TEST_F(ScannerTest, ChangeOnAnotherDeviceDescendsFromTheFirstVersion) {
+  MakeTree();
+  Scan(posix_, kDevice);
+  auto before = RecordAt("a.txt");
+  testing::WriteFile(root_ / "a.txt", "edited elsewhere");
+  Scan(posix_, kOtherDevice);
+  auto after = RecordAt("a.txt");
+  ASSERT_TRUE(before && after);
+  EXPECT_EQ(after->record.vector.Get(kDevice), 1u);
+  EXPECT_EQ(after->record.vector.Get(kOtherDevice), 2u);
+  EXPECT_EQ(after->record.vector.Compare(before->record.vector), Ordering::kAfter);
+  EXPECT_EQ(EntryAt("a.txt")->device_short_id, kOtherDevice);
+}
+
+TEST_F(ScannerTest, ModeChangeIsANewVersion) {
+  MakeTree();
+  Scan();
+  uint64_t counter = RecordAt("a.txt")->record.vector.Get(kDevice);
+  stdfs::permissions(root_ / "a.txt", stdfs::perms(0600));
+  stdfs::permissions(root_ / "sub", stdfs::perms(0700));
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.records_written, 2u);
+  EXPECT_EQ(EntryAt("a.txt")->mode, 0600u);
+  EXPECT_EQ(EntryAt("sub")->mode, 0700u);
+  EXPECT_GT(RecordAt("a.txt")->record.vector.Get(kDevice), counter);
+}
+
+TEST_F(ScannerTest, DeletedFileBecomesATombstoneAndLosesItsLocalState) {
+  MakeTree();
+  Scan();
+  auto before = RecordAt("a.txt");
+  ASSERT_TRUE(repo_->GetFileState("a.txt"));
+
+  stdfs::remove(root_ / "a.txt");
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.deleted, 1u);
+  EXPECT_EQ(stats.records_written, 1u);
+
+  auto after = RecordAt("a.txt");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->record.vector.Compare(before->record.vector), Ordering::kAfter);
+  auto entry = EntryAt("a.txt");
+  ASSERT_TRUE(entry);
+  EXPECT_TRUE(entry->deleted);
+  EXPECT_EQ(entry->kind, EntryKind::kFile);
+  EXPECT_TRUE(entry->blocks.empty());
+  EXPECT_EQ(entry->device_short_id, kDevice);
+  EXPECT_FALSE(repo_->GetFileState("a.txt"));
+
+  // A tombstone is written once.
+  ScanStats again = Scan();
+  EXPECT_EQ(again.deleted, 0u);
+  EXPECT_EQ(again.records_written, 0u);
+}
+
+TEST_F(ScannerTest, DeletedFolderTombstonesChildrenBeforeParents) {
+  MakeTree();
+  Scan();
+  stdfs::remove_all(root_ / "sub");
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.deleted, 4u);
+  for (const char* path : {"sub", "sub/big.bin", "sub/deeper", "sub/deeper/c.txt"}) {
+    auto entry = EntryAt(path);
+    ASSERT_TRUE(entry) << path;
+    EXPECT_TRUE(entry->deleted) << path;
+    EXPECT_FALSE(repo_->GetFileState(path)) << path;
+  }
+  EXPECT_EQ(EntryAt("sub")->kind, EntryKind::kDirectory);
+  EXPECT_LT(SeqOf("sub/deeper/c.txt"), SeqOf("sub/deeper"));
+  EXPECT_LT(SeqOf("sub/deeper"), SeqOf("sub"));
+  EXPECT_LT(SeqOf("sub/big.bin"), SeqOf("sub"));
+  EXPECT_FALSE(EntryAt("a.txt")->deleted);
+}
+
+TEST_F(ScannerTest, RecreatedFileDescendsFromItsTombstone) {
+  MakeTree();
+  Scan();
+  stdfs::remove(root_ / "a.txt");
+  Scan();
+  auto tombstone = RecordAt("a.txt");
+  testing::WriteFile(root_ / "a.txt", "back again");
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.records_written, 1u);
+  auto revived = RecordAt("a.txt");
+  ASSERT_TRUE(tombstone && revived);
+  EXPECT_EQ(revived->record.vector.Compare(tombstone->record.vector), Ordering::kAfter);
+  auto entry = EntryAt("a.txt");
+  EXPECT_FALSE(entry->deleted);
+  EXPECT_EQ(entry->size, 10u);
+}
+
+TEST_F(ScannerTest, FileReplacedByFolderIsANewVersion) {
+  MakeTree();
+  Scan();
+  auto before = RecordAt("a.txt");
+  stdfs::remove(root_ / "a.txt");
+  testing::WriteFile(root_ / "a.txt" / "inner", "x");
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.deleted, 0u);
+  EXPECT_EQ(stats.records_written, 2u);
+  auto entry = EntryAt("a.txt");
+  EXPECT_EQ(entry->kind, EntryKind::kDirectory);
+  EXPECT_FALSE(entry->deleted);
+  EXPECT_EQ(RecordAt("a.txt")->record.vector.Compare(before->record.vector), Ordering::kAfter);
+  EXPECT_TRUE(EntryAt("a.txt/inner"));
+}
+
+TEST_F(ScannerTest, TouchedFileWithSameContentAndMtimeIsNotRecordedAgain) {
+  MakeTree();
+  Scan();
+  const stdfs::path file = root_ / "a.txt";
+  const uint64_t seq = SeqOf("a.txt");
+  const int64_t indexed_ctime = repo_->GetFileState("a.txt")->ctime_ns;
+  const struct stat original = Lstat(file);
+
+  // Same bytes written again, then the old mtime put back: only ctime moves.
+  testing::WriteFile(file, "hello");
+  const struct timespec times[2] = {original.st_atim, original.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+  // The kernel's file clock ticks coarsely; touch again until ctime has moved.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (CtimeNs(file) == indexed_ctime) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "ctime never changed";
+    ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+  }
+  ASSERT_EQ(Lstat(file).st_mtim.tv_nsec, original.st_mtim.tv_nsec);
+
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.files_hashed, 1u);  // ctime changed, so it was read again...
+  EXPECT_EQ(stats.records_written, 0u);  // ...but the content is the same
+  EXPECT_EQ(SeqOf("a.txt"), seq);
+  EXPECT_EQ(repo_->GetFileState("a.txt")->ctime_ns, CtimeNs(file));
+
+  // The new ctime was remembered: the next scan reads nothing.
+  EXPECT_EQ(Scan().files_hashed, 0u);
+}
+
+TEST_F(ScannerTest, UnreadableFolderDoesNotTombstoneItsChildren) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads folders whatever their mode";
+  MakeTree();
+  Scan();
+  const uint64_t big_seq = SeqOf("sub/big.bin");
+  const uint64_t c_seq = SeqOf("sub/deeper/c.txt");
+  stdfs::permissions(root_ / "sub", stdfs::perms::none);
+  ScanStats stats = Scan();
+  stdfs::permissions(root_ / "sub", stdfs::perms(0755));
+  EXPECT_GE(stats.skipped, 1u);
+  EXPECT_EQ(stats.deleted, 0u);
+  EXPECT_EQ(SeqOf("sub/big.bin"), big_seq);
+  EXPECT_EQ(SeqOf("sub/deeper/c.txt"), c_seq);
+  EXPECT_FALSE(EntryAt("sub/big.bin")->deleted);
+  EXPECT_TRUE(repo_->GetFileState("sub/big.bin"));
+  EXPECT_TRUE(repo_->GetFileState("sub/deeper/c.txt"));
+}
+
+TEST_F(ScannerTest, UnlistableFolderDoesNotTombstoneItsChildren) {
+  // The same as above through an injected fault, so it also runs as root.
+  MakeTree();
+  Scan();
+  const uint64_t big_seq = SeqOf("sub/big.bin");
+  const uint64_t c_seq = SeqOf("sub/deeper/c.txt");
+  FaultFs faulty;
+  faulty.unlistable.insert(root_ / "sub");
+  ScanStats stats = Scan(faulty);
+  EXPECT_EQ(stats.skipped, 1u);
+  EXPECT_EQ(stats.deleted, 0u);
+  EXPECT_EQ(stats.records_written, 0u);
+  EXPECT_EQ(SeqOf("sub/big.bin"), big_seq);
+  EXPECT_EQ(SeqOf("sub/deeper/c.txt"), c_seq);
+  EXPECT_TRUE(repo_->GetFileState("sub/big.bin"));
+  EXPECT_TRUE(repo_->GetFileState("sub/deeper"));
+  EXPECT_TRUE(repo_->GetFileState("sub/deeper/c.txt"));
+
+  // Once listable again, nothing has changed.
+  ScanStats healed = Scan();
+  EXPECT_EQ(healed.records_written, 0u);
+  EXPECT_EQ(healed.files_hashed, 0u);
+}
+
+TEST_F(ScannerTest, UnlistableFolderProtectsOnlyItsOwnSubtree) {
+  MakeTree();
+  testing::WriteFile(root_ / "sub2" / "x.txt", "x");  // shares a prefix with "sub"
+  Scan();
+  stdfs::remove(root_ / "sub" / "big.bin");
+  stdfs::remove(root_ / "sub2" / "x.txt");
+  FaultFs faulty;
+  faulty.unlistable.insert(root_ / "sub" / "deeper");
+  ScanStats stats = Scan(faulty);
+  EXPECT_EQ(stats.skipped, 1u);
+  EXPECT_EQ(stats.deleted, 2u);
+  EXPECT_TRUE(EntryAt("sub/big.bin")->deleted);
+  EXPECT_TRUE(EntryAt("sub2/x.txt")->deleted);
+  EXPECT_FALSE(EntryAt("sub/deeper/c.txt")->deleted);
+  EXPECT_TRUE(repo_->GetFileState("sub/deeper/c.txt"));
+}
+
+TEST_F(ScannerTest, UnreadableFileKeepsItsLastVersion) {
+  MakeTree();
+  Scan();
+  const uint64_t seq = SeqOf("sub/big.bin");
+  testing::WriteFile(root_ / "sub" / "big.bin", "now much shorter");
+  testing::WriteFile(root_ / "new.txt", "new");
+  FaultFs faulty;
+  faulty.unopenable = {root_ / "sub" / "big.bin", root_ / "new.txt"};
+  ScanStats stats = Scan(faulty);
+  EXPECT_EQ(stats.skipped, 2u);
+  EXPECT_EQ(stats.deleted, 0u);
+  EXPECT_EQ(stats.records_written, 0u);
+  EXPECT_EQ(SeqOf("sub/big.bin"), seq);
+  EXPECT_EQ(EntryAt("sub/big.bin")->size, 100000u);
+  EXPECT_EQ(repo_->GetFileState("sub/big.bin")->size, 100000u);
+  EXPECT_FALSE(RecordAt("new.txt"));
+
+  // Readable again: both are picked up.
+  ScanStats healed = Scan();
+  EXPECT_EQ(healed.files_hashed, 2u);
+  EXPECT_EQ(healed.records_written, 2u);
+  EXPECT_EQ(EntryAt("sub/big.bin")->size, 16u);
+  EXPECT_TRUE(EntryAt("new.txt"));
+}
+
+TEST_F(ScannerTest, FileChangingWhileReadIsSkippedUntilItSettles) {
+  testing::WriteFile(root_ / "busy.log", "being written");
+  FaultFs faulty;
+  faulty.changing.insert(root_ / "busy.log");
+  ScanStats stats = Scan(faulty);
+  EXPECT_EQ(stats.skipped, 1u);
+  EXPECT_EQ(stats.records_written, 0u);
+  EXPECT_FALSE(RecordAt("busy.log"));
+  EXPECT_FALSE(repo_->GetFileState("busy.log"));
+
+  ScanStats settled = Scan();
+  EXPECT_EQ(settled.records_written, 1u);
+  EXPECT_EQ(EntryAt("busy.log")->size, 13u);
+}
+
+TEST_F(ScannerTest, NameThatIsNotUtf8IsSkipped) {
+  testing::WriteFile(root_ / "ok.txt", "ok");
+  testing::WriteFile(root_ / "bad\xff.txt", "bad");
+  testing::WriteFile(root_ / "bad\xc0\xaf" / "inside.txt", "unreachable");
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.skipped, 2u);
+  EXPECT_EQ(stats.entries_seen, 1u);
+  EXPECT_EQ(RecordedPaths(), (std::set<std::string>{"ok.txt"}));
+}
+
+TEST_F(ScannerTest, MissingRootIsAnError) {
+  for (const stdfs::path& root : {tmp_ / "missing", tmp_ / "file"}) {
+    testing::WriteFile(tmp_ / "file", "not a folder");
+    Scanner scanner(posix_, *repo_, secrets_, kDevice, root, params_);
+    auto stats = scanner.ScanAll();
+    ASSERT_FALSE(stats) << root;
+    EXPECT_EQ(stats.error().code, ErrorCode::kNotFound);
+    EXPECT_NE(stats.error().message.find(root.string()), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace tandem::scan

@@ -1,0 +1,253 @@
+#include "sync/network.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/tls.h"
+#include "sync/share_engine.h"
+
+namespace tandem::sync {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+using asio::ip::tcp;
+
+constexpr std::chrono::milliseconds kFirstBackoff{250};
+constexpr std::chrono::seconds kMaxBackoff{30};
+constexpr std::chrono::seconds kConnectTimeout{10};
+// Connections still in their TLS handshake; more are refused at once, so a
+// flood of half-open connections cannot pile up.
+constexpr size_t kMaxHandshakes = 64;
+
+void Ignore(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::debug("network task ended: {}", ex.what());
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Network>> Network::Create(asio::io_context& io, const crypto::DeviceKey& device,
+                                                 std::string device_name, OfferedFn offered) {
+  auto tls = net::MakeTlsContext(device);
+  if (!tls) return tls.error();
+  return std::unique_ptr<Network>(new Network(io, device, std::move(device_name), std::move(offered), std::move(*tls)));
+}
+
+Network::Network(asio::io_context& io, crypto::DeviceKey device, std::string device_name, OfferedFn offered,
+                 std::unique_ptr<asio::ssl::context> tls)
+    : io_(io), device_(device), device_id_(device.DeviceId()), device_name_(std::move(device_name)),
+      offered_(std::move(offered)), tls_(std::move(tls)), acceptor_(io) {}
+
+Network::~Network() { Stop(); }
+
+Result<void> Network::Listen(const net::PeerAddress& address) {
+  std::error_code ec;
+  auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "listen address " + address.ToString() + " must be an IP address, e.g. tcp/0.0.0.0:20209");
+  }
+  tcp::endpoint endpoint(ip, address.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo, "cannot listen on " + address.ToString() + ": " + ec.message() +
+                                         "; choose another address with --listen");
+  }
+  asio::co_spawn(io_, AcceptLoop(), Ignore);
+  spdlog::info("listening for peers on {}", address.ToString());
+  return Ok();
+}
+
+uint16_t Network::listening_port() const {
+  std::error_code ec;
+  auto endpoint = acceptor_.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+void Network::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  std::error_code ec;
+  acceptor_.close(ec);
+  for (auto& [address, dialer] : dialers_) {
+    dialer->active = false;
+    dialer->wake.cancel();
+  }
+  auto sessions = sessions_;
+  for (auto& [device, session] : sessions) session->Close("shutting down");
+}
+
+asio::awaitable<void> Network::AcceptLoop() {
+  while (!stopped_) {
+    std::error_code ec;
+    tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || stopped_) co_return;
+    if (ec) continue;
+    if (handshakes_ >= kMaxHandshakes) {
+      socket.close(ec);
+      continue;
+    }
+    asio::co_spawn(io_, HandleIncoming(std::move(socket)), Ignore);
+  }
+}
+
+asio::awaitable<void> Network::HandleIncoming(tcp::socket socket) {
+  ++handshakes_;
+  auto connection = co_await net::Connection::Establish(net::TlsStream(std::move(socket), *tls_), false);
+  --handshakes_;
+  if (!connection) {
+    spdlog::debug("incoming connection refused: {}", connection.error().message);
+    co_return;
+  }
+  co_await RunSession(std::move(*connection), "");
+}
+
+asio::awaitable<void> Network::RunSession(std::shared_ptr<net::Connection> connection, std::string dial_address) {
+  if (connection->peer_key() == device_.public_key()) {
+    connection->Start();
+    connection->Close("connected to ourselves");
+    co_return;
+  }
+  auto session = std::make_shared<PeerSession>(std::move(connection), *this, std::move(dial_address));
+  co_await session->Run();
+}
+
+bool Network::Register(const std::shared_ptr<PeerSession>& session) {
+  if (stopped_) return false;
+  auto [it, inserted] = sessions_.emplace(session->device_id(), session);
+  if (!inserted) {
+    // Keep the connection opened by the device with the larger id, so both
+    // ends drop the same one; between two of the same kind keep the newer.
+    const auto& existing = it->second;
+    auto opener = [&](const PeerSession& s) { return s.outgoing() ? device_id_ : s.device_id(); };
+    std::string existing_opener = opener(*existing);
+    std::string new_opener = opener(*session);
+    bool keep_new = existing_opener == new_opener || new_opener > existing_opener;
+    if (!keep_new) return false;
+    existing->Close("duplicate connection");
+    it->second = session;
+  }
+  if (!session->dial_address().empty()) {
+    if (auto d = dialers_.find(session->dial_address()); d != dialers_.end()) {
+      d->second->device_id = session->device_id();
+      d->second->state = "connected (" + session->device_id() + ")";
+    }
+  }
+  return true;
+}
+
+void Network::Unregister(PeerSession* session) {
+  auto it = sessions_.find(session->device_id());
+  if (it != sessions_.end() && it->second.get() == session) {
+    sessions_.erase(it);
+    WakeDialers();
+  }
+}
+
+void Network::WakeDialers() {
+  for (auto& [address, dialer] : dialers_) dialer->wake.cancel();
+}
+
+void Network::SetDialAddresses(const std::set<std::string>& addresses) {
+  for (auto it = dialers_.begin(); it != dialers_.end();) {
+    if (!addresses.count(it->first)) {
+      it->second->active = false;
+      it->second->wake.cancel();
+      it = dialers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const std::string& address : addresses) {
+    if (dialers_.count(address) || stopped_) continue;
+    auto dialer = std::make_shared<Dialer>(io_, address);
+    dialers_.emplace(address, dialer);
+    asio::co_spawn(io_, DialLoop(dialer), Ignore);
+  }
+}
+
+void Network::SharesChanged() {
+  for (auto& [device, session] : sessions_) session->SendOffers();
+}
+
+std::string Network::AddressState(const std::string& address) const {
+  auto it = dialers_.find(address);
+  if (it == dialers_.end()) return "not dialled (sync paused)";
+  const Dialer& dialer = *it->second;
+  if (!dialer.device_id.empty()) {
+    auto session = sessions_.find(dialer.device_id);
+    if (session != sessions_.end()) return "connected (" + dialer.device_id + ")";
+  }
+  return dialer.state;
+}
+
+asio::awaitable<void> Network::DialLoop(std::shared_ptr<Dialer> dialer) {
+  auto backoff = std::chrono::duration_cast<std::chrono::milliseconds>(kFirstBackoff);
+  auto parsed = net::ParseUsablePeerAddress(dialer->address);
+  if (!parsed) {
+    dialer->state = parsed.error().message;
+    co_return;
+  }
+  tcp::resolver resolver(io_);
+  while (dialer->active && !stopped_) {
+    // Already connected to that device (perhaps it dialled us): wait until that ends.
+    if (!dialer->device_id.empty() && sessions_.count(dialer->device_id)) {
+      dialer->wake.expires_after(kMaxBackoff);
+      std::error_code ec;
+      co_await dialer->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    dialer->state = "connecting";
+    std::string failure;
+    std::error_code ec;
+    auto endpoints = co_await resolver.async_resolve(parsed->host, std::to_string(parsed->port),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      failure = "cannot resolve " + parsed->host + ": " + ec.message();
+    } else {
+      tcp::socket socket(io_);
+      asio::steady_timer deadline(io_);
+      deadline.expires_after(kConnectTimeout);
+      auto outcome = co_await (asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec)) ||
+                               deadline.async_wait(asio::use_awaitable));
+      if (outcome.index() == 1) {
+        failure = "connection timed out";
+      } else if (ec) {
+        failure = ec.message();
+      } else {
+        socket.set_option(tcp::no_delay(true), ec);
+        auto connection = co_await net::Connection::Establish(net::TlsStream(std::move(socket), *tls_), true);
+        if (!connection) {
+          failure = connection.error().message;
+        } else if ((*connection)->peer_key() == device_.public_key()) {
+          failure = "this address is this device itself";
+          co_await RunSession(std::move(*connection), dialer->address);
+        } else {
+          auto session_device = (*connection)->peer_device_id();
+          co_await RunSession(std::move(*connection), dialer->address);
+          dialer->device_id = session_device;
+          failure = "disconnected";
+          backoff = std::chrono::duration_cast<std::chrono::milliseconds>(kFirstBackoff);
+        }
+      }
+    }
+    if (!dialer->active || stopped_) break;
+    dialer->state = "retrying in " + std::to_string((backoff.count() + 999) / 1000) + " s: " + failure;
+    dialer->wake.expires_after(backoff);
+    co_await dialer->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
+  }
+}
+
+}  // namespace tandem::sync

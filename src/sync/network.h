@@ -1,0 +1,87 @@
+// Network: this device's side of the peer-to-peer mesh. Listens for peers,
+// dials every configured peer address with backoff, keeps one session per
+// peer device (when both dial at once, the connection opened by the device
+// with the larger id stays), and tells sessions when the offered shares
+// change. Lives on the event loop.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/steady_timer.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "crypto/keys.h"
+#include "net/address.h"
+#include "sync/peer_session.h"
+
+namespace tandem::sync {
+
+class Network : public SessionHost {
+ public:
+  using OfferedFn = std::function<std::vector<std::shared_ptr<ShareEngine>>()>;
+
+  // kInternal if the TLS context cannot be built.
+  static Result<std::unique_ptr<Network>> Create(asio::io_context& io, const crypto::DeviceKey& device,
+                                                 std::string device_name, OfferedFn offered);
+  ~Network() override;
+
+  // Starts accepting peers; kIo with a clear message if the address cannot
+  // be bound, kInvalidArgument if it is not an IP address.
+  Result<void> Listen(const net::PeerAddress& address);
+  // The port actually bound (useful with port 0).
+  uint16_t listening_port() const;
+
+  // The peer addresses to keep connections to (all enabled shares' peers).
+  void SetDialAddresses(const std::set<std::string>& addresses);
+  // A share was added, removed, paused or resumed: offer again everywhere.
+  void SharesChanged();
+  void Stop();
+
+  // "connected (DEVICE-ID)", "connecting", "retrying in 4 s: <error>", ...
+  std::string AddressState(const std::string& address) const;
+
+  // SessionHost.
+  std::vector<std::shared_ptr<ShareEngine>> OfferedShares() override { return offered_(); }
+  bool Register(const std::shared_ptr<PeerSession>& session) override;
+  void Unregister(PeerSession* session) override;
+  const std::string& device_name() const override { return device_name_; }
+
+ private:
+  struct Dialer {
+    std::string address;
+    std::string state = "connecting";
+    std::string device_id;  // learnt from the first successful connection
+    bool active = true;
+    asio::steady_timer wake;
+    explicit Dialer(asio::io_context& io, std::string a) : address(std::move(a)), wake(io) {}
+  };
+
+  Network(asio::io_context& io, crypto::DeviceKey device, std::string device_name, OfferedFn offered,
+          std::unique_ptr<asio::ssl::context> tls);
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> HandleIncoming(asio::ip::tcp::socket socket);
+  asio::awaitable<void> DialLoop(std::shared_ptr<Dialer> dialer);
+  asio::awaitable<void> RunSession(std::shared_ptr<net::Connection> connection, std::string dial_address);
+  void WakeDialers();
+
+  asio::io_context& io_;
+  crypto::DeviceKey device_;
+  std::string device_id_;
+  std::string device_name_;
+  OfferedFn offered_;
+  std::unique_ptr<asio::ssl::context> tls_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::map<std::string, std::shared_ptr<PeerSession>> sessions_;  // by device id
+  std::map<std::string, std::shared_ptr<Dialer>> dialers_;        // by address
+  size_t handshakes_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace tandem::sync

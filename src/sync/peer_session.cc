@@ -1,0 +1,239 @@
+#include "sync/peer_session.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "protocol/framing.h"
+#include "sync/share_engine.h"
+
+namespace tandem::sync {
+namespace {
+
+constexpr std::chrono::seconds kHelloTimeout{10};
+
+std::string OfferOf(const ShareEngine& engine, const Bytes& binding) {
+  crypto::Key32 offer = crypto::ComputeShareOffer(engine.secrets().share_id(), binding);
+  return std::string(reinterpret_cast<const char*>(offer.data()), offer.size());
+}
+
+}  // namespace
+
+PeerSession::PeerSession(std::shared_ptr<net::Connection> connection, SessionHost& host,
+                         std::string dial_address)
+    : connection_(std::move(connection)), host_(host), dial_address_(std::move(dial_address)),
+      last_receive_(std::chrono::steady_clock::now()), keepalive_(connection_->executor()) {}
+
+asio::awaitable<void> PeerSession::Run() {
+  auto self = shared_from_this();
+  connection_->Start();
+  wire::Frame hello;
+  hello.mutable_hello()->set_protocol_version(protocol::kProtocolVersion);
+  hello.mutable_hello()->set_device_name(host_.device_name());
+  connection_->Send(hello);
+
+  std::string reason;
+  try {
+    // The first frame must be Hello, and soon.
+    asio::steady_timer hello_deadline(co_await asio::this_coro::executor);
+    hello_deadline.expires_after(kHelloTimeout);
+    hello_deadline.async_wait([self](std::error_code ec) {
+      if (!ec && !self->hello_received_) self->Close("no hello in time");
+    });
+    auto first = co_await connection_->Receive();
+    hello_deadline.cancel();
+    if (!first || first->body_case() != wire::Frame::kHello) {
+      reason = first ? "expected hello" : first.error().message;
+    } else if (first->hello().protocol_version() != protocol::kProtocolVersion) {
+      reason = "protocol version " + std::to_string(first->hello().protocol_version()) + " is not supported";
+    } else {
+      hello_received_ = true;
+      device_name_ = first->hello().device_name().substr(0, 64);
+      last_receive_ = std::chrono::steady_clock::now();
+      if (!host_.Register(self)) {
+        reason = "duplicate connection";
+      } else {
+        spdlog::info("peer {} ({}) connected{}", device_id(), device_name_,
+                     outgoing() ? " to " + dial_address_ : " from " + connection_->remote_endpoint());
+        SendOffers();
+        asio::co_spawn(co_await asio::this_coro::executor, Keepalive(), [](std::exception_ptr) {});
+        while (true) {
+          auto frame = co_await connection_->Receive();
+          if (!frame) {
+            reason = frame.error().message;
+            break;
+          }
+          last_receive_ = std::chrono::steady_clock::now();
+          auto handled = co_await Handle(std::move(*frame));
+          if (!handled) {
+            reason = handled.error().message;
+            break;
+          }
+          if (connection_->closed()) break;
+        }
+        host_.Unregister(this);
+      }
+    }
+  } catch (const std::exception& e) {
+    reason = e.what();
+    host_.Unregister(this);
+  }
+  if (hello_received_) spdlog::info("peer {} disconnected: {}", device_id(), reason);
+  Close(reason);
+  DetachAll();
+}
+
+void PeerSession::Close(const std::string& reason) {
+  connection_->Close(reason);
+  keepalive_.cancel();
+  for (auto& [id, pending] : pending_) pending->signal.cancel();
+}
+
+void PeerSession::DetachAll() {
+  auto common = std::move(common_);
+  common_.clear();
+  for (auto& [offer, engine] : common) engine->Detach(this);
+  for (auto& [id, pending] : pending_) pending->signal.cancel();
+}
+
+void PeerSession::SendOffers() {
+  if (!hello_received_ || closed()) return;
+  wire::Frame frame;
+  for (const auto& engine : host_.OfferedShares()) {
+    frame.mutable_share_offers()->add_offers(OfferOf(*engine, connection_->session_binding()));
+  }
+  if (!frame.has_share_offers()) frame.mutable_share_offers();
+  connection_->Send(frame);
+}
+
+void PeerSession::OnOffers(const wire::ShareOffers& offers) {
+  std::set<std::string> theirs(offers.offers().begin(), offers.offers().end());
+  std::map<std::string, std::shared_ptr<ShareEngine>> now;
+  for (const auto& engine : host_.OfferedShares()) {
+    std::string offer = OfferOf(*engine, connection_->session_binding());
+    if (theirs.count(offer)) now.emplace(offer, engine);
+  }
+  for (auto it = common_.begin(); it != common_.end();) {
+    if (!now.count(it->first)) {
+      it->second->Detach(this);
+      it = common_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [offer, engine] : now) {
+    if (common_.emplace(offer, engine).second) engine->Attach(shared_from_this(), offer);
+  }
+}
+
+std::shared_ptr<ShareEngine> PeerSession::EngineFor(const std::string& offer) const {
+  auto it = common_.find(offer);
+  return it == common_.end() ? nullptr : it->second;
+}
+
+asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
+  auto self = shared_from_this();
+  switch (frame.body_case()) {
+    case wire::Frame::kShareOffers:
+      if (frame.share_offers().offers_size() > 100000) co_return MakeError(ErrorCode::kCorrupt, "too many offers");
+      OnOffers(frame.share_offers());
+      co_return Ok();
+    case wire::Frame::kIndexRequest: {
+      auto engine = EngineFor(frame.index_request().share());
+      if (!engine) co_return Ok();  // a share we stopped offering meanwhile
+      asio::co_spawn(co_await asio::this_coro::executor,
+                     engine->OnIndexRequest(self, std::move(*frame.mutable_index_request())),
+                     [](std::exception_ptr) {});
+      co_return Ok();
+    }
+    case wire::Frame::kIndexBatch: {
+      auto engine = EngineFor(frame.index_batch().share());
+      if (!engine) co_return Ok();
+      // Applied in order, before the next frame: batches must not overtake.
+      co_return co_await engine->OnIndexBatch(self, std::move(*frame.mutable_index_batch()));
+    }
+    case wire::Frame::kBlockRequest: {
+      auto engine = EngineFor(frame.block_request().share());
+      if (!engine || serving_ >= kMaxServedAtOnce) {
+        wire::Frame reply;
+        reply.mutable_block_response()->set_request_id(frame.block_request().request_id());
+        reply.mutable_block_response()->set_not_available(true);
+        connection_->Send(reply);
+        co_return Ok();
+      }
+      ++serving_;
+      asio::co_spawn(co_await asio::this_coro::executor, Serve(engine, std::move(*frame.mutable_block_request())),
+                     [self](std::exception_ptr) { --self->serving_; });
+      co_return Ok();
+    }
+    case wire::Frame::kBlockResponse: {
+      auto it = pending_.find(frame.block_response().request_id());
+      if (it != pending_.end()) {
+        it->second->response = std::move(*frame.mutable_block_response());
+        it->second->signal.cancel();
+        pending_.erase(it);
+      }
+      co_return Ok();
+    }
+    case wire::Frame::kPing:
+      co_return Ok();
+    case wire::Frame::kClose:
+      co_return MakeError(ErrorCode::kNotFound, "peer closed the connection: " + frame.close().reason().substr(0, 200));
+    case wire::Frame::kHello:
+      co_return MakeError(ErrorCode::kCorrupt, "hello sent twice");
+    case wire::Frame::BODY_NOT_SET:
+      break;
+  }
+  co_return MakeError(ErrorCode::kCorrupt, "unknown message");
+}
+
+asio::awaitable<void> PeerSession::Serve(std::shared_ptr<ShareEngine> engine, wire::BlockRequest request) {
+  wire::Frame reply;
+  *reply.mutable_block_response() = co_await engine->OnBlockRequest(std::move(request));
+  connection_->Send(reply);
+}
+
+asio::awaitable<void> PeerSession::WaitForRoom() { co_await connection_->WaitForRoom(8u << 20); }
+
+asio::awaitable<Result<Bytes>> PeerSession::FetchBlock(const std::string& offer, const crypto::BlockId& id,
+                                                       uint32_t size) {
+  if (closed()) co_return MakeError(ErrorCode::kNotFound, "peer disconnected");
+  auto self = shared_from_this();
+  uint64_t request_id = next_request_++;
+  auto pending = std::make_shared<PendingBlock>(co_await asio::this_coro::executor);
+  pending->signal.expires_after(kBlockTimeout);
+  pending_[request_id] = pending;
+  wire::Frame frame;
+  auto* req = frame.mutable_block_request();
+  req->set_request_id(request_id);
+  req->set_share(offer);
+  req->set_block_id(std::string(reinterpret_cast<const char*>(id.data()), id.size()));
+  req->set_size(size);
+  connection_->Send(frame);
+  std::error_code ec;
+  co_await pending->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  pending_.erase(request_id);
+  if (!pending->response) co_return MakeError(ErrorCode::kNotFound, closed() ? "peer disconnected" : "block request timed out");
+  if (pending->response->not_available()) co_return MakeError(ErrorCode::kNotFound, "peer does not have the block");
+  co_return ToBytes(AsBytes(pending->response->sealed()));
+}
+
+asio::awaitable<void> PeerSession::Keepalive() {
+  auto self = shared_from_this();
+  while (!closed()) {
+    keepalive_.expires_after(kPingInterval);
+    std::error_code ec;
+    co_await keepalive_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (closed()) break;
+    if (std::chrono::steady_clock::now() - last_receive_ > kIdleTimeout) {
+      Close("no traffic for " + std::to_string(kIdleTimeout.count()) + " s");
+      break;
+    }
+    wire::Frame ping;
+    ping.mutable_ping();
+    connection_->Send(ping);
+  }
+}
+
+}  // namespace tandem::sync

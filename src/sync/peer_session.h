@@ -1,0 +1,96 @@
+// PeerSession: the protocol on one authenticated connection. It says Hello,
+// offers the shares this device has (bound to the TLS session, so nothing
+// leaks to a peer that does not know them), attaches every share both sides
+// offer to its ShareEngine, routes frames to them and matches block
+// responses to requests. A malformed frame or a bad record closes the
+// connection with a reason. Lives on the event loop.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "crypto/keyed_hash.h"
+#include "net/connection.h"
+
+namespace tandem::sync {
+
+class ShareEngine;
+
+// What a session needs from the daemon's network (implemented by Network).
+class SessionHost {
+ public:
+  virtual ~SessionHost() = default;
+  // Shares this device offers to peers right now (sync enabled).
+  virtual std::vector<std::shared_ptr<ShareEngine>> OfferedShares() = 0;
+  // false when a connection to the same device is already up and is the one
+  // to keep; the new session then closes.
+  virtual bool Register(const std::shared_ptr<class PeerSession>& session) = 0;
+  virtual void Unregister(class PeerSession* session) = 0;
+  virtual const std::string& device_name() const = 0;
+};
+
+inline constexpr std::chrono::seconds kPingInterval{15};
+inline constexpr std::chrono::seconds kIdleTimeout{45};
+inline constexpr std::chrono::seconds kBlockTimeout{30};
+inline constexpr size_t kMaxServedAtOnce = 256;
+
+class PeerSession : public std::enable_shared_from_this<PeerSession> {
+ public:
+  // `dial_address` is the configured address this session was dialled for,
+  // empty for incoming connections.
+  PeerSession(std::shared_ptr<net::Connection> connection, SessionHost& host, std::string dial_address);
+
+  // Runs the session until the connection ends; never throws.
+  asio::awaitable<void> Run();
+
+  // Re-sends our offers (a share was added, removed, paused or resumed).
+  void SendOffers();
+  void Close(const std::string& reason);
+
+  void Send(wire::Frame frame) { connection_->Send(frame); }
+  asio::awaitable<void> WaitForRoom();
+  // The sealed block, or an error (not available, timed out, disconnected).
+  asio::awaitable<Result<Bytes>> FetchBlock(const std::string& offer, const crypto::BlockId& id, uint32_t size);
+
+  const std::string& device_id() const { return connection_->peer_device_id(); }
+  const std::string& device_name() const { return device_name_; }
+  const std::string& dial_address() const { return dial_address_; }
+  bool outgoing() const { return connection_->outgoing(); }
+  bool closed() const { return connection_->closed(); }
+  bool ready() const { return hello_received_; }
+
+ private:
+  struct PendingBlock {
+    explicit PendingBlock(const asio::any_io_executor& ex) : signal(ex) {}
+    asio::steady_timer signal;
+    std::optional<wire::BlockResponse> response;
+  };
+
+  asio::awaitable<Result<void>> Handle(wire::Frame frame);
+  void OnOffers(const wire::ShareOffers& offers);
+  std::shared_ptr<ShareEngine> EngineFor(const std::string& offer) const;
+  asio::awaitable<void> Serve(std::shared_ptr<ShareEngine> engine, wire::BlockRequest request);
+  asio::awaitable<void> Keepalive();
+  void DetachAll();
+
+  std::shared_ptr<net::Connection> connection_;
+  SessionHost& host_;
+  std::string dial_address_;
+  std::string device_name_;
+  bool hello_received_ = false;
+  std::map<std::string, std::shared_ptr<ShareEngine>> common_;  // by offer bytes
+  std::map<uint64_t, std::shared_ptr<PendingBlock>> pending_;
+  uint64_t next_request_ = 1;
+  size_t serving_ = 0;
+  std::chrono::steady_clock::time_point last_receive_;
+  asio::steady_timer keepalive_;
+};
+
+}  // namespace tandem::sync

@@ -1,0 +1,470 @@
+// The puller half of ShareEngine: bringing the disk up to the records.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <spdlog/spdlog.h>
+
+#include "base/async.h"
+#include "crypto/seal.h"
+#include "sync/peer_session.h"
+#include "sync/share_engine.h"
+
+namespace tandem::sync {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+constexpr int kPullWorkers = 8;           // files assembled at once
+constexpr size_t kBlocksInFlight = 32;    // block requests per file
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+bool ReadExactly(int fd, uint8_t* out, size_t size, uint64_t offset) {
+  while (size > 0) {
+    ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    out += n, size -= static_cast<size_t>(n), offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+bool WriteExactly(int fd, const uint8_t* data, size_t size, uint64_t offset) {
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n, size -= static_cast<size_t>(n), offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+// The block's bytes read from `path` at `offset`, if they still hash to `id`.
+std::optional<Bytes> ReadVerifiedBlock(const stdfs::path& path, uint64_t offset, uint32_t size,
+                                       const crypto::BlockId& id, const crypto::Key32& id_key) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) return std::nullopt;
+  Bytes data(size);
+  if (!ReadExactly(fd.get(), data.data(), size, offset)) return std::nullopt;
+  if (crypto::ComputeBlockId(id_key, data) != id) return std::nullopt;
+  return data;
+}
+
+std::string ConflictName(const std::string& path, uint64_t device_short_id) {
+  Bytes id;
+  AppendU64BE(id, device_short_id);
+  std::string device7 = Base32Encode(id).substr(0, 7);
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+  size_t slash = path.rfind('/');
+  size_t dot = path.rfind('.');
+  bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
+  std::string stem = has_ext ? path.substr(0, dot) : path;
+  std::string ext = has_ext ? path.substr(dot) : "";
+  return stem + ".sync-conflict-" + stamp + "-" + device7 + ext;
+}
+
+store::LocalFileState StateFromDisk(const std::string& path, crypto::EntryKind kind, const fs::FileInfo& info,
+                                    std::vector<crypto::BlockRef> blocks) {
+  return {.path = path, .kind = kind, .size = kind == crypto::EntryKind::kFile ? info.size : 0,
+          .mtime_ns = info.mtime_ns, .ctime_ns = info.ctime_ns, .inode = info.inode, .mode = info.mode,
+          .blocks = std::move(blocks)};
+}
+
+bool SameMeta(const store::LocalFileState& a, const store::LocalFileState& b) {
+  return a.kind == b.kind && a.size == b.size && a.mtime_ns == b.mtime_ns && a.ctime_ns == b.ctime_ns &&
+         a.inode == b.inode && a.mode == b.mode;
+}
+
+}  // namespace
+
+struct ShareEngine::PullPlan {
+  enum class Step { kDone, kFetch, kRetryLater, kLocalChange };
+  Step step = Step::kDone;
+  std::optional<crypto::Entry> entry;
+  uint64_t seq = 0;
+  std::optional<store::LocalFileState> expected_local;  // what the disk held when planned
+  stdfs::path tmp;
+  std::vector<uint64_t> offsets;  // of each block
+  std::vector<size_t> missing;    // block indexes to fetch
+  std::string error;
+};
+
+void ShareEngine::AddNeeds(const std::vector<std::pair<crypto::Locator, Need>>& needs) {
+  for (const auto& [locator, need] : needs) {
+    auto [it, fresh] = needs_.insert_or_assign(locator, need);
+    blocked_.erase(locator);
+    if (fresh) need_queue_.push_back(locator);
+  }
+  StartPullers();
+}
+
+void ShareEngine::RetryBlockedNeeds() {
+  for (const crypto::Locator& locator : blocked_) need_queue_.push_back(locator);
+  blocked_.clear();
+  StartPullers();
+}
+
+void ShareEngine::StartPullers() {
+  if (shut_down_ || !enabled_) return;
+  auto self = shared_from_this();
+  while (pullers_ < kPullWorkers && pullers_ < static_cast<int>(need_queue_.size())) {
+    ++pullers_;
+    asio::co_spawn(loop_, PullWorker(), [self](std::exception_ptr e) {
+      --self->pullers_;
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::warn("share {}: puller failed: {}", self->options_.name, ex.what());
+      }
+    });
+  }
+}
+
+asio::awaitable<void> ShareEngine::ComputeNeedsFromStore() {
+  auto self = shared_from_this();
+  auto find_needs = [self]() {
+    std::vector<std::pair<crypto::Locator, Need>> out;
+    if (!self->repo_) return out;
+    store::Repository& repo = *self->repo_;
+    std::vector<std::pair<crypto::Locator, crypto::Entry>> entries;
+    repo.ForEachRecord([&](store::StoredRecord&& stored) {
+      auto entry = crypto::OpenRecord(self->options_.secrets, stored.record);
+      if (entry) entries.emplace_back(stored.record.locator, std::move(*entry));
+    });
+    for (auto& [locator, entry] : entries) {
+      auto local = repo.GetFileState(entry.path.str());
+      bool satisfied = entry.deleted ? !local
+                                     : local && local->kind == entry.kind && local->mode == entry.mode &&
+                                           (entry.kind == crypto::EntryKind::kDirectory ||
+                                            (local->blocks == entry.blocks && local->size == entry.size));
+      if (!satisfied) out.emplace_back(locator, Need{entry.deleted ? 0 : entry.size, false});
+    }
+    return out;
+  };
+  auto needs = co_await RunOn(strand_, std::move(find_needs));
+  if (!needs.empty()) {
+    spdlog::info("share {}: {} paths still to bring up to date", options_.name, needs.size());
+    AddNeeds(needs);
+  }
+}
+
+asio::awaitable<void> ShareEngine::PullWorker() {
+  auto self = shared_from_this();
+  while (!need_queue_.empty() && !shut_down_ && enabled_) {
+    crypto::Locator locator = need_queue_.front();
+    need_queue_.pop_front();
+    if (!needs_.count(locator) || blocked_.count(locator)) continue;
+    Result<void> pulled = MakeError(ErrorCode::kInternal, "not pulled");
+    try {
+      pulled = co_await PullOne(locator);
+    } catch (const std::exception& e) {
+      pulled = MakeError(ErrorCode::kIo, e.what());
+    }
+    if (pulled) {
+      needs_.erase(locator);
+    } else if (pulled.error().code == ErrorCode::kNotFound) {
+      blocked_.insert(locator);  // retried when a peer (re)attaches or sends records
+      spdlog::debug("share {}: waiting for blocks: {}", options_.name, pulled.error().message);
+    } else {
+      blocked_.insert(locator);
+      spdlog::warn("share {}: {}", options_.name, pulled.error().message);
+    }
+  }
+  if (pullers_ == 1 && !shut_down_) {
+    // The last worker out refreshes the summary shown to the user.
+    auto summarize = [self]() {
+      return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{};
+    };
+    auto summary = co_await RunOn(strand_, std::move(summarize));
+    index_ = summary;
+  }
+}
+
+asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
+  auto self = shared_from_this();
+  bool keep_local = needs_[locator].keep_local_copy;
+  // Plan on the strand: settle everything that needs no peer, and copy every
+  // block that some local file already holds.
+  auto plan_pull = [self, locator, keep_local]() -> PullPlan {
+    PullPlan plan;
+    if (!self->repo_) return plan;
+    store::Repository& repo = *self->repo_;
+    const auto& secrets = self->options_.secrets;
+    auto stored = repo.GetRecord(locator);
+    if (!stored) return plan;
+    auto opened = crypto::OpenRecord(secrets, stored->record);
+    if (!opened) return plan;
+    plan.entry = std::move(*opened);
+    plan.seq = stored->seq;
+    const crypto::Entry& entry = *plan.entry;
+    const std::string& rel = entry.path.str();
+    stdfs::path full = self->options_.root / rel;
+    plan.expected_local = repo.GetFileState(rel);
+    auto disk = self->fs_.Lstat(full);
+    bool on_disk = disk.has_value();
+    bool disk_as_indexed = plan.expected_local ? on_disk && scan::MatchesIndexedState(*plan.expected_local, *disk)
+                                               : !on_disk;
+    auto local_change = [&] {
+      plan.step = PullPlan::Step::kLocalChange;
+      return plan;
+    };
+    if (entry.deleted) {
+      if (!plan.expected_local && !on_disk) return plan;
+      if (!disk_as_indexed) return local_change();
+      std::error_code ec;
+      if (disk->kind == fs::FileKind::kDirectory) {
+        stdfs::remove(full, ec);  // only if empty: children go first
+        if (ec) {
+          plan.step = PullPlan::Step::kRetryLater;
+          plan.error = "cannot remove folder " + rel + ": " + ec.message();
+          return plan;
+        }
+      } else if (::unlink(full.c_str()) != 0 && errno != ENOENT) {
+        plan.step = PullPlan::Step::kRetryLater;
+        plan.error = "cannot delete " + rel + ": " + std::strerror(errno);
+        return plan;
+      }
+      repo.DeleteFileState(rel);
+      return plan;
+    }
+    if (on_disk && !disk_as_indexed) return local_change();
+    std::error_code ec;
+    if (entry.kind == crypto::EntryKind::kDirectory) {
+      if (on_disk && disk->kind != fs::FileKind::kDirectory) ::unlink(full.c_str());
+      stdfs::create_directories(full, ec);
+      if (::chmod(full.c_str(), entry.mode & 07777) != 0 || ec) {
+        plan.step = PullPlan::Step::kRetryLater;
+        plan.error = "cannot create folder " + rel;
+        return plan;
+      }
+      auto now = self->fs_.Lstat(full);
+      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, {}));
+      return plan;
+    }
+    stdfs::path tmp_dir = self->options_.root / RelPath::kRepoDirName / "tmp";
+    stdfs::create_directories(tmp_dir, ec);
+    stdfs::create_directories(full.parent_path(), ec);
+    if (entry.kind == crypto::EntryKind::kSymlink) {
+      if (on_disk && disk->kind == fs::FileKind::kSymlink) {
+        auto target = self->fs_.ReadLink(full);
+        if (target && *target == entry.symlink_target) {
+          repo.PutFileState(StateFromDisk(rel, entry.kind, *disk, {}));
+          return plan;
+        }
+      }
+      stdfs::path tmp = tmp_dir / (HexEncode(locator).substr(0, 16) + ".link");
+      ::unlink(tmp.c_str());
+      if (::symlink(entry.symlink_target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), full.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        plan.step = PullPlan::Step::kRetryLater;
+        plan.error = "cannot create symlink " + rel + ": " + std::strerror(errno);
+        return plan;
+      }
+      auto now = self->fs_.Lstat(full);
+      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, {}));
+      return plan;
+    }
+    // A regular file.
+    if (plan.expected_local && on_disk && disk->kind == fs::FileKind::kRegular &&
+        plan.expected_local->blocks == entry.blocks) {
+      // Same content: only metadata to bring over.
+      ::chmod(full.c_str(), entry.mode & 07777);
+      struct timespec times[2] = {{0, UTIME_OMIT}, {entry.mtime_ns / 1'000'000'000, entry.mtime_ns % 1'000'000'000}};
+      ::utimensat(AT_FDCWD, full.c_str(), times, AT_SYMLINK_NOFOLLOW);
+      auto now = self->fs_.Lstat(full);
+      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks));
+      return plan;
+    }
+    Bytes list_id = ToBytes(crypto::Sha256(store::EncodeBlockList(entry.blocks)));
+    plan.tmp = tmp_dir / (HexEncode(locator).substr(0, 16) + "-" + HexEncode(list_id).substr(0, 16) + ".part");
+    bool resuming = stdfs::exists(plan.tmp);
+    Fd fd(::open(plan.tmp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (fd.get() < 0 || ::ftruncate(fd.get(), static_cast<off_t>(entry.size)) != 0) {
+      plan.step = PullPlan::Step::kRetryLater;
+      plan.error = "cannot create " + plan.tmp.string() + ": " + std::strerror(errno);
+      return plan;
+    }
+    uint64_t offset = 0;
+    const auto& id_key = secrets.id_key();
+    for (size_t i = 0; i < entry.blocks.size(); ++i) {
+      const crypto::BlockRef& block = entry.blocks[i];
+      plan.offsets.push_back(offset);
+      bool have = resuming && ReadVerifiedBlock(plan.tmp, offset, block.size, block.id, id_key).has_value();
+      for (const store::BlockLocation& where : have ? std::vector<store::BlockLocation>{} : repo.FindBlock(block.id)) {
+        auto data = ReadVerifiedBlock(self->options_.root / where.path, where.offset, where.size, block.id, id_key);
+        if (data && WriteExactly(fd.get(), data->data(), data->size(), offset)) {
+          have = true;
+          break;
+        }
+      }
+      if (!have) plan.missing.push_back(i);
+      offset += block.size;
+    }
+    plan.step = PullPlan::Step::kFetch;
+    return plan;
+  };
+  auto plan = co_await RunOn(strand_, std::move(plan_pull));
+
+  switch (plan.step) {
+    case PullPlan::Step::kDone: co_return Ok();
+    case PullPlan::Step::kRetryLater: co_return MakeError(ErrorCode::kIo, plan.error);
+    case PullPlan::Step::kLocalChange:
+      // The disk holds something not yet indexed: index it first; the
+      // outcome decides which version wins.
+      ScheduleScan();
+      co_return Ok();
+    case PullPlan::Step::kFetch: break;
+  }
+  if (!plan.missing.empty()) {
+    auto fetched = co_await FetchMissing(plan);
+    if (!fetched) co_return fetched;
+  }
+
+  // Finalize on the strand: the file must still be as planned, and the record
+  // still the one we assembled.
+  auto finish_file = [self, locator, keep_local, plan = std::move(plan)]() -> Result<void> {
+    if (!self->repo_) return Ok();
+    store::Repository& repo = *self->repo_;
+    const crypto::Entry& entry = *plan.entry;
+    const std::string& rel = entry.path.str();
+    stdfs::path full = self->options_.root / rel;
+    auto stored = repo.GetRecord(locator);
+    if (!stored || stored->seq != plan.seq) return Ok();  // superseded: the newer record is queued
+    auto local = repo.GetFileState(rel);
+    auto disk = self->fs_.Lstat(full);
+    bool unchanged = plan.expected_local
+                         ? (local && SameMeta(*local, *plan.expected_local) && disk &&
+                            scan::MatchesIndexedState(*local, *disk))
+                         : (!local && !disk);
+    if (!unchanged) {
+      asio::post(self->loop_, [self] { self->ScheduleScan(); });
+      return Ok();  // a local edit arrived meanwhile; the scan decides
+    }
+    Fd fd(::open(plan.tmp.c_str(), O_RDWR | O_CLOEXEC));
+    struct timespec times[2] = {{0, UTIME_OMIT}, {entry.mtime_ns / 1'000'000'000, entry.mtime_ns % 1'000'000'000}};
+    if (fd.get() < 0 || ::fchmod(fd.get(), entry.mode & 07777) != 0 || ::fsync(fd.get()) != 0 ||
+        ::futimens(fd.get(), times) != 0) {
+      return MakeError(ErrorCode::kIo, "cannot finish " + plan.tmp.string() + ": " + std::strerror(errno));
+    }
+    if (keep_local && disk && disk->kind == fs::FileKind::kRegular) {
+      std::string conflict = ConflictName(rel, self->options_.device_short_id);
+      if (::rename(full.c_str(), (self->options_.root / conflict).c_str()) == 0) {
+        repo.DeleteFileState(rel);
+        spdlog::warn("share {}: conflict on {}; the local version is kept as {}", self->options_.name, rel, conflict);
+        asio::post(self->loop_, [self] { self->ScheduleScan(); });
+      }
+    }
+    if (::rename(plan.tmp.c_str(), full.c_str()) != 0) {
+      return MakeError(ErrorCode::kIo, "cannot move " + rel + " into place: " + std::strerror(errno));
+    }
+    auto now = self->fs_.Lstat(full);
+    if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks));
+    return Ok();
+  };
+  auto finished = co_await RunOn(strand_, std::move(finish_file));
+  co_return finished;
+}
+
+asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
+  auto self = shared_from_this();
+  const crypto::Entry& entry = *plan.entry;
+  std::string failure;
+  Fd fd(::open(plan.tmp.c_str(), O_RDWR | O_CLOEXEC));
+  if (fd.get() < 0) co_return MakeError(ErrorCode::kIo, "cannot open " + plan.tmp.string());
+  int raw_fd = fd.get();
+  std::function<asio::awaitable<void>(size_t)> fetch_one = [&](size_t k) -> asio::awaitable<void> {
+    if (!failure.empty()) co_return;
+    size_t i = plan.missing[k];
+    const crypto::BlockRef block = entry.blocks[i];
+    uint64_t offset = plan.offsets[i];
+    // Ask each connected peer in turn until one has a current copy.
+    for (size_t attempt = 0; attempt < links_.size() && failure.empty(); ++attempt) {
+      if (links_.empty() || shut_down_) break;
+      auto link = links_[next_link_++ % links_.size()];
+      auto sealed = co_await link->session->FetchBlock(link->offer, block.id, block.size);
+      if (!sealed) continue;
+      auto store_block = [self, raw_fd, block, offset, sealed = std::move(*sealed)]() -> bool {
+        const auto& secrets = self->options_.secrets;
+        auto plain = crypto::OpenBlock(secrets.block_key(), secrets.id_key(), block.id, sealed);
+        return plain && plain->size() == block.size && WriteExactly(raw_fd, plain->data(), plain->size(), offset);
+      };
+      auto written = co_await RunOn(pool_.get_executor(), std::move(store_block));
+      if (written) co_return;
+      spdlog::warn("share {}: peer {} sent a block that does not match its id", options_.name,
+                   link->session->device_id());
+    }
+    if (failure.empty()) failure = "no connected peer has block " + HexEncode(block.id).substr(0, 12) + " of " + entry.path.str();
+  };
+  co_await ForEachConcurrently(plan.missing.size(), kBlocksInFlight, std::move(fetch_one));
+  if (!failure.empty()) co_return MakeError(ErrorCode::kNotFound, failure);
+  co_return Ok();
+}
+
+asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequest request) {
+  wire::BlockResponse response;
+  response.set_request_id(request.request_id());
+  crypto::BlockId id;
+  if (request.block_id().size() != id.size() || shut_down_ || !enabled_) {
+    response.set_not_available(true);
+    co_return response;
+  }
+  std::memcpy(id.data(), request.block_id().data(), id.size());
+  auto self = shared_from_this();
+  if (!options_.secrets.CanRead()) {
+    auto read_sealed = [self, id]() -> std::optional<Bytes> {
+      return self->repo_ ? self->repo_->GetSealedBlock(id) : std::nullopt;
+    };
+    auto sealed = co_await RunOn(strand_, std::move(read_sealed));
+    if (sealed) {
+      response.set_sealed(std::string(AsChars(*sealed)));
+    } else {
+      response.set_not_available(true);
+    }
+    co_return response;
+  }
+  auto find_places = [self, id]() {
+    return self->repo_ ? self->repo_->FindBlock(id) : std::vector<store::BlockLocation>{};
+  };
+  auto places = co_await RunOn(strand_, std::move(find_places));
+  // Read, verify and seal on the pool: a full replica serves from its files.
+  auto read_and_seal = [self, id, places]() -> std::optional<Bytes> {
+    const auto& secrets = self->options_.secrets;
+    for (const store::BlockLocation& where : places) {
+      auto data = ReadVerifiedBlock(self->options_.root / where.path, where.offset, where.size, id, secrets.id_key());
+      if (data) return crypto::SealBlock(secrets.block_key(), id, *data);
+    }
+    return std::nullopt;
+  };
+  auto sealed = co_await RunOn(pool_.get_executor(), std::move(read_and_seal));
+  if (sealed) {
+    response.set_sealed(std::string(AsChars(*sealed)));
+  } else {
+    response.set_not_available(true);
+  }
+  co_return response;
+}
+
+}  // namespace tandem::sync

@@ -1,0 +1,406 @@
+#include "sync/share_engine.h"
+
+#include <asio/co_spawn.hpp>
+#include <chrono>
+#include <spdlog/spdlog.h>
+
+#include "base/async.h"
+#include "sync/peer_session.h"
+
+namespace tandem::sync {
+namespace {
+
+// Records per database read when sending an index, and bytes per frame.
+constexpr size_t kRecordsPerRead = 256;
+constexpr size_t kBatchBytes = 4u << 20;
+// How much a sender lets queue up on a connection before it waits.
+// Watcher events closer together than this are one change.
+constexpr std::chrono::milliseconds kDebounce{20};
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+template <typename Self>
+auto LogErrors(Self self, const char* what) {
+  return [self, what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::warn("share {}: {} failed: {}", self->root().filename().string(), what, ex.what());
+    }
+  };
+}
+
+}  // namespace
+
+ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Filesystem& fs,
+                         Options options, std::unique_ptr<store::Repository> repo)
+    : loop_(loop), pool_(pool), fs_(fs), options_(std::move(options)),
+      strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), epoch_(repo_->epoch()),
+      debounce_(loop) {}
+
+void ShareEngine::Start() {
+  ScheduleScan();
+  if (options_.secrets.CanWrite()) {
+    std::weak_ptr<ShareEngine> weak = weak_from_this();
+    watcher_ = std::make_shared<fs::Watcher>(loop_, options_.root, [weak] {
+      if (auto self = weak.lock()) self->OnFolderChanged();
+    });
+    if (auto started = watcher_->Start(); !started) {
+      spdlog::warn("share {}: {}; relying on periodic rescans", options_.name, started.error().message);
+    }
+  }
+  if (options_.secrets.CanRead()) {
+    auto self = shared_from_this();
+    asio::co_spawn(loop_, [self] { return self->ComputeNeedsFromStore(); }(), LogErrors(self, "startup"));
+  }
+}
+
+void ShareEngine::OnFolderChanged() {
+  if (debounce_armed_ || shut_down_) return;
+  debounce_armed_ = true;
+  debounce_.expires_after(kDebounce);
+  debounce_.async_wait([self = shared_from_this()](std::error_code) {
+    self->debounce_armed_ = false;
+    self->ScheduleScan();
+  });
+}
+
+asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
+  shut_down_ = true;
+  if (watcher_) watcher_->Stop();
+  debounce_.cancel();
+  auto links = links_;
+  for (const auto& link : links) Detach(link->session.get());
+  need_queue_.clear();
+  needs_.clear();
+  blocked_.clear();
+  auto self = shared_from_this();
+  auto close = [self, delete_repo]() -> Result<void> {
+    self->repo_.reset();
+    if (!delete_repo) return Ok();
+    std::error_code ec;
+    std::filesystem::path dir = self->options_.root / RelPath::kRepoDirName;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) {
+      return MakeError(ErrorCode::kIo, "share removed, but its repository " + dir.string() +
+                                           " could not be deleted: " + ec.message());
+    }
+    return Ok();
+  };
+  co_return co_await RunOn(strand_, std::move(close));
+}
+
+void ShareEngine::ScheduleScan() {
+  if (shut_down_ || !options_.secrets.CanWrite()) return;
+  if (scan_running_) {
+    scan_again_ = true;
+    return;
+  }
+  scan_running_ = true;
+  auto self = shared_from_this();
+  asio::co_spawn(loop_, [self] { return self->ScanLoop(); }(), LogErrors(self, "scan"));
+}
+
+asio::awaitable<void> ShareEngine::ScanLoop() {
+  do {
+    scan_again_ = false;
+    (void)co_await Scan();
+  } while (scan_again_ && !shut_down_);
+  scan_running_ = false;
+}
+
+asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
+  if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
+  if (!options_.secrets.CanWrite()) {
+    co_return MakeError(ErrorCode::kFailedPrecondition,
+                        "this share is a " + std::string(crypto::AccessModeName(options_.secrets.mode())) +
+                            " replica; only write replicas index local changes");
+  }
+  struct Outcome {
+    Result<scan::ScanStats> stats;
+    store::IndexSummary summary;
+  };
+  ++scans_in_flight_;
+  auto self = shared_from_this();
+  auto work = [self]() -> Outcome {
+    if (!self->repo_) return {MakeError(ErrorCode::kFailedPrecondition, "the share was removed"), {}};
+    scan::Scanner scanner(self->fs_, *self->repo_, self->options_.secrets, self->options_.device_short_id,
+                          self->options_.root);
+    Outcome outcome{scanner.ScanAll(), {}};
+    outcome.summary = self->repo_->Summarize();
+    return outcome;
+  };
+  Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}};
+  try {
+    outcome = co_await RunOn(strand_, std::move(work));
+  } catch (const std::exception& e) {
+    outcome.stats = MakeError(ErrorCode::kIo, std::string("scan failed: ") + e.what());
+  }
+  --scans_in_flight_;
+  if (shut_down_) co_return outcome.stats;
+  if (outcome.stats) {
+    last_error_.clear();
+    index_ = outcome.summary;
+    last_scan_ = *outcome.stats;
+    last_scan_unix_ = UnixNow();
+    const auto& s = *outcome.stats;
+    if (s.records_written > 0 || s.skipped > 0) {
+      spdlog::info("share {}: scanned {} entries in {} ms, hashed {} files ({} bytes), {} new versions, {} deleted, {} skipped",
+                   options_.name, s.entries_seen, s.duration_ms, s.files_hashed, s.bytes_hashed,
+                   s.records_written, s.deleted, s.skipped);
+    }
+    if (s.records_written > 0) PushUpdates();
+  } else {
+    last_error_ = outcome.stats.error().message;
+    spdlog::warn("share {}: {}", options_.name, last_error_);
+  }
+  co_return outcome.stats;
+}
+
+void ShareEngine::SetEnabled(bool enabled) {
+  if (enabled_ == enabled) return;
+  enabled_ = enabled;
+  if (!enabled) {
+    auto links = links_;
+    for (const auto& link : links) Detach(link->session.get());
+  }
+}
+
+std::shared_ptr<ShareEngine::Link> ShareEngine::FindLink(PeerSession* session) const {
+  for (const auto& link : links_) {
+    if (link->session.get() == session) return link;
+  }
+  return nullptr;
+}
+
+void ShareEngine::Attach(std::shared_ptr<PeerSession> session, std::string offer) {
+  if (shut_down_ || !enabled_ || FindLink(session.get())) return;
+  auto link = std::make_shared<Link>();
+  link->session = session;
+  link->offer = offer;
+  links_.push_back(link);
+  spdlog::info("share {}: peer {} attached", options_.name, session->device_id());
+  // Ask for what we have not seen of the peer's store yet.
+  auto self = shared_from_this();
+  asio::co_spawn(loop_, RequestIndex(link), LogErrors(self, "index request"));
+  RetryBlockedNeeds();
+}
+
+asio::awaitable<void> ShareEngine::RequestIndex(std::shared_ptr<Link> link) {
+  auto self = shared_from_this();
+  std::string device = link->session->device_id();
+  auto read_progress = [self, device]() -> std::optional<store::PeerProgress> {
+    if (!self->repo_) return std::nullopt;
+    return self->repo_->GetPeerProgress(device);
+  };
+  auto progress = co_await RunOn(strand_, std::move(read_progress));
+  wire::Frame frame;
+  auto* req = frame.mutable_index_request();
+  req->set_share(link->offer);
+  if (progress) {
+    req->set_epoch(std::string(AsChars(progress->epoch)));
+    req->set_since(progress->last_seq);
+  }
+  link->session->Send(frame);
+}
+
+void ShareEngine::Detach(PeerSession* session) {
+  std::erase_if(links_, [&](const std::shared_ptr<Link>& link) {
+    if (link->session.get() != session) return false;
+    spdlog::info("share {}: peer {} detached", options_.name, session->device_id());
+    return true;
+  });
+}
+
+asio::awaitable<void> ShareEngine::OnIndexRequest(std::shared_ptr<PeerSession> session,
+                                                  wire::IndexRequest request) {
+  auto link = FindLink(session.get());
+  if (!link) co_return;
+  bool same_epoch = request.epoch() == std::string(AsChars(epoch_));
+  co_await SendIndex(link, same_epoch ? request.since() : 0);
+}
+
+asio::awaitable<void> ShareEngine::SendRecords(std::shared_ptr<Link> link,
+                                               std::vector<store::StoredRecord> records,
+                                               uint64_t last_seq, bool caught_up) {
+  wire::Frame frame;
+  auto start_batch = [&] {
+    frame.Clear();
+    auto* batch = frame.mutable_index_batch();
+    batch->set_share(link->offer);
+    batch->set_epoch(std::string(AsChars(epoch_)));
+  };
+  start_batch();
+  size_t bytes = 0;
+  for (const store::StoredRecord& stored : records) {
+    size_t size = stored.record.sealed_entry.size() + 128;
+    if (bytes > 0 && bytes + size > kBatchBytes) {
+      frame.mutable_index_batch()->set_last_seq(stored.seq - 1);
+      link->session->Send(frame);
+      co_await link->session->WaitForRoom();
+      start_batch();
+      bytes = 0;
+    }
+    crypto::RecordToWire(stored.record, frame.mutable_index_batch()->add_records());
+    bytes += size;
+  }
+  frame.mutable_index_batch()->set_last_seq(last_seq);
+  frame.mutable_index_batch()->set_caught_up(caught_up);
+  link->session->Send(frame);
+  co_await link->session->WaitForRoom();
+}
+
+asio::awaitable<void> ShareEngine::SendIndex(std::shared_ptr<Link> link, uint64_t since) {
+  auto self = shared_from_this();
+  link->live = false;
+  while (!link->session->closed() && !shut_down_) {
+    auto read_batch = [self, since]() {
+      return self->repo_ ? self->repo_->RecordsSince(since, kRecordsPerRead) : std::vector<store::StoredRecord>{};
+    };
+    auto records = co_await RunOn(strand_, std::move(read_batch));
+    bool done = records.size() < kRecordsPerRead;
+    uint64_t last = records.empty() ? since : records.back().seq;
+    co_await SendRecords(link, std::move(records), last, done);
+    since = last;
+    if (done) break;
+  }
+  link->cursor = since;
+  link->live = true;
+  link->dirty = true;  // anything stored while we were sending goes out now
+  if (!link->pushing) {
+    asio::co_spawn(loop_, PushTo(link), LogErrors(self, "index push"));
+  }
+}
+
+void ShareEngine::PushUpdates() {
+  for (const auto& link : links_) {
+    link->dirty = true;
+    if (link->live && !link->pushing) {
+      asio::co_spawn(loop_, PushTo(link), LogErrors(shared_from_this(), "index push"));
+    }
+  }
+}
+
+asio::awaitable<void> ShareEngine::PushTo(std::shared_ptr<Link> link) {
+  auto self = shared_from_this();
+  link->pushing = true;
+  while (link->dirty && !link->session->closed() && !shut_down_) {
+    link->dirty = false;
+    while (true) {
+      uint64_t since = link->cursor;
+      auto read_updates = [self, since]() {
+        return self->repo_ ? self->repo_->RecordsSince(since, kRecordsPerRead)
+                           : std::vector<store::StoredRecord>{};
+      };
+      auto records = co_await RunOn(strand_, std::move(read_updates));
+      if (records.empty() || link->session->closed()) break;
+      uint64_t last = records.back().seq;
+      bool more = records.size() == kRecordsPerRead;
+      co_await SendRecords(link, std::move(records), last, true);
+      link->cursor = last;
+      if (!more) break;
+    }
+  }
+  link->pushing = false;
+}
+
+asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSession> session,
+                                                        wire::IndexBatch batch) {
+  auto link = FindLink(session.get());
+  if (!link) co_return Ok();
+  struct Applied {
+    Result<void> ok;
+    std::vector<std::pair<crypto::Locator, Need>> needs;
+    size_t stored = 0;
+  };
+  auto self = shared_from_this();
+  std::string device = session->device_id();
+  auto apply = [self, device, batch = std::move(batch)]() -> Applied {
+    Applied out{Ok(), {}, 0};
+    if (!self->repo_) return out;
+    const crypto::ShareSecrets& secrets = self->options_.secrets;
+    store::Repository& repo = *self->repo_;
+    auto tx = repo.Begin();
+    for (const wire::Record& msg : batch.records()) {
+      auto record = crypto::RecordFromWire(msg);
+      if (!record) return {record.error(), {}, 0};
+      if (auto verified = crypto::VerifyRecord(secrets, *record); !verified) {
+        return {MakeError(ErrorCode::kCorrupt, "peer sent a record the share key did not sign"), {}, 0};
+      }
+      std::optional<crypto::Entry> entry;
+      if (secrets.CanRead()) {
+        auto opened = crypto::OpenRecord(secrets, *record);
+        if (!opened) return {MakeError(ErrorCode::kCorrupt, "peer sent a record that does not open: " + opened.error().message), {}, 0};
+        entry = std::move(*opened);
+      }
+      auto existing = repo.GetRecord(record->locator);
+      Ordering order = existing ? record->vector.Compare(existing->record.vector) : Ordering::kAfter;
+      Need need;
+      if (order == Ordering::kConcurrent) {
+        // Concurrent versions: every device picks the same winner (newer
+        // mtime, then larger device id). A losing local file is kept as a
+        // conflict copy by the puller.
+        std::optional<crypto::Entry> mine;
+        if (secrets.CanRead()) {
+          auto opened = crypto::OpenRecord(secrets, existing->record);
+          if (opened) mine = std::move(*opened);
+        }
+        bool incoming_wins;
+        if (entry && mine) {
+          incoming_wins = entry->deleted != mine->deleted ? mine->deleted  // edit beats delete
+                          : entry->mtime_ns != mine->mtime_ns ? entry->mtime_ns > mine->mtime_ns
+                                                              : entry->device_short_id > mine->device_short_id;
+        } else {
+          incoming_wins = record->signature > existing->record.signature;
+        }
+        if (!incoming_wins) continue;
+        need.keep_local_copy = !mine || !mine->deleted;
+        spdlog::info("share {}: concurrent versions of a path; the incoming one wins", self->options_.name);
+      } else if (order != Ordering::kAfter) {
+        continue;
+      }
+      repo.PutRecord(*record);
+      ++out.stored;
+      if (entry) {
+        need.bytes = entry->deleted ? 0 : entry->size;
+        out.needs.emplace_back(record->locator, need);
+      }
+    }
+    repo.SetPeerProgress(device, {ToBytes(AsBytes(batch.epoch())), batch.last_seq()});
+    tx.Commit();
+    return out;
+  };
+  Applied applied = co_await RunOn(strand_, std::move(apply));
+  if (!applied.ok) co_return applied.ok.error();
+  if (applied.stored > 0) {
+    AddNeeds(applied.needs);
+    PushUpdates();  // relay to our other peers
+  }
+  co_return Ok();
+}
+
+EngineStatus ShareEngine::Status() const {
+  EngineStatus status;
+  if (scans_in_flight_ > 0) {
+    status.state = "scanning";
+  } else if (!needs_.empty() && blocked_.size() < needs_.size()) {
+    status.state = "syncing";
+  } else {
+    status.state = "idle";
+  }
+  status.need_files = needs_.size();
+  for (const auto& [locator, need] : needs_) status.need_bytes += need.bytes;
+  for (const auto& link : links_) status.connected_devices.push_back(link->session->device_id());
+  status.index = index_;
+  status.last_scan = last_scan_;
+  status.last_scan_unix = last_scan_unix_;
+  status.last_error = last_error_;
+  return status;
+}
+
+}  // namespace tandem::sync

@@ -1,0 +1,162 @@
+// ShareEngine: everything one share does at run time. It scans the folder
+// into the repository, exchanges records with every peer session that has
+// the share in common, and pulls what is newer than the disk: blocks found
+// locally are copied, the rest fetched from peers, files assembled in
+// .tandem/tmp and renamed into place.
+//
+// Threads: public members run on the event loop. The Repository is used only
+// on the engine's strand; hashing, sealing and file I/O of single blocks run
+// on the worker pool. Peer sessions call in from the loop.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/thread_pool.hpp>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "crypto/keys.h"
+#include "crypto/record.h"
+#include "fs/filesystem.h"
+#include "fs/watcher.h"
+#include "scan/scanner.h"
+#include "store/repository.h"
+#include "tandem.pb.h"
+
+namespace tandem::sync {
+
+class PeerSession;
+
+struct EngineStatus {
+  std::string state;  // "scanning", "syncing", "idle"
+  uint64_t need_files = 0;
+  uint64_t need_bytes = 0;
+  std::vector<std::string> connected_devices;
+  store::IndexSummary index;
+  scan::ScanStats last_scan;
+  int64_t last_scan_unix = 0;
+  std::string last_error;
+};
+
+class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
+ public:
+  using Strand = asio::strand<asio::thread_pool::executor_type>;
+
+  struct Options {
+    std::string name;  // for logs
+    std::filesystem::path root;
+    crypto::ShareSecrets secrets;
+    uint64_t device_short_id = 0;
+  };
+
+  ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Filesystem& fs, Options options,
+              std::unique_ptr<store::Repository> repo);
+
+  // Initial scan, the folder watcher, then what the store says still needs pulling.
+  void Start();
+  // Detaches every peer, waits for work on the strand, closes the repository
+  // and (when asked) deletes .tandem. The engine is unusable afterwards.
+  asio::awaitable<Result<void>> Shutdown(bool delete_repo);
+
+  // A full scan now; its stats.
+  asio::awaitable<Result<scan::ScanStats>> Scan();
+  // A scan soon, coalescing with one already running (watcher, timer).
+  void ScheduleScan();
+
+  // Sync on/off: off detaches peers and stops pulling; scanning goes on.
+  void SetEnabled(bool enabled);
+  bool enabled() const { return enabled_; }
+
+  // Peer sessions (loop only).
+  void Attach(std::shared_ptr<PeerSession> session, std::string offer);
+  void Detach(PeerSession* session);
+  asio::awaitable<void> OnIndexRequest(std::shared_ptr<PeerSession> session, wire::IndexRequest request);
+  // kCorrupt if the batch holds a record the share key did not sign: the
+  // session then closes the connection with that reason.
+  asio::awaitable<Result<void>> OnIndexBatch(std::shared_ptr<PeerSession> session, wire::IndexBatch batch);
+  asio::awaitable<wire::BlockResponse> OnBlockRequest(wire::BlockRequest request);
+
+  EngineStatus Status() const;
+  const crypto::ShareSecrets& secrets() const { return options_.secrets; }
+  const std::filesystem::path& root() const { return options_.root; }
+
+ private:
+  struct Link {
+    std::shared_ptr<PeerSession> session;
+    std::string offer;
+    bool live = false;     // initial index sent; pushes follow
+    bool pushing = false;  // a push coroutine is running
+    bool dirty = false;    // records were added since the push last looked
+    uint64_t cursor = 0;   // our last sequence sent
+  };
+  struct Need {
+    uint64_t bytes = 0;
+    // The version on disk lost a conflict to the incoming one: keep it beside
+    // the file as a conflict copy instead of overwriting it.
+    bool keep_local_copy = false;
+  };
+  struct PullPlan;
+
+  asio::awaitable<void> ScanLoop();
+  // Watcher callback: scan once changes have settled for a moment.
+  void OnFolderChanged();
+  asio::awaitable<void> RequestIndex(std::shared_ptr<Link> link);
+  asio::awaitable<void> SendIndex(std::shared_ptr<Link> link, uint64_t since);
+  void PushUpdates();
+  asio::awaitable<void> PushTo(std::shared_ptr<Link> link);
+  // Sends `records` to `link` as batches of bounded size, then waits for room.
+  asio::awaitable<void> SendRecords(std::shared_ptr<Link> link, std::vector<store::StoredRecord> records,
+                                    uint64_t last_seq, bool caught_up);
+  std::shared_ptr<Link> FindLink(PeerSession* session) const;
+
+  // Puller (puller.cc).
+  void AddNeeds(const std::vector<std::pair<crypto::Locator, Need>>& needs);
+  void StartPullers();
+  asio::awaitable<void> PullWorker();
+  asio::awaitable<Result<void>> PullOne(crypto::Locator locator);
+  asio::awaitable<Result<void>> FetchMissing(PullPlan& plan);
+  void RetryBlockedNeeds();
+  asio::awaitable<void> ComputeNeedsFromStore();
+
+  asio::io_context& loop_;
+  asio::thread_pool& pool_;
+  fs::Filesystem& fs_;
+  Options options_;
+  Strand strand_;
+  std::unique_ptr<store::Repository> repo_;  // strand only
+  const Bytes epoch_;                         // of repo_, fixed at creation
+  bool shut_down_ = false;
+  bool enabled_ = true;
+
+  // Scanning.
+  std::shared_ptr<fs::Watcher> watcher_;
+  asio::steady_timer debounce_;
+  bool debounce_armed_ = false;
+  bool scan_running_ = false;
+  bool scan_again_ = false;
+  int scans_in_flight_ = 0;
+  scan::ScanStats last_scan_;
+  int64_t last_scan_unix_ = 0;
+  std::string last_error_;
+  store::IndexSummary index_;
+
+  // Peers.
+  std::vector<std::shared_ptr<Link>> links_;
+  size_t next_link_ = 0;  // round robin for block requests
+
+  // Pulling.
+  std::deque<crypto::Locator> need_queue_;
+  std::map<crypto::Locator, Need> needs_;   // queued, running or blocked
+  std::set<crypto::Locator> blocked_;       // waiting for a peer that has the blocks
+  int pullers_ = 0;
+};
+
+}  // namespace tandem::sync
