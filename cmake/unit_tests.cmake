@@ -1,1 +1,38 @@
+# Unit tests of the lower layers: one binary per layer, sources beside the
+# code they test (src/<layer>/*_test.cc). Paths are relative to the project
+# root because this file is included from the top-level CMakeLists.txt.
 
+tandem_test(base_test
+  SOURCES
+    src/base/atomic_file_test.cc
+    src/base/bytes_test.cc
+    src/base/rel_path_test.cc
+    src/base/uuid_test.cc
+    src/base/version_vector_test.cc
+  LIBS tandem_base)
+
+tandem_test(crypto_test
+  SOURCES
+    src/crypto/keys_test.cc
+    src/crypto/record_test.cc
+    src/crypto/seal_test.cc
+    src/crypto/token_test.cc
+  LIBS tandem_crypto)
+
+tandem_test(net_test
+  SOURCES src/net/address_test.cc
+  LIBS tandem_net)
+
+tandem_test(scan_test
+  SOURCES
+    src/scan/chunker_test.cc
+    src/scan/scanner_test.cc
+  LIBS tandem_scan)
+
+tandem_test(store_test
+  SOURCES src/store/repository_test.cc
+  LIBS tandem_store)
+
+tandem_test(service_config_test
+  SOURCES src/service/config_test.cc
+  LIBS tandem_service)

@@ -1,0 +1,339 @@
+#include "store/repository.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "testing/temp_dir.h"
+
+namespace tandem::store {
+namespace {
+
+using crypto::EntryKind;
+
+crypto::Key32 Seed(uint8_t b) {
+  crypto::Key32 k;
+  k.fill(b);
+  return k;
+}
+
+class RepositoryTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Repository> Open(bool create = true) {
+    auto repo = Repository::Open(repo_dir_, secrets_.share_id(), create);
+    EXPECT_TRUE(repo) << repo.error().message;
+    return repo ? std::move(*repo) : nullptr;
+  }
+
+  crypto::Record MakeTestRecord(const std::string& path, uint64_t counter) {
+    crypto::Entry entry{.path = *RelPath::Parse(path)};
+    entry.kind = EntryKind::kDirectory;
+    entry.device_short_id = 7;
+    VersionVector vector;
+    vector.Set(7, counter);
+    return crypto::MakeRecord(secrets_, entry, vector);
+  }
+
+  testing::TempDir tmp_;
+  std::filesystem::path repo_dir_ = tmp_ / ".tandem";
+  crypto::ShareSecrets secrets_ = crypto::ShareSecrets::FromWriteSeed(Seed(1));
+};
+
+TEST_F(RepositoryTest, CreateMakesAnEmptyStore) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  EXPECT_TRUE(std::filesystem::exists(repo_dir_ / kIndexFileName));
+  EXPECT_EQ(repo->epoch().size(), 16u);
+  EXPECT_FALSE(repo->GetRecord(crypto::Locator{}));
+  EXPECT_TRUE(repo->RecordsSince(0, 100).empty());
+  IndexSummary summary = repo->Summarize();
+  EXPECT_EQ(summary.records, 0u);
+  EXPECT_EQ(summary.max_seq, 0u);
+  EXPECT_TRUE(repo->IntegrityOk());
+}
+
+TEST_F(RepositoryTest, PutRecordThenGetItBack) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  crypto::Record record = MakeTestRecord("a", 1);
+  EXPECT_EQ(repo->PutRecord(record), 1u);
+  auto stored = repo->GetRecord(record.locator);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->seq, 1u);
+  EXPECT_EQ(stored->record, record);
+  EXPECT_TRUE(crypto::VerifyRecord(secrets_, stored->record));
+}
+
+TEST_F(RepositoryTest, ExtremeVectorValuesSurviveStorage) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  crypto::Entry entry{.path = *RelPath::Parse("x")};
+  entry.kind = EntryKind::kDirectory;
+  VersionVector vector;
+  vector.Set(0, 1);
+  vector.Set(~uint64_t{0}, ~uint64_t{0});
+  vector.Set(uint64_t{1} << 63, 5);
+  crypto::Record record = crypto::MakeRecord(secrets_, entry, vector);
+  repo->PutRecord(record);
+  auto stored = repo->GetRecord(record.locator);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->record.vector, vector);
+  EXPECT_TRUE(crypto::VerifyRecord(secrets_, stored->record));
+}
+
+TEST_F(RepositoryTest, SequenceNumbersIncreaseAndANewVersionReplacesTheOld) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  EXPECT_EQ(repo->PutRecord(MakeTestRecord("a", 1)), 1u);
+  EXPECT_EQ(repo->PutRecord(MakeTestRecord("b", 1)), 2u);
+  EXPECT_EQ(repo->PutRecord(MakeTestRecord("c", 1)), 3u);
+  crypto::Record a2 = MakeTestRecord("a", 2);
+  EXPECT_EQ(repo->PutRecord(a2), 4u);
+
+  auto stored = repo->GetRecord(a2.locator);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->seq, 4u);
+  EXPECT_EQ(stored->record, a2);
+
+  // One row per locator: "a" now sorts last.
+  std::vector<StoredRecord> all = repo->RecordsSince(0, 100);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].seq, 2u);
+  EXPECT_EQ(all[1].seq, 3u);
+  EXPECT_EQ(all[2].seq, 4u);
+  EXPECT_EQ(all[2].record, a2);
+  EXPECT_EQ(repo->Summarize().records, 3u);
+  EXPECT_EQ(repo->Summarize().max_seq, 4u);
+}
+
+TEST_F(RepositoryTest, RecordsSincePagesInSequenceOrder) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  std::vector<crypto::Record> written;
+  for (int i = 0; i < 25; ++i) {
+    written.push_back(MakeTestRecord("file" + std::to_string(i), 1));
+    repo->PutRecord(written.back());
+  }
+  std::vector<StoredRecord> seen;
+  std::vector<size_t> page_sizes;
+  uint64_t after = 0;
+  while (true) {
+    std::vector<StoredRecord> page = repo->RecordsSince(after, 10);
+    page_sizes.push_back(page.size());
+    if (page.empty()) break;
+    after = page.back().seq;
+    seen.insert(seen.end(), page.begin(), page.end());
+  }
+  EXPECT_EQ(page_sizes, (std::vector<size_t>{10, 10, 5, 0}));
+  ASSERT_EQ(seen.size(), written.size());
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].seq, i + 1);
+    EXPECT_EQ(seen[i].record, written[i]);
+  }
+  EXPECT_EQ(repo->RecordsSince(25, 10).size(), 0u);
+  EXPECT_EQ(repo->RecordsSince(24, 10).size(), 1u);
+  EXPECT_EQ(repo->RecordsSince(0, 0).size(), 0u);
+}
+
+TEST_F(RepositoryTest, ReopenKeepsEpochRecordsAndNextSequence) {
+  Bytes epoch;
+  crypto::Record b = MakeTestRecord("b", 1);
+  {
+    auto repo = Open();
+    ASSERT_TRUE(repo);
+    epoch = repo->epoch();
+    repo->PutRecord(MakeTestRecord("a", 1));
+    repo->PutRecord(b);
+    repo->PutRecord(MakeTestRecord("a", 2));  // seq 3 replaces seq 1
+  }
+  auto repo = Open(/*create=*/false);
+  ASSERT_TRUE(repo);
+  EXPECT_EQ(repo->epoch(), epoch);
+  auto stored = repo->GetRecord(b.locator);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->seq, 2u);
+  EXPECT_EQ(stored->record, b);
+  EXPECT_EQ(repo->PutRecord(MakeTestRecord("c", 1)), 4u);
+  EXPECT_TRUE(repo->IntegrityOk());
+}
+
+TEST_F(RepositoryTest, CreateOnAnExistingStoreKeepsIt) {
+  Bytes epoch;
+  {
+    auto repo = Open();
+    ASSERT_TRUE(repo);
+    epoch = repo->epoch();
+    repo->PutRecord(MakeTestRecord("a", 1));
+  }
+  auto repo = Open(/*create=*/true);
+  ASSERT_TRUE(repo);
+  EXPECT_EQ(repo->epoch(), epoch);
+  EXPECT_EQ(repo->PutRecord(MakeTestRecord("b", 1)), 2u);
+}
+
+TEST_F(RepositoryTest, NewStoreGetsANewEpoch) {
+  testing::TempDir other;
+  auto a = Open();
+  auto b = Repository::Open(other / ".tandem", secrets_.share_id(), true);
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(a->epoch(), (*b)->epoch());
+}
+
+TEST_F(RepositoryTest, OpeningWithAnotherShareIdFails) {
+  { ASSERT_TRUE(Open()); }
+  crypto::ShareSecrets other = crypto::ShareSecrets::FromWriteSeed(Seed(2));
+  for (bool create : {false, true}) {
+    auto repo = Repository::Open(repo_dir_, other.share_id(), create);
+    ASSERT_FALSE(repo);
+    EXPECT_EQ(repo.error().code, ErrorCode::kFailedPrecondition);
+  }
+  // The refusal changed nothing: the right share still opens it.
+  EXPECT_TRUE(Open(/*create=*/false));
+}
+
+TEST_F(RepositoryTest, OpeningAMissingStoreWithoutCreateIsNotFound) {
+  auto repo = Repository::Open(repo_dir_, secrets_.share_id(), false);
+  ASSERT_FALSE(repo);
+  EXPECT_EQ(repo.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(repo_dir_));
+}
+
+TEST_F(RepositoryTest, UnopenableStoreIsAnIoError) {
+  std::filesystem::create_directories(repo_dir_);
+  testing::WriteFile(repo_dir_ / kIndexFileName, std::string(4096, 'x'));
+  auto repo = Repository::Open(repo_dir_, secrets_.share_id(), false);
+  ASSERT_FALSE(repo);
+  EXPECT_EQ(repo.error().code, ErrorCode::kIo);
+}
+
+TEST_F(RepositoryTest, UncommittedTransactionRollsBack) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  crypto::Record kept = MakeTestRecord("kept", 1);
+  crypto::Record dropped = MakeTestRecord("dropped", 1);
+  {
+    Transaction tx = repo->Begin();
+    repo->PutRecord(kept);
+    tx.Commit();
+  }
+  {
+    Transaction tx = repo->Begin();
+    repo->PutRecord(dropped);
+  }
+  EXPECT_TRUE(repo->GetRecord(kept.locator));
+  EXPECT_FALSE(repo->GetRecord(dropped.locator));
+}
+
+LocalFileState FileState(const std::string& path, EntryKind kind, uint64_t size, size_t blocks) {
+  LocalFileState s;
+  s.path = path;
+  s.kind = kind;
+  s.size = size;
+  s.mtime_ns = -1'000'000'007;  // before 1970 is a valid mtime
+  s.ctime_ns = 1'700'000'000'000'000'001;
+  s.inode = ~uint64_t{0} - 5;
+  s.mode = 0755;
+  for (size_t i = 0; i < blocks; ++i) {
+    crypto::BlockRef ref;
+    ref.id.fill(static_cast<uint8_t>(i + 1));
+    ref.size = static_cast<uint32_t>(0xFFFFFFF0u + i);
+    s.blocks.push_back(ref);
+  }
+  return s;
+}
+
+void ExpectSameState(const LocalFileState& got, const LocalFileState& want, bool with_blocks) {
+  EXPECT_EQ(got.path, want.path);
+  EXPECT_EQ(got.kind, want.kind);
+  EXPECT_EQ(got.size, want.size);
+  EXPECT_EQ(got.mtime_ns, want.mtime_ns);
+  EXPECT_EQ(got.ctime_ns, want.ctime_ns);
+  EXPECT_EQ(got.inode, want.inode);
+  EXPECT_EQ(got.mode, want.mode);
+  if (with_blocks) {
+    EXPECT_EQ(got.blocks, want.blocks);
+  } else {
+    EXPECT_TRUE(got.blocks.empty());
+  }
+}
+
+TEST_F(RepositoryTest, FileStatePutGetDelete) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  EXPECT_FALSE(repo->GetFileState("a/b.txt"));
+
+  LocalFileState state = FileState("a/b.txt", EntryKind::kFile, 100, 3);
+  repo->PutFileState(state);
+  auto got = repo->GetFileState("a/b.txt");
+  ASSERT_TRUE(got);
+  ExpectSameState(*got, state, /*with_blocks=*/true);
+
+  LocalFileState changed = FileState("a/b.txt", EntryKind::kFile, 5, 1);
+  changed.mode = 0600;
+  repo->PutFileState(changed);
+  got = repo->GetFileState("a/b.txt");
+  ASSERT_TRUE(got);
+  ExpectSameState(*got, changed, /*with_blocks=*/true);
+
+  repo->DeleteFileState("a/b.txt");
+  EXPECT_FALSE(repo->GetFileState("a/b.txt"));
+  repo->DeleteFileState("a/b.txt");  // deleting what is gone is fine
+  repo->DeleteFileState("never/there");
+}
+
+TEST_F(RepositoryTest, ForEachFileStateMetaVisitsEveryPathWithoutBlocks) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  std::map<std::string, LocalFileState> written;
+  for (std::string path : {"a", "a/b", "ü/文件"}) {
+    written[path] = FileState(path, EntryKind::kFile, 7, 2);
+    repo->PutFileState(written[path]);
+  }
+  std::map<std::string, LocalFileState> visited;
+  repo->ForEachFileStateMeta([&](LocalFileState&& s) { visited[s.path] = std::move(s); });
+  ASSERT_EQ(visited.size(), written.size());
+  for (const auto& [path, state] : written) {
+    ASSERT_TRUE(visited.count(path)) << path;
+    ExpectSameState(visited[path], state, /*with_blocks=*/false);
+  }
+}
+
+TEST_F(RepositoryTest, SummarizeCountsKindsBytesAndRecords) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  repo->PutFileState(FileState("f1", EntryKind::kFile, 10, 0));
+  repo->PutFileState(FileState("f2", EntryKind::kFile, 20, 0));
+  repo->PutFileState(FileState("d", EntryKind::kDirectory, 0, 0));
+  repo->PutFileState(FileState("d/l", EntryKind::kSymlink, 0, 0));
+  repo->PutRecord(MakeTestRecord("f1", 1));
+  repo->PutRecord(MakeTestRecord("f2", 1));
+  repo->PutRecord(MakeTestRecord("f1", 2));
+  IndexSummary summary = repo->Summarize();
+  EXPECT_EQ(summary.files, 2u);
+  EXPECT_EQ(summary.directories, 1u);
+  EXPECT_EQ(summary.symlinks, 1u);
+  EXPECT_EQ(summary.bytes, 30u);
+  EXPECT_EQ(summary.records, 2u);
+  EXPECT_EQ(summary.max_seq, 3u);
+  EXPECT_TRUE(repo->IntegrityOk());
+}
+
+TEST(BlockList, RoundTrips) {
+  std::vector<crypto::BlockRef> blocks;
+  EXPECT_TRUE(EncodeBlockList(blocks).empty());
+  EXPECT_TRUE(DecodeBlockList({}).empty());
+  for (uint32_t i = 0; i < 5; ++i) {
+    crypto::BlockRef ref;
+    ref.id.fill(static_cast<uint8_t>(i * 31));
+    ref.size = i == 4 ? 0xFFFFFFFFu : i * 1000;
+    blocks.push_back(ref);
+  }
+  Bytes encoded = EncodeBlockList(blocks);
+  EXPECT_EQ(encoded.size(), blocks.size() * 36);
+  EXPECT_EQ(DecodeBlockList(encoded), blocks);
+}
+
+}  // namespace
+}  // namespace tandem::store
