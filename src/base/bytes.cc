@@ -12,6 +12,8 @@ std::string HexEncode(ByteView data) {
 }
 
 Result<Bytes> HexDecode(std::string_view text) {
+  // An empty vector's data() may be null, which sodium_hex2bin must never get.
+  if (text.empty()) return Bytes{};
   Bytes out(text.size() / 2);
   size_t len = 0;
   const char* end = nullptr;

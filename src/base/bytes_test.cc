@@ -30,6 +30,14 @@ TEST(Hex, EncodesKnownVectorsAndDecodesThemBack) {
   }
 }
 
+// Regression: HexDecode("") handed sodium_hex2bin the null data() of an empty
+// vector, a parameter declared nonnull (UBSan: "null pointer passed as argument 1").
+TEST(Hex, EmptyTextDecodesToNoBytes) {
+  auto decoded = HexDecode("");
+  ASSERT_TRUE(decoded);
+  EXPECT_TRUE(decoded->empty());
+}
+
 TEST(Hex, RoundTripsEveryLength) {
   for (size_t n = 0; n < 70; ++n) {
     std::string plain = testing::RandomBytes(n, n);
