@@ -42,8 +42,16 @@ class FaultFs final : public fs::Filesystem {
   std::set<stdfs::path> unlistable;   // ListDir fails with kIo
   std::set<stdfs::path> unopenable;   // OpenRead fails with kIo
   std::set<stdfs::path> changing;     // the open file's mtime moves while it is read
+  bool whole_seconds = false;         // timestamps as FAT, HFS+, ext3 or NFS keep them
 
-  Result<fs::FileInfo> Lstat(const stdfs::path& path) override { return real_.Lstat(path); }
+  Result<fs::FileInfo> Lstat(const stdfs::path& path) override {
+    TANDEM_ASSIGN_OR_RETURN(fs::FileInfo info, real_.Lstat(path));
+    if (whole_seconds) {
+      info.mtime_ns -= info.mtime_ns % 1'000'000'000;
+      info.ctime_ns -= info.ctime_ns % 1'000'000'000;
+    }
+    return info;
+  }
   Result<std::vector<std::string>> ListDir(const stdfs::path& path) override {
     if (unlistable.count(path)) return MakeError(ErrorCode::kIo, "injected: cannot list " + path.string());
     return real_.ListDir(path);
@@ -543,6 +551,30 @@ TEST_F(ScannerTest, MissingRootIsAnError) {
     ASSERT_FALSE(stats) << root;
     EXPECT_EQ(stats.error().code, ErrorCode::kNotFound);
     EXPECT_NE(stats.error().message.find(root.string()), std::string::npos);
+  }
+}
+
+// KNOWN BUG, not fixed here (scanner.cc and the puller's use of
+// MatchesIndexedState are being reworked): an edit that keeps the size and
+// lands within the timestamp resolution of the scan that indexed the file
+// leaves size, mtime, ctime and inode exactly as indexed, so no later scan
+// reads the file again and the edit is never recorded or synced. With
+// whole-second timestamps every such edit is lost; Git calls these entries
+// "racily clean". Enable once the scanner distrusts stat data that is not
+// older than the scan that took it.
+TEST_F(ScannerTest, DISABLED_SameSizeEditWithinTimestampResolutionIsRecorded) {
+  FaultFs coarse;
+  coarse.whole_seconds = true;
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "racy" + std::to_string(i);
+    testing::WriteFile(root_ / name, "aaaa");
+    Scan(coarse);
+    testing::WriteFile(root_ / name, "bbbb");
+    Scan(coarse);
+    Scan(coarse);
+    auto entry = EntryAt(name);
+    ASSERT_TRUE(entry);
+    EXPECT_EQ(entry->blocks, ExpectedBlocks("bbbb")) << name << ": the edit was never recorded";
   }
 }
 
