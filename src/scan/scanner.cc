@@ -37,8 +37,8 @@ bool MatchesIndexedState(const store::LocalFileState& known, const fs::FileInfo&
   auto kind = EntryKindOf(info.kind);
   if (!kind || known.kind != *kind || known.mode != info.mode) return false;
   if (*kind == EntryKind::kDirectory) return true;
-  return known.size == info.size && known.mtime_ns == info.mtime_ns &&
-         known.ctime_ns == info.ctime_ns && known.inode == info.inode;
+  if (*kind == EntryKind::kFile && known.size != info.size) return false;
+  return known.mtime_ns == info.mtime_ns && known.ctime_ns == info.ctime_ns && known.inode == info.inode;
 }
 
 namespace {
@@ -147,8 +147,7 @@ class Scanner::Pass {
         ++stats_.skipped;
         return;
       }
-      entry.symlink_target = *target;
-      entry.mtime_ns = info.mtime_ns;
+      entry.symlink_target = *target;  // no mtime: links cannot carry one portably
     }
     state.size = entry.size;
     state.blocks = entry.blocks;
@@ -190,6 +189,8 @@ class Scanner::Pass {
       vector = previous->record.vector;
     }
     vector.Bump(s_.device_);
+    spdlog::debug("scan: new version of {} ({}{})", entry.path.str(), crypto::EntryKindName(entry.kind),
+                  entry.deleted ? ", deleted" : "");
     entry.device_short_id = s_.device_;
     s_.repo_.PutRecord(crypto::MakeRecord(s_.secrets_, entry, vector));
     ++stats_.records_written;

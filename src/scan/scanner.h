@@ -32,7 +32,7 @@ struct ScanStats {
 };
 
 // Whether what is on disk is still what was indexed (kind, mode, and for
-// files and symlinks size, mtime, ctime and inode). Directories carry no mtime.
+// files size, and for files and symlinks mtime, ctime and inode).
 bool MatchesIndexedState(const store::LocalFileState& known, const fs::FileInfo& info);
 
 // The entry kind a file on disk is indexed as, if it is one Tandem syncs.

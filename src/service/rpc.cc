@@ -36,6 +36,7 @@ json ToJson(const ShareInfo& info) {
           {"connected_devices", info.connected_devices},
           {"need_files", info.need_files},
           {"need_bytes", info.need_bytes},
+          {"received_bytes", info.received_bytes},
           {"index",
            {{"files", info.index.files},
             {"directories", info.index.directories},

@@ -389,6 +389,7 @@ ShareInfo Service::InfoOf(const Share& share) const {
   info.connected_devices = std::move(status.connected_devices);
   info.need_files = status.need_files;
   info.need_bytes = status.need_bytes;
+  info.received_bytes = status.received_bytes;
   info.index = status.index;
   info.last_scan = status.last_scan;
   info.last_scan_unix = status.last_scan_unix;

@@ -39,6 +39,7 @@ struct ShareInfo {
   std::vector<std::string> connected_devices;
   uint64_t need_files = 0;
   uint64_t need_bytes = 0;
+  uint64_t received_bytes = 0;
   store::IndexSummary index;
   scan::ScanStats last_scan;
   int64_t last_scan_unix = 0;

@@ -405,14 +405,21 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
       if (links_.empty() || shut_down_) break;
       auto link = links_[next_link_++ % links_.size()];
       auto sealed = co_await link->session->FetchBlock(link->offer, block.id, block.size);
-      if (!sealed) continue;
+      if (!sealed) {
+        spdlog::debug("share {}: block {} from {}: {}", options_.name, HexEncode(block.id).substr(0, 12),
+                      link->session->device_id(), sealed.error().message);
+        continue;
+      }
       auto store_block = [self, raw_fd, block, offset, sealed = std::move(*sealed)]() -> bool {
         const auto& secrets = self->options_.secrets;
         auto plain = crypto::OpenBlock(secrets.block_key(), secrets.id_key(), block.id, sealed);
         return plain && plain->size() == block.size && WriteExactly(raw_fd, plain->data(), plain->size(), offset);
       };
       auto written = co_await RunOn(pool_.get_executor(), std::move(store_block));
-      if (written) co_return;
+      if (written) {
+        received_bytes_ += block.size;
+        co_return;
+      }
       spdlog::warn("share {}: peer {} sent a block that does not match its id", options_.name,
                    link->session->device_id());
     }
@@ -428,6 +435,7 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
   response.set_request_id(request.request_id());
   crypto::BlockId id;
   if (request.block_id().size() != id.size() || shut_down_ || !enabled_) {
+    spdlog::debug("share {}: block request refused (id of {} bytes)", options_.name, request.block_id().size());
     response.set_not_available(true);
     co_return response;
   }
@@ -462,6 +470,7 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
   if (sealed) {
     response.set_sealed(std::string(AsChars(*sealed)));
   } else {
+    spdlog::debug("share {}: block {} not available ({} places)", options_.name, HexEncode(id).substr(0, 12), places.size());
     response.set_not_available(true);
   }
   co_return response;

@@ -394,6 +394,7 @@ EngineStatus ShareEngine::Status() const {
     status.state = "idle";
   }
   status.need_files = needs_.size();
+  status.received_bytes = received_bytes_;
   for (const auto& [locator, need] : needs_) status.need_bytes += need.bytes;
   for (const auto& link : links_) status.connected_devices.push_back(link->session->device_id());
   status.index = index_;

@@ -39,6 +39,7 @@ struct EngineStatus {
   std::string state;  // "scanning", "syncing", "idle"
   uint64_t need_files = 0;
   uint64_t need_bytes = 0;
+  uint64_t received_bytes = 0;  // block bytes fetched from peers since start
   std::vector<std::string> connected_devices;
   store::IndexSummary index;
   scan::ScanStats last_scan;
@@ -157,6 +158,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   std::map<crypto::Locator, Need> needs_;   // queued, running or blocked
   std::set<crypto::Locator> blocked_;       // waiting for a peer that has the blocks
   int pullers_ = 0;
+  uint64_t received_bytes_ = 0;
 };
 
 }  // namespace tandem::sync

@@ -43,6 +43,33 @@ std::string ReadFile(const std::filesystem::path& path) {
   return buffer.str();
 }
 
+std::map<std::string, std::string> SnapshotTree(const std::filesystem::path& root, bool modes) {
+  namespace stdfs = std::filesystem;
+  std::map<std::string, std::string> files;
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator(root, ec); !ec && it != stdfs::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::string rel = it->path().lexically_relative(root).string();  // never resolve symlinks
+    if (rel == ".tandem") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    std::string value;
+    if (it->is_symlink()) {
+      value = "-> " + stdfs::read_symlink(it->path()).string();
+    } else if (it->is_regular_file()) {
+      value = ReadFile(it->path());
+    } else {
+      value = "<dir>";
+    }
+    if (modes && !it->is_symlink()) {
+      value += " mode " + std::to_string(static_cast<int>(stdfs::symlink_status(it->path()).permissions() & stdfs::perms::mask));
+    }
+    files[rel] = std::move(value);
+  }
+  return files;
+}
+
 std::string RandomBytes(size_t size, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::string out(size, '\0');

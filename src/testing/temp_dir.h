@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,11 @@ class TempDir {
 // Creates parent folders as needed.
 void WriteFile(const std::filesystem::path& path, std::string_view contents);
 std::string ReadFile(const std::filesystem::path& path);
+// Every entry under `root` except .tandem: files map to their contents,
+// folders to "<dir>", symlinks to "-> target"; with `modes`, permission
+// bits are appended.
+std::map<std::string, std::string> SnapshotTree(const std::filesystem::path& root, bool modes = false);
+
 // `size` bytes from a deterministic generator seeded with `seed`.
 std::string RandomBytes(size_t size, uint64_t seed);
 

@@ -15,25 +15,7 @@ namespace {
 namespace stdfs = std::filesystem;
 using nlohmann::json;
 
-// Every user file under `root` (outside .tandem) with its contents.
-std::map<std::string, std::string> Snapshot(const stdfs::path& root) {
-  std::map<std::string, std::string> files;
-  for (auto it = stdfs::recursive_directory_iterator(root); it != stdfs::recursive_directory_iterator(); ++it) {
-    std::string rel = stdfs::relative(it->path(), root).string();
-    if (rel == ".tandem") {
-      it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_symlink()) {
-      files[rel] = "-> " + stdfs::read_symlink(it->path()).string();
-    } else if (it->is_regular_file()) {
-      files[rel] = ReadFile(it->path());
-    } else {
-      files[rel] = "<dir>";
-    }
-  }
-  return files;
-}
+std::map<std::string, std::string> Snapshot(const stdfs::path& root) { return SnapshotTree(root); }
 
 json Info(const DaemonProcess& d, const std::string& share) { return d.Json({"info", share}); }
 

@@ -1,0 +1,257 @@
+// Two (and three) real daemons on loopback keep a folder in sync.
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/write.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "crypto/keys.h"
+#include "net/tls.h"
+#include "testing/daemon_harness.h"
+#include "testing/temp_dir.h"
+
+namespace tandem::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+uint64_t PeakRssKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+// A share on `a`, imported with its write token on `b`, `a` dialling `b`.
+class TwoDevices : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    stdfs::create_directories(dir_a_);
+    ASSERT_TRUE(a_.Start());
+    ASSERT_TRUE(b_.Start());
+  }
+
+  void Connect() {
+    ASSERT_EQ(a_.Run({"add", dir_a_.string(), "--name", "s"}).exit_code, 0);
+    std::string token = a_.Run({"token", "s"}).out;
+    token.pop_back();
+    CommandResult imported = b_.Run({"import", token, dir_b_.string()});
+    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+    ASSERT_EQ(a_.Run({"peer", "add", "s", b_.address()}).exit_code, 0);
+    ASSERT_TRUE(WaitUntil([&] { return Connected(a_) && Connected(b_); })) << a_.Log() << b_.Log();
+  }
+
+  static bool Connected(const DaemonProcess& d) {
+    return d.Json({"info", "s"})["connected_devices"].size() == 1;
+  }
+
+  // Both folders hold the same tree (contents, and modes when asked).
+  bool Converged(bool modes = false, std::chrono::milliseconds timeout = 30s) {
+    bool same = WaitUntil([&] { return SnapshotTree(dir_a_, modes) == SnapshotTree(dir_b_, modes); }, timeout);
+    if (!same) {
+      ADD_FAILURE() << "folders differ\nA: " << ::testing::PrintToString(Keys(dir_a_))
+                    << "\nB: " << ::testing::PrintToString(Keys(dir_b_)) << "\nA log:\n"
+                    << a_.Log().substr(0, 20000) << "\nB log:\n" << b_.Log().substr(0, 20000);
+    }
+    return same;
+  }
+
+  static std::vector<std::string> Keys(const stdfs::path& dir) {
+    std::vector<std::string> keys;
+    for (auto& [k, v] : SnapshotTree(dir, true)) keys.push_back(k + (v.size() < 40 ? " = " + v : ""));
+    return keys;
+  }
+
+  TempDir tmp_;
+  stdfs::path dir_a_ = tmp_ / "a";
+  stdfs::path dir_b_ = tmp_ / "b";
+  DaemonProcess a_{tmp_ / "config-a"};
+  DaemonProcess b_{tmp_ / "config-b"};
+};
+
+TEST_F(TwoDevices, InitialSyncBothWays) {
+  WriteFile(dir_a_ / "from-a.txt", "made on a");
+  WriteFile(dir_a_ / "nested/deep/er/file.bin", RandomBytes(200000, 7));
+  WriteFile(dir_b_ / "from-b.txt", "made on b");
+  Connect();
+  EXPECT_TRUE(Converged());
+  EXPECT_EQ(ReadFile(dir_a_ / "from-b.txt"), "made on b");
+  EXPECT_EQ(ReadFile(dir_b_ / "nested/deep/er/file.bin"), RandomBytes(200000, 7));
+  json info = b_.Json({"info", "s"});
+  EXPECT_EQ(info["connected_devices"][0], a_.device_id());
+  EXPECT_TRUE(WaitUntil([&] { return b_.Json({"info", "s"})["state"] == "idle"; }));
+  EXPECT_EQ(b_.Json({"info", "s"})["need_files"], 0);
+  json peers = a_.Json({"peer", "list", "s"});
+  EXPECT_NE(peers[0]["state"].get<std::string>().find("connected"), std::string::npos) << peers.dump();
+}
+
+TEST_F(TwoDevices, EveryKindOfChangePropagatesInBothDirections) {
+  Connect();
+  for (auto [from, to] : {std::pair{dir_a_, dir_b_}, std::pair{dir_b_, dir_a_}}) {
+    SCOPED_TRACE("from " + from.filename().string());
+    WriteFile(from / "doc.txt", "first");
+    WriteFile(from / "empty", "");
+    stdfs::create_directories(from / "dir/sub");
+    ASSERT_TRUE(Converged(true));
+
+    WriteFile(from / "doc.txt", "second, longer version");
+    ASSERT_TRUE(Converged(true));
+
+    stdfs::rename(from / "doc.txt", from / "dir/renamed.txt");
+    ASSERT_TRUE(Converged(true));
+
+    stdfs::create_symlink("dir/renamed.txt", from / "link");
+    ASSERT_TRUE(Converged(true));
+    EXPECT_TRUE(stdfs::is_symlink(to / "link"));
+
+    stdfs::permissions(from / "dir/renamed.txt", stdfs::perms::owner_exec, stdfs::perm_options::add);
+    ASSERT_TRUE(Converged(true));
+    EXPECT_TRUE((stdfs::status(to / "dir/renamed.txt").permissions() & stdfs::perms::owner_exec) != stdfs::perms::none)
+        << ::testing::PrintToString(Keys(from)) << ::testing::PrintToString(Keys(to));
+
+    stdfs::remove(from / "empty");
+    stdfs::remove(from / "link");
+    stdfs::remove_all(from / "dir");
+    ASSERT_TRUE(Converged(true));
+    EXPECT_FALSE(stdfs::exists(to / "dir"));
+  }
+}
+
+TEST_F(TwoDevices, ARenameMovesNoBytes) {
+  Connect();
+  std::string big = RandomBytes(4 << 20, 3);
+  WriteFile(dir_a_ / "big.bin", big);
+  ASSERT_TRUE(Converged());
+  uint64_t before = b_.Json({"info", "s"})["received_bytes"];
+  stdfs::rename(dir_a_ / "big.bin", dir_a_ / "moved.bin");
+  ASSERT_TRUE(Converged());
+  uint64_t after = b_.Json({"info", "s"})["received_bytes"];
+  EXPECT_LT(after - before, 64u * 1024) << "the renamed file's blocks are copied locally";
+}
+
+TEST_F(TwoDevices, ALargeFileSyncsInBoundedMemory) {
+  Connect();
+  {
+    std::ofstream out(dir_a_ / "large.bin", std::ios::binary);
+    for (int i = 0; i < 256; ++i) out << RandomBytes(1 << 20, 100 + i);
+  }
+  ASSERT_TRUE(WaitUntil([&] { return stdfs::exists(dir_b_ / "large.bin") && stdfs::file_size(dir_b_ / "large.bin") == (256u << 20); }, 180s));
+  EXPECT_TRUE(Converged());
+  EXPECT_LT(PeakRssKib(a_.pid()), 64u * 1024) << "sender RSS";
+  EXPECT_LT(PeakRssKib(b_.pid()), 64u * 1024) << "receiver RSS";
+}
+
+TEST_F(TwoDevices, FiveThousandSmallFiles) {
+  for (int i = 0; i < 5000; ++i) {
+    WriteFile(dir_a_ / ("d" + std::to_string(i % 10)) / ("e" + std::to_string(i % 7)) / ("f" + std::to_string(i)),
+              RandomBytes(1024 + i % 4096, i));
+  }
+  Connect();
+  EXPECT_TRUE(Converged(false, 120s));
+}
+
+TEST_F(TwoDevices, AReceiverKilledMidTransferResumesAndNeverShowsAPartialFile) {
+  Connect();
+  std::string payload;
+  for (int i = 0; i < 96; ++i) payload += RandomBytes(1 << 20, 500 + i);
+  WriteFile(dir_a_ / "video.bin", payload);
+  // Kill as soon as a part of the file has arrived in .tandem/tmp.
+  ASSERT_TRUE(WaitUntil([&] {
+    for (auto& e : stdfs::directory_iterator(dir_b_ / ".tandem/tmp", std::filesystem::directory_options::skip_permission_denied)) {
+      std::error_code ec;
+      if (e.path().extension() == ".part" && b_.Json({"info", "s"})["received_bytes"] > (8u << 20)) return true;
+    }
+    return false;
+  }, 60s));
+  b_.Kill();
+  EXPECT_FALSE(stdfs::exists(dir_b_ / "video.bin")) << "a half-transferred file never appears under its name";
+  ASSERT_TRUE(b_.Start());
+  ASSERT_TRUE(Converged(false, 120s));
+  uint64_t received_after_restart = b_.Json({"info", "s"})["received_bytes"];
+  EXPECT_LT(received_after_restart, payload.size()) << "what had arrived is not fetched again";
+}
+
+TEST_F(TwoDevices, APeerThatIsDownAtFirstIsReachedLater) {
+  b_.Stop();
+  ASSERT_EQ(a_.Run({"add", dir_a_.string(), "--name", "s"}).exit_code, 0);
+  WriteFile(dir_a_ / "waiting.txt", "for b");
+  ASSERT_EQ(a_.Run({"peer", "add", "s", b_.address()}).exit_code, 0);
+  std::string token = a_.Run({"token", "s"}).out;
+  token.pop_back();
+  ASSERT_TRUE(WaitUntil([&] {
+    return a_.Json({"peer", "list", "s"})[0]["state"].get<std::string>().find("retrying") != std::string::npos;
+  }));
+  ASSERT_TRUE(b_.Start());
+  ASSERT_EQ(b_.Run({"import", token, dir_b_.string()}).exit_code, 0);
+  EXPECT_TRUE(Converged(false, 60s));
+}
+
+TEST_F(TwoDevices, GarbageFromStrangersIsDroppedAndSyncGoesOn) {
+  Connect();
+  asio::io_context io;
+  {
+    // A plain TCP client that does not speak TLS.
+    asio::ip::tcp::socket plain(io);
+    plain.connect({asio::ip::make_address("127.0.0.1"), a_.port()});
+    std::string junk = RandomBytes(4096, 9);
+    std::error_code ec;
+    asio::write(plain, asio::buffer(junk), ec);
+    char c;
+    plain.read_some(asio::buffer(&c, 1), ec);
+    EXPECT_TRUE(ec) << "the daemon hangs up on a client that is not TLS";
+  }
+  {
+    // A TLS client with a valid device certificate that sends garbage frames.
+    auto ctx = net::MakeTlsContext(crypto::DeviceKey::Generate());
+    ASSERT_TRUE(ctx);
+    asio::ssl::stream<asio::ip::tcp::socket> tls(io, **ctx);
+    tls.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), a_.port()});
+    tls.handshake(asio::ssl::stream_base::client);
+    std::string frame = std::string("\x00\x00\x00\x10", 4) + RandomBytes(16, 10);
+    std::error_code ec;
+    asio::write(tls, asio::buffer(frame), ec);
+    char buffer[4096];
+    size_t total = 0;
+    for (int i = 0; i < 100 && !ec; ++i) total += tls.read_some(asio::buffer(buffer), ec);
+    EXPECT_TRUE(ec) << "the daemon closes a connection that sends garbage frames";
+  }
+  WriteFile(dir_a_ / "after.txt", "still syncing");
+  EXPECT_TRUE(Converged());
+  EXPECT_TRUE(a_.Running());
+}
+
+TEST(ThreeDevices, ChangesTravelAlongAChain) {
+  TempDir tmp;
+  DaemonProcess a(tmp / "ca"), b(tmp / "cb"), c(tmp / "cc");
+  ASSERT_TRUE(a.Start() && b.Start() && c.Start());
+  stdfs::create_directories(tmp / "a");
+  ASSERT_EQ(a.Run({"add", (tmp / "a").string(), "--name", "s"}).exit_code, 0);
+  std::string token = a.Run({"token", "s"}).out;
+  token.pop_back();
+  ASSERT_EQ(b.Run({"import", token, (tmp / "b").string()}).exit_code, 0);
+  ASSERT_EQ(c.Run({"import", token, (tmp / "c").string()}).exit_code, 0);
+  // a <-> b <-> c: a and c never meet.
+  ASSERT_EQ(a.Run({"peer", "add", "s", b.address()}).exit_code, 0);
+  ASSERT_EQ(c.Run({"peer", "add", "s", b.address()}).exit_code, 0);
+  WriteFile(tmp / "a/from-a.txt", "a");
+  WriteFile(tmp / "c/from-c.txt", "c");
+  auto same = [&] {
+    auto sa = SnapshotTree(tmp / "a");
+    return sa.size() == 2 && sa == SnapshotTree(tmp / "b") && sa == SnapshotTree(tmp / "c");
+  };
+  EXPECT_TRUE(WaitUntil(same, 30s)) << a.Log() << b.Log() << c.Log();
+}
+
+}  // namespace
+}  // namespace tandem::testing
