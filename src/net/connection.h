@@ -75,7 +75,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer wake_writer_;
   asio::steady_timer room_;
   bool closed_ = false;
-  bool writing_ = false;
 };
 
 }  // namespace tandem::net

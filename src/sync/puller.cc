@@ -126,6 +126,17 @@ void ShareEngine::RetryBlockedNeeds() {
   StartPullers();
 }
 
+void ShareEngine::ScheduleRetry() {
+  if (retry_armed_ || blocked_.empty() || shut_down_) return;
+  retry_armed_ = true;
+  retry_timer_.expires_after(retry_delay_);
+  retry_delay_ = std::min<std::chrono::milliseconds>(retry_delay_ * 2, std::chrono::seconds(30));
+  retry_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+    self->retry_armed_ = false;
+    if (!ec) self->RetryBlockedNeeds();
+  });
+}
+
 void ShareEngine::StartPullers() {
   if (shut_down_ || !enabled_) return;
   auto self = shared_from_this();
@@ -185,6 +196,7 @@ asio::awaitable<void> ShareEngine::PullWorker() {
     }
     if (pulled) {
       needs_.erase(locator);
+      retry_delay_ = std::chrono::milliseconds(500);
     } else if (pulled.error().code == ErrorCode::kNotFound) {
       blocked_.insert(locator);  // retried when a peer (re)attaches or sends records
       spdlog::debug("share {}: waiting for blocks: {}", options_.name, pulled.error().message);
@@ -192,6 +204,7 @@ asio::awaitable<void> ShareEngine::PullWorker() {
       blocked_.insert(locator);
       spdlog::warn("share {}: {}", options_.name, pulled.error().message);
     }
+    if (!pulled) ScheduleRetry();
   }
   if (pullers_ == 1 && !shut_down_) {
     // The last worker out refreshes the summary shown to the user.
@@ -208,7 +221,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   bool keep_local = needs_[locator].keep_local_copy;
   // Plan on the strand: settle everything that needs no peer, and copy every
   // block that some local file already holds.
-  auto plan_pull = [self, locator, keep_local]() -> PullPlan {
+  auto plan_pull = [self, locator]() -> PullPlan {
     PullPlan plan;
     if (!self->repo_) return plan;
     store::Repository& repo = *self->repo_;

@@ -14,6 +14,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/thread_pool.hpp>
+#include <chrono>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -125,6 +126,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   asio::awaitable<Result<void>> PullOne(crypto::Locator locator);
   asio::awaitable<Result<void>> FetchMissing(PullPlan& plan);
   void RetryBlockedNeeds();
+  // Blocked needs are retried after a pause that doubles while nothing
+  // succeeds: the blocks may arrive at a peer later (a relay still pulling).
+  void ScheduleRetry();
   asio::awaitable<void> ComputeNeedsFromStore();
 
   asio::io_context& loop_;
@@ -157,6 +161,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   std::deque<crypto::Locator> need_queue_;
   std::map<crypto::Locator, Need> needs_;   // queued, running or blocked
   std::set<crypto::Locator> blocked_;       // waiting for a peer that has the blocks
+  asio::steady_timer retry_timer_;
+  bool retry_armed_ = false;
+  std::chrono::milliseconds retry_delay_{500};
   int pullers_ = 0;
   uint64_t received_bytes_ = 0;
 };
