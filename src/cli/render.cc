@@ -46,8 +46,13 @@ void PrintShareInfo(const json& s) {
   fmt::print("Index      {} files, {} folders, {} symlinks, {} ({} records)\n", index.value("files", 0),
              index.value("directories", 0), index.value("symlinks", 0),
              HumanBytes(index.value("bytes", uint64_t{0})), index.value("records", 0));
-  fmt::print("Peers      {}\n", s["peers"].empty() ? std::string("none") : "");
+  fmt::print("Needs      {} files, {}\n", s.value("need_files", 0), HumanBytes(s.value("need_bytes", uint64_t{0})));
+  fmt::print("Received   {}\n", HumanBytes(s.value("received_bytes", uint64_t{0})));
+  fmt::print("Peers      {}\n", s["peers"].empty() ? std::string("none configured") : "");
   for (const json& p : s["peers"]) fmt::print("           {}\n", p.get<std::string>());
+  for (const json& d : s.value("connected_devices", nlohmann::json::array())) {
+    fmt::print("Connected  {}\n", d.get<std::string>());
+  }
 }
 
 void PrintStatus(const json& shares) {
@@ -55,9 +60,13 @@ void PrintStatus(const json& shares) {
   for (const json& s : shares) {
     fmt::print("{} ({}): {}", S(s, "name"), S(s, "id").substr(0, 8), S(s, "state"));
     if (!S(s, "last_error").empty()) fmt::print(" - {}", S(s, "last_error"));
-    fmt::print("\n  {} files, {} indexed; {} peers configured, 0 connected\n",
+    fmt::print("\n  {} files, {} indexed; needs {} files ({}); {} peers configured, {} connected\n",
                s["index"].value("files", 0), HumanBytes(s["index"].value("bytes", uint64_t{0})),
-               s["peers"].size());
+               s.value("need_files", 0), HumanBytes(s.value("need_bytes", uint64_t{0})), s["peers"].size(),
+               s.value("connected_devices", nlohmann::json::array()).size());
+    for (const json& d : s.value("connected_devices", nlohmann::json::array())) {
+      fmt::print("  connected: {}\n", d.get<std::string>());
+    }
   }
 }
 
