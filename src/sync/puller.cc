@@ -20,7 +20,7 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-constexpr int kPullWorkers = 8;           // files assembled at once
+constexpr int kPullWorkers = 16;          // files assembled at once
 constexpr size_t kBlocksInFlight = 32;    // block requests per file
 
 class Fd {
@@ -207,6 +207,10 @@ asio::awaitable<void> ShareEngine::PullWorker() {
     if (!pulled) ScheduleRetry();
   }
   if (pullers_ == 1 && !shut_down_) {
+    if (scan_after_pull_) {
+      scan_after_pull_ = false;
+      ScheduleScan();
+    }
     // The last worker out refreshes the summary shown to the user.
     auto summarize = [self]() {
       return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{};

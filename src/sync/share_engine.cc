@@ -61,6 +61,10 @@ void ShareEngine::Start() {
 }
 
 void ShareEngine::OnFolderChanged() {
+  if (pullers_ > 0) {
+    scan_after_pull_ = true;
+    return;
+  }
   if (debounce_armed_ || shut_down_) return;
   debounce_armed_ = true;
   debounce_.expires_after(kDebounce);

@@ -145,6 +145,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   std::shared_ptr<fs::Watcher> watcher_;
   asio::steady_timer debounce_;
   bool debounce_armed_ = false;
+  // Watcher events while pulling are mostly our own renames: one scan after
+  // the pullers finish catches any real local edit among them.
+  bool scan_after_pull_ = false;
   bool scan_running_ = false;
   bool scan_again_ = false;
   int scans_in_flight_ = 0;

@@ -54,16 +54,23 @@ std::map<std::string, std::string> SnapshotTree(const std::filesystem::path& roo
       it.disable_recursion_pending();
       continue;
     }
+    // The tree may change while it is read (a daemon is syncing it): an
+    // entry that vanished meanwhile is simply left out of this snapshot.
     std::string value;
-    if (it->is_symlink()) {
-      value = "-> " + stdfs::read_symlink(it->path()).string();
-    } else if (it->is_regular_file()) {
+    std::error_code entry_ec;
+    if (it->is_symlink(entry_ec)) {
+      auto target = stdfs::read_symlink(it->path(), entry_ec);
+      if (entry_ec) continue;
+      value = "-> " + target.string();
+    } else if (it->is_regular_file(entry_ec)) {
       value = ReadFile(it->path());
     } else {
       value = "<dir>";
     }
-    if (modes && !it->is_symlink()) {
-      value += " mode " + std::to_string(static_cast<int>(stdfs::symlink_status(it->path()).permissions() & stdfs::perms::mask));
+    if (modes && !it->is_symlink(entry_ec)) {
+      auto status = stdfs::symlink_status(it->path(), entry_ec);
+      if (entry_ec) continue;
+      value += " mode " + std::to_string(static_cast<int>(status.permissions() & stdfs::perms::mask));
     }
     files[rel] = std::move(value);
   }
