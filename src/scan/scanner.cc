@@ -49,6 +49,16 @@ bool SameContent(const crypto::Entry& a, const crypto::Entry& b) {
          a.blocks == b.blocks;
 }
 
+// On a filesystem with whole-second timestamps (FAT, many NFS servers) a
+// same-size edit within the second after a file was read leaves size, mtime
+// and ctime as indexed (Git's "racily clean" entries), so no scan would read
+// it again. Such a state is stored with this ctime so the next scan re-reads
+// the file. Nanosecond filesystems leave a window of one kernel tick (a few
+// ms); re-reading every fresh file for that would double the hashing of all
+// new data, so it is accepted there (docs/architecture.md).
+constexpr int64_t kRacyCtime = -1;
+constexpr int64_t kRacyWindowCoarseNs = 2'000'000'000;
+
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -120,7 +130,8 @@ class Scanner::Pass {
     // Erased before anything can fail: a file that cannot be read now keeps
     // its last indexed version instead of turning into a tombstone.
     auto known = known_.find(rel.str());
-    if (known != known_.end()) {
+    bool was_known = known != known_.end();
+    if (was_known) {
       bool unchanged = MatchesIndexedState(known->second, info);
       known_.erase(known);
       if (unchanged) return;
@@ -151,6 +162,22 @@ class Scanner::Pass {
     }
     state.size = entry.size;
     state.blocks = entry.blocks;
+    bool coarse = info.mtime_ns % 1'000'000'000 == 0 && info.ctime_ns % 1'000'000'000 == 0;
+    if (kind == EntryKind::kFile && coarse && NowNs() - info.mtime_ns < kRacyWindowCoarseNs) {
+      state.ctime_ns = kRacyCtime;
+    }
+    // Only the stat data moved (a racy entry re-read, a chmod undone): the
+    // disk still holds what was indexed, so there is no new version. This
+    // compares with what is on disk, not with the latest record, which may
+    // be a newer version from a peer that is still to be pulled.
+    if (was_known) {
+      auto indexed = s_.repo_.GetFileState(rel.str());
+      if (indexed && indexed->kind == kind && indexed->mode == state.mode && indexed->blocks == state.blocks &&
+          (kind == EntryKind::kDirectory || indexed->mtime_ns == state.mtime_ns)) {
+        s_.repo_.PutFileState(state);
+        return;
+      }
+    }
     WriteVersion(std::move(entry));
     s_.repo_.PutFileState(state);
   }

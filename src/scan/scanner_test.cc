@@ -60,11 +60,28 @@ class FaultFs final : public fs::Filesystem {
     if (unopenable.count(path)) return MakeError(ErrorCode::kIo, "injected: cannot open " + path.string());
     TANDEM_ASSIGN_OR_RETURN(auto file, real_.OpenRead(path));
     if (changing.count(path)) return std::unique_ptr<fs::ReadableFile>(new Changing(std::move(file)));
+    if (whole_seconds) return std::unique_ptr<fs::ReadableFile>(new Coarse(std::move(file)));
     return file;
   }
   Result<std::string> ReadLink(const stdfs::path& path) override { return real_.ReadLink(path); }
 
  private:
+  // The open file's own stat, truncated like Lstat's.
+  class Coarse final : public fs::ReadableFile {
+   public:
+    explicit Coarse(std::unique_ptr<fs::ReadableFile> file) : file_(std::move(file)) {}
+    Result<size_t> Read(std::span<uint8_t> buffer) override { return file_->Read(buffer); }
+    Result<fs::FileInfo> Stat() override {
+      TANDEM_ASSIGN_OR_RETURN(fs::FileInfo info, file_->Stat());
+      info.mtime_ns -= info.mtime_ns % 1'000'000'000;
+      info.ctime_ns -= info.ctime_ns % 1'000'000'000;
+      return info;
+    }
+
+   private:
+    std::unique_ptr<fs::ReadableFile> file_;
+  };
+
   class Changing final : public fs::ReadableFile {
    public:
     explicit Changing(std::unique_ptr<fs::ReadableFile> file) : file_(std::move(file)) {}
@@ -554,15 +571,12 @@ TEST_F(ScannerTest, MissingRootIsAnError) {
   }
 }
 
-// KNOWN BUG, not fixed here (scanner.cc and the puller's use of
-// MatchesIndexedState are being reworked): an edit that keeps the size and
-// lands within the timestamp resolution of the scan that indexed the file
-// leaves size, mtime, ctime and inode exactly as indexed, so no later scan
-// reads the file again and the edit is never recorded or synced. With
-// whole-second timestamps every such edit is lost; Git calls these entries
-// "racily clean". Enable once the scanner distrusts stat data that is not
-// older than the scan that took it.
-TEST_F(ScannerTest, DISABLED_SameSizeEditWithinTimestampResolutionIsRecorded) {
+// Regression: an edit that keeps the size and lands within the timestamp
+// resolution of the scan that indexed the file left size, mtime, ctime and
+// inode exactly as indexed, so no later scan read the file again and the edit
+// was lost ("racily clean" entries). With whole-second timestamps every such
+// edit was lost.
+TEST_F(ScannerTest, SameSizeEditWithinTimestampResolutionIsRecorded) {
   FaultFs coarse;
   coarse.whole_seconds = true;
   for (int i = 0; i < 5; ++i) {

@@ -105,14 +105,19 @@ void PeerSession::SendOffers() {
   }
   if (!frame.has_share_offers()) frame.mutable_share_offers();
   connection_->Send(frame);
+  RecomputeCommon();
 }
 
 void PeerSession::OnOffers(const wire::ShareOffers& offers) {
-  std::set<std::string> theirs(offers.offers().begin(), offers.offers().end());
+  their_offers_ = std::set<std::string>(offers.offers().begin(), offers.offers().end());
+  RecomputeCommon();
+}
+
+void PeerSession::RecomputeCommon() {
   std::map<std::string, std::shared_ptr<ShareEngine>> now;
   for (const auto& engine : host_.OfferedShares()) {
     std::string offer = OfferOf(*engine, connection_->session_binding());
-    if (theirs.count(offer)) now.emplace(offer, engine);
+    if (their_offers_.count(offer)) now.emplace(offer, engine);
   }
   for (auto it = common_.begin(); it != common_.end();) {
     if (!now.count(it->first)) {

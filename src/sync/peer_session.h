@@ -75,6 +75,9 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
 
   asio::awaitable<Result<void>> Handle(wire::Frame frame);
   void OnOffers(const wire::ShareOffers& offers);
+  // Attaches shares both sides offer now, detaches the rest. Runs when
+  // either side's offers change.
+  void RecomputeCommon();
   std::shared_ptr<ShareEngine> EngineFor(const std::string& offer) const;
   asio::awaitable<void> Serve(std::shared_ptr<ShareEngine> engine, wire::BlockRequest request);
   asio::awaitable<void> Keepalive();
@@ -86,6 +89,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::string device_name_;
   bool hello_received_ = false;
   std::map<std::string, std::shared_ptr<ShareEngine>> common_;  // by offer bytes
+  std::set<std::string> their_offers_;
   std::map<uint64_t, std::shared_ptr<PendingBlock>> pending_;
   uint64_t next_request_ = 1;
   size_t serving_ = 0;

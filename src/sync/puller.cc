@@ -197,7 +197,8 @@ asio::awaitable<void> ShareEngine::PullWorker() {
     if (pulled) {
       needs_.erase(locator);
       retry_delay_ = std::chrono::milliseconds(500);
-    } else if (pulled.error().code == ErrorCode::kNotFound) {
+    } else if (pulled.error().code == ErrorCode::kNotFound ||
+               pulled.error().code == ErrorCode::kFailedPrecondition) {
       blocked_.insert(locator);  // retried when a peer (re)attaches or sends records
       spdlog::debug("share {}: waiting for blocks: {}", options_.name, pulled.error().message);
     } else {
@@ -349,10 +350,10 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     case PullPlan::Step::kDone: co_return Ok();
     case PullPlan::Step::kRetryLater: co_return MakeError(ErrorCode::kIo, plan.error);
     case PullPlan::Step::kLocalChange:
-      // The disk holds something not yet indexed: index it first; the
-      // outcome decides which version wins.
+      // The disk holds something not yet indexed: index it first, then plan
+      // again; the scan's outcome decides which version wins.
       ScheduleScan();
-      co_return Ok();
+      co_return MakeError(ErrorCode::kFailedPrecondition, "waiting for a local change to be indexed");
     case PullPlan::Step::kFetch: break;
   }
   if (!plan.missing.empty()) {
@@ -377,8 +378,9 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
                             scan::MatchesIndexedState(*local, *disk))
                          : (!local && !disk);
     if (!unchanged) {
+      // A local edit arrived meanwhile: index it, then plan again.
       asio::post(self->loop_, [self] { self->ScheduleScan(); });
-      return Ok();  // a local edit arrived meanwhile; the scan decides
+      return MakeError(ErrorCode::kFailedPrecondition, "waiting for a local change to be indexed");
     }
     Fd fd(::open(plan.tmp.c_str(), O_RDWR | O_CLOEXEC));
     struct timespec times[2] = {{0, UTIME_OMIT}, {entry.mtime_ns / 1'000'000'000, entry.mtime_ns % 1'000'000'000}};

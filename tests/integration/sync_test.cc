@@ -213,6 +213,33 @@ TEST_F(TwoDevices, AReceiverKilledMidTransferResumesAndNeverShowsAPartialFile) {
   EXPECT_LT(received_after_restart, payload.size()) << "what had arrived is not fetched again";
 }
 
+TEST_F(TwoDevices, PausingAShareStopsItsTrafficAndResumingCatchesUp) {
+  Connect();
+  ASSERT_EQ(b_.Run({"pause", "s"}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] {
+    return b_.Json({"info", "s"})["connected_devices"].empty() && a_.Json({"info", "s"})["connected_devices"].empty();
+  })) << "a paused share is detached from every peer";
+  WriteFile(dir_a_ / "while-paused.txt", "written while b paused");
+  ASSERT_TRUE(WaitUntil([&] { return a_.Json({"info", "s"})["index"]["files"] == 1; }));
+  EXPECT_FALSE(stdfs::exists(dir_b_ / "while-paused.txt")) << "no share is attached, so nothing can arrive";
+  WriteFile(dir_b_ / "local-while-paused.txt", "b still scans");
+  EXPECT_TRUE(WaitUntil([&] { return b_.Json({"info", "s"})["index"]["files"] == 1; }))
+      << "local scanning goes on while paused";
+  ASSERT_EQ(b_.Run({"resume", "s"}).exit_code, 0);
+  EXPECT_TRUE(Converged());
+}
+
+TEST_F(TwoDevices, ChangesMadeWhileADaemonWasDownArePickedUpAtStart) {
+  Connect();
+  WriteFile(dir_a_ / "before.txt", "one");
+  ASSERT_TRUE(Converged());
+  a_.Stop();
+  WriteFile(dir_a_ / "before.txt", "changed while the daemon was down");
+  WriteFile(dir_a_ / "new.txt", "also new");
+  ASSERT_TRUE(a_.Start());
+  EXPECT_TRUE(Converged());
+}
+
 TEST_F(TwoDevices, APeerThatIsDownAtFirstIsReachedLater) {
   b_.Stop();
   ASSERT_EQ(a_.Run({"add", dir_a_.string(), "--name", "s"}).exit_code, 0);
