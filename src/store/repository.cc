@@ -34,6 +34,19 @@ crypto::Record ReadRecord(const Statement& stmt, int first_column) {
   return record;
 }
 
+// Columns 0-6: path, kind, size, mtime_ns, ctime_ns, inode, mode.
+LocalFileState ReadFileStateMeta(const Statement& stmt) {
+  LocalFileState s;
+  s.path = stmt.ColumnText(0);
+  s.kind = static_cast<crypto::EntryKind>(stmt.ColumnInt(1));
+  s.size = static_cast<uint64_t>(stmt.ColumnInt(2));
+  s.mtime_ns = stmt.ColumnInt(3);
+  s.ctime_ns = stmt.ColumnInt(4);
+  s.inode = static_cast<uint64_t>(stmt.ColumnInt(5));
+  s.mode = static_cast<uint32_t>(stmt.ColumnInt(6));
+  return s;
+}
+
 }  // namespace
 
 Bytes EncodeBlockList(const std::vector<crypto::BlockRef>& blocks) {
@@ -191,14 +204,7 @@ std::optional<LocalFileState> Repository::GetFileState(const std::string& path) 
   stmt.Bind(1, path);
   std::optional<LocalFileState> result;
   if (stmt.Step()) {
-    LocalFileState s;
-    s.path = stmt.ColumnText(0);
-    s.kind = static_cast<crypto::EntryKind>(stmt.ColumnInt(1));
-    s.size = static_cast<uint64_t>(stmt.ColumnInt(2));
-    s.mtime_ns = stmt.ColumnInt(3);
-    s.ctime_ns = stmt.ColumnInt(4);
-    s.inode = static_cast<uint64_t>(stmt.ColumnInt(5));
-    s.mode = static_cast<uint32_t>(stmt.ColumnInt(6));
+    LocalFileState s = ReadFileStateMeta(stmt);
     s.blocks = DecodeBlockList(stmt.ColumnBlob(7));
     result = std::move(s);
   }
@@ -278,17 +284,7 @@ void Repository::SetPeerProgress(const std::string& device_id, const PeerProgres
 void Repository::ForEachFileStateMeta(const std::function<void(LocalFileState&&)>& visit) {
   Statement stmt(db_.handle(),
                  "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode FROM local_files");
-  while (stmt.Step()) {
-    LocalFileState s;
-    s.path = stmt.ColumnText(0);
-    s.kind = static_cast<crypto::EntryKind>(stmt.ColumnInt(1));
-    s.size = static_cast<uint64_t>(stmt.ColumnInt(2));
-    s.mtime_ns = stmt.ColumnInt(3);
-    s.ctime_ns = stmt.ColumnInt(4);
-    s.inode = static_cast<uint64_t>(stmt.ColumnInt(5));
-    s.mode = static_cast<uint32_t>(stmt.ColumnInt(6));
-    visit(std::move(s));
-  }
+  while (stmt.Step()) visit(ReadFileStateMeta(stmt));
 }
 
 IndexSummary Repository::Summarize() {

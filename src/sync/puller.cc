@@ -144,6 +144,9 @@ void ShareEngine::StartPullers() {
     ++pullers_;
     asio::co_spawn(loop_, PullWorker(), [self](std::exception_ptr e) {
       --self->pullers_;
+      // Needs queued while this worker was finishing must not wait for the
+      // next event: start a worker for them now.
+      self->StartPullers();
       if (!e) return;
       try {
         std::rethrow_exception(e);
