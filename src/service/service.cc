@@ -214,16 +214,20 @@ asio::awaitable<void> Service::PeriodicRescan() {
 Result<std::shared_ptr<Share>> Service::Find(const std::string& key) const {
   if (key.empty()) return Invalid("no share given: name a share by its id, an id prefix or its name");
   if (auto it = shares_.find(key); it != shares_.end()) return it->second;
-  std::vector<std::shared_ptr<Share>> matches;
-  for (const auto& [id, share] : shares_) {
-    if (id.starts_with(key) || share->config.name == key) matches.push_back(share);
+  // A name beats an id prefix: "docs" must not become ambiguous because some
+  // share's UUID happens to start with "d".
+  for (bool by_name : {true, false}) {
+    std::vector<std::shared_ptr<Share>> matches;
+    for (const auto& [id, share] : shares_) {
+      if (by_name ? share->config.name == key : id.starts_with(key)) matches.push_back(share);
+    }
+    if (matches.size() == 1) return matches.front();
+    if (matches.size() > 1) {
+      return Invalid("'" + key + "' matches " + std::to_string(matches.size()) + " shares; " +
+                     (by_name ? "use the share's id instead" : "give more of the id"));
+    }
   }
-  if (matches.size() == 1) return matches.front();
-  if (matches.empty()) {
-    return MakeError(ErrorCode::kNotFound, "no share '" + key + "'; `tandem list` shows the shares");
-  }
-  return Invalid("'" + key + "' matches " + std::to_string(matches.size()) +
-                 " shares; give more of the id");
+  return MakeError(ErrorCode::kNotFound, "no share '" + key + "'; `tandem list` shows the shares");
 }
 
 Result<stdfs::path> Service::CheckNewSharePath(const std::string& text, bool create) const {

@@ -180,6 +180,18 @@ TEST_F(Lifecycle, RemoveNeverTouchesTheUsersFiles) {
   EXPECT_EQ(Snapshot(data_), before);
 }
 
+// Regression: a share named "a" became ambiguous whenever another share's
+// UUID started with "a".
+TEST_F(Lifecycle, ANameIsFoundEvenWhenAnIdStartsWithIt) {
+  ASSERT_EQ(daemon_.Run({"add", data_.string()}).exit_code, 0);
+  std::string id = Info(daemon_, "docs")["id"];
+  stdfs::create_directories(tmp_ / "other");
+  std::string prefix = id.substr(0, 1);
+  ASSERT_EQ(daemon_.Run({"add", (tmp_ / "other").string(), "--name", prefix}).exit_code, 0);
+  EXPECT_EQ(Info(daemon_, prefix)["path"], (tmp_ / "other").string()) << "the name wins over docs' id prefix";
+  EXPECT_EQ(Info(daemon_, id.substr(0, 8))["name"], "docs");
+}
+
 TEST_F(Lifecycle, ConflictCommandsAnswerNotYet) {
   ASSERT_EQ(daemon_.Run({"add", data_.string()}).exit_code, 0);
   CommandResult r = daemon_.Run({"conflicts", "docs"});
