@@ -92,6 +92,24 @@ store::LocalFileState StateFromDisk(const std::string& path, crypto::EntryKind k
           .blocks = std::move(blocks)};
 }
 
+// Whether every folder above `rel` is a real folder (or not there yet).
+// Writing below a symlinked or replaced folder would land outside the share.
+bool ParentsAreFolders(fs::Filesystem& fs, const stdfs::path& root, const RelPath& rel) {
+  std::string parent = rel.Parent();
+  stdfs::path path = root;
+  size_t start = 0;
+  while (start < parent.size()) {
+    size_t slash = parent.find('/', start);
+    if (slash == std::string::npos) slash = parent.size();
+    path /= parent.substr(start, slash - start);
+    auto info = fs.Lstat(path);
+    if (!info) return true;  // missing: created as a real folder when needed
+    if (info->kind != fs::FileKind::kDirectory) return false;
+    start = slash + 1;
+  }
+  return true;
+}
+
 bool SameMeta(const store::LocalFileState& a, const store::LocalFileState& b) {
   return a.kind == b.kind && a.size == b.size && a.mtime_ns == b.mtime_ns && a.ctime_ns == b.ctime_ns &&
          a.inode == b.inode && a.mode == b.mode;
@@ -243,6 +261,11 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     const crypto::Entry& entry = *plan.entry;
     const std::string& rel = entry.path.str();
     stdfs::path full = self->options_.root / rel;
+    if (!ParentsAreFolders(self->fs_, self->options_.root, entry.path)) {
+      plan.step = PullPlan::Step::kRetryLater;
+      plan.error = "not writing " + rel + ": a folder above it is a symlink or a file here";
+      return plan;
+    }
     plan.expected_local = repo.GetFileState(rel);
     auto disk = self->fs_.Lstat(full);
     bool on_disk = disk.has_value();
@@ -398,6 +421,9 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
         spdlog::warn("share {}: conflict on {}; the local version is kept as {}", self->options_.name, rel, conflict);
         asio::post(self->loop_, [self] { self->ScheduleScan(); });
       }
+    }
+    if (!ParentsAreFolders(self->fs_, self->options_.root, entry.path)) {
+      return MakeError(ErrorCode::kIo, "not writing " + rel + ": a folder above it is a symlink or a file here");
     }
     if (::rename(plan.tmp.c_str(), full.c_str()) != 0) {
       return MakeError(ErrorCode::kIo, "cannot move " + rel + " into place: " + std::strerror(errno));

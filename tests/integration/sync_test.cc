@@ -229,6 +229,49 @@ TEST_F(TwoDevices, PausingAShareStopsItsTrafficAndResumingCatchesUp) {
   EXPECT_TRUE(Converged());
 }
 
+// The short id (version vector key) is the first 64 bits of the device id.
+uint64_t ShortIdOf(const std::string& device_id) {
+  uint64_t value = 0;
+  int bits = 0;
+  for (char c : device_id) {
+    if (c == '-') continue;
+    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c - '2' + 26;
+    int take = std::min(5, 64 - bits);
+    value = (value << take) | static_cast<uint64_t>(v >> (5 - take));
+    bits += take;
+    if (bits == 64) break;
+  }
+  return value;
+}
+
+// Regression: a symlink to outside the share that wins the name over a
+// folder on another device must not let that folder's files be written
+// through it. The symlink is made on the device whose version wins the tie.
+TEST_F(TwoDevices, NothingIsWrittenThroughASymlinkedFolder) {
+  Connect();
+  bool b_wins = ShortIdOf(b_.device_id()) > ShortIdOf(a_.device_id());
+  DaemonProcess& linker = b_wins ? b_ : a_;
+  DaemonProcess& writer = b_wins ? a_ : b_;
+  stdfs::path link_dir = b_wins ? dir_b_ : dir_a_;
+  stdfs::path write_dir = b_wins ? dir_a_ : dir_b_;
+  ASSERT_EQ(linker.Run({"pause", "s"}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return writer.Json({"info", "s"})["connected_devices"].empty(); }));
+  stdfs::path outside = tmp_ / "outside";
+  stdfs::create_directories(outside);
+  stdfs::create_directory_symlink(outside, link_dir / "dir");
+  ASSERT_TRUE(WaitUntil([&] { return linker.Json({"info", "s"})["index"]["symlinks"] == 1; }));
+  WriteFile(write_dir / "dir/x", "must stay inside the share");
+  ASSERT_TRUE(WaitUntil([&] { return writer.Json({"info", "s"})["index"]["files"] == 1; }));
+  ASSERT_EQ(linker.Run({"resume", "s"}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return Connected(a_) && Connected(b_); }));
+  WriteFile(write_dir / "marker", "sync is done once this arrives");
+  EXPECT_TRUE(WaitUntil([&] { return stdfs::exists(link_dir / "marker"); }));
+  EXPECT_TRUE(WaitUntil([&] { return linker.Json({"info", "s"})["need_files"] <= 1; }));
+  EXPECT_FALSE(stdfs::exists(outside / "x")) << "a file was written outside the share";
+  EXPECT_TRUE(stdfs::is_empty(outside));
+  EXPECT_TRUE(stdfs::is_symlink(link_dir / "dir")) << "the winning symlink keeps its name";
+}
+
 TEST_F(TwoDevices, ChangesMadeWhileADaemonWasDownArePickedUpAtStart) {
   Connect();
   WriteFile(dir_a_ / "before.txt", "one");
