@@ -36,3 +36,5 @@ tandem_test(store_test
 tandem_test(service_config_test
   SOURCES src/service/config_test.cc
   LIBS tandem_service)
+
+tandem_test(protocol_test SOURCES src/protocol/framing_test.cc LIBS tandem_protocol)

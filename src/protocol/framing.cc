@@ -27,15 +27,6 @@ void FrameDecoder::Feed(ByteView bytes) {
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
 }
 
-size_t FrameDecoder::BytesWanted() const {
-  size_t available = buffer_.size() - consumed_;
-  if (available < kFrameHeaderSize) return kFrameHeaderSize - available;
-  const uint8_t* p = buffer_.data() + consumed_;
-  size_t size = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | p[3];
-  size_t total = kFrameHeaderSize + std::min(size, kMaxFrameSize + 1);
-  return total > available ? total - available : 1;
-}
-
 Result<std::optional<wire::Frame>> FrameDecoder::Next() {
   if (failed_) return MakeError(ErrorCode::kCorrupt, "connection already failed");
   size_t available = buffer_.size() - consumed_;
@@ -57,21 +48,6 @@ Result<std::optional<wire::Frame>> FrameDecoder::Next() {
   }
   consumed_ += kFrameHeaderSize + size;
   return std::optional<wire::Frame>(std::move(frame));
-}
-
-const char* FrameKind(const wire::Frame& frame) {
-  switch (frame.body_case()) {
-    case wire::Frame::kHello: return "hello";
-    case wire::Frame::kShareOffers: return "share_offers";
-    case wire::Frame::kIndexRequest: return "index_request";
-    case wire::Frame::kIndexBatch: return "index_batch";
-    case wire::Frame::kBlockRequest: return "block_request";
-    case wire::Frame::kBlockResponse: return "block_response";
-    case wire::Frame::kPing: return "ping";
-    case wire::Frame::kClose: return "close";
-    case wire::Frame::BODY_NOT_SET: return "empty";
-  }
-  return "unknown";
 }
 
 }  // namespace tandem::protocol

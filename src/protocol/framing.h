@@ -32,16 +32,10 @@ class FrameDecoder {
   // (and the decoder is dead) for an oversized or unparseable frame.
   Result<std::optional<wire::Frame>> Next();
 
-  // Bytes still needed before Next() can return a frame (at least 1).
-  size_t BytesWanted() const;
-
  private:
   Bytes buffer_;
   size_t consumed_ = 0;
   bool failed_ = false;
 };
-
-// What a frame's body is, for logs.
-const char* FrameKind(const wire::Frame& frame);
 
 }  // namespace tandem::protocol

@@ -11,6 +11,7 @@
 
 #include "base/result.h"
 #include "crypto/keys.h"
+#include "net/address.h"
 
 namespace tandem::service {
 
@@ -32,7 +33,7 @@ struct ShareConfig {
 struct Config {
   std::string device_seed;  // base64url Ed25519 seed
   std::string device_name;
-  std::string listen = "tcp/0.0.0.0:20209";
+  std::string listen = "tcp/0.0.0.0:" + std::to_string(net::kDefaultPort);
   int rescan_interval_s = 3600;
   std::vector<ShareConfig> shares;
 };

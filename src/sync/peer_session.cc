@@ -159,11 +159,10 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       co_return co_await engine->OnIndexBatch(self, std::move(*frame.mutable_index_batch()));
     }
     case wire::Frame::kBlockRequest: {
-      spdlog::debug("block request {}", frame.block_request().request_id());
       auto engine = EngineFor(frame.block_request().share());
       if (!engine || serving_ >= kMaxServedAtOnce) {
-        spdlog::debug("block request refused: engine {} serving {} share {} bytes", engine != nullptr, serving_,
-                      frame.block_request().share().size());
+        spdlog::debug("peer {}: block request refused ({})", device_id(),
+                      engine ? "too many in progress" : "share not in common");
         wire::Frame reply;
         reply.mutable_block_response()->set_request_id(frame.block_request().request_id());
         reply.mutable_block_response()->set_not_available(true);
@@ -176,8 +175,6 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       co_return Ok();
     }
     case wire::Frame::kBlockResponse: {
-      spdlog::debug("block response {} na={} bytes={}", frame.block_response().request_id(),
-                    frame.block_response().not_available(), frame.block_response().sealed().size());
       auto it = pending_.find(frame.block_response().request_id());
       if (it != pending_.end()) {
         it->second->response = std::move(*frame.mutable_block_response());

@@ -64,7 +64,6 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   const std::string& dial_address() const { return dial_address_; }
   bool outgoing() const { return connection_->outgoing(); }
   bool closed() const { return connection_->closed(); }
-  bool ready() const { return hello_received_; }
 
  private:
   struct PendingBlock {
