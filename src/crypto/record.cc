@@ -1,6 +1,7 @@
 #include "crypto/record.h"
 
 #include <cstring>
+#include <utility>
 
 #include "crypto/seal.h"
 #include "tandem.pb.h"
@@ -8,7 +9,10 @@
 namespace tandem::crypto {
 namespace {
 
-constexpr std::string_view kSignatureDomain = "tandem-record-v1";
+// v2: every variable-length field is length-prefixed, so no bytes can move
+// between the sealed entry and the block list under the same signature.
+constexpr std::string_view kSignatureDomain = "tandem-record-v2";
+constexpr size_t kBlockRefSize = 36;
 
 Error Corrupt(const std::string& what) { return MakeError(ErrorCode::kCorrupt, what); }
 
@@ -91,14 +95,39 @@ Result<Entry> DecodeEntry(ByteView bytes) {
   return entry;
 }
 
+Bytes EncodeBlockList(const std::vector<BlockRef>& blocks) {
+  Bytes out;
+  out.reserve(blocks.size() * kBlockRefSize);
+  for (const BlockRef& block : blocks) {
+    out.insert(out.end(), block.id.begin(), block.id.end());
+    AppendU32BE(out, block.size);
+  }
+  return out;
+}
+
+Result<std::vector<BlockRef>> DecodeBlockList(ByteView blob) {
+  if (blob.size() % kBlockRefSize != 0) return Corrupt("block list has a partial entry");
+  std::vector<BlockRef> blocks;
+  blocks.reserve(blob.size() / kBlockRefSize);
+  for (size_t i = 0; i < blob.size(); i += kBlockRefSize) {
+    BlockRef block;
+    std::memcpy(block.id.data(), blob.data() + i, block.id.size());
+    for (size_t k = 32; k < kBlockRefSize; ++k) block.size = (block.size << 8) | blob[i + k];
+    blocks.push_back(block);
+  }
+  return blocks;
+}
+
 Bytes SignedMessage(const Key32& share_id, const Record& record) {
   Bytes vector = record.vector.Canonical();
+  Bytes blocks = EncodeBlockList(record.blocks);
   Bytes message(kSignatureDomain.begin(), kSignatureDomain.end());
   message.insert(message.end(), share_id.begin(), share_id.end());
   message.insert(message.end(), record.locator.begin(), record.locator.end());
-  AppendU32BE(message, static_cast<uint32_t>(vector.size()));
-  message.insert(message.end(), vector.begin(), vector.end());
-  message.insert(message.end(), record.sealed_entry.begin(), record.sealed_entry.end());
+  for (const Bytes* field : {&std::as_const(vector), &record.sealed_entry, &std::as_const(blocks)}) {
+    AppendU32BE(message, static_cast<uint32_t>(field->size()));
+    message.insert(message.end(), field->begin(), field->end());
+  }
   return message;
 }
 
@@ -107,6 +136,7 @@ Record MakeRecord(const ShareSecrets& secrets, const Entry& entry, const Version
   record.locator = ComputeLocator(secrets.locator_key(), entry.path.str());
   record.vector = vector;
   record.sealed_entry = SealEntry(secrets.entry_key(), EncodeEntry(entry));
+  if (!entry.deleted) record.blocks = entry.blocks;
   record.signature = secrets.Sign(SignedMessage(secrets.share_id(), record));
   return record;
 }
@@ -124,6 +154,9 @@ Result<Entry> OpenRecord(const ShareSecrets& secrets, const Record& record) {
   if (ComputeLocator(secrets.locator_key(), entry.path.str()) != record.locator) {
     return Corrupt("record's locator does not match its path");
   }
+  if (record.blocks != (entry.deleted ? std::vector<BlockRef>{} : entry.blocks)) {
+    return Corrupt("record's block list does not match its entry");
+  }
   return entry;
 }
 
@@ -136,6 +169,8 @@ void RecordToWire(const Record& record, wire::Record* msg) {
   }
   msg->set_sealed_entry(std::string(AsChars(record.sealed_entry)));
   msg->set_signature(std::string(AsChars(record.signature)));
+  Bytes blocks = EncodeBlockList(record.blocks);
+  msg->set_blocks(std::string(AsChars(blocks)));
 }
 
 Bytes EncodeRecord(const Record& record) {
@@ -170,6 +205,7 @@ Result<Record> RecordFromWire(const wire::Record& msg) {
   }
   record.sealed_entry = ToBytes(AsBytes(msg.sealed_entry()));
   record.signature = ToBytes(AsBytes(msg.signature()));
+  TANDEM_ASSIGN_OR_RETURN(record.blocks, DecodeBlockList(AsBytes(msg.blocks())));
   return record;
 }
 

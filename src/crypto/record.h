@@ -44,6 +44,9 @@ struct Record {
   Locator locator{};
   VersionVector vector;
   Bytes sealed_entry;
+  // The entry's block list in the clear: what a blind replica fetches and
+  // keeps. Signed with the rest; OpenRecord checks it matches the entry.
+  std::vector<BlockRef> blocks;
   Bytes signature;
   bool operator==(const Record&) const = default;
 };
@@ -68,6 +71,11 @@ Result<Record> DecodeRecord(ByteView bytes);
 void RecordToWire(const Record& record, wire::Record* out);
 // kCorrupt for a wrong-length locator or a non-canonical vector.
 Result<Record> RecordFromWire(const wire::Record& msg);
+
+// A block list as stored and sent: 36 bytes per block (id, then size as u32
+// big-endian). Decoding fails with kCorrupt unless the length fits.
+Bytes EncodeBlockList(const std::vector<BlockRef>& blocks);
+Result<std::vector<BlockRef>> DecodeBlockList(ByteView blob);
 
 // The exact bytes a record signature covers.
 Bytes SignedMessage(const Key32& share_id, const Record& record);

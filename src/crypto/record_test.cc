@@ -150,6 +150,54 @@ TEST_F(RecordTest, AnyAlteredSealedEntryByteFailsVerification) {
   EXPECT_FALSE(VerifyRecord(secrets_, longer));
 }
 
+TEST_F(RecordTest, CarriesTheBlockListInTheClearUnderTheSignature) {
+  const Record record = MakeRecord(secrets_, entry_, vector_);
+  EXPECT_EQ(record.blocks, entry_.blocks);
+  EXPECT_TRUE(VerifyRecord(ShareSecrets::FromShareId(secrets_.share_id()), record));
+  Record altered = record;
+  altered.blocks[1].size += 1;
+  EXPECT_FALSE(VerifyRecord(secrets_, altered));
+  Record dropped = record;
+  dropped.blocks.pop_back();
+  EXPECT_FALSE(VerifyRecord(secrets_, dropped));
+}
+
+TEST_F(RecordTest, BytesCannotMoveBetweenSealedEntryAndBlockList) {
+  const Record record = MakeRecord(secrets_, entry_, vector_);
+  Record moved = record;
+  Bytes first = EncodeBlockList({moved.blocks.front()});
+  moved.sealed_entry.insert(moved.sealed_entry.end(), first.begin(), first.end());
+  moved.blocks.erase(moved.blocks.begin());
+  EXPECT_FALSE(VerifyRecord(secrets_, moved));
+}
+
+TEST_F(RecordTest, TombstonesCarryNoBlocks) {
+  Entry tombstone = entry_;
+  tombstone.deleted = true;
+  Record record = MakeRecord(secrets_, tombstone, vector_);
+  EXPECT_TRUE(record.blocks.empty());
+  EXPECT_TRUE(OpenRecord(secrets_, record));
+}
+
+TEST(BlockList, RoundTripsAndRejectsPartialEntries) {
+  std::vector<BlockRef> blocks;
+  EXPECT_TRUE(EncodeBlockList(blocks).empty());
+  EXPECT_TRUE(DecodeBlockList({})->empty());
+  for (uint32_t i = 0; i < 5; ++i) {
+    BlockRef ref;
+    ref.id.fill(static_cast<uint8_t>(i * 31));
+    ref.size = i == 4 ? 0xFFFFFFFFu : i * 1000;
+    blocks.push_back(ref);
+  }
+  Bytes encoded = EncodeBlockList(blocks);
+  EXPECT_EQ(encoded.size(), blocks.size() * 36);
+  EXPECT_EQ(*DecodeBlockList(encoded), blocks);
+  encoded.pop_back();
+  auto partial = DecodeBlockList(encoded);
+  ASSERT_FALSE(partial);
+  EXPECT_EQ(partial.error().code, ErrorCode::kCorrupt);
+}
+
 TEST_F(RecordTest, AnyAlteredSignatureByteFailsVerification) {
   const Record record = MakeRecord(secrets_, entry_, vector_);
   ASSERT_EQ(record.signature.size(), 64u);

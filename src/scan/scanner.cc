@@ -10,6 +10,7 @@
 
 #include "crypto/keyed_hash.h"
 #include "crypto/record.h"
+#include "scan/conflict.h"
 
 namespace tandem::scan {
 namespace {
@@ -43,7 +44,8 @@ bool MatchesIndexedState(const store::LocalFileState& known, const fs::FileInfo&
 
 namespace {
 
-bool SameContent(const crypto::Entry& a, const crypto::Entry& b) {
+// The same version in every field a record carries (device aside).
+bool SameVersion(const crypto::Entry& a, const crypto::Entry& b) {
   return a.path == b.path && a.kind == b.kind && a.size == b.size && a.mtime_ns == b.mtime_ns &&
          a.mode == b.mode && a.symlink_target == b.symlink_target && a.deleted == b.deleted &&
          a.blocks == b.blocks;
@@ -131,8 +133,10 @@ class Scanner::Pass {
     // its last indexed version instead of turning into a tombstone.
     auto known = known_.find(rel.str());
     bool was_known = known != known_.end();
+    std::optional<VersionVector> local_vector;
     if (was_known) {
       bool unchanged = MatchesIndexedState(known->second, info);
+      local_vector = known->second.vector;
       known_.erase(known);
       if (unchanged) return;
     }
@@ -174,11 +178,12 @@ class Scanner::Pass {
       auto indexed = s_.repo_.GetFileState(rel.str());
       if (indexed && indexed->kind == kind && indexed->mode == state.mode && indexed->blocks == state.blocks &&
           (kind == EntryKind::kDirectory || indexed->mtime_ns == state.mtime_ns)) {
+        state.vector = indexed->vector;
         s_.repo_.PutFileState(state);
         return;
       }
     }
-    WriteVersion(std::move(entry));
+    state.vector = WriteVersion(std::move(entry), local_vector);
     s_.repo_.PutFileState(state);
   }
 
@@ -207,20 +212,45 @@ class Scanner::Pass {
     return blocks;
   }
 
-  void WriteVersion(crypto::Entry entry) {
+  // Records `entry`, the version now on disk (or its deletion), which descends
+  // from `local_vector`, the version the disk held before (none for a path
+  // new here). Returns the vector the local state now carries.
+  VersionVector WriteVersion(crypto::Entry entry, const std::optional<VersionVector>& local_vector) {
     crypto::Locator locator = crypto::ComputeLocator(s_.secrets_.locator_key(), entry.path.str());
-    VersionVector vector;
-    if (auto previous = s_.repo_.GetRecord(locator)) {
+    entry.device_short_id = s_.device_;
+    VersionVector base = local_vector.value_or(VersionVector{});
+    auto previous = s_.repo_.GetRecord(locator);
+    if (previous) {
       auto opened = crypto::OpenRecord(s_.secrets_, previous->record);
-      if (opened && SameContent(*opened, entry)) return;  // metadata-only change on disk
-      vector = previous->record.vector;
+      if (opened && SameVersion(*opened, entry)) return previous->record.vector;  // metadata-only change on disk
+      Ordering order = previous->record.vector.Compare(base);
+      // Recreating a path whose deletion was applied here descends from that deletion.
+      bool after_applied_delete = !local_vector && opened && opened->deleted;
+      bool descends = order == Ordering::kBefore || order == Ordering::kEqual || after_applied_delete || !opened;
+      if (!descends) {
+        // The record is a version this disk never held (a peer's, not
+        // pulled yet): the local change is concurrent with it.
+        Version local{crypto::MakeRecord(s_.secrets_, entry, Descend(base, previous->record.vector, s_.device_)),
+                      entry};
+        Settlement settled = Settle(s_.repo_, s_.secrets_, s_.device_, local, {previous->record, *opened});
+        stats_.records_written += settled.written.size();
+        if (!settled.written.empty()) ++stats_.conflicts;
+        AfterWrite();
+        if (settled.merged.empty()) return previous->record.vector;  // same content
+        return settled.a_wins ? settled.merged : local.record.vector;
+      }
+      base.Merge(previous->record.vector);
     }
-    vector.Bump(s_.device_);
     spdlog::debug("scan: new version of {} ({}{})", entry.path.str(), crypto::EntryKindName(entry.kind),
                   entry.deleted ? ", deleted" : "");
-    entry.device_short_id = s_.device_;
+    VersionVector vector = Descend(base, {}, s_.device_);
     s_.repo_.PutRecord(crypto::MakeRecord(s_.secrets_, entry, vector));
     ++stats_.records_written;
+    AfterWrite();
+    return vector;
+  }
+
+  void AfterWrite() {
     if (++records_in_batch_ >= kBatchRecords || bytes_in_batch_ >= kBatchBytes) {
       tx_->Commit();
       tx_.emplace(s_.repo_.Begin());
@@ -249,11 +279,12 @@ class Scanner::Pass {
         s_.repo_.DeleteFileState(path);
         continue;
       }
+      const store::LocalFileState& known = known_.at(path);
       crypto::Entry tombstone{.path = *rel};
-      tombstone.kind = known_.at(path).kind;
+      tombstone.kind = known.kind;
       tombstone.deleted = true;
       tombstone.mtime_ns = NowNs();
-      WriteVersion(std::move(tombstone));
+      WriteVersion(std::move(tombstone), known.vector);
       s_.repo_.DeleteFileState(path);
       ++stats_.deleted;
     }

@@ -28,6 +28,7 @@ struct ScanStats {
   uint64_t records_written = 0;  // new versions, tombstones included
   uint64_t deleted = 0;          // tombstones written
   uint64_t skipped = 0;          // unreadable, unsupported or changing while read
+  uint64_t conflicts = 0;        // local changes concurrent with a version not pulled yet
   uint64_t duration_ms = 0;      // wall time of the whole pass
 };
 

@@ -12,7 +12,6 @@ namespace tandem::store {
 namespace {
 
 constexpr size_t kEpochSize = 16;
-constexpr size_t kBlockRefSize = 36;
 
 VersionVector DecodeVector(ByteView blob) {
   VersionVector vector;
@@ -31,6 +30,8 @@ crypto::Record ReadRecord(const Statement& stmt, int first_column) {
   record.vector = DecodeVector(stmt.ColumnBlob(first_column + 1));
   record.sealed_entry = ToBytes(stmt.ColumnBlob(first_column + 2));
   record.signature = ToBytes(stmt.ColumnBlob(first_column + 3));
+  // Written by PutRecord from a decoded list, so it always decodes.
+  record.blocks = crypto::DecodeBlockList(stmt.ColumnBlob(first_column + 4)).value_or(std::vector<crypto::BlockRef>{});
   return record;
 }
 
@@ -48,28 +49,6 @@ LocalFileState ReadFileStateMeta(const Statement& stmt) {
 }
 
 }  // namespace
-
-Bytes EncodeBlockList(const std::vector<crypto::BlockRef>& blocks) {
-  Bytes out;
-  out.reserve(blocks.size() * kBlockRefSize);
-  for (const crypto::BlockRef& block : blocks) {
-    out.insert(out.end(), block.id.begin(), block.id.end());
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(block.size >> shift));
-  }
-  return out;
-}
-
-std::vector<crypto::BlockRef> DecodeBlockList(ByteView blob) {
-  std::vector<crypto::BlockRef> blocks;
-  blocks.reserve(blob.size() / kBlockRefSize);
-  for (size_t i = 0; i + kBlockRefSize <= blob.size(); i += kBlockRefSize) {
-    crypto::BlockRef block;
-    std::memcpy(block.id.data(), blob.data() + i, 32);
-    for (size_t k = 32; k < kBlockRefSize; ++k) block.size = (block.size << 8) | blob[i + k];
-    blocks.push_back(block);
-  }
-  return blocks;
-}
 
 Repository::Repository(const std::filesystem::path& db_path, bool create)
     : db_(db_path.string(), create) {}
@@ -152,16 +131,16 @@ Result<void> Repository::LoadMeta(const crypto::Key32& share_id) {
 
 void Repository::Prepare() {
   sqlite3* h = db_.handle();
-  get_record_.emplace(h, "SELECT seq, locator, vector, sealed_entry, signature FROM records "
+  get_record_.emplace(h, "SELECT seq, locator, vector, sealed_entry, signature, blocks FROM records "
                          "WHERE locator = ?1");
   put_record_.emplace(h, "INSERT OR REPLACE INTO records(locator, seq, vector, sealed_entry, "
-                         "signature) VALUES (?1, ?2, ?3, ?4, ?5)");
-  records_since_.emplace(h, "SELECT seq, locator, vector, sealed_entry, signature FROM records "
+                         "signature, blocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  records_since_.emplace(h, "SELECT seq, locator, vector, sealed_entry, signature, blocks FROM records "
                             "WHERE seq > ?1 ORDER BY seq LIMIT ?2");
-  get_file_.emplace(h, "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, blocks "
+  get_file_.emplace(h, "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, blocks, vector "
                        "FROM local_files WHERE path = ?1");
   put_file_.emplace(h, "INSERT OR REPLACE INTO local_files(path, kind, size, mtime_ns, ctime_ns, "
-                       "inode, mode, blocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                       "inode, mode, blocks, vector) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   delete_file_.emplace(h, "DELETE FROM local_files WHERE path = ?1");
   delete_blocks_.emplace(h, "DELETE FROM local_blocks WHERE path = ?1");
   put_block_location_.emplace(h, "INSERT OR REPLACE INTO local_blocks(id, path, offset, size) "
@@ -185,6 +164,7 @@ uint64_t Repository::PutRecord(const crypto::Record& record) {
       .BindBlob(3, record.vector.Canonical())
       .BindBlob(4, record.sealed_entry)
       .BindBlob(5, record.signature)
+      .BindBlob(6, crypto::EncodeBlockList(record.blocks))
       .Run();
   ++next_seq_;
   return seq;
@@ -205,7 +185,8 @@ std::optional<LocalFileState> Repository::GetFileState(const std::string& path) 
   std::optional<LocalFileState> result;
   if (stmt.Step()) {
     LocalFileState s = ReadFileStateMeta(stmt);
-    s.blocks = DecodeBlockList(stmt.ColumnBlob(7));
+    s.blocks = crypto::DecodeBlockList(stmt.ColumnBlob(7)).value_or(std::vector<crypto::BlockRef>{});
+    s.vector = DecodeVector(stmt.ColumnBlob(8));
     result = std::move(s);
   }
   stmt.Reset();
@@ -220,7 +201,8 @@ void Repository::PutFileState(const LocalFileState& s) {
       .Bind(5, s.ctime_ns)
       .Bind(6, static_cast<int64_t>(s.inode))
       .Bind(7, static_cast<int64_t>(s.mode))
-      .BindBlob(8, EncodeBlockList(s.blocks))
+      .BindBlob(8, crypto::EncodeBlockList(s.blocks))
+      .BindBlob(9, s.vector.Canonical())
       .Run();
   delete_blocks_->Bind(1, s.path).Run();
   uint64_t offset = 0;
@@ -252,7 +234,8 @@ std::vector<BlockLocation> Repository::FindBlock(const crypto::BlockId& id, size
 }
 
 void Repository::ForEachRecord(const std::function<void(StoredRecord&&)>& visit) {
-  Statement stmt(db_.handle(), "SELECT seq, locator, vector, sealed_entry, signature FROM records ORDER BY seq");
+  Statement stmt(db_.handle(), "SELECT seq, locator, vector, sealed_entry, signature, blocks FROM records "
+                      "ORDER BY seq");
   while (stmt.Step()) visit({static_cast<uint64_t>(stmt.ColumnInt(0)), ReadRecord(stmt, 1)});
 }
 
@@ -261,6 +244,45 @@ std::optional<Bytes> Repository::GetSealedBlock(const crypto::BlockId& id) {
   stmt.BindBlob(1, id);
   if (!stmt.Step()) return std::nullopt;
   return ToBytes(stmt.ColumnBlob(0));
+}
+
+void Repository::SetRecordBlocks(const crypto::Locator& locator, const std::vector<crypto::BlockRef>& blocks) {
+  Statement old(db_.handle(), "SELECT id FROM record_blocks WHERE locator = ?1");
+  old.BindBlob(1, locator);
+  std::vector<Bytes> previous;
+  while (old.Step()) previous.push_back(ToBytes(old.ColumnBlob(0)));
+  Statement clear(db_.handle(), "DELETE FROM record_blocks WHERE locator = ?1");
+  clear.BindBlob(1, locator).Run();
+  Statement add(db_.handle(), "INSERT OR IGNORE INTO record_blocks(id, locator, size) VALUES (?1, ?2, ?3)");
+  for (const crypto::BlockRef& block : blocks) {
+    add.BindBlob(1, block.id).BindBlob(2, locator).Bind(3, static_cast<int64_t>(block.size)).Run();
+  }
+  Statement drop(db_.handle(), "DELETE FROM blocks WHERE id = ?1 AND NOT EXISTS "
+                               "(SELECT 1 FROM record_blocks WHERE id = ?1)");
+  for (const Bytes& id : previous) drop.BindBlob(1, id).Run();
+}
+
+std::vector<crypto::BlockRef> Repository::MissingSealedBlocks(ByteView after, size_t limit) {
+  Statement stmt(db_.handle(),
+                 "SELECT r.id, MIN(r.size) FROM record_blocks r WHERE r.id > ?1 AND NOT EXISTS "
+                 "(SELECT 1 FROM blocks b WHERE b.id = r.id) GROUP BY r.id ORDER BY r.id LIMIT ?2");
+  stmt.BindBlob(1, after).Bind(2, static_cast<int64_t>(limit));
+  std::vector<crypto::BlockRef> out;
+  while (stmt.Step()) {
+    crypto::BlockRef block;
+    ByteView id = stmt.ColumnBlob(0);
+    if (id.size() != block.id.size()) continue;
+    std::memcpy(block.id.data(), id.data(), id.size());
+    block.size = static_cast<uint32_t>(stmt.ColumnInt(1));
+    out.push_back(block);
+  }
+  return out;
+}
+
+bool Repository::IsBlockReferenced(const crypto::BlockId& id) {
+  Statement stmt(db_.handle(), "SELECT 1 FROM record_blocks WHERE id = ?1 LIMIT 1");
+  stmt.BindBlob(1, id);
+  return stmt.Step();
 }
 
 void Repository::PutSealedBlock(const crypto::BlockId& id, ByteView sealed) {
@@ -283,8 +305,12 @@ void Repository::SetPeerProgress(const std::string& device_id, const PeerProgres
 
 void Repository::ForEachFileStateMeta(const std::function<void(LocalFileState&&)>& visit) {
   Statement stmt(db_.handle(),
-                 "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode FROM local_files");
-  while (stmt.Step()) visit(ReadFileStateMeta(stmt));
+                 "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, vector FROM local_files");
+  while (stmt.Step()) {
+    LocalFileState state = ReadFileStateMeta(stmt);
+    state.vector = DecodeVector(stmt.ColumnBlob(7));
+    visit(std::move(state));
+  }
 }
 
 IndexSummary Repository::Summarize() {
@@ -306,6 +332,10 @@ IndexSummary Repository::Summarize() {
   records.Step();
   summary.records = static_cast<uint64_t>(records.ColumnInt(0));
   summary.max_seq = static_cast<uint64_t>(records.ColumnInt(1));
+  Statement sealed(db_.handle(), "SELECT COUNT(*), COALESCE(SUM(LENGTH(sealed)), 0) FROM blocks");
+  sealed.Step();
+  summary.sealed_blocks = static_cast<uint64_t>(sealed.ColumnInt(0));
+  summary.sealed_bytes = static_cast<uint64_t>(sealed.ColumnInt(1));
   return summary;
 }
 

@@ -40,6 +40,9 @@ struct LocalFileState {
   uint64_t inode = 0;
   uint32_t mode = 0;
   std::vector<crypto::BlockRef> blocks;
+  // The version the disk state was written from or indexed as: a local edit
+  // descends from it (not from the latest record, maybe not pulled yet).
+  VersionVector vector;
 };
 
 // One place a block can be read from: `size` bytes at `offset` of `path`.
@@ -61,6 +64,8 @@ struct IndexSummary {
   uint64_t symlinks = 0;
   uint64_t bytes = 0;
   uint64_t max_seq = 0;
+  uint64_t sealed_blocks = 0;  // held by a blind replica
+  uint64_t sealed_bytes = 0;
 };
 
 class Repository {
@@ -99,6 +104,13 @@ class Repository {
   // A blind replica's sealed blocks.
   std::optional<Bytes> GetSealedBlock(const crypto::BlockId& id);
   void PutSealedBlock(const crypto::BlockId& id, ByteView sealed);
+  // Which blocks the record at `locator` refers to (blind replicas); sealed
+  // blocks no record refers to any more are dropped.
+  void SetRecordBlocks(const crypto::Locator& locator, const std::vector<crypto::BlockRef>& blocks);
+  // Up to `limit` blocks some record refers to that are not held yet, with
+  // ids above `after` (empty: from the start), in id order.
+  std::vector<crypto::BlockRef> MissingSealedBlocks(ByteView after, size_t limit);
+  bool IsBlockReferenced(const crypto::BlockId& id);
 
   std::optional<PeerProgress> GetPeerProgress(const std::string& device_id);
   void SetPeerProgress(const std::string& device_id, const PeerProgress& progress);
@@ -131,8 +143,5 @@ class Repository {
   std::optional<Statement> put_block_location_;
   std::optional<Statement> find_block_;
 };
-
-Bytes EncodeBlockList(const std::vector<crypto::BlockRef>& blocks);
-std::vector<crypto::BlockRef> DecodeBlockList(ByteView blob);
 
 }  // namespace tandem::store

@@ -320,20 +320,5 @@ TEST_F(RepositoryTest, SummarizeCountsKindsBytesAndRecords) {
   EXPECT_TRUE(repo->IntegrityOk());
 }
 
-TEST(BlockList, RoundTrips) {
-  std::vector<crypto::BlockRef> blocks;
-  EXPECT_TRUE(EncodeBlockList(blocks).empty());
-  EXPECT_TRUE(DecodeBlockList({}).empty());
-  for (uint32_t i = 0; i < 5; ++i) {
-    crypto::BlockRef ref;
-    ref.id.fill(static_cast<uint8_t>(i * 31));
-    ref.size = i == 4 ? 0xFFFFFFFFu : i * 1000;
-    blocks.push_back(ref);
-  }
-  Bytes encoded = EncodeBlockList(blocks);
-  EXPECT_EQ(encoded.size(), blocks.size() * 36);
-  EXPECT_EQ(DecodeBlockList(encoded), blocks);
-}
-
 }  // namespace
 }  // namespace tandem::store

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -68,28 +70,11 @@ std::optional<Bytes> ReadVerifiedBlock(const stdfs::path& path, uint64_t offset,
   return data;
 }
 
-std::string ConflictName(const std::string& path, uint64_t device_short_id) {
-  Bytes id;
-  AppendU64BE(id, device_short_id);
-  std::string device7 = Base32Encode(id).substr(0, 7);
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-  size_t slash = path.rfind('/');
-  size_t dot = path.rfind('.');
-  bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
-  std::string stem = has_ext ? path.substr(0, dot) : path;
-  std::string ext = has_ext ? path.substr(dot) : "";
-  return stem + ".sync-conflict-" + stamp + "-" + device7 + ext;
-}
-
 store::LocalFileState StateFromDisk(const std::string& path, crypto::EntryKind kind, const fs::FileInfo& info,
-                                    std::vector<crypto::BlockRef> blocks) {
+                                    std::vector<crypto::BlockRef> blocks, VersionVector vector) {
   return {.path = path, .kind = kind, .size = kind == crypto::EntryKind::kFile ? info.size : 0,
           .mtime_ns = info.mtime_ns, .ctime_ns = info.ctime_ns, .inode = info.inode, .mode = info.mode,
-          .blocks = std::move(blocks)};
+          .blocks = std::move(blocks), .vector = std::move(vector)};
 }
 
 // Whether every folder above `rel` is a real folder (or not there yet).
@@ -122,6 +107,7 @@ struct ShareEngine::PullPlan {
   Step step = Step::kDone;
   std::optional<crypto::Entry> entry;
   uint64_t seq = 0;
+  VersionVector vector;  // of the record being applied
   std::optional<store::LocalFileState> expected_local;  // what the disk held when planned
   stdfs::path tmp;
   std::vector<uint64_t> offsets;  // of each block
@@ -181,19 +167,27 @@ asio::awaitable<void> ShareEngine::ComputeNeedsFromStore() {
     std::vector<std::pair<crypto::Locator, Need>> out;
     if (!self->repo_) return out;
     store::Repository& repo = *self->repo_;
-    std::vector<std::pair<crypto::Locator, crypto::Entry>> entries;
+    std::vector<std::tuple<crypto::Locator, crypto::Entry, VersionVector>> entries;
     repo.ForEachRecord([&](store::StoredRecord&& stored) {
       auto entry = crypto::OpenRecord(self->options_.secrets, stored.record);
-      if (entry) entries.emplace_back(stored.record.locator, std::move(*entry));
+      if (entry) entries.emplace_back(stored.record.locator, std::move(*entry), stored.record.vector);
     });
-    for (auto& [locator, entry] : entries) {
+    auto tx = repo.Begin();
+    for (auto& [locator, entry, vector] : entries) {
       auto local = repo.GetFileState(entry.path.str());
       bool satisfied = entry.deleted ? !local
                                      : local && local->kind == entry.kind && local->mode == entry.mode &&
                                            (entry.kind == crypto::EntryKind::kDirectory ||
                                             (local->blocks == entry.blocks && local->size == entry.size));
-      if (!satisfied) out.emplace_back(locator, Need{entry.deleted ? 0 : entry.size, false});
+      if (!satisfied) {
+        out.emplace_back(locator, Need{entry.deleted ? 0 : entry.size});
+      } else if (local && local->vector != vector) {
+        // The disk holds this version's content: a local edit descends from it.
+        local->vector = vector;
+        repo.PutFileState(*local);
+      }
     }
+    tx.Commit();
     return out;
   };
   auto needs = co_await RunOn(strand_, std::move(find_needs));
@@ -244,7 +238,6 @@ asio::awaitable<void> ShareEngine::PullWorker() {
 
 asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   auto self = shared_from_this();
-  bool keep_local = needs_[locator].keep_local_copy;
   // Plan on the strand: settle everything that needs no peer, and copy every
   // block that some local file already holds.
   auto plan_pull = [self, locator]() -> PullPlan {
@@ -258,6 +251,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     if (!opened) return plan;
     plan.entry = std::move(*opened);
     plan.seq = stored->seq;
+    plan.vector = stored->record.vector;
     const crypto::Entry& entry = *plan.entry;
     const std::string& rel = entry.path.str();
     stdfs::path full = self->options_.root / rel;
@@ -305,7 +299,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
         return plan;
       }
       auto now = self->fs_.Lstat(full);
-      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, {}));
+      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, {}, plan.vector));
       return plan;
     }
     stdfs::path tmp_dir = self->options_.root / RelPath::kRepoDirName / "tmp";
@@ -315,7 +309,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       if (on_disk && disk->kind == fs::FileKind::kSymlink) {
         auto target = self->fs_.ReadLink(full);
         if (target && *target == entry.symlink_target) {
-          repo.PutFileState(StateFromDisk(rel, entry.kind, *disk, {}));
+          repo.PutFileState(StateFromDisk(rel, entry.kind, *disk, {}, plan.vector));
           return plan;
         }
       }
@@ -328,7 +322,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
         return plan;
       }
       auto now = self->fs_.Lstat(full);
-      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, {}));
+      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, {}, plan.vector));
       return plan;
     }
     // A regular file.
@@ -339,10 +333,10 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       struct timespec times[2] = {{0, UTIME_OMIT}, {entry.mtime_ns / 1'000'000'000, entry.mtime_ns % 1'000'000'000}};
       ::utimensat(AT_FDCWD, full.c_str(), times, AT_SYMLINK_NOFOLLOW);
       auto now = self->fs_.Lstat(full);
-      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks));
+      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks, plan.vector));
       return plan;
     }
-    Bytes list_id = ToBytes(crypto::Sha256(store::EncodeBlockList(entry.blocks)));
+    Bytes list_id = ToBytes(crypto::Sha256(crypto::EncodeBlockList(entry.blocks)));
     plan.tmp = tmp_dir / (HexEncode(locator).substr(0, 16) + "-" + HexEncode(list_id).substr(0, 16) + ".part");
     bool resuming = stdfs::exists(plan.tmp);
     Fd fd(::open(plan.tmp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
@@ -389,7 +383,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
 
   // Finalize on the strand: the file must still be as planned, and the record
   // still the one we assembled.
-  auto finish_file = [self, locator, keep_local, plan = std::move(plan)]() -> Result<void> {
+  auto finish_file = [self, locator, plan = std::move(plan)]() -> Result<void> {
     if (!self->repo_) return Ok();
     store::Repository& repo = *self->repo_;
     const crypto::Entry& entry = *plan.entry;
@@ -414,14 +408,6 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
         ::futimens(fd.get(), times) != 0) {
       return MakeError(ErrorCode::kIo, "cannot finish " + plan.tmp.string() + ": " + std::strerror(errno));
     }
-    if (keep_local && disk && disk->kind == fs::FileKind::kRegular) {
-      std::string conflict = ConflictName(rel, self->options_.device_short_id);
-      if (::rename(full.c_str(), (self->options_.root / conflict).c_str()) == 0) {
-        repo.DeleteFileState(rel);
-        spdlog::warn("share {}: conflict on {}; the local version is kept as {}", self->options_.name, rel, conflict);
-        asio::post(self->loop_, [self] { self->ScheduleScan(); });
-      }
-    }
     if (!ParentsAreFolders(self->fs_, self->options_.root, entry.path)) {
       return MakeError(ErrorCode::kIo, "not writing " + rel + ": a folder above it is a symlink or a file here");
     }
@@ -429,7 +415,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       return MakeError(ErrorCode::kIo, "cannot move " + rel + " into place: " + std::strerror(errno));
     }
     auto now = self->fs_.Lstat(full);
-    if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks));
+    if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks, plan.vector));
     return Ok();
   };
   auto finished = co_await RunOn(strand_, std::move(finish_file));
@@ -476,6 +462,83 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
   co_await ForEachConcurrently(plan.missing.size(), kBlocksInFlight, std::move(fetch_one));
   if (!failure.empty()) co_return MakeError(ErrorCode::kNotFound, failure);
   co_return Ok();
+}
+
+void ShareEngine::StartBlindFetch() {
+  if (shut_down_ || !enabled_ || options_.secrets.CanRead()) return;
+  if (blind_fetching_) {
+    blind_again_ = true;
+    retry_timer_.cancel();  // if it is waiting out a pause
+    return;
+  }
+  blind_fetching_ = true;
+  auto self = shared_from_this();
+  asio::co_spawn(loop_, BlindFetch(), [self](std::exception_ptr e) {
+    self->blind_fetching_ = false;
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::warn("share {}: fetching sealed blocks failed: {}", self->options_.name, ex.what());
+    }
+  });
+}
+
+// A blind replica holds no key: it cannot check a sealed block beyond its
+// length. A wrong one is caught by every reader (the block opens to bytes
+// that do not hash to its id) and asked for elsewhere.
+asio::awaitable<void> ShareEngine::BlindFetch() {
+  constexpr size_t kPage = 256;
+  auto self = shared_from_this();
+  do {
+    blind_again_ = false;
+    uint64_t missing_blocks = 0;
+    uint64_t missing_bytes = 0;
+    Bytes after;
+    while (!shut_down_ && enabled_) {
+      auto list = [self, after]() {
+        return self->repo_ ? self->repo_->MissingSealedBlocks(after, kPage) : std::vector<crypto::BlockRef>{};
+      };
+      std::vector<crypto::BlockRef> page = co_await RunOn(strand_, std::move(list));
+      if (page.empty()) break;
+      after = ToBytes(page.back().id);
+      std::function<asio::awaitable<void>(size_t)> fetch_one = [&](size_t k) -> asio::awaitable<void> {
+        const crypto::BlockRef block = page[k];
+        for (size_t attempt = 0; attempt < links_.size() && !shut_down_; ++attempt) {
+          auto link = links_[next_link_++ % links_.size()];
+          auto sealed = co_await link->session->FetchBlock(link->offer, block.id, block.size);
+          if (!sealed || sealed->size() != block.size + crypto::kSealOverhead) continue;
+          auto keep = [self, block, sealed = std::move(*sealed)]() {
+            // Kept only while some record still refers to it.
+            if (!self->repo_ || !self->repo_->IsBlockReferenced(block.id)) return false;
+            self->repo_->PutSealedBlock(block.id, sealed);
+            return true;
+          };
+          co_await RunOn(strand_, std::move(keep));
+          received_bytes_ += block.size;
+          co_return;
+        }
+        ++missing_blocks;
+        missing_bytes += block.size;
+      };
+      co_await ForEachConcurrently(page.size(), kBlocksInFlight * 2, std::move(fetch_one));
+    }
+    blind_missing_blocks_ = missing_blocks;
+    blind_missing_bytes_ = missing_bytes;
+    if (missing_blocks > 0 && !blind_again_ && !shut_down_) {
+      // Peers may get them later (a writer still scanning, a relay still
+      // fetching): look again after a pause.
+      spdlog::debug("share {}: {} sealed blocks not available yet", options_.name, missing_blocks);
+      retry_timer_.expires_after(retry_delay_);
+      retry_delay_ = std::min<std::chrono::milliseconds>(retry_delay_ * 2, std::chrono::seconds(30));
+      auto [ec] = co_await retry_timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      if (!ec) blind_again_ = true;
+    } else if (missing_blocks == 0) {
+      retry_delay_ = std::chrono::milliseconds(500);
+    }
+  } while (blind_again_ && !shut_down_ && enabled_);
+  auto summarize = [self]() { return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{}; };
+  index_ = co_await RunOn(strand_, std::move(summarize));
 }
 
 asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequest request) {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/async.h"
+#include "scan/conflict.h"
 #include "sync/peer_session.h"
 
 namespace tandem::sync {
@@ -57,6 +58,8 @@ void ShareEngine::Start() {
   if (options_.secrets.CanRead()) {
     auto self = shared_from_this();
     asio::co_spawn(loop_, [self] { return self->ComputeNeedsFromStore(); }(), LogErrors(self, "startup"));
+  } else {
+    StartBlindFetch();
   }
 }
 
@@ -159,6 +162,10 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
                    options_.name, s.entries_seen, s.duration_ms, s.files_hashed, s.bytes_hashed,
                    s.records_written, s.deleted, s.skipped);
     }
+    if (s.conflicts > 0) {
+      // Settling wrote versions to pull here too (a conflict copy, the winner).
+      asio::co_spawn(loop_, [self] { return self->ComputeNeedsFromStore(); }(), LogErrors(self, "conflict"));
+    }
     if (s.records_written > 0) PushUpdates();
   } else {
     last_error_ = outcome.stats.error().message;
@@ -194,6 +201,7 @@ void ShareEngine::Attach(std::shared_ptr<PeerSession> session, std::string offer
   auto self = shared_from_this();
   asio::co_spawn(loop_, RequestIndex(link), LogErrors(self, "index request"));
   RetryBlockedNeeds();
+  StartBlindFetch();
 }
 
 asio::awaitable<void> ShareEngine::RequestIndex(std::shared_ptr<Link> link) {
@@ -330,6 +338,11 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
     if (!self->repo_) return out;
     const crypto::ShareSecrets& secrets = self->options_.secrets;
     store::Repository& repo = *self->repo_;
+    auto need_for = [&](const crypto::Locator& locator) {
+      auto stored = repo.GetRecord(locator);
+      auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
+      out.needs.emplace_back(locator, Need{entry && !entry->deleted ? entry->size : 0});
+    };
     auto tx = repo.Begin();
     for (const wire::Record& msg : batch.records()) {
       auto record = crypto::RecordFromWire(msg);
@@ -345,35 +358,37 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
       }
       auto existing = repo.GetRecord(record->locator);
       Ordering order = existing ? record->vector.Compare(existing->record.vector) : Ordering::kAfter;
-      Need need;
       if (order == Ordering::kConcurrent) {
-        // Concurrent versions: every device picks the same winner (newer
-        // mtime, then larger device id). A losing local file is kept as a
-        // conflict copy by the puller.
         std::optional<crypto::Entry> mine;
         if (secrets.CanRead()) {
           auto opened = crypto::OpenRecord(secrets, existing->record);
           if (opened) mine = std::move(*opened);
         }
-        bool incoming_wins;
-        if (entry && mine) {
-          incoming_wins = entry->deleted != mine->deleted ? mine->deleted  // edit beats delete
-                          : entry->mtime_ns != mine->mtime_ns ? entry->mtime_ns > mine->mtime_ns
-                                                              : entry->device_short_id > mine->device_short_id;
+        if (secrets.CanWrite() && mine) {
+          // Settled with records every device applies alike (scan/conflict.h).
+          scan::Settlement settled = scan::Settle(repo, secrets, self->options_.device_short_id,
+                                                  {existing->record, *mine}, {*record, *entry});
+          for (const crypto::Locator& written : settled.written) need_for(written);
+          out.stored += settled.written.size();
+          if (!settled.written.empty() || settled.a_wins) continue;
+          // Same content: the incoming version wins by signature order.
         } else {
-          incoming_wins = record->signature > existing->record.signature;
+          // Read and blind replicas cannot settle; they keep the version the
+          // writers' rules pick (blind: signature order, which the writers
+          // use for same content) until a dominating record arrives.
+          bool incoming_wins = entry && mine ? scan::Wins(*entry, *record, *mine, existing->record)
+                                             : record->signature > existing->record.signature;
+          if (!incoming_wins) continue;
         }
-        if (!incoming_wins) continue;
-        need.keep_local_copy = !mine || !mine->deleted;
-        spdlog::info("share {}: concurrent versions of a path; the incoming one wins", self->options_.name);
       } else if (order != Ordering::kAfter) {
         continue;
       }
       repo.PutRecord(*record);
       ++out.stored;
       if (entry) {
-        need.bytes = entry->deleted ? 0 : entry->size;
-        out.needs.emplace_back(record->locator, need);
+        out.needs.emplace_back(record->locator, Need{entry->deleted ? 0 : entry->size});
+      } else {
+        repo.SetRecordBlocks(record->locator, record->blocks);
       }
     }
     repo.SetPeerProgress(device, {ToBytes(AsBytes(batch.epoch())), batch.last_seq()});
@@ -384,6 +399,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
   if (!applied.ok) co_return applied.ok.error();
   if (applied.stored > 0) {
     AddNeeds(applied.needs);
+    if (!options_.secrets.CanRead()) StartBlindFetch();
     PushUpdates();  // relay to our other peers
   }
   co_return Ok();
@@ -401,6 +417,9 @@ EngineStatus ShareEngine::Status() const {
   status.need_files = needs_.size();
   status.received_bytes = received_bytes_;
   for (const auto& [locator, need] : needs_) status.need_bytes += need.bytes;
+  if (blind_fetching_ && status.state == "idle") status.state = "syncing";
+  status.need_blocks = blind_missing_blocks_;
+  status.need_bytes += blind_missing_bytes_;
   for (const auto& link : links_) status.connected_devices.push_back(link->session->device_id());
   status.index = index_;
   status.last_scan = last_scan_;

@@ -40,6 +40,7 @@ struct EngineStatus {
   std::string state;  // "scanning", "syncing", "idle"
   uint64_t need_files = 0;
   uint64_t need_bytes = 0;
+  uint64_t need_blocks = 0;     // blind: sealed blocks no peer had in the last pass
   uint64_t received_bytes = 0;  // block bytes fetched from peers since start
   std::vector<std::string> connected_devices;
   store::IndexSummary index;
@@ -101,9 +102,6 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   };
   struct Need {
     uint64_t bytes = 0;
-    // The version on disk lost a conflict to the incoming one: keep it beside
-    // the file as a conflict copy instead of overwriting it.
-    bool keep_local_copy = false;
   };
   struct PullPlan;
 
@@ -130,6 +128,10 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // succeeds: the blocks may arrive at a peer later (a relay still pulling).
   void ScheduleRetry();
   asio::awaitable<void> ComputeNeedsFromStore();
+
+  // Blind replicas (puller.cc): fetch the sealed blocks records refer to.
+  void StartBlindFetch();
+  asio::awaitable<void> BlindFetch();
 
   asio::io_context& loop_;
   asio::thread_pool& pool_;
@@ -169,6 +171,12 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   std::chrono::milliseconds retry_delay_{500};
   int pullers_ = 0;
   uint64_t received_bytes_ = 0;
+
+  // Blind fetching.
+  bool blind_fetching_ = false;
+  bool blind_again_ = false;
+  uint64_t blind_missing_blocks_ = 0;  // not found at any peer in the last pass
+  uint64_t blind_missing_bytes_ = 0;
 };
 
 }  // namespace tandem::sync

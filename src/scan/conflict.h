@@ -1,0 +1,80 @@
+// Concurrent versions of one path: which one keeps the name, what the other
+// becomes, and the records that settle it. Every device applies the same
+// rules to the same two versions and so reaches the same result.
+//
+// A write replica that meets two concurrent versions with different content
+// settles them with records, not with a local choice: the loser is kept as a
+// conflict copy (a new path whose name is derived from the losing version, so
+// every device that settles the same pair names it alike and a copy is never
+// made twice), and the winner is written again under a vector that dominates
+// both. Relays and read replicas that cannot open or sign then simply apply
+// the dominating record. Versions with the same content converge without a
+// copy, by a rule (signature order) that even a blind replica can apply.
+//
+// Pure functions, except Settle, which writes to the repository; used on the
+// share's strand.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/version_vector.h"
+#include "crypto/keys.h"
+#include "crypto/record.h"
+#include "store/repository.h"
+
+namespace tandem::scan {
+
+// Whether `a` keeps the name over its concurrent version `b`. The same
+// content: the larger signature (what a blind replica, which cannot open
+// either, also picks). Otherwise an edit beats a delete, then the newer
+// mtime, then the larger device short id, then the larger signature.
+// Exactly one of Wins(a, b) and Wins(b, a) holds.
+bool Wins(const crypto::Entry& a, const crypto::Record& ra, const crypto::Entry& b, const crypto::Record& rb);
+
+// Whether two versions leave the same thing on disk (path aside): both
+// deleted, or the same kind, mode, symlink target and blocks.
+bool SameContent(const crypto::Entry& a, const crypto::Entry& b);
+
+// `stem.sync-conflict-YYYYMMDD-HHMMSS-DEVICE7.ext`, from the losing
+// version's mtime (UTC) and the device that made it.
+std::string ConflictCopyPath(const crypto::Entry& loser);
+
+// What a conflict copy's name says, if `path` is one.
+struct ConflictCopyName {
+  std::string original;  // the path the copy was made beside
+  std::string device7;
+  std::string stamp;     // YYYYMMDD-HHMMSS
+};
+std::optional<ConflictCopyName> ParseConflictCopyPath(const std::string& path);
+
+// `base` with `device`'s counter above every counter in `base` and `seen`:
+// a new version that descends from `base` and is never dominated by `seen`.
+VersionVector Descend(const VersionVector& base, const VersionVector& seen, uint64_t device);
+
+// One version of a path, opened.
+struct Version {
+  crypto::Record record;
+  crypto::Entry entry;
+};
+
+struct Settlement {
+  bool a_wins = false;
+  // Locators written (the conflict copy first, then the merged winner), in
+  // the order they must be pulled: the copy is taken from local blocks
+  // before the winner may overwrite them.
+  std::vector<crypto::Locator> written;
+  VersionVector merged;  // the winner's new vector; empty when nothing was written
+};
+
+// Settles concurrent versions `a` and `b` of one path at a write replica:
+// writes a conflict copy of the loser (unless it is a delete, or a record at
+// the copy's path exists already) and the winner under a vector dominating
+// both. When their content is the same nothing is written; the winner by
+// signature order is the result. REQUIRES: secrets.CanWrite().
+Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t device,
+                  const Version& a, const Version& b);
+
+}  // namespace tandem::scan
