@@ -26,6 +26,7 @@ tandem_test(net_test
 tandem_test(scan_test
   SOURCES
     src/scan/chunker_test.cc
+    src/scan/conflict_test.cc
     src/scan/scanner_test.cc
   LIBS tandem_scan)
 

@@ -40,8 +40,8 @@ bool SameContent(const crypto::Entry& a, const crypto::Entry& b) {
          a.blocks == b.blocks;
 }
 
-std::string ConflictCopyPath(const crypto::Entry& loser) {
-  std::time_t seconds = static_cast<std::time_t>(loser.mtime_ns / 1'000'000'000);
+std::string ConflictCopyPath(const crypto::Entry& loser, int64_t later_s) {
+  std::time_t seconds = static_cast<std::time_t>(loser.mtime_ns / 1'000'000'000 + later_s);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char stamp[32];
@@ -49,7 +49,9 @@ std::string ConflictCopyPath(const crypto::Entry& loser) {
   const std::string& path = loser.path.str();
   size_t slash = path.rfind('/');
   size_t dot = path.rfind('.');
-  bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
+  size_t name_start = slash == std::string::npos ? 0 : slash + 1;
+  // A leading dot (".bashrc") starts the name, not an extension.
+  bool has_ext = dot != std::string::npos && dot > name_start;
   std::string stem = has_ext ? path.substr(0, dot) : path;
   std::string ext = has_ext ? path.substr(dot) : "";
   return stem + std::string(kMarker) + stamp + "-" + Device7(loser.device_short_id) + ext;
@@ -89,10 +91,19 @@ Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, 
   const Version& loser = out.a_wins ? b : a;
   // A losing folder has nothing to keep: its children are versions of their own.
   if (!loser.entry.deleted && loser.entry.kind != crypto::EntryKind::kDirectory) {
-    std::string copy_path = ConflictCopyPath(loser.entry);
-    crypto::Locator copy_locator = crypto::ComputeLocator(secrets.locator_key(), copy_path);
-    auto rel = RelPath::Parse(copy_path);
-    if (rel && !repo.GetRecord(copy_locator)) {
+    // The name is taken by another version when the same device lost twice
+    // within a second: the next second's name is tried, so both are kept.
+    constexpr int kNameTries = 100;
+    for (int later = 0; later < kNameTries; ++later) {
+      std::string copy_path = ConflictCopyPath(loser.entry, later);
+      crypto::Locator copy_locator = crypto::ComputeLocator(secrets.locator_key(), copy_path);
+      auto rel = RelPath::Parse(copy_path);
+      if (!rel) break;
+      if (auto existing = repo.GetRecord(copy_locator)) {
+        auto kept = crypto::OpenRecord(secrets, existing->record);
+        if (kept && !kept->deleted && SameContent(*kept, loser.entry)) break;  // kept already
+        continue;
+      }
       crypto::Entry copy = loser.entry;
       copy.path = *rel;
       VersionVector vector;
@@ -101,6 +112,7 @@ Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, 
       out.written.push_back(copy_locator);
       spdlog::warn("conflict on {}: the version from {} is kept as {}", winner.entry.path.str(),
                    Device7(loser.entry.device_short_id), copy_path);
+      break;
     }
   }
   VersionVector both = a.record.vector;

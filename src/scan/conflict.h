@@ -39,8 +39,9 @@ bool Wins(const crypto::Entry& a, const crypto::Record& ra, const crypto::Entry&
 bool SameContent(const crypto::Entry& a, const crypto::Entry& b);
 
 // `stem.sync-conflict-YYYYMMDD-HHMMSS-DEVICE7.ext`, from the losing
-// version's mtime (UTC) and the device that made it.
-std::string ConflictCopyPath(const crypto::Entry& loser);
+// version's mtime (UTC, plus `later_s` seconds when an earlier name is
+// taken by another version) and the device that made it.
+std::string ConflictCopyPath(const crypto::Entry& loser, int64_t later_s = 0);
 
 // What a conflict copy's name says, if `path` is one.
 struct ConflictCopyName {
@@ -70,8 +71,8 @@ struct Settlement {
 };
 
 // Settles concurrent versions `a` and `b` of one path at a write replica:
-// writes a conflict copy of the loser (unless it is a delete, or a record at
-// the copy's path exists already) and the winner under a vector dominating
+// writes a conflict copy of the loser (unless it is a delete, or a copy with
+// the same content exists already) and the winner under a vector dominating
 // both. When their content is the same nothing is written; the winner by
 // signature order is the result. REQUIRES: secrets.CanWrite().
 Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t device,

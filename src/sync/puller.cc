@@ -118,8 +118,10 @@ struct ShareEngine::PullPlan {
 void ShareEngine::AddNeeds(const std::vector<std::pair<crypto::Locator, Need>>& needs) {
   for (const auto& [locator, need] : needs) {
     auto [it, fresh] = needs_.insert_or_assign(locator, need);
-    blocked_.erase(locator);
-    if (fresh) need_queue_.push_back(locator);
+    it->second.generation = ++need_generation_;
+    bool was_blocked = blocked_.erase(locator) > 0;
+    // A need being pulled right now is looked at again when that pull ends.
+    if (fresh || was_blocked) need_queue_.push_back(locator);
   }
   StartPullers();
 }
@@ -202,12 +204,21 @@ asio::awaitable<void> ShareEngine::PullWorker() {
   while (!need_queue_.empty() && !shut_down_ && enabled_) {
     crypto::Locator locator = need_queue_.front();
     need_queue_.pop_front();
-    if (!needs_.count(locator) || blocked_.count(locator)) continue;
+    auto need = needs_.find(locator);
+    if (need == needs_.end() || blocked_.count(locator)) continue;
+    uint64_t generation = need->second.generation;
     Result<void> pulled = MakeError(ErrorCode::kInternal, "not pulled");
     try {
       pulled = co_await PullOne(locator);
     } catch (const std::exception& e) {
       pulled = MakeError(ErrorCode::kIo, e.what());
+    }
+    need = needs_.find(locator);
+    if (need == needs_.end()) continue;  // shut down meanwhile
+    if (need->second.generation != generation) {
+      // A newer record arrived while this one was pulled: pull again.
+      need_queue_.push_back(locator);
+      continue;
     }
     if (pulled) {
       needs_.erase(locator);

@@ -233,6 +233,8 @@ void ShareEngine::Detach(PeerSession* session) {
 asio::awaitable<void> ShareEngine::OnIndexRequest(std::shared_ptr<PeerSession> session,
                                                   wire::IndexRequest request) {
   auto link = FindLink(session.get());
+  spdlog::debug("share {}: {} asks for records since {}{}", options_.name, session->device_id(), request.since(),
+                link ? "" : " (not attached: ignored)");
   if (!link) co_return;
   bool same_epoch = request.epoch() == std::string(AsChars(epoch_));
   co_await SendIndex(link, same_epoch ? request.since() : 0);
@@ -333,6 +335,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
   };
   auto self = shared_from_this();
   std::string device = session->device_id();
+  size_t received = batch.records_size();
   auto apply = [self, device, batch = std::move(batch)]() -> Applied {
     Applied out{Ok(), {}, 0};
     if (!self->repo_) return out;
@@ -397,6 +400,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
   };
   Applied applied = co_await RunOn(strand_, std::move(apply));
   if (!applied.ok) co_return applied.ok.error();
+  spdlog::debug("share {}: {} records from {}, {} stored", options_.name, received, device, applied.stored);
   if (applied.stored > 0) {
     AddNeeds(applied.needs);
     if (!options_.secrets.CanRead()) StartBlindFetch();

@@ -102,6 +102,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   };
   struct Need {
     uint64_t bytes = 0;
+    uint64_t generation = 0;  // changes whenever a newer record asks for the path
   };
   struct PullPlan;
 
@@ -166,6 +167,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   std::deque<crypto::Locator> need_queue_;
   std::map<crypto::Locator, Need> needs_;   // queued, running or blocked
   std::set<crypto::Locator> blocked_;       // waiting for a peer that has the blocks
+  uint64_t need_generation_ = 0;
   asio::steady_timer retry_timer_;
   bool retry_armed_ = false;
   std::chrono::milliseconds retry_delay_{500};

@@ -1,0 +1,246 @@
+// Concurrent changes on writers that were apart: every device ends with the
+// same files, and every version anyone wrote is still there.
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "testing/daemon_harness.h"
+#include "testing/temp_dir.h"
+
+namespace tandem::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+using namespace std::chrono_literals;
+
+bool IsConflictCopy(const std::string& path) { return path.find(".sync-conflict-") != std::string::npos; }
+
+// N write replicas of one share, every pair connected.
+class Writers {
+ public:
+  explicit Writers(int n) {
+    for (int i = 0; i < n; ++i) {
+      daemons_.push_back(std::make_unique<DaemonProcess>(tmp_ / ("config-" + std::to_string(i))));
+      EXPECT_TRUE(daemons_.back()->Start());
+    }
+    stdfs::create_directories(dir(0));
+    EXPECT_EQ(d(0).Run({"add", dir(0).string(), "--name", "s"}).exit_code, 0);
+    std::string token = d(0).Run({"token", "s"}).out;
+    token.pop_back();
+    for (int i = 1; i < n; ++i) EXPECT_EQ(d(i).Run({"import", token, dir(i).string()}).exit_code, 0);
+    for (int i = 0; i < n; ++i) {
+      for (int j = i + 1; j < n; ++j) EXPECT_EQ(d(i).Run({"peer", "add", "s", d(j).address()}).exit_code, 0);
+    }
+    EXPECT_TRUE(AllConnected()) << Logs();
+  }
+
+  int size() const { return static_cast<int>(daemons_.size()); }
+  DaemonProcess& d(int i) { return *daemons_[i]; }
+  stdfs::path dir(int i) const { return tmp_ / ("dir-" + std::to_string(i)); }
+
+  bool AllConnected() {
+    return WaitUntil([&] {
+      for (auto& daemon : daemons_) {
+        if (static_cast<int>(daemon->Json({"info", "s"})["connected_devices"].size()) != size() - 1) return false;
+      }
+      return true;
+    });
+  }
+
+  // Pauses the share everywhere: from here on each device changes alone.
+  void Separate() {
+    for (auto& daemon : daemons_) ASSERT_EQ(daemon->Run({"pause", "s"}).exit_code, 0);
+    ASSERT_TRUE(WaitUntil([&] {
+      for (auto& daemon : daemons_) {
+        if (!daemon->Json({"info", "s"})["connected_devices"].empty()) return false;
+      }
+      return true;
+    }));
+  }
+
+  void Reunite() {
+    for (auto& daemon : daemons_) ASSERT_EQ(daemon->Run({"resume", "s"}).exit_code, 0);
+    ASSERT_TRUE(AllConnected()) << Logs();
+  }
+
+  // Indexes device i's changes now (the watcher would too, a moment later).
+  void Rescan(int i) { ASSERT_EQ(d(i).Run({"rescan", "s"}).exit_code, 0); }
+
+  // Every folder holds the same tree, with `files` entries.
+  bool Converged(size_t files, std::chrono::milliseconds timeout = 30s) {
+    bool same = WaitUntil([&] {
+      auto first = SnapshotTree(dir(0));
+      if (first.size() != files) return false;
+      for (int i = 1; i < size(); ++i) {
+        if (SnapshotTree(dir(i)) != first) return false;
+      }
+      return true;
+    }, timeout);
+    if (!same) {
+      for (int i = 0; i < size(); ++i) ADD_FAILURE() << "device " << i << ": " << Describe(i);
+      ADD_FAILURE() << Logs();
+    }
+    return same;
+  }
+
+  // A change made after everything else reaches every device: whatever was
+  // going to happen before it has happened (no conflict copies still coming).
+  void Settle(const std::string& marker) {
+    WriteFile(dir(0) / marker, marker);
+    ASSERT_TRUE(WaitUntil([&] {
+      for (int i = 0; i < size(); ++i) {
+        if (!stdfs::exists(dir(i) / marker)) return false;
+        if (d(i).Json({"info", "s"})["need_files"] != 0) return false;
+      }
+      return true;
+    }));
+  }
+
+  std::multiset<std::string> Contents(int i) {
+    std::multiset<std::string> out;
+    for (auto& [path, content] : SnapshotTree(dir(i))) {
+      if (content != "<dir>") out.insert(content);
+    }
+    return out;
+  }
+
+  size_t ConflictCopies(int i) {
+    size_t n = 0;
+    for (auto& [path, content] : SnapshotTree(dir(i))) n += IsConflictCopy(path);
+    return n;
+  }
+
+  std::string Describe(int i) {
+    std::string out;
+    for (auto& [path, content] : SnapshotTree(dir(i))) out += path + "=" + content.substr(0, 30) + "; ";
+    return out;
+  }
+
+  std::string Logs() {
+    std::string out;
+    for (int i = 0; i < size(); ++i) out += "\n--- device " + std::to_string(i) + "\n" + d(i).Log().substr(0, 15000);
+    return out;
+  }
+
+ private:
+  TempDir tmp_;
+  std::vector<std::unique_ptr<DaemonProcess>> daemons_;
+};
+
+TEST(Conflicts, EditsOnTwoWritersKeepBothVersionsEverywhere) {
+  Writers w(2);
+  WriteFile(w.dir(0) / "plan.txt", "the original");
+  ASSERT_TRUE(w.Converged(1));
+  w.Separate();
+  WriteFile(w.dir(0) / "plan.txt", "edited on device 0");
+  w.Rescan(0);
+  WriteFile(w.dir(1) / "plan.txt", "edited on device 1, later");
+  w.Rescan(1);
+  w.Reunite();
+  ASSERT_TRUE(w.Converged(2));
+  w.Settle("marker");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(w.Contents(i), (std::multiset<std::string>{"edited on device 0", "edited on device 1, later", "marker"}))
+        << w.Describe(i);
+    EXPECT_EQ(ReadFile(w.dir(i) / "plan.txt"), "edited on device 1, later") << "the newer edit keeps the name";
+    EXPECT_EQ(w.ConflictCopies(i), 1u) << w.Describe(i);
+  }
+}
+
+TEST(Conflicts, EditsOnThreeWritersKeepEveryVersionEverywhere) {
+  Writers w(3);
+  WriteFile(w.dir(0) / "notes/plan.md", "the original");
+  ASSERT_TRUE(w.Converged(2));
+  w.Separate();
+  for (int i = 0; i < 3; ++i) {
+    WriteFile(w.dir(i) / "notes/plan.md", "version of device " + std::to_string(i));
+    w.Rescan(i);
+  }
+  w.Reunite();
+  ASSERT_TRUE(w.Converged(4));
+  w.Settle("marker");
+  std::multiset<std::string> expected = {"version of device 0", "version of device 1", "version of device 2", "marker"};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(w.Contents(i), expected) << w.Describe(i);
+    EXPECT_EQ(ReadFile(w.dir(i) / "notes/plan.md"), "version of device 2");
+    EXPECT_EQ(w.ConflictCopies(i), 2u) << w.Describe(i);
+  }
+}
+
+TEST(Conflicts, AnEditBeatsAConcurrentDelete) {
+  Writers w(2);
+  WriteFile(w.dir(0) / "keep.txt", "the original");
+  ASSERT_TRUE(w.Converged(1));
+  w.Separate();
+  stdfs::remove(w.dir(1) / "keep.txt");
+  w.Rescan(1);
+  WriteFile(w.dir(0) / "keep.txt", "edited while the other device deleted it");
+  w.Rescan(0);
+  w.Reunite();
+  ASSERT_TRUE(w.Converged(1));
+  w.Settle("marker");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(ReadFile(w.dir(i) / "keep.txt"), "edited while the other device deleted it");
+    EXPECT_EQ(w.ConflictCopies(i), 0u) << w.Describe(i);
+  }
+}
+
+TEST(Conflicts, EditsInsideAFolderSurviveItsConcurrentDeletion) {
+  Writers w(2);
+  WriteFile(w.dir(0) / "project/edited.txt", "the original");
+  WriteFile(w.dir(0) / "project/untouched.txt", "nobody edits this");
+  WriteFile(w.dir(0) / "project/sub/deep.txt", "deep");
+  ASSERT_TRUE(w.Converged(5));
+  w.Separate();
+  stdfs::remove_all(w.dir(0) / "project");
+  w.Rescan(0);
+  WriteFile(w.dir(1) / "project/edited.txt", "edited while the folder was deleted elsewhere");
+  w.Rescan(1);
+  w.Reunite();
+  ASSERT_TRUE(w.Converged(2));
+  w.Settle("marker");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(ReadFile(w.dir(i) / "project/edited.txt"), "edited while the folder was deleted elsewhere");
+    EXPECT_FALSE(stdfs::exists(w.dir(i) / "project/untouched.txt")) << "the unedited file stays deleted";
+    EXPECT_EQ(w.ConflictCopies(i), 0u) << w.Describe(i);
+  }
+}
+
+TEST(Conflicts, TheSameChangeOnTwoWritersMakesNoCopy) {
+  Writers w(2);
+  WriteFile(w.dir(0) / "same.txt", "the original");
+  ASSERT_TRUE(w.Converged(1));
+  w.Separate();
+  WriteFile(w.dir(0) / "same.txt", "both devices typed this");
+  WriteFile(w.dir(0) / "new.txt", "created on both");
+  w.Rescan(0);
+  WriteFile(w.dir(1) / "same.txt", "both devices typed this");
+  WriteFile(w.dir(1) / "new.txt", "created on both");
+  w.Rescan(1);
+  w.Reunite();
+  ASSERT_TRUE(w.Converged(2));
+  w.Settle("marker");
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(w.ConflictCopies(i), 0u) << w.Describe(i);
+}
+
+TEST(Conflicts, ARepeatedConflictOnTheSameFileAddsOneCopyEachTime) {
+  Writers w(2);
+  WriteFile(w.dir(0) / "busy.txt", "the original");
+  ASSERT_TRUE(w.Converged(1));
+  for (int round = 1; round <= 2; ++round) {
+    w.Separate();
+    WriteFile(w.dir(0) / "busy.txt", "round " + std::to_string(round) + " on device 0");
+    w.Rescan(0);
+    WriteFile(w.dir(1) / "busy.txt", "round " + std::to_string(round) + " on device 1");
+    w.Rescan(1);
+    w.Reunite();
+    ASSERT_TRUE(w.Converged(1 + round));
+  }
+  w.Settle("marker");
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(w.ConflictCopies(i), 2u) << w.Describe(i);
+}
+
+}  // namespace
+}  // namespace tandem::testing
