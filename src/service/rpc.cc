@@ -43,7 +43,9 @@ json ToJson(const ShareInfo& info) {
             {"symlinks", info.index.symlinks},
             {"bytes", info.index.bytes},
             {"records", info.index.records},
-            {"sequence", info.index.max_seq}}},
+            {"sequence", info.index.max_seq},
+            {"sealed_blocks", info.index.sealed_blocks},
+            {"sealed_bytes", info.index.sealed_bytes}}},
           {"last_scan", ScanJson(info.last_scan, info.last_scan_unix)}};
 }
 

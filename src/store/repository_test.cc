@@ -283,6 +283,57 @@ TEST_F(RepositoryTest, FileStatePutGetDelete) {
   repo->DeleteFileState("never/there");
 }
 
+TEST_F(RepositoryTest, FileStateKeepsTheVersionItWasWrittenFrom) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  LocalFileState state = FileState("v.txt", EntryKind::kFile, 10, 1);
+  state.vector.Set(7, 3);
+  state.vector.Set(9, 1);
+  repo->PutFileState(state);
+  EXPECT_EQ(repo->GetFileState("v.txt")->vector, state.vector);
+  bool seen = false;
+  repo->ForEachFileStateMeta([&](LocalFileState&& meta) {
+    seen = true;
+    EXPECT_EQ(meta.vector, state.vector);
+  });
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(RepositoryTest, ABlindReplicaKeepsOnlyTheSealedBlocksItsRecordsReferTo) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  auto block = [](uint8_t b, uint32_t size) {
+    crypto::BlockRef ref;
+    ref.id.fill(b);
+    ref.size = size;
+    return ref;
+  };
+  crypto::Locator one{}, two{};
+  one.fill(1);
+  two.fill(2);
+  repo->SetRecordBlocks(one, {block(0xA, 10), block(0xB, 20)});
+  repo->SetRecordBlocks(two, {block(0xB, 20), block(0xC, 30)});
+  auto missing = repo->MissingSealedBlocks({}, 10);
+  ASSERT_EQ(missing.size(), 3u) << "each block once, however many records share it";
+  EXPECT_EQ(missing[0], block(0xA, 10));
+  EXPECT_EQ(repo->MissingSealedBlocks(missing[0].id, 10).size(), 2u) << "pages continue after an id";
+  for (const auto& ref : missing) repo->PutSealedBlock(ref.id, Bytes(ref.size + 16, 0x55));
+  EXPECT_TRUE(repo->MissingSealedBlocks({}, 10).empty());
+  EXPECT_EQ(repo->Summarize().sealed_blocks, 3u);
+
+  // `one` now refers to a new block: A goes, B stays (two still needs it).
+  repo->SetRecordBlocks(one, {block(0xD, 40)});
+  EXPECT_FALSE(repo->GetSealedBlock(block(0xA, 10).id));
+  EXPECT_TRUE(repo->GetSealedBlock(block(0xB, 20).id));
+  EXPECT_TRUE(repo->IsBlockReferenced(block(0xD, 40).id));
+  EXPECT_FALSE(repo->IsBlockReferenced(block(0xA, 10).id));
+  ASSERT_EQ(repo->MissingSealedBlocks({}, 10).size(), 1u);
+  // A tombstone refers to nothing.
+  repo->SetRecordBlocks(two, {});
+  EXPECT_FALSE(repo->GetSealedBlock(block(0xB, 20).id));
+  EXPECT_FALSE(repo->GetSealedBlock(block(0xC, 30).id));
+}
+
 TEST_F(RepositoryTest, ForEachFileStateMetaVisitsEveryPathWithoutBlocks) {
   auto repo = Open();
   ASSERT_TRUE(repo);
