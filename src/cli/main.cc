@@ -49,7 +49,14 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
 
-  auto service = tandem::service::Service::Create({config_dir, listen});
+  tandem::sync::ShareEngine::TestHooks hooks;
+  if (const char* text = std::getenv("TANDEM_TEST_HOOKS"); text && *text) {
+    std::string wanted = std::string(",") + text + ",";
+    hooks.send_local_edits = wanted.find(",send-local-edits,") != std::string::npos;
+    hooks.forge_blocks = wanted.find(",forge-blocks,") != std::string::npos;
+    spdlog::warn("TANDEM_TEST_HOOKS={}: this daemon misbehaves on purpose, for tests only", text);
+  }
+  auto service = tandem::service::Service::Create({config_dir, listen, hooks});
   if (!service) return Fail(service.error().message);
   tandem::service::RpcServer rpc((*service)->io(), **service);
   if (auto started = rpc.Start(); !started) return Fail(started.error().message);
@@ -146,8 +153,16 @@ int main(int argc, char** argv) {
   std::string conflict;
   auto* resolve = app.add_subcommand("resolve", "Resolve a conflict");
   resolve->add_option("SHARE", share)->required();
-  resolve->add_option("CONFLICT", conflict)->required();
-  resolve->add_option("--keep", keep, "local, remote or both")->required();
+  resolve->add_option("CONFLICT", conflict, "The conflict copy's path (or the file's, if it has one copy)")->required();
+  resolve->add_option("--keep", keep,
+                      "local: keep the file as it is and delete the copy; remote: put the copy's version in "
+                      "its place; both: keep both, the copy under a plain name")
+      ->required()
+      ->check(CLI::IsMember({"local", "remote", "both"}));
+  std::string revert_path;
+  auto* revert = app.add_subcommand("revert", "Undo a read replica's local changes (all, or one path)");
+  revert->add_option("SHARE", share)->required();
+  revert->add_option("PATH", revert_path, "A path inside the share (default: every local change)");
 
   try {
     app.parse(argc, argv);
@@ -240,9 +255,16 @@ int main(int argc, char** argv) {
       std::cout << "\n";
     }
   }
-  if (conflicts->parsed()) return print(call("share_list_conflicts", {{"share", share}}), quiet);
+  if (conflicts->parsed()) return print(call("share_list_conflicts", {{"share", share}}), PrintConflicts);
   if (resolve->parsed()) {
-    return print(call("share_resolve_conflict", {{"share", share}, {"conflict", conflict}, {"keep", keep}}), quiet);
+    return print(call("share_resolve_conflict", {{"share", share}, {"conflict", conflict}, {"keep", "keep_" + keep}}),
+                 [](const json& j) { std::cout << "Resolved: " << j["done"].get<std::string>() << "\n"; });
+  }
+  if (revert->parsed()) {
+    return print(call("share_revert_local_changes", {{"share", share}, {"path", revert_path}}), [](const json& j) {
+      std::cout << "Reverting " << j["reverted"].get<uint64_t>()
+                << " local changes; the share's versions replace them as they arrive.\n";
+    });
   }
   return Fail("no command given; see tandem --help", 2);
 }

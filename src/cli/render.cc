@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <ctime>
 #include <string>
 
 namespace tandem::cli {
@@ -53,6 +54,32 @@ void PrintShareInfo(const json& s) {
   for (const json& d : s.value("connected_devices", nlohmann::json::array())) {
     fmt::print("Connected  {}\n", d.get<std::string>());
   }
+  const json& local = s.value("local_changes", json::object());
+  if (local.value("count", 0) > 0) {
+    fmt::print("Local      {} changes kept on this device only (tandem revert {} undoes them)\n",
+               local.value("count", 0), S(s, "name"));
+    for (const json& c : local["paths"]) fmt::print("           {:<8}  {}\n", S(c, "change"), S(c, "path"));
+  }
+}
+
+void PrintConflicts(const json& conflicts) {
+  if (conflicts.empty()) {
+    fmt::print("No conflicts.\n");
+    return;
+  }
+  auto side = [](const json& v) {
+    if (!v.value("present", true)) return std::string("deleted");
+    std::time_t seconds = static_cast<std::time_t>(v.value("mtime_ns", int64_t{0}) / 1'000'000'000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+    return fmt::format("{} {} UTC, {}", S(v, "device"), stamp, HumanBytes(v.value("size", uint64_t{0})));
+  };
+  for (const json& c : conflicts) {
+    fmt::print("{}\n  local  (at the name): {}\n  remote (the copy):   {}\n  copy: {}\n", S(c, "path"),
+               side(c["local"]), side(c["remote"]), S(c, "conflict"));
+  }
 }
 
 void PrintStatus(const json& shares) {
@@ -67,6 +94,8 @@ void PrintStatus(const json& shares) {
     for (const json& d : s.value("connected_devices", nlohmann::json::array())) {
       fmt::print("  connected: {}\n", d.get<std::string>());
     }
+    uint64_t local = s.value("local_changes", json::object()).value("count", uint64_t{0});
+    if (local > 0) fmt::print("  {} local changes kept on this device only (see tandem info)\n", local);
   }
 }
 

@@ -8,6 +8,7 @@ namespace tandem::cli {
 void PrintShareTable(const nlohmann::json& shares);
 void PrintShareInfo(const nlohmann::json& share);
 void PrintStatus(const nlohmann::json& shares);
+void PrintConflicts(const nlohmann::json& conflicts);
 void PrintScanStats(const nlohmann::json& stats);
 
 }  // namespace tandem::cli

@@ -69,10 +69,20 @@ int64_t NowNs() {
 
 }  // namespace
 
-// One walk of the tree; holds what the walk has seen so far.
+const char* LocalChangeName(LocalChange::Kind kind) {
+  switch (kind) {
+    case LocalChange::Kind::kAdded: return "added";
+    case LocalChange::Kind::kModified: return "modified";
+    case LocalChange::Kind::kDeleted: return "deleted";
+  }
+  return "modified";
+}
+
+// One walk of the tree; holds what the walk has seen so far. With
+// `observed`, records nothing and lists local changes there instead.
 class Scanner::Pass {
  public:
-  explicit Pass(Scanner& s) : s_(s) {}
+  Pass(Scanner& s, std::vector<LocalChange>* observed) : s_(s), observed_(observed) {}
 
   Result<ScanStats> Run() {
     auto root = s_.fs_.Lstat(s_.root_);
@@ -183,6 +193,21 @@ class Scanner::Pass {
         return;
       }
     }
+    if (observed_) {
+      // What the disk holds now may still be the share's version (a symlink
+      // re-created, the right file copied back in): then it is no change.
+      crypto::Locator locator = crypto::ComputeLocator(s_.secrets_.locator_key(), rel.str());
+      if (auto stored = s_.repo_.GetRecord(locator)) {
+        auto share = crypto::OpenRecord(s_.secrets_, stored->record);
+        if (share && !share->deleted && SameContent(*share, entry)) {
+          state.vector = stored->record.vector;
+          s_.repo_.PutFileState(state);
+          return;
+        }
+      }
+      observed_->push_back({rel.str(), was_known ? LocalChange::Kind::kModified : LocalChange::Kind::kAdded, kind});
+      return;
+    }
     state.vector = WriteVersion(std::move(entry), local_vector);
     s_.repo_.PutFileState(state);
   }
@@ -273,6 +298,14 @@ class Scanner::Pass {
     }
     // Children before parents, so a receiver empties a folder before removing it.
     std::sort(gone.rbegin(), gone.rend());
+    if (observed_) {
+      for (auto it = gone.rbegin(); it != gone.rend(); ++it) {
+        observed_->push_back({*it, LocalChange::Kind::kDeleted, known_.at(*it).kind});
+      }
+      std::sort(observed_->begin(), observed_->end(),
+                [](const LocalChange& a, const LocalChange& b) { return a.path < b.path; });
+      return;
+    }
     for (const std::string& path : gone) {
       auto rel = RelPath::Parse(path);
       if (!rel) {
@@ -291,6 +324,7 @@ class Scanner::Pass {
   }
 
   Scanner& s_;
+  std::vector<LocalChange>* observed_;
   ScanStats stats_;
   std::unordered_map<std::string, store::LocalFileState> known_;  // not yet seen this pass
   std::vector<std::string> unreadable_;  // "dir/" prefixes of folders that could not be listed
@@ -304,9 +338,16 @@ Scanner::Scanner(fs::Filesystem& fs, store::Repository& repo, const crypto::Shar
     : fs_(fs), repo_(repo), secrets_(secrets), device_(device_short_id), root_(std::move(root)),
       chunker_(chunker) {}
 
-Result<ScanStats> Scanner::ScanAll() {
+Result<ScanStats> Scanner::ScanAll() { return Run(nullptr); }
+
+Result<ScanStats> Scanner::ObserveAll(std::vector<LocalChange>& changes) {
+  changes.clear();
+  return Run(&changes);
+}
+
+Result<ScanStats> Scanner::Run(std::vector<LocalChange>* observed) {
   auto start = std::chrono::steady_clock::now();
-  auto stats = Pass(*this).Run();
+  auto stats = Pass(*this, observed).Run();
   if (stats) {
     stats->duration_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                    std::chrono::steady_clock::now() - start)

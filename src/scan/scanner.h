@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "crypto/keys.h"
@@ -32,6 +34,16 @@ struct ScanStats {
   uint64_t duration_ms = 0;      // wall time of the whole pass
 };
 
+// A difference between a read replica's folder and the share's version,
+// which the replica cannot sign and so keeps to itself.
+struct LocalChange {
+  enum class Kind { kAdded, kModified, kDeleted };
+  std::string path;
+  Kind kind = Kind::kModified;
+  crypto::EntryKind entry_kind = crypto::EntryKind::kFile;
+};
+const char* LocalChangeName(LocalChange::Kind kind);  // "added", "modified", "deleted"
+
 // Whether what is on disk is still what was indexed (kind, mode, and for
 // files size, and for files and symlinks mtime, ctime and inode).
 bool MatchesIndexedState(const store::LocalFileState& known, const fs::FileInfo& info);
@@ -41,7 +53,8 @@ std::optional<crypto::EntryKind> EntryKindOf(fs::FileKind kind);
 
 class Scanner {
  public:
-  // REQUIRES: secrets.CanWrite(); all references outlive the scanner.
+  // REQUIRES: secrets.CanRead() (CanWrite() for ScanAll); all references
+  // outlive the scanner.
   Scanner(fs::Filesystem& fs, store::Repository& repo, const crypto::ShareSecrets& secrets,
           uint64_t device_short_id, std::filesystem::path root, ChunkerParams chunker = {});
 
@@ -50,8 +63,14 @@ class Scanner {
   // root is an error. SQLite failures throw StoreError.
   Result<ScanStats> ScanAll();
 
+  // A read replica's scan: the same walk, but nothing is recorded. Paths
+  // whose content differs from the share's version on disk are returned in
+  // `changes`, in path order; stat-only changes just refresh the local state.
+  Result<ScanStats> ObserveAll(std::vector<LocalChange>& changes);
+
  private:
   class Pass;
+  Result<ScanStats> Run(std::vector<LocalChange>* observed);
 
   fs::Filesystem& fs_;
   store::Repository& repo_;

@@ -24,6 +24,23 @@ json ScanJson(const scan::ScanStats& s, std::optional<int64_t> when) {
   return j;
 }
 
+// At most this many local changes are listed; the count is always exact.
+constexpr size_t kListedLocalChanges = 1000;
+
+json LocalChangesJson(const std::vector<scan::LocalChange>& changes) {
+  json list = json::array();
+  for (size_t i = 0; i < changes.size() && i < kListedLocalChanges; ++i) {
+    list.push_back({{"path", changes[i].path},
+                    {"change", scan::LocalChangeName(changes[i].kind)},
+                    {"kind", crypto::EntryKindName(changes[i].entry_kind)}});
+  }
+  return {{"count", changes.size()}, {"paths", list}};
+}
+
+json SideJson(const sync::ConflictSide& side) {
+  return {{"device", side.device7}, {"mtime_ns", side.mtime_ns}, {"size", side.size}, {"present", side.present}};
+}
+
 json ToJson(const ShareInfo& info) {
   return {{"id", info.id},
           {"name", info.name},
@@ -37,6 +54,7 @@ json ToJson(const ShareInfo& info) {
           {"need_files", info.need_files},
           {"need_bytes", info.need_bytes},
           {"received_bytes", info.received_bytes},
+          {"local_changes", LocalChangesJson(info.local_changes)},
           {"index",
            {{"files", info.index.files},
             {"directories", info.index.directories},
@@ -162,10 +180,33 @@ asio::awaitable<json> Call(Service& service, const std::string& method, const js
     auto r = co_await service.ShareRescan(p.String("share"));
     co_return FromResult(id, r, r ? ToJson(*r) : json());
   }
-  if (method == "share_list_conflicts" || method == "share_resolve_conflict") {
-    co_return ErrorResponse(id, RpcErrorCode(ErrorCode::kUnsupported),
-                            "conflict handling is not available yet in this version of Tandem",
-                            ErrorCodeName(ErrorCode::kUnsupported));
+  if (method == "share_list_conflicts") {
+    auto r = co_await service.ShareListConflicts(p.String("share"));
+    json list = json::array();
+    if (r) {
+      for (const sync::Conflict& c : *r) {
+        list.push_back({{"conflict", c.id}, {"path", c.path}, {"local", SideJson(c.local)},
+                        {"remote", SideJson(c.remote)}});
+      }
+    }
+    co_return FromResult(id, r, list);
+  }
+  if (method == "share_resolve_conflict") {
+    std::string share = p.String("share");
+    std::string conflict = p.String("conflict");
+    std::string keep_text = p.String("keep");
+    std::optional<sync::ConflictKeep> keep;
+    if (keep_text == "keep_local" || keep_text == "local") keep = sync::ConflictKeep::kLocal;
+    if (keep_text == "keep_remote" || keep_text == "remote") keep = sync::ConflictKeep::kRemote;
+    if (keep_text == "keep_both" || keep_text == "both") keep = sync::ConflictKeep::kBoth;
+    if (!keep) throw BadParams{"parameter 'keep' must be keep_local, keep_remote or keep_both"};
+    auto r = co_await service.ShareResolveConflict(share, conflict, *keep);
+    co_return FromResult(id, r, r ? json{{"done", *r}} : json());
+  }
+  if (method == "share_revert_local_changes") {
+    std::string share = p.String("share");
+    auto r = co_await service.ShareRevertLocalChanges(share, p.String("path", false));
+    co_return FromResult(id, r, r ? json{{"reverted", *r}} : json());
   }
   if (method == "device_info") {
     DeviceInfo d = service.GetDeviceInfo();

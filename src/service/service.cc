@@ -102,7 +102,7 @@ Result<std::unique_ptr<Service>> Service::Create(Options options) {
     config.listen = address->ToString();
   }
   auto device = crypto::DeviceKey::FromSeed(*Base64UrlDecode(config.device_seed));
-  std::unique_ptr<Service> service(new Service(dir, std::move(config), *device, lock_fd));
+  std::unique_ptr<Service> service(new Service(dir, std::move(config), *device, lock_fd, options.test_hooks));
   TANDEM_RETURN_IF_ERROR(service->StartNetwork());
   return service;
 }
@@ -149,15 +149,17 @@ void Service::OpenEngine(Share& share, bool create_repo) {
     share.last_error = repo.error().message;
     return;
   }
-  sync::ShareEngine::Options options{share.config.name, share.config.path, share.secrets, device_.ShortId()};
+  sync::ShareEngine::Options options{share.config.name, share.config.path, share.secrets, device_.ShortId(),
+                                     test_hooks_};
   share.engine = std::make_shared<sync::ShareEngine>(io_, pool_, fs_, std::move(options), std::move(*repo));
   share.engine->SetEnabled(share.config.enabled);
   share.last_error.clear();
 }
 
-Service::Service(stdfs::path config_dir, Config config, crypto::DeviceKey device, int lock_fd)
+Service::Service(stdfs::path config_dir, Config config, crypto::DeviceKey device, int lock_fd,
+                 sync::ShareEngine::TestHooks test_hooks)
     : pool_(2), config_dir_(std::move(config_dir)), config_(std::move(config)),
-      device_(device), lock_fd_(lock_fd), rescan_timer_(io_) {
+      device_(device), lock_fd_(lock_fd), rescan_timer_(io_), test_hooks_(test_hooks) {
   for (ShareConfig& sc : config_.shares) {
     auto parsed = crypto::ParseToken(sc.secret);  // validated by LoadConfig
     auto share = std::make_shared<Share>(Share{sc, parsed->secrets, nullptr, {}});
@@ -394,6 +396,7 @@ ShareInfo Service::InfoOf(const Share& share) const {
   info.need_files = status.need_files;
   info.need_bytes = status.need_bytes;
   info.received_bytes = status.received_bytes;
+  info.local_changes = status.local_changes;
   info.index = status.index;
   info.last_scan = status.last_scan;
   info.last_scan_unix = status.last_scan_unix;
@@ -489,6 +492,34 @@ asio::awaitable<Result<scan::ScanStats>> Service::ShareRescan(std::string key) {
   if (!share) co_return share.error();
   if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
   co_return co_await (*share)->engine->Scan();
+}
+
+asio::awaitable<Result<std::vector<sync::Conflict>>> Service::ShareListConflicts(std::string key) {
+  auto share = Find(key);
+  if (!share) co_return share.error();
+  if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
+  co_return co_await (*share)->engine->ListConflicts();
+}
+
+asio::awaitable<Result<std::string>> Service::ShareResolveConflict(std::string key, std::string conflict,
+                                                                   sync::ConflictKeep keep) {
+  auto share = Find(key);
+  if (!share) co_return share.error();
+  if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
+  co_return co_await (*share)->engine->ResolveConflict(std::move(conflict), keep);
+}
+
+asio::awaitable<Result<uint64_t>> Service::ShareRevertLocalChanges(std::string key, std::string path) {
+  auto share = Find(key);
+  if (!share) co_return share.error();
+  if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
+  if (!path.empty()) {
+    auto rel = RelPath::Parse(path);
+    if (!rel) co_return MakeError(ErrorCode::kInvalidArgument, "bad path '" + path + "': " + rel.error().message +
+                                                                   " (give it relative to the share's folder)");
+    path = rel->str();
+  }
+  co_return co_await (*share)->engine->RevertLocalChanges(std::move(path));
 }
 
 DeviceInfo Service::GetDeviceInfo() const {

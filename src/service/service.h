@@ -40,6 +40,7 @@ struct ShareInfo {
   uint64_t need_files = 0;
   uint64_t need_bytes = 0;
   uint64_t received_bytes = 0;
+  std::vector<scan::LocalChange> local_changes;  // read replicas
   store::IndexSummary index;
   scan::ScanStats last_scan;
   int64_t last_scan_unix = 0;
@@ -64,6 +65,7 @@ class Service {
   struct Options {
     std::filesystem::path config_dir;
     std::string listen;  // overrides the config's when not empty
+    sync::ShareEngine::TestHooks test_hooks;  // for tests of other peers only
   };
 
   // Loads (or creates) the config, takes the config dir's daemon lock and
@@ -97,12 +99,19 @@ class Service {
   Result<std::string> ShareGetSyncToken(const std::string& share, crypto::AccessMode mode) const;
   // Scans the share now and returns what the scan did.
   asio::awaitable<Result<scan::ScanStats>> ShareRescan(std::string share);
+  asio::awaitable<Result<std::vector<sync::Conflict>>> ShareListConflicts(std::string share);
+  asio::awaitable<Result<std::string>> ShareResolveConflict(std::string share, std::string conflict,
+                                                            sync::ConflictKeep keep);
+  // A read replica's local changes (all, or at and below `path`) go back to
+  // the share's version; returns how many paths.
+  asio::awaitable<Result<uint64_t>> ShareRevertLocalChanges(std::string share, std::string path);
   DeviceInfo GetDeviceInfo() const;
 
   const std::filesystem::path& config_dir() const { return config_dir_; }
 
  private:
-  Service(std::filesystem::path config_dir, Config config, crypto::DeviceKey device, int lock_fd);
+  Service(std::filesystem::path config_dir, Config config, crypto::DeviceKey device, int lock_fd,
+          sync::ShareEngine::TestHooks test_hooks);
   Result<void> StartNetwork();
   // Opens the share's repository and starts its engine, or records why not.
   void OpenEngine(Share& share, bool create_repo);
@@ -128,6 +137,7 @@ class Service {
   std::map<std::string, std::shared_ptr<Share>> shares_;  // by UUID
   std::unique_ptr<sync::Network> network_;
   asio::steady_timer rescan_timer_;
+  sync::ShareEngine::TestHooks test_hooks_;
   bool stopped_ = false;
 };
 

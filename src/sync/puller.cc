@@ -13,7 +13,9 @@
 #include <spdlog/spdlog.h>
 
 #include "base/async.h"
+#include "crypto/keyed_hash.h"
 #include "crypto/seal.h"
+#include "scan/conflict.h"
 #include "sync/peer_session.h"
 #include "sync/share_engine.h"
 
@@ -117,8 +119,11 @@ struct ShareEngine::PullPlan {
 
 void ShareEngine::AddNeeds(const std::vector<std::pair<crypto::Locator, Need>>& needs) {
   for (const auto& [locator, need] : needs) {
+    auto existing = needs_.find(locator);
+    bool revert = need.revert || (existing != needs_.end() && existing->second.revert);
     auto [it, fresh] = needs_.insert_or_assign(locator, need);
     it->second.generation = ++need_generation_;
+    it->second.revert = revert;
     bool was_blocked = blocked_.erase(locator) > 0;
     // A need being pulled right now is looked at again when that pull ends.
     if (fresh || was_blocked) need_queue_.push_back(locator);
@@ -249,9 +254,10 @@ asio::awaitable<void> ShareEngine::PullWorker() {
 
 asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   auto self = shared_from_this();
+  bool revert = needs_.count(locator) && needs_.at(locator).revert;
   // Plan on the strand: settle everything that needs no peer, and copy every
   // block that some local file already holds.
-  auto plan_pull = [self, locator]() -> PullPlan {
+  auto plan_pull = [self, locator, revert]() -> PullPlan {
     PullPlan plan;
     if (!self->repo_) return plan;
     store::Repository& repo = *self->repo_;
@@ -274,14 +280,20 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     plan.expected_local = repo.GetFileState(rel);
     auto disk = self->fs_.Lstat(full);
     bool on_disk = disk.has_value();
-    bool disk_as_indexed = plan.expected_local ? on_disk && scan::MatchesIndexedState(*plan.expected_local, *disk)
-                                               : !on_disk;
+    bool disk_as_indexed = revert || (plan.expected_local ? on_disk && scan::MatchesIndexedState(*plan.expected_local, *disk)
+                                                          : !on_disk);
+    bool read_only = !secrets.CanWrite();
     auto local_change = [&] {
       plan.step = PullPlan::Step::kLocalChange;
       return plan;
     };
     if (entry.deleted) {
       if (!plan.expected_local && !on_disk) return plan;
+      if (!disk_as_indexed && read_only) {
+        // A read replica's edit outlives the share's delete, as a local addition.
+        repo.DeleteFileState(rel);
+        return plan;
+      }
       if (!disk_as_indexed) return local_change();
       std::error_code ec;
       if (disk->kind == fs::FileKind::kDirectory) {
@@ -298,6 +310,28 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       }
       repo.DeleteFileState(rel);
       return plan;
+    }
+    if (on_disk && !disk_as_indexed && read_only) {
+      // A read replica cannot publish its edit; the share's version takes the
+      // name and the edit is kept beside it, still a local change.
+      crypto::Entry local{.path = entry.path};
+      local.mtime_ns = disk->mtime_ns;
+      local.device_short_id = self->options_.device_short_id;
+      std::string copy;
+      for (int later = 0; later < 100 && (copy.empty() || self->fs_.Lstat(self->options_.root / copy)); ++later) {
+        copy = scan::ConflictCopyPath(local, later);
+      }
+      if (::rename(full.c_str(), (self->options_.root / copy).c_str()) != 0) {
+        plan.step = PullPlan::Step::kRetryLater;
+        plan.error = "cannot move the local edit of " + rel + " aside: " + std::strerror(errno);
+        return plan;
+      }
+      spdlog::warn("share {}: {} was edited here; the share's version takes its place and the edit is kept as {}",
+                   self->options_.name, rel, copy);
+      repo.DeleteFileState(rel);
+      plan.expected_local.reset();
+      on_disk = false;
+      disk = MakeError(ErrorCode::kNotFound, "moved aside");
     }
     if (on_disk && !disk_as_indexed) return local_change();
     std::error_code ec;
@@ -394,7 +428,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
 
   // Finalize on the strand: the file must still be as planned, and the record
   // still the one we assembled.
-  auto finish_file = [self, locator, plan = std::move(plan)]() -> Result<void> {
+  auto finish_file = [self, locator, revert, plan = std::move(plan)]() -> Result<void> {
     if (!self->repo_) return Ok();
     store::Repository& repo = *self->repo_;
     const crypto::Entry& entry = *plan.entry;
@@ -404,10 +438,10 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     if (!stored || stored->seq != plan.seq) return Ok();  // superseded: the newer record is queued
     auto local = repo.GetFileState(rel);
     auto disk = self->fs_.Lstat(full);
-    bool unchanged = plan.expected_local
-                         ? (local && SameMeta(*local, *plan.expected_local) && disk &&
-                            scan::MatchesIndexedState(*local, *disk))
-                         : (!local && !disk);
+    bool unchanged = revert ||
+                     (plan.expected_local ? (local && SameMeta(*local, *plan.expected_local) && disk &&
+                                             scan::MatchesIndexedState(*local, *disk))
+                                          : (!local && !disk));
     if (!unchanged) {
       // A local edit arrived meanwhile: index it, then plan again.
       asio::post(self->loop_, [self] { self->ScheduleScan(); });
@@ -465,8 +499,9 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
         received_bytes_ += block.size;
         co_return;
       }
-      spdlog::warn("share {}: peer {} sent a block that does not match its id", options_.name,
-                   link->session->device_id());
+      last_error_ = "peer " + link->session->device_id() + " sent a block of " + entry.path.str() +
+                    " that does not match its id; it was rejected";
+      spdlog::warn("share {}: {}", options_.name, last_error_);
     }
     if (failure.empty()) failure = "no connected peer has block " + HexEncode(block.id).substr(0, 12) + " of " + entry.path.str();
   };
@@ -584,6 +619,9 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
     const auto& secrets = self->options_.secrets;
     for (const store::BlockLocation& where : places) {
       auto data = ReadVerifiedBlock(self->options_.root / where.path, where.offset, where.size, id, secrets.id_key());
+      if (data && self->options_.test_hooks.forge_blocks) {
+        for (uint8_t& byte : *data) byte ^= 0x5A;  // right id, right key, wrong bytes
+      }
       if (data) return crypto::SealBlock(secrets.block_key(), id, *data);
     }
     return std::nullopt;

@@ -1,10 +1,14 @@
 #include "sync/share_engine.h"
 
 #include <asio/co_spawn.hpp>
+#include <algorithm>
 #include <chrono>
 #include <spdlog/spdlog.h>
 
 #include "base/async.h"
+#include "crypto/keyed_hash.h"
+#include "crypto/seal.h"
+#include "scan/chunker.h"
 #include "scan/conflict.h"
 #include "sync/peer_session.h"
 
@@ -46,7 +50,8 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
 
 void ShareEngine::Start() {
   ScheduleScan();
-  if (options_.secrets.CanWrite()) {
+  // Read replicas watch too: their local changes are tracked and reported.
+  if (options_.secrets.CanRead()) {
     std::weak_ptr<ShareEngine> weak = weak_from_this();
     watcher_ = std::make_shared<fs::Watcher>(loop_, options_.root, [weak] {
       if (auto self = weak.lock()) self->OnFolderChanged();
@@ -104,7 +109,7 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
 }
 
 void ShareEngine::ScheduleScan() {
-  if (shut_down_ || !options_.secrets.CanWrite()) return;
+  if (shut_down_ || !options_.secrets.CanRead()) return;
   if (scan_running_) {
     scan_again_ = true;
     return;
@@ -124,26 +129,31 @@ asio::awaitable<void> ShareEngine::ScanLoop() {
 
 asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
   if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
-  if (!options_.secrets.CanWrite()) {
+  if (!options_.secrets.CanRead()) {
     co_return MakeError(ErrorCode::kFailedPrecondition,
-                        "this share is a " + std::string(crypto::AccessModeName(options_.secrets.mode())) +
-                            " replica; only write replicas index local changes");
+                        "this share is a blind replica: it holds no files to scan");
   }
   struct Outcome {
     Result<scan::ScanStats> stats;
     store::IndexSummary summary;
+    std::vector<scan::LocalChange> local_changes;
   };
   ++scans_in_flight_;
   auto self = shared_from_this();
   auto work = [self]() -> Outcome {
-    if (!self->repo_) return {MakeError(ErrorCode::kFailedPrecondition, "the share was removed"), {}};
+    if (!self->repo_) return {MakeError(ErrorCode::kFailedPrecondition, "the share was removed"), {}, {}};
     scan::Scanner scanner(self->fs_, *self->repo_, self->options_.secrets, self->options_.device_short_id,
                           self->options_.root);
-    Outcome outcome{scanner.ScanAll(), {}};
+    Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
+    if (self->options_.secrets.CanWrite()) {
+      outcome.stats = scanner.ScanAll();
+    } else {
+      outcome.stats = scanner.ObserveAll(outcome.local_changes);
+    }
     outcome.summary = self->repo_->Summarize();
     return outcome;
   };
-  Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}};
+  Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
   try {
     outcome = co_await RunOn(strand_, std::move(work));
   } catch (const std::exception& e) {
@@ -156,6 +166,14 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
     index_ = outcome.summary;
     last_scan_ = *outcome.stats;
     last_scan_unix_ = UnixNow();
+    if (!options_.secrets.CanWrite()) {
+      if (outcome.local_changes.size() != local_changes_.size()) {
+        spdlog::info("share {}: {} local changes (a {} replica keeps them to itself)", options_.name,
+                     outcome.local_changes.size(), crypto::AccessModeName(options_.secrets.mode()));
+      }
+      local_changes_ = std::move(outcome.local_changes);
+      if (options_.test_hooks.send_local_edits && !local_changes_.empty()) SendForgedEdits();
+    }
     const auto& s = *outcome.stats;
     if (s.records_written > 0 || s.skipped > 0) {
       spdlog::info("share {}: scanned {} entries in {} ms, hashed {} files ({} bytes), {} new versions, {} deleted, {} skipped",
@@ -409,6 +427,254 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
   co_return Ok();
 }
 
+asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string path) {
+  if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
+  if (!options_.secrets.CanRead() || options_.secrets.CanWrite()) {
+    co_return MakeError(ErrorCode::kFailedPrecondition,
+                        std::string("only read replicas keep local changes to revert; this share is a ") +
+                            crypto::AccessModeName(options_.secrets.mode()) + " replica");
+  }
+  struct Reverted {
+    Result<uint64_t> count = uint64_t{0};
+    std::vector<std::pair<crypto::Locator, Need>> needs;
+    std::vector<scan::LocalChange> remaining;
+  };
+  auto self = shared_from_this();
+  auto revert = [self, path]() -> Reverted {
+    Reverted out;
+    if (!self->repo_) return out;
+    store::Repository& repo = *self->repo_;
+    const crypto::ShareSecrets& secrets = self->options_.secrets;
+    std::vector<scan::LocalChange> changes;
+    scan::Scanner scanner(self->fs_, repo, secrets, self->options_.device_short_id, self->options_.root);
+    if (auto scanned = scanner.ObserveAll(changes); !scanned) return {scanned.error(), {}, {}};
+    auto selected = [&](const std::string& p) {
+      return path.empty() || p == path || (p.size() > path.size() && p.starts_with(path) && p[path.size()] == '/');
+    };
+    // Deepest first, so an added folder is empty by the time it is removed.
+    std::sort(changes.begin(), changes.end(),
+              [](const scan::LocalChange& a, const scan::LocalChange& b) { return a.path > b.path; });
+    uint64_t count = 0;
+    for (const scan::LocalChange& change : changes) {
+      if (!selected(change.path)) {
+        out.remaining.push_back(change);
+        continue;
+      }
+      crypto::Locator locator = crypto::ComputeLocator(secrets.locator_key(), change.path);
+      auto stored = repo.GetRecord(locator);
+      auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
+      if (entry && !entry->deleted) {
+        out.needs.emplace_back(locator, Need{entry->size, 0, true});
+        ++count;
+        continue;
+      }
+      // Not in the share: the revert of an addition is its removal.
+      std::filesystem::path full = self->options_.root / change.path;
+      std::error_code ec;
+      std::filesystem::remove(full, ec);
+      if (ec) {
+        out.remaining.push_back(change);
+        spdlog::warn("share {}: cannot remove {}: {}", self->options_.name, full.string(), ec.message());
+        continue;
+      }
+      repo.DeleteFileState(change.path);
+      ++count;
+    }
+    std::sort(out.remaining.begin(), out.remaining.end(),
+              [](const scan::LocalChange& a, const scan::LocalChange& b) { return a.path < b.path; });
+    out.count = count;
+    return out;
+  };
+  Reverted reverted = co_await RunOn(strand_, std::move(revert));
+  if (!reverted.count) co_return reverted.count.error();
+  if (!path.empty() && *reverted.count == 0) {
+    co_return MakeError(ErrorCode::kNotFound, "no local change at " + path + "; see tandem info for the list");
+  }
+  spdlog::info("share {}: reverting {} local changes", options_.name, *reverted.count);
+  AddNeeds(reverted.needs);
+  ScheduleScan();
+  co_return *reverted.count;
+}
+
+namespace {
+
+std::string Device7Of(uint64_t short_id) {
+  Bytes id;
+  AppendU64BE(id, short_id);
+  return Base32Encode(id).substr(0, 7);
+}
+
+ConflictSide SideOf(const crypto::Entry& entry) {
+  return {Device7Of(entry.device_short_id), entry.mtime_ns, entry.size, !entry.deleted};
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::vector<Conflict>>> ShareEngine::ListConflicts() {
+  if (!options_.secrets.CanRead()) {
+    co_return MakeError(ErrorCode::kFailedPrecondition, "a blind replica cannot see file names, nor conflicts");
+  }
+  auto self = shared_from_this();
+  auto list = [self]() -> std::vector<Conflict> {
+    std::vector<Conflict> out;
+    if (!self->repo_) return out;
+    store::Repository& repo = *self->repo_;
+    const crypto::ShareSecrets& secrets = self->options_.secrets;
+    repo.ForEachRecord([&](store::StoredRecord&& stored) {
+      auto entry = crypto::OpenRecord(secrets, stored.record);
+      if (!entry || entry->deleted) return;
+      auto name = scan::ParseConflictCopyPath(entry->path.str());
+      if (!name) return;
+      Conflict conflict{entry->path.str(), name->original, {}, SideOf(*entry)};
+      conflict.local.present = false;
+      if (auto original = repo.GetRecord(crypto::ComputeLocator(secrets.locator_key(), name->original))) {
+        if (auto opened = crypto::OpenRecord(secrets, original->record)) conflict.local = SideOf(*opened);
+      }
+      out.push_back(std::move(conflict));
+    });
+    std::sort(out.begin(), out.end(), [](const Conflict& a, const Conflict& b) { return a.id < b.id; });
+    return out;
+  };
+  co_return co_await RunOn(strand_, std::move(list));
+}
+
+asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string key, ConflictKeep keep) {
+  if (!options_.secrets.CanWrite()) {
+    co_return MakeError(ErrorCode::kFailedPrecondition,
+                        std::string("a ") + crypto::AccessModeName(options_.secrets.mode()) +
+                            " replica cannot resolve conflicts: only write replicas change the share");
+  }
+  auto listed = co_await ListConflicts();
+  if (!listed) co_return listed.error();
+  const Conflict* found = nullptr;
+  size_t by_path = 0;
+  for (const Conflict& c : *listed) {
+    if (c.id == key) found = &c;
+  }
+  if (!found) {
+    for (const Conflict& c : *listed) {
+      if (c.path == key) found = &c, ++by_path;
+    }
+    if (by_path > 1) {
+      co_return MakeError(ErrorCode::kInvalidArgument,
+                          key + " has " + std::to_string(by_path) + " conflict copies; name the copy to resolve");
+    }
+  }
+  if (!found) {
+    co_return MakeError(ErrorCode::kNotFound,
+                        "no conflict named " + key + "; 'tandem conflicts SHARE' lists them");
+  }
+  Conflict conflict = *found;
+  auto self = shared_from_this();
+  auto act = [self, conflict, keep]() -> Result<std::string> {
+    namespace stdfs = std::filesystem;
+    const stdfs::path& root = self->options_.root;
+    stdfs::path copy = root / conflict.id;
+    if (!self->fs_.Lstat(copy)) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "the conflict copy " + conflict.id + " is not on disk here yet; wait for the share to sync");
+    }
+    std::error_code ec;
+    switch (keep) {
+      case ConflictKeep::kLocal:
+        stdfs::remove(copy, ec);
+        if (ec) return MakeError(ErrorCode::kIo, "cannot delete " + copy.string() + ": " + ec.message());
+        return "kept " + conflict.path + " as it is; deleted " + conflict.id;
+      case ConflictKeep::kRemote: {
+        auto target = self->fs_.Lstat(root / conflict.path);
+        if (target && target->kind == fs::FileKind::kDirectory) {
+          return MakeError(ErrorCode::kFailedPrecondition, conflict.path + " is a folder now; move it away first");
+        }
+        stdfs::create_directories((root / conflict.path).parent_path(), ec);
+        stdfs::rename(copy, root / conflict.path, ec);
+        if (ec) return MakeError(ErrorCode::kIo, "cannot move " + conflict.id + " to " + conflict.path + ": " + ec.message());
+        return "replaced " + conflict.path + " with the version from " + conflict.remote.device7;
+      }
+      case ConflictKeep::kBoth: {
+        auto name = scan::ParseConflictCopyPath(conflict.id);
+        std::string original = name->original;
+        size_t slash = original.rfind('/');
+        size_t dot = original.rfind('.');
+        size_t start = slash == std::string::npos ? 0 : slash + 1;
+        bool has_ext = dot != std::string::npos && dot > start;
+        std::string plain = (has_ext ? original.substr(0, dot) : original) + " (" + name->device7 + " " +
+                            name->stamp + ")" + (has_ext ? original.substr(dot) : "");
+        if (self->fs_.Lstat(root / plain)) {
+          return MakeError(ErrorCode::kAlreadyExists, plain + " exists already; move it away first");
+        }
+        stdfs::rename(copy, root / plain, ec);
+        if (ec) return MakeError(ErrorCode::kIo, "cannot rename " + conflict.id + ": " + ec.message());
+        return "kept both: the other version is now " + plain;
+      }
+    }
+    return MakeError(ErrorCode::kInvalidArgument, "unknown choice");
+  };
+  auto done = co_await RunOn(strand_, std::move(act));
+  if (!done) co_return done.error();
+  spdlog::info("share {}: conflict {}: {}", options_.name, conflict.id, *done);
+  // Indexed now, so the resolution is a version like any other edit.
+  if (auto scanned = co_await Scan(); !scanned) co_return scanned.error();
+  co_return *done;
+}
+
+void ShareEngine::SendForgedEdits() {
+  spdlog::warn("share {}: TEST HOOK: sending {} local changes as records this replica cannot sign", options_.name,
+               local_changes_.size());
+  auto self = shared_from_this();
+  auto forge = [self, changes = local_changes_]() {
+    std::vector<crypto::Record> records;
+    if (!self->repo_) return records;
+    const crypto::ShareSecrets& secrets = self->options_.secrets;
+    crypto::ShareSecrets impostor = crypto::ShareSecrets::GenerateWrite();
+    for (const scan::LocalChange& change : changes) {
+      crypto::Entry entry{.path = *RelPath::Parse(change.path)};
+      entry.kind = change.entry_kind;
+      entry.device_short_id = self->options_.device_short_id;
+      entry.deleted = change.kind == scan::LocalChange::Kind::kDeleted;
+      std::filesystem::path full = self->options_.root / change.path;
+      if (auto info = self->fs_.Lstat(full); info && !entry.deleted) {
+        entry.mode = info->mode;
+        entry.mtime_ns = info->mtime_ns;
+        auto file = self->fs_.OpenRead(full);
+        if (entry.kind == crypto::EntryKind::kFile && file) {
+          scan::StreamChunker chunker(**file);
+          for (auto chunk = chunker.Next(); chunk && !chunk->empty(); chunk = chunker.Next()) {
+            entry.blocks.push_back({crypto::ComputeBlockId(secrets.id_key(), *chunk), static_cast<uint32_t>(chunk->size())});
+            entry.size += chunk->size();
+          }
+        }
+      }
+      crypto::Record record;
+      record.locator = crypto::ComputeLocator(secrets.locator_key(), change.path);
+      if (auto stored = self->repo_->GetRecord(record.locator)) record.vector = stored->record.vector;
+      record.vector.Bump(self->options_.device_short_id);
+      record.sealed_entry = crypto::SealEntry(secrets.entry_key(), crypto::EncodeEntry(entry));
+      if (!entry.deleted) record.blocks = entry.blocks;
+      // The best a replica without the write seed can do: a well-formed
+      // signature by a key that is not the share's.
+      record.signature = impostor.Sign(crypto::SignedMessage(secrets.share_id(), record));
+      records.push_back(std::move(record));
+    }
+    return records;
+  };
+  asio::co_spawn(
+      loop_,
+      [](std::shared_ptr<ShareEngine> self, decltype(forge) forge) -> asio::awaitable<void> {
+        auto records = co_await RunOn(self->strand_, std::move(forge));
+        for (const auto& link : self->links_) {
+          wire::Frame frame;
+          auto* batch = frame.mutable_index_batch();
+          batch->set_share(link->offer);
+          batch->set_epoch(std::string(AsChars(self->epoch_)));
+          for (const auto& record : records) crypto::RecordToWire(record, batch->add_records());
+          batch->set_last_seq(0);
+          batch->set_caught_up(true);
+          link->session->Send(frame);
+        }
+      }(self, std::move(forge)),
+      LogErrors(self, "test hook"));
+}
+
 EngineStatus ShareEngine::Status() const {
   EngineStatus status;
   if (scans_in_flight_ > 0) {
@@ -425,6 +691,7 @@ EngineStatus ShareEngine::Status() const {
   status.need_blocks = blind_missing_blocks_;
   status.need_bytes += blind_missing_bytes_;
   for (const auto& link : links_) status.connected_devices.push_back(link->session->device_id());
+  status.local_changes = local_changes_;
   status.index = index_;
   status.last_scan = last_scan_;
   status.last_scan_unix = last_scan_unix_;

@@ -43,21 +43,50 @@ struct EngineStatus {
   uint64_t need_blocks = 0;     // blind: sealed blocks no peer had in the last pass
   uint64_t received_bytes = 0;  // block bytes fetched from peers since start
   std::vector<std::string> connected_devices;
+  // A read replica's edits, which stay local (as of the last scan).
+  std::vector<scan::LocalChange> local_changes;
   store::IndexSummary index;
   scan::ScanStats last_scan;
   int64_t last_scan_unix = 0;
   std::string last_error;
 };
 
+// One side of a conflict as listed to the user.
+struct ConflictSide {
+  std::string device7;  // first group of the device id that made it
+  int64_t mtime_ns = 0;
+  uint64_t size = 0;
+  bool present = true;  // false when the file at the name was deleted since
+};
+
+// A conflict copy and the file it was made beside. "local" is the version
+// at the file's own name, "remote" the one kept in the copy.
+struct Conflict {
+  std::string id;    // the copy's path: what share_resolve_conflict takes
+  std::string path;  // the file's path
+  ConflictSide local;
+  ConflictSide remote;
+};
+
+enum class ConflictKeep { kLocal, kRemote, kBoth };
+
 class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
  public:
   using Strand = asio::strand<asio::thread_pool::executor_type>;
+
+  // Misbehaviour on purpose, for tests of the peers that must resist it
+  // (TANDEM_TEST_HOOKS; never set in normal use).
+  struct TestHooks {
+    bool send_local_edits = false;  // a read replica sends its edits as records it cannot sign
+    bool forge_blocks = false;      // blocks served are sealed right but hold other bytes
+  };
 
   struct Options {
     std::string name;  // for logs
     std::filesystem::path root;
     crypto::ShareSecrets secrets;
     uint64_t device_short_id = 0;
+    TestHooks test_hooks;
   };
 
   ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Filesystem& fs, Options options,
@@ -73,6 +102,21 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   asio::awaitable<Result<scan::ScanStats>> Scan();
   // A scan soon, coalescing with one already running (watcher, timer).
   void ScheduleScan();
+
+  // A read replica's local changes (all, or those at or below `path`) are
+  // undone: added paths are deleted, modified and deleted ones are brought
+  // back to the share's version (replacing the file only once that version
+  // is assembled). Returns how many paths were reverted or queued.
+  asio::awaitable<Result<uint64_t>> RevertLocalChanges(std::string path);
+
+  // Every conflict copy in the share, by path.
+  asio::awaitable<Result<std::vector<Conflict>>> ListConflicts();
+  // Settles one conflict (named by its copy's path, or by the file's path
+  // when it has one copy): kLocal deletes the copy, kRemote moves the copy's
+  // version to the file's name, kBoth renames the copy to a plain name. The
+  // change is indexed before this returns, and syncs like any edit. Returns
+  // what was done, in words. Write replicas only.
+  asio::awaitable<Result<std::string>> ResolveConflict(std::string conflict, ConflictKeep keep);
 
   // Sync on/off: off detaches peers and stops pulling; scanning goes on.
   void SetEnabled(bool enabled);
@@ -103,6 +147,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   struct Need {
     uint64_t bytes = 0;
     uint64_t generation = 0;  // changes whenever a newer record asks for the path
+    bool revert = false;      // replace a read replica's local change
   };
   struct PullPlan;
 
@@ -117,6 +162,8 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   asio::awaitable<void> SendRecords(std::shared_ptr<Link> link, std::vector<store::StoredRecord> records,
                                     uint64_t last_seq, bool caught_up);
   std::shared_ptr<Link> FindLink(PeerSession* session) const;
+  // Test hook: records for the local changes, with a signature that is not the share key's.
+  void SendForgedEdits();
 
   // Puller (puller.cc).
   void AddNeeds(const std::vector<std::pair<crypto::Locator, Need>>& needs);
@@ -158,6 +205,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   int64_t last_scan_unix_ = 0;
   std::string last_error_;
   store::IndexSummary index_;
+  std::vector<scan::LocalChange> local_changes_;
 
   // Peers.
   std::vector<std::shared_ptr<Link>> links_;

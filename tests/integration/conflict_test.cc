@@ -242,5 +242,66 @@ TEST(Conflicts, ARepeatedConflictOnTheSameFileAddsOneCopyEachTime) {
   for (int i = 0; i < 2; ++i) EXPECT_EQ(w.ConflictCopies(i), 2u) << w.Describe(i);
 }
 
+// Two writers that conflicted on plan.txt, both versions everywhere.
+class ResolvedConflict : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteFile(w_.dir(0) / "plan.txt", "the original");
+    ASSERT_TRUE(w_.Converged(1));
+    w_.Separate();
+    WriteFile(w_.dir(0) / "plan.txt", "older edit");
+    w_.Rescan(0);
+    WriteFile(w_.dir(1) / "plan.txt", "newer edit");
+    w_.Rescan(1);
+    w_.Reunite();
+    ASSERT_TRUE(w_.Converged(2));
+    ASSERT_TRUE(WaitUntil([&] { return w_.d(0).Json({"conflicts", "s", "--json"}).size() == 1; }));
+    listed_ = w_.d(0).Json({"conflicts", "s", "--json"})[0];
+  }
+
+  Writers w_{2};
+  nlohmann::json listed_;
+};
+
+TEST_F(ResolvedConflict, IsListedWithBothVersionsOnEveryDevice) {
+  EXPECT_EQ(listed_["path"], "plan.txt");
+  std::string copy = listed_["conflict"];
+  EXPECT_EQ(ReadFile(w_.dir(0) / copy), "older edit");
+  EXPECT_EQ(listed_["local"]["size"], std::string("newer edit").size());
+  EXPECT_EQ(listed_["remote"]["size"], std::string("older edit").size());
+  EXPECT_EQ(listed_["remote"]["device"], w_.d(0).device_id().substr(0, 7)) << "the copy holds device 0's version";
+  EXPECT_EQ(listed_["local"]["device"], w_.d(1).device_id().substr(0, 7));
+  EXPECT_TRUE(WaitUntil([&] { return w_.d(1).Json({"conflicts", "s", "--json"}) == nlohmann::json::array({listed_}); }));
+  CommandResult human = w_.d(0).Run({"conflicts", "s"});
+  EXPECT_NE(human.out.find("plan.txt"), std::string::npos) << human.out;
+}
+
+TEST_F(ResolvedConflict, KeepRemotePutsTheCopysVersionInPlaceEverywhere) {
+  CommandResult r = w_.d(1).Run({"resolve", "s", "plan.txt", "--keep", "remote"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(w_.Converged(1));
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(ReadFile(w_.dir(i) / "plan.txt"), "older edit");
+  EXPECT_TRUE(WaitUntil([&] { return w_.d(0).Json({"conflicts", "s", "--json"}).empty(); }));
+}
+
+TEST_F(ResolvedConflict, KeepLocalDeletesTheCopyEverywhere) {
+  CommandResult r = w_.d(0).Run({"resolve", "s", listed_["conflict"], "--keep", "local"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(w_.Converged(1));
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(ReadFile(w_.dir(i) / "plan.txt"), "newer edit");
+}
+
+TEST_F(ResolvedConflict, KeepBothLeavesTwoPlainFilesAndNoConflict) {
+  CommandResult r = w_.d(0).Run({"resolve", "s", "plan.txt", "--keep", "both"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(w_.Converged(2));
+  w_.Settle("marker");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(w_.ConflictCopies(i), 0u) << w_.Describe(i);
+    EXPECT_EQ(w_.Contents(i), (std::multiset<std::string>{"older edit", "newer edit", "marker"}));
+    EXPECT_TRUE(w_.d(i).Json({"conflicts", "s", "--json"}).empty());
+  }
+}
+
 }  // namespace
 }  // namespace tandem::testing

@@ -192,11 +192,31 @@ TEST_F(Lifecycle, ANameIsFoundEvenWhenAnIdStartsWithIt) {
   EXPECT_EQ(Info(daemon_, id.substr(0, 8))["name"], "docs");
 }
 
-TEST_F(Lifecycle, ConflictCommandsAnswerNotYet) {
+TEST_F(Lifecycle, ConflictAndRevertCommandsRefuseWhatTheyCannotDo) {
+  WriteFile(data_ / "a.txt", "untouched");
   ASSERT_EQ(daemon_.Run({"add", data_.string()}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return Info(daemon_, "docs")["index"]["files"] == 4; }));
   CommandResult r = daemon_.Run({"conflicts", "docs"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("not available yet"), std::string::npos) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "No conflicts.\n");
+  EXPECT_EQ(daemon_.Json({"conflicts", "docs", "--json"}), nlohmann::json::array());
+  uint64_t sequence = Info(daemon_, "docs")["index"]["sequence"];
+
+  r = daemon_.Run({"resolve", "docs", "a.txt", "--keep", "mine"});
+  EXPECT_EQ(r.exit_code, 2) << "a bad --keep is a command-line error";
+  r = daemon_.Run({"resolve", "docs", "a.txt", "--keep", "remote"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no conflict named a.txt"), std::string::npos) << r.err;
+  r = daemon_.Run({"revert", "docs"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("only read replicas"), std::string::npos) << r.err;
+  std::string reply = RawControlRequest(
+      daemon_.config_dir(),
+      R"({"jsonrpc":"2.0","id":1,"method":"share_resolve_conflict","params":{"share":"docs","conflict":"a.txt","keep":"all"}})" "\n");
+  EXPECT_NE(reply.find("keep_local, keep_remote or keep_both"), std::string::npos) << reply;
+
+  EXPECT_EQ(ReadFile(data_ / "a.txt"), "untouched");
+  EXPECT_EQ(Info(daemon_, "docs")["index"]["sequence"], sequence) << "nothing was recorded";
 }
 
 }  // namespace
