@@ -54,6 +54,7 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
     std::string wanted = std::string(",") + text + ",";
     hooks.send_local_edits = wanted.find(",send-local-edits,") != std::string::npos;
     hooks.forge_blocks = wanted.find(",forge-blocks,") != std::string::npos;
+    hooks.slow_blocks = wanted.find(",slow-blocks,") != std::string::npos;
     spdlog::warn("TANDEM_TEST_HOOKS={}: this daemon misbehaves on purpose, for tests only", text);
   }
   auto service = tandem::service::Service::Create({config_dir, listen, hooks});

@@ -371,7 +371,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       return plan;
     }
     // A regular file.
-    if (plan.expected_local && on_disk && disk->kind == fs::FileKind::kRegular &&
+    if (!revert && plan.expected_local && on_disk && disk->kind == fs::FileKind::kRegular &&
         plan.expected_local->blocks == entry.blocks) {
       // Same content: only metadata to bring over.
       ::chmod(full.c_str(), entry.mode & 07777);
@@ -598,6 +598,10 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
   }
   std::memcpy(id.data(), request.block_id().data(), id.size());
   auto self = shared_from_this();
+  if (options_.test_hooks.slow_blocks) {
+    asio::steady_timer pause(loop_, std::chrono::milliseconds(250));
+    co_await pause.async_wait(asio::use_awaitable);
+  }
   if (!options_.secrets.CanRead()) {
     auto read_sealed = [self, id]() -> std::optional<Bytes> {
       return self->repo_ ? self->repo_->GetSealedBlock(id) : std::nullopt;

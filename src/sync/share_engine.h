@@ -79,6 +79,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   struct TestHooks {
     bool send_local_edits = false;  // a read replica sends its edits as records it cannot sign
     bool forge_blocks = false;      // blocks served are sealed right but hold other bytes
+    bool slow_blocks = false;       // each block is served after a pause (a slow link)
   };
 
   struct Options {

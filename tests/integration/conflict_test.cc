@@ -242,6 +242,41 @@ TEST(Conflicts, ARepeatedConflictOnTheSameFileAddsOneCopyEachTime) {
   for (int i = 0; i < 2; ++i) EXPECT_EQ(w.ConflictCopies(i), 2u) << w.Describe(i);
 }
 
+TEST(Conflicts, ALocalEditDuringAPullIsNeverOverwritten) {
+  TempDir tmp;
+  DaemonProcess sender(tmp / "cs"), receiver(tmp / "cr");
+  ::setenv("TANDEM_TEST_HOOKS", "slow-blocks", 1);
+  bool started = sender.Start();
+  ::unsetenv("TANDEM_TEST_HOOKS");
+  ASSERT_TRUE(started && receiver.Start());
+  WriteFile(tmp / "s/big.bin", "small at first");
+  ASSERT_EQ(sender.Run({"add", (tmp / "s").string(), "--name", "s"}).exit_code, 0);
+  std::string token = sender.Run({"token", "s"}).out;
+  token.pop_back();
+  ASSERT_EQ(receiver.Run({"import", token, (tmp / "r").string()}).exit_code, 0);
+  ASSERT_EQ(sender.Run({"peer", "add", "s", receiver.address()}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return SnapshotTree(tmp / "r") == SnapshotTree(tmp / "s"); }));
+
+  // 64 blocks served a quarter second apart, 32 at a time: the receiver
+  // assembles for a while, and the local edit lands in the middle.
+  std::string remote = RandomBytes(4 << 20, 11);
+  WriteFile(tmp / "s/big.bin", remote);
+  ASSERT_TRUE(WaitUntil([&] { return receiver.Json({"info", "s"})["received_bytes"] > 0; })) << receiver.Log();
+  ASSERT_EQ(receiver.Json({"info", "s"})["need_files"], 1) << "still assembling";
+  WriteFile(tmp / "r/big.bin", "edited here while the new version was on its way");
+
+  auto both_versions = [&](const stdfs::path& dir) {
+    std::multiset<std::string> contents;
+    for (auto& [path, content] : SnapshotTree(dir)) contents.insert(content);
+    return contents == std::multiset<std::string>{remote, "edited here while the new version was on its way"};
+  };
+  ASSERT_TRUE(WaitUntil([&] { return both_versions(tmp / "r") && both_versions(tmp / "s"); }, 60s))
+      << sender.Log() << receiver.Log();
+  EXPECT_EQ(ReadFile(tmp / "r/big.bin"), "edited here while the new version was on its way")
+      << "the newer local edit keeps the name";
+  EXPECT_TRUE(WaitUntil([&] { return SnapshotTree(tmp / "r") == SnapshotTree(tmp / "s"); }));
+}
+
 // Two writers that conflicted on plan.txt, both versions everywhere.
 class ResolvedConflict : public ::testing::Test {
  protected:

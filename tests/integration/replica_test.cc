@@ -112,5 +112,151 @@ TEST(BlindReplica, RelaysBetweenWritersThatNeverMeetAndKeepsNoPlaintext) {
   }
 }
 
+// Starts `d` with TANDEM_TEST_HOOKS set for it alone.
+bool StartMisbehaving(DaemonProcess& d, const char* hooks) {
+  ::setenv("TANDEM_TEST_HOOKS", hooks, 1);
+  bool started = d.Start();
+  ::unsetenv("TANDEM_TEST_HOOKS");
+  return started;
+}
+
+nlohmann::json LocalChanges(const DaemonProcess& d) { return d.Json({"info", "s"})["local_changes"]; }
+
+// A write replica and a read replica of it, connected.
+class ReadReplica : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteFile(w_dir_ / "a.txt", "share's a");
+    WriteFile(w_dir_ / "b.txt", "share's b");
+    WriteFile(w_dir_ / "dir/c.txt", "share's c");
+    ASSERT_TRUE(writer_.Start());
+  }
+
+  void Join(bool misbehaving = false) {
+    ASSERT_TRUE(misbehaving ? StartMisbehaving(reader_, "send-local-edits") : reader_.Start());
+    ASSERT_EQ(writer_.Run({"add", w_dir_.string(), "--name", "s"}).exit_code, 0);
+    CommandResult imported = reader_.Run({"import", TokenOf(writer_, "read"), r_dir_.string()});
+    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+    ASSERT_EQ(writer_.Run({"peer", "add", "s", reader_.address()}).exit_code, 0);
+    ASSERT_TRUE(WaitUntil([&] { return SnapshotTree(r_dir_) == SnapshotTree(w_dir_); }))
+        << writer_.Log() << reader_.Log();
+  }
+
+  TempDir tmp_;
+  stdfs::path w_dir_ = tmp_ / "w";
+  stdfs::path r_dir_ = tmp_ / "r";
+  DaemonProcess writer_{tmp_ / "cw"};
+  DaemonProcess reader_{tmp_ / "cr"};
+};
+
+TEST_F(ReadReplica, KeepsItsEditsLocalReportsThemAndRevertsThem) {
+  Join();
+  EXPECT_EQ(reader_.Json({"info", "s"})["mode"], "read");
+  uint64_t writer_sequence = writer_.Json({"info", "s"})["index"]["sequence"];
+  WriteFile(r_dir_ / "a.txt", "edited on the read replica");
+  WriteFile(r_dir_ / "new.txt", "added on the read replica");
+  stdfs::remove(r_dir_ / "b.txt");
+  nlohmann::json expected = {{{"path", "a.txt"}, {"change", "modified"}, {"kind", "file"}},
+                             {{"path", "b.txt"}, {"change", "deleted"}, {"kind", "file"}},
+                             {{"path", "new.txt"}, {"change", "added"}, {"kind", "file"}}};
+  ASSERT_TRUE(WaitUntil([&] { return LocalChanges(reader_)["paths"] == expected; })) << LocalChanges(reader_);
+  EXPECT_EQ(LocalChanges(reader_)["count"], 3);
+  CommandResult status = reader_.Run({"status", "s"});
+  EXPECT_NE(status.out.find("3 local changes"), std::string::npos) << status.out;
+  CommandResult info = reader_.Run({"info", "s"});
+  EXPECT_NE(info.out.find("modified  a.txt"), std::string::npos) << info.out;
+
+  // It still receives the share's changes to other files...
+  WriteFile(w_dir_ / "dir/c.txt", "the writer changed c");
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(r_dir_ / "dir/c.txt") == "the writer changed c"; }));
+  // ...and to the file it edited: the share's version takes the name, the
+  // edit stays beside it.
+  WriteFile(w_dir_ / "a.txt", "the writer changed a");
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(r_dir_ / "a.txt") == "the writer changed a"; })) << reader_.Log();
+  bool edit_kept = false;
+  for (auto& [path, content] : SnapshotTree(r_dir_)) {
+    edit_kept |= path.starts_with("a.sync-conflict-") && content == "edited on the read replica";
+  }
+  EXPECT_TRUE(edit_kept) << ::testing::PrintToString(SnapshotTree(r_dir_));
+
+  // Nothing of it reached the writer.
+  EXPECT_EQ(ReadFile(w_dir_ / "b.txt"), "share's b");
+  EXPECT_FALSE(stdfs::exists(w_dir_ / "new.txt"));
+  EXPECT_EQ(SnapshotTree(w_dir_).size(), 4u) << "a.txt, b.txt, dir, dir/c.txt";
+  EXPECT_EQ(writer_.Json({"info", "s"})["index"]["sequence"], writer_sequence + 2) << "only the writer's two edits";
+
+  CommandResult reverted = reader_.Run({"revert", "s"});
+  ASSERT_EQ(reverted.exit_code, 0) << reverted.err;
+  EXPECT_TRUE(WaitUntil([&] { return SnapshotTree(r_dir_) == SnapshotTree(w_dir_); }))
+      << ::testing::PrintToString(SnapshotTree(r_dir_)) << reader_.Log();
+  EXPECT_TRUE(WaitUntil([&] { return LocalChanges(reader_)["count"] == 0; })) << LocalChanges(reader_);
+}
+
+TEST_F(ReadReplica, RevertsOnePathAndRefusesUnknownOnes) {
+  Join();
+  WriteFile(r_dir_ / "a.txt", "edit one");
+  WriteFile(r_dir_ / "dir/c.txt", "edit two");
+  ASSERT_TRUE(WaitUntil([&] { return LocalChanges(reader_)["count"] == 2; })) << LocalChanges(reader_);
+  CommandResult r = reader_.Run({"revert", "s", "nothing/here.txt"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no local change at nothing/here.txt"), std::string::npos) << r.err;
+  r = reader_.Run({"revert", "s", "../escape"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad path"), std::string::npos) << r.err;
+  EXPECT_EQ(ReadFile(r_dir_ / "a.txt"), "edit one") << "a refused revert changes nothing";
+
+  r = reader_.Run({"revert", "s", "dir"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(r_dir_ / "dir/c.txt") == "share's c"; }));
+  EXPECT_TRUE(WaitUntil([&] { return LocalChanges(reader_)["count"] == 1; }));
+  EXPECT_EQ(ReadFile(r_dir_ / "a.txt"), "edit one") << "only the named path was reverted";
+}
+
+TEST_F(ReadReplica, EditsItSendsAsRecordsAreRejectedAndChangeNothing) {
+  Join(/*misbehaving=*/true);
+  uint64_t writer_sequence = writer_.Json({"info", "s"})["index"]["sequence"];
+  auto before = SnapshotTree(w_dir_);
+  WriteFile(r_dir_ / "a.txt", "forged edit");
+  WriteFile(r_dir_ / "planted.txt", "forged file");
+  ASSERT_TRUE(WaitUntil([&] {
+    return writer_.Log().find("disconnected: peer sent a record the share key did not sign") != std::string::npos;
+  })) << writer_.Log() << reader_.Log();
+  EXPECT_NE(reader_.Log().find("TEST HOOK"), std::string::npos);
+  // The writer keeps serving the share: a real edit still arrives.
+  WriteFile(w_dir_ / "b.txt", "a real edit");
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(r_dir_ / "b.txt") == "a real edit"; }));
+  before["b.txt"] = "a real edit";
+  EXPECT_EQ(SnapshotTree(w_dir_), before);
+  EXPECT_EQ(writer_.Json({"info", "s"})["index"]["sequence"], writer_sequence + 1);
+}
+
+TEST(ForgedBlocks, AreRejectedAndTheFileComesFromAnHonestPeer) {
+  TempDir tmp;
+  DaemonProcess honest(tmp / "ch"), forger(tmp / "cf"), fresh(tmp / "cn");
+  ASSERT_TRUE(honest.Start() && StartMisbehaving(forger, "forge-blocks") && fresh.Start());
+  stdfs::create_directories(tmp / "h");
+  ASSERT_EQ(honest.Run({"add", (tmp / "h").string(), "--name", "s"}).exit_code, 0);
+  std::string token = TokenOf(honest, "write");
+  ASSERT_EQ(forger.Run({"import", token, (tmp / "f").string()}).exit_code, 0);
+  ASSERT_EQ(forger.Run({"peer", "add", "s", honest.address()}).exit_code, 0);
+  std::string content = RandomBytes(200'000, 5);
+  WriteFile(tmp / "h/data.bin", content);
+  ASSERT_TRUE(WaitUntil([&] { return stdfs::exists(tmp / "f/data.bin"); })) << forger.Log();
+  EXPECT_EQ(ReadFile(tmp / "f/data.bin"), content) << "the forger pulls honestly; it only serves forgeries";
+
+  // A new device that can reach only the forger gets the record but no bytes.
+  ASSERT_EQ(fresh.Run({"import", token, (tmp / "n").string()}).exit_code, 0);
+  ASSERT_EQ(fresh.Run({"peer", "add", "s", forger.address()}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] {
+    return fresh.Json({"info", "s"})["last_error"].get<std::string>().find("does not match its id") != std::string::npos;
+  })) << fresh.Log();
+  EXPECT_FALSE(stdfs::exists(tmp / "n/data.bin")) << "nothing forged is ever written";
+  EXPECT_EQ(fresh.Json({"info", "s"})["need_files"], 1);
+
+  ASSERT_EQ(fresh.Run({"peer", "add", "s", honest.address()}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return stdfs::exists(tmp / "n/data.bin"); }, 60s)) << fresh.Log();
+  EXPECT_EQ(ReadFile(tmp / "n/data.bin"), content);
+}
+
 }  // namespace
 }  // namespace tandem::testing
