@@ -208,6 +208,49 @@ TEST(Conflicts, EditsInsideAFolderSurviveItsConcurrentDeletion) {
   }
 }
 
+TEST(Conflicts, TwoEditsAndADeleteOnThreeWritersKeepBothEdits) {
+  Writers w(3);
+  WriteFile(w.dir(0) / "shared.txt", "the original");
+  ASSERT_TRUE(w.Converged(1));
+  w.Separate();
+  WriteFile(w.dir(0) / "shared.txt", "edit from device 0");
+  w.Rescan(0);
+  stdfs::remove(w.dir(1) / "shared.txt");
+  w.Rescan(1);
+  WriteFile(w.dir(2) / "shared.txt", "edit from device 2, the newest");
+  w.Rescan(2);
+  w.Reunite();
+  ASSERT_TRUE(w.Converged(2));
+  w.Settle("marker");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(w.Contents(i), (std::multiset<std::string>{"edit from device 0", "edit from device 2, the newest", "marker"}))
+        << w.Describe(i);
+    EXPECT_EQ(ReadFile(w.dir(i) / "shared.txt"), "edit from device 2, the newest");
+  }
+}
+
+TEST(Conflicts, EditsInsideAFolderOnTwoWritersSurviveItsDeletionOnAThird) {
+  Writers w(3);
+  WriteFile(w.dir(0) / "project/one.txt", "one");
+  WriteFile(w.dir(0) / "project/two.txt", "two");
+  WriteFile(w.dir(0) / "project/three.txt", "three");
+  ASSERT_TRUE(w.Converged(4));
+  w.Separate();
+  stdfs::remove_all(w.dir(0) / "project");
+  w.Rescan(0);
+  WriteFile(w.dir(1) / "project/one.txt", "one, edited on device 1");
+  w.Rescan(1);
+  WriteFile(w.dir(2) / "project/two.txt", "two, edited on device 2");
+  w.Rescan(2);
+  w.Reunite();
+  ASSERT_TRUE(w.Converged(3));
+  w.Settle("marker");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(w.Contents(i), (std::multiset<std::string>{"one, edited on device 1", "two, edited on device 2", "marker"}))
+        << w.Describe(i);
+  }
+}
+
 TEST(Conflicts, TheSameChangeOnTwoWritersMakesNoCopy) {
   Writers w(2);
   WriteFile(w.dir(0) / "same.txt", "the original");
