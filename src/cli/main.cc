@@ -263,8 +263,9 @@ int main(int argc, char** argv) {
   }
   if (revert->parsed()) {
     return print(call("share_revert_local_changes", {{"share", share}, {"path", revert_path}}), [](const json& j) {
-      std::cout << "Reverting " << j["reverted"].get<uint64_t>()
-                << " local changes; the share's versions replace them as they arrive.\n";
+      uint64_t n = j["reverted"].get<uint64_t>();
+      std::cout << "Reverting " << n << " local change" << (n == 1 ? "" : "s")
+                << "; the share's versions replace them as they arrive.\n";
     });
   }
   return Fail("no command given; see tandem --help", 2);

@@ -56,8 +56,9 @@ void PrintShareInfo(const json& s) {
   }
   const json& local = s.value("local_changes", json::object());
   if (local.value("count", 0) > 0) {
-    fmt::print("Local      {} changes kept on this device only (tandem revert {} undoes them)\n",
-               local.value("count", 0), S(s, "name"));
+    int count = local.value("count", 0);
+    fmt::print("Local      {} change{} kept on this device only (tandem revert {} undoes {})\n", count,
+               count == 1 ? "" : "s", S(s, "name"), count == 1 ? "it" : "them");
     for (const json& c : local["paths"]) fmt::print("           {:<8}  {}\n", S(c, "change"), S(c, "path"));
   }
 }
@@ -95,7 +96,9 @@ void PrintStatus(const json& shares) {
       fmt::print("  connected: {}\n", d.get<std::string>());
     }
     uint64_t local = s.value("local_changes", json::object()).value("count", uint64_t{0});
-    if (local > 0) fmt::print("  {} local changes kept on this device only (see tandem info)\n", local);
+    if (local > 0) {
+      fmt::print("  {} local change{} kept on this device only (see tandem info)\n", local, local == 1 ? "" : "s");
+    }
   }
 }
 

@@ -40,20 +40,21 @@ bool SameContent(const crypto::Entry& a, const crypto::Entry& b) {
          a.blocks == b.blocks;
 }
 
+std::pair<std::string, std::string> SplitExtension(const std::string& path) {
+  size_t slash = path.rfind('/');
+  size_t dot = path.rfind('.');
+  size_t name_start = slash == std::string::npos ? 0 : slash + 1;
+  if (dot == std::string::npos || dot <= name_start) return {path, ""};
+  return {path.substr(0, dot), path.substr(dot)};
+}
+
 std::string ConflictCopyPath(const crypto::Entry& loser, int64_t later_s) {
   std::time_t seconds = static_cast<std::time_t>(loser.mtime_ns / 1'000'000'000 + later_s);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-  const std::string& path = loser.path.str();
-  size_t slash = path.rfind('/');
-  size_t dot = path.rfind('.');
-  size_t name_start = slash == std::string::npos ? 0 : slash + 1;
-  // A leading dot (".bashrc") starts the name, not an extension.
-  bool has_ext = dot != std::string::npos && dot > name_start;
-  std::string stem = has_ext ? path.substr(0, dot) : path;
-  std::string ext = has_ext ? path.substr(dot) : "";
+  auto [stem, ext] = SplitExtension(loser.path.str());
   return stem + std::string(kMarker) + stamp + "-" + Device7(loser.device_short_id) + ext;
 }
 

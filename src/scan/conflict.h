@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/version_vector.h"
@@ -37,6 +38,10 @@ bool Wins(const crypto::Entry& a, const crypto::Record& ra, const crypto::Entry&
 // Whether two versions leave the same thing on disk (path aside): both
 // deleted, or the same kind, mode, symlink target and blocks.
 bool SameContent(const crypto::Entry& a, const crypto::Entry& b);
+
+// `dir/name.ext` as {"dir/name", ".ext"}; a leading dot (".bashrc") starts
+// the name, not an extension.
+std::pair<std::string, std::string> SplitExtension(const std::string& path);
 
 // `stem.sync-conflict-YYYYMMDD-HHMMSS-DEVICE7.ext`, from the losing
 // version's mtime (UTC, plus `later_s` seconds when an earlier name is

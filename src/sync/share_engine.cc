@@ -592,13 +592,8 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
       }
       case ConflictKeep::kBoth: {
         auto name = scan::ParseConflictCopyPath(conflict.id);
-        std::string original = name->original;
-        size_t slash = original.rfind('/');
-        size_t dot = original.rfind('.');
-        size_t start = slash == std::string::npos ? 0 : slash + 1;
-        bool has_ext = dot != std::string::npos && dot > start;
-        std::string plain = (has_ext ? original.substr(0, dot) : original) + " (" + name->device7 + " " +
-                            name->stamp + ")" + (has_ext ? original.substr(dot) : "");
+        auto [stem, ext] = scan::SplitExtension(name->original);
+        std::string plain = stem + " (" + name->device7 + " " + name->stamp + ")" + ext;
         if (self->fs_.Lstat(root / plain)) {
           return MakeError(ErrorCode::kAlreadyExists, plain + " exists already; move it away first");
         }
