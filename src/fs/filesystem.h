@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/rel_path.h"
 #include "base/result.h"
 
 namespace tandem::fs {
@@ -56,5 +57,10 @@ class PosixFilesystem final : public Filesystem {
   Result<std::unique_ptr<ReadableFile>> OpenRead(const std::filesystem::path& path) override;
   Result<std::string> ReadLink(const std::filesystem::path& path) override;
 };
+
+// Whether every folder above `rel` (below `root`) is a real folder, or not
+// there yet. Writing, moving or deleting below a symlinked or replaced
+// folder would act outside the share.
+bool ParentsAreFolders(Filesystem& fs, const std::filesystem::path& root, const RelPath& rel);
 
 }  // namespace tandem::fs

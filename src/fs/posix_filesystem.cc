@@ -100,4 +100,20 @@ Result<std::string> PosixFilesystem::ReadLink(const std::filesystem::path& path)
   return target;
 }
 
+bool ParentsAreFolders(Filesystem& fs, const std::filesystem::path& root, const RelPath& rel) {
+  std::string parent = rel.Parent();
+  std::filesystem::path path = root;
+  size_t start = 0;
+  while (start < parent.size()) {
+    size_t slash = parent.find('/', start);
+    if (slash == std::string::npos) slash = parent.size();
+    path /= parent.substr(start, slash - start);
+    auto info = fs.Lstat(path);
+    if (!info) return true;  // missing: created as a real folder when needed
+    if (info->kind != FileKind::kDirectory) return false;
+    start = slash + 1;
+  }
+  return true;
+}
+
 }  // namespace tandem::fs

@@ -2,10 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <ctime>
 
 #include "crypto/keyed_hash.h"
+#include "scan/scanner.h"
 
 namespace tandem::scan {
 namespace {
@@ -29,6 +34,10 @@ uint64_t HighestCounter(const VersionVector& v) {
 bool Wins(const crypto::Entry& a, const crypto::Record& ra, const crypto::Entry& b, const crypto::Record& rb) {
   if (SameContent(a, b)) return ra.signature > rb.signature;
   if (a.deleted != b.deleted) return b.deleted;
+  // A folder keeps its name over a file or symlink: its children could not
+  // live below a file, and the file is kept as a copy beside it.
+  bool a_folder = a.kind == crypto::EntryKind::kDirectory, b_folder = b.kind == crypto::EntryKind::kDirectory;
+  if (!a.deleted && a_folder != b_folder) return a_folder;
   if (a.mtime_ns != b.mtime_ns) return a.mtime_ns > b.mtime_ns;
   if (a.device_short_id != b.device_short_id) return a.device_short_id > b.device_short_id;
   return ra.signature > rb.signature;
@@ -55,7 +64,19 @@ std::string ConflictCopyPath(const crypto::Entry& loser, int64_t later_s) {
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
   auto [stem, ext] = SplitExtension(loser.path.str());
-  return stem + std::string(kMarker) + stamp + "-" + Device7(loser.device_short_id) + ext;
+  // Names are at most 255 bytes: a long one gives up the end of its stem
+  // (at a UTF-8 character boundary) so the copy can still be made.
+  std::string suffix = std::string(kMarker) + stamp + "-" + Device7(loser.device_short_id) + ext;
+  size_t slash = stem.rfind('/');
+  size_t name_start = slash == std::string::npos ? 0 : slash + 1;
+  constexpr size_t kMaxName = 255;
+  if (stem.size() - name_start + suffix.size() > kMaxName) {
+    size_t keep = kMaxName > suffix.size() ? kMaxName - suffix.size() : 0;
+    size_t cut = name_start + keep;
+    while (cut > name_start && (static_cast<unsigned char>(stem[cut]) & 0xC0) == 0x80) --cut;
+    stem.resize(cut);
+  }
+  return stem + suffix;
 }
 
 std::optional<ConflictCopyName> ParseConflictCopyPath(const std::string& path) {
@@ -83,8 +104,51 @@ VersionVector Descend(const VersionVector& base, const VersionVector& seen, uint
   return out;
 }
 
+bool CopyIndexedFile(store::Repository& repo, const LocalDisk& disk, const std::string& from,
+                     const crypto::Entry& loser, const std::string& copy_path, const VersionVector& vector) {
+  namespace stdfs = std::filesystem;
+  fs::Filesystem& fs = disk.fs;
+  const stdfs::path& root = disk.root;
+  auto local = repo.GetFileState(from);
+  if (!local || local->kind != crypto::EntryKind::kFile || loser.kind != crypto::EntryKind::kFile ||
+      local->blocks != loser.blocks) {
+    return false;
+  }
+  auto from_rel = RelPath::Parse(from);
+  auto copy_rel = RelPath::Parse(copy_path);
+  if (!from_rel || !copy_rel || !fs::ParentsAreFolders(fs, root, *from_rel) ||
+      !fs::ParentsAreFolders(fs, root, *copy_rel)) {
+    return false;
+  }
+  auto before = fs.Lstat(root / from);
+  if (!before || !MatchesIndexedState(*local, *before) || fs.Lstat(root / copy_path)) return false;
+  stdfs::path tmp = root / RelPath::kRepoDirName / "tmp" / ("copy-" + HexEncode(crypto::Sha256(AsBytes(copy_path))).substr(0, 16));
+  std::error_code ec;
+  stdfs::create_directories(tmp.parent_path(), ec);
+  stdfs::copy_file(root / from, tmp, stdfs::copy_options::overwrite_existing, ec);
+  auto after = fs.Lstat(root / from);
+  if (ec || !after || !(*after == *before)) {  // changed while copied: the scan will see it
+    stdfs::remove(tmp, ec);
+    return false;
+  }
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CLOEXEC);
+  struct timespec times[2] = {{0, UTIME_OMIT}, {loser.mtime_ns / 1'000'000'000, loser.mtime_ns % 1'000'000'000}};
+  bool done = fd >= 0 && ::fchmod(fd, loser.mode & 07777) == 0 && ::fsync(fd) == 0 && ::futimens(fd, times) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!done || ::rename(tmp.c_str(), (root / copy_path).c_str()) != 0) {
+    stdfs::remove(tmp, ec);
+    return false;
+  }
+  auto now = fs.Lstat(root / copy_path);
+  if (!now) return false;
+  repo.PutFileState({.path = copy_path, .kind = crypto::EntryKind::kFile, .size = now->size,
+                     .mtime_ns = now->mtime_ns, .ctime_ns = now->ctime_ns, .inode = now->inode,
+                     .mode = now->mode, .blocks = loser.blocks, .vector = vector});
+  return true;
+}
+
 Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t device,
-                  const Version& a, const Version& b) {
+                  const Version& a, const Version& b, const LocalDisk* disk) {
   Settlement out;
   out.a_wins = Wins(a.entry, a.record, b.entry, b.record);
   if (SameContent(a.entry, b.entry)) return out;
@@ -95,14 +159,15 @@ Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, 
     // The name is taken by another version when the same device lost twice
     // within a second: the next second's name is tried, so both are kept.
     constexpr int kNameTries = 100;
-    for (int later = 0; later < kNameTries; ++later) {
+    bool kept = false;
+    for (int later = 0; later < kNameTries && !kept; ++later) {
       std::string copy_path = ConflictCopyPath(loser.entry, later);
       crypto::Locator copy_locator = crypto::ComputeLocator(secrets.locator_key(), copy_path);
       auto rel = RelPath::Parse(copy_path);
       if (!rel) break;
       if (auto existing = repo.GetRecord(copy_locator)) {
-        auto kept = crypto::OpenRecord(secrets, existing->record);
-        if (kept && !kept->deleted && SameContent(*kept, loser.entry)) break;  // kept already
+        auto opened = crypto::OpenRecord(secrets, existing->record);
+        kept = opened && !opened->deleted && SameContent(*opened, loser.entry);
         continue;
       }
       crypto::Entry copy = loser.entry;
@@ -110,10 +175,18 @@ Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, 
       VersionVector vector;
       vector.Set(device, 1);
       repo.PutRecord(crypto::MakeRecord(secrets, copy, vector));
+      if (disk) CopyIndexedFile(repo, *disk, loser.entry.path.str(), loser.entry, copy_path, vector);
       out.written.push_back(copy_locator);
       spdlog::warn("conflict on {}: the version from {} is kept as {}", winner.entry.path.str(),
                    Device7(loser.entry.device_short_id), copy_path);
-      break;
+      kept = true;
+    }
+    if (!kept) {
+      // Never let the winner replace a version that has no copy.
+      spdlog::warn("conflict on {}: no name for a copy of the other version; left unsettled",
+                   winner.entry.path.str());
+      out.unsettled = true;
+      return out;
     }
   }
   VersionVector both = a.record.vector;
@@ -121,6 +194,13 @@ Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, 
   out.merged = Descend(both, {}, device);
   repo.PutRecord(crypto::MakeRecord(secrets, winner.entry, out.merged));
   out.written.push_back(winner.record.locator);
+  // The disk already holds the winner: a local edit descends from the merged version.
+  const std::string& path = winner.entry.path.str();
+  if (auto local = repo.GetFileState(path); local && !winner.entry.deleted && local->kind == winner.entry.kind &&
+                                            local->blocks == winner.entry.blocks && local->mode == winner.entry.mode) {
+    local->vector = out.merged;
+    repo.PutFileState(*local);
+  }
   return out;
 }
 

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "base/version_vector.h"
 #include "crypto/keys.h"
 #include "crypto/record.h"
+#include "fs/filesystem.h"
 #include "store/repository.h"
 
 namespace tandem::scan {
@@ -68,6 +70,9 @@ struct Version {
 
 struct Settlement {
   bool a_wins = false;
+  // No copy of the loser could be named: nothing was written, and the
+  // stored version stays (no version may be replaced without a copy).
+  bool unsettled = false;
   // Locators written (the conflict copy first, then the merged winner), in
   // the order they must be pulled: the copy is taken from local blocks
   // before the winner may overwrite them.
@@ -75,12 +80,30 @@ struct Settlement {
   VersionVector merged;  // the winner's new vector; empty when nothing was written
 };
 
+// The folder a write replica's files live in, for Settle to copy a losing
+// version that sits on disk right away.
+struct LocalDisk {
+  fs::Filesystem& fs;
+  std::filesystem::path root;
+};
+
+// If the file indexed at `from` holds `content`'s blocks and is unchanged on
+// disk, copies it to `to` now (with `content`'s mode and mtime) and records
+// the copy's local state with `vector`. The copy then needs no peer, and no
+// later pull that replaces `from` can take the only copy of that content
+// with it. Returns whether the copy was made.
+bool CopyIndexedFile(store::Repository& repo, const LocalDisk& disk, const std::string& from,
+                     const crypto::Entry& content, const std::string& to, const VersionVector& vector);
+
 // Settles concurrent versions `a` and `b` of one path at a write replica:
 // writes a conflict copy of the loser (unless it is a delete, or a copy with
 // the same content exists already) and the winner under a vector dominating
 // both. When their content is the same nothing is written; the winner by
-// signature order is the result. REQUIRES: secrets.CanWrite().
+// signature order is the result. With `disk`, a loser that is the file on
+// disk (as indexed) is copied to its conflict name at once, and a winner
+// that the disk already holds gives the local state the merged vector.
+// REQUIRES: secrets.CanWrite().
 Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t device,
-                  const Version& a, const Version& b);
+                  const Version& a, const Version& b, const LocalDisk* disk = nullptr);
 
 }  // namespace tandem::scan

@@ -43,6 +43,13 @@ class ConflictTest : public ::testing::Test {
     return e;
   }
 
+  Entry Folder(int64_t mtime_s, uint64_t device) {
+    Entry e = File("", mtime_s, device);
+    e.kind = EntryKind::kDirectory;
+    e.mode = 0755;
+    return e;
+  }
+
   static Entry Deleted(Entry e, int64_t mtime_s) {
     e.deleted = true;
     e.blocks.clear();
@@ -82,6 +89,7 @@ TEST_F(ConflictTest, WinnerRulesHoldInBothDirections) {
       {"same mtime, larger device", File("a", 10, kBob), File("b", 10, kAlice)},
       {"an edit beats a newer delete", File("a", 10, kAlice), Deleted(File("b", 1, kBob), 99)},
       {"an edit beats a delete by a larger device", File("a", 10, kAlice), Deleted(File("b", 10, kCarol), 10)},
+      {"a folder beats a newer file", Folder(1, kAlice), File("b", 99, kCarol)},
   };
   for (const Row& row : rows) {
     Version a = Make(row.a, {{kAlice, 2}});
@@ -116,6 +124,20 @@ TEST_F(ConflictTest, ConflictCopyNameComesFromTheLosingVersion) {
   Entry dotfile = File("x", 1'700'000'000, kBob, ".bashrc");
   EXPECT_TRUE(ConflictCopyPath(dotfile).starts_with(".bashrc.sync-conflict-")) << ConflictCopyPath(dotfile);
   EXPECT_EQ(ParseConflictCopyPath(ConflictCopyPath(dotfile))->original, ".bashrc");
+}
+
+TEST_F(ConflictTest, ALongNameGivesUpTheEndOfItsStemToFit) {
+  std::string stem;
+  while (stem.size() < 240) stem += "\xe6\x97\xa5";  // a three-byte character
+  Entry loser = File("x", 1'700'000'000, kBob, "dir/" + stem + ".txt");
+  std::string name = ConflictCopyPath(loser);
+  std::string base = name.substr(name.rfind('/') + 1);
+  EXPECT_LE(base.size(), 255u);
+  EXPECT_TRUE(RelPath::Parse(name)) << "still a valid path (whole UTF-8 characters)";
+  EXPECT_TRUE(base.ends_with(".txt"));
+  auto parsed = ParseConflictCopyPath(name);
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(stem.starts_with(parsed->original.substr(4, parsed->original.size() - 8)));
 }
 
 TEST_F(ConflictTest, OrdinaryNamesAreNotConflictCopies) {

@@ -208,7 +208,9 @@ class Scanner::Pass {
       observed_->push_back({rel.str(), was_known ? LocalChange::Kind::kModified : LocalChange::Kind::kAdded, kind});
       return;
     }
-    state.vector = WriteVersion(std::move(entry), local_vector);
+    auto vector = WriteVersion(std::move(entry), local_vector, &state);
+    if (!vector) return;
+    state.vector = std::move(*vector);
     s_.repo_.PutFileState(state);
   }
 
@@ -239,8 +241,10 @@ class Scanner::Pass {
 
   // Records `entry`, the version now on disk (or its deletion), which descends
   // from `local_vector`, the version the disk held before (none for a path
-  // new here). Returns the vector the local state now carries.
-  VersionVector WriteVersion(crypto::Entry entry, const std::optional<VersionVector>& local_vector) {
+  // new here). Returns the vector the local state now carries, or nothing
+  // when the local state must stay as it was.
+  std::optional<VersionVector> WriteVersion(crypto::Entry entry, const std::optional<VersionVector>& local_vector,
+                                           const store::LocalFileState* on_disk = nullptr) {
     crypto::Locator locator = crypto::ComputeLocator(s_.secrets_.locator_key(), entry.path.str());
     entry.device_short_id = s_.device_;
     VersionVector base = local_vector.value_or(VersionVector{});
@@ -257,10 +261,29 @@ class Scanner::Pass {
         // pulled yet): the local change is concurrent with it.
         Version local{crypto::MakeRecord(s_.secrets_, entry, Descend(base, previous->record.vector, s_.device_)),
                       entry};
-        Settlement settled = Settle(s_.repo_, s_.secrets_, s_.device_, local, {previous->record, *opened});
+        // Settling may copy the losing local file at once: it must know
+        // what the disk holds now.
+        auto old_state = on_disk ? s_.repo_.GetFileState(on_disk->path) : std::nullopt;
+        if (on_disk) {
+          store::LocalFileState state = *on_disk;
+          state.vector = local.record.vector;
+          s_.repo_.PutFileState(state);
+        }
+        LocalDisk disk{s_.fs_, s_.root_};
+        Settlement settled = Settle(s_.repo_, s_.secrets_, s_.device_, local, {previous->record, *opened}, &disk);
         stats_.records_written += settled.written.size();
         if (!settled.written.empty()) ++stats_.conflicts;
         AfterWrite();
+        // Left as it was, the local state still differs from the disk, so
+        // no pull overwrites the edit.
+        if (settled.unsettled) {
+          if (old_state) {
+            s_.repo_.PutFileState(*old_state);
+          } else if (on_disk) {
+            s_.repo_.DeleteFileState(on_disk->path);
+          }
+          return std::nullopt;
+        }
         if (settled.merged.empty()) return previous->record.vector;  // same content
         return settled.a_wins ? settled.merged : local.record.vector;
       }
@@ -317,7 +340,7 @@ class Scanner::Pass {
       tombstone.kind = known.kind;
       tombstone.deleted = true;
       tombstone.mtime_ns = NowNs();
-      WriteVersion(std::move(tombstone), known.vector);
+      if (!WriteVersion(std::move(tombstone), known.vector)) continue;
       s_.repo_.DeleteFileState(path);
       ++stats_.deleted;
     }

@@ -79,22 +79,10 @@ store::LocalFileState StateFromDisk(const std::string& path, crypto::EntryKind k
           .blocks = std::move(blocks), .vector = std::move(vector)};
 }
 
-// Whether every folder above `rel` is a real folder (or not there yet).
-// Writing below a symlinked or replaced folder would land outside the share.
-bool ParentsAreFolders(fs::Filesystem& fs, const stdfs::path& root, const RelPath& rel) {
-  std::string parent = rel.Parent();
-  stdfs::path path = root;
-  size_t start = 0;
-  while (start < parent.size()) {
-    size_t slash = parent.find('/', start);
-    if (slash == std::string::npos) slash = parent.size();
-    path /= parent.substr(start, slash - start);
-    auto info = fs.Lstat(path);
-    if (!info) return true;  // missing: created as a real folder when needed
-    if (info->kind != fs::FileKind::kDirectory) return false;
-    start = slash + 1;
-  }
-  return true;
+// Whether the disk (a Lstat result) is as `then` says: the same file state,
+// or missing both times.
+bool SameDisk(const Result<fs::FileInfo>& now, const std::optional<fs::FileInfo>& then) {
+  return now ? then && *now == *then : !then;
 }
 
 bool SameMeta(const store::LocalFileState& a, const store::LocalFileState& b) {
@@ -110,6 +98,8 @@ struct ShareEngine::PullPlan {
   std::optional<crypto::Entry> entry;
   uint64_t seq = 0;
   VersionVector vector;  // of the record being applied
+  // Set while reverting a read replica's local change: the disk it was asked for.
+  std::optional<std::optional<fs::FileInfo>> revert;
   std::optional<store::LocalFileState> expected_local;  // what the disk held when planned
   stdfs::path tmp;
   std::vector<uint64_t> offsets;  // of each block
@@ -119,11 +109,10 @@ struct ShareEngine::PullPlan {
 
 void ShareEngine::AddNeeds(const std::vector<std::pair<crypto::Locator, Need>>& needs) {
   for (const auto& [locator, need] : needs) {
-    auto existing = needs_.find(locator);
-    bool revert = need.revert || (existing != needs_.end() && existing->second.revert);
+    // A newer record replaces a pending revert: it is a new share version,
+    // and a local edit then is kept beside it, as for any read replica.
     auto [it, fresh] = needs_.insert_or_assign(locator, need);
     it->second.generation = ++need_generation_;
-    it->second.revert = revert;
     bool was_blocked = blocked_.erase(locator) > 0;
     // A need being pulled right now is looked at again when that pull ends.
     if (fresh || was_blocked) need_queue_.push_back(locator);
@@ -254,10 +243,11 @@ asio::awaitable<void> ShareEngine::PullWorker() {
 
 asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   auto self = shared_from_this();
-  bool revert = needs_.count(locator) && needs_.at(locator).revert;
+  std::optional<std::optional<fs::FileInfo>> revert;  // the disk the revert was asked for
+  if (auto it = needs_.find(locator); it != needs_.end() && it->second.revert) revert = it->second.revert_disk;
   // Plan on the strand: settle everything that needs no peer, and copy every
   // block that some local file already holds.
-  auto plan_pull = [self, locator, revert]() -> PullPlan {
+  auto plan_pull = [self, locator, revert_asked = revert]() -> PullPlan {
     PullPlan plan;
     if (!self->repo_) return plan;
     store::Repository& repo = *self->repo_;
@@ -272,7 +262,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     const crypto::Entry& entry = *plan.entry;
     const std::string& rel = entry.path.str();
     stdfs::path full = self->options_.root / rel;
-    if (!ParentsAreFolders(self->fs_, self->options_.root, entry.path)) {
+    if (!fs::ParentsAreFolders(self->fs_, self->options_.root, entry.path)) {
       plan.step = PullPlan::Step::kRetryLater;
       plan.error = "not writing " + rel + ": a folder above it is a symlink or a file here";
       return plan;
@@ -280,6 +270,8 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     plan.expected_local = repo.GetFileState(rel);
     auto disk = self->fs_.Lstat(full);
     bool on_disk = disk.has_value();
+    bool revert = revert_asked && SameDisk(disk, *revert_asked);
+    plan.revert = revert ? revert_asked : std::nullopt;
     bool disk_as_indexed = revert || (plan.expected_local ? on_disk && scan::MatchesIndexedState(*plan.expected_local, *disk)
                                                           : !on_disk);
     bool read_only = !secrets.CanWrite();
@@ -295,6 +287,10 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
         return plan;
       }
       if (!disk_as_indexed) return local_change();
+      if (!on_disk) {
+        repo.DeleteFileState(rel);
+        return plan;
+      }
       std::error_code ec;
       if (disk->kind == fs::FileKind::kDirectory) {
         stdfs::remove(full, ec);  // only if empty: children go first
@@ -428,7 +424,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
 
   // Finalize on the strand: the file must still be as planned, and the record
   // still the one we assembled.
-  auto finish_file = [self, locator, revert, plan = std::move(plan)]() -> Result<void> {
+  auto finish_file = [self, locator, plan = std::move(plan)]() -> Result<void> {
     if (!self->repo_) return Ok();
     store::Repository& repo = *self->repo_;
     const crypto::Entry& entry = *plan.entry;
@@ -438,7 +434,8 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     if (!stored || stored->seq != plan.seq) return Ok();  // superseded: the newer record is queued
     auto local = repo.GetFileState(rel);
     auto disk = self->fs_.Lstat(full);
-    bool unchanged = revert ||
+    // A revert goes ahead only while the disk is as it was when asked.
+    bool unchanged = (plan.revert && SameDisk(disk, *plan.revert)) ||
                      (plan.expected_local ? (local && SameMeta(*local, *plan.expected_local) && disk &&
                                              scan::MatchesIndexedState(*local, *disk))
                                           : (!local && !disk));
@@ -453,7 +450,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
         ::futimens(fd.get(), times) != 0) {
       return MakeError(ErrorCode::kIo, "cannot finish " + plan.tmp.string() + ": " + std::strerror(errno));
     }
-    if (!ParentsAreFolders(self->fs_, self->options_.root, entry.path)) {
+    if (!fs::ParentsAreFolders(self->fs_, self->options_.root, entry.path)) {
       return MakeError(ErrorCode::kIo, "not writing " + rel + ": a folder above it is a symlink or a file here");
     }
     if (::rename(plan.tmp.c_str(), full.c_str()) != 0) {

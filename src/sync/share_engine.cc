@@ -387,25 +387,33 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
         }
         if (secrets.CanWrite() && mine) {
           // Settled with records every device applies alike (scan/conflict.h).
+          scan::LocalDisk disk{self->fs_, self->options_.root};
           scan::Settlement settled = scan::Settle(repo, secrets, self->options_.device_short_id,
-                                                  {existing->record, *mine}, {*record, *entry});
+                                                  {existing->record, *mine}, {*record, *entry}, &disk);
           for (const crypto::Locator& written : settled.written) need_for(written);
           out.stored += settled.written.size();
-          if (!settled.written.empty() || settled.a_wins) continue;
+          if (!settled.written.empty() || settled.a_wins || settled.unsettled) continue;
           // Same content: the incoming version wins by signature order.
         } else {
-          // Read and blind replicas cannot settle; they keep the version the
-          // writers' rules pick (blind: signature order, which the writers
-          // use for same content) until a dominating record arrives.
-          bool incoming_wins = entry && mine ? scan::Wins(*entry, *record, *mine, existing->record)
-                                             : record->signature > existing->record.signature;
-          if (!incoming_wins) continue;
+          // Read and blind replicas cannot settle. They all keep the version
+          // with the larger signature (what the writers pick for the same
+          // content), so relays in a chain agree and pass one version on,
+          // until a writer that sees both writes a dominating record.
+          if (record->signature <= existing->record.signature) continue;
         }
       } else if (order != Ordering::kAfter) {
         continue;
       }
       repo.PutRecord(*record);
       ++out.stored;
+      if (entry && !entry->deleted && secrets.CanWrite()) {
+        // Another device kept our version of a file as a conflict copy: make
+        // the copy from the local file now, before the winner replaces it.
+        if (auto copy = scan::ParseConflictCopyPath(entry->path.str())) {
+          scan::LocalDisk disk{self->fs_, self->options_.root};
+          scan::CopyIndexedFile(repo, disk, copy->original, *entry, entry->path.str(), record->vector);
+        }
+      }
       if (entry) {
         out.needs.emplace_back(record->locator, Need{entry->deleted ? 0 : entry->size});
       } else {
@@ -464,7 +472,9 @@ asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string pa
       auto stored = repo.GetRecord(locator);
       auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
       if (entry && !entry->deleted) {
-        out.needs.emplace_back(locator, Need{entry->size, 0, true});
+        Need need{entry->size, 0, true, std::nullopt};
+        if (auto disk = self->fs_.Lstat(self->options_.root / change.path)) need.revert_disk = *disk;
+        out.needs.emplace_back(locator, need);
         ++count;
         continue;
       }
@@ -565,11 +575,25 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
                         "no conflict named " + key + "; 'tandem conflicts SHARE' lists them");
   }
   Conflict conflict = *found;
+  const auto& secrets = options_.secrets;
+  for (const std::string& path : {conflict.id, conflict.path}) {
+    if (needs_.count(crypto::ComputeLocator(secrets.locator_key(), path))) {
+      co_return MakeError(ErrorCode::kFailedPrecondition,
+                          path + " has a newer version still arriving; resolve once the share is in sync");
+    }
+  }
   auto self = shared_from_this();
   auto act = [self, conflict, keep]() -> Result<std::string> {
     namespace stdfs = std::filesystem;
     const stdfs::path& root = self->options_.root;
     stdfs::path copy = root / conflict.id;
+    for (const std::string& path : {conflict.id, conflict.path}) {
+      auto rel = RelPath::Parse(path);
+      if (!rel || !fs::ParentsAreFolders(self->fs_, root, *rel)) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "a folder above " + path + " is a symlink or a file here; not touching it");
+      }
+    }
     if (!self->fs_.Lstat(copy)) {
       return MakeError(ErrorCode::kFailedPrecondition,
                        "the conflict copy " + conflict.id + " is not on disk here yet; wait for the share to sync");
@@ -594,6 +618,8 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
         auto name = scan::ParseConflictCopyPath(conflict.id);
         auto [stem, ext] = scan::SplitExtension(name->original);
         std::string plain = stem + " (" + name->device7 + " " + name->stamp + ")" + ext;
+        auto plain_rel = RelPath::Parse(plain);
+        if (!plain_rel) return MakeError(ErrorCode::kInvalidArgument, "cannot name the kept copy: " + plain_rel.error().message);
         if (self->fs_.Lstat(root / plain)) {
           return MakeError(ErrorCode::kAlreadyExists, plain + " exists already; move it away first");
         }

@@ -148,7 +148,10 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   struct Need {
     uint64_t bytes = 0;
     uint64_t generation = 0;  // changes whenever a newer record asks for the path
-    bool revert = false;      // replace a read replica's local change
+    bool revert = false;      // replace a read replica's local change...
+    // ...as long as the disk is still as it was when the revert was asked
+    // (nothing: the path was missing then). A later edit is kept instead.
+    std::optional<fs::FileInfo> revert_disk;
   };
   struct PullPlan;
 

@@ -251,6 +251,26 @@ TEST(Conflicts, EditsInsideAFolderOnTwoWritersSurviveItsDeletionOnAThird) {
   }
 }
 
+TEST(Conflicts, AFolderKeepsItsNameOverAFileMadeAtTheSameTime) {
+  Writers w(2);
+  WriteFile(w.dir(0) / "start.txt", "start");
+  ASSERT_TRUE(w.Converged(1));
+  w.Separate();
+  WriteFile(w.dir(0) / "notes/inside.txt", "a file inside the folder");
+  w.Rescan(0);
+  WriteFile(w.dir(1) / "notes", "a file named like the folder, made later");
+  w.Rescan(1);
+  w.Reunite();
+  ASSERT_TRUE(w.Converged(4));
+  w.Settle("marker");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(stdfs::is_directory(w.dir(i) / "notes")) << w.Describe(i);
+    EXPECT_EQ(ReadFile(w.dir(i) / "notes/inside.txt"), "a file inside the folder");
+    EXPECT_EQ(w.ConflictCopies(i), 1u) << w.Describe(i);
+    EXPECT_EQ(w.Contents(i).count("a file named like the folder, made later"), 1u) << w.Describe(i);
+  }
+}
+
 TEST(Conflicts, TheSameChangeOnTwoWritersMakesNoCopy) {
   Writers w(2);
   WriteFile(w.dir(0) / "same.txt", "the original");

@@ -8,6 +8,7 @@ DELETE FROM records;
 DELETE FROM local_files;
 DELETE FROM local_blocks;
 DELETE FROM peer_progress;
+DELETE FROM blocks;
 UPDATE meta SET value = randomblob(16) WHERE key = 'epoch';
 
 -- The version vector of the record the disk state was written from or
