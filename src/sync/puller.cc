@@ -579,9 +579,10 @@ asio::awaitable<void> ShareEngine::BlindFetch() {
     } else if (missing_blocks == 0) {
       retry_delay_ = std::chrono::milliseconds(500);
     }
+    // Inside the loop: records stored during this await must start a pass.
+    auto summarize = [self]() { return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{}; };
+    index_ = co_await RunOn(strand_, std::move(summarize));
   } while (blind_again_ && !shut_down_ && enabled_);
-  auto summarize = [self]() { return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{}; };
-  index_ = co_await RunOn(strand_, std::move(summarize));
 }
 
 asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequest request) {

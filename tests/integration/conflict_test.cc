@@ -320,12 +320,15 @@ TEST(Conflicts, ALocalEditDuringAPullIsNeverOverwritten) {
   ASSERT_EQ(sender.Run({"peer", "add", "s", receiver.address()}).exit_code, 0);
   ASSERT_TRUE(WaitUntil([&] { return SnapshotTree(tmp / "r") == SnapshotTree(tmp / "s"); }));
 
-  // 64 blocks served a quarter second apart, 32 at a time: the receiver
+  // ~128 blocks served a quarter second apart, 32 at a time: the receiver
   // assembles for a while, and the local edit lands in the middle.
-  std::string remote = RandomBytes(4 << 20, 11);
+  uint64_t received_before = receiver.Json({"info", "s"})["received_bytes"];
+  std::string remote = RandomBytes(8 << 20, 11);
   WriteFile(tmp / "s/big.bin", remote);
-  ASSERT_TRUE(WaitUntil([&] { return receiver.Json({"info", "s"})["received_bytes"] > 0; })) << receiver.Log();
-  ASSERT_EQ(receiver.Json({"info", "s"})["need_files"], 1) << "still assembling";
+  ASSERT_TRUE(WaitUntil([&] {
+    nlohmann::json info = receiver.Json({"info", "s"});
+    return info["received_bytes"] > received_before && info["need_files"] == 1;  // assembling
+  })) << receiver.Log();
   WriteFile(tmp / "r/big.bin", "edited here while the new version was on its way");
 
   auto both_versions = [&](const stdfs::path& dir) {
