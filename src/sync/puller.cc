@@ -147,6 +147,9 @@ void ShareEngine::StartPullers() {
       // Needs queued while this worker was finishing must not wait for the
       // next event: start a worker for them now.
       self->StartPullers();
+      // Counted here, after the worker has ended: two workers finishing
+      // together would each have seen the other still running.
+      if (self->pullers_ == 0) self->OnPullersIdle();
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -227,18 +230,28 @@ asio::awaitable<void> ShareEngine::PullWorker() {
     }
     if (!pulled) ScheduleRetry();
   }
-  if (pullers_ == 1 && !shut_down_) {
-    if (scan_after_pull_) {
-      scan_after_pull_ = false;
-      ScheduleScan();
-    }
-    // The last worker out refreshes the summary shown to the user.
-    auto summarize = [self]() {
-      return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{};
-    };
-    auto summary = co_await RunOn(strand_, std::move(summarize));
-    index_ = summary;
+}
+
+void ShareEngine::OnPullersIdle() {
+  if (shut_down_) return;
+  if (scan_after_pull_) {
+    scan_after_pull_ = false;
+    ScheduleScan();
   }
+  // The summary shown to the user catches up with what was pulled.
+  auto self = shared_from_this();
+  auto refresh = [](std::shared_ptr<ShareEngine> self) -> asio::awaitable<void> {
+    auto summarize = [self]() { return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{}; };
+    self->index_ = co_await RunOn(self->strand_, std::move(summarize));
+  };
+  asio::co_spawn(loop_, refresh(self), [self](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::warn("share {}: summary failed: {}", self->options_.name, ex.what());
+    }
+  });
 }
 
 asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {

@@ -173,6 +173,8 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   void AddNeeds(const std::vector<std::pair<crypto::Locator, Need>>& needs);
   void StartPullers();
   asio::awaitable<void> PullWorker();
+  // The last pull worker has ended: the deferred scan runs, the summary refreshes.
+  void OnPullersIdle();
   asio::awaitable<Result<void>> PullOne(crypto::Locator locator);
   asio::awaitable<Result<void>> FetchMissing(PullPlan& plan);
   void RetryBlockedNeeds();

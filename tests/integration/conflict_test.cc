@@ -95,7 +95,7 @@ class Writers {
         if (d(i).Json({"info", "s"})["need_files"] != 0) return false;
       }
       return true;
-    }));
+    })) << Logs();
   }
 
   std::multiset<std::string> Contents(int i) {
