@@ -47,6 +47,7 @@ test-asan: build-asan
 bench: build
 	bench/index_bench --tandem $(BUILD)/tandem
 	bench/sync_bench --tandem $(BUILD)/tandem
+	$(BUILD)/bench/micro_bench
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
