@@ -17,12 +17,6 @@ namespace {
 
 constexpr std::string_view kMarker = ".sync-conflict-";
 
-std::string Device7(uint64_t short_id) {
-  Bytes id;
-  AppendU64BE(id, short_id);
-  return Base32Encode(id).substr(0, 7);
-}
-
 uint64_t HighestCounter(const VersionVector& v) {
   uint64_t highest = 0;
   for (const auto& [_, counter] : v.counters()) highest = std::max(highest, counter);
@@ -30,6 +24,12 @@ uint64_t HighestCounter(const VersionVector& v) {
 }
 
 }  // namespace
+
+std::string Device7(uint64_t short_id) {
+  Bytes id;
+  AppendU64BE(id, short_id);
+  return Base32Encode(id).substr(0, 7);
+}
 
 bool Wins(const crypto::Entry& a, const crypto::Record& ra, const crypto::Entry& b, const crypto::Record& rb) {
   if (SameContent(a, b)) return ra.signature > rb.signature;

@@ -30,6 +30,10 @@
 
 namespace tandem::scan {
 
+// The first 7 characters of the device id whose short id this is, as in
+// conflict copy names.
+std::string Device7(uint64_t short_id);
+
 // Whether `a` keeps the name over its concurrent version `b`. The same
 // content: the larger signature (what a blind replica, which cannot open
 // either, also picks). Otherwise an edit beats a delete, then the newer

@@ -150,12 +150,7 @@ void ShareEngine::StartPullers() {
       // Counted here, after the worker has ended: two workers finishing
       // together would each have seen the other still running.
       if (self->pullers_ == 0) self->OnPullersIdle();
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::warn("share {}: puller failed: {}", self->options_.name, ex.what());
-      }
+      LogErrors(self, "puller")(e);
     });
   }
 }
@@ -244,14 +239,7 @@ void ShareEngine::OnPullersIdle() {
     auto summarize = [self]() { return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{}; };
     self->index_ = co_await RunOn(self->strand_, std::move(summarize));
   };
-  asio::co_spawn(loop_, refresh(self), [self](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::warn("share {}: summary failed: {}", self->options_.name, ex.what());
-    }
-  });
+  asio::co_spawn(loop_, refresh(self), LogErrors(self, "summary"));
 }
 
 asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
@@ -531,12 +519,7 @@ void ShareEngine::StartBlindFetch() {
   auto self = shared_from_this();
   asio::co_spawn(loop_, BlindFetch(), [self](std::exception_ptr e) {
     self->blind_fetching_ = false;
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::warn("share {}: fetching sealed blocks failed: {}", self->options_.name, ex.what());
-    }
+    LogErrors(self, "fetching sealed blocks")(e);
   });
 }
 

@@ -28,18 +28,6 @@ int64_t UnixNow() {
       .count();
 }
 
-template <typename Self>
-auto LogErrors(Self self, const char* what) {
-  return [self, what](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::warn("share {}: {} failed: {}", self->root().filename().string(), what, ex.what());
-    }
-  };
-}
-
 }  // namespace
 
 ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Filesystem& fs,
@@ -508,14 +496,8 @@ asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string pa
 
 namespace {
 
-std::string Device7Of(uint64_t short_id) {
-  Bytes id;
-  AppendU64BE(id, short_id);
-  return Base32Encode(id).substr(0, 7);
-}
-
 ConflictSide SideOf(const crypto::Entry& entry) {
-  return {Device7Of(entry.device_short_id), entry.mtime_ns, entry.size, !entry.deleted};
+  return {scan::Device7(entry.device_short_id), entry.mtime_ns, entry.size, !entry.deleted};
 }
 
 }  // namespace

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "base/result.h"
 #include "crypto/keys.h"
 #include "crypto/record.h"
@@ -50,6 +52,20 @@ struct EngineStatus {
   int64_t last_scan_unix = 0;
   std::string last_error;
 };
+
+// A co_spawn completion handler for engine work: logs what failed, with the
+// share's folder name.
+template <typename Engine>
+auto LogErrors(std::shared_ptr<Engine> engine, const char* what) {
+  return [engine, what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::warn("share {}: {} failed: {}", engine->root().filename().string(), what, ex.what());
+    }
+  };
+}
 
 // One side of a conflict as listed to the user.
 struct ConflictSide {

@@ -97,6 +97,14 @@ TEST(BlindReplica, RelaysBetweenWritersThatNeverMeetAndKeepsNoPlaintext) {
   }
   EXPECT_TRUE(control_found) << "the search would not see a plaintext name";
 
+  // What a blind replica cannot do is refused with the reason.
+  CommandResult refused = blind.Run({"conflicts", "s"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("blind replica cannot see file names"), std::string::npos) << refused.err;
+  refused = blind.Run({"revert", "s"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("only read replicas"), std::string::npos) << refused.err;
+
   blind.Stop();  // the WAL is checkpointed; search what is left on disk either way
   auto files = AllFiles(tmp / "b" / ".tandem");
   ASSERT_FALSE(files.empty());
@@ -204,6 +212,10 @@ TEST_F(ReadReplica, RevertsOnePathAndRefusesUnknownOnes) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("bad path"), std::string::npos) << r.err;
   EXPECT_EQ(ReadFile(r_dir_ / "a.txt"), "edit one") << "a refused revert changes nothing";
+
+  r = reader_.Run({"resolve", "s", "a.txt", "--keep", "local"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("read replica cannot resolve conflicts"), std::string::npos) << r.err;
 
   r = reader_.Run({"revert", "s", "dir"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
