@@ -1,6 +1,7 @@
 #include "crypto/seal.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include "crypto/keys.h"
 #include "testing/temp_dir.h"
@@ -60,6 +61,26 @@ TEST_F(SealTest, TamperedEntryDoesNotOpen) {
   Bytes longer = sealed;
   longer.push_back(0);
   EXPECT_FALSE(OpenEntry(secrets_.entry_key(), longer));
+}
+
+// Blocks are sealed through OpenSSL for speed; the bytes must stay exactly
+// libsodium's XChaCha20-Poly1305, which earlier repositories hold.
+TEST_F(SealTest, BlockSealMatchesLibsodiumXChaCha20Poly1305) {
+  for (size_t n : {0, 1, 63, 64, 65, 1000, 65536, 70001}) {
+    std::string plain = testing::RandomBytes(n, n + 7);
+    BlockId id = ComputeBlockId(secrets_.id_key(), AsBytes(plain));
+    Bytes expected(n + kSealOverhead);
+    unsigned long long len = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(expected.data(), &len,
+                                               reinterpret_cast<const uint8_t*>(plain.data()), n,
+                                               id.data(), id.size(), nullptr, id.data(),
+                                               secrets_.block_key().data());
+    Bytes sealed = SealBlock(secrets_.block_key(), id, AsBytes(plain));
+    EXPECT_EQ(sealed, expected) << n;
+    auto opened = OpenBlock(secrets_.block_key(), secrets_.id_key(), id, expected);
+    ASSERT_TRUE(opened) << n;
+    EXPECT_EQ(AsChars(*opened), plain);
+  }
 }
 
 TEST_F(SealTest, BlockSealingIsDeterministic) {
