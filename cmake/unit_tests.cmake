@@ -25,6 +25,7 @@ tandem_test(net_test
 
 tandem_test(scan_test
   SOURCES
+    src/scan/block_hasher_test.cc
     src/scan/chunker_test.cc
     src/scan/conflict_test.cc
     src/scan/scanner_test.cc

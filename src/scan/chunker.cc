@@ -85,4 +85,18 @@ Result<ByteView> StreamChunker::Next() {
   return pending.first(length);
 }
 
+Result<std::vector<ByteView>> StreamChunker::NextBatch() {
+  TANDEM_RETURN_IF_ERROR(Fill());
+  std::vector<ByteView> chunks;
+  // A cut point is final once max_size bytes after the chunk's start are
+  // read (or the file has ended): stop where that no longer holds.
+  while (begin_ < end_ && (eof_ || end_ - begin_ >= params_.max_size)) {
+    ByteView pending(buffer_.data() + begin_, end_ - begin_);
+    size_t length = FindCutPoint(pending, params_);
+    chunks.push_back(pending.first(length));
+    begin_ += length;
+  }
+  return chunks;
+}
+
 }  // namespace tandem::scan

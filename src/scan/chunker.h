@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -31,6 +32,11 @@ class StreamChunker {
 
   // The next chunk's bytes, valid until the next call; empty at end of file.
   Result<ByteView> Next();
+
+  // Every chunk that the bytes read so far decide (about a read's worth), in
+  // file order, valid until the next call; empty at end of file. The same
+  // chunks as Next() gives, in fewer calls: for hashing several at once.
+  Result<std::vector<ByteView>> NextBatch();
 
  private:
   Result<void> Fill();

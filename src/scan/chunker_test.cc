@@ -73,9 +73,19 @@ std::vector<std::string_view> ChunkAll(std::string_view data, const ChunkerParam
   return chunks;
 }
 
-std::vector<std::string> StreamAll(fs::ReadableFile& file, const ChunkerParams& params) {
+// Chunks through StreamChunker, one at a time or (`batched`) by NextBatch.
+std::vector<std::string> StreamAll(fs::ReadableFile& file, const ChunkerParams& params, bool batched = false) {
   StreamChunker chunker(file, params);
   std::vector<std::string> chunks;
+  while (batched) {
+    auto batch = chunker.NextBatch();
+    EXPECT_TRUE(batch) << batch.error().message;
+    if (!batch || batch->empty()) return chunks;
+    for (ByteView chunk : *batch) {
+      EXPECT_FALSE(chunk.empty());
+      chunks.emplace_back(AsChars(chunk));
+    }
+  }
   while (true) {
     auto chunk = chunker.Next();
     EXPECT_TRUE(chunk) << chunk.error().message;
@@ -198,6 +208,8 @@ TEST(StreamChunker, MatchesWholeBufferChunkingOfABigFile) {
   MemoryFile file(Big());
   std::vector<std::string> streamed = StreamAll(file, params);
   EXPECT_TRUE(streamed == Copy(ChunkAll(Big(), params)));
+  MemoryFile again(Big());
+  EXPECT_TRUE(StreamAll(again, params, /*batched=*/true) == streamed);
   // Memory stays bounded by the chunker's buffer, not the file size.
   EXPECT_LT(file.largest_request(), 4 * kMiB);
 }
@@ -210,8 +222,10 @@ TEST(StreamChunker, MatchesWholeBufferChunkingAtBufferEdges) {
                           2 * kMiB + 2 * 16384};
   for (size_t n : sizes) {
     std::string data = testing::RandomBytes(n, n);
-    MemoryFile file(data);
-    EXPECT_TRUE(StreamAll(file, params) == Copy(ChunkAll(data, params))) << n;
+    for (bool batched : {false, true}) {
+      MemoryFile file(data);
+      EXPECT_TRUE(StreamAll(file, params, batched) == Copy(ChunkAll(data, params))) << n << " batched " << batched;
+    }
   }
 }
 
@@ -226,9 +240,11 @@ TEST(StreamChunker, ShortReadsGiveIdenticalBoundaries) {
   const Case cases[] = {{1, false},     {7, false},    {4096, false}, {65539, false},
                         {100, true},    {5000, true},  {300000, true}};
   for (const Case& c : cases) {
-    MemoryFile file(data, c.max_read, c.random);
-    EXPECT_TRUE(StreamAll(file, params) == expected)
-        << "reads of " << (c.random ? "up to " : "") << c.max_read << " bytes";
+    for (bool batched : {false, true}) {
+      MemoryFile file(data, c.max_read, c.random);
+      EXPECT_TRUE(StreamAll(file, params, batched) == expected)
+          << "reads of " << (c.random ? "up to " : "") << c.max_read << " bytes, batched " << batched;
+    }
   }
 }
 

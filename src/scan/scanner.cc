@@ -10,6 +10,7 @@
 
 #include "crypto/keyed_hash.h"
 #include "crypto/record.h"
+#include "scan/block_hasher.h"
 #include "scan/conflict.h"
 
 namespace tandem::scan {
@@ -223,11 +224,10 @@ class Scanner::Pass {
     StreamChunker chunker(*file, s_.chunker_);
     uint64_t total = 0;
     while (true) {
-      TANDEM_ASSIGN_OR_RETURN(ByteView chunk, chunker.Next());
-      if (chunk.empty()) break;
-      blocks.push_back({crypto::ComputeBlockId(s_.secrets_.id_key(), chunk),
-                        static_cast<uint32_t>(chunk.size())});
-      total += chunk.size();
+      TANDEM_ASSIGN_OR_RETURN(std::vector<ByteView> batch, chunker.NextBatch());
+      if (batch.empty()) break;
+      HashChunks(s_.secrets_.id_key(), batch, s_.helper_, blocks);
+      for (ByteView chunk : batch) total += chunk.size();
     }
     TANDEM_ASSIGN_OR_RETURN(fs::FileInfo after, file->Stat());
     if (total != info.size || after.size != info.size || after.mtime_ns != info.mtime_ns) {
@@ -357,9 +357,9 @@ class Scanner::Pass {
 };
 
 Scanner::Scanner(fs::Filesystem& fs, store::Repository& repo, const crypto::ShareSecrets& secrets,
-                 uint64_t device_short_id, std::filesystem::path root, ChunkerParams chunker)
+                 uint64_t device_short_id, std::filesystem::path root, ChunkerParams chunker, Helper helper)
     : fs_(fs), repo_(repo), secrets_(secrets), device_(device_short_id), root_(std::move(root)),
-      chunker_(chunker) {}
+      chunker_(chunker), helper_(std::move(helper)) {}
 
 Result<ScanStats> Scanner::ScanAll() { return Run(nullptr); }
 

@@ -18,6 +18,7 @@
 #include "base/result.h"
 #include "crypto/keys.h"
 #include "fs/filesystem.h"
+#include "scan/block_hasher.h"
 #include "scan/chunker.h"
 #include "store/repository.h"
 
@@ -54,9 +55,11 @@ std::optional<crypto::EntryKind> EntryKindOf(fs::FileKind kind);
 class Scanner {
  public:
   // REQUIRES: secrets.CanRead() (CanWrite() for ScanAll); all references
-  // outlive the scanner.
+  // outlive the scanner. With a `helper`, large files are hashed on two
+  // threads at once.
   Scanner(fs::Filesystem& fs, store::Repository& repo, const crypto::ShareSecrets& secrets,
-          uint64_t device_short_id, std::filesystem::path root, ChunkerParams chunker = {});
+          uint64_t device_short_id, std::filesystem::path root, ChunkerParams chunker = {},
+          Helper helper = nullptr);
 
   // Scans the whole tree. Problems with single files are logged and counted
   // in `skipped` (the file keeps its last indexed version); an unreadable
@@ -78,6 +81,7 @@ class Scanner {
   uint64_t device_;
   std::filesystem::path root_;
   ChunkerParams chunker_;
+  Helper helper_;
 };
 
 }  // namespace tandem::scan

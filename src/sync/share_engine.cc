@@ -1,6 +1,7 @@
 #include "sync/share_engine.h"
 
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 #include <algorithm>
 #include <chrono>
 #include <spdlog/spdlog.h>
@@ -130,8 +131,10 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
   auto self = shared_from_this();
   auto work = [self]() -> Outcome {
     if (!self->repo_) return {MakeError(ErrorCode::kFailedPrecondition, "the share was removed"), {}, {}};
+    // The pool's other thread helps hash large files.
+    scan::Helper helper = [self](std::function<void()> task) { asio::post(self->pool_, std::move(task)); };
     scan::Scanner scanner(self->fs_, *self->repo_, self->options_.secrets, self->options_.device_short_id,
-                          self->options_.root);
+                          self->options_.root, {}, std::move(helper));
     Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
     if (self->options_.secrets.CanWrite()) {
       outcome.stats = scanner.ScanAll();
