@@ -4,6 +4,8 @@
 // time; a PosixFilesystem holds no state and may be shared.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -27,6 +29,9 @@ struct FileInfo {
   uint32_t mode = 0;  // permission bits only
   bool operator==(const FileInfo&) const = default;
 };
+
+// What lstat/fstat reported, as a FileInfo.
+FileInfo FromStat(const struct stat& st);
 
 class ReadableFile {
  public:

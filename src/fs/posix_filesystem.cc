@@ -17,22 +17,6 @@ Error ErrnoError(const std::string& what, const std::filesystem::path& path) {
   return MakeError(code, what + " " + path.string() + ": " + std::strerror(err));
 }
 
-FileInfo FromStat(const struct stat& st) {
-  FileInfo info;
-  if (S_ISREG(st.st_mode)) {
-    info.kind = FileKind::kRegular;
-  } else if (S_ISDIR(st.st_mode)) {
-    info.kind = FileKind::kDirectory;
-  } else if (S_ISLNK(st.st_mode)) {
-    info.kind = FileKind::kSymlink;
-  }
-  info.size = static_cast<uint64_t>(st.st_size);
-  info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  info.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
-  info.inode = st.st_ino;
-  info.mode = st.st_mode & 07777;
-  return info;
-}
 
 class PosixReadableFile final : public ReadableFile {
  public:
@@ -59,6 +43,23 @@ class PosixReadableFile final : public ReadableFile {
 };
 
 }  // namespace
+
+FileInfo FromStat(const struct stat& st) {
+  FileInfo info;
+  if (S_ISREG(st.st_mode)) {
+    info.kind = FileKind::kRegular;
+  } else if (S_ISDIR(st.st_mode)) {
+    info.kind = FileKind::kDirectory;
+  } else if (S_ISLNK(st.st_mode)) {
+    info.kind = FileKind::kSymlink;
+  }
+  info.size = static_cast<uint64_t>(st.st_size);
+  info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  info.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  info.inode = st.st_ino;
+  info.mode = st.st_mode & 07777;
+  return info;
+}
 
 Result<FileInfo> PosixFilesystem::Lstat(const std::filesystem::path& path) {
   struct stat st;

@@ -145,7 +145,8 @@ void Repository::Prepare() {
   delete_blocks_.emplace(h, "DELETE FROM local_blocks WHERE path = ?1");
   put_block_location_.emplace(h, "INSERT OR REPLACE INTO local_blocks(id, path, offset, size) "
                                  "VALUES (?1, ?2, ?3, ?4)");
-  find_block_.emplace(h, "SELECT path, offset, size FROM local_blocks WHERE id = ?1 LIMIT ?2");
+  find_block_.emplace(h, "SELECT b.path, b.offset, b.size, f.size, f.mtime_ns, f.ctime_ns, f.inode "
+                         "FROM local_blocks b JOIN local_files f ON f.path = b.path WHERE b.id = ?1 LIMIT ?2");
 }
 
 std::optional<StoredRecord> Repository::GetRecord(const crypto::Locator& locator) {
@@ -227,7 +228,9 @@ std::vector<BlockLocation> Repository::FindBlock(const crypto::BlockId& id, size
   std::vector<BlockLocation> out;
   while (stmt.Step()) {
     out.push_back({stmt.ColumnText(0), static_cast<uint64_t>(stmt.ColumnInt(1)),
-                   static_cast<uint32_t>(stmt.ColumnInt(2))});
+                   static_cast<uint32_t>(stmt.ColumnInt(2)),
+                   {static_cast<uint64_t>(stmt.ColumnInt(3)), stmt.ColumnInt(4), stmt.ColumnInt(5),
+                    static_cast<uint64_t>(stmt.ColumnInt(6))}});
   }
   stmt.Reset();
   return out;

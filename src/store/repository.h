@@ -46,10 +46,18 @@ struct LocalFileState {
 };
 
 // One place a block can be read from: `size` bytes at `offset` of `path`.
+// `file` is that file's indexed stat data: while the disk still shows it,
+// the block is there without reading the file again to check.
 struct BlockLocation {
   std::string path;
   uint64_t offset = 0;
   uint32_t size = 0;
+  struct IndexedFile {
+    uint64_t size = 0;
+    int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;
+    uint64_t inode = 0;
+  } file;
 };
 
 struct PeerProgress {
