@@ -87,30 +87,43 @@ Result<Bytes> OpenEntry(const Key32& entry_key, ByteView sealed) {
   return out;
 }
 
-Bytes SealBlock(const Key32& block_key, const BlockId& id, ByteView plaintext) {
-  Bytes out(plaintext.size() + kSealOverhead);
+void SealBlockInto(const Key32& block_key, const BlockId& id, ByteView plaintext, std::span<uint8_t> out) {
+  if (out.size() != plaintext.size() + kSealOverhead) throw std::invalid_argument("SealBlockInto: wrong output size");
   if (!ChaChaPoly(true, DeriveIetf(block_key, id), id, plaintext, out.data(),
                   out.data() + plaintext.size())) {
     throw std::runtime_error("ChaCha20-Poly1305 sealing failed");
   }
+}
+
+Bytes SealBlock(const Key32& block_key, const BlockId& id, ByteView plaintext) {
+  Bytes out(plaintext.size() + kSealOverhead);
+  SealBlockInto(block_key, id, plaintext, out);
   return out;
+}
+
+Result<ByteView> OpenBlockInPlace(const Key32& block_key, const Key32& id_key, const BlockId& id,
+                                  std::span<uint8_t> sealed) {
+  if (sealed.size() < kSealOverhead) return MakeError(ErrorCode::kCorrupt, "sealed block is too short");
+  const size_t n = sealed.size() - kSealOverhead;
+  Key32 tag;
+  static_assert(sizeof(tag) >= kSealOverhead);
+  std::copy(sealed.begin() + n, sealed.end(), tag.begin());
+  if (!ChaChaPoly(false, DeriveIetf(block_key, id), id, sealed.first(n), sealed.data(), tag.data())) {
+    return MakeError(ErrorCode::kCorrupt, "sealed block fails authentication");
+  }
+  ByteView plain = sealed.first(n);
+  if (ComputeBlockId(id_key, plain) != id) {
+    return MakeError(ErrorCode::kCorrupt, "block content does not match its id");
+  }
+  return plain;
 }
 
 Result<Bytes> OpenBlock(const Key32& block_key, const Key32& id_key, const BlockId& id,
                         ByteView sealed) {
-  if (sealed.size() < kSealOverhead) return MakeError(ErrorCode::kCorrupt, "sealed block is too short");
-  const size_t n = sealed.size() - kSealOverhead;
-  Bytes out(n);
-  Key32 tag;
-  static_assert(sizeof(tag) >= kSealOverhead);
-  std::copy(sealed.begin() + n, sealed.end(), tag.begin());
-  if (!ChaChaPoly(false, DeriveIetf(block_key, id), id, sealed.first(n), out.data(), tag.data())) {
-    return MakeError(ErrorCode::kCorrupt, "sealed block fails authentication");
-  }
-  if (ComputeBlockId(id_key, out) != id) {
-    return MakeError(ErrorCode::kCorrupt, "block content does not match its id");
-  }
-  return out;
+  Bytes copy = ToBytes(sealed);
+  TANDEM_ASSIGN_OR_RETURN(ByteView plain, OpenBlockInPlace(block_key, id_key, id, copy));
+  copy.resize(plain.size());
+  return copy;
 }
 
 }  // namespace tandem::crypto

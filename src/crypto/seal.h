@@ -21,8 +21,15 @@ Result<Bytes> OpenEntry(const Key32& entry_key, ByteView sealed);
 
 // ciphertext || tag, the block id bound as associated data.
 Bytes SealBlock(const Key32& block_key, const BlockId& id, ByteView plaintext);
+// The same into `out`, which must hold plaintext.size() + kSealOverhead bytes:
+// for a caller that hands the bytes on without another copy.
+void SealBlockInto(const Key32& block_key, const BlockId& id, ByteView plaintext, std::span<uint8_t> out);
 // The plaintext, or kCorrupt when it was altered or is not the block `id` names.
 Result<Bytes> OpenBlock(const Key32& block_key, const Key32& id_key, const BlockId& id,
                         ByteView sealed);
+// The same, decrypting over `sealed` itself (no allocation): the plaintext is
+// its first sealed.size() - kSealOverhead bytes. On error they are garbage.
+Result<ByteView> OpenBlockInPlace(const Key32& block_key, const Key32& id_key, const BlockId& id,
+                                  std::span<uint8_t> sealed);
 
 }  // namespace tandem::crypto

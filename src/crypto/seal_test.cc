@@ -112,6 +112,21 @@ TEST_F(SealTest, BlockRoundTrips) {
   }
 }
 
+TEST_F(SealTest, BlockOpensInPlace) {
+  std::string plain = testing::RandomBytes(70000, 5);
+  BlockId id = ComputeBlockId(secrets_.id_key(), AsBytes(plain));
+  Bytes sealed = SealBlock(secrets_.block_key(), id, AsBytes(plain));
+  auto opened = OpenBlockInPlace(secrets_.block_key(), secrets_.id_key(), id, sealed);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->data(), sealed.data());
+  EXPECT_EQ(AsChars(*opened), plain);
+  Bytes tampered = SealBlock(secrets_.block_key(), id, AsBytes(plain));
+  tampered[100] ^= 1;
+  auto refused = OpenBlockInPlace(secrets_.block_key(), secrets_.id_key(), id, tampered);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kCorrupt);
+}
+
 TEST_F(SealTest, BlockDoesNotOpenWithAnotherKey) {
   std::string plain = "block";
   BlockId id = ComputeBlockId(secrets_.id_key(), AsBytes(plain));

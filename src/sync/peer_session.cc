@@ -203,7 +203,7 @@ asio::awaitable<void> PeerSession::Serve(std::shared_ptr<ShareEngine> engine, wi
 
 asio::awaitable<void> PeerSession::WaitForRoom() { co_await connection_->WaitForRoom(8u << 20); }
 
-asio::awaitable<Result<Bytes>> PeerSession::FetchBlock(const std::string& offer, const crypto::BlockId& id,
+asio::awaitable<Result<std::string>> PeerSession::FetchBlock(const std::string& offer, const crypto::BlockId& id,
                                                        uint32_t size) {
   if (closed()) co_return MakeError(ErrorCode::kNotFound, "peer disconnected");
   auto self = shared_from_this();
@@ -223,7 +223,7 @@ asio::awaitable<Result<Bytes>> PeerSession::FetchBlock(const std::string& offer,
   pending_.erase(request_id);
   if (!pending->response) co_return MakeError(ErrorCode::kNotFound, closed() ? "peer disconnected" : "block request timed out");
   if (pending->response->not_available()) co_return MakeError(ErrorCode::kNotFound, "peer does not have the block");
-  co_return ToBytes(AsBytes(pending->response->sealed()));
+  co_return std::move(*pending->response->mutable_sealed());
 }
 
 asio::awaitable<void> PeerSession::Keepalive() {

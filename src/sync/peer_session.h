@@ -57,7 +57,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   void Send(wire::Frame frame) { connection_->Send(frame); }
   asio::awaitable<void> WaitForRoom();
   // The sealed block, or an error (not available, timed out, disconnected).
-  asio::awaitable<Result<Bytes>> FetchBlock(const std::string& offer, const crypto::BlockId& id, uint32_t size);
+  asio::awaitable<Result<std::string>> FetchBlock(const std::string& offer, const crypto::BlockId& id, uint32_t size);
 
   const std::string& device_id() const { return connection_->peer_device_id(); }
   const std::string& device_name() const { return device_name_; }

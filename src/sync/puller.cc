@@ -527,9 +527,10 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
                       link->session->device_id(), sealed.error().message);
         continue;
       }
-      auto store_block = [self, raw_fd, written_bytes, block, offset, sealed = std::move(*sealed)]() -> bool {
+      auto store_block = [self, raw_fd, written_bytes, block, offset, sealed = std::move(*sealed)]() mutable -> bool {
         const auto& secrets = self->options_.secrets;
-        auto plain = crypto::OpenBlock(secrets.block_key(), secrets.id_key(), block.id, sealed);
+        auto plain = crypto::OpenBlockInPlace(secrets.block_key(), secrets.id_key(), block.id,
+                                              {reinterpret_cast<uint8_t*>(sealed.data()), sealed.size()});
         if (!plain || plain->size() != block.size || !WriteExactly(raw_fd, plain->data(), plain->size(), offset)) {
           return false;
         }
@@ -595,7 +596,7 @@ asio::awaitable<void> ShareEngine::BlindFetch() {
           auto keep = [self, block, sealed = std::move(*sealed)]() {
             // Kept only while some record still refers to it.
             if (!self->repo_ || !self->repo_->IsBlockReferenced(block.id)) return false;
-            self->repo_->PutSealedBlock(block.id, sealed);
+            self->repo_->PutSealedBlock(block.id, AsBytes(sealed));
             return true;
           };
           co_await RunOn(strand_, std::move(keep));
@@ -658,20 +659,25 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
   };
   auto places = co_await RunOn(strand_, std::move(find_places));
   // Read, verify and seal on the pool: a full replica serves from its files.
-  auto read_and_seal = [self, id, places]() -> std::optional<Bytes> {
+  // Sealed straight into the string the response sends.
+  auto read_and_seal = [self, id, places]() -> std::optional<std::string> {
     const auto& secrets = self->options_.secrets;
     for (const store::BlockLocation& where : places) {
       auto data = ReadIndexedBlock(self->options_.root, where, id, secrets.id_key());
       if (data && self->options_.test_hooks.forge_blocks) {
         for (uint8_t& byte : *data) byte ^= 0x5A;  // right id, right key, wrong bytes
       }
-      if (data) return crypto::SealBlock(secrets.block_key(), id, *data);
+      if (!data) continue;
+      std::string sealed(data->size() + crypto::kSealOverhead, '\0');
+      crypto::SealBlockInto(secrets.block_key(), id, *data,
+                            {reinterpret_cast<uint8_t*>(sealed.data()), sealed.size()});
+      return sealed;
     }
     return std::nullopt;
   };
   auto sealed = co_await RunOn(pool_.get_executor(), std::move(read_and_seal));
   if (sealed) {
-    response.set_sealed(std::string(AsChars(*sealed)));
+    response.set_sealed(std::move(*sealed));
   } else {
     spdlog::debug("share {}: block {} not available ({} places)", options_.name, HexEncode(id).substr(0, 12), places.size());
     response.set_not_available(true);
