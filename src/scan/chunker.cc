@@ -1,5 +1,6 @@
 #include "scan/chunker.h"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cassert>
@@ -56,8 +57,13 @@ size_t FindCutPoint(ByteView data, const ChunkerParams& params) {
   return n;
 }
 
-StreamChunker::StreamChunker(fs::ReadableFile& file, const ChunkerParams& params)
-    : file_(file), params_(params), buffer_(kReadSize + params.max_size) {
+StreamChunker::StreamChunker(fs::ReadableFile& file, const ChunkerParams& params, uint64_t expected_size)
+    // Room for more than max_size bytes ahead of a chunk start keeps every
+    // cut point in view; one byte past the expected size sees the end of file.
+    : file_(file), params_(params),
+      capacity_(static_cast<size_t>(std::clamp<uint64_t>(expected_size + 1, params.max_size + 1,
+                                                         kReadSize + params.max_size))) {
+  buffer_.reset(new uint8_t[capacity_]);
   assert(std::has_single_bit(params.avg_size));
   assert(params.min_size < params.avg_size && params.avg_size < params.max_size);
 }
@@ -65,12 +71,12 @@ StreamChunker::StreamChunker(fs::ReadableFile& file, const ChunkerParams& params
 Result<void> StreamChunker::Fill() {
   // Keep at least max_size bytes ahead so every cut point is seen.
   if (begin_ > 0 && end_ - begin_ < params_.max_size) {
-    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
   while (!eof_ && end_ - begin_ < params_.max_size) {
-    TANDEM_ASSIGN_OR_RETURN(size_t n, file_.Read({buffer_.data() + end_, buffer_.size() - end_}));
+    TANDEM_ASSIGN_OR_RETURN(size_t n, file_.Read({buffer_.get() + end_, capacity_ - end_}));
     if (n == 0) eof_ = true;
     end_ += n;
   }
@@ -79,7 +85,7 @@ Result<void> StreamChunker::Fill() {
 
 Result<ByteView> StreamChunker::Next() {
   TANDEM_RETURN_IF_ERROR(Fill());
-  ByteView pending(buffer_.data() + begin_, end_ - begin_);
+  ByteView pending(buffer_.get() + begin_, end_ - begin_);
   size_t length = FindCutPoint(pending, params_);
   begin_ += length;
   return pending.first(length);
@@ -91,7 +97,7 @@ Result<std::vector<ByteView>> StreamChunker::NextBatch() {
   // A cut point is final once max_size bytes after the chunk's start are
   // read (or the file has ended): stop where that no longer holds.
   while (begin_ < end_ && (eof_ || end_ - begin_ >= params_.max_size)) {
-    ByteView pending(buffer_.data() + begin_, end_ - begin_);
+    ByteView pending(buffer_.get() + begin_, end_ - begin_);
     size_t length = FindCutPoint(pending, params_);
     chunks.push_back(pending.first(length));
     begin_ += length;

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "base/bytes.h"
@@ -28,7 +29,11 @@ size_t FindCutPoint(ByteView data, const ChunkerParams& params);
 
 class StreamChunker {
  public:
-  StreamChunker(fs::ReadableFile& file, const ChunkerParams& params = {});
+  // `expected_size`, when known, sizes the buffer for a small file (most
+  // files are): a 4 KiB file needs no 1.25 MiB buffer. The chunks are the
+  // same whatever it says; a file longer than it is read in more calls.
+  StreamChunker(fs::ReadableFile& file, const ChunkerParams& params = {},
+                uint64_t expected_size = UINT64_MAX);
 
   // The next chunk's bytes, valid until the next call; empty at end of file.
   Result<ByteView> Next();
@@ -43,7 +48,8 @@ class StreamChunker {
 
   fs::ReadableFile& file_;
   ChunkerParams params_;
-  Bytes buffer_;
+  std::unique_ptr<uint8_t[]> buffer_;  // not zeroed: every byte is read before use
+  size_t capacity_;
   size_t begin_ = 0;  // first unconsumed byte
   size_t end_ = 0;    // one past the last byte read
   bool eof_ = false;

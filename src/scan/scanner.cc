@@ -221,7 +221,7 @@ class Scanner::Pass {
                                                    const fs::FileInfo& info) {
     TANDEM_ASSIGN_OR_RETURN(auto file, s_.fs_.OpenRead(full));
     std::vector<crypto::BlockRef> blocks;
-    StreamChunker chunker(*file, s_.chunker_);
+    StreamChunker chunker(*file, s_.chunker_, info.size);
     uint64_t total = 0;
     while (true) {
       TANDEM_ASSIGN_OR_RETURN(std::vector<ByteView> batch, chunker.NextBatch());

@@ -6,6 +6,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <cerrno>
@@ -136,6 +137,7 @@ struct ShareEngine::PullPlan {
   std::optional<std::optional<fs::FileInfo>> revert;
   std::optional<store::LocalFileState> expected_local;  // what the disk held when planned
   stdfs::path tmp;
+  std::vector<std::vector<store::BlockLocation>> sources;  // local copies of each block
   std::vector<uint64_t> offsets;  // of each block
   std::vector<size_t> missing;    // block indexes to fetch
   std::string error;
@@ -379,9 +381,9 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       return plan;
     }
     stdfs::path tmp_dir = self->options_.root / RelPath::kRepoDirName / "tmp";
-    stdfs::create_directories(tmp_dir, ec);
-    stdfs::create_directories(full.parent_path(), ec);
     if (entry.kind == crypto::EntryKind::kSymlink) {
+      stdfs::create_directories(tmp_dir, ec);
+      stdfs::create_directories(full.parent_path(), ec);
       if (on_disk && disk->kind == fs::FileKind::kSymlink) {
         auto target = self->fs_.ReadLink(full);
         if (target && *target == entry.symlink_target) {
@@ -414,36 +416,20 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     }
     Bytes list_id = ToBytes(crypto::Sha256(crypto::EncodeBlockList(entry.blocks)));
     plan.tmp = tmp_dir / (HexEncode(locator).substr(0, 16) + "-" + HexEncode(list_id).substr(0, 16) + ".part");
-    bool resuming = stdfs::exists(plan.tmp);
-    Fd fd(::open(plan.tmp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (fd.get() < 0 || ::ftruncate(fd.get(), static_cast<off_t>(entry.size)) != 0) {
-      plan.step = PullPlan::Step::kRetryLater;
-      plan.error = "cannot create " + plan.tmp.string() + ": " + std::strerror(errno);
-      return plan;
-    }
-    uint64_t offset = 0;
-    uint64_t copied = 0;
-    const auto& id_key = secrets.id_key();
-    for (size_t i = 0; i < entry.blocks.size(); ++i) {
-      const crypto::BlockRef& block = entry.blocks[i];
-      plan.offsets.push_back(offset);
-      bool have = resuming && ReadVerifiedBlock(plan.tmp, offset, block.size, block.id, id_key).has_value();
-      for (const store::BlockLocation& where : have ? std::vector<store::BlockLocation>{} : repo.FindBlock(block.id)) {
-        auto data = ReadIndexedBlock(self->options_.root, where, block.id, id_key);
-        if (data && WriteExactly(fd.get(), data->data(), data->size(), offset)) {
-          have = true;
-          copied += data->size();
-          if (copied % kWritebackEvery < data->size()) StartWriteback(fd.get());
-          break;
-        }
-      }
-      if (!have) plan.missing.push_back(i);
-      offset += block.size;
-    }
+    plan.sources.reserve(entry.blocks.size());
+    for (const crypto::BlockRef& block : entry.blocks) plan.sources.push_back(repo.FindBlock(block.id));
     plan.step = PullPlan::Step::kFetch;
     return plan;
   };
   auto plan = co_await RunOn(strand_, std::move(plan_pull));
+  if (plan.step == PullPlan::Step::kFetch) {
+    // The disk work of a fetch needs no index: it runs beside the strand.
+    auto start = [self, plan = std::move(plan)]() mutable {
+      self->StartTemporaryFile(plan);
+      return std::move(plan);
+    };
+    plan = co_await RunOn(pool_.get_executor(), std::move(start));
+  }
 
   switch (plan.step) {
     case PullPlan::Step::kDone: co_return Ok();
@@ -459,6 +445,17 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     auto fetched = co_await FetchMissing(plan);
     if (!fetched) co_return fetched;
   }
+
+  // Mode and mtime go on before the sync, so they are durable with the data.
+  auto stamp = [tmp = plan.tmp, mode = plan.entry->mode, mtime_ns = plan.entry->mtime_ns]() -> Result<void> {
+    Fd fd(::open(tmp.c_str(), O_RDWR | O_CLOEXEC));
+    struct timespec times[2] = {{0, UTIME_OMIT}, {mtime_ns / 1'000'000'000, mtime_ns % 1'000'000'000}};
+    if (fd.get() < 0 || ::fchmod(fd.get(), mode & 07777) != 0 || ::futimens(fd.get(), times) != 0) {
+      return MakeError(ErrorCode::kIo, "cannot finish " + tmp.string() + ": " + std::strerror(errno));
+    }
+    return Ok();
+  };
+  if (auto stamped = co_await RunOn(pool_.get_executor(), std::move(stamp)); !stamped) co_return stamped;
 
   // Finalize on the strand: the file must still be as planned, and the record
   // still the one we assembled.
@@ -482,12 +479,6 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       asio::post(self->loop_, [self] { self->ScheduleScan(); });
       return MakeError(ErrorCode::kFailedPrecondition, "waiting for a local change to be indexed");
     }
-    Fd fd(::open(plan.tmp.c_str(), O_RDWR | O_CLOEXEC));
-    struct timespec times[2] = {{0, UTIME_OMIT}, {entry.mtime_ns / 1'000'000'000, entry.mtime_ns % 1'000'000'000}};
-    if (fd.get() < 0 || ::fchmod(fd.get(), entry.mode & 07777) != 0 || ::fsync(fd.get()) != 0 ||
-        ::futimens(fd.get(), times) != 0) {
-      return MakeError(ErrorCode::kIo, "cannot finish " + plan.tmp.string() + ": " + std::strerror(errno));
-    }
     if (!fs::ParentsAreFolders(self->fs_, self->options_.root, entry.path)) {
       return MakeError(ErrorCode::kIo, "not writing " + rel + ": a folder above it is a symlink or a file here");
     }
@@ -498,8 +489,110 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks, plan.vector));
     return Ok();
   };
-  auto finished = co_await RunOn(strand_, std::move(finish_file));
-  co_return finished;
+  co_return co_await FinishDurably(std::move(finish_file));
+}
+
+// Every assembled file is made durable before it takes its real name. One
+// fsync per file costs a journal commit each (about 1 ms here, on the
+// strand): 10,000 small files spent 10 s on it. Files are instead finished
+// in groups: whatever is ready while the previous group commits waits for
+// the next, which one syncfs makes durable at once, and whose renames and
+// local states go in one SQLite transaction.
+struct ShareEngine::FinishTicket {
+  explicit FinishTicket(asio::io_context& loop) : done(loop) {
+    done.expires_at(asio::steady_timer::time_point::max());
+  }
+  std::function<Result<void>()> finish;  // on the strand, once synced
+  Result<void> result = MakeError(ErrorCode::kInternal, "not finished");
+  bool ready = false;
+  asio::steady_timer done;
+};
+
+asio::awaitable<Result<void>> ShareEngine::FinishDurably(std::function<Result<void>()> finish) {
+  auto ticket = std::make_shared<FinishTicket>(loop_);
+  ticket->finish = std::move(finish);
+  finish_queue_.push_back(ticket);
+  if (!committing_) {
+    committing_ = true;
+    asio::co_spawn(loop_, CommitFinishedFiles(), LogErrors(shared_from_this(), "finishing files"));
+  }
+  while (!ticket->ready) {
+    std::error_code ec;
+    co_await ticket->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return std::move(ticket->result);
+}
+
+asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
+  auto self = shared_from_this();
+  while (!finish_queue_.empty()) {
+    std::vector<std::shared_ptr<FinishTicket>> group;
+    group.swap(finish_queue_);
+    Result<void> failed = Ok();
+    try {
+      auto sync = [root = options_.root]() -> Result<void> {
+        Fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (dir.get() < 0 || ::syncfs(dir.get()) != 0) {
+          return MakeError(ErrorCode::kIo, "cannot flush " + root.string() + " to disk: " + std::strerror(errno));
+        }
+        return Ok();
+      };
+      failed = co_await RunOn(pool_.get_executor(), std::move(sync));
+      if (failed) {
+        auto finish_all = [self, group]() {
+          if (!self->repo_) return true;
+          auto tx = self->repo_->Begin();
+          for (const auto& ticket : group) ticket->result = ticket->finish();
+          tx.Commit();
+          return true;
+        };
+        co_await RunOn(strand_, std::move(finish_all));
+      }
+    } catch (const std::exception& e) {
+      failed = MakeError(ErrorCode::kIo, e.what());
+    }
+    for (const auto& ticket : group) {
+      if (!failed) ticket->result = failed.error();
+      ticket->ready = true;
+      ticket->done.cancel();
+    }
+  }
+  // Reset before any suspension: a file queued from now on starts a new run.
+  committing_ = false;
+}
+
+// Creates (or resumes) the file's temporary copy and fills in every block a
+// local file holds; the rest are left in plan.missing.
+void ShareEngine::StartTemporaryFile(PullPlan& plan) const {
+  const crypto::Entry& entry = *plan.entry;
+  std::error_code ec;
+  stdfs::create_directories(plan.tmp.parent_path(), ec);
+  stdfs::create_directories((options_.root / entry.path.str()).parent_path(), ec);
+  bool resuming = stdfs::exists(plan.tmp);
+  Fd fd(::open(plan.tmp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.get() < 0 || ::ftruncate(fd.get(), static_cast<off_t>(entry.size)) != 0) {
+    plan.step = PullPlan::Step::kRetryLater;
+    plan.error = "cannot create " + plan.tmp.string() + ": " + std::strerror(errno);
+    return;
+  }
+  uint64_t offset = 0;
+  uint64_t copied = 0;
+  const auto& id_key = options_.secrets.id_key();
+  for (size_t i = 0; i < entry.blocks.size(); ++i) {
+    const crypto::BlockRef& block = entry.blocks[i];
+    plan.offsets.push_back(offset);
+    bool have = resuming && ReadVerifiedBlock(plan.tmp, offset, block.size, block.id, id_key).has_value();
+    for (size_t s = 0; !have && s < plan.sources[i].size(); ++s) {
+      auto data = ReadIndexedBlock(options_.root, plan.sources[i][s], block.id, id_key);
+      if (data && WriteExactly(fd.get(), data->data(), data->size(), offset)) {
+        have = true;
+        copied += data->size();
+        if (copied % kWritebackEvery < data->size()) StartWriteback(fd.get());
+      }
+    }
+    if (!have) plan.missing.push_back(i);
+    offset += block.size;
+  }
 }
 
 asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <functional>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -198,6 +199,10 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // succeeds: the blocks may arrive at a peer later (a relay still pulling).
   void ScheduleRetry();
   asio::awaitable<void> ComputeNeedsFromStore();
+  // Renames an assembled file into place once it is on disk, with others.
+  asio::awaitable<Result<void>> FinishDurably(std::function<Result<void>()> finish);
+  asio::awaitable<void> CommitFinishedFiles();
+  void StartTemporaryFile(PullPlan& plan) const;  // any thread
 
   // Blind replicas (puller.cc): fetch the sealed blocks records refer to.
   void StartBlindFetch();
@@ -243,6 +248,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   std::chrono::milliseconds retry_delay_{500};
   int pullers_ = 0;
   uint64_t received_bytes_ = 0;
+  struct FinishTicket;
+  std::vector<std::shared_ptr<FinishTicket>> finish_queue_;
+  bool committing_ = false;
 
   // Blind fetching.
   bool blind_fetching_ = false;
