@@ -26,8 +26,12 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-constexpr int kPullWorkers = 16;          // files assembled at once
-constexpr size_t kBlocksInFlight = 32;    // block requests per file
+// Many files at once keep a group commit full and the network busy while
+// each small file waits for its one round trip; the blocks in flight are
+// bounded for the whole share, whatever the number of files.
+constexpr int kPullWorkers = 64;                // files assembled at once
+constexpr size_t kBlocksInFlight = 32;          // block requests per file
+constexpr size_t kShareBlocksInFlight = 64;     // block requests per share
 
 class Fd {
  public:
@@ -610,6 +614,18 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
     size_t i = plan.missing[k];
     const crypto::BlockRef block = entry.blocks[i];
     uint64_t offset = plan.offsets[i];
+    while (blocks_in_flight_ >= kShareBlocksInFlight && !shut_down_) {
+      std::error_code ec;
+      co_await block_slot_freed_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    ++blocks_in_flight_;
+    struct SlotRelease {
+      ShareEngine* engine;
+      ~SlotRelease() {
+        --engine->blocks_in_flight_;
+        engine->block_slot_freed_.cancel();
+      }
+    } release{this};
     // Ask each connected peer in turn until one has a current copy.
     for (size_t attempt = 0; attempt < links_.size() && failure.empty(); ++attempt) {
       if (links_.empty() || shut_down_) break;

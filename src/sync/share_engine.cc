@@ -35,7 +35,9 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
                          Options options, std::unique_ptr<store::Repository> repo)
     : loop_(loop), pool_(pool), fs_(fs), options_(std::move(options)),
       strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), epoch_(repo_->epoch()),
-      debounce_(loop), retry_timer_(loop) {}
+      debounce_(loop), retry_timer_(loop), block_slot_freed_(loop) {
+  block_slot_freed_.expires_at(asio::steady_timer::time_point::max());
+}
 
 void ShareEngine::Start() {
   ScheduleScan();
@@ -76,6 +78,7 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
   if (watcher_) watcher_->Stop();
   debounce_.cancel();
   retry_timer_.cancel();
+  block_slot_freed_.cancel();
   auto links = links_;
   for (const auto& link : links) Detach(link->session.get());
   need_queue_.clear();

@@ -248,6 +248,10 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   std::chrono::milliseconds retry_delay_{500};
   int pullers_ = 0;
   uint64_t received_bytes_ = 0;
+  // Block requests of all pulls together, bounded so that many files pulled
+  // at once (small files want that) cannot hold much memory in blocks.
+  size_t blocks_in_flight_ = 0;
+  asio::steady_timer block_slot_freed_;
   struct FinishTicket;
   std::vector<std::shared_ptr<FinishTicket>> finish_queue_;
   bool committing_ = false;
