@@ -1,6 +1,7 @@
 #include "store/repository.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <map>
 #include <string>
@@ -369,6 +370,81 @@ TEST_F(RepositoryTest, SummarizeCountsKindsBytesAndRecords) {
   EXPECT_EQ(summary.records, 2u);
   EXPECT_EQ(summary.max_seq, 3u);
   EXPECT_TRUE(repo->IntegrityOk());
+}
+
+}  // namespace
+}  // namespace tandem::store
+
+namespace tandem::store {
+namespace {
+
+// Puts the three tables migration 4 rebuilds back in their schema-3 form
+// (WITHOUT ROWID, columns in their old order) and the version back to 3.
+void RewindToSchema3(const std::filesystem::path& db_path) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  const char* rewind = R"(
+    BEGIN;
+    CREATE TABLE r3 (locator BLOB PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, vector BLOB NOT NULL,
+                     sealed_entry BLOB NOT NULL, signature BLOB NOT NULL,
+                     blocks BLOB NOT NULL DEFAULT x'') WITHOUT ROWID;
+    INSERT INTO r3 SELECT locator, seq, vector, sealed_entry, signature, blocks FROM records;
+    DROP TABLE records; ALTER TABLE r3 RENAME TO records;
+    CREATE TABLE f3 (path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,
+                     mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,
+                     mode INTEGER NOT NULL, blocks BLOB NOT NULL,
+                     vector BLOB NOT NULL DEFAULT x'') WITHOUT ROWID;
+    INSERT INTO f3 SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, blocks, vector FROM local_files;
+    DROP TABLE local_files; ALTER TABLE f3 RENAME TO local_files;
+    CREATE TABLE b3 (id BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
+    INSERT INTO b3 SELECT id, sealed FROM blocks;
+    DROP TABLE blocks; ALTER TABLE b3 RENAME TO blocks;
+    PRAGMA user_version = 3;
+    COMMIT;)";
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, rewind, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+TEST_F(RepositoryTest, MigrationToRowidTablesKeepsEveryRow) {
+  crypto::Record record = MakeTestRecord("kept", 4);
+  LocalFileState state = FileState("big.bin", EntryKind::kFile, 20000, 2);
+  state.vector.Set(7, 9);
+  crypto::BlockId sealed_id;
+  sealed_id.fill(3);
+  const Bytes sealed(70000, 0x42);
+  {
+    auto repo = Open();
+    ASSERT_TRUE(repo);
+    repo->PutRecord(record);
+    repo->PutFileState(state);
+    repo->PutSealedBlock(sealed_id, sealed);
+  }
+  RewindToSchema3(repo_dir_ / kIndexFileName);
+  auto repo = Open(/*create=*/false);
+  ASSERT_TRUE(repo);
+  auto got_record = repo->GetRecord(record.locator);
+  ASSERT_TRUE(got_record);
+  EXPECT_EQ(got_record->record.signature, record.signature);
+  EXPECT_EQ(got_record->record.vector, record.vector);
+  auto got_state = repo->GetFileState("big.bin");
+  ASSERT_TRUE(got_state);
+  ExpectSameState(*got_state, state, /*with_blocks=*/true);
+  EXPECT_EQ(got_state->vector, state.vector);
+  EXPECT_EQ(repo->GetSealedBlock(sealed_id), sealed);
+  EXPECT_EQ(repo->FindBlock(state.blocks[0].id).size(), 1u);
+  EXPECT_TRUE(repo->IntegrityOk());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((repo_dir_ / kIndexFileName).c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('records', 'local_files', "
+                                   "'blocks') AND sql NOT LIKE '%WITHOUT ROWID%'", -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 3) << "the rebuilt tables keep rowids";
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
 }
 
 }  // namespace
