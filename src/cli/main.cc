@@ -44,15 +44,16 @@ int Fail(const std::string& message, int status = 1) {
 }
 
 // Blocks are allocated and freed by the thousand a second, up to 256 KiB
-// each, and a scan's read buffer (up to 1.25 MiB) once per file. With
-// glibc's defaults a buffer past the (moving) mmap threshold gets fresh
-// pages, and each free trims the arena's top back to the kernel, so the next
-// one faults its pages in again: a third of a receiver's CPU went to page
-// faults. A fixed threshold above the largest buffer and a trim threshold
-// above what the blocks in flight take keep that memory in the arena.
+// each. With glibc's defaults a buffer past the (moving) mmap threshold gets
+// fresh pages, and each free trims the arena's top back to the kernel, so the
+// next one faults its pages in again: a third of a receiver's CPU went to
+// page faults. A fixed mmap threshold above the largest block and a trim
+// threshold above what the blocks in flight take keep that memory in the
+// arena; buffers past 1 MiB (a huge file's record, a scan's read buffer, one
+// per large file) still go back to the kernel when freed.
 void TuneAllocatorForBlocks() {
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
-  mallopt(M_TRIM_THRESHOLD, 32 << 20);
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
 }
 
 int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen,

@@ -4,6 +4,11 @@
 #include <cstring>
 
 namespace tandem::protocol {
+namespace {
+
+constexpr size_t kKeptBufferSize = 1u << 20;
+
+}  // namespace
 
 Bytes EncodeFrame(const wire::Frame& frame) {
   size_t size = frame.ByteSizeLong();
@@ -23,6 +28,14 @@ void FrameDecoder::Feed(ByteView bytes) {
   if (consumed_ > 0) {
     buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(consumed_));
     consumed_ = 0;
+    // One large frame (a record of a huge file) must not keep its buffer
+    // for the life of the connection.
+    if (buffer_.capacity() > kKeptBufferSize && buffer_.size() <= kKeptBufferSize) {
+      Bytes smaller;
+      smaller.reserve(kKeptBufferSize);
+      smaller.assign(buffer_.begin(), buffer_.end());
+      buffer_.swap(smaller);
+    }
   }
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
 }
