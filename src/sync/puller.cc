@@ -461,6 +461,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   };
   if (auto stamped = co_await RunOn(pool_.get_executor(), std::move(stamp)); !stamped) co_return stamped;
 
+  stdfs::path tmp_path = plan.tmp;
   // Finalize on the strand: the file must still be as planned, and the record
   // still the one we assembled.
   auto finish_file = [self, locator, plan = std::move(plan)]() -> Result<void> {
@@ -493,27 +494,34 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks, plan.vector));
     return Ok();
   };
-  co_return co_await FinishDurably(std::move(finish_file));
+  co_return co_await FinishDurably(tmp_path, std::move(finish_file));
 }
 
 // Every assembled file is made durable before it takes its real name. One
 // fsync per file costs a journal commit each (about 1 ms here, on the
 // strand): 10,000 small files spent 10 s on it. Files are instead finished
 // in groups: whatever is ready while the previous group commits waits for
-// the next, which one syncfs makes durable at once, and whose renames and
-// local states go in one SQLite transaction.
+// the next, and the group's renames and local states go in one SQLite
+// transaction. A small group (a single edit while idle) fsyncs its files;
+// a larger one is made durable by one syncfs, which also waits for other
+// programs' dirty data on that filesystem, a cost worth paying only when
+// it is shared by many files.
+constexpr size_t kFsyncEachUpTo = 4;
+
 struct ShareEngine::FinishTicket {
   explicit FinishTicket(asio::io_context& loop) : done(loop) {
     done.expires_at(asio::steady_timer::time_point::max());
   }
+  stdfs::path tmp;                        // the assembled file
   std::function<Result<void>()> finish;  // on the strand, once synced
   Result<void> result = MakeError(ErrorCode::kInternal, "not finished");
   bool ready = false;
   asio::steady_timer done;
 };
 
-asio::awaitable<Result<void>> ShareEngine::FinishDurably(std::function<Result<void>()> finish) {
+asio::awaitable<Result<void>> ShareEngine::FinishDurably(stdfs::path tmp, std::function<Result<void>()> finish) {
   auto ticket = std::make_shared<FinishTicket>(loop_);
+  ticket->tmp = std::move(tmp);
   ticket->finish = std::move(finish);
   finish_queue_.push_back(ticket);
   if (!committing_) {
@@ -534,7 +542,18 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
     group.swap(finish_queue_);
     Result<void> failed = Ok();
     try {
-      auto sync = [root = options_.root]() -> Result<void> {
+      std::vector<stdfs::path> files;
+      for (const auto& ticket : group) files.push_back(ticket->tmp);
+      auto sync = [root = options_.root, files = std::move(files)]() -> Result<void> {
+        if (files.size() <= kFsyncEachUpTo) {
+          for (const stdfs::path& file : files) {
+            Fd fd(::open(file.c_str(), O_RDWR | O_CLOEXEC));
+            if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+              return MakeError(ErrorCode::kIo, "cannot flush " + file.string() + " to disk: " + std::strerror(errno));
+            }
+          }
+          return Ok();
+        }
         Fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (dir.get() < 0 || ::syncfs(dir.get()) != 0) {
           return MakeError(ErrorCode::kIo, "cannot flush " + root.string() + " to disk: " + std::strerror(errno));

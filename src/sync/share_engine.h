@@ -200,7 +200,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   void ScheduleRetry();
   asio::awaitable<void> ComputeNeedsFromStore();
   // Renames an assembled file into place once it is on disk, with others.
-  asio::awaitable<Result<void>> FinishDurably(std::function<Result<void>()> finish);
+  asio::awaitable<Result<void>> FinishDurably(std::filesystem::path tmp, std::function<Result<void>()> finish);
   asio::awaitable<void> CommitFinishedFiles();
   void StartTemporaryFile(PullPlan& plan) const;  // any thread
 
