@@ -269,10 +269,7 @@ asio::awaitable<void> ShareEngine::PullWorker() {
 
 void ShareEngine::OnPullersIdle() {
   if (shut_down_) return;
-  if (scan_after_pull_) {
-    scan_after_pull_ = false;
-    ScheduleScan();
-  }
+  if (scan_after_pull_) ScanOncePullsSettle();
   // The summary shown to the user catches up with what was pulled.
   auto self = shared_from_this();
   auto refresh = [](std::shared_ptr<ShareEngine> self) -> asio::awaitable<void> {

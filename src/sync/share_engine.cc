@@ -22,6 +22,7 @@ constexpr size_t kBatchBytes = 4u << 20;
 // How much a sender lets queue up on a connection before it waits.
 // Watcher events closer together than this are one change.
 constexpr std::chrono::milliseconds kDebounce{20};
+constexpr std::chrono::milliseconds kPullsSettle{200};
 
 int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -35,7 +36,7 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
                          Options options, std::unique_ptr<store::Repository> repo)
     : loop_(loop), pool_(pool), fs_(fs), options_(std::move(options)),
       strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), epoch_(repo_->epoch()),
-      debounce_(loop), retry_timer_(loop), block_slot_freed_(loop) {
+      debounce_(loop), pulls_settle_(loop), retry_timer_(loop), block_slot_freed_(loop) {
   block_slot_freed_.expires_at(asio::steady_timer::time_point::max());
 }
 
@@ -73,10 +74,28 @@ void ShareEngine::OnFolderChanged() {
   });
 }
 
+// Pulling often pauses only for moments (between batches of records from a
+// peer still scanning): the scan it deferred waits until pulling has stayed
+// idle a while, so one walk of the tree covers every batch instead of one
+// walk per batch holding up the next batch's plans.
+void ShareEngine::ScanOncePullsSettle() {
+  if (pulls_settle_armed_ || shut_down_) return;
+  pulls_settle_armed_ = true;
+  pulls_settle_.expires_after(kPullsSettle);
+  pulls_settle_.async_wait([self = shared_from_this()](std::error_code ec) {
+    self->pulls_settle_armed_ = false;
+    if (ec || self->shut_down_ || !self->scan_after_pull_) return;
+    if (self->pullers_ > 0) return;  // pulling again: its end arms this anew
+    self->scan_after_pull_ = false;
+    self->ScheduleScan();
+  });
+}
+
 asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
   shut_down_ = true;
   if (watcher_) watcher_->Stop();
   debounce_.cancel();
+  pulls_settle_.cancel();
   retry_timer_.cancel();
   block_slot_freed_.cancel();
   auto links = links_;

@@ -198,6 +198,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // Blocked needs are retried after a pause that doubles while nothing
   // succeeds: the blocks may arrive at a peer later (a relay still pulling).
   void ScheduleRetry();
+  void ScanOncePullsSettle();
   asio::awaitable<void> ComputeNeedsFromStore();
   // Renames an assembled file into place once it is on disk, with others.
   asio::awaitable<Result<void>> FinishDurably(std::filesystem::path tmp, std::function<Result<void>()> finish);
@@ -225,6 +226,8 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // Watcher events while pulling are mostly our own renames: one scan after
   // the pullers finish catches any real local edit among them.
   bool scan_after_pull_ = false;
+  asio::steady_timer pulls_settle_;
+  bool pulls_settle_armed_ = false;
   bool scan_running_ = false;
   bool scan_again_ = false;
   int scans_in_flight_ = 0;
