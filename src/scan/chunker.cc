@@ -61,8 +61,8 @@ StreamChunker::StreamChunker(fs::ReadableFile& file, const ChunkerParams& params
     // Room for more than max_size bytes ahead of a chunk start keeps every
     // cut point in view; one byte past the expected size sees the end of file.
     : file_(file), params_(params),
-      capacity_(static_cast<size_t>(std::clamp<uint64_t>(expected_size + 1, params.max_size + 1,
-                                                         kReadSize + params.max_size))) {
+      capacity_(static_cast<size_t>(std::clamp<uint64_t>(std::max(expected_size, expected_size + 1),
+                                                         params.max_size + 1, kReadSize + params.max_size))) {
   buffer_.reset(new uint8_t[capacity_]);
   assert(std::has_single_bit(params.avg_size));
   assert(params.min_size < params.avg_size && params.avg_size < params.max_size);
