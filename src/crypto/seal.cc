@@ -29,15 +29,18 @@ struct CipherCtxFree {
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
 struct IetfParams {
+  IetfParams() = default;
+  IetfParams(const IetfParams&) = delete;
+  IetfParams& operator=(const IetfParams&) = delete;
+  ~IetfParams() { sodium_memzero(subkey.data(), subkey.size()); }
   Key32 subkey;
   std::array<uint8_t, 12> nonce{};
 };
 
-IetfParams DeriveIetf(const Key32& key, const BlockId& id) {
-  IetfParams p;
+// Fills `p` in place (no copy of the subkey is left behind).
+void DeriveIetf(const Key32& key, const BlockId& id, IetfParams& p) {
   crypto_core_hchacha20(p.subkey.data(), id.data(), key.data(), nullptr);
   std::copy(id.begin() + 16, id.begin() + kNonce, p.nonce.begin() + 4);
-  return p;
 }
 
 // One ChaCha20-Poly1305 pass. `out` receives the text, `tag` is written
@@ -89,8 +92,9 @@ Result<Bytes> OpenEntry(const Key32& entry_key, ByteView sealed) {
 
 void SealBlockInto(const Key32& block_key, const BlockId& id, ByteView plaintext, std::span<uint8_t> out) {
   if (out.size() != plaintext.size() + kSealOverhead) throw std::invalid_argument("SealBlockInto: wrong output size");
-  if (!ChaChaPoly(true, DeriveIetf(block_key, id), id, plaintext, out.data(),
-                  out.data() + plaintext.size())) {
+  IetfParams params;
+  DeriveIetf(block_key, id, params);
+  if (!ChaChaPoly(true, params, id, plaintext, out.data(), out.data() + plaintext.size())) {
     throw std::runtime_error("ChaCha20-Poly1305 sealing failed");
   }
 }
@@ -108,7 +112,9 @@ Result<ByteView> OpenBlockInPlace(const Key32& block_key, const Key32& id_key, c
   Key32 tag;
   static_assert(sizeof(tag) >= kSealOverhead);
   std::copy(sealed.begin() + n, sealed.end(), tag.begin());
-  if (!ChaChaPoly(false, DeriveIetf(block_key, id), id, sealed.first(n), sealed.data(), tag.data())) {
+  IetfParams params;
+  DeriveIetf(block_key, id, params);
+  if (!ChaChaPoly(false, params, id, sealed.first(n), sealed.data(), tag.data())) {
     return MakeError(ErrorCode::kCorrupt, "sealed block fails authentication");
   }
   ByteView plain = sealed.first(n);

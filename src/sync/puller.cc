@@ -87,12 +87,12 @@ std::optional<Bytes> ReadVerifiedBlock(const stdfs::path& path, uint64_t offset,
   return data;
 }
 
-// The block at `where` under `root`. While the file is as it was indexed
-// (size, mtime, ctime and inode, before and after the read) its bytes are
-// what the scan hashed, so they are not hashed again: serving and copying
-// cost a read instead of a read and an HMAC. A file changed since is
-// checked against `id`, as is anything a receiver gets (it verifies every
-// block it opens).
+// The block at `where` under `root`, to serve to a peer. While the file is
+// as it was indexed (size, mtime, ctime and inode, before and after the
+// read) its bytes are what the scan hashed, so they are not hashed again:
+// serving costs a read instead of a read and an HMAC. A file changed since
+// is checked against `id`; and the receiver verifies every block it opens,
+// so a rewrite the stat data cannot show costs a retry, not a bad file.
 std::optional<Bytes> ReadIndexedBlock(const stdfs::path& root, const store::BlockLocation& where,
                                       const crypto::BlockId& id, const crypto::Key32& id_key) {
   Fd fd(::open((root / where.path).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
@@ -449,7 +449,9 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
 
   // Mode and mtime go on before the sync, so they are durable with the data.
   auto stamp = [tmp = plan.tmp, mode = plan.entry->mode, mtime_ns = plan.entry->mtime_ns]() -> Result<void> {
-    Fd fd(::open(tmp.c_str(), O_RDWR | O_CLOEXEC));
+    // Read-only: a file whose mode lacks the owner's write bit (0444) can
+    // still be stamped and synced by its owner.
+    Fd fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
     struct timespec times[2] = {{0, UTIME_OMIT}, {mtime_ns / 1'000'000'000, mtime_ns % 1'000'000'000}};
     if (fd.get() < 0 || ::fchmod(fd.get(), mode & 07777) != 0 || ::futimens(fd.get(), times) != 0) {
       return MakeError(ErrorCode::kIo, "cannot finish " + tmp.string() + ": " + std::strerror(errno));
@@ -544,7 +546,7 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
       auto sync = [root = options_.root, files = std::move(files)]() -> Result<void> {
         if (files.size() <= kFsyncEachUpTo) {
           for (const stdfs::path& file : files) {
-            Fd fd(::open(file.c_str(), O_RDWR | O_CLOEXEC));
+            Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
             if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
               return MakeError(ErrorCode::kIo, "cannot flush " + file.string() + " to disk: " + std::strerror(errno));
             }
@@ -562,7 +564,13 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
         auto finish_all = [self, group]() {
           if (!self->repo_) return true;
           auto tx = self->repo_->Begin();
-          for (const auto& ticket : group) ticket->result = ticket->finish();
+          for (const auto& ticket : group) {
+            try {
+              ticket->result = ticket->finish();
+            } catch (const std::exception& e) {
+              ticket->result = MakeError(ErrorCode::kIo, e.what());  // this file only; retried
+            }
+          }
           tx.Commit();
           return true;
         };
@@ -589,6 +597,9 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) const {
   stdfs::create_directories(plan.tmp.parent_path(), ec);
   stdfs::create_directories((options_.root / entry.path.str()).parent_path(), ec);
   bool resuming = stdfs::exists(plan.tmp);
+  // A part file left stamped with a read-only mode (its group failed) is
+  // written again: give its owner write access back first.
+  if (resuming) ::chmod(plan.tmp.c_str(), 0600);
   Fd fd(::open(plan.tmp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (fd.get() < 0 || ::ftruncate(fd.get(), static_cast<off_t>(entry.size)) != 0) {
     plan.step = PullPlan::Step::kRetryLater;
@@ -603,7 +614,11 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) const {
     plan.offsets.push_back(offset);
     bool have = resuming && ReadVerifiedBlock(plan.tmp, offset, block.size, block.id, id_key).has_value();
     for (size_t s = 0; !have && s < plan.sources[i].size(); ++s) {
-      auto data = ReadIndexedBlock(options_.root, plan.sources[i][s], block.id, id_key);
+      // Checked by hash, unlike a block served: nobody after us would catch
+      // a file rewritten within one timestamp tick, and the copy becomes
+      // this device's content.
+      const store::BlockLocation& where = plan.sources[i][s];
+      auto data = ReadVerifiedBlock(options_.root / where.path, where.offset, where.size, block.id, id_key);
       if (data && WriteExactly(fd.get(), data->data(), data->size(), offset)) {
         have = true;
         copied += data->size();

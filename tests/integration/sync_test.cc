@@ -154,6 +154,28 @@ TEST_F(TwoDevices, EveryKindOfChangePropagatesInBothDirections) {
   }
 }
 
+// Files without the owner's write bit (git objects, for one) arrive with
+// their mode, and a new version of one replaces it. (The daemons here run
+// as root, which ignores the bit; the puller never opens a stamped part
+// file for writing, so a user's daemon does not need it either.)
+TEST_F(TwoDevices, ReadOnlyFilesSyncWithTheirMode) {
+  Connect();
+  for (int i = 0; i < 8; ++i) {
+    stdfs::path file = dir_a_ / ("objects/o" + std::to_string(i));
+    WriteFile(file, "object " + std::to_string(i));
+    stdfs::permissions(file, stdfs::perms::owner_read | stdfs::perms::group_read | stdfs::perms::others_read);
+  }
+  ASSERT_TRUE(Converged(true));
+  stdfs::path first = dir_a_ / "objects/o0";
+  stdfs::permissions(first, stdfs::perms::owner_write, stdfs::perm_options::add);
+  WriteFile(first, "object 0, rewritten");
+  stdfs::permissions(first, stdfs::perms::owner_write, stdfs::perm_options::remove);
+  ASSERT_TRUE(Converged(true));
+  EXPECT_EQ(ReadFile(dir_b_ / "objects/o0"), "object 0, rewritten");
+  EXPECT_EQ(stdfs::status(dir_b_ / "objects/o0").permissions() & stdfs::perms::all,
+            stdfs::perms::owner_read | stdfs::perms::group_read | stdfs::perms::others_read);
+}
+
 TEST_F(TwoDevices, ARenameMovesNoBytes) {
   Connect();
   std::string big = RandomBytes(4 << 20, 3);
