@@ -17,7 +17,6 @@ Error ErrnoError(const std::string& what, const std::filesystem::path& path) {
   return MakeError(code, what + " " + path.string() + ": " + std::strerror(err));
 }
 
-
 class PosixReadableFile final : public ReadableFile {
  public:
   PosixReadableFile(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}

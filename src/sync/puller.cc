@@ -76,39 +76,37 @@ constexpr uint64_t kWritebackEvery = 8u << 20;
 
 void StartWriteback(int fd) { ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
 
-// The block's bytes read from `path` at `offset`, if they still hash to `id`.
+// The block's bytes read from `path` at `offset`, if they hash to `id`.
+// With `indexed` (serving to a peer), a file whose stat data is still as
+// indexed, before and after the read, holds what the scan hashed and is not
+// hashed again: serving costs a read instead of a read and an HMAC. The
+// receiver verifies every block it opens, so a rewrite the stat data cannot
+// show (within one timestamp tick) costs it a retry, not a bad file. Blocks
+// copied into this device's own files always pass `indexed` = nullptr:
+// nobody after us would catch a bad one.
 std::optional<Bytes> ReadVerifiedBlock(const stdfs::path& path, uint64_t offset, uint32_t size,
-                                       const crypto::BlockId& id, const crypto::Key32& id_key) {
+                                       const crypto::BlockId& id, const crypto::Key32& id_key,
+                                       const store::BlockLocation::IndexedFile* indexed = nullptr) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) return std::nullopt;
+  auto as_indexed = [&] {
+    struct stat st;
+    if (!indexed || ::fstat(fd.get(), &st) != 0) return false;
+    fs::FileInfo info = fs::FromStat(st);
+    return info.kind == fs::FileKind::kRegular && info.size == indexed->size &&
+           info.mtime_ns == indexed->mtime_ns && info.ctime_ns == indexed->ctime_ns && info.inode == indexed->inode;
+  };
+  bool trusted = as_indexed();
   Bytes data(size);
   if (!ReadExactly(fd.get(), data.data(), size, offset)) return std::nullopt;
-  if (crypto::ComputeBlockId(id_key, data) != id) return std::nullopt;
+  trusted = trusted && as_indexed();
+  if (!trusted && crypto::ComputeBlockId(id_key, data) != id) return std::nullopt;
   return data;
 }
 
-// The block at `where` under `root`, to serve to a peer. While the file is
-// as it was indexed (size, mtime, ctime and inode, before and after the
-// read) its bytes are what the scan hashed, so they are not hashed again:
-// serving costs a read instead of a read and an HMAC. A file changed since
-// is checked against `id`; and the receiver verifies every block it opens,
-// so a rewrite the stat data cannot show costs a retry, not a bad file.
-std::optional<Bytes> ReadIndexedBlock(const stdfs::path& root, const store::BlockLocation& where,
-                                      const crypto::BlockId& id, const crypto::Key32& id_key) {
-  Fd fd(::open((root / where.path).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (fd.get() < 0) return std::nullopt;
-  auto as_indexed = [&](const fs::FileInfo& info) {
-    return info.kind == fs::FileKind::kRegular && info.size == where.file.size &&
-           info.mtime_ns == where.file.mtime_ns && info.ctime_ns == where.file.ctime_ns &&
-           info.inode == where.file.inode;
-  };
-  struct stat st;
-  bool trusted = ::fstat(fd.get(), &st) == 0 && as_indexed(fs::FromStat(st));
-  Bytes data(where.size);
-  if (!ReadExactly(fd.get(), data.data(), where.size, where.offset)) return std::nullopt;
-  trusted = trusted && ::fstat(fd.get(), &st) == 0 && as_indexed(fs::FromStat(st));
-  if (!trusted && crypto::ComputeBlockId(id_key, data) != id) return std::nullopt;
-  return data;
+// Whether writing `n` more bytes after `before` crosses a writeback mark.
+bool CrossesWritebackMark(uint64_t before, uint64_t n) {
+  return (before + n) / kWritebackEvery != before / kWritebackEvery;
 }
 
 store::LocalFileState StateFromDisk(const std::string& path, crypto::EntryKind kind, const fs::FileInfo& info,
@@ -539,7 +537,7 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
   while (!finish_queue_.empty()) {
     std::vector<std::shared_ptr<FinishTicket>> group;
     group.swap(finish_queue_);
-    Result<void> failed = Ok();
+    Result<void> synced = Ok();
     try {
       std::vector<stdfs::path> files;
       for (const auto& ticket : group) files.push_back(ticket->tmp);
@@ -559,8 +557,8 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
         }
         return Ok();
       };
-      failed = co_await RunOn(pool_.get_executor(), std::move(sync));
-      if (failed) {
+      synced = co_await RunOn(pool_.get_executor(), std::move(sync));
+      if (synced) {
         auto finish_all = [self, group]() {
           if (!self->repo_) return true;
           auto tx = self->repo_->Begin();
@@ -577,10 +575,10 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
         co_await RunOn(strand_, std::move(finish_all));
       }
     } catch (const std::exception& e) {
-      failed = MakeError(ErrorCode::kIo, e.what());
+      synced = MakeError(ErrorCode::kIo, e.what());
     }
     for (const auto& ticket : group) {
-      if (!failed) ticket->result = failed.error();
+      if (!synced) ticket->result = synced.error();
       ticket->ready = true;
       ticket->done.cancel();
     }
@@ -614,15 +612,12 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) const {
     plan.offsets.push_back(offset);
     bool have = resuming && ReadVerifiedBlock(plan.tmp, offset, block.size, block.id, id_key).has_value();
     for (size_t s = 0; !have && s < plan.sources[i].size(); ++s) {
-      // Checked by hash, unlike a block served: nobody after us would catch
-      // a file rewritten within one timestamp tick, and the copy becomes
-      // this device's content.
       const store::BlockLocation& where = plan.sources[i][s];
       auto data = ReadVerifiedBlock(options_.root / where.path, where.offset, where.size, block.id, id_key);
       if (data && WriteExactly(fd.get(), data->data(), data->size(), offset)) {
         have = true;
+        if (CrossesWritebackMark(copied, data->size())) StartWriteback(fd.get());
         copied += data->size();
-        if (copied % kWritebackEvery < data->size()) StartWriteback(fd.get());
       }
     }
     if (!have) plan.missing.push_back(i);
@@ -674,8 +669,7 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
         if (!plain || plain->size() != block.size || !WriteExactly(raw_fd, plain->data(), plain->size(), offset)) {
           return false;
         }
-        uint64_t total = written_bytes->fetch_add(block.size) + block.size;
-        if (total % kWritebackEvery < block.size) StartWriteback(raw_fd);
+        if (CrossesWritebackMark(written_bytes->fetch_add(block.size), block.size)) StartWriteback(raw_fd);
         return true;
       };
       auto written = co_await RunOn(pool_.get_executor(), std::move(store_block));
@@ -803,7 +797,8 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
   auto read_and_seal = [self, id, places]() -> std::optional<std::string> {
     const auto& secrets = self->options_.secrets;
     for (const store::BlockLocation& where : places) {
-      auto data = ReadIndexedBlock(self->options_.root, where, id, secrets.id_key());
+      auto data = ReadVerifiedBlock(self->options_.root / where.path, where.offset, where.size, id,
+                                    secrets.id_key(), &where.file);
       if (data && self->options_.test_hooks.forge_blocks) {
         for (uint8_t& byte : *data) byte ^= 0x5A;  // right id, right key, wrong bytes
       }
