@@ -19,9 +19,13 @@ namespace {
 using crypto::EntryKind;
 
 // Commit in batches: one transaction per file would spend its time in fsync,
-// one for the whole tree would hold the write lock for minutes.
+// one for the whole tree would hold the write lock for minutes and keep
+// peers from seeing any of it until the end. A batch also ends after
+// kBatchTime, so a peer starts pulling a large tree a moment after the scan
+// starts rather than once it ends.
 constexpr uint64_t kBatchRecords = 2000;
 constexpr uint64_t kBatchBytes = 256ull << 20;
+constexpr auto kBatchTime = std::chrono::milliseconds(200);
 
 }  // namespace
 
@@ -299,11 +303,14 @@ class Scanner::Pass {
   }
 
   void AfterWrite() {
-    if (++records_in_batch_ >= kBatchRecords || bytes_in_batch_ >= kBatchBytes) {
+    if (++records_in_batch_ >= kBatchRecords || bytes_in_batch_ >= kBatchBytes ||
+        std::chrono::steady_clock::now() - batch_started_ >= kBatchTime) {
       tx_->Commit();
       tx_.emplace(s_.repo_.Begin());
       records_in_batch_ = 0;
       bytes_in_batch_ = 0;
+      batch_started_ = std::chrono::steady_clock::now();
+      if (s_.on_batch_) s_.on_batch_();
     }
   }
 
@@ -354,6 +361,7 @@ class Scanner::Pass {
   std::optional<store::Transaction> tx_;
   uint64_t records_in_batch_ = 0;
   uint64_t bytes_in_batch_ = 0;
+  std::chrono::steady_clock::time_point batch_started_ = std::chrono::steady_clock::now();
 };
 
 Scanner::Scanner(fs::Filesystem& fs, store::Repository& repo, const crypto::ShareSecrets& secrets,

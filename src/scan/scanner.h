@@ -71,6 +71,11 @@ class Scanner {
   // `changes`, in path order; stat-only changes just refresh the local state.
   Result<ScanStats> ObserveAll(std::vector<LocalChange>& changes);
 
+  // Called on the scanning thread after each batch of records is committed
+  // before the last, so peers can start on a large tree while it is still
+  // being indexed.
+  void OnBatchCommitted(std::function<void()> notify) { on_batch_ = std::move(notify); }
+
  private:
   class Pass;
   Result<ScanStats> Run(std::vector<LocalChange>* observed);
@@ -82,6 +87,7 @@ class Scanner {
   std::filesystem::path root_;
   ChunkerParams chunker_;
   Helper helper_;
+  std::function<void()> on_batch_;
 };
 
 }  // namespace tandem::scan

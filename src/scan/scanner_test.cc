@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -239,6 +240,25 @@ TEST_F(ScannerTest, IndexesFilesDirectoriesAndSymlinks) {
   EXPECT_EQ(summary.bytes, 100006u);
   EXPECT_EQ(summary.records, 8u);
   EXPECT_TRUE(repo_->IntegrityOk());
+}
+
+TEST_F(ScannerTest, EachCommittedBatchIsAnnouncedAndReadableBeforeTheScanEnds) {
+  // More files than one batch holds: peers hear of the first ones while the
+  // scan is still walking.
+  constexpr int kFiles = 2500;
+  for (int i = 0; i < kFiles; ++i) testing::WriteFile(root_ / ("f" + std::to_string(i)), std::to_string(i));
+  auto reader = repo_->OpenReader();
+  ASSERT_TRUE(reader);
+  std::vector<size_t> readable_at_each_batch;
+  Scanner scanner(posix_, *repo_, secrets_, kDevice, root_, params_);
+  scanner.OnBatchCommitted([&] { readable_at_each_batch.push_back((*reader)->RecordsSince(0, kFiles).size()); });
+  auto stats = scanner.ScanAll();
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_FALSE(readable_at_each_batch.empty());
+  EXPECT_GT(readable_at_each_batch.front(), 0u);
+  EXPECT_LT(readable_at_each_batch.back(), static_cast<size_t>(kFiles));
+  EXPECT_TRUE(std::is_sorted(readable_at_each_batch.begin(), readable_at_each_batch.end()));
+  EXPECT_EQ((*reader)->RecordsSince(0, kFiles + 1).size(), static_cast<size_t>(kFiles));
 }
 
 TEST_F(ScannerTest, SymlinksAreRecordedWithTheirTargetAndNeverFollowed) {

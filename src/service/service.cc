@@ -149,9 +149,15 @@ void Service::OpenEngine(Share& share, bool create_repo) {
     share.last_error = repo.error().message;
     return;
   }
+  auto reader = (*repo)->OpenReader();
+  if (!reader) {
+    share.last_error = reader.error().message;
+    return;
+  }
   sync::ShareEngine::Options options{share.config.name, share.config.path, share.secrets, device_.ShortId(),
                                      test_hooks_};
-  share.engine = std::make_shared<sync::ShareEngine>(io_, pool_, fs_, std::move(options), std::move(*repo));
+  share.engine = std::make_shared<sync::ShareEngine>(io_, pool_, fs_, std::move(options), std::move(*repo),
+                                                     std::move(*reader));
   share.engine->SetEnabled(share.config.enabled);
   share.last_error.clear();
 }

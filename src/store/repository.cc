@@ -48,10 +48,47 @@ LocalFileState ReadFileStateMeta(const Statement& stmt) {
   return s;
 }
 
+// The queries Repository and RepositoryReader both run.
+constexpr std::string_view kRecordsSinceSql =
+    "SELECT seq, locator, vector, sealed_entry, signature, blocks FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+constexpr std::string_view kFindBlockSql =
+    "SELECT b.path, b.offset, b.size, f.size, f.mtime_ns, f.ctime_ns, f.inode "
+    "FROM local_blocks b JOIN local_files f ON f.path = b.path WHERE b.id = ?1 LIMIT ?2";
+constexpr std::string_view kGetSealedSql = "SELECT sealed FROM blocks WHERE id = ?1";
+
+std::vector<StoredRecord> QueryRecordsSince(Statement& stmt, uint64_t after, size_t limit) {
+  stmt.Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(limit));
+  std::vector<StoredRecord> out;
+  while (stmt.Step()) out.push_back({static_cast<uint64_t>(stmt.ColumnInt(0)), ReadRecord(stmt, 1)});
+  stmt.Reset();
+  return out;
+}
+
+std::vector<BlockLocation> QueryFindBlock(Statement& stmt, const crypto::BlockId& id, size_t limit) {
+  stmt.BindBlob(1, id).Bind(2, static_cast<int64_t>(limit));
+  std::vector<BlockLocation> out;
+  while (stmt.Step()) {
+    out.push_back({stmt.ColumnText(0), static_cast<uint64_t>(stmt.ColumnInt(1)),
+                   static_cast<uint32_t>(stmt.ColumnInt(2)),
+                   {static_cast<uint64_t>(stmt.ColumnInt(3)), stmt.ColumnInt(4), stmt.ColumnInt(5),
+                    static_cast<uint64_t>(stmt.ColumnInt(6))}});
+  }
+  stmt.Reset();
+  return out;
+}
+
+std::optional<Bytes> QuerySealedBlock(Statement& stmt, const crypto::BlockId& id) {
+  stmt.BindBlob(1, id);
+  std::optional<Bytes> out;
+  if (stmt.Step()) out = ToBytes(stmt.ColumnBlob(0));
+  stmt.Reset();
+  return out;
+}
+
 }  // namespace
 
 Repository::Repository(const std::filesystem::path& db_path, bool create)
-    : db_(db_path.string(), create) {}
+    : db_path_(db_path), db_(db_path.string(), create) {}
 
 Result<std::unique_ptr<Repository>> Repository::Open(const std::filesystem::path& repo_dir,
                                                      const crypto::Key32& share_id, bool create) {
@@ -135,8 +172,7 @@ void Repository::Prepare() {
                          "WHERE locator = ?1");
   put_record_.emplace(h, "INSERT OR REPLACE INTO records(locator, seq, vector, sealed_entry, "
                          "signature, blocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  records_since_.emplace(h, "SELECT seq, locator, vector, sealed_entry, signature, blocks FROM records "
-                            "WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+  records_since_.emplace(h, kRecordsSinceSql);
   get_file_.emplace(h, "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, blocks, vector "
                        "FROM local_files WHERE path = ?1");
   put_file_.emplace(h, "INSERT OR REPLACE INTO local_files(path, kind, size, mtime_ns, ctime_ns, "
@@ -145,8 +181,7 @@ void Repository::Prepare() {
   delete_blocks_.emplace(h, "DELETE FROM local_blocks WHERE path = ?1");
   put_block_location_.emplace(h, "INSERT OR REPLACE INTO local_blocks(id, path, offset, size) "
                                  "VALUES (?1, ?2, ?3, ?4)");
-  find_block_.emplace(h, "SELECT b.path, b.offset, b.size, f.size, f.mtime_ns, f.ctime_ns, f.inode "
-                         "FROM local_blocks b JOIN local_files f ON f.path = b.path WHERE b.id = ?1 LIMIT ?2");
+  find_block_.emplace(h, kFindBlockSql);
 }
 
 std::optional<StoredRecord> Repository::GetRecord(const crypto::Locator& locator) {
@@ -172,12 +207,7 @@ uint64_t Repository::PutRecord(const crypto::Record& record) {
 }
 
 std::vector<StoredRecord> Repository::RecordsSince(uint64_t after, size_t limit) {
-  Statement& stmt = *records_since_;
-  stmt.Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(limit));
-  std::vector<StoredRecord> out;
-  while (stmt.Step()) out.push_back({static_cast<uint64_t>(stmt.ColumnInt(0)), ReadRecord(stmt, 1)});
-  stmt.Reset();
-  return out;
+  return QueryRecordsSince(*records_since_, after, limit);
 }
 
 std::optional<LocalFileState> Repository::GetFileState(const std::string& path) {
@@ -223,17 +253,7 @@ void Repository::DeleteFileState(const std::string& path) {
 }
 
 std::vector<BlockLocation> Repository::FindBlock(const crypto::BlockId& id, size_t limit) {
-  Statement& stmt = *find_block_;
-  stmt.BindBlob(1, id).Bind(2, static_cast<int64_t>(limit));
-  std::vector<BlockLocation> out;
-  while (stmt.Step()) {
-    out.push_back({stmt.ColumnText(0), static_cast<uint64_t>(stmt.ColumnInt(1)),
-                   static_cast<uint32_t>(stmt.ColumnInt(2)),
-                   {static_cast<uint64_t>(stmt.ColumnInt(3)), stmt.ColumnInt(4), stmt.ColumnInt(5),
-                    static_cast<uint64_t>(stmt.ColumnInt(6))}});
-  }
-  stmt.Reset();
-  return out;
+  return QueryFindBlock(*find_block_, id, limit);
 }
 
 void Repository::ForEachRecord(const std::function<void(StoredRecord&&)>& visit) {
@@ -243,10 +263,8 @@ void Repository::ForEachRecord(const std::function<void(StoredRecord&&)>& visit)
 }
 
 std::optional<Bytes> Repository::GetSealedBlock(const crypto::BlockId& id) {
-  Statement stmt(db_.handle(), "SELECT sealed FROM blocks WHERE id = ?1");
-  stmt.BindBlob(1, id);
-  if (!stmt.Step()) return std::nullopt;
-  return ToBytes(stmt.ColumnBlob(0));
+  Statement stmt(db_.handle(), kGetSealedSql);
+  return QuerySealedBlock(stmt, id);
 }
 
 void Repository::SetRecordBlocks(const crypto::Locator& locator, const std::vector<crypto::BlockRef>& blocks) {
@@ -345,6 +363,36 @@ IndexSummary Repository::Summarize() {
 bool Repository::IntegrityOk() {
   Statement check(db_.handle(), "PRAGMA integrity_check");
   return check.Step() && check.ColumnText(0) == "ok";
+}
+
+Result<std::shared_ptr<RepositoryReader>> Repository::OpenReader() const {
+  try {
+    return std::make_shared<RepositoryReader>(db_path_);
+  } catch (const StoreError& e) {
+    return MakeError(ErrorCode::kIo, e.what());
+  }
+}
+
+RepositoryReader::RepositoryReader(const std::filesystem::path& db_path) : db_(db_path.string(), false) {
+  db_.Exec("PRAGMA query_only=1");
+  records_since_.emplace(db_.handle(), kRecordsSinceSql);
+  find_block_.emplace(db_.handle(), kFindBlockSql);
+  get_sealed_.emplace(db_.handle(), kGetSealedSql);
+}
+
+std::vector<StoredRecord> RepositoryReader::RecordsSince(uint64_t after, size_t limit) {
+  std::lock_guard lock(mutex_);
+  return QueryRecordsSince(*records_since_, after, limit);
+}
+
+std::vector<BlockLocation> RepositoryReader::FindBlock(const crypto::BlockId& id, size_t limit) {
+  std::lock_guard lock(mutex_);
+  return QueryFindBlock(*find_block_, id, limit);
+}
+
+std::optional<Bytes> RepositoryReader::GetSealedBlock(const crypto::BlockId& id) {
+  std::lock_guard lock(mutex_);
+  return QuerySealedBlock(*get_sealed_, id);
 }
 
 }  // namespace tandem::store

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +77,8 @@ struct IndexSummary {
   uint64_t sealed_bytes = 0;
 };
 
+class RepositoryReader;
+
 class Repository {
  public:
   // Opens the repository in `repo_dir` (the share's .tandem folder), creating
@@ -94,6 +97,8 @@ class Repository {
   // Stores `record` as the latest version of its locator with the next
   // sequence number, which it returns.
   uint64_t PutRecord(const crypto::Record& record);
+  // The sequence number of the latest record stored (0: none yet).
+  uint64_t LastSeq() const { return next_seq_ - 1; }
   // Up to `limit` records with seq > `after`, in sequence order.
   std::vector<StoredRecord> RecordsSince(uint64_t after, size_t limit);
 
@@ -130,6 +135,10 @@ class Repository {
   // For tests and tools.
   bool IntegrityOk();
 
+  // A second connection to this store for serving peers; see RepositoryReader.
+  // kIo when it cannot be opened.
+  Result<std::shared_ptr<RepositoryReader>> OpenReader() const;
+
  private:
   explicit Repository(const std::filesystem::path& db_path, bool create);
   void Migrate();
@@ -137,6 +146,7 @@ class Repository {
   Result<void> LoadMeta(const crypto::Key32& share_id);
   void Prepare();
 
+  std::filesystem::path db_path_;
   Database db_;
   Bytes epoch_;
   uint64_t next_seq_ = 1;
@@ -150,6 +160,28 @@ class Repository {
   std::optional<Statement> delete_blocks_;
   std::optional<Statement> put_block_location_;
   std::optional<Statement> find_block_;
+};
+
+// What serving peers reads: records since a sequence number, where a block
+// sits, a blind replica's sealed block. Its own connection sees every
+// committed transaction (WAL) while the owner's connection is inside a long
+// one, so a scan committing in batches does not keep peers waiting for the
+// whole tree. Thread-safe: calls are serialized, and the owner may be
+// destroyed first.
+class RepositoryReader {
+ public:
+  explicit RepositoryReader(const std::filesystem::path& db_path);
+
+  std::vector<StoredRecord> RecordsSince(uint64_t after, size_t limit);
+  std::vector<BlockLocation> FindBlock(const crypto::BlockId& id, size_t limit = 4);
+  std::optional<Bytes> GetSealedBlock(const crypto::BlockId& id);
+
+ private:
+  std::mutex mutex_;
+  Database db_;
+  std::optional<Statement> records_since_;
+  std::optional<Statement> find_block_;
+  std::optional<Statement> get_sealed_;
 };
 
 }  // namespace tandem::store

@@ -284,6 +284,40 @@ TEST_F(RepositoryTest, FileStatePutGetDelete) {
   repo->DeleteFileState("never/there");
 }
 
+TEST_F(RepositoryTest, ReaderSeesEachCommittedBatchWhileTheOwnerWrites) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  auto reader = repo->OpenReader();
+  ASSERT_TRUE(reader) << reader.error().message;
+  LocalFileState state = FileState("a/b.txt", EntryKind::kFile, 100, 3);
+
+  auto tx = repo->Begin();
+  repo->PutRecord(MakeTestRecord("first", 1));
+  repo->PutFileState(state);
+  tx.Commit();
+  auto batch = repo->Begin();  // a scan's next batch, still open
+  repo->PutRecord(MakeTestRecord("second", 1));
+  repo->DeleteFileState("a/b.txt");
+
+  auto records = (*reader)->RecordsSince(0, 100);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].record.locator, MakeTestRecord("first", 1).locator);
+  auto places = (*reader)->FindBlock(state.blocks[1].id);
+  ASSERT_EQ(places.size(), 1u);
+  EXPECT_EQ(places[0].path, "a/b.txt");
+  EXPECT_EQ(places[0].offset, state.blocks[0].size);
+  EXPECT_EQ(places[0].file.size, state.size);
+  EXPECT_FALSE((*reader)->GetSealedBlock(state.blocks[1].id));
+
+  batch.Commit();
+  EXPECT_EQ((*reader)->RecordsSince(0, 100).size(), 2u);
+  EXPECT_TRUE((*reader)->FindBlock(state.blocks[1].id).empty());
+
+  // The reader outlives its owner and still reads the store.
+  repo.reset();
+  EXPECT_EQ((*reader)->RecordsSince(1, 100).size(), 1u);
+}
+
 TEST_F(RepositoryTest, FileStateKeepsTheVersionItWasWrittenFrom) {
   auto repo = Open();
   ASSERT_TRUE(repo);

@@ -776,27 +776,18 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
     asio::steady_timer pause(loop_, std::chrono::milliseconds(250));
     co_await pause.async_wait(asio::use_awaitable);
   }
-  if (!options_.secrets.CanRead()) {
-    auto read_sealed = [self, id]() -> std::optional<Bytes> {
-      return self->repo_ ? self->repo_->GetSealedBlock(id) : std::nullopt;
-    };
-    auto sealed = co_await RunOn(strand_, std::move(read_sealed));
-    if (sealed) {
-      response.set_sealed(std::string(AsChars(*sealed)));
-    } else {
-      response.set_not_available(true);
-    }
-    co_return response;
-  }
-  auto find_places = [self, id]() {
-    return self->repo_ ? self->repo_->FindBlock(id) : std::vector<store::BlockLocation>{};
-  };
-  auto places = co_await RunOn(strand_, std::move(find_places));
-  // Read, verify and seal on the pool: a full replica serves from its files.
-  // Sealed straight into the string the response sends.
-  auto read_and_seal = [self, id, places]() -> std::optional<std::string> {
+  // All of it on the pool, through the reader: a scan holding the strand
+  // does not hold up serving.
+  auto read_and_seal = [self, id, reader = reader_]() -> std::optional<std::string> {
     const auto& secrets = self->options_.secrets;
-    for (const store::BlockLocation& where : places) {
+    if (!secrets.CanRead()) {
+      auto sealed = reader->GetSealedBlock(id);
+      if (!sealed) return std::nullopt;
+      return std::string(AsChars(*sealed));
+    }
+    // A full replica serves from its files. Sealed straight into the string
+    // the response sends.
+    for (const store::BlockLocation& where : reader->FindBlock(id)) {
       auto data = ReadVerifiedBlock(self->options_.root / where.path, where.offset, where.size, id,
                                     secrets.id_key(), &where.file);
       if (data && self->options_.test_hooks.forge_blocks) {
@@ -814,7 +805,7 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
   if (sealed) {
     response.set_sealed(std::move(*sealed));
   } else {
-    spdlog::debug("share {}: block {} not available ({} places)", options_.name, HexEncode(id).substr(0, 12), places.size());
+    spdlog::debug("share {}: block {} not available here", options_.name, HexEncode(id).substr(0, 12));
     response.set_not_available(true);
   }
   co_return response;

@@ -33,9 +33,11 @@ int64_t UnixNow() {
 }  // namespace
 
 ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Filesystem& fs,
-                         Options options, std::unique_ptr<store::Repository> repo)
+                         Options options, std::unique_ptr<store::Repository> repo,
+                         std::shared_ptr<store::RepositoryReader> reader)
     : loop_(loop), pool_(pool), fs_(fs), options_(std::move(options)),
-      strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), epoch_(repo_->epoch()),
+      strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), reader_(std::move(reader)),
+      epoch_(repo_->epoch()),
       debounce_(loop), pulls_settle_(loop), retry_timer_(loop), block_slot_freed_(loop) {
   block_slot_freed_.expires_at(asio::steady_timer::time_point::max());
 }
@@ -157,6 +159,7 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
     scan::Helper helper = [self](std::function<void()> task) { asio::post(self->pool_, std::move(task)); };
     scan::Scanner scanner(self->fs_, *self->repo_, self->options_.secrets, self->options_.device_short_id,
                           self->options_.root, {}, std::move(helper));
+    scanner.OnBatchCommitted([self] { asio::post(self->loop_, [self] { self->PushUpdates(); }); });
     Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
     if (self->options_.secrets.CanWrite()) {
       outcome.stats = scanner.ScanAll();
@@ -305,10 +308,8 @@ asio::awaitable<void> ShareEngine::SendIndex(std::shared_ptr<Link> link, uint64_
   auto self = shared_from_this();
   link->live = false;
   while (!link->session->closed() && !shut_down_) {
-    auto read_batch = [self, since]() {
-      return self->repo_ ? self->repo_->RecordsSince(since, kRecordsPerRead) : std::vector<store::StoredRecord>{};
-    };
-    auto records = co_await RunOn(strand_, std::move(read_batch));
+    auto read_batch = [reader = reader_, since]() { return reader->RecordsSince(since, kRecordsPerRead); };
+    auto records = co_await RunOn(pool_.get_executor(), std::move(read_batch));
     bool done = records.size() < kRecordsPerRead;
     uint64_t last = records.empty() ? since : records.back().seq;
     co_await SendRecords(link, std::move(records), last, done);
@@ -339,11 +340,8 @@ asio::awaitable<void> ShareEngine::PushTo(std::shared_ptr<Link> link) {
     link->dirty = false;
     while (true) {
       uint64_t since = link->cursor;
-      auto read_updates = [self, since]() {
-        return self->repo_ ? self->repo_->RecordsSince(since, kRecordsPerRead)
-                           : std::vector<store::StoredRecord>{};
-      };
-      auto records = co_await RunOn(strand_, std::move(read_updates));
+      auto read_updates = [reader = reader_, since]() { return reader->RecordsSince(since, kRecordsPerRead); };
+      auto records = co_await RunOn(pool_.get_executor(), std::move(read_updates));
       if (records.empty() || link->session->closed()) break;
       uint64_t last = records.back().seq;
       bool more = records.size() == kRecordsPerRead;
@@ -363,11 +361,44 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
     Result<void> ok;
     std::vector<std::pair<crypto::Locator, Need>> needs;
     size_t stored = 0;
+    // The sequence numbers the batch took, when every one of them holds a
+    // record exactly as this peer sent it: the peer need not get them back.
+    std::optional<std::pair<uint64_t, uint64_t>> verbatim;
   };
   auto self = shared_from_this();
   std::string device = session->device_id();
   size_t received = batch.records_size();
-  auto apply = [self, device, batch = std::move(batch)]() -> Applied {
+  // Checking signatures and opening entries needs no store: it runs on the
+  // pool, so the strand stays free for pulls while a large index arrives.
+  struct Checked {
+    crypto::Record record;
+    std::optional<crypto::Entry> entry;  // what it says, if this replica can read it
+  };
+  auto check = [self, batch = std::move(batch)]() -> Result<std::vector<Checked>> {
+    const crypto::ShareSecrets& secrets = self->options_.secrets;
+    std::vector<Checked> out;
+    out.reserve(batch.records_size());
+    for (const wire::Record& msg : batch.records()) {
+      auto record = crypto::RecordFromWire(msg);
+      if (!record) return record.error();
+      if (auto verified = crypto::VerifyRecord(secrets, *record); !verified) {
+        return MakeError(ErrorCode::kCorrupt, "peer sent a record the share key did not sign");
+      }
+      std::optional<crypto::Entry> entry;
+      if (secrets.CanRead()) {
+        auto opened = crypto::OpenRecord(secrets, *record);
+        if (!opened) return MakeError(ErrorCode::kCorrupt, "peer sent a record that does not open: " + opened.error().message);
+        entry = std::move(*opened);
+      }
+      out.push_back({std::move(*record), std::move(entry)});
+    }
+    return out;
+  };
+  Bytes epoch = ToBytes(AsBytes(batch.epoch()));
+  uint64_t last_seq = batch.last_seq();
+  auto checked = co_await RunOn(pool_.get_executor(), std::move(check));
+  if (!checked) co_return checked.error();
+  auto apply = [self, device, epoch = std::move(epoch), last_seq, checked = std::move(*checked)]() -> Applied {
     Applied out{Ok(), {}, 0};
     if (!self->repo_) return out;
     const crypto::ShareSecrets& secrets = self->options_.secrets;
@@ -378,20 +409,13 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
       out.needs.emplace_back(locator, Need{entry && !entry->deleted ? entry->size : 0});
     };
     auto tx = repo.Begin();
-    for (const wire::Record& msg : batch.records()) {
-      auto record = crypto::RecordFromWire(msg);
-      if (!record) return {record.error(), {}, 0};
-      if (auto verified = crypto::VerifyRecord(secrets, *record); !verified) {
-        return {MakeError(ErrorCode::kCorrupt, "peer sent a record the share key did not sign"), {}, 0};
-      }
-      std::optional<crypto::Entry> entry;
-      if (secrets.CanRead()) {
-        auto opened = crypto::OpenRecord(secrets, *record);
-        if (!opened) return {MakeError(ErrorCode::kCorrupt, "peer sent a record that does not open: " + opened.error().message), {}, 0};
-        entry = std::move(*opened);
-      }
-      auto existing = repo.GetRecord(record->locator);
-      Ordering order = existing ? record->vector.Compare(existing->record.vector) : Ordering::kAfter;
+    uint64_t seq_before = repo.LastSeq();
+    size_t as_sent = 0;
+    for (const Checked& item : checked) {
+      const crypto::Record& record = item.record;
+      const std::optional<crypto::Entry>& entry = item.entry;
+      auto existing = repo.GetRecord(record.locator);
+      Ordering order = existing ? record.vector.Compare(existing->record.vector) : Ordering::kAfter;
       if (order == Ordering::kConcurrent) {
         std::optional<crypto::Entry> mine;
         if (secrets.CanRead()) {
@@ -402,7 +426,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
           // Settled with records every device applies alike (scan/conflict.h).
           scan::LocalDisk disk{self->fs_, self->options_.root};
           scan::Settlement settled = scan::Settle(repo, secrets, self->options_.device_short_id,
-                                                  {existing->record, *mine}, {*record, *entry}, &disk);
+                                                  {existing->record, *mine}, {record, *entry}, &disk);
           for (const crypto::Locator& written : settled.written) need_for(written);
           out.stored += settled.written.size();
           if (!settled.written.empty() || settled.a_wins || settled.unsettled) continue;
@@ -412,35 +436,44 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
           // with the larger signature (what the writers pick for the same
           // content), so relays in a chain agree and pass one version on,
           // until a writer that sees both writes a dominating record.
-          if (record->signature <= existing->record.signature) continue;
+          if (record.signature <= existing->record.signature) continue;
         }
       } else if (order != Ordering::kAfter) {
         continue;
       }
-      repo.PutRecord(*record);
+      repo.PutRecord(record);
       ++out.stored;
+      ++as_sent;
       if (entry && !entry->deleted && secrets.CanWrite()) {
         // Another device kept our version of a file as a conflict copy: make
         // the copy from the local file now, before the winner replaces it.
         if (auto copy = scan::ParseConflictCopyPath(entry->path.str())) {
           scan::LocalDisk disk{self->fs_, self->options_.root};
-          scan::CopyIndexedFile(repo, disk, copy->original, *entry, entry->path.str(), record->vector);
+          scan::CopyIndexedFile(repo, disk, copy->original, *entry, entry->path.str(), record.vector);
         }
       }
       if (entry) {
-        out.needs.emplace_back(record->locator, Need{entry->deleted ? 0 : entry->size});
+        out.needs.emplace_back(record.locator, Need{entry->deleted ? 0 : entry->size});
       } else {
-        repo.SetRecordBlocks(record->locator, record->blocks);
+        repo.SetRecordBlocks(record.locator, record.blocks);
       }
     }
-    repo.SetPeerProgress(device, {ToBytes(AsBytes(batch.epoch())), batch.last_seq()});
+    repo.SetPeerProgress(device, {epoch, last_seq});
     tx.Commit();
+    if (as_sent > 0 && repo.LastSeq() - seq_before == as_sent) out.verbatim.emplace(seq_before + 1, repo.LastSeq());
     return out;
   };
   Applied applied = co_await RunOn(strand_, std::move(apply));
   if (!applied.ok) co_return applied.ok.error();
   spdlog::debug("share {}: {} records from {}, {} stored", options_.name, received, device, applied.stored);
   if (applied.stored > 0) {
+    // Echoing a peer's own records back would cost it a signature check
+    // each (10,000 of them for a new tree), and, while its scan holds its
+    // store, stall that connection. Skipped only when the peer has had
+    // everything before them; otherwise the echo is merely redundant.
+    if (applied.verbatim && link->live && link->cursor + 1 == applied.verbatim->first) {
+      link->cursor = applied.verbatim->second;
+    }
     AddNeeds(applied.needs);
     if (!options_.secrets.CanRead()) StartBlindFetch();
     PushUpdates();  // relay to our other peers

@@ -107,8 +107,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
     TestHooks test_hooks;
   };
 
+  // `reader` reads the same store as `repo`, for serving peers off the strand.
   ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Filesystem& fs, Options options,
-              std::unique_ptr<store::Repository> repo);
+              std::unique_ptr<store::Repository> repo, std::shared_ptr<store::RepositoryReader> reader);
 
   // Initial scan, the folder watcher, then what the store says still needs pulling.
   void Start();
@@ -215,6 +216,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   Options options_;
   Strand strand_;
   std::unique_ptr<store::Repository> repo_;  // strand only
+  // Serving peers (records to push, blocks to send) reads here, on the pool,
+  // so a scan holding the strand does not stall peers.
+  const std::shared_ptr<store::RepositoryReader> reader_;
   const Bytes epoch_;                         // of repo_, fixed at creation
   bool shut_down_ = false;
   bool enabled_ = true;
