@@ -1,6 +1,8 @@
 #include "service/rpc.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/read_until.hpp>
@@ -283,6 +285,21 @@ asio::awaitable<void> RpcServer::AcceptLoop() {
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) {
       spdlog::warn("control socket accept: {}", ec.message());
+      continue;
+    }
+    // The socket's mode (0600) keeps other users out; the peer's credentials
+    // are checked too, in case the mode was widened or the folder shared.
+    ucred peer{};
+    socklen_t peer_size = sizeof(peer);
+    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_size) != 0 ||
+        peer.uid != ::geteuid()) {
+      spdlog::warn("control socket: refused a connection from uid {} (pid {}); only uid {} may control this daemon",
+                   peer.uid, peer.pid, ::geteuid());
+      std::string out = ErrorResponse(nullptr, kInvalidRequest,
+                                      "this daemon belongs to another user; run tandem as its owner")
+                            .dump() + "\n";
+      // Never waits: a refused client cannot hold up the accept loop.
+      (void)::send(socket.native_handle(), out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       continue;
     }
     asio::co_spawn(io_, Serve(std::move(socket)), [](std::exception_ptr e) {
