@@ -1,0 +1,103 @@
+// Writes the seed corpus (fuzz/corpus/<target>/): one valid example of each
+// kind of input, so the fuzzers start from what the code really parses.
+// Run by hand after a format change: make_seeds <fuzz/corpus>.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "crypto/record.h"
+#include "crypto/token.h"
+#include "protocol/framing.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace tandem;
+
+void Write(const fs::path& dir, const std::string& name, const std::string& bytes) {
+  fs::create_directories(dir);
+  std::ofstream(dir / name, std::ios::binary) << bytes;
+}
+void Write(const fs::path& dir, const std::string& name, const Bytes& bytes) {
+  Write(dir, name, std::string(bytes.begin(), bytes.end()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_seeds <corpus dir>\n");
+    return 2;
+  }
+  fs::path root = argv[1];
+  auto secrets = crypto::ShareSecrets::FromWriteSeed(crypto::Key32{7});
+
+  crypto::Entry file{.path = *RelPath::Parse("docs/a file.txt")};
+  file.kind = crypto::EntryKind::kFile;
+  file.size = 70000;
+  file.mtime_ns = 1'700'000'000'123'456'789;
+  file.mode = 0644;
+  file.device_short_id = 42;
+  file.blocks = {{crypto::BlockId{1}, 65536}, {crypto::BlockId{2}, 4464}};
+  crypto::Entry link{.path = *RelPath::Parse("link")};
+  link.kind = crypto::EntryKind::kSymlink;
+  link.symlink_target = "../elsewhere";
+  crypto::Entry gone{.path = *RelPath::Parse("old/dir")};
+  gone.kind = crypto::EntryKind::kDirectory;
+  gone.deleted = true;
+  VersionVector vector;
+  vector.Set(42, 3);
+  vector.Set(7, 1);
+
+  // The frame seed prefixes one byte: how the stream is cut into reads.
+  auto frame_seed = [&](const std::string& name, const wire::Frame& frame, char cut) {
+    Bytes bytes = protocol::EncodeFrame(frame);
+    Write(root / "frame_decoder", name, std::string(1, cut) + std::string(bytes.begin(), bytes.end()));
+  };
+  wire::Frame hello;
+  hello.mutable_hello()->set_protocol_version(protocol::kProtocolVersion);
+  hello.mutable_hello()->set_device_name("laptop");
+  frame_seed("hello", hello, 3);
+  wire::Frame batch;
+  batch.mutable_index_batch()->set_share(std::string(32, 's'));
+  batch.mutable_index_batch()->set_last_seq(9);
+  int n = 0;
+  for (const crypto::Entry& entry : {file, link, gone}) {
+    crypto::Record record = crypto::MakeRecord(secrets, entry, vector);
+    crypto::RecordToWire(record, batch.mutable_index_batch()->add_records());
+    Write(root / "record", "record-" + std::to_string(n), crypto::EncodeRecord(record));
+    Write(root / "record", "entry-" + std::to_string(n), crypto::EncodeEntry(entry));
+    wire::Record msg;
+    crypto::RecordToWire(record, &msg);
+    Write(root / "record", "wire-record-" + std::to_string(n), msg.SerializeAsString());
+    ++n;
+  }
+  Write(root / "record", "block-list", crypto::EncodeBlockList(file.blocks));
+  frame_seed("index-batch", batch, 63);
+  wire::Frame request;
+  request.mutable_block_request()->set_request_id(5);
+  request.mutable_block_request()->set_block_id(std::string(32, 'b'));
+  request.mutable_block_request()->set_size(65536);
+  frame_seed("block-request", request, 0);
+  wire::Frame response;
+  response.mutable_block_response()->set_request_id(5);
+  response.mutable_block_response()->set_sealed(std::string(1000, 'x'));
+  frame_seed("block-response", response, 17);
+  wire::Frame close;
+  close.mutable_close()->set_reason("bye");
+  frame_seed("close", close, 1);
+
+  for (auto mode : {crypto::AccessMode::kWrite, crypto::AccessMode::kRead, crypto::AccessMode::kBlind}) {
+    std::string name = crypto::AccessModeName(mode);
+    Write(root / "token", name, crypto::EncodeToken(secrets, mode));
+    Write(root / "token", name + "-named", crypto::EncodeToken(secrets, mode, "Photos & notes"));
+  }
+  int i = 0;
+  for (const char* address : {"tcp/127.0.0.1:20209", "tcp/[::1]:8080", "tcp/example.org:1", "tcp/localhost",
+                              "quic/10.0.0.1:443", "tcp/[fe80::1%eth0]:22"}) {
+    Write(root / "address", "address-" + std::to_string(i++), std::string(address));
+  }
+  std::printf("seeds written under %s\n", root.c_str());
+  return 0;
+}
