@@ -136,12 +136,18 @@ DaemonProcess::~DaemonProcess() {
 }
 
 bool DaemonProcess::Start(std::chrono::milliseconds timeout) {
-  std::vector<std::string> argv{TandemBinary().string(), "--config-dir", config_dir_.string(), "daemon",
-                                "--log-level", "debug"};
+  std::vector<std::string> argv;
+  if (!netns_.empty()) {
+    // nsenter execs the daemon: the pid stays the daemon's. The control
+    // socket is a file, so the CLI reaches it from any namespace.
+    argv = {"/usr/bin/nsenter", "--net=/run/netns/" + netns_, "--"};
+  }
+  argv.insert(argv.end(), {TandemBinary().string(), "--config-dir", config_dir_.string(), "daemon",
+                           "--log-level", "debug"});
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   if (std::find(extra_args_.begin(), extra_args_.end(), "--listen") == extra_args_.end()) {
     argv.push_back("--listen");
-    argv.push_back(address());
+    argv.push_back(netns_.empty() ? address() : "tcp/0.0.0.0:" + std::to_string(port_));
   }
   pid_ = Spawn(argv, log_path_.string() + ".out", log_path_);
   if (pid_ < 0) return false;
@@ -189,5 +195,18 @@ std::string DaemonProcess::device_id() const {
 }
 
 std::string DaemonProcess::Log() const { return ReadFile(log_path_); }
+
+std::string ShareBetween(const DaemonProcess& a, const std::filesystem::path& dir_a, const DaemonProcess& b,
+                         const std::filesystem::path& dir_b, bool both_dial) {
+  if (auto added = a.Run({"add", dir_a.string(), "--name", "s"}); added.exit_code != 0) return "add: " + added.err;
+  std::string token = a.Run({"token", "s"}).out;
+  if (!token.empty() && token.back() == '\n') token.pop_back();
+  if (auto imported = b.Run({"import", token, dir_b.string()}); imported.exit_code != 0) return "import: " + imported.err;
+  if (auto peer = a.Run({"peer", "add", "s", b.address()}); peer.exit_code != 0) return "peer add on a: " + peer.err;
+  if (both_dial) {
+    if (auto peer = b.Run({"peer", "add", "s", a.address()}); peer.exit_code != 0) return "peer add on b: " + peer.err;
+  }
+  return "";
+}
 
 }  // namespace tandem::testing

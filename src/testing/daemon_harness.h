@@ -58,7 +58,15 @@ class DaemonProcess {
   pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
   // The address other daemons use to reach this one.
-  std::string address() const { return "tcp/127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return "tcp/" + host_ + ":" + std::to_string(port_); }
+  // From the next Start on, the daemon runs inside network namespace
+  // `netns` (one the test made), listens on all of that namespace's
+  // addresses, and is reached at `host`.
+  void PlaceInNetns(std::string netns, std::string host) {
+    netns_ = std::move(netns);
+    host_ = std::move(host);
+  }
+  void set_host(std::string host) { host_ = std::move(host); }
   std::string device_id() const;
   const std::filesystem::path& config_dir() const { return config_dir_; }
 
@@ -71,6 +79,14 @@ class DaemonProcess {
   std::filesystem::path log_path_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  std::string host_ = "127.0.0.1";
+  std::string netns_;  // empty: the test's own namespace
 };
+
+// Adds `dir_a` as share "s" on `a`, imports it with its write token into
+// `dir_b` on `b`, and has `a` dial `b` (and `b` dial `a` when `both_dial`).
+// An empty string when done, else what failed.
+std::string ShareBetween(const DaemonProcess& a, const std::filesystem::path& dir_a, const DaemonProcess& b,
+                         const std::filesystem::path& dir_b, bool both_dial = false);
 
 }  // namespace tandem::testing
