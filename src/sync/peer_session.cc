@@ -159,10 +159,16 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       co_return co_await engine->OnIndexBatch(self, std::move(*frame.mutable_index_batch()));
     }
     case wire::Frame::kBlockRequest: {
+      if (connection_->queued_bytes() > kQueuedAnswersLimit) {
+        co_return MakeError(ErrorCode::kCorrupt, "peer asks for blocks without reading the answers (" +
+                                                     std::to_string(connection_->queued_bytes() >> 20) +
+                                                     " MiB queued)");
+      }
       auto engine = EngineFor(frame.block_request().share());
-      if (!engine || serving_ >= kMaxServedAtOnce) {
+      bool backlog = connection_->queued_bytes() > kQueuedAnswersRefuse;
+      if (!engine || serving_ >= kMaxServedAtOnce || backlog) {
         spdlog::debug("peer {}: block request refused ({})", device_id(),
-                      engine ? "too many in progress" : "share not in common");
+                      !engine ? "share not in common" : backlog ? "answers not read yet" : "too many in progress");
         wire::Frame reply;
         reply.mutable_block_response()->set_request_id(frame.block_request().request_id());
         reply.mutable_block_response()->set_not_available(true);

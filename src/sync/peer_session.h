@@ -40,6 +40,12 @@ inline constexpr std::chrono::seconds kPingInterval{15};
 inline constexpr std::chrono::seconds kIdleTimeout{45};
 inline constexpr std::chrono::seconds kBlockTimeout{30};
 inline constexpr size_t kMaxServedAtOnce = 256;
+// Answers queued for a peer that asks faster than it reads: past the first
+// its block requests are answered "not available", past the second it is
+// disconnected. An honest peer keeps at most 64 blocks (16 MiB) in flight
+// per share, well under both.
+inline constexpr size_t kQueuedAnswersRefuse = 24u << 20;
+inline constexpr size_t kQueuedAnswersLimit = 48u << 20;
 
 class PeerSession : public std::enable_shared_from_this<PeerSession> {
  public:

@@ -1,0 +1,388 @@
+// A hostile peer, built from the project's own protocol code (net::Connection,
+// crypto records), holding a valid write token: it sends records whose paths
+// escape the share, oversized, truncated, random and unknown frames, floods
+// of block requests it never reads, and half-open connections. The daemon
+// refuses each with a logged reason, writes nothing outside the share, keeps
+// its memory bounded and keeps syncing with an honest peer.
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/write.hpp>
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "crypto/keyed_hash.h"
+#include "crypto/record.h"
+#include "crypto/seal.h"
+#include "crypto/token.h"
+#include "net/tls.h"
+#include "protocol/framing.h"
+#include "testing/daemon_harness.h"
+#include "testing/temp_dir.h"
+
+namespace tandem::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+using namespace std::chrono_literals;
+
+uint64_t RssKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+// A device with its own key that joins share `secrets` on a daemon, speaking
+// the protocol through the project's own framing, synchronously.
+class HostilePeer {
+ public:
+  explicit HostilePeer(crypto::ShareSecrets secrets) : secrets_(std::move(secrets)) {}
+  ~HostilePeer() { Hangup(); }
+
+  // TLS, hello, and the share's offer: after this the daemon has attached
+  // this peer to the share and asked for its index. An error, or "".
+  std::string Join(uint16_t port) {
+    auto ctx = net::MakeTlsContext(crypto::DeviceKey::Generate());
+    if (!ctx) return ctx.error().message;
+    ctx_ = std::move(*ctx);
+    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(io_, *ctx_);
+    std::error_code ec;
+    tls_->lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+    if (!ec) tls_->handshake(asio::ssl::stream_base::client, ec);
+    if (ec) return "connect: " + ec.message();
+    auto binding = net::SessionBinding(tls_->native_handle());
+    if (!binding) return binding.error().message;
+    crypto::Key32 offer = crypto::ComputeShareOffer(secrets_.share_id(), *binding);
+    offer_.assign(reinterpret_cast<const char*>(offer.data()), offer.size());
+    wire::Frame hello;
+    hello.mutable_hello()->set_protocol_version(protocol::kProtocolVersion);
+    hello.mutable_hello()->set_device_name("mallory");
+    wire::Frame offers;
+    offers.mutable_share_offers()->add_offers(offer_);
+    if (!Write(hello) || !Write(offers)) return "cannot send hello";
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    wire::Frame frame;
+    std::string seen;
+    while (Read(frame, deadline)) {
+      if (frame.has_index_request()) return "";
+      seen += " " + std::to_string(frame.body_case());
+    }
+    return "the daemon never asked for this peer's index (frames:" + seen + ")";
+  }
+
+  // A record as a signer of the share makes it, but for any path bytes at
+  // all: what a hostile holder of a write token can sign.
+  wire::Record Forge(const std::string& path, const std::string& content) {
+    wire::Entry entry;
+    entry.set_path(path);
+    entry.set_kind(wire::ENTRY_KIND_FILE);
+    entry.set_size(content.size());
+    entry.set_mode(0644);
+    entry.set_device_short_id(666);
+    crypto::BlockId id = crypto::ComputeBlockId(secrets_.id_key(), AsBytes(content));
+    auto* block = entry.add_blocks();
+    block->set_id(std::string(reinterpret_cast<const char*>(id.data()), id.size()));
+    block->set_size(static_cast<uint32_t>(content.size()));
+    crypto::Record record;
+    record.locator = crypto::ComputeLocator(secrets_.locator_key(), path);
+    record.vector.Set(666, 1);
+    std::string plain = entry.SerializeAsString();
+    record.sealed_entry = crypto::SealEntry(secrets_.entry_key(), AsBytes(plain));
+    record.blocks = {{id, static_cast<uint32_t>(content.size())}};
+    record.signature = secrets_.Sign(crypto::SignedMessage(secrets_.share_id(), record));
+    wire::Record out;
+    crypto::RecordToWire(record, &out);
+    return out;
+  }
+
+  bool SendRecords(const std::vector<wire::Record>& records) {
+    wire::Frame frame;
+    auto* batch = frame.mutable_index_batch();
+    batch->set_share(offer_);
+    batch->set_epoch(std::string(16, 'e'));
+    for (const auto& r : records) *batch->add_records() = r;
+    batch->set_last_seq(records.size());
+    batch->set_caught_up(true);
+    return Write(frame);
+  }
+
+  // The share's entries as the daemon lists them to any peer that asks.
+  std::vector<crypto::Entry> Entries() {
+    wire::Frame ask;
+    ask.mutable_index_request()->set_share(offer_);
+    ask.mutable_index_request()->set_since(0);
+    std::vector<crypto::Entry> entries;
+    if (!Write(ask)) return entries;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    wire::Frame frame;
+    while (Read(frame, deadline)) {
+      if (!frame.has_index_batch()) continue;
+      for (const wire::Record& msg : frame.index_batch().records()) {
+        auto record = crypto::RecordFromWire(msg);
+        if (!record) continue;
+        if (auto entry = crypto::OpenRecord(secrets_, *record)) entries.push_back(std::move(*entry));
+      }
+      if (frame.index_batch().caught_up()) break;
+    }
+    return entries;
+  }
+
+  bool SendBlockRequest(uint64_t id, const crypto::BlockId& block, uint32_t size) {
+    wire::Frame frame;
+    auto* request = frame.mutable_block_request();
+    request->set_request_id(id);
+    request->set_share(offer_);
+    request->set_block_id(std::string(reinterpret_cast<const char*>(block.data()), block.size()));
+    request->set_size(size);
+    return Write(frame);
+  }
+
+  bool Write(const wire::Frame& frame) {
+    Bytes bytes = protocol::EncodeFrame(frame);
+    return WriteRaw(std::string(bytes.begin(), bytes.end()));
+  }
+
+  // Bytes inside the TLS session as they are, below the framing.
+  bool WriteRaw(const std::string& bytes) {
+    std::error_code ec;
+    asio::write(*tls_, asio::buffer(bytes), ec);
+    return !ec;
+  }
+
+  // The next frame before `deadline`; false on timeout, close or a bad frame.
+  bool Read(wire::Frame& out, std::chrono::steady_clock::time_point deadline) {
+    while (true) {
+      auto next = decoder_.Next();
+      if (!next) return false;
+      if (*next) {
+        out = std::move(**next);
+        return true;
+      }
+      // asio's TLS stream buffers what it read from the socket itself, so
+      // polling the socket cannot tell whether a frame is waiting: read
+      // asynchronously and run the context until the deadline instead.
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      uint8_t buffer[65536];
+      std::optional<std::error_code> result;
+      size_t n = 0;
+      tls_->async_read_some(asio::buffer(buffer), [&](std::error_code ec, size_t got) {
+        result = ec;
+        n = got;
+      });
+      io_.restart();
+      io_.run_for(left);
+      if (!result) {
+        tls_->lowest_layer().cancel();
+        io_.restart();
+        io_.run();  // the cancelled read completes
+        return false;
+      }
+      if (*result) {
+        closed_ = true;
+        return false;
+      }
+      decoder_.Feed({buffer, n});
+    }
+  }
+
+  // Whether the daemon closes this connection within `timeout`.
+  bool ClosedByDaemon(std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    wire::Frame frame;
+    while (Read(frame, deadline)) {
+    }
+    return closed_ || !decoder_.Next();
+  }
+
+  // Unblocks a write stuck on a peer that stopped reading, and ends the connection.
+  void Hangup() {
+    if (tls_) ::shutdown(tls_->lowest_layer().native_handle(), SHUT_RDWR);
+  }
+
+ private:
+  crypto::ShareSecrets secrets_;
+  asio::io_context io_;
+  std::unique_ptr<asio::ssl::context> ctx_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
+  protocol::FrameDecoder decoder_;
+  std::string offer_;
+  bool closed_ = false;
+};
+
+class HostilePeers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    stdfs::create_directories(dir_a_);
+    WriteFile(dir_a_ / "readme.txt", "the real readme");
+    WriteFile(dir_a_ / "big.bin", RandomBytes(3 << 20, 1));
+    WriteFile(tmp_ / "outside.txt", "must stay as it is");
+    ASSERT_TRUE(a_.Start());
+    ASSERT_TRUE(b_.Start());
+    ASSERT_EQ(ShareBetween(a_, dir_a_, b_, dir_b_), "");
+    ASSERT_TRUE(WaitUntil([&] { return SnapshotTree(dir_a_) == SnapshotTree(dir_b_); }, 30s));
+    std::string token = a_.Run({"token", "s"}).out;
+    token.pop_back();
+    auto parsed = crypto::ParseToken(token);
+    ASSERT_TRUE(parsed);
+    secrets_ = parsed->secrets;
+    outside_before_ = OutsideTheShares();
+  }
+
+  // Everything in the test's folder that is not a share, a config or a log.
+  std::map<std::string, std::string> OutsideTheShares() {
+    std::map<std::string, std::string> out;
+    for (const auto& [rel, value] : SnapshotTree(tmp_.path())) {
+      if (rel.rfind("a", 0) == 0 || rel.rfind("b", 0) == 0 || rel.rfind("config-", 0) == 0) continue;
+      out[rel] = value;
+    }
+    return out;
+  }
+
+  // The daemon is alive, wrote nothing outside its share, and still syncs.
+  void ExpectStillHealthy(const std::string& stage) {
+    SCOPED_TRACE(stage);
+    EXPECT_TRUE(a_.Running());
+    EXPECT_EQ(OutsideTheShares(), outside_before_);
+    std::string name = "after-" + std::to_string(++probes_) + ".txt";
+    WriteFile(dir_a_ / name, stage);
+    EXPECT_TRUE(WaitUntil([&] { return stdfs::exists(dir_b_ / name); }, 30s)) << a_.Log().substr(0, 10000);
+  }
+
+  TempDir tmp_;
+  stdfs::path dir_a_ = tmp_ / "a";
+  stdfs::path dir_b_ = tmp_ / "b";
+  DaemonProcess a_{tmp_ / "config-a"};
+  DaemonProcess b_{tmp_ / "config-b"};
+  crypto::ShareSecrets secrets_ = crypto::ShareSecrets::FromWriteSeed(crypto::Key32{});
+  std::map<std::string, std::string> outside_before_;
+  int probes_ = 0;
+};
+
+TEST_F(HostilePeers, RecordsWhosePathsEscapeTheShareAreRefused) {
+  const std::vector<std::string> paths = {
+      "../outside.txt", "../../etc/passwd-tandem", "/tmp/absolute.txt", "a/../../outside.txt",
+      std::string("nul\0byte.txt", 12), std::string(5000, 'x'), std::string(300, 'y') + "/z",
+      ".tandem/index.db", "./readme.txt", "a//b", "", "\xff\xfe.txt"};
+  int refused = 0;
+  for (const std::string& path : paths) {
+    HostilePeer mallory(secrets_);
+    ASSERT_EQ(mallory.Join(a_.port()), "");
+    ASSERT_TRUE(mallory.SendRecords({mallory.Forge(path, "owned")}));
+    if (mallory.ClosedByDaemon()) ++refused;
+  }
+  EXPECT_EQ(refused, static_cast<int>(paths.size())) << "each batch with a bad path ends that connection";
+  EXPECT_EQ(ReadFile(tmp_ / "outside.txt"), "must stay as it is");
+  EXPECT_FALSE(stdfs::exists("/tmp/absolute.txt"));
+  EXPECT_EQ(ReadFile(dir_a_ / "readme.txt"), "the real readme");
+  EXPECT_NE(a_.Log().find("does not open"), std::string::npos) << "the reason is logged";
+  ExpectStillHealthy("after hostile paths");
+}
+
+TEST_F(HostilePeers, BadFramesEndTheConnectionAndNothingElse) {
+  struct Case {
+    std::string name;
+    std::string bytes;  // written into the TLS session as they are
+  };
+  std::string huge_length = "\x7f\xff\xff\xff";
+  std::vector<Case> cases = {
+      {"a length over the limit", huge_length + std::string(100, 'x')},
+      {"a length one over 32 MiB", std::string("\x02\x00\x00\x01", 4)},
+      {"random bytes", RandomBytes(5000, 3)},
+      {"a frame of an unknown type", std::string("\x00\x00\x00\x03", 4) + std::string("\xfa\x01\x00", 3)},
+      {"an empty frame", std::string("\x00\x00\x00\x00", 4)},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    HostilePeer mallory(secrets_);
+    ASSERT_EQ(mallory.Join(a_.port()), "") << a_.Log();
+    ASSERT_TRUE(mallory.WriteRaw(c.bytes)) << a_.Log();
+    EXPECT_TRUE(mallory.ClosedByDaemon()) << "the daemon keeps a connection that sent " << c.name;
+  }
+  {
+    // A frame cut short: the length promises 1000 bytes, 10 come, then the
+    // peer goes away.
+    HostilePeer mallory(secrets_);
+    ASSERT_EQ(mallory.Join(a_.port()), "");
+    ASSERT_TRUE(mallory.WriteRaw(std::string("\x00\x00\x03\xe8", 4) + std::string(10, 'x')));
+    mallory.Hangup();
+  }
+  std::string log = a_.Log();
+  EXPECT_NE(log.find("exceeds the limit of 33554432"), std::string::npos) << "the reason is logged";
+  EXPECT_NE(log.find("malformed or unknown frame"), std::string::npos) << "the reason is logged";
+  ExpectStillHealthy("after bad frames");
+}
+
+TEST_F(HostilePeers, AFloodOfBlockRequestsNeverReadKeepsMemoryBounded) {
+  HostilePeer mallory(secrets_);
+  ASSERT_EQ(mallory.Join(a_.port()), "");
+  // big.bin's largest block, from the index the daemon gives any peer.
+  std::optional<crypto::BlockRef> block;
+  for (const crypto::Entry& entry : mallory.Entries()) {
+    for (const crypto::BlockRef& b : entry.blocks) {
+      if (!block || b.size > block->size) block = b;
+    }
+  }
+  ASSERT_TRUE(block) << "the daemon listed no blocks";
+  uint64_t rss_before = RssKib(a_.pid());
+  // 20,000 requests whose answers are never read: without backpressure the
+  // daemon would queue 20,000 answers of up to 256 KiB. The writer blocks once the daemon
+  // stops reading; that is the point.
+  std::atomic<int> sent{0};
+  std::thread flood([&] {
+    for (uint64_t i = 0; i < 20000 && mallory.SendBlockRequest(i, block->id, block->size); ++i) ++sent;
+  });
+  uint64_t rss_peak = rss_before;
+  constexpr uint64_t kBoundKib = 96 * 1024;
+  // While the flood is sent (or stalls, which is the backpressure working)
+  // and for a few seconds after, with the answers still unread, the
+  // daemon's memory never grows past the bound.
+  auto over_bound = [&] {
+    rss_peak = std::max(rss_peak, RssKib(a_.pid()));
+    return rss_peak > rss_before + kBoundKib;
+  };
+  EXPECT_FALSE(WaitUntil([&] { return over_bound() || sent.load() >= 20000; }, 10s) && over_bound());
+  EXPECT_FALSE(WaitUntil(over_bound, 5s));
+  mallory.Hangup();
+  flood.join();
+  std::printf("[ flood    ] %d requests for a %u-byte block sent, RSS %llu -> peak %llu KiB\n", sent.load(),
+              block->size,
+              static_cast<unsigned long long>(rss_before), static_cast<unsigned long long>(rss_peak));
+  EXPECT_LT(rss_peak, rss_before + kBoundKib) << "unread answers were queued in memory";
+  ExpectStillHealthy("after a flood");
+}
+
+TEST_F(HostilePeers, HalfOpenConnectionsDoNotLockOutHonestPeers) {
+  // Slowloris: connections that never finish (or never start) TLS.
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> idle;
+  for (int i = 0; i < 300; ++i) {
+    asio::ip::tcp::socket socket(io);
+    std::error_code ec;
+    socket.connect({asio::ip::make_address("127.0.0.1"), a_.port()}, ec);
+    if (ec) break;
+    if (i % 2 == 0) asio::write(socket, asio::buffer(std::string("\x16\x03\x01", 3)), ec);  // a TLS record begun
+    idle.push_back(std::move(socket));
+  }
+  EXPECT_EQ(idle.size(), 300u);
+  EXPECT_EQ(a_.Run({"list"}).exit_code, 0) << "the control socket still answers";
+  ExpectStillHealthy("with 300 half-open connections");
+}
+
+}  // namespace
+}  // namespace tandem::testing
