@@ -38,6 +38,22 @@ namespace {
 namespace stdfs = std::filesystem;
 using namespace std::chrono_literals;
 
+// AddressSanitizer keeps freed memory in a quarantine (256 MiB by default),
+// so under it a daemon's RSS measures the quarantine, not what it holds.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TANDEM_RSS_IS_NOT_LIVE_MEMORY 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define TANDEM_RSS_IS_NOT_LIVE_MEMORY 1
+#endif
+#ifdef TANDEM_RSS_IS_NOT_LIVE_MEMORY
+constexpr bool kRssMeasuresLiveMemory = false;
+#else
+constexpr bool kRssMeasuresLiveMemory = true;
+#endif
+
 uint64_t RssKib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -354,7 +370,7 @@ TEST_F(HostilePeers, AFloodOfBlockRequestsNeverReadKeepsMemoryBounded) {
   // daemon's memory never grows past the bound.
   auto over_bound = [&] {
     rss_peak = std::max(rss_peak, RssKib(a_.pid()));
-    return rss_peak > rss_before + kBoundKib;
+    return kRssMeasuresLiveMemory && rss_peak > rss_before + kBoundKib;
   };
   EXPECT_FALSE(WaitUntil([&] { return over_bound() || sent.load() >= 20000; }, 10s) && over_bound());
   EXPECT_FALSE(WaitUntil(over_bound, 5s));
@@ -363,7 +379,11 @@ TEST_F(HostilePeers, AFloodOfBlockRequestsNeverReadKeepsMemoryBounded) {
   std::printf("[ flood    ] %d requests for a %u-byte block sent, RSS %llu -> peak %llu KiB\n", sent.load(),
               block->size,
               static_cast<unsigned long long>(rss_before), static_cast<unsigned long long>(rss_peak));
-  EXPECT_LT(rss_peak, rss_before + kBoundKib) << "unread answers were queued in memory";
+  if (kRssMeasuresLiveMemory) {
+    EXPECT_LT(rss_peak, rss_before + kBoundKib) << "unread answers were queued in memory";
+  } else {
+    std::printf("[ flood    ] RSS bound not checked: under AddressSanitizer RSS includes its quarantine\n");
+  }
   ExpectStillHealthy("after a flood");
 }
 
