@@ -1,44 +1,38 @@
 #include "base/rel_path.h"
 
+#include <unicase.h>
+#include <uninorm.h>
+#include <unistr.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 
 namespace tandem {
 namespace {
 
 bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<uint8_t>(s[i]);
-    size_t extra = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) return false;
-    for (size_t k = 1; k <= extra; ++k) {
-      auto cc = static_cast<uint8_t>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += extra + 1;
-  }
-  return true;
+  return u8_check(reinterpret_cast<const uint8_t*>(s.data()), s.size()) == nullptr;
 }
 
 }  // namespace
+
+// NFD, then case folded (libunistring applies the form after folding): the
+// canonical caseless match of Unicode section 3.13, minus the final NFD,
+// which any consistent form serves as well.
+std::string LookAlikeKey(std::string_view s) {
+  size_t nfd_length = 0;
+  std::unique_ptr<uint8_t, decltype(&std::free)> nfd(
+      u8_normalize(UNINORM_NFD, reinterpret_cast<const uint8_t*>(s.data()), s.size(), nullptr, &nfd_length),
+      &std::free);
+  if (!nfd) return std::string(s);  // not UTF-8: only itself looks like itself
+  size_t folded_length = 0;
+  std::unique_ptr<uint8_t, decltype(&std::free)> folded(
+      u8_casefold(nfd.get(), nfd_length, nullptr, UNINORM_NFC, nullptr, &folded_length), &std::free);
+  if (!folded) return std::string(s);
+  return std::string(reinterpret_cast<const char*>(folded.get()), folded_length);
+}
+
 
 Result<void> ValidateComponent(std::string_view name) {
   if (name.empty()) return MakeError(ErrorCode::kInvalidArgument, "path has an empty component");

@@ -173,5 +173,21 @@ TEST(ValidateComponent, AcceptsOneNameAndRejectsSeparatorsAndDots) {
   EXPECT_FALSE(ValidateComponent("\xED\xA0\x80"));
 }
 
+TEST(LookAlikeKey, IsTheSameForNamesDifferingOnlyInCaseOrNormalisation) {
+  EXPECT_EQ(LookAlikeKey("README.txt"), LookAlikeKey("readme.txt"));
+  EXPECT_EQ(LookAlikeKey("dir/Sub/FILE"), LookAlikeKey("DIR/sub/file"));
+  EXPECT_EQ(LookAlikeKey("caf\u00e9"), LookAlikeKey("cafe\u0301")) << "NFC and NFD";
+  EXPECT_EQ(LookAlikeKey("CAF\u00c9"), LookAlikeKey("cafe\u0301")) << "case and normalisation at once";
+  EXPECT_EQ(LookAlikeKey("Stra\u00dfe"), LookAlikeKey("STRASSE")) << "full case folding";
+  EXPECT_EQ(LookAlikeKey("\u03a3\u039f\u03a6\u039f\u03a3"), LookAlikeKey("\u03c3\u03bf\u03c6\u03bf\u03c2"));
+}
+
+TEST(LookAlikeKey, KeepsDifferentNamesApart) {
+  EXPECT_NE(LookAlikeKey("cafe"), LookAlikeKey("caf\u00e9"));
+  EXPECT_NE(LookAlikeKey("a/b"), LookAlikeKey("a/c"));
+  EXPECT_NE(LookAlikeKey("ab"), LookAlikeKey("a/b"));
+  EXPECT_EQ(LookAlikeKey(""), "");
+}
+
 }  // namespace
 }  // namespace tandem

@@ -57,6 +57,7 @@ json ToJson(const ShareInfo& info) {
           {"need_bytes", info.need_bytes},
           {"received_bytes", info.received_bytes},
           {"local_changes", LocalChangesJson(info.local_changes)},
+          {"failed", info.failed},
           {"index",
            {{"files", info.index.files},
             {"directories", info.index.directories},

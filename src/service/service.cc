@@ -403,6 +403,7 @@ ShareInfo Service::InfoOf(const Share& share) const {
   info.need_bytes = status.need_bytes;
   info.received_bytes = status.received_bytes;
   info.local_changes = status.local_changes;
+  info.failed = std::move(status.failed);
   info.index = status.index;
   info.last_scan = status.last_scan;
   info.last_scan_unix = status.last_scan_unix;

@@ -41,6 +41,7 @@ struct ShareInfo {
   uint64_t need_bytes = 0;
   uint64_t received_bytes = 0;
   std::vector<scan::LocalChange> local_changes;  // read replicas
+  std::vector<std::string> failed;               // paths not brought up to date, each with why
   store::IndexSummary index;
   scan::ScanStats last_scan;
   int64_t last_scan_unix = 0;

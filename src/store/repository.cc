@@ -6,12 +6,20 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/rel_path.h"
 #include "store/schema.h"
 
 namespace tandem::store {
 namespace {
 
 constexpr size_t kEpochSize = 16;
+
+// tandem_look_alike_key(path): for the migration that keys existing rows.
+void LookAlikeKeyFunction(sqlite3_context* context, int, sqlite3_value** args) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(args[0]));
+  std::string key = LookAlikeKey(text ? std::string_view(text, sqlite3_value_bytes(args[0])) : std::string_view());
+  sqlite3_result_text(context, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+}
 
 VersionVector DecodeVector(ByteView blob) {
   VersionVector vector;
@@ -108,6 +116,9 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::filesystem::path
     // WAL with synchronous=NORMAL survives a crash of the process intact; a
     // power cut may lose the last transactions, which the next rescan redoes.
     repo->db_.Exec("PRAGMA synchronous=NORMAL");
+    sqlite3_create_function_v2(repo->db_.handle(), "tandem_look_alike_key", 1,
+                               SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, LookAlikeKeyFunction, nullptr,
+                               nullptr, nullptr);
     repo->Migrate();
     TANDEM_RETURN_IF_ERROR(repo->LoadMeta(share_id));
     repo->Prepare();
@@ -176,7 +187,8 @@ void Repository::Prepare() {
   get_file_.emplace(h, "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, blocks, vector "
                        "FROM local_files WHERE path = ?1");
   put_file_.emplace(h, "INSERT OR REPLACE INTO local_files(path, kind, size, mtime_ns, ctime_ns, "
-                       "inode, mode, blocks, vector) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+                       "inode, mode, blocks, vector, look_alike) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  find_look_alike_.emplace(h, "SELECT path FROM local_files WHERE look_alike = ?1 AND path <> ?2 LIMIT 1");
   delete_file_.emplace(h, "DELETE FROM local_files WHERE path = ?1");
   delete_blocks_.emplace(h, "DELETE FROM local_blocks WHERE path = ?1");
   put_block_location_.emplace(h, "INSERT OR REPLACE INTO local_blocks(id, path, offset, size) "
@@ -234,6 +246,7 @@ void Repository::PutFileState(const LocalFileState& s) {
       .Bind(7, static_cast<int64_t>(s.mode))
       .BindBlob(8, crypto::EncodeBlockList(s.blocks))
       .BindBlob(9, s.vector.Canonical())
+      .Bind(10, LookAlikeKey(s.path))
       .Run();
   delete_blocks_->Bind(1, s.path).Run();
   uint64_t offset = 0;
@@ -245,6 +258,14 @@ void Repository::PutFileState(const LocalFileState& s) {
         .Run();
     offset += block.size;
   }
+}
+
+std::optional<std::string> Repository::FindLookAlike(const std::string& path) {
+  find_look_alike_->Bind(1, LookAlikeKey(path)).Bind(2, path);
+  std::optional<std::string> found;
+  if (find_look_alike_->Step()) found = find_look_alike_->ColumnText(0);
+  find_look_alike_->Reset();
+  return found;
 }
 
 void Repository::DeleteFileState(const std::string& path) {

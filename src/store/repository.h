@@ -109,6 +109,8 @@ class Repository {
   // Also records where each of the file's blocks sits (local_blocks).
   void PutFileState(const LocalFileState& state);
   void DeleteFileState(const std::string& path);
+  // Another local path with the same LookAlikeKey as `path`, if any.
+  std::optional<std::string> FindLookAlike(const std::string& path);
 
   // Up to `limit` places that held block `id` when they were indexed; the
   // caller verifies the bytes, since files change behind our back.
@@ -156,6 +158,7 @@ class Repository {
   std::optional<Statement> records_since_;
   std::optional<Statement> get_file_;
   std::optional<Statement> put_file_;
+  std::optional<Statement> find_look_alike_;
   std::optional<Statement> delete_file_;
   std::optional<Statement> delete_blocks_;
   std::optional<Statement> put_block_location_;

@@ -20,6 +20,16 @@ crypto::Key32 Seed(uint8_t b) {
   return k;
 }
 
+// Runs `sql` on the database at `db_path`, outside any Repository.
+void ExecOn(const std::filesystem::path& db_path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
 class RepositoryTest : public ::testing::Test {
  protected:
   std::unique_ptr<Repository> Open(bool create = true) {
@@ -406,6 +416,44 @@ TEST_F(RepositoryTest, SummarizeCountsKindsBytesAndRecords) {
   EXPECT_TRUE(repo->IntegrityOk());
 }
 
+
+TEST_F(RepositoryTest, FindsALocalPathThatOnlyLooksLikeAnother) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  repo->PutFileState(FileState("Docs", EntryKind::kDirectory, 0, 0));
+  repo->PutFileState(FileState("Docs/caf\u00e9.txt", EntryKind::kFile, 10, 1));
+  EXPECT_EQ(repo->FindLookAlike("docs"), "Docs");
+  EXPECT_EQ(repo->FindLookAlike("DOCS/Cafe\u0301.TXT"), "Docs/caf\u00e9.txt");
+  EXPECT_FALSE(repo->FindLookAlike("Docs")) << "a path is not its own look-alike";
+  EXPECT_FALSE(repo->FindLookAlike("Docs/cafe.txt"));
+  EXPECT_FALSE(repo->FindLookAlike("other"));
+  repo->DeleteFileState("Docs");
+  EXPECT_FALSE(repo->FindLookAlike("docs"));
+}
+
+// Takes the look-alike keys of migration 5 away again, as schema 4 had none.
+void RewindToSchema4(const std::filesystem::path& db_path) {
+  ExecOn(db_path, R"(
+    BEGIN;
+    DROP INDEX local_files_by_look_alike;
+    ALTER TABLE local_files DROP COLUMN look_alike;
+    PRAGMA user_version = 4;
+    COMMIT;)");
+}
+
+TEST_F(RepositoryTest, MigrationGivesExistingPathsTheirLookAlikeKeys) {
+  {
+    auto repo = Open();
+    ASSERT_TRUE(repo);
+    repo->PutFileState(FileState("Photos/\u00c5r.jpg", EntryKind::kFile, 10, 1));
+  }
+  RewindToSchema4(repo_dir_ / kIndexFileName);
+  auto repo = Open(/*create=*/false);
+  ASSERT_TRUE(repo);
+  EXPECT_EQ(repo->FindLookAlike("photos/A\u030ar.JPG"), "Photos/\u00c5r.jpg");
+  EXPECT_TRUE(repo->IntegrityOk());
+}
+
 }  // namespace
 }  // namespace tandem::store
 
@@ -415,9 +463,7 @@ namespace {
 // Puts the three tables migration 4 rebuilds back in their schema-3 form
 // (WITHOUT ROWID, columns in their old order) and the version back to 3.
 void RewindToSchema3(const std::filesystem::path& db_path) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
-  const char* rewind = R"(
+  ExecOn(db_path, R"(
     BEGIN;
     CREATE TABLE r3 (locator BLOB PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, vector BLOB NOT NULL,
                      sealed_entry BLOB NOT NULL, signature BLOB NOT NULL,
@@ -434,11 +480,7 @@ void RewindToSchema3(const std::filesystem::path& db_path) {
     INSERT INTO b3 SELECT id, sealed FROM blocks;
     DROP TABLE blocks; ALTER TABLE b3 RENAME TO blocks;
     PRAGMA user_version = 3;
-    COMMIT;)";
-  char* error = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, rewind, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
-  sqlite3_free(error);
-  sqlite3_close(db);
+    COMMIT;)");
 }
 
 TEST_F(RepositoryTest, MigrationToRowidTablesKeepsEveryRow) {

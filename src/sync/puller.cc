@@ -116,6 +116,22 @@ store::LocalFileState StateFromDisk(const std::string& path, crypto::EntryKind k
           .blocks = std::move(blocks), .vector = std::move(vector)};
 }
 
+// An indexed path that looks like `path` or like one of its folders not
+// indexed yet (folders indexed here were checked when they came). A peer's
+// new name is checked before it is written: on this filesystem both would
+// exist side by side, and a user would take one for the other.
+std::optional<std::string> FindLookAlike(store::Repository& repo, const RelPath& path) {
+  std::string prefix = path.str();
+  while (!prefix.empty()) {
+    if (auto found = repo.FindLookAlike(prefix)) return found;
+    size_t slash = prefix.rfind('/');
+    if (slash == std::string::npos) break;
+    prefix.resize(slash);
+    if (repo.GetFileState(prefix)) break;
+  }
+  return std::nullopt;
+}
+
 // Whether the disk (a Lstat result) is as `then` says: the same file state,
 // or missing both times.
 bool SameDisk(const Result<fs::FileInfo>& now, const std::optional<fs::FileInfo>& then) {
@@ -130,7 +146,7 @@ bool SameMeta(const store::LocalFileState& a, const store::LocalFileState& b) {
 }  // namespace
 
 struct ShareEngine::PullPlan {
-  enum class Step { kDone, kFetch, kRetryLater, kLocalChange };
+  enum class Step { kDone, kFetch, kRetryLater, kLocalChange, kLookAlike };
   Step step = Step::kDone;
   std::optional<crypto::Entry> entry;
   uint64_t seq = 0;
@@ -252,6 +268,7 @@ asio::awaitable<void> ShareEngine::PullWorker() {
     }
     if (pulled) {
       needs_.erase(locator);
+      failed_.erase(locator);
       retry_delay_ = std::chrono::milliseconds(500);
     } else if (pulled.error().code == ErrorCode::kNotFound ||
                pulled.error().code == ErrorCode::kFailedPrecondition) {
@@ -259,7 +276,12 @@ asio::awaitable<void> ShareEngine::PullWorker() {
       spdlog::debug("share {}: waiting for blocks: {}", options_.name, pulled.error().message);
     } else {
       blocked_.insert(locator);
-      spdlog::warn("share {}: {}", options_.name, pulled.error().message);
+      // Retries of the same failure stay quiet; the status lists it meanwhile.
+      std::string& reason = failed_[locator];
+      if (reason != pulled.error().message) {
+        reason = pulled.error().message;
+        spdlog::warn("share {}: {}", options_.name, reason);
+      }
     }
     if (!pulled) ScheduleRetry();
   }
@@ -310,6 +332,15 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     plan.revert = revert ? revert_asked : std::nullopt;
     bool disk_as_indexed = revert || (plan.expected_local ? on_disk && scan::MatchesIndexedState(*plan.expected_local, *disk)
                                                           : !on_disk);
+    if (!entry.deleted && !plan.expected_local) {
+      if (auto look_alike = FindLookAlike(repo, entry.path)) {
+        plan.step = PullPlan::Step::kLookAlike;
+        plan.error = "not writing " + rel + ": it differs only in case or Unicode normalisation from " +
+                     *look_alike + ", which is already here (the two would be one file on macOS or " +
+                     "Windows); rename one of them";
+        return plan;
+      }
+    }
     bool read_only = !secrets.CanWrite();
     auto local_change = [&] {
       plan.step = PullPlan::Step::kLocalChange;
@@ -433,6 +464,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   switch (plan.step) {
     case PullPlan::Step::kDone: co_return Ok();
     case PullPlan::Step::kRetryLater: co_return MakeError(ErrorCode::kIo, plan.error);
+    case PullPlan::Step::kLookAlike: co_return MakeError(ErrorCode::kAlreadyExists, plan.error);
     case PullPlan::Step::kLocalChange:
       // The disk holds something not yet indexed: index it first, then plan
       // again; the scan's outcome decides which version wins.

@@ -757,6 +757,8 @@ EngineStatus ShareEngine::Status() const {
   status.last_scan = last_scan_;
   status.last_scan_unix = last_scan_unix_;
   status.last_error = last_error_;
+  for (const auto& [locator, reason] : failed_) status.failed.push_back(reason);
+  std::sort(status.failed.begin(), status.failed.end());
   return status;
 }
 

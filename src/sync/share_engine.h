@@ -52,6 +52,8 @@ struct EngineStatus {
   scan::ScanStats last_scan;
   int64_t last_scan_unix = 0;
   std::string last_error;
+  // Paths this device cannot bring up to date, each with why.
+  std::vector<std::string> failed;
 };
 
 // A co_spawn completion handler for engine work: logs what failed, with the
@@ -249,6 +251,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   std::deque<crypto::Locator> need_queue_;
   std::map<crypto::Locator, Need> needs_;   // queued, running or blocked
   std::set<crypto::Locator> blocked_;       // waiting for a peer that has the blocks
+  // Needs that failed for a reason a user must see (not merely waiting for
+  // a peer), with the reason: listed in the status, logged once.
+  std::map<crypto::Locator, std::string> failed_;
   uint64_t need_generation_ = 0;
   asio::steady_timer retry_timer_;
   bool retry_armed_ = false;

@@ -310,6 +310,42 @@ TEST_F(HostilePeers, RecordsWhosePathsEscapeTheShareAreRefused) {
   ExpectStillHealthy("after hostile paths");
 }
 
+TEST_F(HostilePeers, NamesThatOnlyLookLikeExistingOnesAreNotWritten) {
+  WriteFile(dir_a_ / "caf\u00e9.txt", "the real caf\u00e9");  // NFC, as most systems write it
+  stdfs::create_directories(dir_a_ / "Docs");
+  ASSERT_TRUE(WaitUntil([&] { return SnapshotTree(dir_a_) == SnapshotTree(dir_b_); }, 30s));
+  auto tree_a = SnapshotTree(dir_a_);
+  auto tree_b = SnapshotTree(dir_b_);
+  // Each would be a second file beside the one it mimics here, and the same
+  // file on macOS or Windows.
+  const std::vector<std::string> look_alikes = {"README.txt", "Readme.TXT", "cafe\u0301.txt", "CAF\u00c9.txt",
+                                                "docs/notes.txt", "DOCS"};
+  HostilePeer mallory(secrets_);
+  ASSERT_EQ(mallory.Join(a_.port()), "");
+  std::vector<wire::Record> records;
+  for (const std::string& path : look_alikes) records.push_back(mallory.Forge(path, "an impostor"));
+  ASSERT_TRUE(mallory.SendRecords(records));
+  // Refused on A, and on B, which gets the signed records from A.
+  for (DaemonProcess* daemon : {&a_, &b_}) {
+    nlohmann::json failed;
+    EXPECT_TRUE(WaitUntil([&] {
+      failed = daemon->Json({"info", "s"})["failed"];
+      return failed.size() == look_alikes.size();
+    }, 30s)) << failed.dump(1);
+    for (const auto& reason : failed) {
+      EXPECT_NE(reason.get<std::string>().find("differs only in case or Unicode normalisation"), std::string::npos)
+          << reason;
+    }
+    EXPECT_NE(daemon->Log().find("README.txt: it differs only in case or Unicode normalisation from readme.txt"),
+              std::string::npos)
+        << "the reason is logged";
+  }
+  EXPECT_EQ(SnapshotTree(dir_a_), tree_a) << "nothing was written beside the originals";
+  EXPECT_EQ(SnapshotTree(dir_b_), tree_b);
+  EXPECT_EQ(ReadFile(dir_a_ / "readme.txt"), "the real readme");
+  ExpectStillHealthy("after look-alike names");
+}
+
 TEST_F(HostilePeers, BadFramesEndTheConnectionAndNothingElse) {
   struct Case {
     std::string name;

@@ -188,6 +188,21 @@ TEST_F(TwoDevices, ARenameMovesNoBytes) {
   EXPECT_LT(after - before, 64u * 1024) << "the renamed file's blocks are copied locally";
 }
 
+TEST_F(TwoDevices, RenamesThatOnlyChangeCaseArriveAndLeaveNoFailure) {
+  Connect();
+  WriteFile(dir_a_ / "Notes" / "todo.txt", "milk");
+  WriteFile(dir_a_ / "readme.txt", "hello");
+  ASSERT_TRUE(Converged());
+  // The new name can arrive before the old one's deletion: it waits for it.
+  stdfs::rename(dir_a_ / "readme.txt", dir_a_ / "README.txt");
+  stdfs::rename(dir_a_ / "Notes", dir_a_ / "notes");
+  ASSERT_TRUE(Converged());
+  EXPECT_TRUE(stdfs::exists(dir_b_ / "README.txt"));
+  EXPECT_TRUE(stdfs::exists(dir_b_ / "notes" / "todo.txt"));
+  EXPECT_TRUE(WaitUntil([&] { return b_.Json({"info", "s"})["failed"].empty(); }))
+      << b_.Json({"info", "s"})["failed"].dump(1);
+}
+
 TEST_F(TwoDevices, ALargeFileSyncsInBoundedMemory) {
   Connect();
   {
