@@ -1,5 +1,7 @@
 #include "sync/network.h"
 
+#include <algorithm>
+
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -22,6 +24,12 @@ constexpr std::chrono::seconds kConnectTimeout{10};
 // Connections still in their TLS handshake; more are refused at once, so a
 // flood of half-open connections cannot pile up.
 constexpr size_t kMaxHandshakes = 64;
+// Incoming sessions that share nothing with this device. Anyone can finish
+// a handshake with a fresh key; past this many such sessions the oldest are
+// closed, so strangers cannot hold file descriptors without bound. A real
+// peer's offers arrive one round trip after its hello, long before it is
+// the oldest; one closed early redials.
+constexpr size_t kMaxStrangers = 32;
 
 void Ignore(std::exception_ptr e) {
   if (!e) return;
@@ -144,7 +152,21 @@ bool Network::Register(const std::shared_ptr<PeerSession>& session) {
       d->second->state = "connected (" + session->device_id() + ")";
     }
   }
+  CloseOldestStrangers();
   return true;
+}
+
+void Network::CloseOldestStrangers() {
+  std::vector<std::shared_ptr<PeerSession>> strangers;
+  for (const auto& [device, session] : sessions_) {
+    if (!session->outgoing() && session->SharesNothing() && !session->closed()) strangers.push_back(session);
+  }
+  if (strangers.size() <= kMaxStrangers) return;
+  std::sort(strangers.begin(), strangers.end(), [](const auto& a, const auto& b) { return a->started() < b->started(); });
+  size_t excess = strangers.size() - kMaxStrangers;
+  for (size_t i = 0; i < excess; ++i) strangers[i]->Close("too many connected devices share nothing with this one");
+  spdlog::info("closed the oldest {} of {} connections from devices that share nothing with this one (at most {} "
+               "are kept)", excess, strangers.size(), kMaxStrangers);
 }
 
 void Network::Unregister(PeerSession* session) {

@@ -68,6 +68,7 @@ class Network : public SessionHost {
   asio::awaitable<void> AcceptLoop();
   asio::awaitable<void> HandleIncoming(asio::ip::tcp::socket socket);
   asio::awaitable<void> DialLoop(std::shared_ptr<Dialer> dialer);
+  void CloseOldestStrangers();
   asio::awaitable<void> RunSession(std::shared_ptr<net::Connection> connection, std::string dial_address);
   void WakeDialers();
 

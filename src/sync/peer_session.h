@@ -70,6 +70,9 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   const std::string& dial_address() const { return dial_address_; }
   bool outgoing() const { return connection_->outgoing(); }
   bool closed() const { return connection_->closed(); }
+  // No share in common (yet): a stranger, or a peer whose offers are on the way.
+  bool SharesNothing() const { return common_.empty(); }
+  std::chrono::steady_clock::time_point started() const { return started_; }
 
  private:
   struct PendingBlock {
@@ -98,6 +101,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::map<uint64_t, std::shared_ptr<PendingBlock>> pending_;
   uint64_t next_request_ = 1;
   size_t serving_ = 0;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_receive_;
   asio::steady_timer keepalive_;
 };

@@ -54,6 +54,12 @@ constexpr bool kRssMeasuresLiveMemory = false;
 constexpr bool kRssMeasuresLiveMemory = true;
 #endif
 
+size_t OpenFds(pid_t pid) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& fd : stdfs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+  return n;
+}
+
 uint64_t RssKib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -73,6 +79,19 @@ class HostilePeer {
   // TLS, hello, and the share's offer: after this the daemon has attached
   // this peer to the share and asked for its index. An error, or "".
   std::string Join(uint16_t port) {
+    if (std::string greeted = Greet(port); !greeted.empty()) return greeted;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    wire::Frame frame;
+    std::string seen;
+    while (Read(frame, deadline)) {
+      if (frame.has_index_request()) return "";
+      seen += " " + std::to_string(frame.body_case());
+    }
+    return "the daemon never asked for this peer's index (frames:" + seen + ")";
+  }
+
+  // TLS, hello and the share's offer, sent without waiting for anything.
+  std::string Greet(uint16_t port) {
     auto ctx = net::MakeTlsContext(crypto::DeviceKey::Generate());
     if (!ctx) return ctx.error().message;
     ctx_ = std::move(*ctx);
@@ -91,14 +110,7 @@ class HostilePeer {
     wire::Frame offers;
     offers.mutable_share_offers()->add_offers(offer_);
     if (!Write(hello) || !Write(offers)) return "cannot send hello";
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    wire::Frame frame;
-    std::string seen;
-    while (Read(frame, deadline)) {
-      if (frame.has_index_request()) return "";
-      seen += " " + std::to_string(frame.body_case());
-    }
-    return "the daemon never asked for this peer's index (frames:" + seen + ")";
+    return "";
   }
 
   // A record as a signer of the share makes it, but for any path bytes at
@@ -421,6 +433,28 @@ TEST_F(HostilePeers, AFloodOfBlockRequestsNeverReadKeepsMemoryBounded) {
     std::printf("[ flood    ] RSS bound not checked: under AddressSanitizer RSS includes its quarantine\n");
   }
   ExpectStillHealthy("after a flood");
+}
+
+TEST_F(HostilePeers, StrangersCannotHoldConnectionsWithoutBound) {
+  // Anyone can finish a handshake with a fresh key and offer a share this
+  // device does not have. 150 of them, each holding its connection open.
+  crypto::Key32 seed;
+  seed.fill(0x5a);
+  crypto::ShareSecrets elsewhere = crypto::ShareSecrets::FromWriteSeed(seed);
+  size_t fds_before = OpenFds(a_.pid());
+  std::vector<std::unique_ptr<HostilePeer>> strangers;
+  for (int i = 0; i < 150; ++i) {
+    strangers.push_back(std::make_unique<HostilePeer>(elsewhere));
+    ASSERT_EQ(strangers.back()->Greet(a_.port()), "") << "stranger " << i;
+  }
+  // At most 32 strangers are kept (net/network.cc), plus the handshakes in flight.
+  size_t fds = 0;
+  EXPECT_TRUE(WaitUntil([&] { return (fds = OpenFds(a_.pid())) <= fds_before + 32 + 8; }, 10s))
+      << fds << " descriptors open, " << fds_before << " before the strangers came";
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(strangers[i]->ClosedByDaemon(2s)) << "the oldest strangers go first: " << i;
+  EXPECT_NE(a_.Log().find("connections from devices that share nothing with this one"), std::string::npos)
+      << "the reason is logged";
+  ExpectStillHealthy("with 150 strangers connected");
 }
 
 TEST_F(HostilePeers, HalfOpenConnectionsDoNotLockOutHonestPeers) {
