@@ -1,41 +1,125 @@
 #include "net/connection.h"
 
+#include <openssl/err.h>
+
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <spdlog/spdlog.h>
+#include <stdexcept>
 
 #include "net/tls.h"
 
 namespace tandem::net {
+namespace {
 
 using namespace asio::experimental::awaitable_operators;
+using asio::ip::tcp;
 
-asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::Establish(TlsStream stream,
-                                                                           bool outgoing) {
-  asio::steady_timer deadline(stream.get_executor());
-  deadline.expires_after(kHandshakeTimeout);
-  std::error_code ec;
-  auto type = outgoing ? asio::ssl::stream_base::client : asio::ssl::stream_base::server;
-  auto outcome = co_await (stream.async_handshake(type, asio::redirect_error(asio::use_awaitable, ec)) ||
-                           deadline.async_wait(asio::use_awaitable));
-  if (outcome.index() == 1) co_return MakeError(ErrorCode::kIo, "TLS handshake timed out");
-  if (ec) co_return MakeError(ErrorCode::kIo, "TLS handshake failed: " + ec.message());
-  auto key = PeerPublicKey(stream.native_handle());
-  if (!key) co_return key.error();
-  auto binding = SessionBinding(stream.native_handle());
-  if (!binding) co_return binding.error();
-  co_return std::shared_ptr<Connection>(new Connection(std::move(stream), outgoing, *key, std::move(*binding)));
+// One socket read, and the plaintext gathered before it goes to the frame
+// decoder. A read this size holds 16 TLS records.
+constexpr size_t kReadSize = 256 * 1024;
+constexpr size_t kPlainSize = 64 * 1024;
+// Plaintext encrypted per socket write: large enough that a bulk transfer
+// costs a system call per 16 records, small enough that the ciphertext
+// buffers stay small whatever the size of a frame.
+constexpr size_t kWriteBatch = 256 * 1024;
+
+// OpenSSL's reason for the last failure on this thread.
+std::string OpenSslReason() {
+  unsigned long code = ERR_peek_last_error();
+  const char* reason = code ? ERR_reason_error_string(code) : nullptr;
+  ERR_clear_error();
+  return reason ? reason : "protocol error";
 }
 
-Connection::Connection(TlsStream stream, bool outgoing, crypto::Key32 peer_key, Bytes binding)
-    : stream_(std::move(stream)), outgoing_(outgoing), peer_key_(peer_key),
+// Writes everything OpenSSL left in `to_network` to the socket.
+asio::awaitable<std::error_code> Flush(tcp::socket& socket, BIO* to_network, Bytes& buffer) {
+  while (size_t pending = BIO_ctrl_pending(to_network)) {
+    buffer.resize(pending);
+    int n = BIO_read(to_network, buffer.data(), static_cast<int>(pending));
+    if (n <= 0) break;
+    std::error_code ec;
+    co_await asio::async_write(socket, asio::buffer(buffer.data(), static_cast<size_t>(n)),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return ec;
+  }
+  co_return std::error_code();
+}
+
+asio::awaitable<Result<void>> Handshake(tcp::socket& socket, SSL* ssl, BIO* from_network, BIO* to_network) {
+  Bytes in(16 * 1024);
+  Bytes out;
+  while (true) {
+    ERR_clear_error();
+    int done = SSL_do_handshake(ssl);
+    int error = done == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl, done);
+    std::string reason = error == SSL_ERROR_WANT_READ || error == SSL_ERROR_NONE ? "" : OpenSslReason();
+    // Whatever OpenSSL wrote goes out first, an alert included.
+    if (auto ec = co_await Flush(socket, to_network, out)) {
+      co_return MakeError(ErrorCode::kIo, "TLS handshake failed: " + ec.message());
+    }
+    if (done == 1) co_return Ok();
+    if (error != SSL_ERROR_WANT_READ) co_return MakeError(ErrorCode::kIo, "TLS handshake failed: " + reason);
+    std::error_code ec;
+    size_t n = co_await socket.async_read_some(asio::buffer(in), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return MakeError(ErrorCode::kIo, "TLS handshake failed: " + ec.message());
+    BIO_write(from_network, in.data(), static_cast<int>(n));
+  }
+}
+
+// A memory BIO that reports "try again" when empty, as a socket with no
+// data yet would, instead of end of file.
+BIO* NewBuffer() {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio) BIO_set_mem_eof_return(bio, -1);
+  return bio;
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::Establish(tcp::socket socket,
+                                                                           asio::ssl::context& tls,
+                                                                           bool outgoing) {
+  SslPtr ssl(SSL_new(tls.native_handle()));
+  BIO* from_network = NewBuffer();
+  BIO* to_network = NewBuffer();
+  if (!ssl || !from_network || !to_network) {
+    BIO_free(from_network);
+    BIO_free(to_network);
+    co_return MakeError(ErrorCode::kInternal, "cannot set up TLS: out of memory");
+  }
+  SSL_set_bio(ssl.get(), from_network, to_network);  // ssl owns both from here
+  if (outgoing) {
+    SSL_set_connect_state(ssl.get());
+  } else {
+    SSL_set_accept_state(ssl.get());
+  }
+  asio::steady_timer deadline(socket.get_executor());
+  deadline.expires_after(kHandshakeTimeout);
+  auto outcome = co_await (Handshake(socket, ssl.get(), from_network, to_network) ||
+                           deadline.async_wait(asio::use_awaitable));
+  if (outcome.index() == 1) co_return MakeError(ErrorCode::kIo, "TLS handshake timed out");
+  if (auto& done = std::get<0>(outcome); !done) co_return done.error();
+  auto key = PeerPublicKey(ssl.get());
+  if (!key) co_return key.error();
+  auto binding = SessionBinding(ssl.get());
+  if (!binding) co_return binding.error();
+  co_return std::shared_ptr<Connection>(
+      new Connection(std::move(socket), std::move(ssl), outgoing, *key, std::move(*binding)));
+}
+
+Connection::Connection(tcp::socket socket, SslPtr ssl, bool outgoing, crypto::Key32 peer_key, Bytes binding)
+    : socket_(std::move(socket)), ssl_(std::move(ssl)), from_network_(SSL_get_rbio(ssl_.get())),
+      to_network_(SSL_get_wbio(ssl_.get())), outgoing_(outgoing), peer_key_(peer_key),
       peer_device_id_(crypto::DeviceIdFromPublicKey(peer_key)), binding_(std::move(binding)),
-      read_buffer_(64 * 1024), wake_writer_(stream_.get_executor()), room_(stream_.get_executor()) {
+      read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(kReadSize)),
+      plain_buffer_(std::make_unique_for_overwrite<uint8_t[]>(kPlainSize)),
+      wake_writer_(socket_.get_executor()), room_(socket_.get_executor()) {
   std::error_code ec;
-  auto endpoint = stream_.lowest_layer().remote_endpoint(ec);
+  auto endpoint = socket_.remote_endpoint(ec);
   if (!ec) {
     PeerAddress address{Transport::kTcp, endpoint.address().to_string(), endpoint.port()};
     remote_ = address.ToString();
@@ -44,9 +128,11 @@ Connection::Connection(TlsStream stream, bool outgoing, crypto::Key32 peer_key, 
   room_.expires_at(asio::steady_timer::time_point::max());
 }
 
+Connection::~Connection() = default;
+
 void Connection::Start() {
   auto writer = [self = shared_from_this()]() { return self->WriteLoop(); };
-  asio::co_spawn(stream_.get_executor(), writer(), [self = shared_from_this()](std::exception_ptr e) {
+  asio::co_spawn(socket_.get_executor(), writer(), [self = shared_from_this()](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
@@ -63,14 +149,40 @@ asio::awaitable<Result<wire::Frame>> Connection::Receive() {
     if (!next) co_return next.error();
     if (*next) co_return std::move(**next);
     if (closed_) co_return MakeError(ErrorCode::kNotFound, "connection closed");
+    // Whatever plaintext the ciphertext already read holds, a few records at a time.
+    size_t plain = 0;
+    int error = SSL_ERROR_NONE;
+    ERR_clear_error();
+    while (plain < kPlainSize) {
+      int n = SSL_read(ssl_.get(), plain_buffer_.get() + plain, static_cast<int>(kPlainSize - plain));
+      if (n <= 0) {
+        error = SSL_get_error(ssl_.get(), n);
+        break;
+      }
+      plain += static_cast<size_t>(n);
+    }
+    // Reading can make OpenSSL answer (a key update): the writer sends it.
+    if (BIO_ctrl_pending(to_network_) > 0) wake_writer_.cancel();
+    if (plain > 0) {
+      decoder_.Feed(ByteView(plain_buffer_.get(), plain));
+      continue;
+    }
+    if (error == SSL_ERROR_ZERO_RETURN) {
+      closed_ = true;
+      co_return MakeError(ErrorCode::kNotFound, "connection closed by the peer");
+    }
+    if (error != SSL_ERROR_WANT_READ) {
+      closed_ = true;
+      co_return MakeError(ErrorCode::kNotFound, "connection closed: TLS: " + OpenSslReason());
+    }
     std::error_code ec;
-    size_t n = co_await stream_.async_read_some(asio::buffer(read_buffer_),
+    size_t n = co_await socket_.async_read_some(asio::buffer(read_buffer_.get(), kReadSize),
                                                 asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       closed_ = true;
       co_return MakeError(ErrorCode::kNotFound, "connection closed: " + ec.message());
     }
-    decoder_.Feed(ByteView(read_buffer_.data(), n));
+    BIO_write(from_network_, read_buffer_.get(), static_cast<int>(n));
   }
 }
 
@@ -91,16 +203,36 @@ asio::awaitable<void> Connection::WaitForRoom(size_t limit) {
 
 asio::awaitable<void> Connection::WriteLoop() {
   while (true) {
-    if (queue_.empty()) {
+    if (queue_.empty() && BIO_ctrl_pending(to_network_) == 0) {
       if (closed_) break;
       std::error_code ec;
       co_await wake_writer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    Bytes bytes = std::move(queue_.front());
-    queue_.pop_front();
-    co_await asio::async_write(stream_, asio::buffer(bytes), asio::use_awaitable);
-    queued_bytes_ -= bytes.size();
+    // Encrypt up to a batch of queued frames (a large frame in pieces), then
+    // write the records in one call.
+    size_t batch = 0;
+    ERR_clear_error();
+    while (!queue_.empty() && batch < kWriteBatch) {
+      const Bytes& front = queue_.front();
+      size_t take = std::min(front.size() - front_written_, kWriteBatch - batch);
+      if (SSL_write(ssl_.get(), front.data() + front_written_, static_cast<int>(take)) <= 0) {
+        throw std::runtime_error("TLS: cannot encrypt: " + OpenSslReason());
+      }
+      batch += take;
+      front_written_ += take;
+      if (front_written_ == front.size()) {
+        queue_.pop_front();
+        front_written_ = 0;
+      }
+    }
+    size_t pending = BIO_ctrl_pending(to_network_);
+    write_buffer_.resize(pending);
+    if (pending > 0 && BIO_read(to_network_, write_buffer_.data(), static_cast<int>(pending)) != static_cast<int>(pending)) {
+      throw std::runtime_error("TLS: cannot take the encrypted records");
+    }
+    co_await asio::async_write(socket_, asio::buffer(write_buffer_), asio::use_awaitable);
+    queued_bytes_ -= batch;
     room_.cancel();
   }
   Shutdown();
@@ -119,11 +251,12 @@ void Connection::Close(const std::string& reason) {
 void Connection::Shutdown() {
   closed_ = true;
   queue_.clear();
+  front_written_ = 0;
   queued_bytes_ = 0;
   room_.cancel();
   std::error_code ec;
-  stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  stream_.lowest_layer().close(ec);
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
 }
 
 }  // namespace tandem::net

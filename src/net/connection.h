@@ -2,11 +2,19 @@
 // frames. Reading is pulled by the owner (Receive); writing is pushed
 // (Send) into a queue that a single writer coroutine drains, so frames never
 // interleave. Lives on the event loop; not thread-safe.
+//
+// TLS runs over memory BIOs rather than asio::ssl::stream: that stream moves
+// one 16 KiB record per system call each way, which for a GiB is 65,536
+// writes and as many reads on each side. Here the writer encrypts a batch
+// of queued frames into one buffer and writes it with one call, and the
+// reader decrypts everything one large read brought.
 #pragma once
+
+#include <openssl/ssl.h>
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/ssl/stream.hpp>
+#include <asio/ssl/context.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
@@ -21,16 +29,16 @@
 
 namespace tandem::net {
 
-using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
-
 inline constexpr std::chrono::seconds kHandshakeTimeout{10};
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // Runs the TLS handshake (client side when `outgoing`) with a deadline and
-  // returns the authenticated connection; kIo / kCorrupt on failure.
-  static asio::awaitable<Result<std::shared_ptr<Connection>>> Establish(TlsStream stream,
-                                                                       bool outgoing);
+  // Runs the TLS handshake over `socket` (client side when `outgoing`) with
+  // a deadline and returns the authenticated connection; kIo / kCorrupt on
+  // failure.
+  static asio::awaitable<Result<std::shared_ptr<Connection>>> Establish(asio::ip::tcp::socket socket,
+                                                                       asio::ssl::context& tls, bool outgoing);
+  ~Connection();
 
   // Starts the writer. REQUIRES: called once, before Send.
   void Start();
@@ -50,7 +58,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t queued_bytes() const { return queued_bytes_; }
   asio::awaitable<void> WaitForRoom(size_t limit);
 
-  asio::any_io_executor executor() { return stream_.get_executor(); }
+  asio::any_io_executor executor() { return socket_.get_executor(); }
   const crypto::Key32& peer_key() const { return peer_key_; }
   const std::string& peer_device_id() const { return peer_device_id_; }
   const Bytes& session_binding() const { return binding_; }
@@ -58,19 +66,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string remote_endpoint() const { return remote_; }
 
  private:
-  Connection(TlsStream stream, bool outgoing, crypto::Key32 peer_key, Bytes binding);
+  struct SslFree {
+    void operator()(SSL* ssl) const { SSL_free(ssl); }
+  };
+  using SslPtr = std::unique_ptr<SSL, SslFree>;
+
+  Connection(asio::ip::tcp::socket socket, SslPtr ssl, bool outgoing, crypto::Key32 peer_key, Bytes binding);
   asio::awaitable<void> WriteLoop();
   void Shutdown();
 
-  TlsStream stream_;
+  asio::ip::tcp::socket socket_;
+  SslPtr ssl_;
+  BIO* from_network_;  // ciphertext read from the socket, for OpenSSL (owned by ssl_)
+  BIO* to_network_;    // ciphertext OpenSSL wrote, for the socket (owned by ssl_)
   bool outgoing_;
   crypto::Key32 peer_key_;
   std::string peer_device_id_;
   Bytes binding_;
   std::string remote_;
   protocol::FrameDecoder decoder_;
-  Bytes read_buffer_;
+  // Left uninitialised: a connection that never carries much never touches
+  // most of their pages.
+  std::unique_ptr<uint8_t[]> read_buffer_;   // ciphertext, one socket read
+  std::unique_ptr<uint8_t[]> plain_buffer_;  // plaintext, a few SSL_reads
+  Bytes write_buffer_;                       // ciphertext, one socket write
   std::deque<Bytes> queue_;
+  size_t front_written_ = 0;  // bytes of queue_.front() already encrypted
   size_t queued_bytes_ = 0;
   asio::steady_timer wake_writer_;
   asio::steady_timer room_;

@@ -30,7 +30,7 @@ namespace stdfs = std::filesystem;
 // each small file waits for its one round trip; the blocks in flight are
 // bounded for the whole share, whatever the number of files.
 constexpr int kPullWorkers = 64;                // files assembled at once
-constexpr size_t kBlocksInFlight = 32;          // block requests per file
+constexpr size_t kBlocksInFlight = 64;          // block requests per file
 constexpr size_t kShareBlocksInFlight = 64;     // block requests per share
 
 class Fd {
@@ -447,7 +447,13 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     Bytes list_id = ToBytes(crypto::Sha256(crypto::EncodeBlockList(entry.blocks)));
     plan.tmp = tmp_dir / (HexEncode(locator).substr(0, 16) + "-" + HexEncode(list_id).substr(0, 16) + ".part");
     plan.sources.reserve(entry.blocks.size());
-    for (const crypto::BlockRef& block : entry.blocks) plan.sources.push_back(repo.FindBlock(block.id));
+    {
+      // One transaction for every lookup: each query alone would take and
+      // drop SQLite's file locks, four system calls for each block.
+      auto tx = repo.Begin();
+      for (const crypto::BlockRef& block : entry.blocks) plan.sources.push_back(repo.FindBlock(block.id));
+      tx.Commit();
+    }
     plan.step = PullPlan::Step::kFetch;
     return plan;
   };
