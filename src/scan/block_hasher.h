@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -21,5 +22,25 @@ using Helper = std::function<void(std::function<void()>)>;
 // that has not started (the pool may be busy, or be this very thread).
 void HashChunks(const crypto::Key32& id_key, std::span<const ByteView> chunks, const Helper& helper,
                 std::vector<crypto::BlockRef>& out);
+
+struct HashBatch;
+
+// HashChunks in two halves, so this thread can do other work (read and cut
+// the next batch) while the helper hashes. Until Finish() returns (the
+// destructor calls it) the chunks must stay valid and `out` must not change.
+class PendingHashes {
+ public:
+  PendingHashes(const crypto::Key32& id_key, std::span<const ByteView> chunks, const Helper& helper,
+                std::vector<crypto::BlockRef>& out);
+  ~PendingHashes() { Finish(); }
+  PendingHashes(const PendingHashes&) = delete;
+  PendingHashes& operator=(const PendingHashes&) = delete;
+
+  // Hashes whatever the helper has not taken, then waits for the rest.
+  void Finish();
+
+ private:
+  std::shared_ptr<HashBatch> batch_;
+};
 
 }  // namespace tandem::scan

@@ -70,5 +70,23 @@ TEST(HashChunks, AHelperThatRunsLateFindsNothingToDo) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(PendingHashes, HashesWhileTheCallerDoesOtherWork) {
+  asio::thread_pool pool(1);
+  Helper helper = [&pool](std::function<void()> task) { asio::post(pool, std::move(task)); };
+  Chunks first = MakeChunks(40, Key());
+  Chunks second = MakeChunks(7, Key());
+  std::vector<crypto::BlockRef> out;
+  {
+    PendingHashes hashing(Key(), first.views, helper, out);
+    // What the scanner does meanwhile: nothing here touches `out`.
+    EXPECT_EQ(MakeChunks(3, Key()).expected.size(), 3u);
+  }  // the destructor finishes
+  HashChunks(Key(), second.views, helper, out);
+  std::vector<crypto::BlockRef> expected = first.expected;
+  expected.insert(expected.end(), second.expected.begin(), second.expected.end());
+  EXPECT_EQ(out, expected);
+  pool.join();
+}
+
 }  // namespace
 }  // namespace tandem::scan

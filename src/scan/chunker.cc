@@ -70,8 +70,10 @@ StreamChunker::StreamChunker(fs::ReadableFile& file, const ChunkerParams& params
 
 Result<void> StreamChunker::Fill() {
   // Keep at least max_size bytes ahead so every cut point is seen.
-  if (begin_ > 0 && end_ - begin_ < params_.max_size) {
-    std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
+  if (!eof_ && begin_ > 0 && end_ - begin_ < params_.max_size) {
+    if (!spare_) spare_.reset(new uint8_t[capacity_]);
+    std::memcpy(spare_.get(), buffer_.get() + begin_, end_ - begin_);
+    std::swap(buffer_, spare_);
     end_ -= begin_;
     begin_ = 0;
   }

@@ -35,12 +35,14 @@ class StreamChunker {
   StreamChunker(fs::ReadableFile& file, const ChunkerParams& params = {},
                 uint64_t expected_size = UINT64_MAX);
 
-  // The next chunk's bytes, valid until the next call; empty at end of file.
+  // The next chunk's bytes; empty at end of file. Chunks stay valid until
+  // the second call after the one that gave them (see spare_).
   Result<ByteView> Next();
 
   // Every chunk that the bytes read so far decide (about a read's worth), in
-  // file order, valid until the next call; empty at end of file. The same
-  // chunks as Next() gives, in fewer calls: for hashing several at once.
+  // file order; empty at end of file. The same chunks as Next() gives, in
+  // fewer calls: for hashing several at once. A batch stays valid through the
+  // next call, so it can be hashed while the next one is read and cut.
   Result<std::vector<ByteView>> NextBatch();
 
  private:
@@ -49,6 +51,10 @@ class StreamChunker {
   fs::ReadableFile& file_;
   ChunkerParams params_;
   std::unique_ptr<uint8_t[]> buffer_;  // not zeroed: every byte is read before use
+  // The unconsumed tail moves here, and the two swap, when more must be
+  // read: what was handed out from buffer_ outlives one more call. Only a
+  // file longer than one read needs it.
+  std::unique_ptr<uint8_t[]> spare_;
   size_t capacity_;
   size_t begin_ = 0;  // first unconsumed byte
   size_t end_ = 0;    // one past the last byte read

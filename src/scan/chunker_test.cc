@@ -268,5 +268,30 @@ TEST(StreamChunker, ReadErrorIsReported) {
   EXPECT_LE(total, 2 * kMiB);
 }
 
+TEST(StreamChunker, ABatchStaysValidThroughTheNextCall) {
+  // Hashing a batch while the next is read relies on this.
+  std::string data = testing::RandomBytes(6 * kMiB + 12345, 9);
+  MemoryFile file(data, 300 * 1024, /*random_reads=*/true);
+  StreamChunker chunker(file, {});
+  std::vector<ByteView> previous;
+  size_t previous_offset = 0, offset = 0, batches = 0;
+  while (true) {
+    auto batch = chunker.NextBatch();
+    ASSERT_TRUE(batch) << batch.error().message;
+    size_t at = previous_offset;
+    for (ByteView chunk : previous) {
+      ASSERT_EQ(AsChars(chunk), std::string_view(data).substr(at, chunk.size())) << "batch " << batches;
+      at += chunk.size();
+    }
+    if (batch->empty()) break;
+    previous_offset = offset;
+    for (ByteView chunk : *batch) offset += chunk.size();
+    previous = std::move(*batch);
+    ++batches;
+  }
+  EXPECT_EQ(offset, data.size());
+  EXPECT_GT(batches, 3u) << "the file should take several reads";
+}
+
 }  // namespace
 }  // namespace tandem::scan
