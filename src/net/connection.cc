@@ -1,5 +1,6 @@
 #include "net/connection.h"
 
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 
 #include <asio/co_spawn.hpp>
@@ -21,7 +22,7 @@ using asio::ip::tcp;
 // One socket read, and the plaintext gathered before it goes to the frame
 // decoder. A read this size holds 16 TLS records.
 constexpr size_t kReadSize = 256 * 1024;
-constexpr size_t kPlainSize = 64 * 1024;
+constexpr size_t kPlainSize = 32 * 1024;
 // Plaintext encrypted per socket write: large enough that a bulk transfer
 // costs a system call per 16 records, small enough that the ciphertext
 // buffers stay small whatever the size of a frame.
@@ -78,6 +79,16 @@ BIO* NewBuffer() {
   return bio;
 }
 
+// A memory BIO's buffer never shrinks: one that grew for a bulk transfer
+// is worth replacing once it is empty.
+constexpr size_t kKeptBioSize = 64 * 1024;
+
+bool EmptyButLarge(BIO* bio) {
+  BUF_MEM* memory = nullptr;
+  BIO_get_mem_ptr(bio, &memory);
+  return BIO_ctrl_pending(bio) == 0 && memory && memory->max > kKeptBioSize;
+}
+
 }  // namespace
 
 asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::Establish(tcp::socket socket,
@@ -92,6 +103,8 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::Establish(tcp::
     co_return MakeError(ErrorCode::kInternal, "cannot set up TLS: out of memory");
   }
   SSL_set_bio(ssl.get(), from_network, to_network);  // ssl owns both from here
+  // OpenSSL's own record buffers go back while a connection is idle.
+  SSL_set_mode(ssl.get(), SSL_MODE_RELEASE_BUFFERS);
   if (outgoing) {
     SSL_set_connect_state(ssl.get());
   } else {
@@ -161,25 +174,31 @@ asio::awaitable<Result<wire::Frame>> Connection::Receive() {
       }
       plain += static_cast<size_t>(n);
     }
-    // Reading can make OpenSSL answer (a key update): the writer sends it.
-    if (BIO_ctrl_pending(to_network_) > 0) wake_writer_.cancel();
     if (plain > 0) {
       decoder_.Feed(ByteView(plain_buffer_.get(), plain));
       continue;
     }
     if (error == SSL_ERROR_ZERO_RETURN) {
-      closed_ = true;
+      Ended();
       co_return MakeError(ErrorCode::kNotFound, "connection closed by the peer");
     }
     if (error != SSL_ERROR_WANT_READ) {
-      closed_ = true;
-      co_return MakeError(ErrorCode::kNotFound, "connection closed: TLS: " + OpenSslReason());
+      std::string reason = OpenSslReason();
+      broken_ = true;
+      Ended();
+      co_return MakeError(ErrorCode::kNotFound, "connection closed: TLS: " + reason);
+    }
+    if (EmptyButLarge(from_network_)) {
+      if (BIO* fresh = NewBuffer()) {
+        SSL_set0_rbio(ssl_.get(), fresh);  // frees the old one
+        from_network_ = fresh;
+      }
     }
     std::error_code ec;
     size_t n = co_await socket_.async_read_some(asio::buffer(read_buffer_.get(), kReadSize),
                                                 asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      closed_ = true;
+      Ended();
       co_return MakeError(ErrorCode::kNotFound, "connection closed: " + ec.message());
     }
     BIO_write(from_network_, read_buffer_.get(), static_cast<int>(n));
@@ -203,8 +222,23 @@ asio::awaitable<void> Connection::WaitForRoom(size_t limit) {
 
 asio::awaitable<void> Connection::WriteLoop() {
   while (true) {
+    if (broken_) {
+      // TLS failed while reading: the alert OpenSSL wrote still goes out,
+      // queued frames no longer can.
+      queue_.clear();
+      front_written_ = 0;
+      queued_bytes_ = 0;
+    }
     if (queue_.empty() && BIO_ctrl_pending(to_network_) == 0) {
       if (closed_) break;
+      // Idle: what a bulk transfer grew goes back.
+      Bytes().swap(write_buffer_);
+      if (EmptyButLarge(to_network_)) {
+        if (BIO* fresh = NewBuffer()) {
+          SSL_set0_wbio(ssl_.get(), fresh);  // frees the old one
+          to_network_ = fresh;
+        }
+      }
       std::error_code ec;
       co_await wake_writer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
@@ -212,12 +246,14 @@ asio::awaitable<void> Connection::WriteLoop() {
     // Encrypt up to a batch of queued frames (a large frame in pieces), then
     // write the records in one call.
     size_t batch = 0;
+    std::string failure;
     ERR_clear_error();
     while (!queue_.empty() && batch < kWriteBatch) {
       const Bytes& front = queue_.front();
       size_t take = std::min(front.size() - front_written_, kWriteBatch - batch);
       if (SSL_write(ssl_.get(), front.data() + front_written_, static_cast<int>(take)) <= 0) {
-        throw std::runtime_error("TLS: cannot encrypt: " + OpenSslReason());
+        failure = "TLS: cannot encrypt: " + OpenSslReason();  // thrown once its alert is out
+        break;
       }
       batch += take;
       front_written_ += take;
@@ -234,8 +270,17 @@ asio::awaitable<void> Connection::WriteLoop() {
     co_await asio::async_write(socket_, asio::buffer(write_buffer_), asio::use_awaitable);
     queued_bytes_ -= batch;
     room_.cancel();
+    if (!failure.empty()) throw std::runtime_error(failure);
   }
   Shutdown();
+}
+
+void Connection::Ended() {
+  // The writer may be parked waiting for frames: it must wake to shut the
+  // socket down, or the connection would never be freed.
+  closed_ = true;
+  wake_writer_.cancel();
+  room_.cancel();
 }
 
 void Connection::Close(const std::string& reason) {

@@ -43,8 +43,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Starts the writer. REQUIRES: called once, before Send.
   void Start();
 
-  // The next frame; throws on a socket error, returns kCorrupt for a bad
-  // frame and kNotFound when the peer closed the connection.
+  // The next frame; kCorrupt for a bad frame, kNotFound once the connection
+  // is closed (by either side, or by a socket or TLS error).
   asio::awaitable<Result<wire::Frame>> Receive();
 
   // Queues `frame`; no-op once closed.
@@ -74,6 +74,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(asio::ip::tcp::socket socket, SslPtr ssl, bool outgoing, crypto::Key32 peer_key, Bytes binding);
   asio::awaitable<void> WriteLoop();
   void Shutdown();
+  // The reading side found the connection over.
+  void Ended();
 
   asio::ip::tcp::socket socket_;
   SslPtr ssl_;
@@ -96,6 +98,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer wake_writer_;
   asio::steady_timer room_;
   bool closed_ = false;
+  bool broken_ = false;  // TLS failed; nothing more can be encrypted
 };
 
 }  // namespace tandem::net

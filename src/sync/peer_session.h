@@ -46,6 +46,9 @@ inline constexpr size_t kMaxServedAtOnce = 256;
 // per share, well under both.
 inline constexpr size_t kQueuedAnswersRefuse = 24u << 20;
 inline constexpr size_t kQueuedAnswersLimit = 48u << 20;
+// An answer still being read and sealed counts as the largest a block can
+// be (the chunker's 256 KiB, sealed): the requested size is the peer's word.
+inline constexpr size_t kAnswerInProgressBytes = (256u << 10) + 64;
 
 class PeerSession : public std::enable_shared_from_this<PeerSession> {
  public:
