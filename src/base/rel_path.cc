@@ -33,7 +33,6 @@ std::string LookAlikeKey(std::string_view s) {
   return std::string(reinterpret_cast<const char*>(folded.get()), folded_length);
 }
 
-
 Result<void> ValidateComponent(std::string_view name) {
   if (name.empty()) return MakeError(ErrorCode::kInvalidArgument, "path has an empty component");
   if (name == "." || name == "..") {

@@ -10,6 +10,7 @@
 #include <asio/write.hpp>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
+#include <system_error>
 
 #include "net/tls.h"
 
@@ -262,12 +263,7 @@ asio::awaitable<void> Connection::WriteLoop() {
         front_written_ = 0;
       }
     }
-    size_t pending = BIO_ctrl_pending(to_network_);
-    write_buffer_.resize(pending);
-    if (pending > 0 && BIO_read(to_network_, write_buffer_.data(), static_cast<int>(pending)) != static_cast<int>(pending)) {
-      throw std::runtime_error("TLS: cannot take the encrypted records");
-    }
-    co_await asio::async_write(socket_, asio::buffer(write_buffer_), asio::use_awaitable);
+    if (auto ec = co_await Flush(socket_, to_network_, write_buffer_)) throw std::system_error(ec);
     queued_bytes_ -= batch;
     room_.cancel();
     if (!failure.empty()) throw std::runtime_error(failure);

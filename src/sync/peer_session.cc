@@ -159,14 +159,16 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       co_return co_await engine->OnIndexBatch(self, std::move(*frame.mutable_index_batch()));
     }
     case wire::Frame::kBlockRequest: {
-      // Answers queued, and answers on their way to the queue.
-      size_t unread = connection_->queued_bytes() + serving_ * kAnswerInProgressBytes;
-      if (unread > kQueuedAnswersLimit) {
+      // Only answers written and not read are evidence against the peer; the
+      // answers on their way to the queue, counted at the largest block size,
+      // only make it wait.
+      if (connection_->queued_bytes() > kQueuedAnswersLimit) {
         co_return MakeError(ErrorCode::kCorrupt, "peer asks for blocks without reading the answers (" +
-                                                     std::to_string(unread >> 20) + " MiB queued)");
+                                                     std::to_string(connection_->queued_bytes() >> 20) +
+                                                     " MiB queued)");
       }
       auto engine = EngineFor(frame.block_request().share());
-      bool backlog = unread > kQueuedAnswersRefuse;
+      bool backlog = connection_->queued_bytes() + serving_ * kAnswerInProgressBytes > kQueuedAnswersRefuse;
       if (!engine || serving_ >= kMaxServedAtOnce || backlog) {
         spdlog::debug("peer {}: block request refused ({})", device_id(),
                       !engine ? "share not in common" : backlog ? "answers not read yet" : "too many in progress");

@@ -40,10 +40,12 @@ inline constexpr std::chrono::seconds kPingInterval{15};
 inline constexpr std::chrono::seconds kIdleTimeout{45};
 inline constexpr std::chrono::seconds kBlockTimeout{30};
 inline constexpr size_t kMaxServedAtOnce = 256;
-// Answers queued for a peer that asks faster than it reads: past the first
-// its block requests are answered "not available", past the second it is
-// disconnected. An honest peer keeps at most 64 blocks (16 MiB) in flight
-// per share, well under both.
+// Answers for a peer that asks faster than it reads: past the first (answers
+// queued, plus answers being prepared at the largest block size) its block
+// requests are answered "not available"; past the second (answers queued) it
+// is disconnected. An honest peer keeps at most 64 blocks (16 MiB at the
+// largest) in flight per share and reads its answers: with several shares
+// busy at once it may be asked to wait, never cut off.
 inline constexpr size_t kQueuedAnswersRefuse = 24u << 20;
 inline constexpr size_t kQueuedAnswersLimit = 48u << 20;
 // An answer still being read and sealed counts as the largest a block can

@@ -32,6 +32,7 @@ namespace stdfs = std::filesystem;
 constexpr int kPullWorkers = 64;                // files assembled at once
 constexpr size_t kBlocksInFlight = 64;          // block requests per file
 constexpr size_t kShareBlocksInFlight = 64;     // block requests per share
+constexpr size_t kBlindBlocksInFlight = 64;     // a blind replica's block requests
 
 class Fd {
  public:
@@ -778,7 +779,7 @@ asio::awaitable<void> ShareEngine::BlindFetch() {
         ++missing_blocks;
         missing_bytes += block.size;
       };
-      co_await ForEachConcurrently(page.size(), kBlocksInFlight * 2, std::move(fetch_one));
+      co_await ForEachConcurrently(page.size(), kBlindBlocksInFlight, std::move(fetch_one));
     }
     blind_missing_blocks_ = missing_blocks;
     blind_missing_bytes_ = missing_bytes;
