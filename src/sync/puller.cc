@@ -692,9 +692,10 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
       }
     } release{this};
     // Ask each connected peer in turn until one has a current copy.
+    const size_t first_link = next_link_++;
     for (size_t attempt = 0; attempt < links_.size() && failure.empty(); ++attempt) {
       if (links_.empty() || shut_down_) break;
-      auto link = links_[next_link_++ % links_.size()];
+      auto link = links_[(first_link + attempt) % links_.size()];
       auto sealed = co_await link->session->FetchBlock(link->offer, block.id, block.size);
       if (!sealed) {
         spdlog::debug("share {}: block {} from {}: {}", options_.name, HexEncode(block.id).substr(0, 12),
@@ -762,8 +763,9 @@ asio::awaitable<void> ShareEngine::BlindFetch() {
       after = ToBytes(page.back().id);
       std::function<asio::awaitable<void>(size_t)> fetch_one = [&](size_t k) -> asio::awaitable<void> {
         const crypto::BlockRef block = page[k];
+        const size_t first_link = next_link_++;
         for (size_t attempt = 0; attempt < links_.size() && !shut_down_; ++attempt) {
-          auto link = links_[next_link_++ % links_.size()];
+          auto link = links_[(first_link + attempt) % links_.size()];
           auto sealed = co_await link->session->FetchBlock(link->offer, block.id, block.size);
           if (!sealed || sealed->size() != block.size + crypto::kSealOverhead) continue;
           auto keep = [self, block, sealed = std::move(*sealed)]() {

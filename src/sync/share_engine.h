@@ -245,7 +245,10 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
 
   // Peers.
   std::vector<std::shared_ptr<Link>> links_;
-  size_t next_link_ = 0;  // round robin for block requests
+  // Where the next block request starts; it then tries the other peers in
+  // order from there. A request that took a fresh turn for each try could,
+  // among concurrent requests, land on the peer that already said no.
+  size_t next_link_ = 0;
 
   // Pulling.
   std::deque<crypto::Locator> need_queue_;
