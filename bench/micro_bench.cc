@@ -4,6 +4,14 @@
 // sync. Run by `make bench`; not a test.
 #include <benchmark/benchmark.h>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstring>
 #include <random>
@@ -12,6 +20,8 @@
 #include "crypto/keys.h"
 #include "crypto/record.h"
 #include "crypto/seal.h"
+#include "net/connection.h"
+#include "net/tls.h"
 #include "scan/chunker.h"
 
 namespace tandem {
@@ -124,6 +134,80 @@ void BM_OpenBlock(benchmark::State& state) {
 }
 BENCHMARK(BM_OpenBlock)->Arg(64 << 10)->Arg(256 << 10);
 
+// Block responses through two Connections on loopback: TLS both ways,
+// framing, protobuf and the kernel's TCP. Both ends run on this one thread,
+// so the rate is the reciprocal of what a byte costs sender and receiver
+// together.
+void BM_BlocksOverTlsLoopback(benchmark::State& state) {
+  using asio::ip::tcp;
+  const size_t block_size = static_cast<size_t>(state.range(0));
+  constexpr int kFramesPerRound = 256;
+  crypto::Init();
+  asio::io_context io;
+  auto tls_a = net::MakeTlsContext(crypto::DeviceKey::Generate());
+  auto tls_b = net::MakeTlsContext(crypto::DeviceKey::Generate());
+  if (!tls_a || !tls_b) {
+    state.SkipWithError("cannot make TLS contexts");
+    return;
+  }
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::shared_ptr<net::Connection> sender, receiver;
+  auto accept = [&]() -> asio::awaitable<void> {
+    tcp::socket socket = co_await acceptor.async_accept(asio::use_awaitable);
+    auto c = co_await net::Connection::Establish(std::move(socket), **tls_b, false);
+    if (c) receiver = *c;
+  };
+  auto connect = [&]() -> asio::awaitable<void> {
+    tcp::socket socket(io);
+    co_await socket.async_connect(acceptor.local_endpoint(), asio::use_awaitable);
+    auto c = co_await net::Connection::Establish(std::move(socket), **tls_a, true);
+    if (c) sender = *c;
+  };
+  asio::co_spawn(io, accept(), asio::detached);
+  asio::co_spawn(io, connect(), asio::detached);
+  io.run();
+  if (!sender || !receiver) {
+    state.SkipWithError("no TLS connection on loopback");
+    return;
+  }
+  sender->Start();
+  receiver->Start();
+  wire::Frame frame;
+  frame.mutable_block_response()->set_request_id(1);
+  Bytes block = RandomData(block_size, 7);
+  frame.mutable_block_response()->set_sealed(std::string(AsChars(block)));
+  for (auto _ : state) {
+    bool ok = true;
+    auto receive = [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < kFramesPerRound && ok; ++i) {
+        auto got = co_await receiver->Receive();
+        ok = got && got->block_response().sealed().size() == block_size;
+      }
+    };
+    // At most 4 MiB queued, as a daemon serving 64 requests at a time.
+    auto send = [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < kFramesPerRound; ++i) {
+        sender->Send(frame);
+        co_await sender->WaitForRoom(4 << 20);
+      }
+    };
+    io.restart();
+    asio::co_spawn(io, send(), asio::detached);
+    asio::co_spawn(io, receive(), [&](std::exception_ptr) { io.stop(); });
+    io.run();
+    if (!ok) {
+      state.SkipWithError("a frame was lost or damaged");
+      break;
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * kFramesPerRound * static_cast<int64_t>(block_size));
+  sender->Close("done");
+  receiver->Close("done");
+  io.restart();
+  io.poll();
+}
+BENCHMARK(BM_BlocksOverTlsLoopback)->Arg(64 << 10)->Unit(benchmark::kMillisecond);
+
 crypto::Entry SampleEntry(size_t blocks) {
   crypto::Entry entry{.path = *RelPath::Parse("Documents/projects/2026/report-final.odt")};
   entry.kind = crypto::EntryKind::kFile;
@@ -182,4 +266,14 @@ BENCHMARK(BM_VerifyAndOpenRecord)->Arg(1)->Arg(16);
 }  // namespace
 }  // namespace tandem
 
-BENCHMARK_MAIN();
+// The daemon's allocator settings (src/cli/main.cc), so buffers behave as
+// they do there.
+int main(int argc, char** argv) {
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -52,8 +52,8 @@ int main(int argc, char** argv) {
 
   // The frame seed prefixes one byte: how the stream is cut into reads.
   auto frame_seed = [&](const std::string& name, const wire::Frame& frame, char cut) {
-    Bytes bytes = protocol::EncodeFrame(frame);
-    Write(root / "frame_decoder", name, std::string(1, cut) + std::string(bytes.begin(), bytes.end()));
+    protocol::EncodedFrame bytes = protocol::EncodeFrame(frame);
+    Write(root / "frame_decoder", name, std::string(1, cut) + std::string(AsChars(bytes.bytes())));
   };
   wire::Frame hello;
   hello.mutable_hello()->set_protocol_version(protocol::kProtocolVersion);

@@ -37,14 +37,19 @@ std::string OpenSslReason() {
   return reason ? reason : "protocol error";
 }
 
-// Writes everything OpenSSL left in `to_network` to the socket.
-asio::awaitable<std::error_code> Flush(tcp::socket& socket, BIO* to_network, Bytes& buffer) {
+// The most ciphertext one socket write takes: a batch of records and the
+// overhead of each.
+constexpr size_t kFlushSize = kWriteBatch + 16 * 1024;
+
+// Writes everything OpenSSL left in `to_network` to the socket, through
+// `buffer` (kFlushSize bytes, allocated on first use).
+asio::awaitable<std::error_code> Flush(tcp::socket& socket, BIO* to_network, std::unique_ptr<uint8_t[]>& buffer) {
   while (size_t pending = BIO_ctrl_pending(to_network)) {
-    buffer.resize(pending);
-    int n = BIO_read(to_network, buffer.data(), static_cast<int>(pending));
+    if (!buffer) buffer = std::make_unique_for_overwrite<uint8_t[]>(kFlushSize);
+    int n = BIO_read(to_network, buffer.get(), static_cast<int>(std::min(pending, kFlushSize)));
     if (n <= 0) break;
     std::error_code ec;
-    co_await asio::async_write(socket, asio::buffer(buffer.data(), static_cast<size_t>(n)),
+    co_await asio::async_write(socket, asio::buffer(buffer.get(), static_cast<size_t>(n)),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return ec;
   }
@@ -53,7 +58,7 @@ asio::awaitable<std::error_code> Flush(tcp::socket& socket, BIO* to_network, Byt
 
 asio::awaitable<Result<void>> Handshake(tcp::socket& socket, SSL* ssl, BIO* from_network, BIO* to_network) {
   Bytes in(16 * 1024);
-  Bytes out;
+  std::unique_ptr<uint8_t[]> out;
   while (true) {
     ERR_clear_error();
     int done = SSL_do_handshake(ssl);
@@ -81,8 +86,11 @@ BIO* NewBuffer() {
 }
 
 // A memory BIO's buffer never shrinks: one that grew for a bulk transfer
-// is worth replacing once it is empty.
+// is worth replacing once it is empty, but only once the connection has been
+// quiet for a while. Replacing it after every read (it empties each time)
+// cost an allocation and a cleansing free per 256 KiB.
 constexpr size_t kKeptBioSize = 64 * 1024;
+constexpr std::chrono::seconds kKeepBuffersWhileIdle{2};
 
 bool EmptyButLarge(BIO* bio) {
   BUF_MEM* memory = nullptr;
@@ -104,8 +112,6 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::Establish(tcp::
     co_return MakeError(ErrorCode::kInternal, "cannot set up TLS: out of memory");
   }
   SSL_set_bio(ssl.get(), from_network, to_network);  // ssl owns both from here
-  // OpenSSL's own record buffers go back while a connection is idle.
-  SSL_set_mode(ssl.get(), SSL_MODE_RELEASE_BUFFERS);
   if (outgoing) {
     SSL_set_connect_state(ssl.get());
   } else {
@@ -189,12 +195,6 @@ asio::awaitable<Result<wire::Frame>> Connection::Receive() {
       Ended();
       co_return MakeError(ErrorCode::kNotFound, "connection closed: TLS: " + reason);
     }
-    if (EmptyButLarge(from_network_)) {
-      if (BIO* fresh = NewBuffer()) {
-        SSL_set0_rbio(ssl_.get(), fresh);  // frees the old one
-        from_network_ = fresh;
-      }
-    }
     std::error_code ec;
     size_t n = co_await socket_.async_read_some(asio::buffer(read_buffer_.get(), kReadSize),
                                                 asio::redirect_error(asio::use_awaitable, ec));
@@ -208,7 +208,7 @@ asio::awaitable<Result<wire::Frame>> Connection::Receive() {
 
 void Connection::Send(const wire::Frame& frame) {
   if (closed_) return;
-  Bytes bytes = protocol::EncodeFrame(frame);
+  protocol::EncodedFrame bytes = protocol::EncodeFrame(frame);
   queued_bytes_ += bytes.size();
   queue_.push_back(std::move(bytes));
   wake_writer_.cancel();
@@ -232,16 +232,18 @@ asio::awaitable<void> Connection::WriteLoop() {
     }
     if (queue_.empty() && BIO_ctrl_pending(to_network_) == 0) {
       if (closed_) break;
-      // Idle: what a bulk transfer grew goes back.
-      Bytes().swap(write_buffer_);
-      if (EmptyButLarge(to_network_)) {
-        if (BIO* fresh = NewBuffer()) {
-          SSL_set0_wbio(ssl_.get(), fresh);  // frees the old one
-          to_network_ = fresh;
-        }
-      }
+      // Idle. Buffers survive short pauses (a receiver goes quiet between
+      // batches of requests); a quiet connection gives them back.
       std::error_code ec;
+      wake_writer_.expires_after(kKeepBuffersWhileIdle);
       co_await wake_writer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      // A frame queued after the timer fired but before this resumed found
+      // no wait to cancel: look at the queue before sleeping again.
+      if (!ec && queue_.empty() && !closed_) {
+        ReleaseIdleBuffers();
+        wake_writer_.expires_at(asio::steady_timer::time_point::max());
+        co_await wake_writer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
       continue;
     }
     // Encrypt up to a batch of queued frames (a large frame in pieces), then
@@ -250,7 +252,7 @@ asio::awaitable<void> Connection::WriteLoop() {
     std::string failure;
     ERR_clear_error();
     while (!queue_.empty() && batch < kWriteBatch) {
-      const Bytes& front = queue_.front();
+      const protocol::EncodedFrame& front = queue_.front();
       size_t take = std::min(front.size() - front_written_, kWriteBatch - batch);
       if (SSL_write(ssl_.get(), front.data() + front_written_, static_cast<int>(take)) <= 0) {
         failure = "TLS: cannot encrypt: " + OpenSslReason();  // thrown once its alert is out
@@ -269,6 +271,26 @@ asio::awaitable<void> Connection::WriteLoop() {
     if (!failure.empty()) throw std::runtime_error(failure);
   }
   Shutdown();
+}
+
+void Connection::ReleaseIdleBuffers() {
+  write_buffer_.reset();
+  if (EmptyButLarge(to_network_)) {
+    if (BIO* fresh = NewBuffer()) {
+      SSL_set0_wbio(ssl_.get(), fresh);  // frees the old one
+      to_network_ = fresh;
+    }
+  }
+  // The reader may be waiting on the socket: it writes to from_network_
+  // only once it wakes, so swapping the empty buffer under it is safe.
+  if (EmptyButLarge(from_network_)) {
+    if (BIO* fresh = NewBuffer()) {
+      SSL_set0_rbio(ssl_.get(), fresh);
+      from_network_ = fresh;
+    }
+  }
+  // Refused (harmlessly) while a record is half read or half written.
+  (void)SSL_free_buffers(ssl_.get());
 }
 
 void Connection::Ended() {

@@ -73,6 +73,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   Connection(asio::ip::tcp::socket socket, SslPtr ssl, bool outgoing, crypto::Key32 peer_key, Bytes binding);
   asio::awaitable<void> WriteLoop();
+  // Gives back what a bulk transfer grew: the write buffer, the empty
+  // ciphertext buffers and OpenSSL's record buffers.
+  void ReleaseIdleBuffers();
   void Shutdown();
   // The reading side found the connection over.
   void Ended();
@@ -91,8 +94,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // most of their pages.
   std::unique_ptr<uint8_t[]> read_buffer_;   // ciphertext, one socket read
   std::unique_ptr<uint8_t[]> plain_buffer_;  // plaintext, a few SSL_reads
-  Bytes write_buffer_;                       // ciphertext, one socket write
-  std::deque<Bytes> queue_;
+  std::unique_ptr<uint8_t[]> write_buffer_;  // ciphertext, one socket write; none while idle
+  std::deque<protocol::EncodedFrame> queue_;
   size_t front_written_ = 0;  // bytes of queue_.front() already encrypted
   size_t queued_bytes_ = 0;
   asio::steady_timer wake_writer_;

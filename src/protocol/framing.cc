@@ -10,16 +10,17 @@ constexpr size_t kKeptBufferSize = 1u << 20;
 
 }  // namespace
 
-Bytes EncodeFrame(const wire::Frame& frame) {
+EncodedFrame EncodeFrame(const wire::Frame& frame) {
   size_t size = frame.ByteSizeLong();
   assert(size <= kMaxFrameSize);
-  Bytes out(kFrameHeaderSize + size);
+  EncodedFrame encoded(kFrameHeaderSize + size);
+  uint8_t* out = encoded.data();
   out[0] = static_cast<uint8_t>(size >> 24);
   out[1] = static_cast<uint8_t>(size >> 16);
   out[2] = static_cast<uint8_t>(size >> 8);
   out[3] = static_cast<uint8_t>(size);
-  frame.SerializeToArray(out.data() + kFrameHeaderSize, static_cast<int>(size));
-  return out;
+  frame.SerializeToArray(out + kFrameHeaderSize, static_cast<int>(size));
+  return encoded;
 }
 
 void FrameDecoder::Feed(ByteView bytes) {

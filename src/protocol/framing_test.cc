@@ -13,9 +13,9 @@ wire::Frame Hello(const std::string& name) {
 }
 
 TEST(FrameDecoder, RoundTripsFramesFedOneByteAtATime) {
-  Bytes stream = EncodeFrame(Hello("first"));
-  Bytes second = EncodeFrame(Hello("second"));
-  stream.insert(stream.end(), second.begin(), second.end());
+  Bytes stream = ToBytes(EncodeFrame(Hello("first")).bytes());
+  EncodedFrame second = EncodeFrame(Hello("second"));
+  stream.insert(stream.end(), second.data(), second.data() + second.size());
   FrameDecoder decoder;
   std::vector<std::string> names;
   for (uint8_t byte : stream) {
@@ -28,7 +28,7 @@ TEST(FrameDecoder, RoundTripsFramesFedOneByteAtATime) {
 }
 
 TEST(FrameDecoder, WaitsForTheWholeFrame) {
-  Bytes frame = EncodeFrame(Hello("x"));
+  EncodedFrame frame = EncodeFrame(Hello("x"));
   FrameDecoder decoder;
   decoder.Feed(ByteView(frame.data(), frame.size() - 1));
   auto next = decoder.Next();
@@ -45,7 +45,7 @@ TEST(FrameDecoder, RefusesAnOversizedLengthBeforeBufferingIt) {
   auto next = decoder.Next();
   ASSERT_FALSE(next);
   EXPECT_NE(next.error().message.find("exceeds the limit"), std::string::npos);
-  decoder.Feed(EncodeFrame(Hello("after")));
+  decoder.Feed(EncodeFrame(Hello("after")).bytes());
   EXPECT_FALSE(decoder.Next()) << "a failed decoder stays failed";
 }
 

@@ -181,8 +181,7 @@ class HostilePeer {
   }
 
   bool Write(const wire::Frame& frame) {
-    Bytes bytes = protocol::EncodeFrame(frame);
-    return WriteRaw(std::string(bytes.begin(), bytes.end()));
+    return WriteRaw(std::string(AsChars(protocol::EncodeFrame(frame).bytes())));
   }
 
   // Bytes inside the TLS session as they are, below the framing.
