@@ -1,5 +1,6 @@
 #include "crypto/keyed_hash.h"
 
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
 namespace tandem::crypto {
@@ -29,6 +30,16 @@ namespace tandem::crypto {
 
 Key32 ComputeShareOffer(const Key32& share_id, ByteView session_binding) {
   return HmacSha256(share_id, session_binding);
+}
+
+Key32 ComputeReaderProof(const Key32& reader_proof_key, ByteView session_binding) {
+  return HmacSha256(reader_proof_key, session_binding);
+}
+
+bool CheckReaderProof(const ShareSecrets& secrets, ByteView session_binding, ByteView proof) {
+  if (!secrets.CanRead() || proof.size() != sizeof(Key32)) return false;
+  Key32 expected = ComputeReaderProof(secrets.reader_proof_key(), session_binding);
+  return CRYPTO_memcmp(expected.data(), proof.data(), expected.size()) == 0;
 }
 
 }  // namespace tandem::crypto

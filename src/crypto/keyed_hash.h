@@ -24,4 +24,12 @@ namespace tandem::crypto {
 // recognises it, and it is useless on any other connection.
 Key32 ComputeShareOffer(const Key32& share_id, ByteView session_binding);
 
+// That this device can read the share, shown on one TLS connection: HMAC-
+// SHA-256 keyed by the reader-proof key over the session's exporter secret.
+// A blind replica cannot make it; it is useless on any other connection.
+Key32 ComputeReaderProof(const Key32& reader_proof_key, ByteView session_binding);
+// Whether `proof` is `secrets`'s reader proof for this session, in constant
+// time; false when `secrets` cannot read themselves.
+bool CheckReaderProof(const ShareSecrets& secrets, ByteView session_binding, ByteView proof);
+
 }  // namespace tandem::crypto

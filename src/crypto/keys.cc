@@ -12,7 +12,7 @@ namespace {
 // libsodium KDF contexts are exactly 8 bytes.
 constexpr char kReadContext[] = "tdm-read";
 constexpr char kSubkeyContext[] = "tdm-subk";
-enum SubkeyId : uint64_t { kEntry = 1, kBlock = 2, kId = 3, kLocator = 4 };
+enum SubkeyId : uint64_t { kEntry = 1, kBlock = 2, kId = 3, kLocator = 4, kReaderProof = 5 };
 
 Key32 Derive(const Key32& master, uint64_t id, const char* context) {
   Key32 out;
@@ -135,6 +135,7 @@ void ShareSecrets::DeriveReadSubkeys() {
   block_key_ = Derive(read_key_, kBlock, kSubkeyContext);
   id_key_ = Derive(read_key_, kId, kSubkeyContext);
   locator_key_ = Derive(read_key_, kLocator, kSubkeyContext);
+  reader_proof_key_ = Derive(read_key_, kReaderProof, kSubkeyContext);
 }
 
 const Key32& ShareSecrets::write_seed() const { assert(CanWrite()); return write_seed_; }
@@ -143,6 +144,7 @@ const Key32& ShareSecrets::entry_key() const { assert(CanRead()); return entry_k
 const Key32& ShareSecrets::block_key() const { assert(CanRead()); return block_key_; }
 const Key32& ShareSecrets::id_key() const { assert(CanRead()); return id_key_; }
 const Key32& ShareSecrets::locator_key() const { assert(CanRead()); return locator_key_; }
+const Key32& ShareSecrets::reader_proof_key() const { assert(CanRead()); return reader_proof_key_; }
 
 Bytes ShareSecrets::Sign(ByteView message) const {
   assert(CanWrite());

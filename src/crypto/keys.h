@@ -74,6 +74,7 @@ class ShareSecrets {
   const Key32& block_key() const;
   const Key32& id_key() const;
   const Key32& locator_key() const;
+  const Key32& reader_proof_key() const;
 
   // Detached Ed25519 signature by the share key. REQUIRES: CanWrite().
   Bytes Sign(ByteView message) const;
@@ -93,6 +94,7 @@ class ShareSecrets {
   Key32 block_key_{};
   Key32 id_key_{};
   Key32 locator_key_{};
+  Key32 reader_proof_key_{};
 };
 
 // SHA-256 with SHA-NI where the CPU has it (OpenSSL).

@@ -1,5 +1,7 @@
 #include "crypto/keys.h"
 
+#include "crypto/keyed_hash.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -82,13 +84,14 @@ TEST(ShareSecrets, DowngradeKeepsShareIdAndReadKeys) {
   EXPECT_EQ(read.block_key(), write.block_key());
   EXPECT_EQ(read.id_key(), write.id_key());
   EXPECT_EQ(read.locator_key(), write.locator_key());
+  EXPECT_EQ(read.reader_proof_key(), write.reader_proof_key());
   EXPECT_EQ(read.Downgrade(AccessMode::kBlind).share_id(), write.share_id());
 }
 
 TEST(ShareSecrets, SubkeysAreDistinct) {
   ShareSecrets s = ShareSecrets::FromWriteSeed(Seed(20));
   const Key32 keys[] = {s.write_seed(), s.share_id(),  s.read_key(),   s.entry_key(),
-                        s.block_key(),  s.id_key(),    s.locator_key()};
+                        s.block_key(),  s.id_key(),    s.locator_key(), s.reader_proof_key()};
   for (size_t i = 0; i < std::size(keys); ++i) {
     for (size_t j = i + 1; j < std::size(keys); ++j) EXPECT_NE(keys[i], keys[j]) << i << " " << j;
   }
@@ -109,6 +112,26 @@ TEST(ShareSecrets, EveryModeVerifiesWhatTheWriterSigned) {
   }
   ShareSecrets other = ShareSecrets::FromWriteSeed(Seed(31));
   EXPECT_FALSE(other.Verify(message, signature));
+}
+
+TEST(ReaderProof, OnlyAReaderOfTheShareMakesOneAndOnlyForThisSession) {
+  ShareSecrets write = ShareSecrets::FromWriteSeed(Seed(40));
+  ShareSecrets read = write.Downgrade(AccessMode::kRead);
+  ShareSecrets blind = write.Downgrade(AccessMode::kBlind);
+  ShareSecrets other = ShareSecrets::FromWriteSeed(Seed(41));
+  Bytes session = ToBytes(AsBytes("exporter secret of one TLS session"));
+  Bytes another_session = ToBytes(AsBytes("exporter secret of another session"));
+  Key32 proof = ComputeReaderProof(read.reader_proof_key(), session);
+
+  EXPECT_TRUE(CheckReaderProof(write, session, proof)) << "a writer checks a reader's proof";
+  EXPECT_TRUE(CheckReaderProof(read, session, ComputeReaderProof(write.reader_proof_key(), session)));
+  EXPECT_FALSE(CheckReaderProof(write, another_session, proof)) << "replayed on another connection";
+  EXPECT_FALSE(CheckReaderProof(other, session, proof)) << "another share's";
+  EXPECT_FALSE(CheckReaderProof(write, session, ComputeShareOffer(write.share_id(), session)))
+      << "what a blind replica can compute is not a proof";
+  EXPECT_FALSE(CheckReaderProof(write, session, Bytes(proof.begin(), proof.end() - 1)));
+  EXPECT_FALSE(CheckReaderProof(write, session, Bytes{}));
+  EXPECT_FALSE(CheckReaderProof(blind, session, proof)) << "a blind replica has nothing to check it with";
 }
 
 TEST(Sha256, MatchesKnownVector) {

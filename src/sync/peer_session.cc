@@ -121,6 +121,7 @@ void PeerSession::RecomputeCommon() {
   }
   for (auto it = common_.begin(); it != common_.end();) {
     if (!now.count(it->first)) {
+      readers_.erase(it->first);
       it->second->Detach(this);
       it = common_.erase(it);
     } else {
@@ -147,6 +148,13 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
     case wire::Frame::kIndexRequest: {
       auto engine = EngineFor(frame.index_request().share());
       if (!engine) co_return Ok();  // a share we stopped offering meanwhile
+      // Each request says afresh what the peer can read (it may have been
+      // re-added with a blind token since).
+      if (crypto::CheckReaderProof(engine->secrets(), session_binding(), AsBytes(frame.index_request().reader_proof()))) {
+        readers_.insert(frame.index_request().share());
+      } else {
+        readers_.erase(frame.index_request().share());
+      }
       asio::co_spawn(co_await asio::this_coro::executor,
                      engine->OnIndexRequest(self, std::move(*frame.mutable_index_request())),
                      [](std::exception_ptr) {});
@@ -206,13 +214,14 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
 
 asio::awaitable<void> PeerSession::Serve(std::shared_ptr<ShareEngine> engine, wire::BlockRequest request) {
   wire::Frame reply;
-  *reply.mutable_block_response() = co_await engine->OnBlockRequest(std::move(request));
+  bool peer_reads = readers_.count(request.share()) > 0;
+  *reply.mutable_block_response() = co_await engine->OnBlockRequest(std::move(request), peer_reads);
   connection_->Send(reply);
 }
 
 asio::awaitable<void> PeerSession::WaitForRoom() { co_await connection_->WaitForRoom(8u << 20); }
 
-asio::awaitable<Result<std::string>> PeerSession::FetchBlock(const std::string& offer, const crypto::BlockId& id,
+asio::awaitable<Result<FetchedBlock>> PeerSession::FetchBlock(const std::string& offer, const crypto::BlockId& id,
                                                        uint32_t size) {
   if (closed()) co_return MakeError(ErrorCode::kNotFound, "peer disconnected");
   auto self = shared_from_this();
@@ -232,7 +241,9 @@ asio::awaitable<Result<std::string>> PeerSession::FetchBlock(const std::string& 
   pending_.erase(request_id);
   if (!pending->response) co_return MakeError(ErrorCode::kNotFound, closed() ? "peer disconnected" : "block request timed out");
   if (pending->response->not_available()) co_return MakeError(ErrorCode::kNotFound, "peer does not have the block");
-  co_return std::move(*pending->response->mutable_sealed());
+  wire::BlockResponse& response = *pending->response;
+  if (!response.plain().empty()) co_return FetchedBlock{std::move(*response.mutable_plain()), false};
+  co_return FetchedBlock{std::move(*response.mutable_sealed()), true};
 }
 
 asio::awaitable<void> PeerSession::Keepalive() {

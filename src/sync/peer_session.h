@@ -52,6 +52,14 @@ inline constexpr size_t kQueuedAnswersLimit = 48u << 20;
 // be (the chunker's 256 KiB, sealed): the requested size is the peer's word.
 inline constexpr size_t kAnswerInProgressBytes = (256u << 10) + 64;
 
+// A block as a peer sent it: sealed, or plain inside TLS to a device that
+// proved it can read the share (a reader gains nothing from the seal and
+// would spend a core-second per GiB making and opening it).
+struct FetchedBlock {
+  std::string bytes;
+  bool sealed = true;
+};
+
 class PeerSession : public std::enable_shared_from_this<PeerSession> {
  public:
   // `dial_address` is the configured address this session was dialled for,
@@ -67,10 +75,11 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
 
   void Send(wire::Frame frame) { connection_->Send(frame); }
   asio::awaitable<void> WaitForRoom();
-  // The sealed block, or an error (not available, timed out, disconnected).
-  asio::awaitable<Result<std::string>> FetchBlock(const std::string& offer, const crypto::BlockId& id, uint32_t size);
+  // The block, or an error (not available, timed out, disconnected).
+  asio::awaitable<Result<FetchedBlock>> FetchBlock(const std::string& offer, const crypto::BlockId& id, uint32_t size);
 
   const std::string& device_id() const { return connection_->peer_device_id(); }
+  const Bytes& session_binding() const { return connection_->session_binding(); }
   const std::string& device_name() const { return device_name_; }
   const std::string& dial_address() const { return dial_address_; }
   bool outgoing() const { return connection_->outgoing(); }
@@ -103,6 +112,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   bool hello_received_ = false;
   std::map<std::string, std::shared_ptr<ShareEngine>> common_;  // by offer bytes
   std::set<std::string> their_offers_;
+  std::set<std::string> readers_;  // offers of shares the peer proved it can read
   std::map<uint64_t, std::shared_ptr<PendingBlock>> pending_;
   uint64_t next_request_ = 1;
   size_t serving_ = 0;

@@ -85,11 +85,11 @@ void StartWriteback(int fd) { ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE)
 // show (within one timestamp tick) costs it a retry, not a bad file. Blocks
 // copied into this device's own files always pass `indexed` = nullptr:
 // nobody after us would catch a bad one.
-std::optional<Bytes> ReadVerifiedBlock(const stdfs::path& path, uint64_t offset, uint32_t size,
-                                       const crypto::BlockId& id, const crypto::Key32& id_key,
-                                       const store::BlockLocation::IndexedFile* indexed = nullptr) {
+bool ReadVerifiedBlockInto(const stdfs::path& path, uint64_t offset, const crypto::BlockId& id,
+                           const crypto::Key32& id_key, const store::BlockLocation::IndexedFile* indexed,
+                           std::span<uint8_t> out) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (fd.get() < 0) return std::nullopt;
+  if (fd.get() < 0) return false;
   auto as_indexed = [&] {
     struct stat st;
     if (!indexed || ::fstat(fd.get(), &st) != 0) return false;
@@ -98,10 +98,16 @@ std::optional<Bytes> ReadVerifiedBlock(const stdfs::path& path, uint64_t offset,
            info.mtime_ns == indexed->mtime_ns && info.ctime_ns == indexed->ctime_ns && info.inode == indexed->inode;
   };
   bool trusted = as_indexed();
-  Bytes data(size);
-  if (!ReadExactly(fd.get(), data.data(), size, offset)) return std::nullopt;
+  if (!ReadExactly(fd.get(), out.data(), out.size(), offset)) return false;
   trusted = trusted && as_indexed();
-  if (!trusted && crypto::ComputeBlockId(id_key, data) != id) return std::nullopt;
+  return trusted || crypto::ComputeBlockId(id_key, out) == id;
+}
+
+std::optional<Bytes> ReadVerifiedBlock(const stdfs::path& path, uint64_t offset, uint32_t size,
+                                       const crypto::BlockId& id, const crypto::Key32& id_key,
+                                       const store::BlockLocation::IndexedFile* indexed = nullptr) {
+  Bytes data(size);
+  if (!ReadVerifiedBlockInto(path, offset, id, id_key, indexed, data)) return std::nullopt;
   return data;
 }
 
@@ -696,19 +702,24 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
     for (size_t attempt = 0; attempt < links_.size() && failure.empty(); ++attempt) {
       if (links_.empty() || shut_down_) break;
       auto link = links_[(first_link + attempt) % links_.size()];
-      auto sealed = co_await link->session->FetchBlock(link->offer, block.id, block.size);
-      if (!sealed) {
+      auto fetched = co_await link->session->FetchBlock(link->offer, block.id, block.size);
+      if (!fetched) {
         spdlog::debug("share {}: block {} from {}: {}", options_.name, HexEncode(block.id).substr(0, 12),
-                      link->session->device_id(), sealed.error().message);
+                      link->session->device_id(), fetched.error().message);
         continue;
       }
-      auto store_block = [self, raw_fd, written_bytes, block, offset, sealed = std::move(*sealed)]() mutable -> bool {
+      auto store_block = [self, raw_fd, written_bytes, block, offset, fetched = std::move(*fetched)]() mutable -> bool {
         const auto& secrets = self->options_.secrets;
-        auto plain = crypto::OpenBlockInPlace(secrets.block_key(), secrets.id_key(), block.id,
-                                              {reinterpret_cast<uint8_t*>(sealed.data()), sealed.size()});
-        if (!plain || plain->size() != block.size || !WriteExactly(raw_fd, plain->data(), plain->size(), offset)) {
+        std::span<uint8_t> bytes{reinterpret_cast<uint8_t*>(fetched.bytes.data()), fetched.bytes.size()};
+        ByteView plain = bytes;
+        if (fetched.sealed) {
+          auto opened = crypto::OpenBlockInPlace(secrets.block_key(), secrets.id_key(), block.id, bytes);
+          if (!opened) return false;
+          plain = *opened;
+        } else if (plain.size() != block.size || crypto::ComputeBlockId(secrets.id_key(), plain) != block.id) {
           return false;
         }
+        if (plain.size() != block.size || !WriteExactly(raw_fd, plain.data(), plain.size(), offset)) return false;
         if (CrossesWritebackMark(written_bytes->fetch_add(block.size), block.size)) StartWriteback(raw_fd);
         return true;
       };
@@ -766,9 +777,11 @@ asio::awaitable<void> ShareEngine::BlindFetch() {
         const size_t first_link = next_link_++;
         for (size_t attempt = 0; attempt < links_.size() && !shut_down_; ++attempt) {
           auto link = links_[(first_link + attempt) % links_.size()];
-          auto sealed = co_await link->session->FetchBlock(link->offer, block.id, block.size);
-          if (!sealed || sealed->size() != block.size + crypto::kSealOverhead) continue;
-          auto keep = [self, block, sealed = std::move(*sealed)]() {
+          auto fetched = co_await link->session->FetchBlock(link->offer, block.id, block.size);
+          // A blind replica never proves it can read, so never gets plain
+          // blocks; one that comes anyway is not kept.
+          if (!fetched || !fetched->sealed || fetched->bytes.size() != block.size + crypto::kSealOverhead) continue;
+          auto keep = [self, block, sealed = std::move(fetched->bytes)]() {
             // Kept only while some record still refers to it.
             if (!self->repo_ || !self->repo_->IsBlockReferenced(block.id)) return false;
             self->repo_->PutSealedBlock(block.id, AsBytes(sealed));
@@ -802,7 +815,7 @@ asio::awaitable<void> ShareEngine::BlindFetch() {
   } while (blind_again_ && !shut_down_ && enabled_);
 }
 
-asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequest request) {
+asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequest request, bool peer_reads) {
   wire::BlockResponse response;
   response.set_request_id(request.request_id());
   crypto::BlockId id;
@@ -819,32 +832,47 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
   }
   // All of it on the pool, through the reader: a scan holding the strand
   // does not hold up serving.
-  auto read_and_seal = [self, id, reader = reader_]() -> std::optional<std::string> {
+  struct Answer {
+    std::string bytes;
+    bool sealed;
+  };
+  auto read_block = [self, id, reader = reader_, peer_reads]() -> std::optional<Answer> {
     const auto& secrets = self->options_.secrets;
     if (!secrets.CanRead()) {
       auto sealed = reader->GetSealedBlock(id);
       if (!sealed) return std::nullopt;
-      return std::string(AsChars(*sealed));
+      return Answer{std::string(AsChars(*sealed)), true};
     }
-    // A full replica serves from its files. Sealed straight into the string
-    // the response sends.
+    // A full replica serves from its files, straight into the string the
+    // response sends: plain to a reader, sealed to anyone else.
+    auto forge = [&](std::span<uint8_t> data) {
+      if (!self->options_.test_hooks.forge_blocks) return;
+      for (uint8_t& byte : data) byte ^= 0x5A;  // right id, right key, wrong bytes
+    };
     for (const store::BlockLocation& where : reader->FindBlock(id)) {
-      auto data = ReadVerifiedBlock(self->options_.root / where.path, where.offset, where.size, id,
-                                    secrets.id_key(), &where.file);
-      if (data && self->options_.test_hooks.forge_blocks) {
-        for (uint8_t& byte : *data) byte ^= 0x5A;  // right id, right key, wrong bytes
+      stdfs::path path = self->options_.root / where.path;
+      if (peer_reads) {
+        std::string plain(where.size, '\0');
+        std::span<uint8_t> out{reinterpret_cast<uint8_t*>(plain.data()), plain.size()};
+        if (!ReadVerifiedBlockInto(path, where.offset, id, secrets.id_key(), &where.file, out)) continue;
+        forge(out);
+        return Answer{std::move(plain), false};
       }
+      auto data = ReadVerifiedBlock(path, where.offset, where.size, id, secrets.id_key(), &where.file);
       if (!data) continue;
+      forge(*data);
       std::string sealed(data->size() + crypto::kSealOverhead, '\0');
       crypto::SealBlockInto(secrets.block_key(), id, *data,
                             {reinterpret_cast<uint8_t*>(sealed.data()), sealed.size()});
-      return sealed;
+      return Answer{std::move(sealed), true};
     }
     return std::nullopt;
   };
-  auto sealed = co_await RunOn(pool_.get_executor(), std::move(read_and_seal));
-  if (sealed) {
-    response.set_sealed(std::move(*sealed));
+  auto answer = co_await RunOn(pool_.get_executor(), std::move(read_block));
+  if (answer && answer->sealed) {
+    response.set_sealed(std::move(answer->bytes));
+  } else if (answer) {
+    response.set_plain(std::move(answer->bytes));
   } else {
     spdlog::debug("share {}: block {} not available here", options_.name, HexEncode(id).substr(0, 12));
     response.set_not_available(true);

@@ -249,6 +249,10 @@ asio::awaitable<void> ShareEngine::RequestIndex(std::shared_ptr<Link> link) {
   wire::Frame frame;
   auto* req = frame.mutable_index_request();
   req->set_share(link->offer);
+  if (options_.secrets.CanRead()) {
+    crypto::Key32 proof = crypto::ComputeReaderProof(options_.secrets.reader_proof_key(), link->session->session_binding());
+    req->set_reader_proof(std::string(AsChars(proof)));
+  }
   if (progress) {
     req->set_epoch(std::string(AsChars(progress->epoch)));
     req->set_since(progress->last_seq);

@@ -150,7 +150,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // kCorrupt if the batch holds a record the share key did not sign: the
   // session then closes the connection with that reason.
   asio::awaitable<Result<void>> OnIndexBatch(std::shared_ptr<PeerSession> session, wire::IndexBatch batch);
-  asio::awaitable<wire::BlockResponse> OnBlockRequest(wire::BlockRequest request);
+  // `peer_reads`: the peer proved it can read this share, so a block goes
+  // to it plain (TLS protects it on the way) rather than sealed.
+  asio::awaitable<wire::BlockResponse> OnBlockRequest(wire::BlockRequest request, bool peer_reads);
 
   EngineStatus Status() const;
   const crypto::ShareSecrets& secrets() const { return options_.secrets; }

@@ -102,6 +102,7 @@ class HostilePeer {
     if (ec) return "connect: " + ec.message();
     auto binding = net::SessionBinding(tls_->native_handle());
     if (!binding) return binding.error().message;
+    binding_ = *binding;
     crypto::Key32 offer = crypto::ComputeShareOffer(secrets_.share_id(), *binding);
     offer_.assign(reinterpret_cast<const char*>(offer.data()), offer.size());
     wire::Frame hello;
@@ -149,11 +150,21 @@ class HostilePeer {
     return Write(frame);
   }
 
-  // The share's entries as the daemon lists them to any peer that asks.
-  std::vector<crypto::Entry> Entries() {
+  const std::string& offer() const { return offer_; }
+
+  // That this peer can read the share, for this connection (what an honest
+  // reader sends with its index request).
+  std::string ReaderProof() const {
+    return std::string(AsChars(crypto::ComputeReaderProof(secrets_.reader_proof_key(), binding_)));
+  }
+
+  // The share's entries as the daemon lists them to any peer that asks,
+  // with `reader_proof` in the request.
+  std::vector<crypto::Entry> Entries(const std::string& reader_proof = "") {
     wire::Frame ask;
     ask.mutable_index_request()->set_share(offer_);
     ask.mutable_index_request()->set_since(0);
+    ask.mutable_index_request()->set_reader_proof(reader_proof);
     std::vector<crypto::Entry> entries;
     if (!Write(ask)) return entries;
     auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -178,6 +189,17 @@ class HostilePeer {
     request->set_block_id(std::string(reinterpret_cast<const char*>(block.data()), block.size()));
     request->set_size(size);
     return Write(frame);
+  }
+
+  // The daemon's answer to one block request.
+  std::optional<wire::BlockResponse> AskForBlock(uint64_t id, const crypto::BlockRef& block) {
+    if (!SendBlockRequest(id, block.id, block.size)) return std::nullopt;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    wire::Frame frame;
+    while (Read(frame, deadline)) {
+      if (frame.has_block_response() && frame.block_response().request_id() == id) return frame.block_response();
+    }
+    return std::nullopt;
   }
 
   bool Write(const wire::Frame& frame) {
@@ -249,6 +271,7 @@ class HostilePeer {
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
   protocol::FrameDecoder decoder_;
   std::string offer_;
+  Bytes binding_;
   bool closed_ = false;
 };
 
@@ -389,6 +412,53 @@ TEST_F(HostilePeers, BadFramesEndTheConnectionAndNothingElse) {
   EXPECT_NE(log.find("exceeds the limit of 33554432"), std::string::npos) << "the reason is logged";
   EXPECT_NE(log.find("malformed or unknown frame"), std::string::npos) << "the reason is logged";
   ExpectStillHealthy("after bad frames");
+}
+
+// Plaintext inside TLS goes only to a peer that showed, on this connection,
+// the key that reading the share takes; anyone else gets sealed blocks.
+TEST_F(HostilePeers, BlocksGoPlainOnlyToAPeerThatProvesItCanRead) {
+  HostilePeer mallory(secrets_);
+  ASSERT_EQ(mallory.Join(a_.port()), "");
+  std::optional<crypto::BlockRef> block;
+  for (const crypto::Entry& entry : mallory.Entries()) {
+    if (!entry.blocks.empty()) block = entry.blocks.front();
+  }
+  ASSERT_TRUE(block) << "the daemon listed no blocks";
+  auto answer_is = [&](uint64_t id, bool plain) -> ::testing::AssertionResult {
+    auto response = mallory.AskForBlock(id, *block);
+    if (!response) return ::testing::AssertionFailure() << "no answer";
+    if (plain) {
+      if (!response->sealed().empty() || response->plain().size() != block->size) {
+        return ::testing::AssertionFailure() << "not plain: " << response->sealed().size() << " sealed bytes";
+      }
+      if (crypto::ComputeBlockId(secrets_.id_key(), AsBytes(response->plain())) != block->id) {
+        return ::testing::AssertionFailure() << "plain bytes are not the block";
+      }
+      return ::testing::AssertionSuccess();
+    }
+    if (!response->plain().empty()) return ::testing::AssertionFailure() << "plaintext without a proof";
+    Bytes sealed = ToBytes(AsBytes(response->sealed()));
+    if (!crypto::OpenBlock(secrets_.block_key(), secrets_.id_key(), block->id, sealed)) {
+      return ::testing::AssertionFailure() << "sealed bytes do not open to the block";
+    }
+    return ::testing::AssertionSuccess();
+  };
+  EXPECT_TRUE(answer_is(1, false)) << "no proof yet";
+
+  std::string proof = mallory.ReaderProof();
+  std::string bad = proof;
+  bad[0] ^= 1;
+  // The share's offer on this connection is what a blind replica can make.
+  for (const std::string& wrong : {bad, mallory.offer(), proof.substr(0, 31), proof + "x"}) {
+    mallory.Entries(wrong);
+    EXPECT_TRUE(answer_is(2, false)) << "a wrong proof of " << wrong.size() << " bytes";
+  }
+
+  mallory.Entries(proof);
+  EXPECT_TRUE(answer_is(3, true)) << "a proven reader";
+  mallory.Entries();
+  EXPECT_TRUE(answer_is(4, false)) << "a later request without the proof takes it back";
+  ExpectStillHealthy("after proofs");
 }
 
 TEST_F(HostilePeers, AFloodOfBlockRequestsNeverReadKeepsMemoryBounded) {
