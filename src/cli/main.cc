@@ -70,6 +70,7 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
     hooks.send_local_edits = wanted.find(",send-local-edits,") != std::string::npos;
     hooks.forge_blocks = wanted.find(",forge-blocks,") != std::string::npos;
     hooks.slow_blocks = wanted.find(",slow-blocks,") != std::string::npos;
+    hooks.no_reader_proof = wanted.find(",no-reader-proof,") != std::string::npos;
     spdlog::warn("TANDEM_TEST_HOOKS={}: this daemon misbehaves on purpose, for tests only", text);
   }
   auto service = tandem::service::Service::Create({config_dir, listen, hooks});

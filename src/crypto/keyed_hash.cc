@@ -32,13 +32,16 @@ Key32 ComputeShareOffer(const Key32& share_id, ByteView session_binding) {
   return HmacSha256(share_id, session_binding);
 }
 
-Key32 ComputeReaderProof(const Key32& reader_proof_key, ByteView session_binding) {
-  return HmacSha256(reader_proof_key, session_binding);
+Key32 ComputeReaderProof(const Key32& reader_proof_key, ByteView session_binding, ConnectionRole prover) {
+  Bytes message(session_binding.begin(), session_binding.end());
+  message.push_back(static_cast<uint8_t>(prover));
+  return HmacSha256(reader_proof_key, message);
 }
 
-bool CheckReaderProof(const ShareSecrets& secrets, ByteView session_binding, ByteView proof) {
+bool CheckReaderProof(const ShareSecrets& secrets, ByteView session_binding, ConnectionRole prover,
+                      ByteView proof) {
   if (!secrets.CanRead() || proof.size() != sizeof(Key32)) return false;
-  Key32 expected = ComputeReaderProof(secrets.reader_proof_key(), session_binding);
+  Key32 expected = ComputeReaderProof(secrets.reader_proof_key(), session_binding, prover);
   return CRYPTO_memcmp(expected.data(), proof.data(), expected.size()) == 0;
 }
 

@@ -24,12 +24,19 @@ namespace tandem::crypto {
 // recognises it, and it is useless on any other connection.
 Key32 ComputeShareOffer(const Key32& share_id, ByteView session_binding);
 
-// That this device can read the share, shown on one TLS connection: HMAC-
-// SHA-256 keyed by the reader-proof key over the session's exporter secret.
-// A blind replica cannot make it; it is useless on any other connection.
-Key32 ComputeReaderProof(const Key32& reader_proof_key, ByteView session_binding);
-// Whether `proof` is `secrets`'s reader proof for this session, in constant
-// time; false when `secrets` cannot read themselves.
-bool CheckReaderProof(const ShareSecrets& secrets, ByteView session_binding, ByteView proof);
+// Which end of a TLS connection a reader proof speaks for. Both ends share
+// the exporter secret, so without the role a blind peer could send a
+// reader's own proof straight back to it.
+enum class ConnectionRole : uint8_t { kDialer = 'd', kListener = 'l' };
+
+// That the device at `prover` can read the share, shown on one TLS
+// connection: HMAC-SHA-256 keyed by the reader-proof key over the session's
+// exporter secret and the prover's role. A blind replica cannot make it; it
+// is useless on any other connection and from the other end.
+Key32 ComputeReaderProof(const Key32& reader_proof_key, ByteView session_binding, ConnectionRole prover);
+// Whether `proof` is the reader proof of the device at `prover` for this
+// session, in constant time; false when `secrets` cannot read themselves.
+bool CheckReaderProof(const ShareSecrets& secrets, ByteView session_binding, ConnectionRole prover,
+                      ByteView proof);
 
 }  // namespace tandem::crypto

@@ -114,24 +114,27 @@ TEST(ShareSecrets, EveryModeVerifiesWhatTheWriterSigned) {
   EXPECT_FALSE(other.Verify(message, signature));
 }
 
-TEST(ReaderProof, OnlyAReaderOfTheShareMakesOneAndOnlyForThisSession) {
+TEST(ReaderProof, OnlyAReaderOfTheShareMakesOneAndOnlyForThisSessionAndEnd) {
+  using enum ConnectionRole;
   ShareSecrets write = ShareSecrets::FromWriteSeed(Seed(40));
   ShareSecrets read = write.Downgrade(AccessMode::kRead);
   ShareSecrets blind = write.Downgrade(AccessMode::kBlind);
   ShareSecrets other = ShareSecrets::FromWriteSeed(Seed(41));
   Bytes session = ToBytes(AsBytes("exporter secret of one TLS session"));
   Bytes another_session = ToBytes(AsBytes("exporter secret of another session"));
-  Key32 proof = ComputeReaderProof(read.reader_proof_key(), session);
+  Key32 proof = ComputeReaderProof(read.reader_proof_key(), session, kDialer);
 
-  EXPECT_TRUE(CheckReaderProof(write, session, proof)) << "a writer checks a reader's proof";
-  EXPECT_TRUE(CheckReaderProof(read, session, ComputeReaderProof(write.reader_proof_key(), session)));
-  EXPECT_FALSE(CheckReaderProof(write, another_session, proof)) << "replayed on another connection";
-  EXPECT_FALSE(CheckReaderProof(other, session, proof)) << "another share's";
-  EXPECT_FALSE(CheckReaderProof(write, session, ComputeShareOffer(write.share_id(), session)))
+  EXPECT_TRUE(CheckReaderProof(write, session, kDialer, proof)) << "a writer checks a reader's proof";
+  EXPECT_TRUE(CheckReaderProof(read, session, kListener, ComputeReaderProof(write.reader_proof_key(), session, kListener)));
+  EXPECT_FALSE(CheckReaderProof(write, session, kListener, proof))
+      << "the dialer's proof sent back by the listener (both ends share the exporter secret)";
+  EXPECT_FALSE(CheckReaderProof(write, another_session, kDialer, proof)) << "replayed on another connection";
+  EXPECT_FALSE(CheckReaderProof(other, session, kDialer, proof)) << "another share's";
+  EXPECT_FALSE(CheckReaderProof(write, session, kDialer, ComputeShareOffer(write.share_id(), session)))
       << "what a blind replica can compute is not a proof";
-  EXPECT_FALSE(CheckReaderProof(write, session, Bytes(proof.begin(), proof.end() - 1)));
-  EXPECT_FALSE(CheckReaderProof(write, session, Bytes{}));
-  EXPECT_FALSE(CheckReaderProof(blind, session, proof)) << "a blind replica has nothing to check it with";
+  EXPECT_FALSE(CheckReaderProof(write, session, kDialer, Bytes(proof.begin(), proof.end() - 1)));
+  EXPECT_FALSE(CheckReaderProof(write, session, kDialer, Bytes{}));
+  EXPECT_FALSE(CheckReaderProof(blind, session, kDialer, proof)) << "a blind replica has nothing to check it with";
 }
 
 TEST(Sha256, MatchesKnownVector) {

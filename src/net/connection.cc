@@ -1,6 +1,7 @@
 #include "net/connection.h"
 
 #include <openssl/buffer.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include <asio/co_spawn.hpp>
@@ -98,6 +99,19 @@ bool EmptyButLarge(BIO* bio) {
   return BIO_ctrl_pending(bio) == 0 && memory && memory->max > kKeptBioSize;
 }
 
+// SSL_free_buffers is safe from 3.0.14, 3.1.6, 3.2.2 and 3.3.1 on.
+bool FreeingRecordBuffersIsSafe() {
+  unsigned major = OPENSSL_version_major(), minor = OPENSSL_version_minor(), patch = OPENSSL_version_patch();
+  if (major != 3) return major > 3;
+  switch (minor) {
+    case 0: return patch >= 14;
+    case 1: return patch >= 6;
+    case 2: return patch >= 2;
+    case 3: return patch >= 1;
+    default: return true;
+  }
+}
+
 }  // namespace
 
 asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::Establish(tcp::socket socket,
@@ -181,6 +195,9 @@ asio::awaitable<Result<wire::Frame>> Connection::Receive() {
       }
       plain += static_cast<size_t>(n);
     }
+    // Reading can make TLS output of its own (a key update's answer): the
+    // writer sends it even when no frame is queued.
+    if (BIO_ctrl_pending(to_network_) > 0) wake_writer_.cancel();
     if (plain > 0) {
       decoder_.Feed(ByteView(plain_buffer_.get(), plain));
       continue;
@@ -237,9 +254,10 @@ asio::awaitable<void> Connection::WriteLoop() {
       std::error_code ec;
       wake_writer_.expires_after(kKeepBuffersWhileIdle);
       co_await wake_writer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      // A frame queued after the timer fired but before this resumed found
-      // no wait to cancel: look at the queue before sleeping again.
-      if (!ec && queue_.empty() && !closed_) {
+      // A frame queued (or a TLS message the reader made) after the timer
+      // fired but before this resumed found no wait to cancel: look again
+      // before sleeping.
+      if (!ec && queue_.empty() && BIO_ctrl_pending(to_network_) == 0 && !closed_) {
         ReleaseIdleBuffers();
         wake_writer_.expires_at(asio::steady_timer::time_point::max());
         co_await wake_writer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -289,8 +307,10 @@ void Connection::ReleaseIdleBuffers() {
       from_network_ = fresh;
     }
   }
-  // Refused (harmlessly) while a record is half read or half written.
-  (void)SSL_free_buffers(ssl_.get());
+  // Refused (harmlessly) while a record is half read or half written, on
+  // releases with the fix for CVE-2024-4741; older ones free a buffer still
+  // in use, so there the record buffers stay.
+  if (FreeingRecordBuffersIsSafe()) (void)SSL_free_buffers(ssl_.get());
 }
 
 void Connection::Ended() {

@@ -149,8 +149,11 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       auto engine = EngineFor(frame.index_request().share());
       if (!engine) co_return Ok();  // a share we stopped offering meanwhile
       // Each request says afresh what the peer can read (it may have been
-      // re-added with a blind token since).
-      if (crypto::CheckReaderProof(engine->secrets(), session_binding(), AsBytes(frame.index_request().reader_proof()))) {
+      // re-added with a blind token since). The proof must speak for the
+      // peer's end of the connection, not be ours sent back.
+      auto their_role = outgoing() ? crypto::ConnectionRole::kListener : crypto::ConnectionRole::kDialer;
+      if (crypto::CheckReaderProof(engine->secrets(), session_binding(), their_role,
+                                   AsBytes(frame.index_request().reader_proof()))) {
         readers_.insert(frame.index_request().share());
       } else {
         readers_.erase(frame.index_request().share());
@@ -242,7 +245,7 @@ asio::awaitable<Result<FetchedBlock>> PeerSession::FetchBlock(const std::string&
   if (!pending->response) co_return MakeError(ErrorCode::kNotFound, closed() ? "peer disconnected" : "block request timed out");
   if (pending->response->not_available()) co_return MakeError(ErrorCode::kNotFound, "peer does not have the block");
   wire::BlockResponse& response = *pending->response;
-  if (!response.plain().empty()) co_return FetchedBlock{std::move(*response.mutable_plain()), false};
+  if (response.has_plain()) co_return FetchedBlock{std::move(*response.mutable_plain()), false};
   co_return FetchedBlock{std::move(*response.mutable_sealed()), true};
 }
 

@@ -249,8 +249,10 @@ asio::awaitable<void> ShareEngine::RequestIndex(std::shared_ptr<Link> link) {
   wire::Frame frame;
   auto* req = frame.mutable_index_request();
   req->set_share(link->offer);
-  if (options_.secrets.CanRead()) {
-    crypto::Key32 proof = crypto::ComputeReaderProof(options_.secrets.reader_proof_key(), link->session->session_binding());
+  if (options_.secrets.CanRead() && !options_.test_hooks.no_reader_proof) {
+    auto role = link->session->outgoing() ? crypto::ConnectionRole::kDialer : crypto::ConnectionRole::kListener;
+    crypto::Key32 proof =
+        crypto::ComputeReaderProof(options_.secrets.reader_proof_key(), link->session->session_binding(), role);
     req->set_reader_proof(std::string(AsChars(proof)));
   }
   if (progress) {

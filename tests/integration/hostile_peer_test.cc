@@ -84,7 +84,10 @@ class HostilePeer {
     wire::Frame frame;
     std::string seen;
     while (Read(frame, deadline)) {
-      if (frame.has_index_request()) return "";
+      if (frame.has_index_request()) {
+        daemon_reader_proof_ = frame.index_request().reader_proof();
+        return "";
+      }
       seen += " " + std::to_string(frame.body_case());
     }
     return "the daemon never asked for this peer's index (frames:" + seen + ")";
@@ -155,8 +158,11 @@ class HostilePeer {
   // That this peer can read the share, for this connection (what an honest
   // reader sends with its index request).
   std::string ReaderProof() const {
-    return std::string(AsChars(crypto::ComputeReaderProof(secrets_.reader_proof_key(), binding_)));
+    return std::string(
+        AsChars(crypto::ComputeReaderProof(secrets_.reader_proof_key(), binding_, crypto::ConnectionRole::kDialer)));
   }
+  // The proof the daemon sent with its own index request (after Join).
+  const std::string& daemon_reader_proof() const { return daemon_reader_proof_; }
 
   // The share's entries as the daemon lists them to any peer that asks,
   // with `reader_proof` in the request.
@@ -272,6 +278,7 @@ class HostilePeer {
   protocol::FrameDecoder decoder_;
   std::string offer_;
   Bytes binding_;
+  std::string daemon_reader_proof_;
   bool closed_ = false;
 };
 
@@ -448,8 +455,11 @@ TEST_F(HostilePeers, BlocksGoPlainOnlyToAPeerThatProvesItCanRead) {
   std::string proof = mallory.ReaderProof();
   std::string bad = proof;
   bad[0] ^= 1;
-  // The share's offer on this connection is what a blind replica can make.
-  for (const std::string& wrong : {bad, mallory.offer(), proof.substr(0, 31), proof + "x"}) {
+  // The share's offer on this connection is what a blind replica can make;
+  // the daemon's own proof is what it can send back.
+  ASSERT_EQ(mallory.daemon_reader_proof().size(), 32u) << "a reading daemon proves it";
+  for (const std::string& wrong :
+       {bad, mallory.offer(), mallory.daemon_reader_proof(), proof.substr(0, 31), proof + "x"}) {
     mallory.Entries(wrong);
     EXPECT_TRUE(answer_is(2, false)) << "a wrong proof of " << wrong.size() << " bytes";
   }

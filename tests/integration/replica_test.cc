@@ -275,10 +275,16 @@ TEST_F(ReadReplica, EditsItSendsAsRecordsAreRejectedAndChangeNothing) {
   EXPECT_EQ(writer_.Json({"info", "s"})["index"]["sequence"], writer_sequence + 1);
 }
 
-TEST(ForgedBlocks, AreRejectedAndTheFileComesFromAnHonestPeer) {
+// Whether the new device proves it can read: forged blocks then come plain
+// inside TLS; without the proof (as from an older build) they come sealed
+// with the right key around the wrong bytes.
+class ForgedBlocks : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ForgedBlocks, AreRejectedAndTheFileComesFromAnHonestPeer) {
   TempDir tmp;
   DaemonProcess honest(tmp / "ch"), forger(tmp / "cf"), fresh(tmp / "cn");
-  ASSERT_TRUE(honest.Start() && StartMisbehaving(forger, "forge-blocks") && fresh.Start());
+  bool fresh_started = GetParam() ? fresh.Start() : StartMisbehaving(fresh, "no-reader-proof");
+  ASSERT_TRUE(honest.Start() && StartMisbehaving(forger, "forge-blocks") && fresh_started);
   stdfs::create_directories(tmp / "h");
   ASSERT_EQ(honest.Run({"add", (tmp / "h").string(), "--name", "s"}).exit_code, 0);
   std::string token = TokenOf(honest, "write");
@@ -302,6 +308,11 @@ TEST(ForgedBlocks, AreRejectedAndTheFileComesFromAnHonestPeer) {
   ASSERT_TRUE(WaitUntil([&] { return stdfs::exists(tmp / "n/data.bin"); }, 60s)) << fresh.Log();
   EXPECT_EQ(ReadFile(tmp / "n/data.bin"), content);
 }
+
+INSTANTIATE_TEST_SUITE_P(Delivery, ForgedBlocks, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "PlainToAProvenReader" : "SealedToAPeerThatProvesNothing";
+                         });
 
 }  // namespace
 }  // namespace tandem::testing
