@@ -716,10 +716,10 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
           auto opened = crypto::OpenBlockInPlace(secrets.block_key(), secrets.id_key(), block.id, bytes);
           if (!opened) return false;
           plain = *opened;
-        } else if (plain.size() != block.size || crypto::ComputeBlockId(secrets.id_key(), plain) != block.id) {
-          return false;
         }
-        if (plain.size() != block.size || !WriteExactly(raw_fd, plain.data(), plain.size(), offset)) return false;
+        if (plain.size() != block.size) return false;
+        if (!fetched.sealed && crypto::ComputeBlockId(secrets.id_key(), plain) != block.id) return false;
+        if (!WriteExactly(raw_fd, plain.data(), plain.size(), offset)) return false;
         if (CrossesWritebackMark(written_bytes->fetch_add(block.size), block.size)) StartWriteback(raw_fd);
         return true;
       };

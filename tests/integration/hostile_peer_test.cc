@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -194,6 +195,28 @@ class HostilePeer {
     request->set_share(offer_);
     request->set_block_id(std::string(reinterpret_cast<const char*>(block.data()), block.size()));
     request->set_size(size);
+    return Write(frame);
+  }
+
+  // The next block request the daemon sends before `deadline`.
+  std::optional<wire::BlockRequest> NextBlockRequest(std::chrono::steady_clock::time_point deadline) {
+    wire::Frame frame;
+    while (Read(frame, deadline)) {
+      if (frame.has_block_request()) return frame.block_request();
+    }
+    return std::nullopt;
+  }
+
+  // Answers `request` with `bytes`, as plaintext or as a sealed block.
+  bool AnswerBlock(const wire::BlockRequest& request, const std::string& bytes, bool plain) {
+    wire::Frame frame;
+    auto* response = frame.mutable_block_response();
+    response->set_request_id(request.request_id());
+    if (plain) {
+      response->set_plain(bytes);
+    } else {
+      response->set_sealed(bytes);
+    }
     return Write(frame);
   }
 
@@ -469,6 +492,45 @@ TEST_F(HostilePeers, BlocksGoPlainOnlyToAPeerThatProvesItCanRead) {
   mallory.Entries();
   EXPECT_TRUE(answer_is(4, false)) << "a later request without the proof takes it back";
   ExpectStillHealthy("after proofs");
+}
+
+// A blind replica cannot check a block beyond its length, so it keeps only
+// sealed ones (every reader checks those); a plain answer is dropped and the
+// block asked for again.
+TEST_F(HostilePeers, ABlindReplicaKeepsNoPlainBlock) {
+  DaemonProcess blind(tmp_ / "config-blind");
+  ASSERT_TRUE(blind.Start());
+  std::string token = a_.Run({"token", "s", "--mode", "blind"}).out;
+  token.pop_back();
+  CommandResult imported = blind.Run({"import", token, (tmp_ / "blind").string()});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  auto sealed_blocks = [&] { return blind.Json({"info", "s"})["index"]["sealed_blocks"].get<uint64_t>(); };
+  ASSERT_EQ(sealed_blocks(), 0u);
+
+  HostilePeer mallory(secrets_);
+  ASSERT_EQ(mallory.Join(blind.port()), "");
+  const std::string content = "the plaintext a relay must never hold";
+  ASSERT_TRUE(mallory.SendRecords({mallory.Forge("secret.txt", content)}));
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  auto first = mallory.NextBlockRequest(deadline);
+  ASSERT_TRUE(first) << blind.Log();
+  // Plaintext padded to a sealed block's length: only its form gives it away.
+  ASSERT_TRUE(mallory.AnswerBlock(*first, content + std::string(crypto::kSealOverhead, '!'), true));
+  // Asked again: the plain answer was not kept.
+  auto again = mallory.NextBlockRequest(deadline);
+  ASSERT_TRUE(again) << blind.Log();
+  EXPECT_EQ(again->block_id(), first->block_id());
+  EXPECT_EQ(sealed_blocks(), 0u);
+
+  crypto::BlockId id;
+  std::memcpy(id.data(), again->block_id().data(), id.size());
+  Bytes sealed = crypto::SealBlock(secrets_.block_key(), id, AsBytes(content));
+  ASSERT_TRUE(mallory.AnswerBlock(*again, std::string(AsChars(sealed)), false));
+  EXPECT_TRUE(WaitUntil([&] { return sealed_blocks() == 1; }, 10s)) << blind.Log();
+  blind.Stop();
+  for (const auto& [path, bytes] : SnapshotTree(tmp_ / "blind")) {
+    EXPECT_EQ(bytes.find(content), std::string::npos) << path;
+  }
 }
 
 TEST_F(HostilePeers, AFloodOfBlockRequestsNeverReadKeepsMemoryBounded) {

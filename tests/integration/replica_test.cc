@@ -39,20 +39,28 @@ std::vector<std::pair<stdfs::path, std::string>> AllFiles(const stdfs::path& dir
   return out;
 }
 
-TEST(BlindReplica, RelaysBetweenWritersThatNeverMeetAndKeepsNoPlaintext) {
+// Two writers of share "s" (folders w1, w2) that never meet, each connected
+// only to a blind replica (folder b): w1 <-> blind <-> w2.
+class BlindReplica : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(w1.Start() && w2.Start() && blind.Start());
+    stdfs::create_directories(tmp / "w1");
+    ASSERT_EQ(w1.Run({"add", (tmp / "w1").string(), "--name", "s"}).exit_code, 0);
+    CommandResult imported = w2.Run({"import", TokenOf(w1, "write"), (tmp / "w2").string()});
+    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+    imported = blind.Run({"import", TokenOf(w1, "blind"), (tmp / "b").string()});
+    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+    ASSERT_EQ(w1.Run({"peer", "add", "s", blind.address()}).exit_code, 0);
+    ASSERT_EQ(w2.Run({"peer", "add", "s", blind.address()}).exit_code, 0);
+    ASSERT_TRUE(WaitUntil([&] { return Attached(blind, 2) && Attached(w1, 1) && Attached(w2, 1); }));
+  }
+
   TempDir tmp;
-  DaemonProcess w1(tmp / "c1"), w2(tmp / "c2"), blind(tmp / "cb");
-  ASSERT_TRUE(w1.Start() && w2.Start() && blind.Start());
-  stdfs::create_directories(tmp / "w1");
-  ASSERT_EQ(w1.Run({"add", (tmp / "w1").string(), "--name", "s"}).exit_code, 0);
-  CommandResult imported = w2.Run({"import", TokenOf(w1, "write"), (tmp / "w2").string()});
-  ASSERT_EQ(imported.exit_code, 0) << imported.err;
-  imported = blind.Run({"import", TokenOf(w1, "blind"), (tmp / "b").string()});
-  ASSERT_EQ(imported.exit_code, 0) << imported.err;
-  // w1 <-> blind <-> w2: the writers never meet.
-  ASSERT_EQ(w1.Run({"peer", "add", "s", blind.address()}).exit_code, 0);
-  ASSERT_EQ(w2.Run({"peer", "add", "s", blind.address()}).exit_code, 0);
-  ASSERT_TRUE(WaitUntil([&] { return Attached(blind, 2) && Attached(w1, 1) && Attached(w2, 1); }));
+  DaemonProcess w1{tmp / "c1"}, w2{tmp / "c2"}, blind{tmp / "cb"};
+};
+
+TEST_F(BlindReplica, RelaysBetweenWritersThatNeverMeetAndKeepsNoPlaintext) {
 
   // Names and contents no blind replica may ever hold in the clear.
   std::vector<std::string> names, contents;
@@ -122,20 +130,7 @@ TEST(BlindReplica, RelaysBetweenWritersThatNeverMeetAndKeepsNoPlaintext) {
 
 // Many blocks asked for at once, each held by one writer only: every block
 // must be asked of every peer, not of the same one twice.
-TEST(BlindReplica, AsksEveryPeerForEachBlock) {
-  TempDir tmp;
-  DaemonProcess w1(tmp / "c1"), w2(tmp / "c2"), blind(tmp / "cb");
-  ASSERT_TRUE(w1.Start() && w2.Start() && blind.Start());
-  stdfs::create_directories(tmp / "w1");
-  ASSERT_EQ(w1.Run({"add", (tmp / "w1").string(), "--name", "s"}).exit_code, 0);
-  CommandResult imported = w2.Run({"import", TokenOf(w1, "write"), (tmp / "w2").string()});
-  ASSERT_EQ(imported.exit_code, 0) << imported.err;
-  imported = blind.Run({"import", TokenOf(w1, "blind"), (tmp / "b").string()});
-  ASSERT_EQ(imported.exit_code, 0) << imported.err;
-  ASSERT_EQ(w1.Run({"peer", "add", "s", blind.address()}).exit_code, 0);
-  ASSERT_EQ(w2.Run({"peer", "add", "s", blind.address()}).exit_code, 0);
-  ASSERT_TRUE(WaitUntil([&] { return Attached(blind, 2) && Attached(w1, 1) && Attached(w2, 1); }));
-
+TEST_F(BlindReplica, AsksEveryPeerForEachBlock) {
   // One-block files, half on each writer, asked for together: with a round
   // robin shared by all requests, a block's second try can land on the
   // peer that already said no.
