@@ -40,3 +40,5 @@ tandem_test(service_config_test
   LIBS tandem_service)
 
 tandem_test(protocol_test SOURCES src/protocol/framing_test.cc LIBS tandem_protocol)
+
+tandem_test(fs_test SOURCES src/fs/part_file_test.cc LIBS tandem_fs)

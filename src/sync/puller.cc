@@ -58,25 +58,6 @@ bool ReadExactly(int fd, uint8_t* out, size_t size, uint64_t offset) {
   return true;
 }
 
-bool WriteExactly(int fd, const uint8_t* data, size_t size, uint64_t offset) {
-  while (size > 0) {
-    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n, size -= static_cast<size_t>(n), offset += static_cast<uint64_t>(n);
-  }
-  return true;
-}
-
-// The file is fsynced before it takes its real name. Left to itself the
-// kernel starts writing only once gigabytes are dirty, so that fsync would
-// wait for the whole file; asking for writeback every few MiB as blocks land
-// lets the disk work while the network does, and the final fsync finds
-// little left to do.
-constexpr uint64_t kWritebackEvery = 8u << 20;
-
-void StartWriteback(int fd) { ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
-
 // The block's bytes read from `path` at `offset`, if they hash to `id`.
 // With `indexed` (serving to a peer), a file whose stat data is still as
 // indexed, before and after the read, holds what the scan hashed and is not
@@ -109,11 +90,6 @@ std::optional<Bytes> ReadVerifiedBlock(const stdfs::path& path, uint64_t offset,
   Bytes data(size);
   if (!ReadVerifiedBlockInto(path, offset, id, id_key, indexed, data)) return std::nullopt;
   return data;
-}
-
-// Whether writing `n` more bytes after `before` crosses a writeback mark.
-bool CrossesWritebackMark(uint64_t before, uint64_t n) {
-  return (before + n) / kWritebackEvery != before / kWritebackEvery;
 }
 
 store::LocalFileState StateFromDisk(const std::string& path, crypto::EntryKind kind, const fs::FileInfo& info,
@@ -162,6 +138,7 @@ struct ShareEngine::PullPlan {
   std::optional<std::optional<fs::FileInfo>> revert;
   std::optional<store::LocalFileState> expected_local;  // what the disk held when planned
   stdfs::path tmp;
+  std::shared_ptr<fs::PartFile> part;  // open from StartTemporaryFile until the blocks are all in
   std::vector<std::vector<store::BlockLocation>> sources;  // local copies of each block
   std::vector<uint64_t> offsets;  // of each block
   std::vector<size_t> missing;    // block indexes to fetch
@@ -485,10 +462,19 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       co_return MakeError(ErrorCode::kFailedPrecondition, "waiting for a local change to be indexed");
     case PullPlan::Step::kFetch: break;
   }
-  if (!plan.missing.empty()) {
-    auto fetched = co_await FetchMissing(plan);
-    if (!fetched) co_return fetched;
-  }
+  Result<void> fetched = Ok();
+  if (!plan.missing.empty()) fetched = co_await FetchMissing(plan);
+  // What is gathered in memory goes to the disk, also after a failure: the
+  // retry resumes from what the part file holds.
+  auto close_part = [part = std::move(plan.part)]() mutable -> Result<void> {
+    if (!part) return Ok();
+    auto flushed = part->Flush();
+    part.reset();
+    return flushed;
+  };
+  auto closed = co_await RunOn(pool_.get_executor(), std::move(close_part));
+  if (!fetched) co_return fetched;
+  if (!closed) co_return closed;
 
   // Mode and mtime go on before the sync, so they are durable with the data.
   auto stamp = [tmp = plan.tmp, mode = plan.entry->mode, mtime_ns = plan.entry->mtime_ns]() -> Result<void> {
@@ -634,7 +620,7 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
 
 // Creates (or resumes) the file's temporary copy and fills in every block a
 // local file holds; the rest are left in plan.missing.
-void ShareEngine::StartTemporaryFile(PullPlan& plan) const {
+void ShareEngine::StartTemporaryFile(PullPlan& plan) {
   const crypto::Entry& entry = *plan.entry;
   std::error_code ec;
   stdfs::create_directories(plan.tmp.parent_path(), ec);
@@ -643,14 +629,14 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) const {
   // A part file left stamped with a read-only mode (its group failed) is
   // written again: give its owner write access back first.
   if (resuming) ::chmod(plan.tmp.c_str(), 0600);
-  Fd fd(::open(plan.tmp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (fd.get() < 0 || ::ftruncate(fd.get(), static_cast<off_t>(entry.size)) != 0) {
+  auto part = fs::PartFile::Open(plan.tmp, entry.size, /*fresh=*/!resuming, segment_buffers_);
+  if (!part) {
     plan.step = PullPlan::Step::kRetryLater;
-    plan.error = "cannot create " + plan.tmp.string() + ": " + std::strerror(errno);
+    plan.error = part.error().message;
     return;
   }
+  plan.part = std::move(*part);
   uint64_t offset = 0;
-  uint64_t copied = 0;
   const auto& id_key = options_.secrets.id_key();
   for (size_t i = 0; i < entry.blocks.size(); ++i) {
     const crypto::BlockRef& block = entry.blocks[i];
@@ -659,11 +645,7 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) const {
     for (size_t s = 0; !have && s < plan.sources[i].size(); ++s) {
       const store::BlockLocation& where = plan.sources[i][s];
       auto data = ReadVerifiedBlock(options_.root / where.path, where.offset, where.size, block.id, id_key);
-      if (data && WriteExactly(fd.get(), data->data(), data->size(), offset)) {
-        have = true;
-        if (CrossesWritebackMark(copied, data->size())) StartWriteback(fd.get());
-        copied += data->size();
-      }
+      have = data && plan.part->Write(offset, *data);
     }
     if (!have) plan.missing.push_back(i);
     offset += block.size;
@@ -674,12 +656,8 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
   auto self = shared_from_this();
   const crypto::Entry& entry = *plan.entry;
   std::string failure;
-  Fd fd(::open(plan.tmp.c_str(), O_RDWR | O_CLOEXEC));
-  if (fd.get() < 0) co_return MakeError(ErrorCode::kIo, "cannot open " + plan.tmp.string());
-  int raw_fd = fd.get();
-  // Shared with the pool threads that write the blocks; outlives them all.
-  std::atomic<uint64_t> written{0};
-  std::atomic<uint64_t>* written_bytes = &written;
+  // Written from the pool threads; outlives them all.
+  fs::PartFile* part = plan.part.get();
   std::function<asio::awaitable<void>(size_t)> fetch_one = [&](size_t k) -> asio::awaitable<void> {
     if (!failure.empty()) co_return;
     size_t i = plan.missing[k];
@@ -708,24 +686,29 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
                       link->session->device_id(), fetched.error().message);
         continue;
       }
-      auto store_block = [self, raw_fd, written_bytes, block, offset, fetched = std::move(*fetched)]() mutable -> bool {
+      // kInvalidArgument: the peer's block is not the one asked for.
+      auto store_block = [self, part, block, offset, fetched = std::move(*fetched)]() mutable -> Result<void> {
         const auto& secrets = self->options_.secrets;
         std::span<uint8_t> bytes{reinterpret_cast<uint8_t*>(fetched.bytes.data()), fetched.bytes.size()};
         ByteView plain = bytes;
+        bool genuine = true;
         if (fetched.sealed) {
           auto opened = crypto::OpenBlockInPlace(secrets.block_key(), secrets.id_key(), block.id, bytes);
-          if (!opened) return false;
-          plain = *opened;
+          genuine = opened.has_value();
+          if (opened) plain = *opened;
         }
-        if (plain.size() != block.size) return false;
-        if (!fetched.sealed && crypto::ComputeBlockId(secrets.id_key(), plain) != block.id) return false;
-        if (!WriteExactly(raw_fd, plain.data(), plain.size(), offset)) return false;
-        if (CrossesWritebackMark(written_bytes->fetch_add(block.size), block.size)) StartWriteback(raw_fd);
-        return true;
+        genuine = genuine && plain.size() == block.size &&
+                  (fetched.sealed || crypto::ComputeBlockId(secrets.id_key(), plain) == block.id);
+        if (!genuine) return MakeError(ErrorCode::kInvalidArgument, "not the block asked for");
+        return part->Write(offset, plain);
       };
       auto written = co_await RunOn(pool_.get_executor(), std::move(store_block));
       if (written) {
         received_bytes_ += block.size;
+        co_return;
+      }
+      if (written.error().code != ErrorCode::kInvalidArgument) {
+        if (failure.empty()) failure = "cannot write " + entry.path.str() + ": " + written.error().message;
         co_return;
       }
       last_error_ = "peer " + link->session->device_id() + " sent a block of " + entry.path.str() +

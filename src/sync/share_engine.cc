@@ -19,10 +19,12 @@ namespace {
 // Records per database read when sending an index, and bytes per frame.
 constexpr size_t kRecordsPerRead = 256;
 constexpr size_t kBatchBytes = 4u << 20;
-// How much a sender lets queue up on a connection before it waits.
 // Watcher events closer together than this are one change.
 constexpr std::chrono::milliseconds kDebounce{20};
 constexpr std::chrono::milliseconds kPullsSettle{200};
+// Segments of large files gathered at once, per share: the 64 blocks in
+// flight (~4 MiB) span five or six; more would only hold memory.
+constexpr size_t kSegmentBuffers = 12;
 
 int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -38,7 +40,8 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
     : loop_(loop), pool_(pool), fs_(fs), options_(std::move(options)),
       strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), reader_(std::move(reader)),
       epoch_(repo_->epoch()),
-      debounce_(loop), pulls_settle_(loop), retry_timer_(loop), block_slot_freed_(loop) {
+      debounce_(loop), pulls_settle_(loop), retry_timer_(loop), block_slot_freed_(loop),
+      segment_buffers_(kSegmentBuffers) {
   block_slot_freed_.expires_at(asio::steady_timer::time_point::max());
 }
 

@@ -30,6 +30,7 @@
 #include "crypto/keys.h"
 #include "crypto/record.h"
 #include "fs/filesystem.h"
+#include "fs/part_file.h"
 #include "fs/watcher.h"
 #include "scan/scanner.h"
 #include "store/repository.h"
@@ -209,7 +210,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // Renames an assembled file into place once it is on disk, with others.
   asio::awaitable<Result<void>> FinishDurably(std::filesystem::path tmp, std::function<Result<void>()> finish);
   asio::awaitable<void> CommitFinishedFiles();
-  void StartTemporaryFile(PullPlan& plan) const;  // any thread
+  void StartTemporaryFile(PullPlan& plan);  // any thread
 
   // Blind replicas (puller.cc): fetch the sealed blocks records refer to.
   void StartBlindFetch();
@@ -270,6 +271,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // at once (small files want that) cannot hold much memory in blocks.
   size_t blocks_in_flight_ = 0;
   asio::steady_timer block_slot_freed_;
+  // Large files being assembled gather whole segments here before they go
+  // to the disk (fs::PartFile); shared by all of them, any thread.
+  fs::SegmentBufferPool segment_buffers_;
   struct FinishTicket;
   std::vector<std::shared_ptr<FinishTicket>> finish_queue_;
   bool committing_ = false;

@@ -1,0 +1,215 @@
+#include "fs/part_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace tandem::fs {
+namespace {
+
+// Offsets, lengths and memory of a direct write are kept to this multiple,
+// which covers every logical block size in common use.
+constexpr uint64_t kDirectAlignment = 4096;
+
+// Left to itself the kernel starts writing only once gigabytes are dirty, so
+// the fsync before the rename would wait for the whole file; writeback
+// started every few MiB lets the disk work while the network does.
+constexpr uint64_t kWritebackEvery = 8u << 20;
+
+Error IoError(const char* what, int err) { return MakeError(ErrorCode::kIo, std::string(what) + ": " + std::strerror(err)); }
+
+// Writes all of `data`; errno is kept from the failing call.
+bool WriteAll(int fd, const uint8_t* data, uint64_t size, uint64_t offset) {
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+    data += n, size -= static_cast<uint64_t>(n), offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+SegmentBufferPool::~SegmentBufferPool() {
+  for (uint8_t* buffer : idle_) std::free(buffer);
+}
+
+uint8_t* SegmentBufferPool::Take() {
+  std::lock_guard lock(mu_);
+  if (!idle_.empty()) {
+    uint8_t* buffer = idle_.back();
+    idle_.pop_back();
+    return buffer;
+  }
+  if (allocated_ >= max_buffers_) return nullptr;
+  auto* buffer = static_cast<uint8_t*>(std::aligned_alloc(kDirectAlignment, PartFile::kSegmentSize));
+  if (buffer) ++allocated_;
+  return buffer;
+}
+
+void SegmentBufferPool::Give(uint8_t* buffer) {
+  std::lock_guard lock(mu_);
+  if (users_ > 0) {
+    idle_.push_back(buffer);
+    return;
+  }
+  std::free(buffer);
+  --allocated_;
+}
+
+void SegmentBufferPool::Join() {
+  std::lock_guard lock(mu_);
+  ++users_;
+}
+
+void SegmentBufferPool::Leave() {
+  std::lock_guard lock(mu_);
+  if (--users_ > 0) return;
+  for (uint8_t* buffer : idle_) std::free(buffer);
+  allocated_ -= idle_.size();
+  idle_.clear();
+}
+
+size_t SegmentBufferPool::allocated() const {
+  std::lock_guard lock(mu_);
+  return allocated_;
+}
+
+Result<std::unique_ptr<PartFile>> PartFile::Open(const std::filesystem::path& path, uint64_t size, bool fresh,
+                                                 SegmentBufferPool& buffers) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError(("cannot create " + path.string()).c_str(), errno);
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    int err = errno;
+    ::close(fd);
+    return IoError(("cannot size " + path.string()).c_str(), err);
+  }
+  // A second descriptor, so the page-cache path keeps its ordinary one.
+  // Filesystems without O_DIRECT refuse the open; that file then goes
+  // through the page cache.
+  int direct_fd = fresh && size >= kDirectFrom ? ::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC) : -1;
+  return std::unique_ptr<PartFile>(new PartFile(fd, direct_fd, size, buffers));
+}
+
+PartFile::PartFile(int fd, int direct_fd, uint64_t size, SegmentBufferPool& buffers)
+    : fd_(fd), direct_fd_(direct_fd), size_(size), buffers_(buffers) {
+  buffers_.Join();
+}
+
+PartFile::~PartFile() {
+  (void)Flush();  // best effort: what does not reach the disk is fetched again
+  if (direct_fd_ >= 0) ::close(direct_fd_);
+  ::close(fd_);
+  buffers_.Leave();
+}
+
+uint64_t PartFile::SegmentLength(uint64_t index) const {
+  return std::min(kSegmentSize, size_ - index * kSegmentSize);
+}
+
+bool PartFile::Gathers(uint64_t index) const {
+  return direct_fd_ >= 0 && !direct_refused_.load(std::memory_order_relaxed) &&
+         SegmentLength(index) % kDirectAlignment == 0;
+}
+
+Result<void> PartFile::Write(uint64_t offset, ByteView data) {
+  if (offset > size_ || data.size() > size_ - offset) {
+    return MakeError(ErrorCode::kInvalidArgument, "a block beyond the end of the file being assembled");
+  }
+  while (!data.empty()) {
+    uint64_t index = offset / kSegmentSize;
+    uint64_t start = index * kSegmentSize;
+    ByteView piece = data.first(std::min<uint64_t>(data.size(), start + SegmentLength(index) - offset));
+    uint8_t* buffer = nullptr;
+    if (Gathers(index)) {
+      std::lock_guard lock(mu_);
+      auto [at, added] = segments_.try_emplace(index);
+      if (added) at->second.buffer = buffers_.Take();
+      buffer = at->second.buffer;
+    }
+    if (!buffer) {
+      if (auto written = WriteBuffered(offset, piece); !written) return written;
+    } else {
+      // Pieces of one segment never overlap, so they are copied unlocked.
+      std::memcpy(buffer + (offset - start), piece.data(), piece.size());
+      bool complete = false;
+      {
+        std::lock_guard lock(mu_);
+        Segment& segment = segments_.at(index);
+        segment.pieces.emplace_back(offset - start, piece.size());
+        segment.filled += piece.size();
+        complete = segment.filled == SegmentLength(index);
+        if (complete) segments_.erase(index);
+      }
+      if (complete) {
+        auto written = WriteSegment(index, buffer);
+        buffers_.Give(buffer);
+        if (!written) return written;
+      }
+    }
+    offset += piece.size();
+    data = data.subspan(piece.size());
+  }
+  return Ok();
+}
+
+Result<void> PartFile::WriteBuffered(uint64_t offset, ByteView data) {
+  if (!WriteAll(fd_, data.data(), data.size(), offset)) return IoError("cannot write a block", errno);
+  uint64_t before = buffered_bytes_.fetch_add(data.size());
+  if ((before + data.size()) / kWritebackEvery != before / kWritebackEvery) {
+    ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+  }
+  return Ok();
+}
+
+Result<void> PartFile::WriteSegment(uint64_t index, const uint8_t* buffer) {
+  uint64_t length = SegmentLength(index);
+  uint64_t offset = index * kSegmentSize;
+  if (!direct_refused_.load(std::memory_order_relaxed)) {
+    uint64_t done = 0;
+    while (done < length) {
+      ssize_t n = ::pwrite(direct_fd_, buffer + done, length - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || (done + static_cast<uint64_t>(n)) % kDirectAlignment != 0) {
+        if (n > 0) done += static_cast<uint64_t>(n);
+        // EINVAL: this filesystem wants another alignment. The rest, and
+        // every later segment, go through the page cache.
+        if (n < 0 && errno != EINVAL) return IoError("cannot write a block", errno);
+        direct_refused_ = true;
+        break;
+      }
+      done += static_cast<uint64_t>(n);
+    }
+    direct_bytes_ += done;
+    if (done == length) return Ok();
+    return WriteBuffered(offset + done, ByteView(buffer + done, length - done));
+  }
+  return WriteBuffered(offset, ByteView(buffer, length));
+}
+
+Result<void> PartFile::Flush() {
+  std::map<uint64_t, Segment> held;
+  {
+    std::lock_guard lock(mu_);
+    held.swap(segments_);
+  }
+  Result<void> result = Ok();
+  for (auto& [index, segment] : held) {
+    if (!segment.buffer) continue;
+    for (auto [at, size] : segment.pieces) {
+      if (!result) break;
+      result = WriteBuffered(index * kSegmentSize + at, ByteView(segment.buffer + at, size));
+    }
+    buffers_.Give(segment.buffer);
+  }
+  return result;
+}
+
+}  // namespace tandem::fs
