@@ -3,7 +3,8 @@
 // aligned segment at a time and each whole segment goes to the disk around
 // the page cache (O_DIRECT): copying a gigabyte into the page cache cost the
 // receiver more CPU than checking it, and on a VM whose memory is faulted in
-// on first touch, several times more. Everything else (small files, a resumed
+// on first touch, several times more. Direct writes are flushed to the device
+// as they go, so the fsync before the rename has little left. Everything else (small files, a resumed
 // file, the file's unaligned tail, filesystems without O_DIRECT) is written
 // through the page cache with writeback started as it goes, so the final
 // fsync finds little left to do. Safe to call from several threads at once.
@@ -99,6 +100,7 @@ class PartFile {
   SegmentBufferPool& buffers_;
   std::atomic<uint64_t> buffered_bytes_{0};
   std::atomic<uint64_t> direct_bytes_{0};
+  std::atomic<bool> syncing_{false};         // a flush of the direct writes is under way
   std::atomic<bool> direct_refused_{false};  // the filesystem turned down a direct write
 
   std::mutex mu_;
