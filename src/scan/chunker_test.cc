@@ -295,3 +295,29 @@ TEST(StreamChunker, ABatchStaysValidThroughTheNextCall) {
 
 }  // namespace
 }  // namespace tandem::scan
+
+namespace tandem::scan {
+namespace {
+
+// The cut points are part of the format: another device must cut the same
+// file into the same blocks for them to dedupe. These were recorded from the
+// first (byte-at-a-time) implementation.
+TEST(Chunker, CutPointsAreThoseOfTheFormat) {
+  std::string data = testing::RandomBytes(2 * kMiB, 11);
+  std::vector<size_t> sizes;
+  for (std::string_view chunk : ChunkAll(data, {})) sizes.push_back(chunk.size());
+  // Small parameters cut often, so every position within an unrolled step is hit.
+  uint64_t small_sum = 0, small_count = 0;
+  for (std::string_view chunk : ChunkAll(data, {.min_size = 64, .avg_size = 256, .max_size = 1024})) {
+    small_sum = small_sum * 31 + chunk.size();
+    ++small_count;
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{78193, 92421, 83788, 25621, 92681, 65010, 85215, 73594, 111474, 66872,
+                                        79116, 70233, 52443, 69670, 106615, 82974, 17554, 73491, 68270, 43217,
+                                        80210, 84731, 73202, 67491, 74026, 80805, 83597, 98188, 16450}));
+  EXPECT_EQ(small_count, 7128u);
+  EXPECT_EQ(small_sum, 5113871631996831856u);
+}
+
+}  // namespace
+}  // namespace tandem::scan
