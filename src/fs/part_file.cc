@@ -111,6 +111,12 @@ PartFile::PartFile(int fd, int direct_fd, uint64_t size, SegmentBufferPool& buff
 
 PartFile::~PartFile() {
   (void)Flush();  // best effort: what does not reach the disk is fetched again
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  changed_.notify_all();
+  if (writer_.joinable()) writer_.join();
   if (direct_fd_ >= 0) ::close(direct_fd_);
   ::close(fd_);
   buffers_.Leave();
@@ -148,22 +154,46 @@ Result<void> PartFile::Write(uint64_t offset, ByteView data) {
       bool complete = false;
       {
         std::lock_guard lock(mu_);
+        if (failure_) return *failure_;
         Segment& segment = segments_.at(index);
         segment.pieces.emplace_back(offset - start, piece.size());
         segment.filled += piece.size();
         complete = segment.filled == SegmentLength(index);
         if (complete) segments_.erase(index);
       }
-      if (complete) {
-        auto written = WriteSegment(index, buffer);
-        buffers_.Give(buffer);
-        if (!written) return written;
-      }
+      if (complete) Enqueue(index, buffer);
     }
     offset += piece.size();
     data = data.subspan(piece.size());
   }
   return Ok();
+}
+
+void PartFile::Enqueue(uint64_t index, uint8_t* buffer) {
+  {
+    std::lock_guard lock(mu_);
+    ready_.emplace_back(index, buffer);
+    if (!writer_.joinable()) writer_ = std::thread([this] { WriterLoop(); });
+  }
+  changed_.notify_all();
+}
+
+void PartFile::WriterLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    changed_.wait(lock, [this] { return closing_ || !ready_.empty(); });
+    if (ready_.empty()) return;
+    auto [index, buffer] = ready_.front();
+    ready_.pop_front();
+    writing_ = true;
+    lock.unlock();
+    auto written = WriteSegment(index, buffer);
+    buffers_.Give(buffer);
+    lock.lock();
+    writing_ = false;
+    if (!written && !failure_) failure_ = written.error();
+    changed_.notify_all();
+  }
 }
 
 Result<void> PartFile::WriteBuffered(uint64_t offset, ByteView data) {
@@ -194,13 +224,10 @@ Result<void> PartFile::WriteSegment(uint64_t index, const uint8_t* buffer) {
       done += static_cast<uint64_t>(n);
     }
     uint64_t before = direct_bytes_.fetch_add(done);
-    if ((before + done) / kSyncEvery != before / kSyncEvery && !syncing_.exchange(true)) {
-      int synced = ::fdatasync(direct_fd_);
-      int err = errno;
-      syncing_ = false;
-      // Reported once, to this descriptor: the fsync before the rename
-      // would not see it again.
-      if (synced != 0) return IoError("cannot flush a block to disk", err);
+    // An error is reported once, to this descriptor: the fsync before the
+    // rename would not see it again.
+    if ((before + done) / kSyncEvery != before / kSyncEvery && ::fdatasync(direct_fd_) != 0) {
+      return IoError("cannot flush a block to disk", errno);
     }
     if (done == length) return Ok();
     return WriteBuffered(offset + done, ByteView(buffer + done, length - done));
@@ -210,11 +237,13 @@ Result<void> PartFile::WriteSegment(uint64_t index, const uint8_t* buffer) {
 
 Result<void> PartFile::Flush() {
   std::map<uint64_t, Segment> held;
-  {
-    std::lock_guard lock(mu_);
-    held.swap(segments_);
-  }
   Result<void> result = Ok();
+  {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [this] { return ready_.empty() && !writing_; });
+    held.swap(segments_);
+    if (failure_) result = *failure_;
+  }
   for (auto& [index, segment] : held) {
     if (!segment.buffer) continue;
     for (auto [at, size] : segment.pieces) {

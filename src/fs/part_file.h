@@ -7,16 +7,21 @@
 // as they go, so the fsync before the rename has little left. Everything else (small files, a resumed
 // file, the file's unaligned tail, filesystems without O_DIRECT) is written
 // through the page cache with writeback started as it goes, so the final
-// fsync finds little left to do. Safe to call from several threads at once.
+// fsync finds little left to do. Safe to call from several threads at once;
+// whole segments are written by a thread the part file owns.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include "base/bytes.h"
@@ -70,8 +75,9 @@ class PartFile {
   // Places `data` at `offset`. kInvalidArgument past the end (nothing is
   // written), kIo if the disk refuses.
   Result<void> Write(uint64_t offset, ByteView data);
-  // Writes what unfinished segments hold (none when every byte came);
-  // kIo if the disk refuses. The file is not synced.
+  // Waits for the segments being written, then writes what unfinished ones
+  // hold (none when every byte came); kIo if the disk refused anything
+  // since the file was opened. The file is not synced.
   Result<void> Flush();
 
   int fd() const { return fd_; }
@@ -93,6 +99,9 @@ class PartFile {
   bool Gathers(uint64_t index) const;
   Result<void> WriteBuffered(uint64_t offset, ByteView data);
   Result<void> WriteSegment(uint64_t index, const uint8_t* buffer);
+  // Hands a whole segment to the writer thread, starting it if need be.
+  void Enqueue(uint64_t index, uint8_t* buffer);
+  void WriterLoop();
 
   const int fd_;
   const int direct_fd_;  // -1 when the file is not gathered or the filesystem refuses
@@ -100,11 +109,19 @@ class PartFile {
   SegmentBufferPool& buffers_;
   std::atomic<uint64_t> buffered_bytes_{0};
   std::atomic<uint64_t> direct_bytes_{0};
-  std::atomic<bool> syncing_{false};         // a flush of the direct writes is under way
   std::atomic<bool> direct_refused_{false};  // the filesystem turned down a direct write
 
   std::mutex mu_;
   std::map<uint64_t, Segment> segments_;  // being gathered, or set to go through the page cache
+  // Whole segments go to the disk on a thread of their own: a direct write
+  // and the periodic flush block, and on the two-thread worker pool they
+  // held up the checking of the blocks behind them.
+  std::thread writer_;
+  std::condition_variable changed_;
+  std::deque<std::pair<uint64_t, uint8_t*>> ready_;  // whole segments waiting for the writer
+  bool writing_ = false;                             // the writer holds one
+  bool closing_ = false;
+  std::optional<Error> failure_;  // the first the disk reported
 };
 
 }  // namespace tandem::fs
