@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 namespace tandem::fs {
 namespace {
@@ -101,7 +102,15 @@ Result<std::unique_ptr<PartFile>> PartFile::Open(const std::filesystem::path& pa
   // Filesystems without O_DIRECT refuse the open; that file then goes
   // through the page cache.
   int direct_fd = fresh && size >= kDirectFrom ? ::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC) : -1;
-  return std::unique_ptr<PartFile>(new PartFile(fd, direct_fd, size, buffers));
+  std::unique_ptr<PartFile> part(new PartFile(fd, direct_fd, size, buffers));
+  if (direct_fd >= 0) {
+    try {
+      part->writer_ = std::thread([raw = part.get()] { raw->WriterLoop(); });
+    } catch (const std::system_error&) {
+      part->direct_off_ = true;  // no thread to spare (a limit on threads): the page cache it is
+    }
+  }
+  return part;
 }
 
 PartFile::PartFile(int fd, int direct_fd, uint64_t size, SegmentBufferPool& buffers)
@@ -127,7 +136,7 @@ uint64_t PartFile::SegmentLength(uint64_t index) const {
 }
 
 bool PartFile::Gathers(uint64_t index) const {
-  return direct_fd_ >= 0 && !direct_refused_.load(std::memory_order_relaxed) &&
+  return direct_fd_ >= 0 && !direct_off_.load(std::memory_order_relaxed) &&
          SegmentLength(index) % kDirectAlignment == 0;
 }
 
@@ -139,43 +148,47 @@ Result<void> PartFile::Write(uint64_t offset, ByteView data) {
     uint64_t index = offset / kSegmentSize;
     uint64_t start = index * kSegmentSize;
     ByteView piece = data.first(std::min<uint64_t>(data.size(), start + SegmentLength(index) - offset));
+    uint64_t at = offset - start;
     uint8_t* buffer = nullptr;
     if (Gathers(index)) {
       std::lock_guard lock(mu_);
-      auto [at, added] = segments_.try_emplace(index);
-      if (added) at->second.buffer = buffers_.Take();
-      buffer = at->second.buffer;
+      if (failure_) return *failure_;
+      auto [found, added] = segments_.try_emplace(index);
+      Segment& segment = found->second;
+      if (added) segment.buffer = buffers_.Take();
+      buffer = segment.buffer;
+      // The piece is claimed before it is copied (unlocked): a piece that
+      // overlaps another would make the count of bytes lie about the holes.
+      if (buffer) {
+        for (auto [other, other_size] : segment.pieces) {
+          if (at < other + other_size && other < at + piece.size()) {
+            return MakeError(ErrorCode::kInternal, "two blocks overlap in the file being assembled");
+          }
+        }
+        segment.pieces.emplace_back(at, piece.size());
+      }
     }
     if (!buffer) {
       if (auto written = WriteBuffered(offset, piece); !written) return written;
     } else {
-      // Pieces of one segment never overlap, so they are copied unlocked.
-      std::memcpy(buffer + (offset - start), piece.data(), piece.size());
+      std::memcpy(buffer + at, piece.data(), piece.size());
       bool complete = false;
       {
         std::lock_guard lock(mu_);
-        if (failure_) return *failure_;
         Segment& segment = segments_.at(index);
-        segment.pieces.emplace_back(offset - start, piece.size());
         segment.filled += piece.size();
         complete = segment.filled == SegmentLength(index);
-        if (complete) segments_.erase(index);
+        if (complete) {
+          segments_.erase(index);
+          ready_.emplace_back(index, buffer);
+        }
       }
-      if (complete) Enqueue(index, buffer);
+      if (complete) changed_.notify_all();
     }
     offset += piece.size();
     data = data.subspan(piece.size());
   }
   return Ok();
-}
-
-void PartFile::Enqueue(uint64_t index, uint8_t* buffer) {
-  {
-    std::lock_guard lock(mu_);
-    ready_.emplace_back(index, buffer);
-    if (!writer_.joinable()) writer_ = std::thread([this] { WriterLoop(); });
-  }
-  changed_.notify_all();
 }
 
 void PartFile::WriterLoop() {
@@ -208,7 +221,7 @@ Result<void> PartFile::WriteBuffered(uint64_t offset, ByteView data) {
 Result<void> PartFile::WriteSegment(uint64_t index, const uint8_t* buffer) {
   uint64_t length = SegmentLength(index);
   uint64_t offset = index * kSegmentSize;
-  if (!direct_refused_.load(std::memory_order_relaxed)) {
+  if (!direct_off_.load(std::memory_order_relaxed)) {
     uint64_t done = 0;
     while (done < length) {
       ssize_t n = ::pwrite(direct_fd_, buffer + done, length - done, static_cast<off_t>(offset + done));
@@ -218,7 +231,7 @@ Result<void> PartFile::WriteSegment(uint64_t index, const uint8_t* buffer) {
         // EINVAL: this filesystem wants another alignment. The rest, and
         // every later segment, go through the page cache.
         if (n < 0 && errno != EINVAL) return IoError("cannot write a block", errno);
-        direct_refused_ = true;
+        direct_off_ = true;
         break;
       }
       done += static_cast<uint64_t>(n);

@@ -73,11 +73,14 @@ class PartFile {
   PartFile& operator=(const PartFile&) = delete;
 
   // Places `data` at `offset`. kInvalidArgument past the end (nothing is
-  // written), kIo if the disk refuses.
+  // written), kInternal if it overlaps bytes already placed in a segment
+  // being gathered (a fresh file's bytes come once), kIo if the disk
+  // refused this or an earlier segment.
   Result<void> Write(uint64_t offset, ByteView data);
   // Waits for the segments being written, then writes what unfinished ones
   // hold (none when every byte came); kIo if the disk refused anything
   // since the file was opened. The file is not synced.
+  // REQUIRES: no Write is running.
   Result<void> Flush();
 
   int fd() const { return fd_; }
@@ -99,8 +102,6 @@ class PartFile {
   bool Gathers(uint64_t index) const;
   Result<void> WriteBuffered(uint64_t offset, ByteView data);
   Result<void> WriteSegment(uint64_t index, const uint8_t* buffer);
-  // Hands a whole segment to the writer thread, starting it if need be.
-  void Enqueue(uint64_t index, uint8_t* buffer);
   void WriterLoop();
 
   const int fd_;
@@ -109,7 +110,9 @@ class PartFile {
   SegmentBufferPool& buffers_;
   std::atomic<uint64_t> buffered_bytes_{0};
   std::atomic<uint64_t> direct_bytes_{0};
-  std::atomic<bool> direct_refused_{false};  // the filesystem turned down a direct write
+  // The filesystem turned down a direct write, or no writer thread could be
+  // started: everything from then on goes through the page cache.
+  std::atomic<bool> direct_off_{false};
 
   std::mutex mu_;
   std::map<uint64_t, Segment> segments_;  // being gathered, or set to go through the page cache

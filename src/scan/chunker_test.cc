@@ -317,6 +317,19 @@ TEST(Chunker, CutPointsAreThoseOfTheFormat) {
                                         80210, 84731, 73202, 67491, 74026, 80805, 83597, 98188, 16450}));
   EXPECT_EQ(small_count, 7128u);
   EXPECT_EQ(small_sum, 5113871631996831856u);
+
+  // Odd sizes put cuts, and the hand-over from the stricter mask to the
+  // looser one, at every position within a four-byte step. Recorded by
+  // building the old loop (3d83dc8:src/scan/chunker.cc) on its own.
+  std::string odd_data = testing::RandomBytes(kMiB, 12);
+  std::vector<std::pair<uint64_t, uint64_t>> odd;  // (rolled sum of sizes, count)
+  for (auto params : {ChunkerParams{.min_size = 61, .avg_size = 256, .max_size = 1023},
+                      ChunkerParams{.min_size = 3, .avg_size = 64, .max_size = 130}}) {
+    uint64_t sum = 0, count = 0;
+    for (std::string_view chunk : ChunkAll(odd_data, params)) sum = sum * 31 + chunk.size(), ++count;
+    odd.emplace_back(sum, count);
+  }
+  EXPECT_EQ(odd, (std::vector<std::pair<uint64_t, uint64_t>>{{2650294136550592078u, 3585}, {2155979818458005138u, 14960}}));
 }
 
 }  // namespace

@@ -463,7 +463,12 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     case PullPlan::Step::kFetch: break;
   }
   Result<void> fetched = Ok();
-  if (!plan.missing.empty()) fetched = co_await FetchMissing(plan);
+  try {
+    if (!plan.missing.empty()) fetched = co_await FetchMissing(plan);
+  } catch (const std::exception& e) {
+    // Still closed on the pool below: closing may write and wait for the disk.
+    fetched = MakeError(ErrorCode::kIo, "fetching " + plan.entry->path.str() + ": " + e.what());
+  }
   // What is gathered in memory goes to the disk, also after a failure: the
   // retry resumes from what the part file holds.
   auto close_part = [part = std::move(plan.part)]() mutable -> Result<void> {
@@ -474,7 +479,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   };
   auto closed = co_await RunOn(pool_.get_executor(), std::move(close_part));
   if (!fetched) co_return fetched;
-  if (!closed) co_return closed;
+  if (!closed) co_return MakeError(closed.error().code, "cannot write " + plan.entry->path.str() + ": " + closed.error().message);
 
   // Mode and mtime go on before the sync, so they are durable with the data.
   auto stamp = [tmp = plan.tmp, mode = plan.entry->mode, mtime_ns = plan.entry->mtime_ns]() -> Result<void> {
@@ -645,7 +650,14 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) {
     for (size_t s = 0; !have && s < plan.sources[i].size(); ++s) {
       const store::BlockLocation& where = plan.sources[i][s];
       auto data = ReadVerifiedBlock(options_.root / where.path, where.offset, where.size, block.id, id_key);
-      have = data && plan.part->Write(offset, *data);
+      if (!data) continue;
+      if (auto written = plan.part->Write(offset, *data); !written) {
+        plan.step = PullPlan::Step::kRetryLater;
+        plan.error = "cannot write " + entry.path.str() + ": " + written.error().message;
+        plan.part.reset();  // here, on the pool: closing may write
+        return;
+      }
+      have = true;
     }
     if (!have) plan.missing.push_back(i);
     offset += block.size;
