@@ -469,30 +469,26 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     // Still closed on the pool below: closing may write and wait for the disk.
     fetched = MakeError(ErrorCode::kIo, "fetching " + plan.entry->path.str() + ": " + e.what());
   }
-  // What is gathered in memory goes to the disk, also after a failure: the
-  // retry resumes from what the part file holds.
-  auto close_part = [part = std::move(plan.part)]() mutable -> Result<void> {
+  // One trip to the pool closes the part file and, if every block came,
+  // gives it its mode and mtime before the sync, so they are durable with
+  // the data. What is gathered in memory goes to the disk also after a
+  // failure: the retry resumes from what the part file holds.
+  auto close_part = [part = std::move(plan.part), stamp = fetched.has_value(), mode = plan.entry->mode,
+                     mtime_ns = plan.entry->mtime_ns]() mutable -> Result<void> {
     if (!part) return Ok();
     auto flushed = part->Flush();
+    if (flushed && stamp) {
+      struct timespec times[2] = {{0, UTIME_OMIT}, {mtime_ns / 1'000'000'000, mtime_ns % 1'000'000'000}};
+      if (::fchmod(part->fd(), mode & 07777) != 0 || ::futimens(part->fd(), times) != 0) {
+        flushed = MakeError(ErrorCode::kIo, std::string("cannot set its mode and time: ") + std::strerror(errno));
+      }
+    }
     part.reset();
     return flushed;
   };
   auto closed = co_await RunOn(pool_.get_executor(), std::move(close_part));
   if (!fetched) co_return fetched;
   if (!closed) co_return MakeError(closed.error().code, "cannot write " + plan.entry->path.str() + ": " + closed.error().message);
-
-  // Mode and mtime go on before the sync, so they are durable with the data.
-  auto stamp = [tmp = plan.tmp, mode = plan.entry->mode, mtime_ns = plan.entry->mtime_ns]() -> Result<void> {
-    // Read-only: a file whose mode lacks the owner's write bit (0444) can
-    // still be stamped and synced by its owner.
-    Fd fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
-    struct timespec times[2] = {{0, UTIME_OMIT}, {mtime_ns / 1'000'000'000, mtime_ns % 1'000'000'000}};
-    if (fd.get() < 0 || ::fchmod(fd.get(), mode & 07777) != 0 || ::futimens(fd.get(), times) != 0) {
-      return MakeError(ErrorCode::kIo, "cannot finish " + tmp.string() + ": " + std::strerror(errno));
-    }
-    return Ok();
-  };
-  if (auto stamped = co_await RunOn(pool_.get_executor(), std::move(stamp)); !stamped) co_return stamped;
 
   stdfs::path tmp_path = plan.tmp;
   // Finalize on the strand: the file must still be as planned, and the record
