@@ -26,7 +26,7 @@ constexpr uint64_t kWritebackEvery = 8u << 20;
 // Flushing every few dozen MiB as segments land leaves it almost nothing.
 constexpr uint64_t kSyncEvery = 64u << 20;
 
-Error IoError(const char* what, int err) { return MakeError(ErrorCode::kIo, std::string(what) + ": " + std::strerror(err)); }
+Error IoError(const std::string& what, int err) { return MakeError(ErrorCode::kIo, what + ": " + std::strerror(err)); }
 
 // Writes all of `data`; errno is kept from the failing call.
 bool WriteAll(int fd, const uint8_t* data, uint64_t size, uint64_t offset) {
@@ -92,11 +92,14 @@ size_t SegmentBufferPool::allocated() const {
 Result<std::unique_ptr<PartFile>> PartFile::Open(const std::filesystem::path& path, uint64_t size, bool fresh,
                                                  SegmentBufferPool& buffers) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return IoError(("cannot create " + path.string()).c_str(), errno);
+  if (fd < 0) {
+    int err = errno;  // before the message's allocation
+    return IoError("cannot create " + path.string(), err);
+  }
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
     int err = errno;
     ::close(fd);
-    return IoError(("cannot size " + path.string()).c_str(), err);
+    return IoError("cannot size " + path.string(), err);
   }
   // A second descriptor, so the page-cache path keeps its ordinary one.
   // Filesystems without O_DIRECT refuse the open; that file then goes
@@ -210,7 +213,10 @@ void PartFile::WriterLoop() {
 }
 
 Result<void> PartFile::WriteBuffered(uint64_t offset, ByteView data) {
-  if (!WriteAll(fd_, data.data(), data.size(), offset)) return IoError("cannot write a block", errno);
+  if (!WriteAll(fd_, data.data(), data.size(), offset)) {
+    int err = errno;
+    return IoError("cannot write a block", err);
+  }
   uint64_t before = buffered_bytes_.fetch_add(data.size());
   if ((before + data.size()) / kWritebackEvery != before / kWritebackEvery) {
     ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
@@ -221,31 +227,26 @@ Result<void> PartFile::WriteBuffered(uint64_t offset, ByteView data) {
 Result<void> PartFile::WriteSegment(uint64_t index, const uint8_t* buffer) {
   uint64_t length = SegmentLength(index);
   uint64_t offset = index * kSegmentSize;
-  if (!direct_off_.load(std::memory_order_relaxed)) {
-    uint64_t done = 0;
-    while (done < length) {
-      ssize_t n = ::pwrite(direct_fd_, buffer + done, length - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 || (done + static_cast<uint64_t>(n)) % kDirectAlignment != 0) {
-        if (n > 0) done += static_cast<uint64_t>(n);
-        // EINVAL: this filesystem wants another alignment. The rest, and
-        // every later segment, go through the page cache.
-        if (n < 0 && errno != EINVAL) return IoError("cannot write a block", errno);
-        direct_off_ = true;
-        break;
-      }
-      done += static_cast<uint64_t>(n);
-    }
-    uint64_t before = direct_bytes_.fetch_add(done);
-    // An error is reported once, to this descriptor: the fsync before the
-    // rename would not see it again.
-    if ((before + done) / kSyncEvery != before / kSyncEvery && ::fdatasync(direct_fd_) != 0) {
-      return IoError("cannot flush a block to disk", errno);
-    }
-    if (done == length) return Ok();
-    return WriteBuffered(offset + done, ByteView(buffer + done, length - done));
+  if (direct_off_.load(std::memory_order_relaxed)) return WriteBuffered(offset, ByteView(buffer, length));
+  ssize_t n;
+  do {
+    n = ::pwrite(direct_fd_, buffer, length, static_cast<off_t>(offset));
+  } while (n < 0 && errno == EINTR);
+  int err = errno;
+  if (n < 0 && err != EINVAL) return IoError("cannot write a block", err);
+  uint64_t done = n > 0 ? static_cast<uint64_t>(n) : 0;
+  // EINVAL (this filesystem wants another alignment) or a short write: the
+  // rest, and every later segment, go through the page cache.
+  if (done < length) direct_off_ = true;
+  uint64_t before = direct_bytes_.fetch_add(done);
+  // An error is reported once, to this descriptor: the fsync before the
+  // rename would not see it again.
+  if ((before + done) / kSyncEvery != before / kSyncEvery && ::fdatasync(direct_fd_) != 0) {
+    err = errno;
+    return IoError("cannot flush a block to disk", err);
   }
-  return WriteBuffered(offset, ByteView(buffer, length));
+  if (done == length) return Ok();
+  return WriteBuffered(offset + done, ByteView(buffer + done, length - done));
 }
 
 Result<void> PartFile::Flush() {
