@@ -137,6 +137,7 @@ class Scanner::Pass {
       }
       ++stats_.entries_seen;
       Visit(*rel, full, *kind, *info);
+      EndBatchIfDue();
       if (*kind == EntryKind::kDirectory) TANDEM_RETURN_IF_ERROR(WalkDirectory(full, text));
     }
     return Ok();
@@ -283,8 +284,8 @@ class Scanner::Pass {
         LocalDisk disk{s_.fs_, s_.root_};
         Settlement settled = Settle(s_.repo_, s_.secrets_, s_.device_, local, {previous->record, *opened}, &disk);
         stats_.records_written += settled.written.size();
+        records_in_batch_ += settled.written.size();
         if (!settled.written.empty()) ++stats_.conflicts;
-        AfterWrite();
         // Left as it was, the local state still differs from the disk, so
         // no pull overwrites the edit.
         if (settled.unsettled) {
@@ -305,12 +306,16 @@ class Scanner::Pass {
     VersionVector vector = Descend(base, {}, s_.device_);
     s_.repo_.PutRecord(crypto::MakeRecord(s_.secrets_, entry, vector));
     ++stats_.records_written;
-    AfterWrite();
+    ++records_in_batch_;
     return vector;
   }
 
-  void AfterWrite() {
-    if (++records_in_batch_ >= kBatchRecords || bytes_in_batch_ >= kBatchBytes ||
+  // Called between entries, never between a record and the local state
+  // that goes with it: peers ask for a record's blocks as soon as the batch
+  // is announced, and are served from the local state's block locations.
+  void EndBatchIfDue() {
+    if (records_in_batch_ == 0) return;
+    if (records_in_batch_ >= kBatchRecords || bytes_in_batch_ >= kBatchBytes ||
         std::chrono::steady_clock::now() - batch_started_ >= kBatchTime) {
       tx_->Commit();
       tx_.emplace(s_.repo_.Begin());
@@ -357,6 +362,7 @@ class Scanner::Pass {
       if (!WriteVersion(std::move(tombstone), known.vector)) continue;
       s_.repo_.DeleteFileState(path);
       ++stats_.deleted;
+      EndBatchIfDue();
     }
   }
 

@@ -261,6 +261,32 @@ TEST_F(ScannerTest, EachCommittedBatchIsAnnouncedAndReadableBeforeTheScanEnds) {
   EXPECT_EQ((*reader)->RecordsSince(0, kFiles + 1).size(), static_cast<size_t>(kFiles));
 }
 
+TEST_F(ScannerTest, EveryAnnouncedRecordCanBeServedAtOnce) {
+  // A peer asks for a new version's blocks the moment it hears of it: a
+  // batch that carries a record must also carry where its blocks are, or
+  // the peer is told "not available" and backs off.
+  constexpr int kFiles = 4100;  // two full batches and a bit
+  for (int i = 0; i < kFiles; ++i) testing::WriteFile(root_ / ("f" + std::to_string(i)), "file " + std::to_string(i));
+  auto reader = repo_->OpenReader();
+  ASSERT_TRUE(reader);
+  size_t batches = 0;
+  std::vector<std::string> unservable;
+  Scanner scanner(posix_, *repo_, secrets_, kDevice, root_, params_);
+  scanner.OnBatchCommitted([&] {
+    ++batches;
+    for (const store::StoredRecord& stored : (*reader)->RecordsSince(0, kFiles + 1)) {
+      for (const crypto::BlockRef& block : stored.record.blocks) {
+        if ((*reader)->FindBlock(block.id).empty()) unservable.push_back(HexEncode(block.id));
+      }
+    }
+  });
+  auto stats = scanner.ScanAll();
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_GE(batches, 2u);
+  EXPECT_TRUE(unservable.empty()) << unservable.size() << " announced blocks had no location, e.g. "
+                                  << unservable.front();
+}
+
 TEST_F(ScannerTest, SymlinksAreRecordedWithTheirTargetAndNeverFollowed) {
   stdfs::path outside = tmp_ / "outside";
   testing::WriteFile(outside / "secret.txt", "not in the share");
