@@ -44,6 +44,12 @@ bool WriteAll(int fd, const uint8_t* data, uint64_t size, uint64_t offset) {
 
 }  // namespace
 
+bool MayHoldData(int fd, uint64_t offset, uint64_t size) {
+  off_t data = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
+  if (data < 0) return errno != ENXIO;  // ENXIO: nothing but holes from offset on
+  return static_cast<uint64_t>(data) - offset < size;
+}
+
 SegmentBufferPool::~SegmentBufferPool() {
   for (uint8_t* buffer : idle_) std::free(buffer);
 }

@@ -58,6 +58,13 @@ class SegmentBufferPool {
   std::vector<uint8_t*> idle_;
 };
 
+// Whether any byte of the file in [offset, offset + size) was ever written.
+// A part file left by a failed transfer is mostly holes: reading a hole
+// costs as much as reading data (the kernel zero-fills it) and checking the
+// zeros costs a hash, so a resume asks first. True when the filesystem
+// cannot tell (no SEEK_DATA): the caller then reads.
+bool MayHoldData(int fd, uint64_t offset, uint64_t size);
+
 class PartFile {
  public:
   // Opens `path`, creating it if missing, and sets its size to `size`.

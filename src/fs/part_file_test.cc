@@ -125,6 +125,25 @@ TEST(PartFile, WhatAnAbandonedFileHeldIsOnDiskForTheResume) {
   }
 }
 
+TEST(PartFile, AResumeCanTellWhatWasNeverWritten) {
+  TempDir dir;
+  SegmentBufferPool buffers(64);
+  const uint64_t size = 4 * PartFile::kSegmentSize;
+  const uint64_t written_at = 2 * PartFile::kSegmentSize;
+  auto part = PartFile::Open(dir / "f.part", size, /*fresh=*/false, buffers);
+  ASSERT_TRUE(part);
+  int fd = (*part)->fd();
+  EXPECT_FALSE(MayHoldData(fd, 0, size)) << "a new part file is all holes";
+  ASSERT_TRUE((*part)->Write(written_at, AsBytes(std::string_view("ten bytes!"))));
+  ASSERT_TRUE((*part)->Flush());
+  EXPECT_TRUE(MayHoldData(fd, 0, size));
+  EXPECT_TRUE(MayHoldData(fd, written_at, 10));
+  EXPECT_TRUE(MayHoldData(fd, written_at - 100, 200)) << "a range that ends inside the data";
+  EXPECT_FALSE(MayHoldData(fd, 0, written_at)) << "a range that ends where the data starts";
+  EXPECT_FALSE(MayHoldData(fd, written_at + PartFile::kSegmentSize / 2, PartFile::kSegmentSize / 2))
+      << "after the data: holes to the end";
+}
+
 TEST(PartFile, WhenBuffersRunOutSegmentsGoThroughThePageCache) {
   TempDir dir;
   SegmentBufferPool buffers(2);

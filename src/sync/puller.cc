@@ -627,6 +627,16 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) {
   stdfs::create_directories(plan.tmp.parent_path(), ec);
   stdfs::create_directories((options_.root / entry.path.str()).parent_path(), ec);
   bool resuming = stdfs::exists(plan.tmp);
+  if (resuming) {
+    // One left by a fetch that got nothing (the sender could not serve yet)
+    // is all holes: start it afresh, so it is written as a new file is.
+    bool empty = false;
+    {
+      Fd probe(::open(plan.tmp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+      empty = probe.get() >= 0 && !fs::MayHoldData(probe.get(), 0, entry.size);
+    }
+    if (empty) resuming = ::unlink(plan.tmp.c_str()) != 0;
+  }
   // A part file left stamped with a read-only mode (its group failed) is
   // written again: give its owner write access back first.
   if (resuming) ::chmod(plan.tmp.c_str(), 0600);
@@ -642,7 +652,8 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) {
   for (size_t i = 0; i < entry.blocks.size(); ++i) {
     const crypto::BlockRef& block = entry.blocks[i];
     plan.offsets.push_back(offset);
-    bool have = resuming && ReadVerifiedBlock(plan.tmp, offset, block.size, block.id, id_key).has_value();
+    bool have = resuming && fs::MayHoldData(plan.part->fd(), offset, block.size) &&
+                ReadVerifiedBlock(plan.tmp, offset, block.size, block.id, id_key).has_value();
     for (size_t s = 0; !have && s < plan.sources[i].size(); ++s) {
       const store::BlockLocation& where = plan.sources[i][s];
       auto data = ReadVerifiedBlock(options_.root / where.path, where.offset, where.size, block.id, id_key);
