@@ -92,6 +92,7 @@ class Repository {
 
   // Groups writes; many small writes in one transaction are ~100x faster.
   Transaction Begin() { return Transaction(db_); }
+  Transaction BeginDeferred() { return Transaction(db_, /*deferred=*/true); }
 
   std::optional<StoredRecord> GetRecord(const crypto::Locator& locator);
   // Stores `record` as the latest version of its locator with the next

@@ -220,21 +220,33 @@ TEST_F(RepositoryTest, UnopenableStoreIsAnIoError) {
 }
 
 TEST_F(RepositoryTest, UncommittedTransactionRollsBack) {
-  auto repo = Open();
-  ASSERT_TRUE(repo);
-  crypto::Record kept = MakeTestRecord("kept", 1);
-  crypto::Record dropped = MakeTestRecord("dropped", 1);
-  {
-    Transaction tx = repo->Begin();
-    repo->PutRecord(kept);
-    tx.Commit();
+  // Immediate (takes the write lock at once) and deferred (at the first write) alike.
+  for (bool deferred : {false, true}) {
+    SCOPED_TRACE(deferred ? "deferred" : "immediate");
+    auto repo = Open();
+    ASSERT_TRUE(repo);
+    auto begin = [&] { return deferred ? repo->BeginDeferred() : repo->Begin(); };
+    std::string suffix = deferred ? "-deferred" : "";
+    crypto::Record kept = MakeTestRecord("kept" + suffix, 1);
+    crypto::Record dropped = MakeTestRecord("dropped" + suffix, 1);
+    {
+      Transaction tx = begin();
+      EXPECT_FALSE(repo->GetRecord(kept.locator));  // reads first, then writes
+      repo->PutRecord(kept);
+      tx.Commit();
+    }
+    {
+      Transaction tx = begin();
+      repo->PutRecord(dropped);
+    }
+    {
+      Transaction tx = begin();  // one that only reads
+      EXPECT_TRUE(repo->GetRecord(kept.locator));
+      tx.Commit();
+    }
+    EXPECT_TRUE(repo->GetRecord(kept.locator));
+    EXPECT_FALSE(repo->GetRecord(dropped.locator));
   }
-  {
-    Transaction tx = repo->Begin();
-    repo->PutRecord(dropped);
-  }
-  EXPECT_TRUE(repo->GetRecord(kept.locator));
-  EXPECT_FALSE(repo->GetRecord(dropped.locator));
 }
 
 LocalFileState FileState(const std::string& path, EntryKind kind, uint64_t size, size_t blocks) {

@@ -61,10 +61,12 @@ class Database {
   sqlite3* db_ = nullptr;
 };
 
-// Commits on Commit(); rolls back if destroyed first.
+// Commits on Commit(); rolls back if destroyed first. A deferred one takes
+// the write lock only at its first write (BEGIN DEFERRED), so one that only
+// reads costs what a single read does.
 class Transaction {
  public:
-  explicit Transaction(Database& db);
+  explicit Transaction(Database& db, bool deferred = false);
   ~Transaction();
   Transaction(Transaction&& other) noexcept : db_(other.db_), done_(other.done_) { other.done_ = true; }
   Transaction(const Transaction&) = delete;
