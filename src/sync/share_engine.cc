@@ -41,8 +41,9 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
       strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), reader_(std::move(reader)),
       epoch_(repo_->epoch()),
       debounce_(loop), pulls_settle_(loop), retry_timer_(loop), block_slot_freed_(loop),
-      segment_buffers_(kSegmentBuffers) {
+      large_pull_freed_(loop), segment_buffers_(kSegmentBuffers) {
   block_slot_freed_.expires_at(asio::steady_timer::time_point::max());
+  large_pull_freed_.expires_at(asio::steady_timer::time_point::max());
 }
 
 void ShareEngine::Start() {
@@ -103,6 +104,7 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
   pulls_settle_.cancel();
   retry_timer_.cancel();
   block_slot_freed_.cancel();
+  large_pull_freed_.cancel();
   auto links = links_;
   for (const auto& link : links) Detach(link->session.get());
   need_queue_.clear();

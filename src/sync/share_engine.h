@@ -271,6 +271,10 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // at once (small files want that) cannot hold much memory in blocks.
   size_t blocks_in_flight_ = 0;
   asio::steady_timer block_slot_freed_;
+  // Large files assembled at once, bounded apart from the small ones: each
+  // holds two descriptors and a writer thread while it is open.
+  size_t large_pulls_ = 0;
+  asio::steady_timer large_pull_freed_;
   // Large files being assembled gather whole segments here before they go
   // to the disk (fs::PartFile); shared by all of them, any thread.
   fs::SegmentBufferPool segment_buffers_;
