@@ -229,6 +229,14 @@ TEST_F(TwoDevices, FiveThousandSmallFiles) {
 }
 
 TEST_F(TwoDevices, AReceiverKilledMidTransferResumesAndNeverShowsAPartialFile) {
+  // A slow link, so that the kill lands mid-transfer: on loopback the whole
+  // file takes a fifth of a second, less than this test needs to notice it
+  // has started.
+  a_.Kill();
+  ::setenv("TANDEM_TEST_HOOKS", "slow-blocks", 1);
+  bool restarted = a_.Start();
+  ::unsetenv("TANDEM_TEST_HOOKS");
+  ASSERT_TRUE(restarted);
   Connect();
   std::string payload;
   for (int i = 0; i < 96; ++i) payload += RandomBytes(1 << 20, 500 + i);
