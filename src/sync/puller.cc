@@ -458,10 +458,13 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     }
   } large_slot;
   if (plan.step == PullPlan::Step::kFetch && plan.entry->size >= fs::PartFile::kDirectFrom) {
-    while (large_pulls_ >= kLargePulls && !shut_down_) {
+    while (large_pulls_ >= kLargePulls && !shut_down_ && enabled_) {
       std::error_code ec;
       co_await large_pull_freed_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
+    // Removed or paused while waiting: a removed share's folder may be gone
+    // already, and a paused one must not start new files.
+    if (shut_down_ || !enabled_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share is paused or removed");
     ++large_pulls_;
     large_slot.engine = this;
   }
