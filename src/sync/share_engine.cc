@@ -218,6 +218,7 @@ void ShareEngine::SetEnabled(bool enabled) {
   if (enabled_ == enabled) return;
   enabled_ = enabled;
   if (!enabled) {
+    large_pull_freed_.cancel();  // pulls waiting to start a large file give up
     auto links = links_;
     for (const auto& link : links) Detach(link->session.get());
   }
@@ -411,18 +412,19 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
     }
     return out;
   };
-  constexpr size_t kCheckParts = 2;
-  std::array<std::optional<Result<std::vector<Checked>>>, kCheckParts> parts;
+  // A live edit's batch of one or a few is not worth a second trip.
+  const size_t n = static_cast<size_t>(records->records_size());
+  const size_t used = n >= 16 ? 2 : 1;
+  std::array<std::optional<Result<std::vector<Checked>>>, 2> parts;
   std::function<asio::awaitable<void>(size_t)> check_part = [&](size_t k) -> asio::awaitable<void> {
-    size_t n = static_cast<size_t>(records->records_size());
-    auto work = [check, begin = n * k / kCheckParts, end = n * (k + 1) / kCheckParts] { return check(begin, end); };
+    auto work = [check, begin = n * k / used, end = n * (k + 1) / used] { return check(begin, end); };
     parts[k].emplace(co_await RunOn(pool_.get_executor(), std::move(work)));
   };
-  co_await ForEachConcurrently(kCheckParts, kCheckParts, std::move(check_part));
+  co_await ForEachConcurrently(used, used, std::move(check_part));
   Result<std::vector<Checked>> checked = std::vector<Checked>();
-  for (auto& part : parts) {
-    if (!*part) co_return part->error();  // the first bad record in the batch's order
-    for (Checked& item : **part) checked->push_back(std::move(item));
+  for (size_t k = 0; k < used; ++k) {
+    if (!*parts[k]) co_return parts[k]->error();  // the first bad record in the batch's order
+    for (Checked& item : **parts[k]) checked->push_back(std::move(item));
   }
   auto apply = [self, device, epoch = std::move(epoch), last_seq, checked = std::move(*checked)]() -> Applied {
     Applied out{Ok(), {}, 0};
