@@ -4,6 +4,7 @@
 
 tandem_test(base_test
   SOURCES
+    src/base/async_test.cc
     src/base/atomic_file_test.cc
     src/base/bytes_test.cc
     src/base/rel_path_test.cc

@@ -50,6 +50,7 @@ asio::awaitable<std::invoke_result_t<F&>> RunOn(Executor ex, F f) {
 #include <asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
+#include <utility>
 
 namespace tandem {
 
@@ -98,5 +99,62 @@ inline asio::awaitable<void> ForEachConcurrently(size_t n, size_t width,
   }
   if (state->error) std::rethrow_exception(state->error);
 }
+
+// A bounded number of slots shared by coroutines on one executor (a count
+// of things in flight). Not thread-safe: acquire and release on that
+// executor only.
+class AsyncSlots {
+ public:
+  // A slot while it lives; empty when Acquire gave up.
+  class Held {
+   public:
+    Held() = default;
+    explicit Held(AsyncSlots* slots) : slots_(slots) {}
+    Held(Held&& other) noexcept : slots_(std::exchange(other.slots_, nullptr)) {}
+    Held& operator=(Held&& other) noexcept {
+      if (this != &other) {
+        if (slots_) slots_->Release();
+        slots_ = std::exchange(other.slots_, nullptr);
+      }
+      return *this;
+    }
+    ~Held() {
+      if (slots_) slots_->Release();
+    }
+    explicit operator bool() const { return slots_ != nullptr; }
+
+   private:
+    AsyncSlots* slots_ = nullptr;
+  };
+
+  AsyncSlots(const asio::any_io_executor& ex, size_t limit) : limit_(limit), freed_(ex) {
+    freed_.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  // Waits for a free slot while `wanted()` holds; it is asked again at each
+  // wake-up, so WakeAll after it turns false makes the waiters give up.
+  template <typename Wanted>
+  asio::awaitable<Held> Acquire(Wanted wanted) {
+    while (used_ >= limit_ && wanted()) {
+      std::error_code ec;
+      co_await freed_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!wanted()) co_return Held();
+    ++used_;
+    co_return Held(this);
+  }
+  void WakeAll() { freed_.cancel(); }
+  size_t used() const { return used_; }
+
+ private:
+  void Release() {
+    --used_;
+    freed_.cancel();
+  }
+
+  const size_t limit_;
+  size_t used_ = 0;
+  asio::steady_timer freed_;
+};
 
 }  // namespace tandem

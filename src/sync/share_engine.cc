@@ -41,11 +41,8 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
     : loop_(loop), pool_(pool), fs_(fs), options_(std::move(options)),
       strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), reader_(std::move(reader)),
       epoch_(repo_->epoch()),
-      debounce_(loop), pulls_settle_(loop), retry_timer_(loop), block_slot_freed_(loop),
-      large_pull_freed_(loop), segment_buffers_(kSegmentBuffers) {
-  block_slot_freed_.expires_at(asio::steady_timer::time_point::max());
-  large_pull_freed_.expires_at(asio::steady_timer::time_point::max());
-}
+      debounce_(loop), pulls_settle_(loop), retry_timer_(loop), block_slots_(loop.get_executor(), kShareBlocksInFlight),
+      large_pulls_(loop.get_executor(), kLargePulls), segment_buffers_(kSegmentBuffers) {}
 
 void ShareEngine::Start() {
   ScheduleScan();
@@ -104,8 +101,8 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
   debounce_.cancel();
   pulls_settle_.cancel();
   retry_timer_.cancel();
-  block_slot_freed_.cancel();
-  large_pull_freed_.cancel();
+  block_slots_.WakeAll();
+  large_pulls_.WakeAll();
   auto links = links_;
   for (const auto& link : links) Detach(link->session.get());
   need_queue_.clear();
@@ -218,7 +215,7 @@ void ShareEngine::SetEnabled(bool enabled) {
   if (enabled_ == enabled) return;
   enabled_ = enabled;
   if (!enabled) {
-    large_pull_freed_.cancel();  // pulls waiting to start a large file give up
+    large_pulls_.WakeAll();  // pulls waiting to start a large file give up
     auto links = links_;
     for (const auto& link : links) Detach(link->session.get());
   }

@@ -26,6 +26,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/async.h"
 #include "base/result.h"
 #include "crypto/keys.h"
 #include "crypto/record.h"
@@ -269,12 +270,13 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   uint64_t received_bytes_ = 0;
   // Block requests of all pulls together, bounded so that many files pulled
   // at once (small files want that) cannot hold much memory in blocks.
-  size_t blocks_in_flight_ = 0;
-  asio::steady_timer block_slot_freed_;
-  // Large files assembled at once, bounded apart from the small ones: each
-  // holds two descriptors and a writer thread while it is open.
-  size_t large_pulls_ = 0;
-  asio::steady_timer large_pull_freed_;
+  static constexpr size_t kShareBlocksInFlight = 64;
+  AsyncSlots block_slots_;
+  // Large files (fs::PartFile::kDirectFrom and up) assembled at once,
+  // bounded apart from the small ones: each holds two descriptors and a
+  // writer thread while it is open.
+  static constexpr size_t kLargePulls = 16;
+  AsyncSlots large_pulls_;
   // Large files being assembled gather whole segments here before they go
   // to the disk (fs::PartFile); shared by all of them, any thread.
   fs::SegmentBufferPool segment_buffers_;
