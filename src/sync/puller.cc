@@ -128,6 +128,35 @@ bool SameMeta(const store::LocalFileState& a, const store::LocalFileState& b) {
          a.inode == b.inode && a.mode == b.mode;
 }
 
+// A file of one block, written, stamped and closed at once: its temporary
+// copy is complete when this returns (not yet synced).
+Result<void> WriteWholeFile(const stdfs::path& tmp, const stdfs::path& folder, ByteView data, uint32_t mode,
+                            int64_t mtime_ns) {
+  std::error_code ec;
+  stdfs::create_directories(tmp.parent_path(), ec);
+  stdfs::create_directories(folder, ec);
+  auto fail = [&](const char* what) {
+    return MakeError(ErrorCode::kIo, std::string(what) + " " + tmp.string() + ": " + std::strerror(errno));
+  };
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
+  int raw = ::open(tmp.c_str(), kFlags, 0600);
+  // One left stamped read-only by a failed group: start it again.
+  if (raw < 0 && errno == EACCES && ::unlink(tmp.c_str()) == 0) raw = ::open(tmp.c_str(), kFlags, 0600);
+  if (raw < 0) return fail("cannot create");
+  Fd fd(raw);
+  for (size_t done = 0; done < data.size();) {
+    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("cannot write");
+    done += static_cast<size_t>(n);
+  }
+  struct timespec times[2] = {{0, UTIME_OMIT}, {mtime_ns / 1'000'000'000, mtime_ns % 1'000'000'000}};
+  if (::fchmod(fd.get(), mode & 07777) != 0 || ::futimens(fd.get(), times) != 0) {
+    return fail("cannot set the mode and time of");
+  }
+  return Ok();
+}
+
 }  // namespace
 
 struct ShareEngine::PullPlan {
@@ -455,7 +484,13 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     // already, and a paused one must not start new files.
     if (!large_slot) co_return MakeError(ErrorCode::kFailedPrecondition, "the share is paused or removed");
   }
-  if (plan.step == PullPlan::Step::kFetch) {
+  // A file of one block that no local file holds (most small files) is
+  // written whole in the pool trip that checks its block: a part file would
+  // take three trips (create, place, close), and each trip is two thread
+  // hand-offs. Its block is in memory either way.
+  const bool whole = plan.step == PullPlan::Step::kFetch && plan.entry->blocks.size() == 1 &&
+                     plan.sources.front().empty();
+  if (plan.step == PullPlan::Step::kFetch && !whole) {
     // The disk work of a fetch needs no index: it runs beside the strand.
     auto start = [self, plan = std::move(plan)]() mutable {
       self->StartTemporaryFile(plan);
@@ -477,7 +512,17 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   }
   Result<void> fetched = Ok();
   try {
-    if (!plan.missing.empty()) fetched = co_await FetchMissing(plan);
+    if (whole) {
+      const crypto::Entry& entry = *plan.entry;
+      auto write = [tmp = plan.tmp, folder = (options_.root / entry.path.str()).parent_path(), mode = entry.mode,
+                    mtime_ns = entry.mtime_ns](ByteView plain) {
+        return WriteWholeFile(tmp, folder, plain, mode, mtime_ns);
+      };
+      std::string why = co_await FetchBlock(entry.blocks.front(), entry.path.str(), std::move(write));
+      if (!why.empty()) fetched = MakeError(ErrorCode::kNotFound, why);
+    } else if (!plan.missing.empty()) {
+      fetched = co_await FetchMissing(plan);
+    }
   } catch (const std::exception& e) {
     // Still closed on the pool below: closing may write and wait for the disk.
     fetched = MakeError(ErrorCode::kIo, "fetching " + plan.entry->path.str() + ": " + e.what());
@@ -486,6 +531,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   // gives it its mode and mtime before the sync, so they are durable with
   // the data. What is gathered in memory goes to the disk also after a
   // failure: the retry resumes from what the part file holds.
+  const bool has_part = plan.part != nullptr;
   auto close_part = [part = std::move(plan.part), stamp = fetched.has_value(), mode = plan.entry->mode,
                      mtime_ns = plan.entry->mtime_ns]() mutable -> Result<void> {
     if (!part) return Ok();
@@ -499,7 +545,8 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     part.reset();
     return flushed;
   };
-  auto closed = co_await RunOn(pool_.get_executor(), std::move(close_part));
+  Result<void> closed = Ok();
+  if (has_part) closed = co_await RunOn(pool_.get_executor(), std::move(close_part));
   if (!fetched) co_return fetched;
   if (!closed) co_return MakeError(closed.error().code, "cannot write " + plan.entry->path.str() + ": " + closed.error().message);
 
@@ -685,7 +732,6 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) {
 }
 
 asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
-  auto self = shared_from_this();
   const crypto::Entry& entry = *plan.entry;
   std::string failure;
   // Written from the pool threads; outlives them all.
@@ -693,58 +739,60 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
   std::function<asio::awaitable<void>(size_t)> fetch_one = [&](size_t k) -> asio::awaitable<void> {
     if (!failure.empty()) co_return;
     size_t i = plan.missing[k];
-    const crypto::BlockRef block = entry.blocks[i];
-    uint64_t offset = plan.offsets[i];
-    AsyncSlots::Held slot = co_await block_slots_.Acquire([this] { return !shut_down_; });
-    if (!slot) {
-      if (failure.empty()) failure = "the share is being removed";
-      co_return;
-    }
-    // Ask each connected peer in turn until one has a current copy.
-    const size_t first_link = next_link_++;
-    for (size_t attempt = 0; attempt < links_.size() && failure.empty(); ++attempt) {
-      if (links_.empty() || shut_down_) break;
-      auto link = links_[(first_link + attempt) % links_.size()];
-      auto fetched = co_await link->session->FetchBlock(link->offer, block.id, block.size);
-      if (!fetched) {
-        spdlog::debug("share {}: block {} from {}: {}", options_.name, HexEncode(block.id).substr(0, 12),
-                      link->session->device_id(), fetched.error().message);
-        continue;
-      }
-      // kInvalidArgument: the peer's block is not the one asked for.
-      auto store_block = [self, part, block, offset, fetched = std::move(*fetched)]() mutable -> Result<void> {
-        const auto& secrets = self->options_.secrets;
-        std::span<uint8_t> bytes{reinterpret_cast<uint8_t*>(fetched.bytes.data()), fetched.bytes.size()};
-        ByteView plain = bytes;
-        bool genuine = true;
-        if (fetched.sealed) {
-          auto opened = crypto::OpenBlockInPlace(secrets.block_key(), secrets.id_key(), block.id, bytes);
-          genuine = opened.has_value();
-          if (opened) plain = *opened;
-        }
-        genuine = genuine && plain.size() == block.size &&
-                  (fetched.sealed || crypto::ComputeBlockId(secrets.id_key(), plain) == block.id);
-        if (!genuine) return MakeError(ErrorCode::kInvalidArgument, "not the block asked for");
-        return part->Write(offset, plain);
-      };
-      auto written = co_await RunOn(pool_.get_executor(), std::move(store_block));
-      if (written) {
-        received_bytes_ += block.size;
-        co_return;
-      }
-      if (written.error().code != ErrorCode::kInvalidArgument) {
-        if (failure.empty()) failure = "cannot write " + entry.path.str() + ": " + written.error().message;
-        co_return;
-      }
-      last_error_ = "peer " + link->session->device_id() + " sent a block of " + entry.path.str() +
-                    " that does not match its id; it was rejected";
-      spdlog::warn("share {}: {}", options_.name, last_error_);
-    }
-    if (failure.empty()) failure = "no connected peer has block " + HexEncode(block.id).substr(0, 12) + " of " + entry.path.str();
+    auto place = [part, offset = plan.offsets[i]](ByteView plain) { return part->Write(offset, plain); };
+    std::string why = co_await FetchBlock(entry.blocks[i], entry.path.str(), std::move(place));
+    if (!why.empty() && failure.empty()) failure = std::move(why);
   };
   co_await ForEachConcurrently(plan.missing.size(), kBlocksInFlight, std::move(fetch_one));
   if (!failure.empty()) co_return MakeError(ErrorCode::kNotFound, failure);
   co_return Ok();
+}
+
+asio::awaitable<std::string> ShareEngine::FetchBlock(crypto::BlockRef block, const std::string& path,
+                                                     std::function<Result<void>(ByteView plain)> place) {
+  auto self = shared_from_this();
+  AsyncSlots::Held slot = co_await block_slots_.Acquire([this] { return !shut_down_; });
+  if (!slot) co_return "the share is being removed";
+  // Ask each connected peer in turn until one has a current copy.
+  const size_t first_link = next_link_++;
+  for (size_t attempt = 0; attempt < links_.size(); ++attempt) {
+    if (links_.empty() || shut_down_) break;
+    auto link = links_[(first_link + attempt) % links_.size()];
+    auto fetched = co_await link->session->FetchBlock(link->offer, block.id, block.size);
+    if (!fetched) {
+      spdlog::debug("share {}: block {} from {}: {}", options_.name, HexEncode(block.id).substr(0, 12),
+                    link->session->device_id(), fetched.error().message);
+      continue;
+    }
+    // kInvalidArgument: the peer's block is not the one asked for.
+    auto store_block = [self, block, &place, fetched = std::move(*fetched)]() mutable -> Result<void> {
+      const auto& secrets = self->options_.secrets;
+      std::span<uint8_t> bytes{reinterpret_cast<uint8_t*>(fetched.bytes.data()), fetched.bytes.size()};
+      ByteView plain = bytes;
+      bool genuine = true;
+      if (fetched.sealed) {
+        auto opened = crypto::OpenBlockInPlace(secrets.block_key(), secrets.id_key(), block.id, bytes);
+        genuine = opened.has_value();
+        if (opened) plain = *opened;
+      }
+      genuine = genuine && plain.size() == block.size &&
+                (fetched.sealed || crypto::ComputeBlockId(secrets.id_key(), plain) == block.id);
+      if (!genuine) return MakeError(ErrorCode::kInvalidArgument, "not the block asked for");
+      return place(plain);
+    };
+    auto written = co_await RunOn(pool_.get_executor(), std::move(store_block));
+    if (written) {
+      received_bytes_ += block.size;
+      co_return "";
+    }
+    if (written.error().code != ErrorCode::kInvalidArgument) {
+      co_return "cannot write " + path + ": " + written.error().message;
+    }
+    last_error_ = "peer " + link->session->device_id() + " sent a block of " + path +
+                  " that does not match its id; it was rejected";
+    spdlog::warn("share {}: {}", options_.name, last_error_);
+  }
+  co_return "no connected peer has block " + HexEncode(block.id).substr(0, 12) + " of " + path;
 }
 
 void ShareEngine::StartBlindFetch() {

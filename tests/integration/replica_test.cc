@@ -285,10 +285,15 @@ TEST_P(ForgedBlocks, AreRejectedAndTheFileComesFromAnHonestPeer) {
   std::string token = TokenOf(honest, "write");
   ASSERT_EQ(forger.Run({"import", token, (tmp / "f").string()}).exit_code, 0);
   ASSERT_EQ(forger.Run({"peer", "add", "s", honest.address()}).exit_code, 0);
+  // Several blocks (assembled in a part file) and one block (written whole).
   std::string content = RandomBytes(200'000, 5);
+  std::string small = RandomBytes(5'000, 6);
   WriteFile(tmp / "h/data.bin", content);
-  ASSERT_TRUE(WaitUntil([&] { return stdfs::exists(tmp / "f/data.bin"); })) << forger.Log();
+  WriteFile(tmp / "h/small.bin", small);
+  ASSERT_TRUE(WaitUntil([&] { return stdfs::exists(tmp / "f/data.bin") && stdfs::exists(tmp / "f/small.bin"); }))
+      << forger.Log();
   EXPECT_EQ(ReadFile(tmp / "f/data.bin"), content) << "the forger pulls honestly; it only serves forgeries";
+  EXPECT_EQ(ReadFile(tmp / "f/small.bin"), small);
 
   // A new device that can reach only the forger gets the record but no bytes.
   ASSERT_EQ(fresh.Run({"import", token, (tmp / "n").string()}).exit_code, 0);
@@ -296,12 +301,15 @@ TEST_P(ForgedBlocks, AreRejectedAndTheFileComesFromAnHonestPeer) {
   ASSERT_TRUE(WaitUntil([&] {
     return fresh.Json({"info", "s"})["last_error"].get<std::string>().find("does not match its id") != std::string::npos;
   })) << fresh.Log();
+  ASSERT_TRUE(WaitUntil([&] { return fresh.Json({"info", "s"})["need_files"] == 2; })) << fresh.Log();
   EXPECT_FALSE(stdfs::exists(tmp / "n/data.bin")) << "nothing forged is ever written";
-  EXPECT_EQ(fresh.Json({"info", "s"})["need_files"], 1);
+  EXPECT_FALSE(stdfs::exists(tmp / "n/small.bin"));
 
   ASSERT_EQ(fresh.Run({"peer", "add", "s", honest.address()}).exit_code, 0);
-  ASSERT_TRUE(WaitUntil([&] { return stdfs::exists(tmp / "n/data.bin"); }, 60s)) << fresh.Log();
+  ASSERT_TRUE(WaitUntil([&] { return stdfs::exists(tmp / "n/data.bin") && stdfs::exists(tmp / "n/small.bin"); }, 60s))
+      << fresh.Log();
   EXPECT_EQ(ReadFile(tmp / "n/data.bin"), content);
+  EXPECT_EQ(ReadFile(tmp / "n/small.bin"), small);
 }
 
 INSTANTIATE_TEST_SUITE_P(Delivery, ForgedBlocks, ::testing::Bool(),
