@@ -68,6 +68,7 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
   if (const char* text = std::getenv("TANDEM_TEST_HOOKS"); text && *text) {
     std::string wanted = std::string(",") + text + ",";
     hooks.send_local_edits = wanted.find(",send-local-edits,") != std::string::npos;
+    hooks.sign_forged_batches = wanted.find(",sign-forged-batches,") != std::string::npos;
     hooks.forge_blocks = wanted.find(",forge-blocks,") != std::string::npos;
     hooks.slow_blocks = wanted.find(",slow-blocks,") != std::string::npos;
     hooks.no_reader_proof = wanted.find(",no-reader-proof,") != std::string::npos;

@@ -12,6 +12,7 @@ namespace {
 // v2: every variable-length field is length-prefixed, so no bytes can move
 // between the sealed entry and the block list under the same signature.
 constexpr std::string_view kSignatureDomain = "tandem-record-v2";
+constexpr std::string_view kBatchSignatureDomain = "tandem-record-batch-v1";
 constexpr size_t kBlockRefSize = 36;
 
 Error Corrupt(const std::string& what) { return MakeError(ErrorCode::kCorrupt, what); }
@@ -129,6 +130,40 @@ Bytes SignedMessage(const Key32& share_id, const Record& record) {
     message.insert(message.end(), field->begin(), field->end());
   }
   return message;
+}
+
+Key32 RecordDigest(const Key32& share_id, const Record& record) {
+  Bytes message = SignedMessage(share_id, record);
+  AppendU32BE(message, static_cast<uint32_t>(record.signature.size()));
+  message.insert(message.end(), record.signature.begin(), record.signature.end());
+  return Sha256(message);
+}
+
+namespace {
+
+// Domain, share and count, then the digests hashed: a batch signature can
+// never pass for a record's, nor move to another share or another list.
+Bytes BatchMessage(const Key32& share_id, std::span<const Key32> digests) {
+  static_assert(sizeof(Key32) == 32, "digests are hashed as one contiguous run");
+  Bytes message(kBatchSignatureDomain.begin(), kBatchSignatureDomain.end());
+  message.insert(message.end(), share_id.begin(), share_id.end());
+  AppendU32BE(message, static_cast<uint32_t>(digests.size()));
+  Key32 all = Sha256({reinterpret_cast<const uint8_t*>(digests.data()), digests.size_bytes()});
+  message.insert(message.end(), all.begin(), all.end());
+  return message;
+}
+
+}  // namespace
+
+Bytes SignRecordBatch(const ShareSecrets& secrets, std::span<const Key32> digests) {
+  return secrets.Sign(BatchMessage(secrets.share_id(), digests));
+}
+
+Result<void> VerifyRecordBatch(const ShareSecrets& secrets, std::span<const Key32> digests, ByteView signature) {
+  if (!secrets.Verify(BatchMessage(secrets.share_id(), digests), signature)) {
+    return Corrupt("batch signature does not verify");
+  }
+  return Ok();
 }
 
 Record MakeRecord(const ShareSecrets& secrets, const Entry& entry, const VersionVector& vector) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -79,5 +80,20 @@ Result<std::vector<BlockRef>> DecodeBlockList(ByteView blob);
 
 // The exact bytes a record signature covers.
 Bytes SignedMessage(const Key32& share_id, const Record& record);
+
+// Batch signatures. A write replica sending many records signs them once
+// more as a batch, so the receiver checks one signature instead of one per
+// record (the largest cost of a small file to it). Each record still carries
+// its own signature, for replicas that relay it without the write key.
+//
+// What a record adds to a batch: SHA-256 over the bytes its own signature
+// covers and that signature, so the batch vouches for the record exactly as
+// it will be stored and relayed.
+Key32 RecordDigest(const Key32& share_id, const Record& record);
+// The share key's signature over these digests, in this order.
+// REQUIRES: secrets.CanWrite().
+Bytes SignRecordBatch(const ShareSecrets& secrets, std::span<const Key32> digests);
+// Ok if the share key signed exactly these digests in this order.
+Result<void> VerifyRecordBatch(const ShareSecrets& secrets, std::span<const Key32> digests, ByteView signature);
 
 }  // namespace tandem::crypto

@@ -233,6 +233,76 @@ TEST_F(RecordTest, RecordOfAnotherShareFailsVerification) {
   EXPECT_FALSE(VerifyRecord(secrets_, transplanted));
 }
 
+class RecordBatchTest : public RecordTest {
+ protected:
+  RecordBatchTest() {
+    for (const char* path : {"a.txt", "b/c.txt", "d"}) {
+      Entry entry = entry_;
+      entry.path = Path(path);
+      records_.push_back(MakeRecord(secrets_, entry, vector_));
+    }
+  }
+  std::vector<Key32> Digests(const std::vector<Record>& records) const {
+    std::vector<Key32> out;
+    for (const Record& record : records) out.push_back(RecordDigest(secrets_.share_id(), record));
+    return out;
+  }
+  std::vector<Record> records_;
+};
+
+TEST_F(RecordBatchTest, SignedBatchVerifiesForEveryMode) {
+  Bytes signature = SignRecordBatch(secrets_, Digests(records_));
+  EXPECT_TRUE(VerifyRecordBatch(secrets_, Digests(records_), signature));
+  EXPECT_TRUE(VerifyRecordBatch(secrets_.Downgrade(AccessMode::kRead), Digests(records_), signature));
+  EXPECT_TRUE(VerifyRecordBatch(ShareSecrets::FromShareId(secrets_.share_id()), Digests(records_), signature));
+}
+
+TEST_F(RecordBatchTest, AnyChangeToTheRecordsFailsVerification) {
+  Bytes signature = SignRecordBatch(secrets_, Digests(records_));
+  auto fails = [&](const std::vector<Record>& records, const char* what) {
+    auto verified = VerifyRecordBatch(secrets_, Digests(records), signature);
+    ASSERT_FALSE(verified) << what;
+    EXPECT_EQ(verified.error().code, ErrorCode::kCorrupt);
+  };
+  std::vector<Record> changed = records_;
+  changed[1].sealed_entry[0] ^= 1;
+  fails(changed, "a sealed entry");
+  changed = records_;
+  changed[2].vector.Bump(7);
+  fails(changed, "a vector");
+  changed = records_;
+  changed[0].blocks.pop_back();
+  fails(changed, "a block list");
+  changed = records_;
+  changed[2].signature[5] ^= 1;
+  fails(changed, "a record's own signature: the batch vouches for it as stored");
+  changed = records_;
+  std::swap(changed[0], changed[1]);
+  fails(changed, "the order");
+  changed = records_;
+  changed.pop_back();
+  fails(changed, "one record fewer");
+  changed = records_;
+  changed.push_back(records_[0]);
+  fails(changed, "one record more");
+  fails({}, "no records");
+}
+
+TEST_F(RecordBatchTest, OnlyTheShareKeySignsABatch) {
+  std::vector<Key32> digests = Digests(records_);
+  Bytes signature = SignRecordBatch(secrets_, digests);
+  for (size_t i = 0; i < signature.size(); i += 7) {
+    Bytes bad = signature;
+    bad[i] ^= 0x10;
+    EXPECT_FALSE(VerifyRecordBatch(secrets_, digests, bad)) << "byte " << i;
+  }
+  EXPECT_FALSE(VerifyRecordBatch(secrets_, digests, {}));
+  EXPECT_FALSE(VerifyRecordBatch(secrets_, digests, SignRecordBatch(other_, digests)));
+  // A record's own signature is over other bytes: it never passes for a batch of one.
+  std::vector<Key32> one = {digests[0]};
+  EXPECT_FALSE(VerifyRecordBatch(secrets_, one, records_[0].signature));
+}
+
 TEST_F(RecordTest, OpenFailsWithAnotherShareReadKey) {
   Record record = MakeRecord(secrets_, entry_, vector_);
   auto opened = OpenRecord(other_, record);

@@ -99,6 +99,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // (TANDEM_TEST_HOOKS; never set in normal use).
   struct TestHooks {
     bool send_local_edits = false;  // a read replica sends its edits as records it cannot sign
+    bool sign_forged_batches = false;  // ... and signs them as a batch, with a key not the share's
     bool forge_blocks = false;      // blocks served are sealed right but hold other bytes
     bool slow_blocks = false;       // each block is served after a pause (a slow link)
     bool no_reader_proof = false;   // proves nothing, as an older build: its blocks come sealed

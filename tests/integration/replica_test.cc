@@ -168,8 +168,9 @@ class ReadReplica : public ::testing::Test {
     ASSERT_TRUE(writer_.Start());
   }
 
-  void Join(bool misbehaving = false) {
-    ASSERT_TRUE(misbehaving ? StartMisbehaving(reader_, "send-local-edits") : reader_.Start());
+  // `hooks`: how the reader misbehaves, if at all.
+  void Join(const char* hooks = nullptr) {
+    ASSERT_TRUE(hooks ? StartMisbehaving(reader_, hooks) : reader_.Start());
     ASSERT_EQ(writer_.Run({"add", w_dir_.string(), "--name", "s"}).exit_code, 0);
     CommandResult imported = reader_.Run({"import", TokenOf(writer_, "read"), r_dir_.string()});
     ASSERT_EQ(imported.exit_code, 0) << imported.err;
@@ -252,15 +253,20 @@ TEST_F(ReadReplica, RevertsOnePathAndRefusesUnknownOnes) {
   EXPECT_EQ(ReadFile(r_dir_ / "a.txt"), "edit one") << "only the named path was reverted";
 }
 
-TEST_F(ReadReplica, EditsItSendsAsRecordsAreRejectedAndChangeNothing) {
-  Join(/*misbehaving=*/true);
+// Param: whether the forged records come signed as a batch (by a key that
+// is not the share's), as if that spared the writer checking each record.
+class ReadReplicaForging : public ReadReplica, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(ReadReplicaForging, EditsItSendsAsRecordsAreRejectedAndChangeNothing) {
+  Join(GetParam() ? "send-local-edits,sign-forged-batches" : "send-local-edits");
   uint64_t writer_sequence = writer_.Json({"info", "s"})["index"]["sequence"];
   auto before = SnapshotTree(w_dir_);
   WriteFile(r_dir_ / "a.txt", "forged edit");
   WriteFile(r_dir_ / "planted.txt", "forged file");
-  ASSERT_TRUE(WaitUntil([&] {
-    return writer_.Log().find("disconnected: peer sent a record the share key did not sign") != std::string::npos;
-  })) << writer_.Log() << reader_.Log();
+  const std::string reason = GetParam() ? "disconnected: peer sent records the share key did not sign"
+                                        : "disconnected: peer sent a record the share key did not sign";
+  ASSERT_TRUE(WaitUntil([&] { return writer_.Log().find(reason) != std::string::npos; }))
+      << writer_.Log() << reader_.Log();
   EXPECT_NE(reader_.Log().find("TEST HOOK"), std::string::npos);
   // The writer keeps serving the share: a real edit still arrives.
   WriteFile(w_dir_ / "b.txt", "a real edit");
@@ -269,6 +275,11 @@ TEST_F(ReadReplica, EditsItSendsAsRecordsAreRejectedAndChangeNothing) {
   EXPECT_EQ(SnapshotTree(w_dir_), before);
   EXPECT_EQ(writer_.Json({"info", "s"})["index"]["sequence"], writer_sequence + 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Records, ReadReplicaForging, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "SignedAsABatch" : "OneByOne";
+                         });
 
 // Whether the new device proves it can read: forged blocks then come plain
 // inside TLS; without the proof (as from an older build) they come sealed
