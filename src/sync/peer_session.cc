@@ -23,7 +23,8 @@ std::string OfferOf(const ShareEngine& engine, const Bytes& binding) {
 PeerSession::PeerSession(std::shared_ptr<net::Connection> connection, SessionHost& host,
                          std::string dial_address)
     : connection_(std::move(connection)), host_(host), dial_address_(std::move(dial_address)),
-      last_receive_(std::chrono::steady_clock::now()), keepalive_(connection_->executor()) {}
+      last_receive_(std::chrono::steady_clock::now()), keepalive_(connection_->executor()),
+      requests_(connection_->executor(), kRequestsInFlightPerPeer) {}
 
 asio::awaitable<void> PeerSession::Run() {
   auto self = shared_from_this();
@@ -88,6 +89,7 @@ void PeerSession::Close(const std::string& reason) {
   connection_->Close(reason);
   keepalive_.cancel();
   for (auto& [id, pending] : pending_) pending->signal.cancel();
+  requests_.WakeAll();
 }
 
 void PeerSession::DetachAll() {
@@ -186,6 +188,7 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
         wire::Frame reply;
         reply.mutable_block_response()->set_request_id(frame.block_request().request_id());
         reply.mutable_block_response()->set_not_available(true);
+        reply.mutable_block_response()->set_busy(engine != nullptr);
         connection_->Send(reply);
         co_return Ok();
       }
@@ -226,27 +229,40 @@ asio::awaitable<void> PeerSession::WaitForRoom() { co_await connection_->WaitFor
 
 asio::awaitable<Result<FetchedBlock>> PeerSession::FetchBlock(const std::string& offer, const crypto::BlockId& id,
                                                        uint32_t size) {
-  if (closed()) co_return MakeError(ErrorCode::kNotFound, "peer disconnected");
   auto self = shared_from_this();
-  uint64_t request_id = next_request_++;
-  auto pending = std::make_shared<PendingBlock>(co_await asio::this_coro::executor);
-  pending->signal.expires_after(kBlockTimeout);
-  pending_[request_id] = pending;
-  wire::Frame frame;
-  auto* req = frame.mutable_block_request();
-  req->set_request_id(request_id);
-  req->set_share(offer);
-  req->set_block_id(std::string(reinterpret_cast<const char*>(id.data()), id.size()));
-  req->set_size(size);
-  connection_->Send(frame);
-  std::error_code ec;
-  co_await pending->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  pending_.erase(request_id);
-  if (!pending->response) co_return MakeError(ErrorCode::kNotFound, closed() ? "peer disconnected" : "block request timed out");
-  if (pending->response->not_available()) co_return MakeError(ErrorCode::kNotFound, "peer does not have the block");
-  wire::BlockResponse& response = *pending->response;
-  if (response.has_plain()) co_return FetchedBlock{std::move(*response.mutable_plain()), false};
-  co_return FetchedBlock{std::move(*response.mutable_sealed()), true};
+  AsyncSlots::Held slot = co_await requests_.Acquire([this] { return !closed(); });
+  if (!slot) co_return MakeError(ErrorCode::kNotFound, "peer disconnected");
+  auto executor = co_await asio::this_coro::executor;
+  for (int busy = 0;; ++busy) {
+    uint64_t request_id = next_request_++;
+    auto pending = std::make_shared<PendingBlock>(executor);
+    pending->signal.expires_after(kBlockTimeout);
+    pending_[request_id] = pending;
+    wire::Frame frame;
+    auto* req = frame.mutable_block_request();
+    req->set_request_id(request_id);
+    req->set_share(offer);
+    req->set_block_id(std::string(reinterpret_cast<const char*>(id.data()), id.size()));
+    req->set_size(size);
+    connection_->Send(frame);
+    std::error_code ec;
+    co_await pending->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    pending_.erase(request_id);
+    if (!pending->response) {
+      co_return MakeError(ErrorCode::kNotFound, closed() ? "peer disconnected" : "block request timed out");
+    }
+    wire::BlockResponse& response = *pending->response;
+    if (response.busy() && busy < kBusyRetries && !closed()) {
+      asio::steady_timer pause(executor, kFirstBusyPause * (1 << busy));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (response.not_available()) {
+      co_return MakeError(ErrorCode::kNotFound, response.busy() ? "peer is busy" : "peer does not have the block");
+    }
+    if (response.has_plain()) co_return FetchedBlock{std::move(*response.mutable_plain()), false};
+    co_return FetchedBlock{std::move(*response.mutable_sealed()), true};
+  }
 }
 
 asio::awaitable<void> PeerSession::Keepalive() {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/async.h"
 #include "crypto/keyed_hash.h"
 #include "net/connection.h"
 
@@ -42,15 +43,24 @@ inline constexpr std::chrono::seconds kBlockTimeout{30};
 inline constexpr size_t kMaxServedAtOnce = 256;
 // Answers for a peer that asks faster than it reads: past the first (answers
 // queued, plus answers being prepared at the largest block size) its block
-// requests are answered "not available"; past the second (answers queued) it
-// is disconnected. An honest peer keeps at most 64 blocks (16 MiB at the
-// largest) in flight per share and reads its answers: with several shares
-// busy at once it may be asked to wait, never cut off.
+// requests are answered "busy"; past the second (answers queued) it is
+// disconnected. An honest peer keeps at most kRequestsInFlightPerPeer blocks
+// (16 MiB at the largest) in flight on a connection and reads its answers:
+// it is asked to wait only when it reads slowly, and never cut off.
 inline constexpr size_t kQueuedAnswersRefuse = 24u << 20;
 inline constexpr size_t kQueuedAnswersLimit = 48u << 20;
 // An answer still being read and sealed counts as the largest a block can
 // be (the chunker's 256 KiB, sealed): the requested size is the peer's word.
 inline constexpr size_t kAnswerInProgressBytes = (256u << 10) + 64;
+// Block requests this device keeps in flight on one connection, over all
+// its shares: at the largest block size (16 MiB) within what the peer
+// answers at once, so several busy shares never make it refuse us.
+inline constexpr size_t kRequestsInFlightPerPeer = 64;
+// A request the peer was too busy to answer (it is also serving others, or
+// our answers wait unread) is asked again after a pause that doubles, this
+// many times, before the block counts as not available there.
+inline constexpr int kBusyRetries = 8;
+inline constexpr std::chrono::milliseconds kFirstBusyPause{10};
 
 // A block as a peer sent it: sealed, or plain inside TLS to a device that
 // proved it can read the share (a reader gains nothing from the seal and
@@ -119,6 +129,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_receive_;
   asio::steady_timer keepalive_;
+  AsyncSlots requests_;  // our block requests in flight
 };
 
 }  // namespace tandem::sync

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -188,14 +189,29 @@ class HostilePeer {
     return entries;
   }
 
-  bool SendBlockRequest(uint64_t id, const crypto::BlockId& block, uint32_t size) {
+  wire::Frame BlockRequest(uint64_t id, const crypto::BlockId& block, uint32_t size) const {
     wire::Frame frame;
     auto* request = frame.mutable_block_request();
     request->set_request_id(id);
     request->set_share(offer_);
     request->set_block_id(std::string(reinterpret_cast<const char*>(block.data()), block.size()));
     request->set_size(size);
-    return Write(frame);
+    return frame;
+  }
+
+  bool SendBlockRequest(uint64_t id, const crypto::BlockId& block, uint32_t size) {
+    return Write(BlockRequest(id, block, size));
+  }
+
+  // The largest block of the share, from the index the daemon gives any peer.
+  std::optional<crypto::BlockRef> LargestBlock() {
+    std::optional<crypto::BlockRef> largest;
+    for (const crypto::Entry& entry : Entries()) {
+      for (const crypto::BlockRef& b : entry.blocks) {
+        if (!largest || b.size > largest->size) largest = b;
+      }
+    }
+    return largest;
   }
 
   // The next block request the daemon sends before `deadline`.
@@ -217,6 +233,16 @@ class HostilePeer {
     } else {
       response->set_sealed(bytes);
     }
+    return Write(frame);
+  }
+
+  // Answers `request` as a peer with too much in progress does.
+  bool AnswerBusy(const wire::BlockRequest& request) {
+    wire::Frame frame;
+    auto* response = frame.mutable_block_response();
+    response->set_request_id(request.request_id());
+    response->set_not_available(true);
+    response->set_busy(true);
     return Write(frame);
   }
 
@@ -536,13 +562,7 @@ TEST_F(HostilePeers, ABlindReplicaKeepsNoPlainBlock) {
 TEST_F(HostilePeers, AFloodOfBlockRequestsNeverReadKeepsMemoryBounded) {
   HostilePeer mallory(secrets_);
   ASSERT_EQ(mallory.Join(a_.port()), "");
-  // big.bin's largest block, from the index the daemon gives any peer.
-  std::optional<crypto::BlockRef> block;
-  for (const crypto::Entry& entry : mallory.Entries()) {
-    for (const crypto::BlockRef& b : entry.blocks) {
-      if (!block || b.size > block->size) block = b;
-    }
-  }
+  std::optional<crypto::BlockRef> block = mallory.LargestBlock();  // one of big.bin's
   ASSERT_TRUE(block) << "the daemon listed no blocks";
   uint64_t rss_before = RssKib(a_.pid());
   // 20,000 requests whose answers are never read: without backpressure the
@@ -574,6 +594,63 @@ TEST_F(HostilePeers, AFloodOfBlockRequestsNeverReadKeepsMemoryBounded) {
     std::printf("[ flood    ] RSS bound not checked: under AddressSanitizer RSS includes its quarantine\n");
   }
   ExpectStillHealthy("after a flood");
+}
+
+// Far more requests at once than the daemon answers at once: the rest are
+// told "busy" (ask again), never that the block is gone, and every request
+// gets an answer.
+TEST_F(HostilePeers, RequestsBeyondWhatIsServedAtOnceAreToldToWait) {
+  HostilePeer mallory(secrets_);
+  ASSERT_EQ(mallory.Join(a_.port()), "");
+  std::optional<crypto::BlockRef> block = mallory.LargestBlock();
+  ASSERT_TRUE(block) << "the daemon listed no blocks";
+  constexpr uint64_t kRequests = 600;  // past kMaxServedAtOnce, and past 24 MiB of answers
+  std::string burst;  // in one write, so the daemon has them all at once
+  for (uint64_t i = 0; i < kRequests; ++i) {
+    burst += AsChars(protocol::EncodeFrame(mallory.BlockRequest(i, block->id, block->size)).bytes());
+  }
+  ASSERT_TRUE(mallory.WriteRaw(burst));
+  std::set<uint64_t> answered;
+  int served = 0, busy = 0;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  wire::Frame frame;
+  while (answered.size() < kRequests && mallory.Read(frame, deadline)) {
+    if (!frame.has_block_response()) continue;
+    const wire::BlockResponse& response = frame.block_response();
+    answered.insert(response.request_id());
+    if (response.busy()) {
+      EXPECT_TRUE(response.not_available()) << "older builds read only not_available";
+      ++busy;
+    } else {
+      EXPECT_EQ(response.sealed().size(), block->size + crypto::kSealOverhead)
+          << "request " << response.request_id() << ": neither the block nor busy";
+      ++served;
+    }
+  }
+  EXPECT_EQ(answered.size(), kRequests);
+  EXPECT_GT(busy, 0) << "the daemon served all " << served << " at once";
+  EXPECT_GT(served, 0);
+  ExpectStillHealthy("after a burst");
+}
+
+// A busy peer is asked again after a short pause, not taken for one without
+// the block: that would fail the file and retry it only after a pause that
+// doubles from 0.5 s (31.5 s for six such answers).
+TEST_F(HostilePeers, ABusyPeerIsAskedAgainShortly) {
+  HostilePeer mallory(secrets_);
+  ASSERT_EQ(mallory.Join(a_.port()), "");
+  const std::string content = "served after a wait";
+  ASSERT_TRUE(mallory.SendRecords({mallory.Forge("patience.txt", content)}));
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  for (int i = 0; i < 6; ++i) {
+    auto request = mallory.NextBlockRequest(deadline);
+    ASSERT_TRUE(request) << "asked only " << i << " times\n" << a_.Log();
+    ASSERT_TRUE(mallory.AnswerBusy(*request));
+  }
+  auto request = mallory.NextBlockRequest(deadline);
+  ASSERT_TRUE(request) << a_.Log();
+  ASSERT_TRUE(mallory.AnswerBlock(*request, content, true));
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(dir_a_ / "patience.txt") == content; }, 10s)) << a_.Log();
 }
 
 TEST_F(HostilePeers, StrangersCannotHoldConnectionsWithoutBound) {

@@ -78,6 +78,15 @@ class TwoDevices : public ::testing::Test {
     ASSERT_TRUE(WaitUntil([&] { return Connected(a_) && Connected(b_); })) << a_.Log() << b_.Log();
   }
 
+  // Restarts `a` so that it serves each block after a pause, as over a slow link.
+  void ServeSlowly() {
+    a_.Kill();
+    ::setenv("TANDEM_TEST_HOOKS", "slow-blocks", 1);
+    bool restarted = a_.Start();
+    ::unsetenv("TANDEM_TEST_HOOKS");
+    ASSERT_TRUE(restarted);
+  }
+
   static bool Connected(const DaemonProcess& d) {
     return d.Json({"info", "s"})["connected_devices"].size() == 1;
   }
@@ -217,6 +226,32 @@ TEST_F(TwoDevices, ALargeFileSyncsInBoundedMemory) {
   }
 }
 
+// Two shares between the same two devices share one connection. Each
+// keeps up to 64 block requests in flight; together they must stay within
+// what the sender answers at once, or it refuses some and the files stall
+// behind a growing retry pause. The sender serves each block after a pause
+// (a slow link), so every request the receiver makes is in flight at once.
+TEST_F(TwoDevices, TwoSharesPullingAtOnceAreNeverRefused) {
+  ServeSlowly();
+  stdfs::path second_a = tmp_ / "a2", second_b = tmp_ / "b2";
+  WriteFile(dir_a_ / "one.bin", RandomBytes(8 << 20, 31));
+  WriteFile(second_a / "two.bin", RandomBytes(8 << 20, 32));
+  ASSERT_EQ(a_.Run({"add", dir_a_.string(), "--name", "s"}).exit_code, 0);
+  ASSERT_EQ(a_.Run({"add", second_a.string(), "--name", "t"}).exit_code, 0);
+  for (const auto& [name, dir] : {std::pair{"s", dir_b_}, std::pair{"t", second_b}}) {
+    std::string token = a_.Run({"token", name}).out;
+    token.pop_back();
+    CommandResult imported = b_.Run({"import", token, dir.string(), "--name", name});
+    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  }
+  // Both shares name the same peer: one connection carries both.
+  ASSERT_EQ(a_.Run({"peer", "add", "s", b_.address()}).exit_code, 0);
+  ASSERT_EQ(a_.Run({"peer", "add", "t", b_.address()}).exit_code, 0);
+  EXPECT_TRUE(Converged(false, 120s));
+  EXPECT_TRUE(WaitUntil([&] { return SnapshotTree(second_a) == SnapshotTree(second_b); }, 120s)) << b_.Log();
+  EXPECT_EQ(a_.Log().find("block request refused"), std::string::npos) << a_.Log();
+}
+
 TEST_F(TwoDevices, FiveThousandSmallFiles) {
   for (int i = 0; i < 5000; ++i) {
     WriteFile(dir_a_ / ("d" + std::to_string(i % 10)) / ("e" + std::to_string(i % 7)) / ("f" + std::to_string(i)),
@@ -232,11 +267,7 @@ TEST_F(TwoDevices, AReceiverKilledMidTransferResumesAndNeverShowsAPartialFile) {
   // A slow link, so that the kill lands mid-transfer: on loopback the whole
   // file takes a fifth of a second, less than this test needs to notice it
   // has started.
-  a_.Kill();
-  ::setenv("TANDEM_TEST_HOOKS", "slow-blocks", 1);
-  bool restarted = a_.Start();
-  ::unsetenv("TANDEM_TEST_HOOKS");
-  ASSERT_TRUE(restarted);
+  ServeSlowly();
   Connect();
   std::string payload;
   for (int i = 0; i < 96; ++i) payload += RandomBytes(1 << 20, 500 + i);
