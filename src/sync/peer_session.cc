@@ -234,6 +234,8 @@ asio::awaitable<Result<FetchedBlock>> PeerSession::FetchBlock(const std::string&
   if (!slot) co_return MakeError(ErrorCode::kNotFound, "peer disconnected");
   auto executor = co_await asio::this_coro::executor;
   for (int busy = 0;; ++busy) {
+    // Closed during a busy pause: nothing would wake a new request's wait.
+    if (closed()) co_return MakeError(ErrorCode::kNotFound, "peer disconnected");
     uint64_t request_id = next_request_++;
     auto pending = std::make_shared<PendingBlock>(executor);
     pending->signal.expires_after(kBlockTimeout);

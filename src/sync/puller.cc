@@ -130,11 +130,9 @@ bool SameMeta(const store::LocalFileState& a, const store::LocalFileState& b) {
 
 // A file of one block, written, stamped and closed at once: its temporary
 // copy is complete when this returns (not yet synced).
-Result<void> WriteWholeFile(const stdfs::path& tmp, const stdfs::path& folder, ByteView data, uint32_t mode,
-                            int64_t mtime_ns) {
-  std::error_code ec;
-  stdfs::create_directories(tmp.parent_path(), ec);
-  stdfs::create_directories(folder, ec);
+// The folders were made when the pull was planned: a share removed since
+// has no .tandem/tmp to write in, and gets none back.
+Result<void> WriteWholeFile(const stdfs::path& tmp, ByteView data, uint32_t mode, int64_t mtime_ns) {
   auto fail = [&](const char* what) {
     return MakeError(ErrorCode::kIo, std::string(what) + " " + tmp.string() + ": " + std::strerror(errno));
   };
@@ -147,6 +145,7 @@ Result<void> WriteWholeFile(const stdfs::path& tmp, const stdfs::path& folder, B
   for (size_t done = 0; done < data.size();) {
     ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = ENOSPC;  // no progress and no error: as good as a full disk
     if (n <= 0) return fail("cannot write");
     done += static_cast<size_t>(n);
   }
@@ -463,6 +462,10 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     plan.tmp = tmp_dir / (HexEncode(locator).substr(0, 16) + "-" + HexEncode(list_id).substr(0, 16) + ".part");
     plan.sources.reserve(entry.blocks.size());
     for (const crypto::BlockRef& block : entry.blocks) plan.sources.push_back(repo.FindBlock(block.id));
+    // Here on the strand, which Shutdown waits for before deleting .tandem:
+    // the disk work after the fetch only creates files, never folders.
+    stdfs::create_directories(tmp_dir, ec);
+    stdfs::create_directories(full.parent_path(), ec);
     plan.step = PullPlan::Step::kFetch;
     return plan;
   };
@@ -514,12 +517,10 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   try {
     if (whole) {
       const crypto::Entry& entry = *plan.entry;
-      auto write = [tmp = plan.tmp, folder = (options_.root / entry.path.str()).parent_path(), mode = entry.mode,
-                    mtime_ns = entry.mtime_ns](ByteView plain) {
-        return WriteWholeFile(tmp, folder, plain, mode, mtime_ns);
+      auto write = [tmp = plan.tmp, mode = entry.mode, mtime_ns = entry.mtime_ns](ByteView plain) {
+        return WriteWholeFile(tmp, plain, mode, mtime_ns);
       };
-      std::string why = co_await FetchBlock(entry.blocks.front(), entry.path.str(), std::move(write));
-      if (!why.empty()) fetched = MakeError(ErrorCode::kNotFound, why);
+      fetched = co_await FetchBlock(entry.blocks.front(), entry.path.str(), std::move(write));
     } else if (!plan.missing.empty()) {
       fetched = co_await FetchMissing(plan);
     }
@@ -683,9 +684,6 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
 // local file holds; the rest are left in plan.missing.
 void ShareEngine::StartTemporaryFile(PullPlan& plan) {
   const crypto::Entry& entry = *plan.entry;
-  std::error_code ec;
-  stdfs::create_directories(plan.tmp.parent_path(), ec);
-  stdfs::create_directories((options_.root / entry.path.str()).parent_path(), ec);
   bool resuming = stdfs::exists(plan.tmp);
   if (resuming) {
     // One left by a fetch that got nothing (the sender could not serve yet)
@@ -733,30 +731,34 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) {
 
 asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
   const crypto::Entry& entry = *plan.entry;
-  std::string failure;
+  std::optional<Error> failure;  // the first; the file's other blocks stop there
   // Written from the pool threads; outlives them all.
   fs::PartFile* part = plan.part.get();
   std::function<asio::awaitable<void>(size_t)> fetch_one = [&](size_t k) -> asio::awaitable<void> {
-    if (!failure.empty()) co_return;
+    if (failure) co_return;
     size_t i = plan.missing[k];
     auto place = [part, offset = plan.offsets[i]](ByteView plain) { return part->Write(offset, plain); };
-    std::string why = co_await FetchBlock(entry.blocks[i], entry.path.str(), std::move(place));
-    if (!why.empty() && failure.empty()) failure = std::move(why);
+    auto fetched = co_await FetchBlock(entry.blocks[i], entry.path.str(), std::move(place),
+                                       [&failure] { return !failure; });
+    if (!fetched && !failure) failure = fetched.error();
   };
   co_await ForEachConcurrently(plan.missing.size(), kBlocksInFlight, std::move(fetch_one));
-  if (!failure.empty()) co_return MakeError(ErrorCode::kNotFound, failure);
+  if (failure) co_return *failure;
   co_return Ok();
 }
 
-asio::awaitable<std::string> ShareEngine::FetchBlock(crypto::BlockRef block, const std::string& path,
-                                                     std::function<Result<void>(ByteView plain)> place) {
+asio::awaitable<Result<void>> ShareEngine::FetchBlock(crypto::BlockRef block, const std::string& path,
+                                                      std::function<Result<void>(ByteView plain)> place,
+                                                      std::function<bool()> wanted) {
   auto self = shared_from_this();
+  const auto gave_up = [&] { return MakeError(ErrorCode::kNotFound, "gave up on " + path); };
   AsyncSlots::Held slot = co_await block_slots_.Acquire([this] { return !shut_down_; });
-  if (!slot) co_return "the share is being removed";
+  if (!slot) co_return MakeError(ErrorCode::kNotFound, "the share is being removed");
   // Ask each connected peer in turn until one has a current copy.
   const size_t first_link = next_link_++;
   for (size_t attempt = 0; attempt < links_.size(); ++attempt) {
     if (links_.empty() || shut_down_) break;
+    if (wanted && !wanted()) co_return gave_up();
     auto link = links_[(first_link + attempt) % links_.size()];
     auto fetched = co_await link->session->FetchBlock(link->offer, block.id, block.size);
     if (!fetched) {
@@ -764,6 +766,7 @@ asio::awaitable<std::string> ShareEngine::FetchBlock(crypto::BlockRef block, con
                     link->session->device_id(), fetched.error().message);
       continue;
     }
+    if (shut_down_) break;  // the folder may be gone: nothing is written now
     // kInvalidArgument: the peer's block is not the one asked for.
     auto store_block = [self, block, &place, fetched = std::move(*fetched)]() mutable -> Result<void> {
       const auto& secrets = self->options_.secrets;
@@ -783,16 +786,18 @@ asio::awaitable<std::string> ShareEngine::FetchBlock(crypto::BlockRef block, con
     auto written = co_await RunOn(pool_.get_executor(), std::move(store_block));
     if (written) {
       received_bytes_ += block.size;
-      co_return "";
+      co_return Ok();
     }
     if (written.error().code != ErrorCode::kInvalidArgument) {
-      co_return "cannot write " + path + ": " + written.error().message;
+      // The disk's refusal, not the peer's: shown as the file's failure.
+      co_return MakeError(ErrorCode::kIo, "cannot write " + path + ": " + written.error().message);
     }
     last_error_ = "peer " + link->session->device_id() + " sent a block of " + path +
                   " that does not match its id; it was rejected";
     spdlog::warn("share {}: {}", options_.name, last_error_);
   }
-  co_return "no connected peer has block " + HexEncode(block.id).substr(0, 12) + " of " + path;
+  co_return MakeError(ErrorCode::kNotFound,
+                      "no connected peer has block " + HexEncode(block.id).substr(0, 12) + " of " + path);
 }
 
 void ShareEngine::StartBlindFetch() {

@@ -205,9 +205,12 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   asio::awaitable<Result<void>> FetchMissing(PullPlan& plan);
   // Asks the connected peers in turn for `block` until one sends it genuine,
   // then runs `place` with its plaintext on the pool, in the same trip as the
-  // check. Empty when placed, else why not (`path` names the file in it).
-  asio::awaitable<std::string> FetchBlock(crypto::BlockRef block, const std::string& path,
-                                          std::function<Result<void>(ByteView plain)> place);
+  // check. kNotFound when no peer had it (or `wanted` turned false before
+  // the next peer was asked), kIo when `place` failed; `path` names the
+  // file in messages.
+  asio::awaitable<Result<void>> FetchBlock(crypto::BlockRef block, const std::string& path,
+                                           std::function<Result<void>(ByteView plain)> place,
+                                           std::function<bool()> wanted = nullptr);
   void RetryBlockedNeeds();
   // Blocked needs are retried after a pause that doubles while nothing
   // succeeds: the blocks may arrive at a peer later (a relay still pulling).
