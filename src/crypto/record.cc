@@ -3,6 +3,8 @@
 #include <cstring>
 #include <utility>
 
+#include <sodium.h>
+
 #include "crypto/seal.h"
 #include "tandem.pb.h"
 
@@ -13,6 +15,7 @@ namespace {
 // between the sealed entry and the block list under the same signature.
 constexpr std::string_view kSignatureDomain = "tandem-record-v2";
 constexpr std::string_view kBatchSignatureDomain = "tandem-record-batch-v1";
+static_assert(kRecordSignatureSize == crypto_sign_BYTES);
 constexpr size_t kBlockRefSize = 36;
 
 Error Corrupt(const std::string& what) { return MakeError(ErrorCode::kCorrupt, what); }

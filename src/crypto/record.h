@@ -78,6 +78,8 @@ Result<Record> RecordFromWire(const wire::Record& msg);
 Bytes EncodeBlockList(const std::vector<BlockRef>& blocks);
 Result<std::vector<BlockRef>> DecodeBlockList(ByteView blob);
 
+inline constexpr size_t kRecordSignatureSize = 64;  // Ed25519
+
 // The exact bytes a record signature covers.
 Bytes SignedMessage(const Key32& share_id, const Record& record);
 

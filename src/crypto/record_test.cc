@@ -298,9 +298,8 @@ TEST_F(RecordBatchTest, OnlyTheShareKeySignsABatch) {
   }
   EXPECT_FALSE(VerifyRecordBatch(secrets_, digests, {}));
   EXPECT_FALSE(VerifyRecordBatch(secrets_, digests, SignRecordBatch(other_, digests)));
-  // A record's own signature is over other bytes: it never passes for a batch of one.
-  std::vector<Key32> one = {digests[0]};
-  EXPECT_FALSE(VerifyRecordBatch(secrets_, one, records_[0].signature));
+  // Signed by the share key, but for another share's id.
+  EXPECT_FALSE(VerifyRecordBatch(ShareSecrets::FromShareId(other_.share_id()), digests, signature));
 }
 
 TEST_F(RecordTest, OpenFailsWithAnotherShareReadKey) {

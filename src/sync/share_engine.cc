@@ -415,6 +415,11 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
       if (!record) return record.error();
       crypto::Key32 digest{};
       if (batch_signed) {
+        // The batch vouches for the record's own signature, which replicas
+        // that relay it check on their own: at least its form is checked here.
+        if (record->signature.size() != crypto::kRecordSignatureSize) {
+          return MakeError(ErrorCode::kCorrupt, "peer sent a record whose signature is malformed");
+        }
         digest = crypto::RecordDigest(secrets.share_id(), *record);
       } else if (auto verified = crypto::VerifyRecord(secrets, *record); !verified) {
         return MakeError(ErrorCode::kCorrupt, "peer sent a record the share key did not sign");

@@ -144,12 +144,22 @@ class HostilePeer {
     return out;
   }
 
-  bool SendRecords(const std::vector<wire::Record>& records) {
+  // With `batch_signed`, signed as a whole too, as a writer sends a batch.
+  bool SendRecords(const std::vector<wire::Record>& records, bool batch_signed = false) {
     wire::Frame frame;
     auto* batch = frame.mutable_index_batch();
     batch->set_share(offer_);
     batch->set_epoch(std::string(16, 'e'));
     for (const auto& r : records) *batch->add_records() = r;
+    if (batch_signed) {
+      std::vector<crypto::Key32> digests;
+      for (const auto& r : records) {
+        auto record = crypto::RecordFromWire(r);
+        if (!record) return false;
+        digests.push_back(crypto::RecordDigest(secrets_.share_id(), *record));
+      }
+      batch->set_batch_signature(std::string(AsChars(crypto::SignRecordBatch(secrets_, digests))));
+    }
     batch->set_last_seq(records.size());
     batch->set_caught_up(true);
     return Write(frame);
@@ -651,6 +661,35 @@ TEST_F(HostilePeers, ABusyPeerIsAskedAgainShortly) {
   ASSERT_TRUE(request) << a_.Log();
   ASSERT_TRUE(mallory.AnswerBlock(*request, content, true));
   EXPECT_TRUE(WaitUntil([&] { return ReadFile(dir_a_ / "patience.txt") == content; }, 10s)) << a_.Log();
+}
+
+// A batch signature vouches for each record's own signature, which
+// replicas that relay the record check on their own: one that cannot be an
+// Ed25519 signature at all is refused even under a valid batch signature.
+TEST_F(HostilePeers, ABatchSignatureDoesNotPassAMalformedRecordSignature) {
+  auto records = [&] { return a_.Json({"info", "s"})["index"]["records"].get<uint64_t>(); };
+  auto needed = [&] { return a_.Json({"info", "s"})["need_files"].get<uint64_t>(); };
+  const uint64_t before = records();
+  {
+    HostilePeer mallory(secrets_);
+    ASSERT_EQ(mallory.Join(a_.port()), "");
+    wire::Record cut = mallory.Forge("cut.txt", "its signature is cut short");
+    cut.set_signature(cut.signature().substr(0, 10));
+    ASSERT_TRUE(mallory.SendRecords({mallory.Forge("vouched.txt", "fine"), cut}, /*batch_signed=*/true));
+    EXPECT_TRUE(mallory.ClosedByDaemon());
+    EXPECT_NE(a_.Log().find("peer sent a record whose signature is malformed"), std::string::npos) << a_.Log();
+    EXPECT_EQ(records(), before) << "nothing of the batch is stored";
+    EXPECT_EQ(needed(), 0u);
+  }
+  // The same writer's well-formed batch is taken.
+  HostilePeer mallory(secrets_);
+  ASSERT_EQ(mallory.Join(a_.port()), "");
+  ASSERT_TRUE(mallory.SendRecords({mallory.Forge("vouched.txt", "fine"), mallory.Forge("also.txt", "fine too")},
+                                  /*batch_signed=*/true));
+  // Stored, and wanted from Mallory, which never serves them.
+  EXPECT_TRUE(WaitUntil([&] { return needed() == 2; })) << a_.Log();
+  mallory.Hangup();
+  ExpectStillHealthy("after batch-signed records");
 }
 
 TEST_F(HostilePeers, StrangersCannotHoldConnectionsWithoutBound) {
