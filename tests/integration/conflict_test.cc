@@ -91,7 +91,9 @@ class Writers {
     WriteFile(dir(0) / marker, marker);
     ASSERT_TRUE(WaitUntil([&] {
       for (int i = 0; i < size(); ++i) {
-        if (!stdfs::exists(dir(i) / marker)) return false;
+        // Its content too: a scan can catch the file created and not yet
+        // written, and that empty version may arrive first.
+        if (!stdfs::exists(dir(i) / marker) || ReadFile(dir(i) / marker) != marker) return false;
         if (d(i).Json({"info", "s"})["need_files"] != 0) return false;
       }
       return true;
