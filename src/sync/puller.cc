@@ -480,6 +480,16 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     return plan;
   };
   auto plan = co_await RunOn(strand_, std::move(plan_in_transaction));
+  if (auto kept = kept_parts_.find(locator); kept != kept_parts_.end()) {
+    const bool superseded = plan.step == PullPlan::Step::kDone ||
+                            (plan.step == PullPlan::Step::kFetch && kept->second != plan.tmp);
+    if (superseded) {
+      asio::post(pool_, [stale = kept->second] { ::unlink(stale.c_str()); });
+      kept_parts_.erase(kept);
+    }
+  }
+  // Until it is renamed into place, whatever this pull writes stays for a resume.
+  if (plan.step == PullPlan::Step::kFetch) kept_parts_[locator] = plan.tmp;
   AsyncSlots::Held large_slot;
   if (plan.step == PullPlan::Step::kFetch && plan.entry->size >= fs::PartFile::kDirectFrom) {
     large_slot = co_await large_pulls_.Acquire([this] { return !shut_down_ && enabled_; });
@@ -552,9 +562,10 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   if (!closed) co_return MakeError(closed.error().code, "cannot write " + plan.entry->path.str() + ": " + closed.error().message);
 
   stdfs::path tmp_path = plan.tmp;
+  auto renamed = std::make_shared<bool>(false);
   // Finalize on the strand: the file must still be as planned, and the record
   // still the one we assembled.
-  auto finish_file = [self, locator, plan = std::move(plan)]() -> Result<void> {
+  auto finish_file = [self, locator, renamed, plan = std::move(plan)]() -> Result<void> {
     if (!self->repo_) return Ok();
     store::Repository& repo = *self->repo_;
     const crypto::Entry& entry = *plan.entry;
@@ -580,11 +591,47 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     if (::rename(plan.tmp.c_str(), full.c_str()) != 0) {
       return MakeError(ErrorCode::kIo, "cannot move " + rel + " into place: " + std::strerror(errno));
     }
+    *renamed = true;
     auto now = self->fs_.Lstat(full);
     if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks, plan.vector));
     return Ok();
   };
-  co_return co_await FinishDurably(tmp_path, std::move(finish_file));
+  auto finished = co_await FinishDurably(tmp_path, std::move(finish_file));
+  if (*renamed) kept_parts_.erase(locator);
+  co_return finished;
+}
+
+asio::awaitable<void> ShareEngine::SweepPartFiles() {
+  auto self = shared_from_this();
+  auto list = [dir = options_.root / RelPath::kRepoDirName / "tmp"] {
+    std::vector<stdfs::path> parts;
+    std::error_code ec;
+    for (stdfs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().extension() == ".part") parts.push_back(it->path());
+    }
+    return parts;
+  };
+  auto parts = co_await RunOn(pool_.get_executor(), std::move(list));
+  if (shut_down_) co_return;
+  // Part files are named after the first 16 hex digits of their locator.
+  std::map<std::string, crypto::Locator> needed;
+  for (const auto& [locator, need] : needs_) needed.emplace(HexEncode(locator).substr(0, 16), locator);
+  std::vector<stdfs::path> stale;
+  for (stdfs::path& part : parts) {
+    auto found = needed.find(part.filename().string().substr(0, 16));
+    if (found == needed.end()) {
+      stale.push_back(std::move(part));
+    } else {
+      kept_parts_.emplace(found->second, std::move(part));  // a pull's own entry stands
+    }
+  }
+  if (stale.empty()) co_return;
+  spdlog::info("share {}: removing {} unfinished downloads of versions no longer wanted", options_.name, stale.size());
+  auto remove = [stale = std::move(stale)] {
+    for (const stdfs::path& part : stale) ::unlink(part.c_str());
+    return true;
+  };
+  co_await RunOn(pool_.get_executor(), std::move(remove));
 }
 
 // Every assembled file is made durable before it takes its real name. One

@@ -58,7 +58,11 @@ void ShareEngine::Start() {
   }
   if (options_.secrets.CanRead()) {
     auto self = shared_from_this();
-    asio::co_spawn(loop_, [self] { return self->ComputeNeedsFromStore(); }(), LogErrors(self, "startup"));
+    auto start = [](std::shared_ptr<ShareEngine> self) -> asio::awaitable<void> {
+      co_await self->ComputeNeedsFromStore();
+      co_await self->SweepPartFiles();
+    };
+    asio::co_spawn(loop_, start(self), LogErrors(self, "startup"));
   } else {
     StartBlindFetch();
   }

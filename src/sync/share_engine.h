@@ -221,6 +221,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   asio::awaitable<Result<void>> FinishDurably(std::filesystem::path tmp, std::function<Result<void>()> finish);
   asio::awaitable<void> CommitFinishedFiles();
   void StartTemporaryFile(PullPlan& plan);  // any thread
+  // At start: part files in .tandem/tmp of paths that need nothing any more
+  // are removed; the others are left to their pulls (kept_parts_).
+  asio::awaitable<void> SweepPartFiles();
 
   // Blind replicas (puller.cc): fetch the sealed blocks records refer to.
   void StartBlindFetch();
@@ -277,6 +280,10 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   std::chrono::milliseconds retry_delay_{500};
   int pullers_ = 0;
   uint64_t received_bytes_ = 0;
+  // The part file each path's last pull left behind (kept for a resume). A
+  // later pull of the path that wants another one, for a newer version, or
+  // none at all, removes it: otherwise it would take space forever.
+  std::map<crypto::Locator, std::filesystem::path> kept_parts_;
   // Block requests of all pulls together, bounded so that many files pulled
   // at once (small files want that) cannot hold much memory in blocks.
   static constexpr size_t kShareBlocksInFlight = 64;

@@ -78,6 +78,22 @@ class TwoDevices : public ::testing::Test {
     ASSERT_TRUE(WaitUntil([&] { return Connected(a_) && Connected(b_); })) << a_.Log() << b_.Log();
   }
 
+  // The names of b's part files (downloads not finished).
+  std::vector<std::string> PartFiles() const {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (auto it = stdfs::directory_iterator(dir_b_ / ".tandem/tmp", ec); !ec && it != stdfs::directory_iterator();
+         it.increment(ec)) {
+      if (it->path().extension() == ".part") names.push_back(it->path().filename().string());
+    }
+    return names;
+  }
+
+  // b is writing a part file and has received more than `bytes`.
+  bool PartFileArrived(uint64_t bytes) const {
+    return !PartFiles().empty() && b_.Json({"info", "s"})["received_bytes"].get<uint64_t>() > bytes;
+  }
+
   // Restarts `a` so that it serves each block after a pause, as over a slow link.
   void ServeSlowly() {
     a_.Kill();
@@ -273,20 +289,35 @@ TEST_F(TwoDevices, AReceiverKilledMidTransferResumesAndNeverShowsAPartialFile) {
   for (int i = 0; i < 96; ++i) payload += RandomBytes(1 << 20, 500 + i);
   WriteFile(dir_a_ / "video.bin", payload);
   // Kill as soon as a part of the file has arrived in .tandem/tmp.
-  ASSERT_TRUE(WaitUntil([&] {
-    std::error_code ec;
-    for (auto it = stdfs::directory_iterator(dir_b_ / ".tandem/tmp", ec); !ec && it != stdfs::directory_iterator();
-         it.increment(ec)) {
-      if (it->path().extension() == ".part" && b_.Json({"info", "s"})["received_bytes"] > (8u << 20)) return true;
-    }
-    return false;
-  }, 60s));
+  ASSERT_TRUE(WaitUntil([&] { return PartFileArrived(8u << 20); }, 60s));
   b_.Kill();
   EXPECT_FALSE(stdfs::exists(dir_b_ / "video.bin")) << "a half-transferred file never appears under its name";
   ASSERT_TRUE(b_.Start());
   ASSERT_TRUE(Converged(false, 120s));
   uint64_t received_after_restart = b_.Json({"info", "s"})["received_bytes"];
   EXPECT_LT(received_after_restart, payload.size()) << "what had arrived is not fetched again";
+}
+
+// A download cut short keeps its part file for a resume. Once the version
+// it was for can never complete (the sender has a newer one by the time the
+// receiver is back), or its path needs nothing at all, the part file is
+// removed instead of taking space forever.
+TEST_F(TwoDevices, UnfinishedDownloadsOfVersionsNoLongerWantedAreRemoved) {
+  ServeSlowly();
+  Connect();
+  WriteFile(dir_a_ / "video.bin", RandomBytes(24 << 20, 600));
+  ASSERT_TRUE(WaitUntil([&] { return PartFileArrived(4u << 20); }, 60s));
+  b_.Kill();
+  const std::string newer = RandomBytes(24 << 20, 601);
+  WriteFile(dir_a_ / "video.bin", newer);
+  // As if left by a version of a path the share no longer has.
+  WriteFile(dir_b_ / ".tandem/tmp/0123456789abcdef-0123456789abcdef.part", "left over");
+  ASSERT_TRUE(b_.Start());
+  ASSERT_TRUE(WaitUntil([&] {
+    std::error_code ec;
+    return stdfs::file_size(dir_b_ / "video.bin", ec) == newer.size() && ReadFile(dir_b_ / "video.bin") == newer;
+  }, 120s)) << b_.Log().substr(0, 20000);
+  EXPECT_TRUE(WaitUntil([&] { return PartFiles().empty(); })) << ::testing::PrintToString(PartFiles());
 }
 
 TEST_F(TwoDevices, PausingAShareStopsItsTrafficAndResumingCatchesUp) {
