@@ -283,6 +283,12 @@ asio::awaitable<void> ShareEngine::PullWorker() {
     if (pulled) {
       needs_.erase(locator);
       failed_.erase(locator);
+      // Pulled without its part file (a local edit superseded the version
+      // it was for): nothing will resume it.
+      if (auto kept = kept_parts_.find(locator); kept != kept_parts_.end()) {
+        ::unlink(kept->second.c_str());
+        kept_parts_.erase(kept);
+      }
       retry_delay_ = std::chrono::milliseconds(500);
     } else if (pulled.error().code == ErrorCode::kNotFound ||
                pulled.error().code == ErrorCode::kFailedPrecondition) {
@@ -484,7 +490,9 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     const bool superseded = plan.step == PullPlan::Step::kDone ||
                             (plan.step == PullPlan::Step::kFetch && kept->second != plan.tmp);
     if (superseded) {
-      asio::post(pool_, [stale = kept->second] { ::unlink(stale.c_str()); });
+      // Here on the loop, not posted: no pull of this path can then make a
+      // part file of the same name before the unlink runs. One system call.
+      ::unlink(kept->second.c_str());
       kept_parts_.erase(kept);
     }
   }
@@ -616,22 +624,23 @@ asio::awaitable<void> ShareEngine::SweepPartFiles() {
   // Part files are named after the first 16 hex digits of their locator.
   std::map<std::string, crypto::Locator> needed;
   for (const auto& [locator, need] : needs_) needed.emplace(HexEncode(locator).substr(0, 16), locator);
-  std::vector<stdfs::path> stale;
+  // Decided and removed here on the loop, with no suspension in between:
+  // a pull that starts meanwhile either is seen here or comes after.
+  size_t removed = 0;
   for (stdfs::path& part : parts) {
     auto found = needed.find(part.filename().string().substr(0, 16));
-    if (found == needed.end()) {
-      stale.push_back(std::move(part));
-    } else {
-      kept_parts_.emplace(found->second, std::move(part));  // a pull's own entry stands
+    bool stale = found == needed.end();
+    if (!stale) {
+      // A pull of the path already wants a part file of its own: this one
+      // is of an older version.
+      auto [kept, fresh] = kept_parts_.emplace(found->second, part);
+      stale = !fresh && kept->second != part;
     }
+    if (stale && ::unlink(part.c_str()) == 0) ++removed;
   }
-  if (stale.empty()) co_return;
-  spdlog::info("share {}: removing {} unfinished downloads of versions no longer wanted", options_.name, stale.size());
-  auto remove = [stale = std::move(stale)] {
-    for (const stdfs::path& part : stale) ::unlink(part.c_str());
-    return true;
-  };
-  co_await RunOn(pool_.get_executor(), std::move(remove));
+  if (removed > 0) {
+    spdlog::info("share {}: removed {} unfinished downloads of versions no longer wanted", options_.name, removed);
+  }
 }
 
 // Every assembled file is made durable before it takes its real name. One

@@ -299,26 +299,43 @@ TEST_F(TwoDevices, AReceiverKilledMidTransferResumesAndNeverShowsAPartialFile) {
 }
 
 // A download cut short keeps its part file for a resume. Once the version
-// it was for can never complete (the sender has a newer one by the time the
-// receiver is back), or its path needs nothing at all, the part file is
-// removed instead of taking space forever.
-TEST_F(TwoDevices, UnfinishedDownloadsOfVersionsNoLongerWantedAreRemoved) {
+// it was for can never complete (by the time the receiver is back the
+// sender has a newer one, or has deleted the file), or its path needs
+// nothing at all, the part file is removed instead of taking space forever.
+class PartFilesAfterAKill : public TwoDevices, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(PartFilesAfterAKill, OnlyThoseOfVersionsStillWantedRemain) {
+  const bool replaced = GetParam();
   ServeSlowly();
   Connect();
   WriteFile(dir_a_ / "video.bin", RandomBytes(24 << 20, 600));
   ASSERT_TRUE(WaitUntil([&] { return PartFileArrived(4u << 20); }, 60s));
   b_.Kill();
   const std::string newer = RandomBytes(24 << 20, 601);
-  WriteFile(dir_a_ / "video.bin", newer);
+  if (replaced) {
+    WriteFile(dir_a_ / "video.bin", newer);
+  } else {
+    stdfs::remove(dir_a_ / "video.bin");
+  }
   // As if left by a version of a path the share no longer has.
   WriteFile(dir_b_ / ".tandem/tmp/0123456789abcdef-0123456789abcdef.part", "left over");
   ASSERT_TRUE(b_.Start());
-  ASSERT_TRUE(WaitUntil([&] {
-    std::error_code ec;
-    return stdfs::file_size(dir_b_ / "video.bin", ec) == newer.size() && ReadFile(dir_b_ / "video.bin") == newer;
-  }, 120s)) << b_.Log().substr(0, 20000);
+  if (replaced) {
+    ASSERT_TRUE(WaitUntil([&] {
+      std::error_code ec;
+      return stdfs::file_size(dir_b_ / "video.bin", ec) == newer.size() && ReadFile(dir_b_ / "video.bin") == newer;
+    }, 120s)) << b_.Log().substr(0, 20000);
+  } else {
+    ASSERT_TRUE(WaitUntil([&] { return b_.Json({"info", "s"})["need_files"] == 0; }, 60s)) << b_.Log().substr(0, 20000);
+    EXPECT_FALSE(stdfs::exists(dir_b_ / "video.bin"));
+  }
   EXPECT_TRUE(WaitUntil([&] { return PartFiles().empty(); })) << ::testing::PrintToString(PartFiles());
 }
+
+INSTANTIATE_TEST_SUITE_P(TheFile, PartFilesAfterAKill, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "IsReplaced" : "IsDeleted";
+                         });
 
 TEST_F(TwoDevices, PausingAShareStopsItsTrafficAndResumingCatchesUp) {
   Connect();
