@@ -42,4 +42,4 @@ tandem_test(service_config_test
 
 tandem_test(protocol_test SOURCES src/protocol/framing_test.cc LIBS tandem_protocol)
 
-tandem_test(fs_test SOURCES src/fs/part_file_test.cc LIBS tandem_fs)
+tandem_test(fs_test SOURCES src/fs/part_file_test.cc src/fs/filesystem_test.cc LIBS tandem_fs)

@@ -6,7 +6,9 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -32,6 +34,13 @@ struct FileInfo {
 
 // What lstat/fstat reported, as a FileInfo.
 FileInfo FromStat(const struct stat& st);
+
+// The times for utimensat/futimens that set the modification time to
+// `mtime_ns` (also before 1970) and leave the access time as it is.
+std::array<struct timespec, 2> MtimeOnly(int64_t mtime_ns);
+// Gives the open file these permission bits (07777) and modification time;
+// false with errno set if either was refused.
+bool SetModeAndMtime(int fd, uint32_t mode, int64_t mtime_ns);
 
 class ReadableFile {
  public:

@@ -43,6 +43,19 @@ class PosixReadableFile final : public ReadableFile {
 
 }  // namespace
 
+std::array<struct timespec, 2> MtimeOnly(int64_t mtime_ns) {
+  constexpr int64_t kNs = 1'000'000'000;
+  // Floor division: tv_nsec must lie in [0, 1e9) also for negative times.
+  int64_t seconds = mtime_ns / kNs - (mtime_ns % kNs < 0 ? 1 : 0);
+  int64_t nanos = mtime_ns - seconds * kNs;
+  return {{{0, UTIME_OMIT}, {static_cast<time_t>(seconds), static_cast<long>(nanos)}}};
+}
+
+bool SetModeAndMtime(int fd, uint32_t mode, int64_t mtime_ns) {
+  auto times = MtimeOnly(mtime_ns);
+  return ::fchmod(fd, mode & 07777) == 0 && ::futimens(fd, times.data()) == 0;
+}
+
 FileInfo FromStat(const struct stat& st) {
   FileInfo info;
   if (S_ISREG(st.st_mode)) {

@@ -132,8 +132,7 @@ bool CopyIndexedFile(store::Repository& repo, const LocalDisk& disk, const std::
     return false;
   }
   int fd = ::open(tmp.c_str(), O_RDWR | O_CLOEXEC);
-  struct timespec times[2] = {{0, UTIME_OMIT}, {loser.mtime_ns / 1'000'000'000, loser.mtime_ns % 1'000'000'000}};
-  bool done = fd >= 0 && ::fchmod(fd, loser.mode & 07777) == 0 && ::fsync(fd) == 0 && ::futimens(fd, times) == 0;
+  bool done = fd >= 0 && fs::SetModeAndMtime(fd, loser.mode, loser.mtime_ns) && ::fsync(fd) == 0;
   if (fd >= 0) ::close(fd);
   if (!done || ::rename(tmp.c_str(), (root / copy_path).c_str()) != 0) {
     stdfs::remove(tmp, ec);

@@ -149,10 +149,7 @@ Result<void> WriteWholeFile(const stdfs::path& tmp, ByteView data, uint32_t mode
     if (n <= 0) return fail("cannot write");
     done += static_cast<size_t>(n);
   }
-  struct timespec times[2] = {{0, UTIME_OMIT}, {mtime_ns / 1'000'000'000, mtime_ns % 1'000'000'000}};
-  if (::fchmod(fd.get(), mode & 07777) != 0 || ::futimens(fd.get(), times) != 0) {
-    return fail("cannot set the mode and time of");
-  }
+  if (!fs::SetModeAndMtime(fd.get(), mode, mtime_ns)) return fail("cannot set the mode and time of");
   return Ok();
 }
 
@@ -458,8 +455,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
         plan.expected_local->blocks == entry.blocks) {
       // Same content: only metadata to bring over.
       ::chmod(full.c_str(), entry.mode & 07777);
-      struct timespec times[2] = {{0, UTIME_OMIT}, {entry.mtime_ns / 1'000'000'000, entry.mtime_ns % 1'000'000'000}};
-      ::utimensat(AT_FDCWD, full.c_str(), times, AT_SYMLINK_NOFOLLOW);
+      ::utimensat(AT_FDCWD, full.c_str(), fs::MtimeOnly(entry.mtime_ns).data(), AT_SYMLINK_NOFOLLOW);
       auto now = self->fs_.Lstat(full);
       if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks, plan.vector));
       return plan;
@@ -555,11 +551,8 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
                      mtime_ns = plan.entry->mtime_ns]() mutable -> Result<void> {
     if (!part) return Ok();
     auto flushed = part->Flush();
-    if (flushed && stamp) {
-      struct timespec times[2] = {{0, UTIME_OMIT}, {mtime_ns / 1'000'000'000, mtime_ns % 1'000'000'000}};
-      if (::fchmod(part->fd(), mode & 07777) != 0 || ::futimens(part->fd(), times) != 0) {
-        flushed = MakeError(ErrorCode::kIo, std::string("cannot set its mode and time: ") + std::strerror(errno));
-      }
+    if (flushed && stamp && !fs::SetModeAndMtime(part->fd(), mode, mtime_ns)) {
+      flushed = MakeError(ErrorCode::kIo, std::string("cannot set its mode and time: ") + std::strerror(errno));
     }
     part.reset();
     return flushed;

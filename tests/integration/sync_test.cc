@@ -1,5 +1,7 @@
 // Two (and three) real daemons on loopback keep a folder in sync.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 #include <asio/connect.hpp>
@@ -176,6 +178,25 @@ TEST_F(TwoDevices, EveryKindOfChangePropagatesInBothDirections) {
     stdfs::remove_all(from / "dir");
     ASSERT_TRUE(Converged(true));
     EXPECT_FALSE(stdfs::exists(to / "dir"));
+  }
+}
+
+// Modification times before 1970 (restored archives, some cameras) arrive
+// as they are, for a file written whole and for one assembled in a part file.
+TEST_F(TwoDevices, TimesBefore1970ArriveAsTheyAre) {
+  Connect();
+  const int64_t mtime_ns = -1'250'000'000;  // 1969-12-31 23:59:58.75 UTC
+  for (const auto& [name, size] : {std::pair{"small.txt", 100}, std::pair{"large.bin", 600'000}}) {
+    WriteFile(tmp_ / name, RandomBytes(size, 7));
+    struct timespec times[2] = {{0, UTIME_OMIT}, {-2, 750'000'000}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (tmp_ / name).c_str(), times, 0), 0);
+    stdfs::rename(tmp_ / name, dir_a_ / name);  // complete when it appears
+  }
+  ASSERT_TRUE(Converged()) << b_.Log().substr(0, 20000);
+  for (const char* name : {"small.txt", "large.bin"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((dir_b_ / name).c_str(), &st), 0) << name;
+    EXPECT_EQ(static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec, mtime_ns) << name;
   }
 }
 

@@ -1,0 +1,46 @@
+#include "fs/filesystem.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "testing/temp_dir.h"
+
+namespace tandem::fs {
+namespace {
+
+TEST(SetModeAndMtime, SetsBothAndLeavesTheAccessTime) {
+  tandem::testing::TempDir dir;
+  tandem::testing::WriteFile(dir / "f", "x");
+  int fd = ::open((dir / "f").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  struct stat before {};
+  ASSERT_EQ(::fstat(fd, &before), 0);
+  // Before 1970 too: -1.25 s is 1969-12-31 23:59:58.75, not an invalid time.
+  for (int64_t mtime_ns : {int64_t{1'700'000'000'123'456'789}, int64_t{-1'250'000'000}, int64_t{0}}) {
+    ASSERT_TRUE(SetModeAndMtime(fd, 0640, mtime_ns)) << mtime_ns << ": " << std::strerror(errno);
+    struct stat st {};
+    ASSERT_EQ(::fstat(fd, &st), 0);
+    EXPECT_EQ(FromStat(st).mtime_ns, mtime_ns);
+    EXPECT_EQ(st.st_mode & 07777, 0640u);
+    EXPECT_EQ(st.st_atim.tv_sec, before.st_atim.tv_sec);
+    EXPECT_EQ(st.st_atim.tv_nsec, before.st_atim.tv_nsec);
+  }
+  ::close(fd);
+}
+
+TEST(MtimeOnly, NanosecondsAlwaysInRange) {
+  for (int64_t ns : {int64_t{-1}, int64_t{-1'000'000'000}, int64_t{-1'000'000'001}, int64_t{999'999'999}}) {
+    auto times = MtimeOnly(ns);
+    EXPECT_EQ(times[0].tv_nsec, UTIME_OMIT);
+    EXPECT_GE(times[1].tv_nsec, 0) << ns;
+    EXPECT_LT(times[1].tv_nsec, 1'000'000'000) << ns;
+    EXPECT_EQ(static_cast<int64_t>(times[1].tv_sec) * 1'000'000'000 + times[1].tv_nsec, ns);
+  }
+}
+
+}  // namespace
+}  // namespace tandem::fs
