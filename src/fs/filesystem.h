@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -74,7 +75,11 @@ class PosixFilesystem final : public Filesystem {
 
 // Whether every folder above `rel` (below `root`) is a real folder, or not
 // there yet. Writing, moving or deleting below a symlinked or replaced
-// folder would act outside the share.
-bool ParentsAreFolders(Filesystem& fs, const std::filesystem::path& root, const RelPath& rel);
+// folder would act outside the share. `known_folders`, if given, holds the
+// folders (relative) already found real in this same batch of moves and
+// takes in those found now: thousands of files moved into place together
+// share a few folders, and each lstat walks the whole path.
+bool ParentsAreFolders(Filesystem& fs, const std::filesystem::path& root, const RelPath& rel,
+                       std::set<std::string>* known_folders = nullptr);
 
 }  // namespace tandem::fs

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
+#include <set>
+#include <string>
 
 #include "testing/temp_dir.h"
 
@@ -40,6 +43,35 @@ TEST(MtimeOnly, NanosecondsAlwaysInRange) {
     EXPECT_LT(times[1].tv_nsec, 1'000'000'000) << ns;
     EXPECT_EQ(static_cast<int64_t>(times[1].tv_sec) * 1'000'000'000 + times[1].tv_nsec, ns);
   }
+}
+
+TEST(ParentsAreFolders, FoldersFoundRealAreRememberedOnlyWhereAsked) {
+  tandem::testing::TempDir dir;
+  PosixFilesystem fs;
+  std::filesystem::create_directories(dir / "a" / "b");
+  std::filesystem::create_directories(dir / "elsewhere");
+  auto rel = RelPath::Parse("a/b/c.txt");
+  ASSERT_TRUE(rel);
+  std::set<std::string> known;
+  EXPECT_TRUE(ParentsAreFolders(fs, dir.path(), *rel, &known));
+  EXPECT_EQ(known, (std::set<std::string>{"a", "a/b"}));
+
+  // a/b becomes a symlink out of the share: a fresh check sees it; the
+  // batch that already found a/b real keeps its answer, as documented.
+  std::filesystem::remove(dir / "a" / "b");
+  std::filesystem::create_directory_symlink(dir / "elsewhere", dir / "a" / "b");
+  EXPECT_FALSE(ParentsAreFolders(fs, dir.path(), *rel));
+  EXPECT_TRUE(ParentsAreFolders(fs, dir.path(), *rel, &known));
+  std::set<std::string> fresh;
+  EXPECT_FALSE(ParentsAreFolders(fs, dir.path(), *rel, &fresh));
+  EXPECT_EQ(fresh, (std::set<std::string>{"a"}));  // what is not a folder is never remembered
+
+  // Missing folders are fine (made when needed) and not remembered either.
+  auto deeper = RelPath::Parse("x/y/z.txt");
+  ASSERT_TRUE(deeper);
+  std::set<std::string> none;
+  EXPECT_TRUE(ParentsAreFolders(fs, dir.path(), *deeper, &none));
+  EXPECT_TRUE(none.empty());
 }
 
 }  // namespace

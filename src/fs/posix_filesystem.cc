@@ -113,7 +113,8 @@ Result<std::string> PosixFilesystem::ReadLink(const std::filesystem::path& path)
   return target;
 }
 
-bool ParentsAreFolders(Filesystem& fs, const std::filesystem::path& root, const RelPath& rel) {
+bool ParentsAreFolders(Filesystem& fs, const std::filesystem::path& root, const RelPath& rel,
+                       std::set<std::string>* known_folders) {
   std::string parent = rel.Parent();
   std::filesystem::path path = root;
   size_t start = 0;
@@ -121,9 +122,13 @@ bool ParentsAreFolders(Filesystem& fs, const std::filesystem::path& root, const 
     size_t slash = parent.find('/', start);
     if (slash == std::string::npos) slash = parent.size();
     path /= parent.substr(start, slash - start);
-    auto info = fs.Lstat(path);
-    if (!info) return true;  // missing: created as a real folder when needed
-    if (info->kind != FileKind::kDirectory) return false;
+    std::string folder = parent.substr(0, slash);
+    if (!known_folders || !known_folders->contains(folder)) {
+      auto info = fs.Lstat(path);
+      if (!info) return true;  // missing: created as a real folder when needed
+      if (info->kind != FileKind::kDirectory) return false;
+      if (known_folders) known_folders->insert(std::move(folder));
+    }
     start = slash + 1;
   }
   return true;

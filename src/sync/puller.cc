@@ -586,7 +586,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       asio::post(self->loop_, [self] { self->ScheduleScan(); });
       return MakeError(ErrorCode::kFailedPrecondition, "waiting for a local change to be indexed");
     }
-    if (!fs::ParentsAreFolders(self->fs_, self->options_.root, entry.path)) {
+    if (!fs::ParentsAreFolders(self->fs_, self->options_.root, entry.path, &self->folders_in_group_)) {
       return MakeError(ErrorCode::kIo, "not writing " + rel + ": a folder above it is a symlink or a file here");
     }
     if (::rename(plan.tmp.c_str(), full.c_str()) != 0) {
@@ -704,6 +704,10 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
         auto finish_all = [self, group]() {
           if (!self->repo_) return true;
           auto tx = self->repo_->Begin();
+          // Folders found real are taken as such for the rest of the group:
+          // milliseconds, against the microseconds between one file's check
+          // and its rename, and a tenth of the lstats for 10,000 files.
+          self->folders_in_group_.clear();
           for (const auto& ticket : group) {
             try {
               ticket->result = ticket->finish();
@@ -711,6 +715,7 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
               ticket->result = MakeError(ErrorCode::kIo, e.what());  // this file only; retried
             }
           }
+          self->folders_in_group_.clear();
           tx.Commit();
           return true;
         };

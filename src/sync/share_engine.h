@@ -284,6 +284,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // later pull of the path that wants another one, for a newer version, or
   // none at all, removes it: otherwise it would take space forever.
   std::map<crypto::Locator, std::filesystem::path> kept_parts_;
+  // On the strand, while a group of finished files is moved into place:
+  // the folders already checked for that group (fs::ParentsAreFolders).
+  std::set<std::string> folders_in_group_;
   // Block requests of all pulls together, bounded so that many files pulled
   // at once (small files want that) cannot hold much memory in blocks.
   static constexpr size_t kShareBlocksInFlight = 64;
