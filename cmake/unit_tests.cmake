@@ -5,6 +5,7 @@
 tandem_test(base_test
   SOURCES
     src/base/async_test.cc
+    src/base/backoff_test.cc
     src/base/atomic_file_test.cc
     src/base/bytes_test.cc
     src/base/rel_path_test.cc
@@ -33,7 +34,7 @@ tandem_test(scan_test
   LIBS tandem_scan)
 
 tandem_test(store_test
-  SOURCES src/store/repository_test.cc
+  SOURCES src/store/repository_test.cc src/store/share_folder_test.cc
   LIBS tandem_store)
 
 tandem_test(service_config_test

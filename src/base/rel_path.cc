@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include <fmt/format.h>
+
 namespace tandem {
 namespace {
 
@@ -97,6 +99,28 @@ size_t RelPath::Depth() const {
   size_t n = 1;
   for (char c : path_) n += c == '/';
   return n;
+}
+
+std::string EscapeNonUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
+  size_t i = 0;
+  while (i < text.size()) {
+    ucs4_t c = 0;
+    int length = u8_mbtouc(&c, bytes + i, text.size() - i);
+    // u8_mbtouc gives U+FFFD for a bad sequence; only a real U+FFFD is 3 bytes long
+    // and spelled EF BF BD.
+    bool bad = c == 0xFFFD && !(length == 3 && bytes[i] == 0xEF && bytes[i + 1] == 0xBF && bytes[i + 2] == 0xBD);
+    if (bad || c < 0x20 || c == 0x7F) {
+      for (int k = 0; k < (bad ? 1 : length); ++k) out += fmt::format("\\x{:02x}", bytes[i + k]);
+      i += bad ? 1 : static_cast<size_t>(length);
+      continue;
+    }
+    out.append(text.substr(i, static_cast<size_t>(length)));
+    i += static_cast<size_t>(length);
+  }
+  return out;
 }
 
 }  // namespace tandem

@@ -46,4 +46,9 @@ std::string LookAlikeKey(std::string_view path);
 // Whether `name` is acceptable as one component (no '/', NUL, '.', '..', valid UTF-8).
 Result<void> ValidateComponent(std::string_view name);
 
+// `text` with every byte that is not part of valid UTF-8, and every control
+// character, written as \xNN: a name from the disk made safe for a log line
+// or a message (the log stays text, and a terminal is not driven by it).
+std::string EscapeNonUtf8(std::string_view text);
+
 }  // namespace tandem

@@ -191,3 +191,18 @@ TEST(LookAlikeKey, KeepsDifferentNamesApart) {
 
 }  // namespace
 }  // namespace tandem
+
+namespace tandem {
+namespace {
+
+TEST(EscapeNonUtf8, KeepsValidTextAndEscapesEverythingElse) {
+  EXPECT_EQ(EscapeNonUtf8("plain/name.txt"), "plain/name.txt");
+  EXPECT_EQ(EscapeNonUtf8("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(EscapeNonUtf8("\xef\xbf\xbd"), "\xef\xbf\xbd") << "a real U+FFFD is text";
+  EXPECT_EQ(EscapeNonUtf8("bad\xff" "name"), "bad\\xffname");
+  EXPECT_EQ(EscapeNonUtf8("cut\xc3"), "cut\\xc3");
+  EXPECT_EQ(EscapeNonUtf8("line\nbreak\x1b[31m"), "line\\x0abreak\\x1b[31m");
+}
+
+}  // namespace
+}  // namespace tandem

@@ -177,6 +177,9 @@ int main(int argc, char** argv) {
                       "its place; both: keep both, the copy under a plain name")
       ->required()
       ->check(CLI::IsMember({"local", "remote", "both"}));
+  auto* repair = app.add_subcommand(
+      "repair", "Move a share's damaged or lost repository aside and rebuild it from the folder and the peers");
+  repair->add_option("SHARE", share)->required();
   std::string revert_path;
   auto* revert = app.add_subcommand("revert", "Undo a read replica's local changes (all, or one path)");
   revert->add_option("SHARE", share)->required();
@@ -277,6 +280,10 @@ int main(int argc, char** argv) {
   if (resolve->parsed()) {
     return print(call("share_resolve_conflict", {{"share", share}, {"conflict", conflict}, {"keep", "keep_" + keep}}),
                  [](const json& j) { std::cout << "Resolved: " << j["done"].get<std::string>() << "\n"; });
+  }
+  if (repair->parsed()) {
+    return print(call("share_repair", {{"share", share}}),
+                 [](const json& j) { std::cout << "Repaired: " << j["done"].get<std::string>() << "\n"; });
   }
   if (revert->parsed()) {
     return print(call("share_revert_local_changes", {{"share", share}, {"path", revert_path}}), [](const json& j) {

@@ -55,6 +55,7 @@ void PrintShareInfo(const json& s) {
     fmt::print("Connected  {}\n", d.get<std::string>());
   }
   for (const json& reason : s.value("failed", json::array())) fmt::print("Not synced {}\n", reason.get<std::string>());
+  for (const json& reason : s.value("skipped", json::array())) fmt::print("Skipped    {}\n", reason.get<std::string>());
   const json& local = s.value("local_changes", json::object());
   if (local.value("count", 0) > 0) {
     int count = local.value("count", 0);

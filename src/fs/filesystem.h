@@ -82,4 +82,10 @@ class PosixFilesystem final : public Filesystem {
 bool ParentsAreFolders(Filesystem& fs, const std::filesystem::path& root, const RelPath& rel,
                        std::set<std::string>* known_folders = nullptr);
 
+// Creates the folders of `rel` ("a/b/c", relative) below `base`, one level
+// at a time, each only if missing. `base` itself is never created: when it
+// is gone (a share's folder moved away, its drive unmounted) this fails with
+// kNotFound instead of making an empty one in its place. kIo if a mkdir fails.
+Result<void> MakeFoldersBelow(const std::filesystem::path& base, std::string_view rel);
+
 }  // namespace tandem::fs

@@ -134,4 +134,23 @@ bool ParentsAreFolders(Filesystem& fs, const std::filesystem::path& root, const 
   return true;
 }
 
+Result<void> MakeFoldersBelow(const std::filesystem::path& base, std::string_view rel) {
+  struct stat st;
+  if (::stat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return MakeError(ErrorCode::kNotFound, base.string() + " is not there; not creating it");
+  }
+  std::filesystem::path path = base;
+  size_t start = 0;
+  while (start < rel.size()) {
+    size_t slash = rel.find('/', start);
+    if (slash == std::string_view::npos) slash = rel.size();
+    path /= std::string(rel.substr(start, slash - start));
+    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+      return MakeError(ErrorCode::kIo, "cannot create folder " + path.string() + ": " + std::strerror(errno));
+    }
+    start = slash + 1;
+  }
+  return Ok();
+}
+
 }  // namespace tandem::fs

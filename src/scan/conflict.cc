@@ -1,5 +1,7 @@
 #include "scan/conflict.h"
 
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
@@ -100,7 +102,10 @@ std::optional<ConflictCopyName> ParseConflictCopyPath(const std::string& path) {
 
 VersionVector Descend(const VersionVector& base, const VersionVector& seen, uint64_t device) {
   VersionVector out = base;
-  out.Set(device, std::max(HighestCounter(base), HighestCounter(seen)) + 1);
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  const uint64_t clock = now > 0 ? static_cast<uint64_t>(now) : 0;
+  out.Set(device, std::max(std::max(HighestCounter(base), HighestCounter(seen)) + 1, clock));
   return out;
 }
 

@@ -62,8 +62,11 @@ struct ConflictCopyName {
 };
 std::optional<ConflictCopyName> ParseConflictCopyPath(const std::string& path);
 
-// `base` with `device`'s counter above every counter in `base` and `seen`:
-// a new version that descends from `base` and is never dominated by `seen`.
+// `base` with `device`'s counter above every counter in `base` and `seen`,
+// and at least the wall clock in seconds: a new version that descends from
+// `base` and is never dominated by `seen`. The clock keeps a repository
+// restored from a backup from issuing counters it already issued after the
+// backup was taken (Syncthing's vectors do the same; docs/decisions.md).
 VersionVector Descend(const VersionVector& base, const VersionVector& seen, uint64_t device);
 
 // One version of a path, opened.
@@ -106,8 +109,9 @@ bool CopyIndexedFile(store::Repository& repo, const LocalDisk& disk, const std::
 // signature order is the result. With `disk`, a loser that is the file on
 // disk (as indexed) is copied to its conflict name at once, and a winner
 // that the disk already holds gives the local state the merged vector.
+// `replica` is the settling repository's id in version vectors.
 // REQUIRES: secrets.CanWrite().
-Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t device,
+Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t replica,
                   const Version& a, const Version& b, const LocalDisk* disk = nullptr);
 
 }  // namespace tandem::scan

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "crypto/keyed_hash.h"
 #include "testing/temp_dir.h"
 
@@ -145,6 +147,22 @@ TEST_F(ConflictTest, OrdinaryNamesAreNotConflictCopies) {
                            "d.sync-conflict-20231114-221320-ABCDEFG/inner.txt", "a.sync-conflict-20231114-221320-ABC"}) {
     EXPECT_FALSE(ParseConflictCopyPath(path)) << path;
   }
+}
+
+// Issue 16: a repository restored from a backup must not issue again the
+// counters it issued after the backup; counters start at the clock.
+TEST_F(ConflictTest, DescendStartsItsCounterAtTheWallClock) {
+  const auto now = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  VersionVector base;
+  base.Set(kAlice, 3);
+  VersionVector next = Descend(base, {}, kAlice);
+  EXPECT_GE(next.Get(kAlice), now);
+  EXPECT_EQ(next.Compare(base), Ordering::kAfter);
+  // Past the clock, counters still move on by one.
+  VersionVector ahead;
+  ahead.Set(kAlice, now + 1000);
+  EXPECT_EQ(Descend(ahead, {}, kAlice).Get(kAlice), now + 1001);
 }
 
 TEST_F(ConflictTest, DescendIsNeverDominatedByWhatWasSeen) {

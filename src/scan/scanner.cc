@@ -90,6 +90,7 @@ class Scanner::Pass {
   Pass(Scanner& s, std::vector<LocalChange>* observed) : s_(s), observed_(observed) {}
 
   Result<ScanStats> Run() {
+    if (s_.check_folder_) TANDEM_RETURN_IF_ERROR(s_.check_folder_());
     auto root = s_.fs_.Lstat(s_.root_);
     if (!root || root->kind != fs::FileKind::kDirectory) {
       return MakeError(ErrorCode::kNotFound,
@@ -101,6 +102,7 @@ class Scanner::Pass {
     });
     tx_.emplace(s_.repo_.Begin());
     TANDEM_RETURN_IF_ERROR(WalkDirectory(s_.root_, ""));
+    if (s_.check_folder_) TANDEM_RETURN_IF_ERROR(s_.check_folder_());
     WriteTombstones();
     tx_->Commit();
     tx_.reset();
@@ -112,8 +114,7 @@ class Scanner::Pass {
     auto names = s_.fs_.ListDir(dir);
     if (!names) {
       if (prefix.empty()) return names.error();
-      spdlog::warn("scan: {}", names.error().message);
-      ++stats_.skipped;
+      Skip(prefix + "/", "cannot list this folder: " + names.error().message);
       unreadable_.push_back(prefix + "/");
       return Ok();
     }
@@ -123,8 +124,7 @@ class Scanner::Pass {
       std::string text = prefix.empty() ? name : prefix + "/" + name;
       auto rel = RelPath::Parse(text);
       if (!rel) {
-        spdlog::warn("scan: skipping {}: {}", (dir / name).string(), rel.error().message);
-        ++stats_.skipped;
+        Skip(text, "this name cannot be synced (" + rel.error().message + ")");
         continue;
       }
       std::filesystem::path full = dir / name;
@@ -132,7 +132,7 @@ class Scanner::Pass {
       if (!info) continue;  // vanished since the listing: the tombstone pass decides
       auto kind = EntryKindOf(info->kind);
       if (!kind) {
-        spdlog::debug("scan: skipping {}: not a file, folder or symlink", full.string());
+        Skip(text, "not synced: a FIFO, socket or device file, not a file, folder or symlink");
         continue;
       }
       ++stats_.entries_seen;
@@ -165,8 +165,7 @@ class Scanner::Pass {
     if (kind == EntryKind::kFile) {
       auto read = ReadBlocks(full, info);
       if (!read) {
-        spdlog::warn("scan: {}", read.error().message);
-        ++stats_.skipped;
+        Skip(rel.str(), read.error().message);
         return;
       }
       entry.blocks = std::move(*read);
@@ -175,7 +174,7 @@ class Scanner::Pass {
     } else if (kind == EntryKind::kSymlink) {
       auto target = s_.fs_.ReadLink(full);
       if (!target) {
-        ++stats_.skipped;
+        Skip(rel.str(), "cannot read this symlink: " + target.error().message);
         return;
       }
       entry.symlink_target = *target;  // no mtime: links cannot carry one portably
@@ -258,7 +257,7 @@ class Scanner::Pass {
   std::optional<VersionVector> WriteVersion(crypto::Entry entry, const std::optional<VersionVector>& local_vector,
                                            const store::LocalFileState* on_disk = nullptr) {
     crypto::Locator locator = crypto::ComputeLocator(s_.secrets_.locator_key(), entry.path.str());
-    entry.device_short_id = s_.device_;
+    entry.device_short_id = s_.author_.device;
     VersionVector base = local_vector.value_or(VersionVector{});
     auto previous = s_.repo_.GetRecord(locator);
     if (previous) {
@@ -271,7 +270,7 @@ class Scanner::Pass {
       if (!descends) {
         // The record is a version this disk never held (a peer's, not
         // pulled yet): the local change is concurrent with it.
-        Version local{crypto::MakeRecord(s_.secrets_, entry, Descend(base, previous->record.vector, s_.device_)),
+        Version local{crypto::MakeRecord(s_.secrets_, entry, Descend(base, previous->record.vector, s_.author_.replica)),
                       entry};
         // Settling may copy the losing local file at once: it must know
         // what the disk holds now.
@@ -282,7 +281,7 @@ class Scanner::Pass {
           s_.repo_.PutFileState(state);
         }
         LocalDisk disk{s_.fs_, s_.root_};
-        Settlement settled = Settle(s_.repo_, s_.secrets_, s_.device_, local, {previous->record, *opened}, &disk);
+        Settlement settled = Settle(s_.repo_, s_.secrets_, s_.author_.replica, local, {previous->record, *opened}, &disk);
         stats_.records_written += settled.written.size();
         records_in_batch_ += settled.written.size();
         if (!settled.written.empty()) ++stats_.conflicts;
@@ -303,7 +302,7 @@ class Scanner::Pass {
     }
     spdlog::debug("scan: new version of {} ({}{})", entry.path.str(), crypto::EntryKindName(entry.kind),
                   entry.deleted ? ", deleted" : "");
-    VersionVector vector = Descend(base, {}, s_.device_);
+    VersionVector vector = Descend(base, {}, s_.author_.replica);
     s_.repo_.PutRecord(crypto::MakeRecord(s_.secrets_, entry, vector));
     ++stats_.records_written;
     ++records_in_batch_;
@@ -324,6 +323,15 @@ class Scanner::Pass {
       batch_started_ = std::chrono::steady_clock::now();
       if (s_.on_batch_) s_.on_batch_();
     }
+  }
+
+  // A path not indexed this pass, and why: counted, listed for the user
+  // (tandem info) and logged, with bytes that are not UTF-8 escaped.
+  void Skip(const std::string& path, const std::string& why) {
+    ++stats_.skipped;
+    std::string line = EscapeNonUtf8(path) + ": " + EscapeNonUtf8(why);
+    spdlog::warn("scan: skipped {}", line);
+    if (stats_.skipped_paths.size() < kMaxSkippedListed) stats_.skipped_paths.push_back(std::move(line));
   }
 
   bool UnderUnreadable(const std::string& path) const {
@@ -378,8 +386,8 @@ class Scanner::Pass {
 };
 
 Scanner::Scanner(fs::Filesystem& fs, store::Repository& repo, const crypto::ShareSecrets& secrets,
-                 uint64_t device_short_id, std::filesystem::path root, ChunkerParams chunker, Helper helper)
-    : fs_(fs), repo_(repo), secrets_(secrets), device_(device_short_id), root_(std::move(root)),
+                 Author author, std::filesystem::path root, ChunkerParams chunker, Helper helper)
+    : fs_(fs), repo_(repo), secrets_(secrets), author_(author), root_(std::move(root)),
       chunker_(chunker), helper_(std::move(helper)) {}
 
 Result<ScanStats> Scanner::ScanAll() { return Run(nullptr); }

@@ -33,7 +33,11 @@ struct ScanStats {
   uint64_t skipped = 0;          // unreadable, unsupported or changing while read
   uint64_t conflicts = 0;        // local changes concurrent with a version not pulled yet
   uint64_t duration_ms = 0;      // wall time of the whole pass
+  // What `skipped` counts, path by path: "PATH: why" (the path's bytes that
+  // are not UTF-8 escaped as \xNN), at most kMaxSkippedListed of them.
+  std::vector<std::string> skipped_paths;
 };
+inline constexpr size_t kMaxSkippedListed = 200;
 
 // A difference between a read replica's folder and the share's version,
 // which the replica cannot sign and so keeps to itself.
@@ -52,13 +56,24 @@ bool MatchesIndexedState(const store::LocalFileState& known, const fs::FileInfo&
 // The entry kind a file on disk is indexed as, if it is one Tandem syncs.
 std::optional<crypto::EntryKind> EntryKindOf(fs::FileKind kind);
 
+// Who makes the versions a scan records: the device, named in each entry
+// (and so in conflict copies' names), and the replica id its repository
+// puts in version vectors (store::Repository::replica_id). One number for
+// both where the difference does not matter (tests).
+struct Author {
+  Author(uint64_t device_short_id) : device(device_short_id), replica(device_short_id) {}  // NOLINT
+  Author(uint64_t device_short_id, uint64_t replica_id) : device(device_short_id), replica(replica_id) {}
+  uint64_t device;
+  uint64_t replica;
+};
+
 class Scanner {
  public:
   // REQUIRES: secrets.CanRead() (CanWrite() for ScanAll); all references
   // outlive the scanner. With a `helper`, large files are hashed on two
   // threads at once.
   Scanner(fs::Filesystem& fs, store::Repository& repo, const crypto::ShareSecrets& secrets,
-          uint64_t device_short_id, std::filesystem::path root, ChunkerParams chunker = {},
+          Author author, std::filesystem::path root, ChunkerParams chunker = {},
           Helper helper = nullptr);
 
   // Scans the whole tree. Problems with single files are logged and counted
@@ -76,6 +91,12 @@ class Scanner {
   // being indexed.
   void OnBatchCommitted(std::function<void()> notify) { on_batch_ = std::move(notify); }
 
+  // Asked before the walk and again before any deletion is recorded: is the
+  // folder still the share's? A folder that vanished or was swapped for
+  // another mid-scan would otherwise look like every file deleted. Its error
+  // ends the scan (nothing more is recorded).
+  void CheckFolderWith(std::function<Result<void>()> check) { check_folder_ = std::move(check); }
+
  private:
   class Pass;
   Result<ScanStats> Run(std::vector<LocalChange>* observed);
@@ -83,11 +104,12 @@ class Scanner {
   fs::Filesystem& fs_;
   store::Repository& repo_;
   const crypto::ShareSecrets& secrets_;
-  uint64_t device_;
+  Author author_;
   std::filesystem::path root_;
   ChunkerParams chunker_;
   Helper helper_;
   std::function<void()> on_batch_;
+  std::function<Result<void>()> check_folder_;
 };
 
 }  // namespace tandem::scan

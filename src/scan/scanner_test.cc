@@ -180,6 +180,8 @@ class ScannerTest : public ::testing::Test {
 
 TEST_F(ScannerTest, IndexesFilesDirectoriesAndSymlinks) {
   MakeTree();
+  const auto scan_started = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
   ScanStats stats = Scan();
   EXPECT_EQ(stats.entries_seen, 8u);
   EXPECT_EQ(stats.files_hashed, 4u);
@@ -191,12 +193,14 @@ TEST_F(ScannerTest, IndexesFilesDirectoriesAndSymlinks) {
   EXPECT_EQ(RecordedPaths(), (std::set<std::string>{"a.txt", "empty", "empty_dir", "link", "sub",
                                                     "sub/big.bin", "sub/deeper",
                                                     "sub/deeper/c.txt"}));
-  VersionVector first;
-  first.Set(kDevice, 1);
   for (const std::string& path : RecordedPaths()) {
     auto stored = RecordAt(path);
     ASSERT_TRUE(stored);
+    // A first version: this device's counter alone, started at the clock.
+    VersionVector first;
+    first.Set(kDevice, stored->record.vector.Get(kDevice));
     EXPECT_EQ(stored->record.vector, first) << path;
+    EXPECT_GE(stored->record.vector.Get(kDevice), scan_started) << path;
     auto entry = EntryAt(path);
     ASSERT_TRUE(entry);
     EXPECT_EQ(entry->device_short_id, kDevice) << path;
@@ -368,8 +372,10 @@ TEST_F(ScannerTest, ChangeOnAnotherDeviceDescendsFromTheFirstVersion) {
   Scan(posix_, kOtherDevice);
   auto after = RecordAt("a.txt");
   ASSERT_TRUE(before && after);
-  EXPECT_EQ(after->record.vector.Get(kDevice), 1u);
-  EXPECT_EQ(after->record.vector.Get(kOtherDevice), 2u);
+  // Counters start at the wall clock (seconds) and always move past every
+  // counter the version descends from.
+  EXPECT_EQ(after->record.vector.Get(kDevice), before->record.vector.Get(kDevice));
+  EXPECT_GT(after->record.vector.Get(kOtherDevice), before->record.vector.Get(kDevice));
   EXPECT_EQ(after->record.vector.Compare(before->record.vector), Ordering::kAfter);
   EXPECT_EQ(EntryAt("a.txt")->device_short_id, kOtherDevice);
 }
@@ -615,6 +621,60 @@ TEST_F(ScannerTest, MissingRootIsAnError) {
     EXPECT_EQ(stats.error().code, ErrorCode::kNotFound);
     EXPECT_NE(stats.error().message.find(root.string()), std::string::npos);
   }
+}
+
+// Issue 16: a share folder moved away (or its drive unmounted) during a
+// scan looked like every file deleted. The folder check before deletions
+// are recorded ends the scan instead.
+TEST_F(ScannerTest, AFolderThatStopsBeingTheShareMidScanRecordsNoDeletion) {
+  MakeTree();
+  Scan();
+  stdfs::remove(root_ / "a.txt");
+  stdfs::remove_all(root_ / "sub");
+  int checks = 0;
+  Scanner scanner(posix_, *repo_, secrets_, kDevice, root_, params_);
+  scanner.CheckFolderWith([&]() -> Result<void> {
+    if (++checks == 1) return Ok();
+    return MakeError(ErrorCode::kNotFound, "the share's folder is missing");
+  });
+  auto stats = scanner.ScanAll();
+  ASSERT_FALSE(stats);
+  EXPECT_EQ(stats.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(checks, 2);
+  for (const std::string& path : {"a.txt", "sub", "sub/big.bin", "sub/deeper/c.txt"}) {
+    auto entry = EntryAt(path);
+    ASSERT_TRUE(entry) << path;
+    EXPECT_FALSE(entry->deleted) << path;
+  }
+  // The same scan with the folder still the share's records the deletions.
+  Scanner again(posix_, *repo_, secrets_, kDevice, root_, params_);
+  again.CheckFolderWith([] { return Ok(); });
+  ASSERT_TRUE(again.ScanAll());
+  EXPECT_TRUE(EntryAt("a.txt")->deleted);
+}
+
+TEST_F(ScannerTest, AFolderThatIsNotTheShareIsNotScannedAtAll) {
+  MakeTree();
+  Scanner scanner(posix_, *repo_, secrets_, kDevice, root_, params_);
+  scanner.CheckFolderWith([] { return Result<void>(MakeError(ErrorCode::kFailedPrecondition, "no marker")); });
+  ASSERT_FALSE(scanner.ScanAll());
+  EXPECT_TRUE(RecordedPaths().empty());
+}
+
+// Issue 16: special files were skipped with no word, and names that are not
+// UTF-8 went to the log as raw bytes.
+TEST_F(ScannerTest, WhatCannotBeSyncedIsListedWithWhyAndNamesEscaped) {
+  MakeTree();
+  ASSERT_EQ(::mkfifo((root_ / "pipe").c_str(), 0600), 0);
+  testing::WriteFile(root_ / "bad\xff.txt", "x");
+  ScanStats stats = Scan();
+  EXPECT_EQ(stats.skipped, 2u);
+  ASSERT_EQ(stats.skipped_paths.size(), 2u);
+  std::string all = stats.skipped_paths[0] + "\n" + stats.skipped_paths[1];
+  EXPECT_NE(all.find("pipe: not synced: a FIFO, socket or device file"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad\\xff.txt: this name cannot be synced"), std::string::npos) << all;
+  EXPECT_EQ(all.find('\xff'), std::string::npos) << "raw bytes leaked";
+  EXPECT_TRUE(EntryAt("a.txt"));
 }
 
 // Regression: an edit that keeps the size and lands within the timestamp

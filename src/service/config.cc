@@ -52,6 +52,7 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
       share.secret = s.at("secret").get<std::string>();
       share.peers = s.value("peers", std::vector<std::string>{});
       share.enabled = s.value("enabled", true);
+      share.repository = s.value("repository", "");
       if (!IsUuid(share.id)) return Corrupt(file, "a share id is not a UUID");
       if (!crypto::ParseToken(share.secret)) return Corrupt(file, "share " + share.id + " has a bad secret");
       config.shares.push_back(std::move(share));
@@ -72,7 +73,8 @@ Result<void> SaveConfig(const std::filesystem::path& file, const Config& config)
                       {"name", s.name},
                       {"secret", s.secret},
                       {"peers", s.peers},
-                      {"enabled", s.enabled}});
+                      {"enabled", s.enabled},
+                      {"repository", s.repository}});
   }
   json j = {{"version", 1},
             {"device_key", config.device_seed},

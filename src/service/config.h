@@ -28,6 +28,10 @@ struct ShareConfig {
   std::string secret;
   std::vector<std::string> peers;  // normal-form peer addresses
   bool enabled = true;
+  // The epoch (hex) of the repository made for this share in its folder;
+  // empty until one is made. Once set, a folder without the share's
+  // repository is never given a new one silently: that takes `tandem repair`.
+  std::string repository;
 };
 
 struct Config {

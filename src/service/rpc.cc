@@ -58,6 +58,7 @@ json ToJson(const ShareInfo& info) {
           {"received_bytes", info.received_bytes},
           {"local_changes", LocalChangesJson(info.local_changes)},
           {"failed", info.failed},
+          {"skipped", info.skipped},
           {"index",
            {{"files", info.index.files},
             {"directories", info.index.directories},
@@ -204,6 +205,10 @@ asio::awaitable<json> Call(Service& service, const std::string& method, const js
     if (keep_text == "keep_both" || keep_text == "both") keep = sync::ConflictKeep::kBoth;
     if (!keep) throw BadParams{"parameter 'keep' must be keep_local, keep_remote or keep_both"};
     auto r = co_await service.ShareResolveConflict(share, conflict, *keep);
+    co_return FromResult(id, r, r ? json{{"done", *r}} : json());
+  }
+  if (method == "share_repair") {
+    auto r = co_await service.ShareRepair(p.String("share"));
     co_return FromResult(id, r, r ? json{{"done", *r}} : json());
   }
   if (method == "share_revert_local_changes") {

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <spdlog/spdlog.h>
 
 #include "base/async.h"
@@ -20,6 +21,7 @@
 #include "crypto/token.h"
 #include "net/address.h"
 #include "store/repository.h"
+#include "store/share_folder.h"
 
 namespace tandem::service {
 namespace {
@@ -111,7 +113,9 @@ Result<void> Service::StartNetwork() {
   auto network = sync::Network::Create(io_, device_, config_.device_name, [this] {
     std::vector<std::shared_ptr<sync::ShareEngine>> offered;
     for (const auto& [id, share] : shares_) {
-      if (share->engine && share->config.enabled) offered.push_back(share->engine);
+      // A share that cannot sync now (its folder gone, its repository
+      // failing) is not offered: peers detach it, other shares go on.
+      if (share->engine && share->config.enabled && share->engine->healthy()) offered.push_back(share->engine);
     }
     return offered;
   });
@@ -135,43 +139,115 @@ void Service::UpdateNetwork() {
   network_->SharesChanged();
 }
 
-void Service::OpenEngine(Share& share, bool create_repo) {
-  std::error_code ec;
-  if (!stdfs::is_directory(share.config.path, ec)) {
-    // Never index an empty mount point as "everything deleted".
-    share.last_error = "the share's folder " + share.config.path +
-                       " is missing; reconnect the drive or remove the share";
+void Service::OpenEngine(Share& share, bool new_share) {
+  const stdfs::path root = share.config.path;
+  const crypto::Key32& share_id = share.secrets.share_id();
+  const std::string& name = share.config.name;
+  const bool made = !share.config.repository.empty();
+  auto unavailable = [&](std::string why, bool retry) {
+    if (why != share.last_error) spdlog::error("share {}: {}", name, why);
+    share.last_error = std::move(why);
+    share.retry_open = retry;
+  };
+  // The folder must prove it is the share's before anything is opened,
+  // created or written in it. Only a share that never had a repository
+  // here (a new one, or one from before markers existed) may lack the marker.
+  // A new share's folder was checked by CheckNewSharePath; its repository,
+  // if one is there already, must be this share's (Repository::Open).
+  if (auto folder = new_share ? Ok() : store::CheckShareFolder(root, share_id); !folder) {
+    const bool no_marker_yet = folder.error().code == ErrorCode::kFailedPrecondition &&
+                               !store::HasShareMarker(root) && !made;
+    if (!no_marker_yet) {
+      std::string why = folder.error().message + "; nothing is recorded or written there. Syncing resumes by itself "
+                        "when the folder is back (mount its drive, or move it back)";
+      if (folder.error().code == ErrorCode::kFailedPrecondition && made) {
+        why += "; if its .tandem folder was deleted, run `tandem repair " + name + "` to rebuild it";
+      }
+      unavailable(std::move(why), true);
+      return;
+    }
+  }
+  const stdfs::path repo_dir = root / RelPath::kRepoDirName;
+  auto repo = store::Repository::Open(repo_dir, share_id, /*create=*/new_share);
+  if (!repo) {
+    const bool damaged = repo.error().code == ErrorCode::kNotFound || repo.error().code == ErrorCode::kCorrupt;
+    if (damaged) {
+      unavailable(repo.error().message + "; syncing is stopped. Run `tandem repair " + name +
+                      "` to move it aside and rebuild it from the folder and the peers",
+                  false);
+    } else {
+      unavailable(repo.error().message, repo.error().code == ErrorCode::kIo);
+    }
     return;
   }
-  auto repo = store::Repository::Open(stdfs::path(share.config.path) / RelPath::kRepoDirName,
-                                      share.secrets.share_id(), create_repo);
-  if (!repo) {
-    share.last_error = repo.error().message;
-    return;
+  // Marked before anything is recorded: from now on the folder proves itself.
+  if (new_share || !store::HasShareMarker(root)) {
+    if (auto marked = store::WriteShareMarker(root, share_id); !marked) {
+      unavailable("cannot mark the share's folder: " + marked.error().message, true);
+      return;
+    }
+  }
+  const std::string epoch = HexEncode((*repo)->epoch());
+  if (share.config.repository != epoch) {
+    // Made just now (or by a repair a crash interrupted, or restored whole
+    // from elsewhere): the config knows this repository from now on.
+    share.config.repository = epoch;
+    if (shares_.count(share.config.id)) (void)Persist();
   }
   auto reader = (*repo)->OpenReader();
   if (!reader) {
-    share.last_error = reader.error().message;
+    unavailable(reader.error().message, true);
     return;
   }
   sync::ShareEngine::Options options{share.config.name, share.config.path, share.secrets, device_.ShortId(),
-                                     test_hooks_};
+                                     test_hooks_, [this] { UpdateNetwork(); }};
   share.engine = std::make_shared<sync::ShareEngine>(io_, pool_, fs_, std::move(options), std::move(*repo),
                                                      std::move(*reader));
   share.engine->SetEnabled(share.config.enabled);
+  if (!share.last_error.empty()) spdlog::info("share {}: available again", name);
   share.last_error.clear();
+  share.retry_open = false;
+  share.open_backoff.Reset();
+}
+
+// Shares that could not be opened are tried again while waiting can help:
+// every second while the folder is missing (a stat), less and less often
+// while it is there but the repository still fails to open.
+asio::awaitable<void> Service::RetryUnavailableShares() {
+  while (!stopped_) {
+    retry_timer_.expires_after(std::chrono::seconds(1));
+    std::error_code ec;
+    co_await retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopped_) co_return;
+    bool opened = false;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [id, share] : shares_) {
+      if (share->engine || !share->retry_open || share->repairing) continue;
+      const bool folder_there = store::CheckShareFolder(share->config.path, share->secrets.share_id()).has_value();
+      if (folder_there && now < share->next_open_try) continue;
+      OpenEngine(*share, false);
+      if (share->engine) {
+        share->engine->Start();
+        opened = true;
+      } else if (folder_there) {
+        share->next_open_try = now + share->open_backoff.Next();
+      }
+    }
+    if (opened) UpdateNetwork();
+  }
 }
 
 Service::Service(stdfs::path config_dir, Config config, crypto::DeviceKey device, int lock_fd,
                  sync::ShareEngine::TestHooks test_hooks)
     : pool_(2), config_dir_(std::move(config_dir)), config_(std::move(config)),
-      device_(device), lock_fd_(lock_fd), rescan_timer_(io_), test_hooks_(test_hooks) {
+      device_(device), lock_fd_(lock_fd), rescan_timer_(io_), retry_timer_(io_), test_hooks_(test_hooks) {
   for (ShareConfig& sc : config_.shares) {
     auto parsed = crypto::ParseToken(sc.secret);  // validated by LoadConfig
-    auto share = std::make_shared<Share>(Share{sc, parsed->secrets, nullptr, {}});
-    // A repository missing beside an existing folder is recreated: the
-    // config is written before the repository, so a crash can leave this.
-    OpenEngine(*share, true);
+    auto share = std::make_shared<Share>(sc, parsed->secrets);
+    // A repository missing at start is an error, never silently remade: the
+    // folder may be an empty mount point. (A crash between writing the
+    // config and making the repository leaves the same: `tandem repair`.)
+    OpenEngine(*share, false);
     shares_.emplace(sc.id, std::move(share));
   }
 }
@@ -198,12 +274,15 @@ void Service::Run() {
   }
   auto periodic = [this]() { return PeriodicRescan(); };
   asio::co_spawn(io_, periodic(), [](std::exception_ptr e) { LogIfThrew(e, "periodic rescan"); });
+  auto retry = [this]() { return RetryUnavailableShares(); };
+  asio::co_spawn(io_, retry(), [](std::exception_ptr e) { LogIfThrew(e, "reopening shares"); });
   io_.run();
 }
 
 void Service::Stop() {
   stopped_ = true;
   rescan_timer_.cancel();
+  retry_timer_.cancel();
   io_.stop();
 }
 
@@ -291,7 +370,7 @@ Result<void> Service::Persist() {
 }
 
 Result<ShareInfo> Service::Register(ShareConfig sc, crypto::ShareSecrets secrets) {
-  auto share = std::make_shared<Share>(Share{sc, std::move(secrets), nullptr, {}});
+  auto share = std::make_shared<Share>(sc, std::move(secrets));
   // Config first: a crash after this line leaves a share whose repository is
   // created at the next start, never a repository nobody knows the key of.
   shares_.emplace(sc.id, share);
@@ -306,6 +385,7 @@ Result<ShareInfo> Service::Register(ShareConfig sc, crypto::ShareSecrets secrets
     (void)Persist();
     return error;
   }
+  (void)Persist();  // with the repository's epoch
   spdlog::info("share {} added: {} ({}, {})", sc.id, sc.path, sc.name,
                crypto::AccessModeName(share->secrets.mode()));
   share->engine->Start();
@@ -404,6 +484,7 @@ ShareInfo Service::InfoOf(const Share& share) const {
   info.received_bytes = status.received_bytes;
   info.local_changes = status.local_changes;
   info.failed = std::move(status.failed);
+  info.skipped = std::move(status.skipped);
   info.index = status.index;
   info.last_scan = status.last_scan;
   info.last_scan_unix = status.last_scan_unix;
@@ -527,6 +608,81 @@ asio::awaitable<Result<uint64_t>> Service::ShareRevertLocalChanges(std::string k
     path = rel->str();
   }
   co_return co_await (*share)->engine->RevertLocalChanges(std::move(path));
+}
+
+asio::awaitable<Result<std::string>> Service::ShareRepair(std::string key) {
+  auto found = Find(key);
+  if (!found) co_return found.error();
+  std::shared_ptr<Share> share = *found;
+  const std::string& name = share->config.name;
+  const stdfs::path root = share->config.path;
+  if (share->repairing) co_return MakeError(ErrorCode::kFailedPrecondition, "share '" + name + "' is being repaired already");
+  std::error_code ec;
+  if (!stdfs::is_directory(root, ec)) {
+    co_return MakeError(ErrorCode::kFailedPrecondition,
+                        "the share's folder " + root.string() + " is not there; reconnect its drive or move it back "
+                        "first (a repair rebuilds the repository from the folder)");
+  }
+  if (share->engine && share->engine->healthy()) {
+    co_return MakeError(ErrorCode::kFailedPrecondition, "share '" + name + "' is working; there is nothing to repair");
+  }
+  if (auto folder = store::CheckShareFolder(root, share->secrets.share_id());
+      !folder && folder.error().code == ErrorCode::kFailedPrecondition && store::HasShareMarker(root)) {
+    co_return MakeError(ErrorCode::kFailedPrecondition, folder.error().message + "; not touching it");
+  }
+  share->repairing = true;
+  if (auto engine = std::move(share->engine)) {
+    share->engine.reset();
+    UpdateNetwork();
+    (void)co_await engine->Shutdown(false);
+  }
+  // The damaged files go into .tandem/damaged-STAMP: inside .tandem, which
+  // no scan reads, and kept for whoever wants to look at them. Each step
+  // can be interrupted: the share is then still "needs repair" at the next
+  // start, and the repair is run again.
+  const stdfs::path repo_dir = root / RelPath::kRepoDirName;
+  std::string aside;
+  auto move_aside = [&]() -> Result<void> {
+    if (::mkdir(repo_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return MakeError(ErrorCode::kIo, "cannot create " + repo_dir.string() + ": " + std::strerror(errno));
+    }
+    std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &utc);
+    bool any = false;
+    for (std::string file : {std::string(store::kIndexFileName), std::string(store::kIndexFileName) + "-wal",
+                             std::string(store::kIndexFileName) + "-shm"}) {
+      if (!stdfs::exists(repo_dir / file, ec)) continue;
+      if (!any) {
+        for (int n = 0; n < 100; ++n) {
+          aside = std::string("damaged-") + stamp + (n ? "-" + std::to_string(n) : "");
+          if (::mkdir((repo_dir / aside).c_str(), 0700) == 0) break;
+          if (errno != EEXIST) return MakeError(ErrorCode::kIo, "cannot create " + (repo_dir / aside).string() + ": " + std::strerror(errno));
+        }
+        any = true;
+      }
+      if (::rename((repo_dir / file).c_str(), (repo_dir / aside / file).c_str()) != 0) {
+        return MakeError(ErrorCode::kIo, "cannot move " + (repo_dir / file).string() + " aside: " + std::strerror(errno));
+      }
+    }
+    return Ok();
+  };
+  if (auto moved = move_aside(); !moved) {
+    share->repairing = false;
+    share->last_error = moved.error().message;
+    co_return moved.error();
+  }
+  OpenEngine(*share, /*new_share=*/true);
+  share->repairing = false;
+  if (!share->engine) co_return MakeError(ErrorCode::kFailedPrecondition, share->last_error);
+  spdlog::info("share {}: repaired{}; a new repository is rebuilt from the folder and the peers", name,
+               aside.empty() ? "" : " (the old one is in " + (repo_dir / aside).string() + ")");
+  share->engine->Start();
+  UpdateNetwork();
+  co_return (aside.empty() ? std::string("made a new repository") : "moved the damaged repository to " + (repo_dir / aside).string() + " and made a new one") +
+      "; it is rebuilt from the folder and the peers, and files that differ from the peers' versions are kept as conflict copies";
 }
 
 DeviceInfo Service::GetDeviceInfo() const {

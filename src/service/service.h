@@ -42,6 +42,7 @@ struct ShareInfo {
   uint64_t received_bytes = 0;
   std::vector<scan::LocalChange> local_changes;  // read replicas
   std::vector<std::string> failed;               // paths not brought up to date, each with why
+  std::vector<std::string> skipped;              // paths the last scan could not index, each with why
   store::IndexSummary index;
   scan::ScanStats last_scan;
   int64_t last_scan_unix = 0;
@@ -106,6 +107,13 @@ class Service {
   // A read replica's local changes (all, or at and below `path`) go back to
   // the share's version; returns how many paths.
   asio::awaitable<Result<uint64_t>> ShareRevertLocalChanges(std::string share, std::string path);
+  // Moves the share's repository aside (into .tandem/damaged-STAMP) and
+  // makes a new one, a new incarnation with its own replica id, rebuilt from
+  // the folder (every file a version of its own, concurrent with the peers')
+  // and from the peers. Nothing in the folder is changed. Returns what was
+  // done, in words. kFailedPrecondition when the folder is not there or the
+  // share is healthy.
+  asio::awaitable<Result<std::string>> ShareRepair(std::string share);
   DeviceInfo GetDeviceInfo() const;
 
   const std::filesystem::path& config_dir() const { return config_dir_; }
@@ -115,7 +123,11 @@ class Service {
           sync::ShareEngine::TestHooks test_hooks);
   Result<void> StartNetwork();
   // Opens the share's repository and starts its engine, or records why not.
-  void OpenEngine(Share& share, bool create_repo);
+  // `new_share`: the repository may be created (share_add, import).
+  // Otherwise a missing or damaged one is an error that `tandem repair`
+  // fixes, and a missing folder one that ends by itself (retry_open).
+  void OpenEngine(Share& share, bool new_share);
+  asio::awaitable<void> RetryUnavailableShares();
   // Dial addresses and offers follow the enabled shares and their peers.
   void UpdateNetwork();
 
@@ -138,6 +150,7 @@ class Service {
   std::map<std::string, std::shared_ptr<Share>> shares_;  // by UUID
   std::unique_ptr<sync::Network> network_;
   asio::steady_timer rescan_timer_;
+  asio::steady_timer retry_timer_;
   sync::ShareEngine::TestHooks test_hooks_;
   bool stopped_ = false;
 };

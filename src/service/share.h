@@ -4,9 +4,11 @@
 // Event loop only.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
+#include "base/backoff.h"
 #include "crypto/keys.h"
 #include "service/config.h"
 #include "sync/share_engine.h"
@@ -14,10 +16,18 @@
 namespace tandem::service {
 
 struct Share {
+  Share(ShareConfig c, crypto::ShareSecrets s) : config(std::move(c)), secrets(std::move(s)) {}
+
   ShareConfig config;
   crypto::ShareSecrets secrets;
   std::shared_ptr<sync::ShareEngine> engine;
   std::string last_error;  // why there is no engine
+  // Without an engine: whether opening is tried again by itself (the
+  // folder may come back, the disk may have room again), and when.
+  bool retry_open = false;
+  Backoff open_backoff{std::chrono::seconds(1), std::chrono::seconds(60)};
+  std::chrono::steady_clock::time_point next_open_try;
+  bool repairing = false;
 };
 
 }  // namespace tandem::service

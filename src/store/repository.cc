@@ -101,17 +101,23 @@ Repository::Repository(const std::filesystem::path& db_path, bool create)
 Result<std::unique_ptr<Repository>> Repository::Open(const std::filesystem::path& repo_dir,
                                                      const crypto::Key32& share_id, bool create) {
   std::filesystem::path db_path = repo_dir / kIndexFileName;
+  struct stat st;
+  const bool exists = ::stat(db_path.c_str(), &st) == 0;
+  const uint64_t size = exists && S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 1;
   if (create) {
     if (::mkdir(repo_dir.c_str(), 0700) != 0 && errno != EEXIST) {
       return MakeError(ErrorCode::kIo,
                        "cannot create " + repo_dir.string() + ": " + std::strerror(errno));
     }
-  } else if (!std::filesystem::exists(db_path)) {
-    return MakeError(ErrorCode::kNotFound, "the share's repository " + db_path.string() +
-                                               " is missing; remove the share and import it again");
+  } else if (!exists) {
+    return MakeError(ErrorCode::kNotFound, "the share's repository " + db_path.string() + " is missing");
+  } else if (size == 0) {
+    // SQLite would take an empty file for a new database: a silent reset.
+    return MakeError(ErrorCode::kCorrupt, "the share's repository " + db_path.string() + " is empty (0 bytes)");
   }
   try {
     std::unique_ptr<Repository> repo(new Repository(db_path, create));
+    if (exists && size > 0) TANDEM_RETURN_IF_ERROR(repo->QuickCheck());
     repo->db_.Exec("PRAGMA journal_mode=WAL");
     // WAL with synchronous=NORMAL survives a crash of the process intact; a
     // power cut may lose the last transactions, which the next rescan redoes.
@@ -119,21 +125,54 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::filesystem::path
     sqlite3_create_function_v2(repo->db_.handle(), "tandem_look_alike_key", 1,
                                SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, LookAlikeKeyFunction, nullptr,
                                nullptr, nullptr);
+    if (!create && repo->SchemaVersion() == 0) {
+      return MakeError(ErrorCode::kCorrupt, "the share's repository " + db_path.string() +
+                                                " holds no Tandem data (it was emptied or replaced)");
+    }
     repo->Migrate();
-    TANDEM_RETURN_IF_ERROR(repo->LoadMeta(share_id));
+    TANDEM_RETURN_IF_ERROR(repo->LoadMeta(share_id, create));
     repo->Prepare();
     return repo;
   } catch (const StoreError& e) {
-    return MakeError(ErrorCode::kIo, "cannot open the share's repository " + db_path.string() +
-                                         ": " + e.what());
+    return MakeError(e.fault() == StoreFault::kDamaged ? ErrorCode::kCorrupt : ErrorCode::kIo,
+                     "cannot open the share's repository " + db_path.string() + ": " + e.what());
   }
 }
 
-void Repository::Migrate() {
+Result<void> Repository::QuickCheck() {
+  // quick_check reads every page once (a fraction of a second for a large
+  // share) and finds what a damaged file most often shows: pages that do not
+  // parse, indexes that do not match their tables.
+  Statement check(db_.handle(), "PRAGMA quick_check(5)");
+  std::string problems;
+  while (check.Step()) {
+    std::string line = check.ColumnText(0);
+    if (line == "ok") break;
+    if (!problems.empty()) problems += "; ";
+    problems += line;
+  }
+  check.Reset();
+  if (problems.empty()) return Ok();
+  return MakeError(ErrorCode::kCorrupt, "the share's repository " + db_path_.string() +
+                                            " is damaged (" + problems.substr(0, 300) + ")");
+}
+
+void Repository::Probe() {
+  Transaction tx(db_);
+  db_.Exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('probe', randomblob(16))");
+  tx.Commit();
+}
+
+size_t Repository::SchemaVersion() {
   Statement get_version(db_.handle(), "PRAGMA user_version");
   get_version.Step();
   auto version = static_cast<size_t>(get_version.ColumnInt(0));
   get_version.Reset();
+  return version;
+}
+
+void Repository::Migrate() {
+  size_t version = SchemaVersion();
   auto migrations = SchemaMigrations();
   if (version > migrations.size()) {
     throw StoreError("it was written by a newer Tandem (schema " + std::to_string(version) + ")");
@@ -146,7 +185,7 @@ void Repository::Migrate() {
   }
 }
 
-Result<void> Repository::LoadMeta(const crypto::Key32& share_id) {
+Result<void> Repository::LoadMeta(const crypto::Key32& share_id, bool create) {
   Statement get(db_.handle(), "SELECT value FROM meta WHERE key = ?1");
   Statement set(db_.handle(), "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)");
   auto read = [&](std::string_view key) -> std::optional<Bytes> {
@@ -162,6 +201,10 @@ Result<void> Repository::LoadMeta(const crypto::Key32& share_id) {
                      "the folder's .tandem repository belongs to a different share; import that "
                      "share's token instead, or delete the .tandem folder to start afresh");
   }
+  if (!stored_id && !create) {
+    return MakeError(ErrorCode::kCorrupt, "the share's repository " + db_path_.string() +
+                                              " does not say which share it belongs to (it was emptied or replaced)");
+  }
   if (!stored_id) {
     Bytes epoch(kEpochSize);
     randombytes_buf(epoch.data(), epoch.size());
@@ -171,6 +214,19 @@ Result<void> Repository::LoadMeta(const crypto::Key32& share_id) {
     tx.Commit();
   }
   epoch_ = *read("epoch");
+  // The id this repository's versions carry. A new repository of the same
+  // device never reuses its predecessor's: versions it issues can then never
+  // be mistaken for ones issued before (docs/decisions.md). Repositories
+  // made before replica ids existed get one now.
+  std::optional<Bytes> replica = read("replica_id");
+  if (!replica || replica->size() != 8) {
+    replica = Bytes(8);
+    do {
+      randombytes_buf(replica->data(), replica->size());
+    } while (ReadU64BE(*replica) == 0);
+    set.Bind(1, "replica_id").BindBlob(2, *replica).Run();
+  }
+  replica_id_ = ReadU64BE(*replica);
   Statement max_seq(db_.handle(), "SELECT COALESCE(MAX(seq), 0) FROM records");
   max_seq.Step();
   next_seq_ = static_cast<uint64_t>(max_seq.ColumnInt(0)) + 1;
@@ -404,6 +460,13 @@ RepositoryReader::RepositoryReader(const std::filesystem::path& db_path) : db_(d
 std::vector<StoredRecord> RepositoryReader::RecordsSince(uint64_t after, size_t limit) {
   std::lock_guard lock(mutex_);
   return QueryRecordsSince(*records_since_, after, limit);
+}
+
+uint64_t RepositoryReader::LastSeq() {
+  std::lock_guard lock(mutex_);
+  Statement max_seq(db_.handle(), "SELECT COALESCE(MAX(seq), 0) FROM records");
+  max_seq.Step();
+  return static_cast<uint64_t>(max_seq.ColumnInt(0));
 }
 
 std::vector<BlockLocation> RepositoryReader::FindBlock(const crypto::BlockId& id, size_t limit) {

@@ -82,13 +82,22 @@ class RepositoryReader;
 class Repository {
  public:
   // Opens the repository in `repo_dir` (the share's .tandem folder), creating
-  // it when `create`. kFailedPrecondition if it belongs to another share;
-  // kIo if it cannot be opened or migrated.
+  // it when `create`. An existing database is checked first (SQLite's quick
+  // check). kNotFound if it is missing and not to be created; kCorrupt if
+  // it is damaged, empty or holds no Tandem data (never silently reset);
+  // kFailedPrecondition if it belongs to another share; kIo if it cannot be
+  // opened or migrated.
   static Result<std::unique_ptr<Repository>> Open(const std::filesystem::path& repo_dir,
                                                    const crypto::Key32& share_id, bool create);
 
   // Random bytes fixed when the store was created.
   const Bytes& epoch() const { return epoch_; }
+  // The id in version vectors for changes made here: random, fixed when the
+  // store was created, never the same for two repositories.
+  uint64_t replica_id() const { return replica_id_; }
+  // A small write transaction: throws StoreError while the store cannot
+  // write (a full disk), returns once it can again.
+  void Probe();
 
   // Groups writes; many small writes in one transaction are ~100x faster.
   Transaction Begin() { return Transaction(db_); }
@@ -145,13 +154,17 @@ class Repository {
  private:
   explicit Repository(const std::filesystem::path& db_path, bool create);
   void Migrate();
-  // kFailedPrecondition when the store belongs to another share.
-  Result<void> LoadMeta(const crypto::Key32& share_id);
+  size_t SchemaVersion();
+  Result<void> QuickCheck();
+  // kFailedPrecondition when the store belongs to another share; kCorrupt
+  // when it names no share and is not being created.
+  Result<void> LoadMeta(const crypto::Key32& share_id, bool create);
   void Prepare();
 
   std::filesystem::path db_path_;
   Database db_;
   Bytes epoch_;
+  uint64_t replica_id_ = 0;
   uint64_t next_seq_ = 1;
   // Prepared once the schema exists, reused for every call.
   std::optional<Statement> get_record_;
@@ -177,6 +190,8 @@ class RepositoryReader {
   explicit RepositoryReader(const std::filesystem::path& db_path);
 
   std::vector<StoredRecord> RecordsSince(uint64_t after, size_t limit);
+  // The sequence number of the latest record committed (0: none).
+  uint64_t LastSeq();
   std::vector<BlockLocation> FindBlock(const crypto::BlockId& id, size_t limit = 4);
   std::optional<Bytes> GetSealedBlock(const crypto::BlockId& id);
 

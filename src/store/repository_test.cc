@@ -212,11 +212,80 @@ TEST_F(RepositoryTest, OpeningAMissingStoreWithoutCreateIsNotFound) {
 }
 
 TEST_F(RepositoryTest, UnopenableStoreIsAnIoError) {
-  std::filesystem::create_directories(repo_dir_);
-  testing::WriteFile(repo_dir_ / kIndexFileName, std::string(4096, 'x'));
+  std::filesystem::create_directories(repo_dir_ / kIndexFileName);  // a folder where the file should be
   auto repo = Repository::Open(repo_dir_, secrets_.share_id(), false);
   ASSERT_FALSE(repo);
   EXPECT_EQ(repo.error().code, ErrorCode::kIo);
+}
+
+// Issue 16: a damaged repository is an error, never a silent reset.
+TEST_F(RepositoryTest, GarbageInPlaceOfTheStoreIsDamagedNotReset) {
+  std::filesystem::create_directories(repo_dir_);
+  testing::WriteFile(repo_dir_ / kIndexFileName, std::string(4096, 'x'));
+  for (bool create : {false, true}) {
+    auto repo = Repository::Open(repo_dir_, secrets_.share_id(), create);
+    ASSERT_FALSE(repo);
+    EXPECT_EQ(repo.error().code, ErrorCode::kCorrupt);
+  }
+  EXPECT_EQ(testing::ReadFile(repo_dir_ / kIndexFileName), std::string(4096, 'x'));
+}
+
+TEST_F(RepositoryTest, AnEmptiedStoreIsDamagedNotAFreshOne) {
+  { ASSERT_TRUE(Open()); }
+  std::filesystem::resize_file(repo_dir_ / kIndexFileName, 0);
+  std::filesystem::remove(repo_dir_ / (std::string(kIndexFileName) + "-wal"));
+  auto repo = Repository::Open(repo_dir_, secrets_.share_id(), false);
+  ASSERT_FALSE(repo);
+  EXPECT_EQ(repo.error().code, ErrorCode::kCorrupt);
+  EXPECT_NE(repo.error().message.find("empty"), std::string::npos) << repo.error().message;
+  EXPECT_EQ(std::filesystem::file_size(repo_dir_ / kIndexFileName), 0u);
+}
+
+TEST_F(RepositoryTest, AMissingStoreIsNotFoundUnlessItIsToBeCreated) {
+  auto repo = Repository::Open(repo_dir_, secrets_.share_id(), false);
+  ASSERT_FALSE(repo);
+  EXPECT_EQ(repo.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(repo_dir_));
+}
+
+TEST_F(RepositoryTest, AStoreDamagedInTheMiddleFailsTheQuickCheck) {
+  {
+    auto repo = Open();
+    ASSERT_TRUE(repo);
+    auto tx = repo->Begin();
+    for (int i = 0; i < 2000; ++i) {
+      store::LocalFileState state{.path = "file-" + std::to_string(i), .size = static_cast<uint64_t>(i)};
+      repo->PutFileState(state);
+    }
+    tx.Commit();
+  }
+  // Checkpointed and closed: the pages are in index.db itself.
+  std::string bytes = testing::ReadFile(repo_dir_ / kIndexFileName);
+  ASSERT_GT(bytes.size(), 3 * 4096u);
+  for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 4096; ++i) bytes[i] = static_cast<char>(i * 7);
+  testing::WriteFile(repo_dir_ / kIndexFileName, bytes);
+  auto repo = Repository::Open(repo_dir_, secrets_.share_id(), false);
+  ASSERT_FALSE(repo);
+  EXPECT_EQ(repo.error().code, ErrorCode::kCorrupt) << repo.error().message;
+}
+
+TEST_F(RepositoryTest, EachNewRepositoryHasItsOwnReplicaIdAndKeepsIt) {
+  uint64_t first = 0;
+  {
+    auto repo = Open();
+    ASSERT_TRUE(repo);
+    first = repo->replica_id();
+    EXPECT_NE(first, 0u);
+  }
+  {
+    auto again = Repository::Open(repo_dir_, secrets_.share_id(), false);
+    ASSERT_TRUE(again);
+    EXPECT_EQ((*again)->replica_id(), first);
+  }
+  std::filesystem::remove_all(repo_dir_);
+  auto fresh = Open();
+  ASSERT_TRUE(fresh);
+  EXPECT_NE(fresh->replica_id(), first);
 }
 
 TEST_F(RepositoryTest, UncommittedTransactionRollsBack) {

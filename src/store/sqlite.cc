@@ -4,10 +4,19 @@ namespace tandem::store {
 namespace {
 
 [[noreturn]] void Throw(sqlite3* db, std::string_view what) {
-  throw StoreError(std::string(what) + ": " + sqlite3_errmsg(db));
+  throw StoreError(std::string(what) + ": " + sqlite3_errmsg(db), sqlite3_extended_errcode(db));
 }
 
 }  // namespace
+
+StoreFault StoreError::fault() const {
+  switch (sqlite_code_ & 0xff) {
+    case SQLITE_FULL: return StoreFault::kFull;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return StoreFault::kDamaged;
+    default: return StoreFault::kOther;
+  }
+}
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
@@ -77,9 +86,10 @@ Database::Database(const std::string& path, bool create) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string message = std::string("cannot open ") + path + ": " + sqlite3_errmsg(db_);
+    int code = db_ ? sqlite3_extended_errcode(db_) : SQLITE_NOMEM;
     sqlite3_close(db_);
     db_ = nullptr;
-    throw StoreError(message);
+    throw StoreError(message, code);
   }
   sqlite3_busy_timeout(db_, 5000);
 }
@@ -89,10 +99,10 @@ Database::~Database() { sqlite3_close(db_); }
 void Database::Exec(std::string_view sql) {
   std::string owned(sql);
   char* error = nullptr;
-  if (sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &error); rc != SQLITE_OK) {
     std::string message = error ? error : "unknown error";
     sqlite3_free(error);
-    throw StoreError("cannot execute SQL: " + message);
+    throw StoreError("cannot execute SQL: " + message, sqlite3_extended_errcode(db_) ? sqlite3_extended_errcode(db_) : rc);
   }
 }
 

@@ -15,9 +15,23 @@
 
 namespace tandem::store {
 
+// What a failed SQLite call means for the share: whether waiting (space
+// freed, a disk back) can help, or the database itself is damaged.
+enum class StoreFault {
+  kOther,    // anything else (I/O error, locked, a bug): retried
+  kFull,     // the disk is full (SQLITE_FULL)
+  kDamaged,  // the file is not a database or is malformed (SQLITE_CORRUPT, SQLITE_NOTADB)
+};
+
 class StoreError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit StoreError(const std::string& message, int sqlite_code = SQLITE_ERROR)
+      : std::runtime_error(message), sqlite_code_(sqlite_code) {}
+  int sqlite_code() const { return sqlite_code_; }
+  StoreFault fault() const;
+
+ private:
+  int sqlite_code_;
 };
 
 class Statement {

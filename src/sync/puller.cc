@@ -156,7 +156,7 @@ Result<void> WriteWholeFile(const stdfs::path& tmp, ByteView data, uint32_t mode
 }  // namespace
 
 struct ShareEngine::PullPlan {
-  enum class Step { kDone, kFetch, kRetryLater, kLocalChange, kLookAlike };
+  enum class Step { kDone, kFetch, kRetryLater, kLocalChange, kLookAlike, kUnavailable };
   Step step = Step::kDone;
   std::optional<crypto::Entry> entry;
   uint64_t seq = 0;
@@ -203,7 +203,7 @@ void ShareEngine::ScheduleRetry() {
 }
 
 void ShareEngine::StartPullers() {
-  if (shut_down_ || !enabled_) return;
+  if (shut_down_ || !enabled_ || !healthy()) return;
   auto self = shared_from_this();
   while (pullers_ < kPullWorkers && pullers_ < static_cast<int>(need_queue_.size())) {
     ++pullers_;
@@ -258,7 +258,7 @@ asio::awaitable<void> ShareEngine::ComputeNeedsFromStore() {
 
 asio::awaitable<void> ShareEngine::PullWorker() {
   auto self = shared_from_this();
-  while (!need_queue_.empty() && !shut_down_ && enabled_) {
+  while (!need_queue_.empty() && !shut_down_ && enabled_ && healthy()) {
     crypto::Locator locator = need_queue_.front();
     need_queue_.pop_front();
     auto need = needs_.find(locator);
@@ -267,6 +267,9 @@ asio::awaitable<void> ShareEngine::PullWorker() {
     Result<void> pulled = MakeError(ErrorCode::kInternal, "not pulled");
     try {
       pulled = co_await PullOne(locator);
+    } catch (const store::StoreError& e) {
+      ReportStoreError(e, "pulling");
+      pulled = MakeError(ErrorCode::kFailedPrecondition, e.what());
     } catch (const std::exception& e) {
       pulled = MakeError(ErrorCode::kIo, e.what());
     }
@@ -337,6 +340,12 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     const crypto::Entry& entry = *plan.entry;
     const std::string& rel = entry.path.str();
     stdfs::path full = self->options_.root / rel;
+    // Nothing is written into a folder that is not the share's any more.
+    if (auto ok = self->CheckFolder(); !ok) {
+      plan.step = PullPlan::Step::kUnavailable;
+      plan.error = ok.error().message;
+      return plan;
+    }
     if (!fs::ParentsAreFolders(self->fs_, self->options_.root, entry.path)) {
       plan.step = PullPlan::Step::kRetryLater;
       plan.error = "not writing " + rel + ": a folder above it is a symlink or a file here";
@@ -414,11 +423,10 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       disk = MakeError(ErrorCode::kNotFound, "moved aside");
     }
     if (on_disk && !disk_as_indexed) return local_change();
-    std::error_code ec;
     if (entry.kind == crypto::EntryKind::kDirectory) {
       if (on_disk && disk->kind != fs::FileKind::kDirectory) ::unlink(full.c_str());
-      stdfs::create_directories(full, ec);
-      if (::chmod(full.c_str(), entry.mode & 07777) != 0 || ec) {
+      auto made = fs::MakeFoldersBelow(self->options_.root, rel);
+      if (!made || ::chmod(full.c_str(), entry.mode & 07777) != 0) {
         plan.step = PullPlan::Step::kRetryLater;
         plan.error = "cannot create folder " + rel;
         return plan;
@@ -428,9 +436,12 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       return plan;
     }
     stdfs::path tmp_dir = self->options_.root / RelPath::kRepoDirName / "tmp";
+    // Never the share's folder or its .tandem: when those are gone, the
+    // share is not here and nothing may be made in their place.
+    const stdfs::path repo_dir = self->options_.root / RelPath::kRepoDirName;
     if (entry.kind == crypto::EntryKind::kSymlink) {
-      stdfs::create_directories(tmp_dir, ec);
-      stdfs::create_directories(full.parent_path(), ec);
+      (void)fs::MakeFoldersBelow(repo_dir, "tmp");
+      (void)fs::MakeFoldersBelow(self->options_.root, entry.path.Parent());
       if (on_disk && disk->kind == fs::FileKind::kSymlink) {
         auto target = self->fs_.ReadLink(full);
         if (target && *target == entry.symlink_target) {
@@ -466,8 +477,8 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     for (const crypto::BlockRef& block : entry.blocks) plan.sources.push_back(repo.FindBlock(block.id));
     // Here on the strand, which Shutdown waits for before deleting .tandem:
     // the disk work after the fetch only creates files, never folders.
-    stdfs::create_directories(tmp_dir, ec);
-    stdfs::create_directories(full.parent_path(), ec);
+    (void)fs::MakeFoldersBelow(repo_dir, "tmp");
+    (void)fs::MakeFoldersBelow(self->options_.root, entry.path.Parent());
     plan.step = PullPlan::Step::kFetch;
     return plan;
   };
@@ -519,6 +530,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   switch (plan.step) {
     case PullPlan::Step::kDone: co_return Ok();
     case PullPlan::Step::kRetryLater: co_return MakeError(ErrorCode::kIo, plan.error);
+    case PullPlan::Step::kUnavailable: co_return MakeError(ErrorCode::kFailedPrecondition, plan.error);
     case PullPlan::Step::kLookAlike: co_return MakeError(ErrorCode::kAlreadyExists, plan.error);
     case PullPlan::Step::kLocalChange:
       // The disk holds something not yet indexed: index it first, then plan
@@ -709,6 +721,11 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
           // between one file's check and its rename): files moved together
           // share folders, and each lstat walks the whole path.
           self->folders_in_group_.clear();
+          // Once per group: the folder is still the share's.
+          if (auto ok = self->CheckFolder(); !ok) {
+            for (const auto& ticket : group) ticket->result = MakeError(ErrorCode::kFailedPrecondition, ok.error().message);
+            return true;
+          }
           for (const auto& ticket : group) {
             try {
               ticket->result = ticket->finish();
@@ -722,6 +739,9 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
         };
         co_await RunOn(strand_, std::move(finish_all));
       }
+    } catch (const store::StoreError& e) {
+      ReportStoreError(e, "moving finished files into place");
+      synced = MakeError(ErrorCode::kFailedPrecondition, e.what());
     } catch (const std::exception& e) {
       synced = MakeError(ErrorCode::kIo, e.what());
     }
@@ -856,7 +876,7 @@ asio::awaitable<Result<void>> ShareEngine::FetchBlock(crypto::BlockRef block, co
 }
 
 void ShareEngine::StartBlindFetch() {
-  if (shut_down_ || !enabled_ || options_.secrets.CanRead()) return;
+  if (shut_down_ || !enabled_ || !healthy() || options_.secrets.CanRead()) return;
   if (blind_fetching_) {
     blind_again_ = true;
     retry_timer_.cancel();  // if it is waiting out a pause
@@ -935,7 +955,7 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
   wire::BlockResponse response;
   response.set_request_id(request.request_id());
   crypto::BlockId id;
-  if (request.block_id().size() != id.size() || shut_down_ || !enabled_) {
+  if (request.block_id().size() != id.size() || shut_down_ || !enabled_ || !healthy()) {
     spdlog::debug("share {}: block request refused (id of {} bytes)", options_.name, request.block_id().size());
     response.set_not_available(true);
     co_return response;
@@ -984,7 +1004,12 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
     }
     return std::nullopt;
   };
-  auto answer = co_await RunOn(pool_.get_executor(), std::move(read_block));
+  std::optional<Answer> answer;
+  try {
+    answer = co_await RunOn(pool_.get_executor(), std::move(read_block));
+  } catch (const store::StoreError& e) {
+    ReportStoreError(e, "serving a block");  // answered "not available": the peer asks elsewhere
+  }
   if (answer && answer->sealed) {
     response.set_sealed(std::move(answer->bytes));
   } else if (answer) {

@@ -40,9 +40,144 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
                          std::shared_ptr<store::RepositoryReader> reader)
     : loop_(loop), pool_(pool), fs_(fs), options_(std::move(options)),
       strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), reader_(std::move(reader)),
-      epoch_(repo_->epoch()),
+      epoch_(repo_->epoch()), replica_id_(repo_->replica_id()),
+      guard_(std::make_shared<store::ShareFolderGuard>(options_.root, options_.secrets.share_id())),
+      recover_timer_(loop), recover_backoff_(std::chrono::seconds(1), std::chrono::seconds(60)),
       debounce_(loop), pulls_settle_(loop), retry_timer_(loop), block_slots_(loop.get_executor(), kShareBlocksInFlight),
-      large_pulls_(loop.get_executor(), kLargePulls), segment_buffers_(kSegmentBuffers) {}
+      large_pulls_(loop.get_executor(), kLargePulls), segment_buffers_(kSegmentBuffers) {
+  guard_->PinDatabase(options_.root / RelPath::kRepoDirName / store::kIndexFileName);
+}
+
+Result<void> ShareEngine::CheckFolder() {
+  auto checked = guard_->Check();
+  if (!checked) {
+    Health health = checked.error().code == ErrorCode::kCorrupt ? Health::kRepositoryDamaged
+                                                                  : Health::kFolderUnavailable;
+    asio::post(loop_, [self = shared_from_this(), health, why = checked.error().message] {
+      self->Fail(health, why);
+    });
+  }
+  return checked;
+}
+
+void ShareEngine::ReportStoreError(const store::StoreError& error, std::string_view what) {
+  switch (error.fault()) {
+    case store::StoreFault::kDamaged:
+      Fail(Health::kRepositoryDamaged, "the share's repository is damaged (" + std::string(error.what()) + ")");
+      return;
+    case store::StoreFault::kFull:
+      Fail(Health::kStoreUnavailable, "the disk holding the share's repository is full (" +
+                                          std::string(error.what()) + "); free some space");
+      return;
+    case store::StoreFault::kOther:
+      Fail(Health::kStoreUnavailable, std::string(what) + " failed: " + error.what());
+      return;
+  }
+}
+
+// Every way out of syncing goes through here: peers are let go (the Service
+// stops offering the share, so no peer attaches again), no pull starts, no
+// scan records anything. The need queue is rebuilt from the store on recovery.
+void ShareEngine::Fail(Health health, std::string why) {
+  if (shut_down_ || health == Health::kOk) return;
+  // Damage outranks a transient cause: it is what the user must act on.
+  if (health_ == Health::kRepositoryDamaged && health != Health::kRepositoryDamaged) return;
+  switch (health) {
+    case Health::kRepositoryDamaged:
+      why += "; syncing is stopped. Run `tandem repair " + options_.name +
+             "` to move the damaged repository aside and rebuild it from the folder and the peers";
+      break;
+    case Health::kFolderUnavailable:
+      why += "; nothing is recorded or written there. Syncing resumes by itself when the folder is back "
+             "(if only its .tandem folder was deleted, run `tandem repair " + options_.name + "`)";
+      break;
+    case Health::kStoreUnavailable:
+      why += "; syncing is stopped and is retried by itself";
+      break;
+    case Health::kOk: break;
+  }
+  const bool changed = health_ != health;
+  if (!changed && fault_ == why) return;
+  health_ = health;
+  fault_ = std::move(why);
+  spdlog::error("share {}: {}", options_.name, fault_);
+  if (!changed) return;
+  block_slots_.WakeAll();
+  large_pulls_.WakeAll();
+  need_queue_.clear();
+  auto links = links_;
+  for (const auto& link : links) Detach(link->session.get());
+  if (options_.on_health_changed) options_.on_health_changed();
+  recover_backoff_.Reset();
+  ScheduleRecovery();
+}
+
+void ShareEngine::ScheduleRecovery() {
+  if (recover_armed_ || shut_down_ || health_ == Health::kOk || health_ == Health::kRepositoryDamaged) return;
+  recover_armed_ = true;
+  // A folder is polled often (a stat or two); a store that failed is tried
+  // less and less often.
+  recover_timer_.expires_after(health_ == Health::kFolderUnavailable ? std::chrono::seconds(1)
+                                                                     : recover_backoff_.Next());
+  recover_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+    self->recover_armed_ = false;
+    if (ec || self->shut_down_) return;
+    asio::co_spawn(self->loop_, self->TryRecover(), [self](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const store::StoreError& error) {
+        // Still failing: the message may have changed (full, then damaged).
+        self->ReportStoreError(error, "recovery");
+      } catch (const std::exception& error) {
+        spdlog::warn("share {}: recovery failed: {}", self->options_.name, error.what());
+      }
+      self->ScheduleRecovery();
+    });
+  });
+}
+
+asio::awaitable<void> ShareEngine::TryRecover() {
+  auto self = shared_from_this();
+  // The folder first, then one small write: a store that can write again
+  // (space freed) can take what peers send.
+  auto probe = [self]() -> Result<void> {
+    TANDEM_RETURN_IF_ERROR(self->guard_->Check());
+    if (self->repo_) self->repo_->Probe();
+    return Ok();
+  };
+  Result<void> ok = co_await RunOn(strand_, std::move(probe));
+  if (shut_down_ || health_ == Health::kOk) co_return;
+  if (!ok) {
+    if (ok.error().code == ErrorCode::kCorrupt) {
+      Fail(Health::kRepositoryDamaged, ok.error().message);
+      co_return;
+    }
+    if (health_ == Health::kFolderUnavailable && !fault_.starts_with(ok.error().message)) {
+      // Another reason now (the folder came back without its marker, say).
+      Fail(Health::kFolderUnavailable, ok.error().message);
+    }
+    ScheduleRecovery();
+    co_return;
+  }
+  Recovered();
+}
+
+void ShareEngine::Recovered() {
+  spdlog::info("share {}: available again; syncing resumes", options_.name);
+  health_ = Health::kOk;
+  fault_.clear();
+  last_error_.clear();
+  recover_backoff_.Reset();
+  if (options_.on_health_changed) options_.on_health_changed();
+  auto self = shared_from_this();
+  ScheduleScan();
+  if (options_.secrets.CanRead()) {
+    asio::co_spawn(loop_, [self] { return self->ComputeNeedsFromStore(); }(), LogErrors(self, "recovery"));
+  } else {
+    StartBlindFetch();
+  }
+}
 
 void ShareEngine::Start() {
   ScheduleScan();
@@ -59,6 +194,10 @@ void ShareEngine::Start() {
   if (options_.secrets.CanRead()) {
     auto self = shared_from_this();
     auto start = [](std::shared_ptr<ShareEngine> self) -> asio::awaitable<void> {
+      // What the index holds is shown from the start, not only after a
+      // scan that may not run (a full disk, a missing folder).
+      auto summarize = [self]() { return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{}; };
+      self->index_ = co_await RunOn(self->strand_, std::move(summarize));
       co_await self->ComputeNeedsFromStore();
       co_await self->SweepPartFiles();
     };
@@ -105,6 +244,7 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
   debounce_.cancel();
   pulls_settle_.cancel();
   retry_timer_.cancel();
+  recover_timer_.cancel();
   block_slots_.WakeAll();
   large_pulls_.WakeAll();
   auto links = links_;
@@ -149,6 +289,7 @@ asio::awaitable<void> ShareEngine::ScanLoop() {
 
 asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
   if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
+  if (!healthy()) co_return MakeError(ErrorCode::kFailedPrecondition, fault_);
   if (!options_.secrets.CanRead()) {
     co_return MakeError(ErrorCode::kFailedPrecondition,
                         "this share is a blind replica: it holds no files to scan");
@@ -164,9 +305,10 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
     if (!self->repo_) return {MakeError(ErrorCode::kFailedPrecondition, "the share was removed"), {}, {}};
     // The pool's other thread helps hash large files.
     scan::Helper helper = [self](std::function<void()> task) { asio::post(self->pool_, std::move(task)); };
-    scan::Scanner scanner(self->fs_, *self->repo_, self->options_.secrets, self->options_.device_short_id,
+    scan::Scanner scanner(self->fs_, *self->repo_, self->options_.secrets, self->author(),
                           self->options_.root, {}, std::move(helper));
     scanner.OnBatchCommitted([self] { asio::post(self->loop_, [self] { self->PushUpdates(); }); });
+    scanner.CheckFolderWith([self] { return self->CheckFolder(); });
     Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
     if (self->options_.secrets.CanWrite()) {
       outcome.stats = scanner.ScanAll();
@@ -179,6 +321,9 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
   Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
   try {
     outcome = co_await RunOn(strand_, std::move(work));
+  } catch (const store::StoreError& e) {
+    ReportStoreError(e, "scan");
+    outcome.stats = MakeError(ErrorCode::kIo, std::string("scan failed: ") + e.what());
   } catch (const std::exception& e) {
     outcome.stats = MakeError(ErrorCode::kIo, std::string("scan failed: ") + e.what());
   }
@@ -189,6 +334,7 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
     index_ = outcome.summary;
     last_scan_ = *outcome.stats;
     last_scan_unix_ = UnixNow();
+    skipped_ = outcome.stats->skipped_paths;
     if (!options_.secrets.CanWrite()) {
       if (outcome.local_changes.size() != local_changes_.size()) {
         spdlog::info("share {}: {} local changes (a {} replica keeps them to itself)", options_.name,
@@ -208,7 +354,7 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
       asio::co_spawn(loop_, [self] { return self->ComputeNeedsFromStore(); }(), LogErrors(self, "conflict"));
     }
     if (s.records_written > 0) PushUpdates();
-  } else {
+  } else if (healthy()) {
     last_error_ = outcome.stats.error().message;
     spdlog::warn("share {}: {}", options_.name, last_error_);
   }
@@ -233,7 +379,7 @@ std::shared_ptr<ShareEngine::Link> ShareEngine::FindLink(PeerSession* session) c
 }
 
 void ShareEngine::Attach(std::shared_ptr<PeerSession> session, std::string offer) {
-  if (shut_down_ || !enabled_ || FindLink(session.get())) return;
+  if (shut_down_ || !enabled_ || !healthy() || FindLink(session.get())) return;
   auto link = std::make_shared<Link>();
   link->session = session;
   link->offer = offer;
@@ -285,7 +431,19 @@ asio::awaitable<void> ShareEngine::OnIndexRequest(std::shared_ptr<PeerSession> s
                 link ? "" : " (not attached: ignored)");
   if (!link) co_return;
   bool same_epoch = request.epoch() == std::string(AsChars(epoch_));
-  co_await SendIndex(link, same_epoch ? request.since() : 0);
+  try {
+    uint64_t since = same_epoch ? request.since() : 0;
+    if (since > 0) {
+      // A peer that has seen more of this store than it holds was given
+      // records a backup restored over: the numbers are being issued again,
+      // so everything is sent again.
+      auto last = [reader = reader_] { return reader->LastSeq(); };
+      if (since > co_await RunOn(pool_.get_executor(), std::move(last))) since = 0;
+    }
+    co_await SendIndex(link, since);
+  } catch (const store::StoreError& e) {
+    ReportStoreError(e, "sending records to " + session->device_id());
+  }
 }
 
 asio::awaitable<void> ShareEngine::SendRecords(std::shared_ptr<Link> link,
@@ -385,7 +543,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
   auto link = FindLink(session.get());
   if (!link) co_return Ok();
   struct Applied {
-    Result<void> ok;
+    Result<void> ok = Ok();
     std::vector<std::pair<crypto::Locator, Need>> needs;
     size_t stored = 0;
     // The sequence numbers the batch took, when every one of them holds a
@@ -463,6 +621,12 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
   auto apply = [self, device, epoch = std::move(epoch), last_seq, checked = std::move(*checked)]() -> Applied {
     Applied out{Ok(), {}, 0};
     if (!self->repo_) return out;
+    // Settling may copy a local file; and records of a folder that is not
+    // the share's any more must not be taken as received there.
+    if (auto ok = self->CheckFolder(); !ok) {
+      out.ok = ok.error();
+      return out;
+    }
     const crypto::ShareSecrets& secrets = self->options_.secrets;
     store::Repository& repo = *self->repo_;
     auto need_for = [&](const crypto::Locator& locator) {
@@ -487,7 +651,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
         if (secrets.CanWrite() && mine) {
           // Settled with records every device applies alike (scan/conflict.h).
           scan::LocalDisk disk{self->fs_, self->options_.root};
-          scan::Settlement settled = scan::Settle(repo, secrets, self->options_.device_short_id,
+          scan::Settlement settled = scan::Settle(repo, secrets, self->replica_id_,
                                                   {existing->record, *mine}, {record, *entry}, &disk);
           for (const crypto::Locator& written : settled.written) need_for(written);
           out.stored += settled.written.size();
@@ -525,8 +689,17 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
     if (as_sent > 0 && repo.LastSeq() - seq_before == as_sent) out.verbatim.emplace(seq_before + 1, repo.LastSeq());
     return out;
   };
-  Applied applied = co_await RunOn(strand_, std::move(apply));
-  if (!applied.ok) co_return applied.ok.error();
+  // A failure here is this device's, not the peer's: the share stops (and
+  // the connection, which may carry other shares, stays up). The batch is
+  // asked for again when the peer attaches next, from the stored progress.
+  Applied applied;
+  try {
+    applied = co_await RunOn(strand_, std::move(apply));
+  } catch (const store::StoreError& e) {
+    ReportStoreError(e, "storing records from " + device);
+    co_return Ok();
+  }
+  if (!applied.ok) co_return Ok();  // the folder is not the share's: CheckFolder stopped it
   spdlog::debug("share {}: {} records from {}, {} stored", options_.name, received, device, applied.stored);
   if (applied.stored > 0) {
     // Echoing a peer's own records back would cost it a signature check
@@ -545,6 +718,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
 
 asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string path) {
   if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
+  if (!healthy()) co_return MakeError(ErrorCode::kFailedPrecondition, fault_);
   if (!options_.secrets.CanRead() || options_.secrets.CanWrite()) {
     co_return MakeError(ErrorCode::kFailedPrecondition,
                         std::string("only read replicas keep local changes to revert; this share is a ") +
@@ -562,7 +736,8 @@ asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string pa
     store::Repository& repo = *self->repo_;
     const crypto::ShareSecrets& secrets = self->options_.secrets;
     std::vector<scan::LocalChange> changes;
-    scan::Scanner scanner(self->fs_, repo, secrets, self->options_.device_short_id, self->options_.root);
+    if (auto ok = self->CheckFolder(); !ok) return {ok.error(), {}, {}};
+    scan::Scanner scanner(self->fs_, repo, secrets, self->author(), self->options_.root);
     if (auto scanned = scanner.ObserveAll(changes); !scanned) return {scanned.error(), {}, {}};
     auto selected = [&](const std::string& p) {
       return path.empty() || p == path || (p.size() > path.size() && p.starts_with(path) && p[path.size()] == '/');
@@ -656,6 +831,7 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
                         std::string("a ") + crypto::AccessModeName(options_.secrets.mode()) +
                             " replica cannot resolve conflicts: only write replicas change the share");
   }
+  if (!healthy()) co_return MakeError(ErrorCode::kFailedPrecondition, fault_);
   auto listed = co_await ListConflicts();
   if (!listed) co_return listed.error();
   const Conflict* found = nullptr;
@@ -687,6 +863,7 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
   auto self = shared_from_this();
   auto act = [self, conflict, keep]() -> Result<std::string> {
     namespace stdfs = std::filesystem;
+    TANDEM_RETURN_IF_ERROR(self->CheckFolder());
     const stdfs::path& root = self->options_.root;
     stdfs::path copy = root / conflict.id;
     for (const std::string& path : {conflict.id, conflict.path}) {
@@ -770,7 +947,7 @@ void ShareEngine::SendForgedEdits() {
       crypto::Record record;
       record.locator = crypto::ComputeLocator(secrets.locator_key(), change.path);
       if (auto stored = self->repo_->GetRecord(record.locator)) record.vector = stored->record.vector;
-      record.vector.Bump(self->options_.device_short_id);
+      record.vector.Bump(self->replica_id_);
       record.sealed_entry = crypto::SealEntry(secrets.entry_key(), crypto::EncodeEntry(entry));
       if (!entry.deleted) record.blocks = entry.blocks;
       // The best a replica without the write seed can do: a well-formed
@@ -825,7 +1002,8 @@ EngineStatus ShareEngine::Status() const {
   status.index = index_;
   status.last_scan = last_scan_;
   status.last_scan_unix = last_scan_unix_;
-  status.last_error = last_error_;
+  status.last_error = !fault_.empty() ? fault_ : last_error_;
+  status.skipped = skipped_;
   for (const auto& [locator, reason] : failed_) status.failed.push_back(reason);
   std::sort(status.failed.begin(), status.failed.end());
   return status;

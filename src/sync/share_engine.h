@@ -4,6 +4,13 @@
 // locally are copied, the rest fetched from peers, files assembled in
 // .tandem/tmp and renamed into place.
 //
+// Nothing is scanned, recorded or written unless the folder still proves it
+// is the share's (store::ShareFolderGuard, before every scan, plan, group of
+// renames and applied batch). When it does not, or the repository fails,
+// the engine stops syncing in both directions (Health), tells the Service
+// (which stops offering the share), and gets out of it by itself where
+// waiting can help: the folder is polled, a full disk retried with backoff.
+//
 // Threads: public members run on the event loop. The Repository is used only
 // on the engine's strand; hashing, sealing and file I/O of single blocks run
 // on the worker pool. Peer sessions call in from the loop.
@@ -27,6 +34,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/async.h"
+#include "base/backoff.h"
 #include "base/result.h"
 #include "crypto/keys.h"
 #include "crypto/record.h"
@@ -35,6 +43,8 @@
 #include "fs/watcher.h"
 #include "scan/scanner.h"
 #include "store/repository.h"
+#include "store/share_folder.h"
+#include "store/sqlite.h"
 #include "tandem.pb.h"
 
 namespace tandem::sync {
@@ -56,16 +66,22 @@ struct EngineStatus {
   std::string last_error;
   // Paths this device cannot bring up to date, each with why.
   std::vector<std::string> failed;
+  // Paths the last scan could not index, each with why (special files,
+  // unreadable files, names that cannot be synced).
+  std::vector<std::string> skipped;
 };
 
 // A co_spawn completion handler for engine work: logs what failed, with the
-// share's folder name.
+// share's folder name; a failure of the repository also stops the share
+// (ShareEngine::ReportStoreError).
 template <typename Engine>
 auto LogErrors(std::shared_ptr<Engine> engine, const char* what) {
   return [engine, what](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
+    } catch (const store::StoreError& ex) {
+      engine->ReportStoreError(ex, what);
     } catch (const std::exception& ex) {
       spdlog::warn("share {}: {} failed: {}", engine->root().filename().string(), what, ex.what());
     }
@@ -111,6 +127,16 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
     crypto::ShareSecrets secrets;
     uint64_t device_short_id = 0;
     TestHooks test_hooks;
+    // Called on the loop whenever health() changes.
+    std::function<void()> on_health_changed;
+  };
+
+  // Why the share is not syncing now, and how it gets out of that.
+  enum class Health {
+    kOk,
+    kFolderUnavailable,   // the folder or its marker is not there: polled, resumes by itself
+    kStoreUnavailable,    // the repository cannot write (a full disk) or read: retried with backoff
+    kRepositoryDamaged,   // the repository is damaged or gone: waits for `tandem repair`
   };
 
   // `reader` reads the same store as `repo`, for serving peers off the strand.
@@ -159,6 +185,11 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   asio::awaitable<wire::BlockResponse> OnBlockRequest(wire::BlockRequest request, bool peer_reads);
 
   EngineStatus Status() const;
+  Health health() const { return health_; }
+  bool healthy() const { return health_ == Health::kOk; }
+  // A repository call failed with `error` while doing `what`: the share
+  // stops syncing with the reason, and retries where waiting can help.
+  void ReportStoreError(const store::StoreError& error, std::string_view what);
   const crypto::ShareSecrets& secrets() const { return options_.secrets; }
   const std::filesystem::path& root() const { return options_.root; }
 
@@ -180,6 +211,16 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
     std::optional<fs::FileInfo> revert_disk;
   };
   struct PullPlan;
+
+  scan::Author author() const { return {options_.device_short_id, replica_id_}; }
+  // Whether the folder is still the share's; on failure the share stops
+  // (posted to the loop). Any thread.
+  Result<void> CheckFolder();
+  // Loop only: stop syncing with `why`; Recover() undoes it.
+  void Fail(Health health, std::string why);
+  void ScheduleRecovery();
+  asio::awaitable<void> TryRecover();
+  void Recovered();
 
   asio::awaitable<void> ScanLoop();
   // Watcher callback: scan once changes have settled for a moment.
@@ -239,8 +280,20 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // so a scan holding the strand does not stall peers.
   const std::shared_ptr<store::RepositoryReader> reader_;
   const Bytes epoch_;                         // of repo_, fixed at creation
+  const uint64_t replica_id_;                 // of repo_: the id our versions carry
+  // Proves the folder is the share's before anything is written; any thread.
+  const std::shared_ptr<store::ShareFolderGuard> guard_;
   bool shut_down_ = false;
   bool enabled_ = true;
+
+  // Loop only. What keeps the share from syncing, if anything, in words.
+  Health health_ = Health::kOk;
+  std::string fault_;
+  asio::steady_timer recover_timer_;
+  bool recover_armed_ = false;
+  Backoff recover_backoff_;
+  // Paths the last scan skipped, with why.
+  std::vector<std::string> skipped_;
 
   // Scanning.
   std::shared_ptr<fs::Watcher> watcher_;
