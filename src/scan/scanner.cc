@@ -348,6 +348,15 @@ class Scanner::Pass {
     }
     // Children before parents, so a receiver empties a folder before removing it.
     std::sort(gone.rbegin(), gone.rend());
+    if (s_.held_ && !observed_) {
+      bool settled = std::all_of(gone.begin(), gone.end(), [&](const std::string& p) { return s_.held_->count(p); });
+      s_.held_->clear();
+      if (!settled) {
+        s_.held_->insert(gone.begin(), gone.end());
+        stats_.deletions_held = gone.size();
+        return;
+      }
+    }
     if (observed_) {
       for (auto it = gone.rbegin(); it != gone.rend(); ++it) {
         observed_->push_back({*it, LocalChange::Kind::kDeleted, known_.at(*it).kind});

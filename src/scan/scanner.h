@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct ScanStats {
   uint64_t skipped = 0;          // unreadable, unsupported or changing while read
   uint64_t conflicts = 0;        // local changes concurrent with a version not pulled yet
   uint64_t duration_ms = 0;      // wall time of the whole pass
+  uint64_t deletions_held = 0;   // missing paths not recorded yet (HoldDeletionsIn)
   // What `skipped` counts, path by path: "PATH: why" (the path's bytes that
   // are not UTF-8 escaped as \xNN), at most kMaxSkippedListed of them.
   std::vector<std::string> skipped_paths;
@@ -97,6 +99,16 @@ class Scanner {
   // ends the scan (nothing more is recorded).
   void CheckFolderWith(std::function<Result<void>()> check) { check_folder_ = std::move(check); }
 
+  // Deletions are recorded only once they have settled: a path missing now
+  // is recorded as deleted if it was missing at the previous scan too
+  // (`held`, kept by the caller between scans) and no path went missing
+  // since. Otherwise every missing path is held (`held` is replaced) and
+  // nothing is deleted; the caller scans again a moment later. A folder
+  // being removed whole (`rm -rf`) loses its .tandem before the deletions
+  // settle, and the folder check then stops the scan: its files are never
+  // taken for deleted by the user.
+  void HoldDeletionsIn(std::set<std::string>* held) { held_ = held; }
+
  private:
   class Pass;
   Result<ScanStats> Run(std::vector<LocalChange>* observed);
@@ -110,6 +122,7 @@ class Scanner {
   Helper helper_;
   std::function<void()> on_batch_;
   std::function<Result<void>()> check_folder_;
+  std::set<std::string>* held_ = nullptr;
 };
 
 }  // namespace tandem::scan

@@ -9,6 +9,7 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/backoff.h"
 #include "net/tls.h"
 #include "sync/share_engine.h"
 
@@ -18,8 +19,13 @@ namespace {
 using namespace asio::experimental::awaitable_operators;
 using asio::ip::tcp;
 
+// Pauses between dials of an address that keeps failing: doubling, with
+// jitter, up to the cap. A connection that ends within kStableSession counts
+// as a failure too, so a peer that accepts and then drops us (its share
+// broken, its disk full) is dialled less and less often, not in a loop.
 constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::seconds kMaxBackoff{30};
+constexpr std::chrono::seconds kStableSession{20};
 constexpr std::chrono::seconds kConnectTimeout{10};
 // Connections still in their TLS handshake; more are refused at once, so a
 // flood of half-open connections cannot pile up.
@@ -177,8 +183,13 @@ void Network::Unregister(PeerSession* session) {
   }
 }
 
+// Only dialers that wait for another connection to the same device to end:
+// one that is pausing after failures keeps its pause (a connection that
+// keeps ending must not turn into a dial loop).
 void Network::WakeDialers() {
-  for (auto& [address, dialer] : dialers_) dialer->wake.cancel();
+  for (auto& [address, dialer] : dialers_) {
+    if (dialer->waiting_for_session) dialer->wake.cancel();
+  }
 }
 
 void Network::SetDialAddresses(const std::set<std::string>& addresses) {
@@ -215,7 +226,7 @@ std::string Network::AddressState(const std::string& address) const {
 }
 
 asio::awaitable<void> Network::DialLoop(std::shared_ptr<Dialer> dialer) {
-  auto backoff = std::chrono::duration_cast<std::chrono::milliseconds>(kFirstBackoff);
+  Backoff backoff(kFirstBackoff, kMaxBackoff);
   auto parsed = net::ParseUsablePeerAddress(dialer->address);
   if (!parsed) {
     dialer->state = parsed.error().message;
@@ -227,7 +238,9 @@ asio::awaitable<void> Network::DialLoop(std::shared_ptr<Dialer> dialer) {
     if (!dialer->device_id.empty() && sessions_.count(dialer->device_id)) {
       dialer->wake.expires_after(kMaxBackoff);
       std::error_code ec;
+      dialer->waiting_for_session = true;
       co_await dialer->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      dialer->waiting_for_session = false;
       continue;
     }
     dialer->state = "connecting";
@@ -257,18 +270,19 @@ asio::awaitable<void> Network::DialLoop(std::shared_ptr<Dialer> dialer) {
           co_await RunSession(std::move(*connection), dialer->address);
         } else {
           auto session_device = (*connection)->peer_device_id();
+          const auto began = std::chrono::steady_clock::now();
           co_await RunSession(std::move(*connection), dialer->address);
           dialer->device_id = session_device;
           failure = "disconnected";
-          backoff = std::chrono::duration_cast<std::chrono::milliseconds>(kFirstBackoff);
+          if (std::chrono::steady_clock::now() - began >= kStableSession) backoff.Reset();
         }
       }
     }
     if (!dialer->active || stopped_) break;
-    dialer->state = "retrying in " + std::to_string((backoff.count() + 999) / 1000) + " s: " + failure;
-    dialer->wake.expires_after(backoff);
+    const std::chrono::milliseconds pause = backoff.Next();
+    dialer->state = "retrying in " + std::to_string((pause.count() + 999) / 1000) + " s: " + failure;
+    dialer->wake.expires_after(pause);
     co_await dialer->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
   }
 }
 

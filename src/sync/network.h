@@ -59,6 +59,7 @@ class Network : public SessionHost {
     std::string state = "connecting";
     std::string device_id;  // learnt from the first successful connection
     bool active = true;
+    bool waiting_for_session = false;  // another connection to its device is up
     asio::steady_timer wake;
     explicit Dialer(asio::io_context& io, std::string a) : address(std::move(a)), wake(io) {}
   };

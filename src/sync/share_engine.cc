@@ -2,6 +2,8 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -26,6 +28,12 @@ constexpr std::chrono::milliseconds kPullsSettle{200};
 // Segments of large files gathered at once, per share: the 64 blocks in
 // flight (~4 MiB) span five or six; more would only hold memory.
 constexpr size_t kSegmentBuffers = 12;
+// How often a healthy share checks that its folder is still the share's
+// (two or three stat calls).
+constexpr std::chrono::seconds kFolderCheckInterval{2};
+// Deletions a scan found are recorded by a scan this much later, once no
+// more have appeared (scan::Scanner::HoldDeletionsIn).
+constexpr std::chrono::milliseconds kConfirmDeletions{1000};
 
 int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -42,7 +50,8 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
       strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), reader_(std::move(reader)),
       epoch_(repo_->epoch()), replica_id_(repo_->replica_id()),
       guard_(std::make_shared<store::ShareFolderGuard>(options_.root, options_.secrets.share_id())),
-      recover_timer_(loop), recover_backoff_(std::chrono::seconds(1), std::chrono::seconds(60)),
+      recover_timer_(loop), folder_check_timer_(loop), recover_backoff_(std::chrono::seconds(1), std::chrono::seconds(60)),
+      confirm_deletions_(loop),
       debounce_(loop), pulls_settle_(loop), retry_timer_(loop), block_slots_(loop.get_executor(), kShareBlocksInFlight),
       large_pulls_(loop.get_executor(), kLargePulls), segment_buffers_(kSegmentBuffers) {
   guard_->PinDatabase(options_.root / RelPath::kRepoDirName / store::kIndexFileName);
@@ -163,6 +172,18 @@ asio::awaitable<void> ShareEngine::TryRecover() {
   Recovered();
 }
 
+asio::awaitable<void> ShareEngine::WatchFolder() {
+  auto self = shared_from_this();
+  while (!shut_down_) {
+    folder_check_timer_.expires_after(kFolderCheckInterval);
+    std::error_code ec;
+    co_await folder_check_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (shut_down_) co_return;
+    // Off the loop: a stat of a folder on a failing drive may block.
+    if (healthy()) (void)co_await RunOn(pool_.get_executor(), [self] { return self->CheckFolder(); });
+  }
+}
+
 void ShareEngine::Recovered() {
   spdlog::info("share {}: available again; syncing resumes", options_.name);
   health_ = Health::kOk;
@@ -181,6 +202,7 @@ void ShareEngine::Recovered() {
 
 void ShareEngine::Start() {
   ScheduleScan();
+  asio::co_spawn(loop_, WatchFolder(), LogErrors(shared_from_this(), "folder check"));
   // Read replicas watch too: their local changes are tracked and reported.
   if (options_.secrets.CanRead()) {
     std::weak_ptr<ShareEngine> weak = weak_from_this();
@@ -245,6 +267,8 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
   pulls_settle_.cancel();
   retry_timer_.cancel();
   recover_timer_.cancel();
+  folder_check_timer_.cancel();
+  confirm_deletions_.cancel();
   block_slots_.WakeAll();
   large_pulls_.WakeAll();
   auto links = links_;
@@ -287,7 +311,7 @@ asio::awaitable<void> ShareEngine::ScanLoop() {
   scan_running_ = false;
 }
 
-asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
+asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan(bool hold_deletions) {
   if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
   if (!healthy()) co_return MakeError(ErrorCode::kFailedPrecondition, fault_);
   if (!options_.secrets.CanRead()) {
@@ -301,7 +325,7 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
   };
   ++scans_in_flight_;
   auto self = shared_from_this();
-  auto work = [self]() -> Outcome {
+  auto work = [self, hold_deletions]() -> Outcome {
     if (!self->repo_) return {MakeError(ErrorCode::kFailedPrecondition, "the share was removed"), {}, {}};
     // The pool's other thread helps hash large files.
     scan::Helper helper = [self](std::function<void()> task) { asio::post(self->pool_, std::move(task)); };
@@ -309,6 +333,11 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
                           self->options_.root, {}, std::move(helper));
     scanner.OnBatchCommitted([self] { asio::post(self->loop_, [self] { self->PushUpdates(); }); });
     scanner.CheckFolderWith([self] { return self->CheckFolder(); });
+    if (hold_deletions) {
+      scanner.HoldDeletionsIn(&self->held_deletions_);
+    } else {
+      self->held_deletions_.clear();
+    }
     Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
     if (self->options_.secrets.CanWrite()) {
       outcome.stats = scanner.ScanAll();
@@ -348,6 +377,14 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan() {
       spdlog::info("share {}: scanned {} entries in {} ms, hashed {} files ({} bytes), {} new versions, {} deleted, {} skipped",
                    options_.name, s.entries_seen, s.duration_ms, s.files_hashed, s.bytes_hashed,
                    s.records_written, s.deleted, s.skipped);
+    }
+    if (s.deletions_held > 0) {
+      // Recorded by a scan a moment later, if they are still missing then
+      // and the folder is still the share's.
+      confirm_deletions_.expires_after(kConfirmDeletions);
+      confirm_deletions_.async_wait([self](std::error_code ec) {
+        if (!ec) self->ScheduleScan();
+      });
     }
     if (s.conflicts > 0) {
       // Settling wrote versions to pull here too (a conflict copy, the winner).
@@ -913,7 +950,7 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
   if (!done) co_return done.error();
   spdlog::info("share {}: conflict {}: {}", options_.name, conflict.id, *done);
   // Indexed now, so the resolution is a version like any other edit.
-  if (auto scanned = co_await Scan(); !scanned) co_return scanned.error();
+  if (auto scanned = co_await Scan(/*hold_deletions=*/false); !scanned) co_return scanned.error();
   co_return *done;
 }
 

@@ -149,8 +149,10 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // and (when asked) deletes .tandem. The engine is unusable afterwards.
   asio::awaitable<Result<void>> Shutdown(bool delete_repo);
 
-  // A full scan now; its stats.
-  asio::awaitable<Result<scan::ScanStats>> Scan();
+  // A full scan now; its stats. Deletions it finds are recorded once they
+  // have settled, by a scan a moment later (scan::Scanner::HoldDeletionsIn),
+  // unless `hold_deletions` is false (the deletion is Tandem's own doing).
+  asio::awaitable<Result<scan::ScanStats>> Scan(bool hold_deletions = true);
   // A scan soon, coalescing with one already running (watcher, timer).
   void ScheduleScan();
 
@@ -219,6 +221,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // Loop only: stop syncing with `why`; Recover() undoes it.
   void Fail(Health health, std::string why);
   void ScheduleRecovery();
+  // Every few seconds while healthy: is the folder still the share's? Its
+  // .tandem may go (deleted, the drive unmounted) with no event to say so.
+  asio::awaitable<void> WatchFolder();
   asio::awaitable<void> TryRecover();
   void Recovered();
 
@@ -290,10 +295,15 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   Health health_ = Health::kOk;
   std::string fault_;
   asio::steady_timer recover_timer_;
+  asio::steady_timer folder_check_timer_;
   bool recover_armed_ = false;
   Backoff recover_backoff_;
   // Paths the last scan skipped, with why.
   std::vector<std::string> skipped_;
+  // Strand only: paths missing at the last scan, not yet recorded as
+  // deleted (scan::Scanner::HoldDeletionsIn).
+  std::set<std::string> held_deletions_;
+  asio::steady_timer confirm_deletions_;  // loop
 
   // Scanning.
   std::shared_ptr<fs::Watcher> watcher_;

@@ -1,0 +1,341 @@
+// Issue 16: ordinary accidents (a folder moved away or deleted, a drive
+// unmounted, a repository lost or damaged, a full disk) never delete data.
+// Two real daemons on loopback; each test asserts that every version written
+// is still on every device (by content), that the share reports the error
+// while the cause lasts, and that it converges by itself (or after
+// `tandem repair`, where the repository is gone) once the cause is gone.
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "testing/daemon_harness.h"
+#include "testing/temp_dir.h"
+
+namespace tandem::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// Runs a shell command; its exit status.
+int Sh(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
+
+// Every file's content under `root` (not .tandem), as a set.
+std::multiset<std::string> Contents(const stdfs::path& root) {
+  std::multiset<std::string> out;
+  for (const auto& [path, content] : SnapshotTree(root)) {
+    if (content != "<dir>" && !content.starts_with("-> ")) out.insert(content);
+  }
+  return out;
+}
+
+size_t CountOf(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+class Accidents : public ::testing::Test {
+ protected:
+  static constexpr int kFiles = 50;
+
+  void SetUp() override {
+    for (int i = 0; i < kFiles; ++i) Write(dir_a_, Name(i), Original(i));
+    StartBoth();
+  }
+
+  void StartBoth() {
+    ASSERT_TRUE(a_.Start());
+    ASSERT_TRUE(b_.Start());
+  }
+
+  // Shares dir_a_ (which may be a mount point) with b, and waits until both hold the same.
+  void Share() {
+    std::string failed = ShareBetween(a_, dir_a_, b_, dir_b_, /*both_dial=*/true);
+    ASSERT_EQ(failed, "");
+    ASSERT_TRUE(Converged());
+  }
+
+  static std::string Original(int i) { return "original " + std::to_string(i); }
+  static std::string Name(int i) { return "d" + std::to_string(i % 10) + "/f" + std::to_string(i) + ".txt"; }
+
+  // Writes a file and remembers its content as the path's latest, which
+  // must never be lost.
+  void Write(const stdfs::path& dir, const std::string& rel, const std::string& content) {
+    WriteFile(dir / rel, content);
+    written_[rel] = content;
+  }
+
+  json Info(const DaemonProcess& d) { return d.Json({"info", "s"}); }
+  std::string State(const DaemonProcess& d) { return Info(d)["state"]; }
+  std::string Error(const DaemonProcess& d) { return Info(d)["last_error"]; }
+
+  bool Converged(std::chrono::milliseconds timeout = 40s) {
+    bool same = WaitUntil(
+        [&] {
+          return SnapshotTree(dir_a_) == SnapshotTree(dir_b_) && State(a_) == "idle" && State(b_) == "idle";
+        },
+        timeout);
+    if (!same) {
+      ADD_FAILURE() << "not converged\nA: " << ::testing::PrintToString(SnapshotTree(dir_a_))
+                    << "\nB: " << ::testing::PrintToString(SnapshotTree(dir_b_)) << "\nA info: " << Info(a_).dump()
+                    << "\nB info: " << Info(b_).dump() << "\nA log:\n"
+                    << a_.Log().substr(0, 30000) << "\nB log:\n"
+                    << b_.Log().substr(0, 30000);
+    }
+    return same;
+  }
+
+  // Every content ever written (its latest version per path at least) is on `dir`.
+  void ExpectNothingLostOn(const stdfs::path& dir) {
+    auto have = Contents(dir);
+    for (const auto& [path, content] : written_) {
+      EXPECT_TRUE(have.count(content)) << "lost on " << dir << ": '" << content << "' (" << path << ")";
+    }
+  }
+
+  // B holds every original file; a share in error on A changed nothing there.
+  void ExpectBIntact() {
+    for (int i = 0; i < kFiles; ++i) {
+      if (i == 7) continue;  // edited on B in some tests
+      EXPECT_EQ(ReadFile(dir_b_ / Name(i)), Original(i)) << Name(i);
+    }
+  }
+
+  // A reports an error saying `needle` while the cause lasts.
+  void ExpectAInError(const std::string& needle) {
+    ASSERT_TRUE(WaitUntil([&] { return State(a_) == "error"; }, 20s)) << Info(a_).dump();
+    EXPECT_NE(Error(a_).find(needle), std::string::npos) << Error(a_);
+  }
+
+  TempDir tmp_;
+  stdfs::path dir_a_ = tmp_ / "a";
+  stdfs::path dir_b_ = tmp_ / "b";
+  DaemonProcess a_{tmp_ / "config-a"};
+  DaemonProcess b_{tmp_ / "config-b"};
+  std::map<std::string, std::string> written_;  // by path
+};
+
+// Accident 1: the folder moved away. Before, A re-created it when B's edit
+// arrived, scanned it and recorded 50 deletions, which B applied.
+TEST_F(Accidents, AFolderMovedAwayDeletesNothingAndSyncsAgainWhenMovedBack) {
+  Share();
+  stdfs::rename(dir_a_, tmp_ / "elsewhere");
+  ExpectAInError("missing");
+  Write(dir_b_, Name(7), "edited on b while a's folder was away");
+  Write(dir_b_, "new-on-b.txt", "new on b while a's folder was away");
+  // A's folder is never re-created, and B keeps every file.
+  EXPECT_FALSE(WaitUntil([&] { return stdfs::exists(dir_a_); }, 2s));
+  ExpectBIntact();
+  EXPECT_EQ(State(a_), "error");
+
+  stdfs::rename(tmp_ / "elsewhere", dir_a_);
+  ASSERT_TRUE(Converged());
+  ExpectNothingLostOn(dir_a_);
+  ExpectNothingLostOn(dir_b_);
+  EXPECT_EQ(ReadFile(dir_a_ / "new-on-b.txt"), "new on b while a's folder was away");
+}
+
+// The folder deleted for good: B keeps everything, an empty folder made in
+// its place is not the share, and `tandem repair` brings every file back.
+TEST_F(Accidents, AFolderDeletedIsNeverTakenForEverythingDeleted) {
+  Share();
+  stdfs::remove_all(dir_a_);
+  ExpectAInError(dir_a_.string());
+  Write(dir_b_, Name(7), "edited on b after a's folder was deleted");
+  stdfs::create_directories(dir_a_);  // a user (or a program) makes it again, empty
+  ExpectAInError("tandem repair");
+  EXPECT_FALSE(WaitUntil([&] { return stdfs::exists(dir_a_ / ".tandem"); }, 2s)) << "nothing is made there";
+  ExpectBIntact();
+
+  CommandResult repaired = a_.Run({"repair", "s"});
+  ASSERT_EQ(repaired.exit_code, 0) << repaired.err;
+  ASSERT_TRUE(Converged());
+  ExpectNothingLostOn(dir_a_);
+  ExpectNothingLostOn(dir_b_);
+  for (int i = 0; i < kFiles; ++i) EXPECT_TRUE(stdfs::exists(dir_a_ / Name(i))) << Name(i);
+}
+
+// A loop-mounted filesystem image holding the share, made by the test.
+class MountedImage {
+ public:
+  MountedImage(const stdfs::path& image, const stdfs::path& mount_point, const std::string& size)
+      : image_(image), mount_point_(mount_point) {
+    stdfs::create_directories(mount_point_);
+    ok_ = Sh("truncate -s " + size + " " + image_.string()) == 0 && Sh("mkfs.ext4 -q -F " + image_.string()) == 0 &&
+          Mount();
+  }
+  ~MountedImage() {
+    if (mounted_) ::umount2(mount_point_.c_str(), MNT_DETACH);
+  }
+  bool ok() const { return ok_; }
+  bool Mount() {
+    mounted_ = Sh("mount -o loop " + image_.string() + " " + mount_point_.string()) == 0;
+    return mounted_;
+  }
+  bool UnmountLazily() {
+    bool done = ::umount2(mount_point_.c_str(), MNT_DETACH) == 0;
+    if (done) mounted_ = false;
+    return done;
+  }
+
+ private:
+  stdfs::path image_;
+  stdfs::path mount_point_;
+  bool ok_ = false;
+  bool mounted_ = false;
+};
+
+// Accident 1, on a drive: the share is the root of a loop-mounted ext4
+// image; `umount -l` leaves an empty mount point, which is not the share.
+TEST_F(Accidents, ADriveUnmountedLazilyDeletesNothingAndSyncsAgainWhenMounted) {
+  a_.Stop();
+  stdfs::rename(dir_a_, tmp_ / "staging");
+  MountedImage drive(tmp_ / "drive.img", dir_a_, "32M");
+  if (!drive.ok()) GTEST_SKIP() << "cannot loop-mount an ext4 image here (needs root and loop devices)";
+  stdfs::copy(tmp_ / "staging", dir_a_, stdfs::copy_options::recursive);
+  ASSERT_TRUE(a_.Start());
+  Share();
+
+  ASSERT_TRUE(drive.UnmountLazily());
+  ExpectAInError("does not hold this share");
+  Write(dir_b_, Name(7), "edited on b while a's drive was unmounted");
+  EXPECT_FALSE(WaitUntil([&] { return !stdfs::is_empty(dir_a_); }, 2s)) << "nothing is written on the mount point";
+  ExpectBIntact();
+
+  ASSERT_TRUE(drive.Mount());
+  ASSERT_TRUE(Converged());
+  ExpectNothingLostOn(dir_a_);
+  ExpectNothingLostOn(dir_b_);
+}
+
+// Accident 4: the drive was not mounted while the daemon was stopped. The
+// empty mount point is not the share: no repository is made there, nothing
+// is downloaded onto the root filesystem.
+TEST_F(Accidents, AnEmptyMountPointAtStartIsNotTheShare) {
+  a_.Stop();
+  stdfs::rename(dir_a_, tmp_ / "staging");
+  MountedImage drive(tmp_ / "drive.img", dir_a_, "32M");
+  if (!drive.ok()) GTEST_SKIP() << "cannot loop-mount an ext4 image here (needs root and loop devices)";
+  stdfs::copy(tmp_ / "staging", dir_a_, stdfs::copy_options::recursive);
+  ASSERT_TRUE(a_.Start());
+  Share();
+
+  a_.Stop();
+  ASSERT_TRUE(drive.UnmountLazily());
+  ASSERT_TRUE(a_.Start());
+  ExpectAInError("does not hold this share");
+  Write(dir_b_, Name(7), "edited on b while a's drive was not mounted");
+  EXPECT_FALSE(WaitUntil([&] { return !stdfs::is_empty(dir_a_); }, 2s)) << "nothing is written on the mount point";
+  ExpectBIntact();
+
+  ASSERT_TRUE(drive.Mount());  // resumes with no restart
+  ASSERT_TRUE(Converged());
+  ExpectNothingLostOn(dir_a_);
+  ExpectNothingLostOn(dir_b_);
+}
+
+// Accident 2 (and 3): the repository is lost or damaged while files change.
+enum class Loss { kRemoveAndImport, kDeletedWhileStopped, kDeletedWhileRunning, kEmptied, kCorrupted };
+
+class RepositoryLoss : public Accidents, public ::testing::WithParamInterface<Loss> {};
+
+TEST_P(RepositoryLoss, NeverReusesVersionsNorLosesAnEdit) {
+  Share();
+  // Z1.txt is created, edited and deleted: its tombstone carries A's counters.
+  Write(dir_a_, "Z1.txt", "z1 first");
+  ASSERT_TRUE(Converged());
+  Write(dir_b_, "Z1.txt", "z1 edited on b");
+  ASSERT_TRUE(Converged());
+  stdfs::remove(dir_a_ / "Z1.txt");
+  ASSERT_TRUE(Converged());
+  written_.erase("Z1.txt");  // deleted on purpose
+  Write(dir_b_, "d5/f5.txt", "f5 edited on b");
+  ASSERT_TRUE(Converged());
+
+  const stdfs::path repo = dir_a_ / ".tandem";
+  auto edit_on_a = [&] {
+    Write(dir_a_, "d5/f5.txt", "f5 edited on a, newer");
+    Write(dir_a_, "d6/f6.txt", "f6 edited on a");
+    Write(dir_a_, "Z1.txt", "z1 made again on a");
+  };
+  switch (GetParam()) {
+    case Loss::kRemoveAndImport: {
+      std::string token = a_.Run({"token", "s"}).out;
+      token.pop_back();
+      ASSERT_EQ(a_.Run({"remove", "s", "--delete-repo"}).exit_code, 0);
+      edit_on_a();
+      CommandResult imported = a_.Run({"import", token, dir_a_.string()});
+      ASSERT_EQ(imported.exit_code, 0) << imported.err;
+      ASSERT_EQ(a_.Run({"peer", "add", "s", b_.address()}).exit_code, 0);
+      break;
+    }
+    case Loss::kDeletedWhileStopped:
+    case Loss::kEmptied:
+    case Loss::kCorrupted: {
+      a_.Stop();
+      if (GetParam() == Loss::kDeletedWhileStopped) {
+        stdfs::remove_all(repo);
+      } else if (GetParam() == Loss::kEmptied) {
+        stdfs::resize_file(repo / "index.db", 0);
+      } else {
+        std::fstream db(repo / "index.db", std::ios::in | std::ios::out | std::ios::binary);
+        db.seekp(static_cast<std::streamoff>(stdfs::file_size(repo / "index.db") / 2));
+        std::string noise = RandomBytes(4096, 16);
+        db.write(noise.data(), static_cast<std::streamsize>(noise.size()));
+      }
+      edit_on_a();
+      ASSERT_TRUE(a_.Start());
+      ExpectAInError("tandem repair");
+      break;
+    }
+    case Loss::kDeletedWhileRunning:
+      stdfs::remove_all(repo);
+      ExpectAInError("tandem repair");
+      edit_on_a();
+      break;
+  }
+  if (GetParam() != Loss::kRemoveAndImport) {
+    // While the repository is gone, nothing flows either way and nobody redials in a loop.
+    Write(dir_b_, "d8/f8.txt", "f8 edited on b while a was broken");
+    EXPECT_FALSE(WaitUntil([&] { return ReadFile(dir_a_ / "d8/f8.txt") == "f8 edited on b while a was broken"; }, 3s));
+    EXPECT_EQ(ReadFile(dir_b_ / "d6/f6.txt"), Original(6));
+    EXPECT_EQ(State(a_), "error");
+    EXPECT_LE(CountOf(b_.Log(), "connected from") + CountOf(b_.Log(), "connected to"), 6u) << b_.Log();
+    CommandResult repaired = a_.Run({"repair", "s"});
+    ASSERT_EQ(repaired.exit_code, 0) << repaired.err;
+  }
+  ASSERT_TRUE(Converged(60s));
+  ExpectNothingLostOn(dir_a_);
+  ExpectNothingLostOn(dir_b_);
+  // The re-created name is never deleted by the old tombstone.
+  EXPECT_EQ(ReadFile(dir_b_ / "Z1.txt"), "z1 made again on a");
+  // A's edits were concurrent with the share's versions: kept, with a copy where they differ.
+  EXPECT_TRUE(Contents(dir_b_).count("f5 edited on b"));
+  EXPECT_TRUE(Contents(dir_b_).count("f5 edited on a, newer"));
+  EXPECT_EQ(ReadFile(dir_a_ / "d6/f6.txt"), ReadFile(dir_b_ / "d6/f6.txt"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Ways, RepositoryLoss,
+                         ::testing::Values(Loss::kRemoveAndImport, Loss::kDeletedWhileStopped,
+                                           Loss::kDeletedWhileRunning, Loss::kEmptied, Loss::kCorrupted),
+                         [](const ::testing::TestParamInfo<Loss>& info) {
+                           switch (info.param) {
+                             case Loss::kRemoveAndImport: return "RemovedWithItsRepositoryAndImported";
+                             case Loss::kDeletedWhileStopped: return "DotTandemDeletedWhileStopped";
+                             case Loss::kDeletedWhileRunning: return "DotTandemDeletedWhileRunning";
+                             case Loss::kEmptied: return "IndexTruncatedToZeroBytes";
+                             case Loss::kCorrupted: return "IndexOverwrittenInTheMiddle";
+                           }
+                           return "unknown";
+                         });
+
+}  // namespace
+}  // namespace tandem::testing
