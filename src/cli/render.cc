@@ -101,6 +101,13 @@ void PrintStatus(const json& shares) {
     if (local > 0) {
       fmt::print("  {} local change{} kept on this device only (see tandem info)\n", local, local == 1 ? "" : "s");
     }
+    for (const char* key : {"failed", "skipped"}) {
+      const json& list = s.value(key, json::array());
+      if (list.empty()) continue;
+      fmt::print("  {} path{} {}:\n", list.size(), list.size() == 1 ? "" : "s",
+                 key == std::string("failed") ? "not synced" : "skipped by the last scan");
+      for (const json& reason : list) fmt::print("    {}\n", reason.get<std::string>());
+    }
   }
 }
 

@@ -59,16 +59,14 @@ std::pair<std::string, std::string> SplitExtension(const std::string& path) {
   return {path.substr(0, dot), path.substr(dot)};
 }
 
-std::string ConflictCopyPath(const crypto::Entry& loser, int64_t later_s) {
-  std::time_t seconds = static_cast<std::time_t>(loser.mtime_ns / 1'000'000'000 + later_s);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-  auto [stem, ext] = SplitExtension(loser.path.str());
+namespace {
+
+// The copy's path for `path`, from the stamp and device it names.
+std::string CopyPathFor(const std::string& path, const std::string& stamp, const std::string& device7) {
+  auto [stem, ext] = SplitExtension(path);
   // Names are at most 255 bytes: a long one gives up the end of its stem
   // (at a UTF-8 character boundary) so the copy can still be made.
-  std::string suffix = std::string(kMarker) + stamp + "-" + Device7(loser.device_short_id) + ext;
+  std::string suffix = std::string(kMarker) + stamp + "-" + device7 + ext;
   size_t slash = stem.rfind('/');
   size_t name_start = slash == std::string::npos ? 0 : slash + 1;
   constexpr size_t kMaxName = 255;
@@ -79,6 +77,28 @@ std::string ConflictCopyPath(const crypto::Entry& loser, int64_t later_s) {
     stem.resize(cut);
   }
   return stem + suffix;
+}
+
+}  // namespace
+
+std::string ConflictCopyPath(const crypto::Entry& loser, int64_t later_s) {
+  std::time_t seconds = static_cast<std::time_t>(loser.mtime_ns / 1'000'000'000 + later_s);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+  return CopyPathFor(loser.path.str(), stamp, Device7(loser.device_short_id));
+}
+
+bool IsConflictCopyOf(const std::string& copy, const std::string& original) {
+  auto name = ParseConflictCopyPath(copy);
+  return name && original != copy && CopyPathFor(original, name->stamp, name->device7) == copy;
+}
+
+bool MayBeShortened(const std::string& copy) {
+  size_t slash = copy.rfind('/');
+  // Shortened at a character boundary: up to three bytes short of the limit.
+  return copy.size() - (slash == std::string::npos ? 0 : slash + 1) >= 255 - 3;
 }
 
 std::optional<ConflictCopyName> ParseConflictCopyPath(const std::string& path) {

@@ -60,7 +60,16 @@ struct ConflictCopyName {
   std::string device7;
   std::string stamp;     // YYYYMMDD-HHMMSS
 };
+// `original` is then the copy's name without the marker, which is not the
+// file's when the copy's name had to be shortened (MayBeShortened).
 std::optional<ConflictCopyName> ParseConflictCopyPath(const std::string& path);
+
+// Whether `copy` is the name a conflict copy of `original` gets (shortened
+// or not), for the stamp and device it names.
+bool IsConflictCopyOf(const std::string& copy, const std::string& original);
+// Whether the copy's name is as long as names get: its stem may have been
+// shortened, and the file it was made beside must be looked for.
+bool MayBeShortened(const std::string& copy);
 
 // `base` with `device`'s counter above every counter in `base` and `seen`,
 // and at least the wall clock in seconds: a new version that descends from

@@ -140,6 +140,14 @@ TEST_F(ConflictTest, ALongNameGivesUpTheEndOfItsStemToFit) {
   auto parsed = ParseConflictCopyPath(name);
   ASSERT_TRUE(parsed);
   EXPECT_TRUE(stem.starts_with(parsed->original.substr(4, parsed->original.size() - 8)));
+  // Issue 16: the name alone no longer says which file the copy is of.
+  EXPECT_TRUE(MayBeShortened(name));
+  EXPECT_TRUE(IsConflictCopyOf(name, "dir/" + stem + ".txt"));
+  EXPECT_FALSE(IsConflictCopyOf(name, "dir/" + stem + ".md"));
+  EXPECT_FALSE(IsConflictCopyOf(name, "other/" + stem + ".txt"));
+  EXPECT_FALSE(IsConflictCopyOf(name, name));
+  EXPECT_FALSE(MayBeShortened(ConflictCopyPath(File("x", 1'700'000'000, kBob, "dir/plan.txt"))));
+  EXPECT_TRUE(IsConflictCopyOf(ConflictCopyPath(File("x", 1'700'000'000, kBob, "dir/plan.txt")), "dir/plan.txt"));
 }
 
 TEST_F(ConflictTest, OrdinaryNamesAreNotConflictCopies) {

@@ -844,18 +844,33 @@ asio::awaitable<Result<std::vector<Conflict>>> ShareEngine::ListConflicts() {
     if (!self->repo_) return out;
     store::Repository& repo = *self->repo_;
     const crypto::ShareSecrets& secrets = self->options_.secrets;
+    std::vector<std::pair<crypto::Entry, scan::ConflictCopyName>> copies;
+    std::vector<std::string> live;  // every path with a version, to find the file of a shortened copy
     repo.ForEachRecord([&](store::StoredRecord&& stored) {
       auto entry = crypto::OpenRecord(secrets, stored.record);
       if (!entry || entry->deleted) return;
-      auto name = scan::ParseConflictCopyPath(entry->path.str());
-      if (!name) return;
-      Conflict conflict{entry->path.str(), name->original, {}, SideOf(*entry)};
+      live.push_back(entry->path.str());
+      if (auto name = scan::ParseConflictCopyPath(entry->path.str())) copies.emplace_back(std::move(*entry), *name);
+    });
+    for (const auto& [entry, name] : copies) {
+      Conflict conflict{entry.path.str(), name.original, {}, SideOf(entry)};
+      auto original = repo.GetRecord(crypto::ComputeLocator(secrets.locator_key(), name.original));
+      if (!original && scan::MayBeShortened(conflict.id)) {
+        // The copy's name gave up the end of the file's stem: find the file.
+        for (const std::string& path : live) {
+          if (scan::IsConflictCopyOf(conflict.id, path) && !scan::ParseConflictCopyPath(path)) {
+            conflict.path = path;
+            original = repo.GetRecord(crypto::ComputeLocator(secrets.locator_key(), path));
+            break;
+          }
+        }
+      }
       conflict.local.present = false;
-      if (auto original = repo.GetRecord(crypto::ComputeLocator(secrets.locator_key(), name->original))) {
+      if (original) {
         if (auto opened = crypto::OpenRecord(secrets, original->record)) conflict.local = SideOf(*opened);
       }
       out.push_back(std::move(conflict));
-    });
+    }
     std::sort(out.begin(), out.end(), [](const Conflict& a, const Conflict& b) { return a.id < b.id; });
     return out;
   };

@@ -345,16 +345,20 @@ TEST(Conflicts, ALocalEditDuringAPullIsNeverOverwritten) {
   EXPECT_TRUE(WaitUntil([&] { return SnapshotTree(tmp / "r") == SnapshotTree(tmp / "s"); }));
 }
 
-// Two writers that conflicted on plan.txt, both versions everywhere.
-class ResolvedConflict : public ::testing::Test {
+// Two writers that conflicted on a file, both versions everywhere. The file
+// is plan.txt, or a name so long that the copy's name had to be shortened
+// (issue 16: such a copy was listed as beside a deleted file, and "keep
+// remote" wrote yet another name).
+class ResolvedConflict : public ::testing::TestWithParam<std::string> {
  protected:
+  const std::string name_ = GetParam();
   void SetUp() override {
-    WriteFile(w_.dir(0) / "plan.txt", "the original");
+    WriteFile(w_.dir(0) / name_, "the original");
     ASSERT_TRUE(w_.Converged(1));
     w_.Separate();
-    WriteFile(w_.dir(0) / "plan.txt", "older edit");
+    WriteFile(w_.dir(0) / name_, "older edit");
     w_.Rescan(0);
-    WriteFile(w_.dir(1) / "plan.txt", "newer edit");
+    WriteFile(w_.dir(1) / name_, "newer edit");
     w_.Rescan(1);
     w_.Reunite();
     ASSERT_TRUE(w_.Converged(2));
@@ -366,8 +370,9 @@ class ResolvedConflict : public ::testing::Test {
   nlohmann::json listed_;
 };
 
-TEST_F(ResolvedConflict, IsListedWithBothVersionsOnEveryDevice) {
-  EXPECT_EQ(listed_["path"], "plan.txt");
+TEST_P(ResolvedConflict, IsListedWithBothVersionsOnEveryDevice) {
+  EXPECT_EQ(listed_["path"], name_);
+  EXPECT_EQ(listed_["local"]["present"], true) << listed_.dump();
   std::string copy = listed_["conflict"];
   EXPECT_EQ(ReadFile(w_.dir(0) / copy), "older edit");
   EXPECT_EQ(listed_["local"]["size"], std::string("newer edit").size());
@@ -376,26 +381,26 @@ TEST_F(ResolvedConflict, IsListedWithBothVersionsOnEveryDevice) {
   EXPECT_EQ(listed_["local"]["device"], w_.d(1).device_id().substr(0, 7));
   EXPECT_TRUE(WaitUntil([&] { return w_.d(1).Json({"conflicts", "s", "--json"}) == nlohmann::json::array({listed_}); }));
   CommandResult human = w_.d(0).Run({"conflicts", "s"});
-  EXPECT_NE(human.out.find("plan.txt"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find(name_), std::string::npos) << human.out;
 }
 
-TEST_F(ResolvedConflict, KeepRemotePutsTheCopysVersionInPlaceEverywhere) {
-  CommandResult r = w_.d(1).Run({"resolve", "s", "plan.txt", "--keep", "remote"});
+TEST_P(ResolvedConflict, KeepRemotePutsTheCopysVersionInPlaceEverywhere) {
+  CommandResult r = w_.d(1).Run({"resolve", "s", name_, "--keep", "remote"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(w_.Converged(1));
-  for (int i = 0; i < 2; ++i) EXPECT_EQ(ReadFile(w_.dir(i) / "plan.txt"), "older edit");
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(ReadFile(w_.dir(i) / name_), "older edit");
   EXPECT_TRUE(WaitUntil([&] { return w_.d(0).Json({"conflicts", "s", "--json"}).empty(); }));
 }
 
-TEST_F(ResolvedConflict, KeepLocalDeletesTheCopyEverywhere) {
+TEST_P(ResolvedConflict, KeepLocalDeletesTheCopyEverywhere) {
   CommandResult r = w_.d(0).Run({"resolve", "s", listed_["conflict"], "--keep", "local"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(w_.Converged(1));
-  for (int i = 0; i < 2; ++i) EXPECT_EQ(ReadFile(w_.dir(i) / "plan.txt"), "newer edit");
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(ReadFile(w_.dir(i) / name_), "newer edit");
 }
 
-TEST_F(ResolvedConflict, KeepBothLeavesTwoPlainFilesAndNoConflict) {
-  CommandResult r = w_.d(0).Run({"resolve", "s", "plan.txt", "--keep", "both"});
+TEST_P(ResolvedConflict, KeepBothLeavesTwoPlainFilesAndNoConflict) {
+  CommandResult r = w_.d(0).Run({"resolve", "s", name_, "--keep", "both"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(w_.Converged(2));
   w_.Settle("marker");
@@ -405,6 +410,12 @@ TEST_F(ResolvedConflict, KeepBothLeavesTwoPlainFilesAndNoConflict) {
     EXPECT_TRUE(w_.d(i).Json({"conflicts", "s", "--json"}).empty());
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Names, ResolvedConflict,
+                         ::testing::Values("plan.txt", std::string(240, 'p') + ".txt"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param.size() < 20 ? "ShortName" : "NameTooLongForACopy";
+                         });
 
 }  // namespace
 }  // namespace tandem::testing
