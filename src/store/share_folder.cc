@@ -72,19 +72,15 @@ void ShareFolderGuard::PinDatabase(const stdfs::path& db_path) {
   db_id_ = IdentityOf(db_path);
 }
 
-Result<void> ShareFolderGuard::Check() {
+Result<void> ShareFolderGuard::Check(bool thorough) {
   std::lock_guard lock(mutex_);
-  auto root = IdentityOf(root_);
   auto marker = IdentityOf(MarkerPath(root_));
-  bool known = root && marker && root == root_id_ && marker == marker_id_;
-  if (!known) {
-    root_id_.reset();
+  if (!marker || marker != marker_id_) {
     marker_id_.reset();
     TANDEM_RETURN_IF_ERROR(CheckShareFolder(root_, share_id_));
-    root_id_ = root;
     marker_id_ = marker;
   }
-  if (db_id_ && IdentityOf(db_path_) != db_id_) {
+  if (thorough && db_id_ && IdentityOf(db_path_) != db_id_) {
     return MakeError(ErrorCode::kCorrupt, "the share's repository " + db_path_.string() +
                                               " was deleted or replaced while in use");
   }

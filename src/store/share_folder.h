@@ -39,15 +39,18 @@ bool HasShareMarker(const std::filesystem::path& root);
 
 // CheckShareFolder made cheap enough to run before every write: once a
 // check passed, later ones compare the identity (device and inode) of the
-// folder, the marker and, when pinned, the database file with what they
-// were, two or three lstat calls; only a change reads the marker again.
+// marker with what it was, one stat call (the path goes through the folder,
+// so a folder moved away or replaced fails it too); only a change reads the
+// marker again.
 class ShareFolderGuard {
  public:
   ShareFolderGuard(std::filesystem::path root, const crypto::Key32& share_id);
 
-  // As CheckShareFolder; also kCorrupt when the pinned database file is
-  // gone or was replaced (the repository in use is no longer the folder's).
-  Result<void> Check();
+  // As CheckShareFolder. `thorough` (every few seconds, not per write) also
+  // checks that the pinned database file is still there and the same:
+  // kCorrupt when it is gone or was replaced (the repository in use is no
+  // longer the folder's).
+  Result<void> Check(bool thorough = false);
   // From now on the database at `db_path` must stay the same file.
   void PinDatabase(const std::filesystem::path& db_path);
 
@@ -62,8 +65,7 @@ class ShareFolderGuard {
   const std::filesystem::path root_;
   const crypto::Key32 share_id_;
   std::mutex mutex_;
-  std::optional<Identity> root_id_;    // as of the last check that passed
-  std::optional<Identity> marker_id_;
+  std::optional<Identity> marker_id_;  // as of the last check that passed
   std::filesystem::path db_path_;
   std::optional<Identity> db_id_;
 };

@@ -57,8 +57,8 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
   guard_->PinDatabase(options_.root / RelPath::kRepoDirName / store::kIndexFileName);
 }
 
-Result<void> ShareEngine::CheckFolder() {
-  auto checked = guard_->Check();
+Result<void> ShareEngine::CheckFolder(bool thorough) {
+  auto checked = guard_->Check(thorough);
   if (!checked) {
     Health health = checked.error().code == ErrorCode::kCorrupt ? Health::kRepositoryDamaged
                                                                   : Health::kFolderUnavailable;
@@ -151,7 +151,7 @@ asio::awaitable<void> ShareEngine::TryRecover() {
   // The folder first, then one small write: a store that can write again
   // (space freed) can take what peers send.
   auto probe = [self]() -> Result<void> {
-    TANDEM_RETURN_IF_ERROR(self->guard_->Check());
+    TANDEM_RETURN_IF_ERROR(self->guard_->Check(/*thorough=*/true));
     if (self->repo_) self->repo_->Probe();
     return Ok();
   };
@@ -180,7 +180,7 @@ asio::awaitable<void> ShareEngine::WatchFolder() {
     co_await folder_check_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (shut_down_) co_return;
     // Off the loop: a stat of a folder on a failing drive may block.
-    if (healthy()) (void)co_await RunOn(pool_.get_executor(), [self] { return self->CheckFolder(); });
+    if (healthy()) (void)co_await RunOn(pool_.get_executor(), [self] { return self->CheckFolder(/*thorough=*/true); });
   }
 }
 
@@ -332,7 +332,7 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan(bool hold_deletions) 
     scan::Scanner scanner(self->fs_, *self->repo_, self->options_.secrets, self->author(),
                           self->options_.root, {}, std::move(helper));
     scanner.OnBatchCommitted([self] { asio::post(self->loop_, [self] { self->PushUpdates(); }); });
-    scanner.CheckFolderWith([self] { return self->CheckFolder(); });
+    scanner.CheckFolderWith([self] { return self->CheckFolder(/*thorough=*/true); });
     if (hold_deletions) {
       scanner.HoldDeletionsIn(&self->held_deletions_);
     } else {

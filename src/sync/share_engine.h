@@ -216,8 +216,9 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
 
   scan::Author author() const { return {options_.device_short_id, replica_id_}; }
   // Whether the folder is still the share's; on failure the share stops
-  // (posted to the loop). Any thread.
-  Result<void> CheckFolder();
+  // (posted to the loop). Any thread. `thorough`: also whether the
+  // repository in use is still the folder's (store::ShareFolderGuard).
+  Result<void> CheckFolder(bool thorough = false);
   // Loop only: stop syncing with `why`; Recover() undoes it.
   void Fail(Health health, std::string why);
   void ScheduleRecovery();

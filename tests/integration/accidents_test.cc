@@ -11,6 +11,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/write.hpp>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,6 +25,9 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/keys.h"
+#include "net/tls.h"
+#include "protocol/framing.h"
 #include "testing/daemon_harness.h"
 #include "testing/temp_dir.h"
 
@@ -118,8 +126,10 @@ class Accidents : public ::testing::Test {
 
   // A reports an error saying `needle` while the cause lasts.
   void ExpectAInError(const std::string& needle) {
-    ASSERT_TRUE(WaitUntil([&] { return State(a_) == "error"; }, 20s)) << Info(a_).dump();
-    EXPECT_NE(Error(a_).find(needle), std::string::npos) << Error(a_);
+    EXPECT_TRUE(WaitUntil([&] {
+      json info = Info(a_);
+      return info["state"] == "error" && info["last_error"].get<std::string>().find(needle) != std::string::npos;
+    }, 20s)) << "waiting for an error saying '" << needle << "': " << Info(a_).dump();
   }
 
   // How many times `d` connected to or from a peer so far.
@@ -530,6 +540,110 @@ TEST_F(Accidents, ARepairKilledAtAnyMomentLosesNothing) {
   ASSERT_TRUE(Converged(60s));
   ExpectNothingLostOn(dir_a_);
   ExpectNothingLostOn(dir_b_);
+}
+
+// One share's failure never closes a connection that carries other shares:
+// the broken share is no longer offered, the other goes on syncing.
+TEST_F(Accidents, AShareThatStopsLeavesTheConnectionToOtherSharesUp) {
+  Share();
+  WriteFile(tmp_ / "a2/first.txt", "first of t");
+  ASSERT_EQ(a_.Run({"add", (tmp_ / "a2").string(), "--name", "t"}).exit_code, 0);
+  std::string token = a_.Run({"token", "t"}).out;
+  token.pop_back();
+  ASSERT_EQ(b_.Run({"import", token, (tmp_ / "b2").string()}).exit_code, 0);
+  ASSERT_EQ(a_.Run({"peer", "add", "t", b_.address()}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(tmp_ / "b2/first.txt") == "first of t"; }));
+  const size_t connections = Connections(a_) + Connections(b_);
+
+  stdfs::remove_all(dir_a_ / ".tandem");
+  ExpectAInError("tandem repair");
+  WriteFile(tmp_ / "b2/second.txt", "second of t");
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(tmp_ / "a2/second.txt") == "second of t"; })) << a_.Log();
+  EXPECT_EQ(Connections(a_) + Connections(b_), connections) << a_.Log() << b_.Log();
+  EXPECT_EQ(a_.Json({"info", "t"})["state"], "idle");
+}
+
+// Bad requests to repair get a clear error and change nothing.
+TEST_F(Accidents, RepairRefusesWhatItCannotHelp) {
+  Share();
+  auto repair = [&](const std::string& share) { return a_.Run({"repair", share}); };
+  const auto before = SnapshotTree(dir_a_);
+  const auto db_size = stdfs::file_size(dir_a_ / ".tandem/index.db");
+
+  CommandResult unknown = repair("nope");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no share 'nope'"), std::string::npos) << unknown.err;
+
+  CommandResult healthy = repair("s");
+  EXPECT_EQ(healthy.exit_code, 1);
+  EXPECT_NE(healthy.err.find("nothing to repair"), std::string::npos) << healthy.err;
+  EXPECT_FALSE(stdfs::exists(dir_a_ / ".tandem/damaged")) << "nothing moved aside";
+
+  stdfs::rename(dir_a_, tmp_ / "away");
+  ExpectAInError("missing");
+  CommandResult missing = repair("s");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("is not there"), std::string::npos) << missing.err;
+  EXPECT_FALSE(stdfs::exists(dir_a_)) << "the folder is not made by a repair";
+
+  // Another share's folder put in its place is not touched.
+  stdfs::create_directories(dir_a_ / ".tandem");
+  WriteFile(dir_a_ / ".tandem/share-id", "tandem share " + std::string(64, 'a') + "\n");
+  ExpectAInError("another share");
+  CommandResult foreign = repair("s");
+  EXPECT_EQ(foreign.exit_code, 1);
+  EXPECT_NE(foreign.err.find("another share"), std::string::npos) << foreign.err;
+  EXPECT_EQ(ReadFile(dir_a_ / ".tandem/share-id"), "tandem share " + std::string(64, 'a') + "\n");
+  EXPECT_EQ(std::distance(stdfs::directory_iterator(dir_a_ / ".tandem"), stdfs::directory_iterator()), 1)
+      << "nothing added";
+
+  stdfs::remove_all(dir_a_);
+  stdfs::rename(tmp_ / "away", dir_a_);
+  ASSERT_TRUE(WaitUntil([&] { return State(a_) == "idle"; }));
+  EXPECT_EQ(SnapshotTree(dir_a_), before);
+  EXPECT_GE(stdfs::file_size(dir_a_ / ".tandem/index.db"), db_size);
+}
+
+// Every reconnect backs off: a peer that takes the connection, says hello
+// and hangs up (as a peer whose store failed used to) is dialled less and
+// less often, not three times a second.
+TEST(Reconnects, APeerThatKeepsHangingUpIsDialledLessAndLessOften) {
+  TempDir tmp;
+  asio::io_context io;
+  auto tls = net::MakeTlsContext(crypto::DeviceKey::Generate());
+  ASSERT_TRUE(tls) << tls.error().message;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const uint16_t port = acceptor.local_endpoint().port();
+
+  DaemonProcess a(tmp / "config-a");
+  ASSERT_TRUE(a.Start());
+  WriteFile(tmp / "a/x.txt", "x");
+  ASSERT_EQ(a.Run({"add", (tmp / "a").string(), "--name", "s"}).exit_code, 0);
+  ASSERT_EQ(a.Run({"peer", "add", "s", "tcp/127.0.0.1:" + std::to_string(port)}).exit_code, 0);
+
+  wire::Frame hello;
+  hello.mutable_hello()->set_protocol_version(protocol::kProtocolVersion);
+  hello.mutable_hello()->set_device_name("hangs up");
+  const std::string hello_bytes(AsChars(protocol::EncodeFrame(hello).bytes()));
+  std::atomic<int> sessions{0};
+  std::function<void()> accept_next = [&] {
+    acceptor.async_accept([&](std::error_code ec, asio::ip::tcp::socket socket) {
+      if (ec) return;
+      asio::ssl::stream<asio::ip::tcp::socket> stream(std::move(socket), **tls);
+      std::error_code io_ec;
+      stream.handshake(asio::ssl::stream_base::server, io_ec);
+      if (!io_ec) asio::write(stream, asio::buffer(hello_bytes), io_ec);
+      if (!io_ec) ++sessions;
+      stream.lowest_layer().close(io_ec);
+      accept_next();
+    });
+  };
+  accept_next();
+  io.run_for(8s);  // bounded: the daemon is the one that dials
+  // Pauses double from 250 ms (with jitter): about six dials in 8 s. Before,
+  // every session that ended reset the pause to 250 ms: some thirty.
+  EXPECT_GE(sessions.load(), 2) << a.Log();
+  EXPECT_LE(sessions.load(), 8) << a.Log();
 }
 
 }  // namespace
