@@ -149,7 +149,7 @@ bool CopyIndexedFile(store::Repository& repo, const LocalDisk& disk, const std::
   if (!before || !MatchesIndexedState(*local, *before) || fs.Lstat(root / copy_path)) return false;
   stdfs::path tmp = root / RelPath::kRepoDirName / "tmp" / ("copy-" + HexEncode(crypto::Sha256(AsBytes(copy_path))).substr(0, 16));
   std::error_code ec;
-  stdfs::create_directories(tmp.parent_path(), ec);
+  if (!fs::MakeFoldersBelow(root / RelPath::kRepoDirName, "tmp")) return false;  // never .tandem itself
   stdfs::copy_file(root / from, tmp, stdfs::copy_options::overwrite_existing, ec);
   auto after = fs.Lstat(root / from);
   if (ec || !after || !(*after == *before)) {  // changed while copied: the scan will see it

@@ -8,6 +8,7 @@
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -250,6 +251,11 @@ Service::Service(stdfs::path config_dir, Config config, crypto::DeviceKey device
     OpenEngine(*share, false);
     shares_.emplace(sc.id, std::move(share));
   }
+  // Repositories adopted from before the config recorded them are recorded now.
+  bool adopted = std::any_of(config_.shares.begin(), config_.shares.end(), [&](const ShareConfig& sc) {
+    return shares_.at(sc.id)->config.repository != sc.repository;
+  });
+  if (adopted) (void)Persist();
 }
 
 Service::~Service() {

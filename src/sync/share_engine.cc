@@ -940,7 +940,7 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
         if (target && target->kind == fs::FileKind::kDirectory) {
           return MakeError(ErrorCode::kFailedPrecondition, conflict.path + " is a folder now; move it away first");
         }
-        stdfs::create_directories((root / conflict.path).parent_path(), ec);
+        if (auto made = fs::MakeFoldersBelow(root, RelPath::Parse(conflict.path)->Parent()); !made) return made.error();
         stdfs::rename(copy, root / conflict.path, ec);
         if (ec) return MakeError(ErrorCode::kIo, "cannot move " + conflict.id + " to " + conflict.path + ": " + ec.message());
         return "replaced " + conflict.path + " with the version from " + conflict.remote.device7;

@@ -646,5 +646,33 @@ TEST(Reconnects, APeerThatKeepsHangingUpIsDialledLessAndLessOften) {
   EXPECT_LE(sessions.load(), 8) << a.Log();
 }
 
+// A share made before markers existed (no marker, no `repository` in the
+// config) keeps working: its repository is adopted and marked. Without a
+// repository it is an error, never a new one made in silence.
+TEST_F(Accidents, ASharedFolderFromBeforeMarkersIsAdoptedAndMarked) {
+  Share();
+  auto forget_marker = [&] {
+    a_.Stop();
+    stdfs::remove(dir_a_ / ".tandem/share-id");
+    json config = json::parse(ReadFile(a_.config_dir() / "config.json"));
+    for (json& share : config["shares"]) share.erase("repository");
+    WriteFile(a_.config_dir() / "config.json", config.dump());
+  };
+  forget_marker();
+  ASSERT_TRUE(a_.Start());
+  ASSERT_TRUE(WaitUntil([&] { return State(a_) == "idle"; })) << Info(a_).dump();
+  EXPECT_TRUE(stdfs::exists(dir_a_ / ".tandem/share-id"));
+  json config = json::parse(ReadFile(a_.config_dir() / "config.json"));
+  EXPECT_EQ(config["shares"][0]["repository"].get<std::string>().size(), 32u) << config.dump();
+  Write(dir_a_, "after.txt", "after adoption");
+  ASSERT_TRUE(Converged());
+
+  forget_marker();
+  stdfs::remove_all(dir_a_ / ".tandem");
+  ASSERT_TRUE(a_.Start());
+  ExpectAInError("tandem repair");
+  EXPECT_FALSE(stdfs::exists(dir_a_ / ".tandem")) << "no repository made in silence";
+}
+
 }  // namespace
 }  // namespace tandem::testing
