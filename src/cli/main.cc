@@ -180,6 +180,8 @@ int main(int argc, char** argv) {
   auto* repair = app.add_subcommand(
       "repair", "Move a share's damaged or lost repository aside and rebuild it from the folder and the peers");
   repair->add_option("SHARE", share)->required();
+  bool force = false;
+  repair->add_flag("--force", force, "Also into an empty folder (it is filled from the peers)");
   std::string revert_path;
   auto* revert = app.add_subcommand("revert", "Undo a read replica's local changes (all, or one path)");
   revert->add_option("SHARE", share)->required();
@@ -282,7 +284,7 @@ int main(int argc, char** argv) {
                  [](const json& j) { std::cout << "Resolved: " << j["done"].get<std::string>() << "\n"; });
   }
   if (repair->parsed()) {
-    return print(call("share_repair", {{"share", share}}),
+    return print(call("share_repair", {{"share", share}, {"force", force}}),
                  [](const json& j) { std::cout << "Repaired: " << j["done"].get<std::string>() << "\n"; });
   }
   if (revert->parsed()) {

@@ -348,13 +348,20 @@ class Scanner::Pass {
     }
     // Children before parents, so a receiver empties a folder before removing it.
     std::sort(gone.rbegin(), gone.rend());
-    if (s_.held_ && !observed_) {
-      bool settled = std::all_of(gone.begin(), gone.end(), [&](const std::string& p) { return s_.held_->count(p); });
-      s_.held_->clear();
-      if (!settled) {
-        s_.held_->insert(gone.begin(), gone.end());
-        stats_.deletions_held = gone.size();
-        return;
+    if (DeletionHold* hold = s_.hold_; hold && !observed_) {
+      std::set<std::string> held;
+      for (const std::string& path : gone) {
+        if (!hold->record_now.count(path)) held.insert(path);
+      }
+      const auto now = std::chrono::steady_clock::now();
+      const bool grew = std::any_of(held.begin(), held.end(), [&](const std::string& p) { return !hold->paths.count(p); });
+      if (grew) hold->since = now;
+      if (!held.empty() && (grew || now - hold->since < hold->settle)) {
+        std::erase_if(gone, [&](const std::string& p) { return held.count(p) > 0; });
+        stats_.deletions_held = held.size();
+        hold->paths = std::move(held);
+      } else {
+        hold->paths.clear();
       }
     }
     if (observed_) {

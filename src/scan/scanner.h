@@ -8,6 +8,7 @@
 // Runs on the share's strand (it uses the share's Repository); blocking.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -69,6 +70,16 @@ struct Author {
   uint64_t replica;
 };
 
+// Deletions found missing but not recorded yet, between one scan and the
+// next (Scanner::HoldDeletionsIn). Owned by the caller, used on the
+// scanning thread.
+struct DeletionHold {
+  std::set<std::string> paths;
+  std::chrono::steady_clock::time_point since;
+  std::chrono::milliseconds settle{1000};
+  std::set<std::string> record_now;
+};
+
 class Scanner {
  public:
   // REQUIRES: secrets.CanRead() (CanWrite() for ScanAll); all references
@@ -99,15 +110,16 @@ class Scanner {
   // ends the scan (nothing more is recorded).
   void CheckFolderWith(std::function<Result<void>()> check) { check_folder_ = std::move(check); }
 
-  // Deletions are recorded only once they have settled: a path missing now
-  // is recorded as deleted if it was missing at the previous scan too
-  // (`held`, kept by the caller between scans) and no path went missing
-  // since. Otherwise every missing path is held (`held` is replaced) and
-  // nothing is deleted; the caller scans again a moment later. A folder
-  // being removed whole (`rm -rf`) loses its .tandem before the deletions
-  // settle, and the folder check then stops the scan: its files are never
-  // taken for deleted by the user.
-  void HoldDeletionsIn(std::set<std::string>* held) { held_ = held; }
+  // Deletions are recorded only once they have settled: the paths missing
+  // now are recorded as deleted if they were all missing at an earlier scan
+  // (`hold->paths`) and no path has gone missing for `hold->settle`.
+  // Otherwise they are held (`hold->paths` replaced; `hold->since` is when
+  // the set last grew) and nothing is deleted; the caller scans again once
+  // `settle` has passed. A folder being removed whole (`rm -rf`) loses its
+  // .tandem before its deletions settle, and the folder check then stops
+  // the scan: its files are never taken for deleted by the user. Paths in
+  // `hold->record_now` (deletions Tandem made itself) are never held.
+  void HoldDeletionsIn(DeletionHold* hold) { hold_ = hold; }
 
  private:
   class Pass;
@@ -122,7 +134,7 @@ class Scanner {
   Helper helper_;
   std::function<void()> on_batch_;
   std::function<Result<void>()> check_folder_;
-  std::set<std::string>* held_ = nullptr;
+  DeletionHold* hold_ = nullptr;
 };
 
 }  // namespace tandem::scan

@@ -653,6 +653,83 @@ TEST_F(ScannerTest, AFolderThatStopsBeingTheShareMidScanRecordsNoDeletion) {
   EXPECT_TRUE(EntryAt("a.txt")->deleted);
 }
 
+// Issue 16: `rm -rf` of a share's folder deletes its files before its
+// .tandem; a scan in between must not take them for deleted by the user.
+TEST_F(ScannerTest, DeletionsAreRecordedOnlyOnceTheyHaveSettled) {
+  MakeTree();
+  Scan();
+  DeletionHold hold;
+  hold.settle = std::chrono::hours(1);
+  auto scan = [&] {
+    Scanner scanner(posix_, *repo_, secrets_, kDevice, root_, params_);
+    scanner.HoldDeletionsIn(&hold);
+    auto stats = scanner.ScanAll();
+    EXPECT_TRUE(stats);
+    return stats ? *stats : ScanStats{};
+  };
+  stdfs::remove(root_ / "a.txt");
+  ScanStats first = scan();
+  EXPECT_EQ(first.deleted, 0u);
+  EXPECT_EQ(first.deletions_held, 1u);
+  EXPECT_FALSE(EntryAt("a.txt")->deleted);
+  EXPECT_TRUE(repo_->GetFileState("a.txt")) << "still indexed: it may come back";
+
+  // Another path goes missing: the hold starts again, both are held.
+  stdfs::remove(root_ / "empty");
+  hold.since -= std::chrono::hours(2);
+  ScanStats second = scan();
+  EXPECT_EQ(second.deleted, 0u);
+  EXPECT_EQ(second.deletions_held, 2u);
+
+  // Nothing new, but not settled for long enough yet.
+  EXPECT_EQ(scan().deleted, 0u);
+
+  // Settled: recorded.
+  hold.since -= std::chrono::hours(2);
+  ScanStats settled = scan();
+  EXPECT_EQ(settled.deleted, 2u);
+  EXPECT_EQ(settled.deletions_held, 0u);
+  EXPECT_TRUE(EntryAt("a.txt")->deleted);
+  EXPECT_TRUE(EntryAt("empty")->deleted);
+  EXPECT_TRUE(hold.paths.empty());
+}
+
+TEST_F(ScannerTest, AHeldDeletionThatComesBackIsNoDeletion) {
+  MakeTree();
+  Scan();
+  DeletionHold hold;
+  hold.settle = std::chrono::milliseconds(0);
+  stdfs::rename(root_ / "a.txt", tmp_ / "a.txt");
+  Scanner first(posix_, *repo_, secrets_, kDevice, root_, params_);
+  first.HoldDeletionsIn(&hold);
+  ASSERT_TRUE(first.ScanAll());
+  stdfs::rename(tmp_ / "a.txt", root_ / "a.txt");  // a folder that came back
+  Scanner second(posix_, *repo_, secrets_, kDevice, root_, params_);
+  second.HoldDeletionsIn(&hold);
+  auto stats = second.ScanAll();
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->records_written, 0u);
+  EXPECT_FALSE(EntryAt("a.txt")->deleted);
+}
+
+TEST_F(ScannerTest, DeletionsTandemMadeItselfAreNotHeld) {
+  MakeTree();
+  Scan();
+  DeletionHold hold;
+  hold.settle = std::chrono::hours(1);
+  hold.record_now = {"a.txt"};
+  stdfs::remove(root_ / "a.txt");
+  stdfs::remove(root_ / "empty");
+  Scanner scanner(posix_, *repo_, secrets_, kDevice, root_, params_);
+  scanner.HoldDeletionsIn(&hold);
+  auto stats = scanner.ScanAll();
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->deleted, 1u);
+  EXPECT_EQ(stats->deletions_held, 1u);
+  EXPECT_TRUE(EntryAt("a.txt")->deleted);
+  EXPECT_FALSE(EntryAt("empty")->deleted);
+}
+
 TEST_F(ScannerTest, AFolderThatIsNotTheShareIsNotScannedAtAll) {
   MakeTree();
   Scanner scanner(posix_, *repo_, secrets_, kDevice, root_, params_);

@@ -208,7 +208,7 @@ asio::awaitable<json> Call(Service& service, const std::string& method, const js
     co_return FromResult(id, r, r ? json{{"done", *r}} : json());
   }
   if (method == "share_repair") {
-    auto r = co_await service.ShareRepair(p.String("share"));
+    auto r = co_await service.ShareRepair(p.String("share"), p.Bool("force", false));
     co_return FromResult(id, r, r ? json{{"done", *r}} : json());
   }
   if (method == "share_revert_local_changes") {

@@ -172,7 +172,13 @@ void Service::OpenEngine(Share& share, bool new_share) {
   auto repo = store::Repository::Open(repo_dir, share_id, /*create=*/new_share);
   if (!repo) {
     const bool damaged = repo.error().code == ErrorCode::kNotFound || repo.error().code == ErrorCode::kCorrupt;
-    if (damaged) {
+    if (repo.error().code == ErrorCode::kNotFound && !store::HasShareMarker(root)) {
+      // No marker and no repository: as likely a drive not mounted as a
+      // repository deleted. Waited for, like a missing folder.
+      unavailable(repo.error().message + "; if the share's drive is not mounted, mount it (syncing resumes by "
+                  "itself); if its .tandem folder was deleted, run `tandem repair " + name + "`",
+                  true);
+    } else if (damaged) {
       unavailable(repo.error().message + "; syncing is stopped. Run `tandem repair " + name +
                       "` to move it aside and rebuild it from the folder and the peers",
                   false);
@@ -201,7 +207,7 @@ void Service::OpenEngine(Share& share, bool new_share) {
     return;
   }
   sync::ShareEngine::Options options{share.config.name, share.config.path, share.secrets, device_.ShortId(),
-                                     test_hooks_, [this] { UpdateNetwork(); }};
+                                     test_hooks_, [this, id = share.config.id] { OnHealthChanged(id); }};
   share.engine = std::make_shared<sync::ShareEngine>(io_, pool_, fs_, std::move(options), std::move(*repo),
                                                      std::move(*reader));
   share.engine->SetEnabled(share.config.enabled);
@@ -209,6 +215,30 @@ void Service::OpenEngine(Share& share, bool new_share) {
   share.last_error.clear();
   share.retry_open = false;
   share.open_backoff.Reset();
+}
+
+void Service::OnHealthChanged(const std::string& id) {
+  auto it = shares_.find(id);
+  if (it != shares_.end() && it->second->engine &&
+      it->second->engine->health() == sync::ShareEngine::Health::kFolderUnavailable) {
+    // The folder (perhaps a whole drive) went away under the engine: its
+    // database handles may point at a filesystem that is gone for good. It
+    // is closed, and the share is opened afresh once the folder is back.
+    Share& share = *it->second;
+    std::shared_ptr<sync::ShareEngine> engine = std::move(share.engine);
+    share.engine.reset();
+    share.last_error = engine->Status().last_error;
+    share.retry_open = true;
+    share.next_open_try = {};
+    share.open_backoff.Reset();
+    share.closing = engine;
+    auto close = [](std::shared_ptr<Share> share, std::shared_ptr<sync::ShareEngine> engine) -> asio::awaitable<void> {
+      (void)co_await engine->Shutdown(false);
+      if (share->closing == engine) share->closing.reset();
+    };
+    asio::co_spawn(io_, close(it->second, engine), [](std::exception_ptr e) { LogIfThrew(e, "closing a share"); });
+  }
+  UpdateNetwork();
 }
 
 // Shares that could not be opened are tried again while waiting can help:
@@ -223,7 +253,7 @@ asio::awaitable<void> Service::RetryUnavailableShares() {
     bool opened = false;
     const auto now = std::chrono::steady_clock::now();
     for (auto& [id, share] : shares_) {
-      if (share->engine || !share->retry_open || share->repairing) continue;
+      if (share->engine || !share->retry_open || share->repairing || share->closing) continue;
       const bool folder_there = store::CheckShareFolder(share->config.path, share->secrets.share_id()).has_value();
       if (folder_there && now < share->next_open_try) continue;
       OpenEngine(*share, false);
@@ -445,6 +475,10 @@ asio::awaitable<Result<void>> Service::ShareRemove(std::string key, bool delete_
   auto found = Find(key);
   if (!found) co_return found.error();
   std::shared_ptr<Share> share = *found;
+  if (share->repairing) {
+    co_return MakeError(ErrorCode::kFailedPrecondition,
+                        "share '" + share->config.name + "' is being repaired; remove it once that is done");
+  }
   shares_.erase(share->config.id);
   if (auto saved = Persist(); !saved) {
     shares_.emplace(share->config.id, share);
@@ -453,10 +487,7 @@ asio::awaitable<Result<void>> Service::ShareRemove(std::string key, bool delete_
   spdlog::info("share {} removed ({})", share->config.id, delete_repo ? "repository deleted" : "repository kept");
   UpdateNetwork();
   if (!share->engine) {
-    if (delete_repo) {
-      std::error_code ec;
-      stdfs::remove_all(stdfs::path(share->config.path) / RelPath::kRepoDirName, ec);
-    }
+    if (delete_repo) co_return store::DeleteRepository(share->config.path, share->secrets.share_id());
     co_return Ok();
   }
   // Only the .tandem folder is ever deleted; the user's files stay as they are.
@@ -616,7 +647,7 @@ asio::awaitable<Result<uint64_t>> Service::ShareRevertLocalChanges(std::string k
   co_return co_await (*share)->engine->RevertLocalChanges(std::move(path));
 }
 
-asio::awaitable<Result<std::string>> Service::ShareRepair(std::string key) {
+asio::awaitable<Result<std::string>> Service::ShareRepair(std::string key, bool force) {
   auto found = Find(key);
   if (!found) co_return found.error();
   std::shared_ptr<Share> share = *found;
@@ -632,11 +663,27 @@ asio::awaitable<Result<std::string>> Service::ShareRepair(std::string key) {
   if (share->engine && share->engine->healthy()) {
     co_return MakeError(ErrorCode::kFailedPrecondition, "share '" + name + "' is working; there is nothing to repair");
   }
+  if (share->engine && share->engine->health() == sync::ShareEngine::Health::kStoreUnavailable) {
+    co_return MakeError(ErrorCode::kFailedPrecondition,
+                        "share '" + name + "' cannot write its repository (" + share->engine->Status().last_error +
+                            "); the repository is not damaged, and syncing resumes by itself once that is fixed");
+  }
+  if (!force && stdfs::is_empty(root, ec)) {
+    co_return MakeError(ErrorCode::kFailedPrecondition,
+                        "the share's folder " + root.string() + " is empty: if it is where a drive is mounted, "
+                        "mount the drive (syncing resumes by itself). To fill this empty folder from the peers, run "
+                        "`tandem repair " + name + " --force`");
+  }
   if (auto folder = store::CheckShareFolder(root, share->secrets.share_id());
       !folder && folder.error().code == ErrorCode::kFailedPrecondition && store::HasShareMarker(root)) {
     co_return MakeError(ErrorCode::kFailedPrecondition, folder.error().message + "; not touching it");
   }
   share->repairing = true;
+  if (auto closing = share->closing) {
+    // Its database connections must be closed before the files move: done
+    // on its strand, after the close already queued there.
+    (void)co_await closing->Shutdown(false);
+  }
   if (auto engine = std::move(share->engine)) {
     share->engine.reset();
     UpdateNetwork();
@@ -682,6 +729,12 @@ asio::awaitable<Result<std::string>> Service::ShareRepair(std::string key) {
   }
   OpenEngine(*share, /*new_share=*/true);
   share->repairing = false;
+  if (!shares_.count(share->config.id) && share->engine) {
+    // Removed meanwhile (it could not be while repairing, but be sure).
+    auto engine = std::move(share->engine);
+    (void)co_await engine->Shutdown(false);
+    co_return MakeError(ErrorCode::kNotFound, "share '" + name + "' was removed");
+  }
   if (!share->engine) co_return MakeError(ErrorCode::kFailedPrecondition, share->last_error);
   spdlog::info("share {}: repaired{}; a new repository is rebuilt from the folder and the peers", name,
                aside.empty() ? "" : " (the old one is in " + (repo_dir / aside).string() + ")");

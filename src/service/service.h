@@ -113,7 +113,8 @@ class Service {
   // and from the peers. Nothing in the folder is changed. Returns what was
   // done, in words. kFailedPrecondition when the folder is not there or the
   // share is healthy.
-  asio::awaitable<Result<std::string>> ShareRepair(std::string share);
+  // An empty folder is refused unless `force` (it may be an empty mount point).
+  asio::awaitable<Result<std::string>> ShareRepair(std::string share, bool force);
   DeviceInfo GetDeviceInfo() const;
 
   const std::filesystem::path& config_dir() const { return config_dir_; }
@@ -128,6 +129,9 @@ class Service {
   // fixes, and a missing folder one that ends by itself (retry_open).
   void OpenEngine(Share& share, bool new_share);
   asio::awaitable<void> RetryUnavailableShares();
+  // A share's engine changed health: the network offers what can sync, and an
+  // engine whose folder went away is closed (RetryUnavailableShares reopens).
+  void OnHealthChanged(const std::string& id);
   // Dial addresses and offers follow the enabled shares and their peers.
   void UpdateNetwork();
 

@@ -28,6 +28,8 @@ struct Share {
   Backoff open_backoff{std::chrono::seconds(1), std::chrono::seconds(60)};
   std::chrono::steady_clock::time_point next_open_try;
   bool repairing = false;
+  // An engine being closed after its folder went away (until it is).
+  std::shared_ptr<sync::ShareEngine> closing;
 };
 
 }  // namespace tandem::service

@@ -450,32 +450,45 @@ Result<std::shared_ptr<RepositoryReader>> Repository::OpenReader() const {
   }
 }
 
-RepositoryReader::RepositoryReader(const std::filesystem::path& db_path) : db_(db_path.string(), false) {
-  db_.Exec("PRAGMA query_only=1");
-  records_since_.emplace(db_.handle(), kRecordsSinceSql);
-  find_block_.emplace(db_.handle(), kFindBlockSql);
-  get_sealed_.emplace(db_.handle(), kGetSealedSql);
+RepositoryReader::RepositoryReader(const std::filesystem::path& db_path) {
+  db_.emplace(db_path.string(), false);
+  db_->Exec("PRAGMA query_only=1");
+  records_since_.emplace(db_->handle(), kRecordsSinceSql);
+  find_block_.emplace(db_->handle(), kFindBlockSql);
+  get_sealed_.emplace(db_->handle(), kGetSealedSql);
+}
+
+void RepositoryReader::Close() {
+  std::lock_guard lock(mutex_);
+  records_since_.reset();
+  find_block_.reset();
+  get_sealed_.reset();
+  db_.reset();
 }
 
 std::vector<StoredRecord> RepositoryReader::RecordsSince(uint64_t after, size_t limit) {
   std::lock_guard lock(mutex_);
+  if (!db_) return {};
   return QueryRecordsSince(*records_since_, after, limit);
 }
 
 uint64_t RepositoryReader::LastSeq() {
   std::lock_guard lock(mutex_);
-  Statement max_seq(db_.handle(), "SELECT COALESCE(MAX(seq), 0) FROM records");
+  if (!db_) return 0;
+  Statement max_seq(db_->handle(), "SELECT COALESCE(MAX(seq), 0) FROM records");
   max_seq.Step();
   return static_cast<uint64_t>(max_seq.ColumnInt(0));
 }
 
 std::vector<BlockLocation> RepositoryReader::FindBlock(const crypto::BlockId& id, size_t limit) {
   std::lock_guard lock(mutex_);
+  if (!db_) return {};
   return QueryFindBlock(*find_block_, id, limit);
 }
 
 std::optional<Bytes> RepositoryReader::GetSealedBlock(const crypto::BlockId& id) {
   std::lock_guard lock(mutex_);
+  if (!db_) return std::nullopt;
   return QuerySealedBlock(*get_sealed_, id);
 }
 

@@ -188,6 +188,11 @@ class Repository {
 class RepositoryReader {
  public:
   explicit RepositoryReader(const std::filesystem::path& db_path);
+  // Closes the connection now, whoever still holds the reader (calls then
+  // find nothing): a repository being moved aside must not have a
+  // connection that would, closing last, checkpoint and delete the WAL of
+  // the new database at the same path.
+  void Close();
 
   std::vector<StoredRecord> RecordsSince(uint64_t after, size_t limit);
   // The sequence number of the latest record committed (0: none).
@@ -197,7 +202,7 @@ class RepositoryReader {
 
  private:
   std::mutex mutex_;
-  Database db_;
+  std::optional<Database> db_;  // empty once closed
   std::optional<Statement> records_since_;
   std::optional<Statement> find_block_;
   std::optional<Statement> get_sealed_;

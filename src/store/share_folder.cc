@@ -5,6 +5,7 @@
 #include "base/atomic_file.h"
 #include "base/bytes.h"
 #include "base/rel_path.h"
+#include "store/repository.h"
 
 namespace tandem::store {
 namespace {
@@ -53,6 +54,28 @@ Result<void> CheckShareFolder(const stdfs::path& root, const crypto::Key32& shar
     return MakeError(ErrorCode::kFailedPrecondition,
                      "the folder " + root.string() + " holds another share (its " +
                          std::string(RelPath::kRepoDirName) + "/" + kMarkerFileName + " names a different share id)");
+  }
+  return Ok();
+}
+
+Result<void> DeleteRepository(const stdfs::path& root, const crypto::Key32& share_id) {
+  const stdfs::path dir = root / RelPath::kRepoDirName;
+  std::error_code ec;
+  if (!stdfs::exists(dir, ec)) return Ok();
+  bool ours = true;
+  if (HasShareMarker(root)) {
+    ours = CheckShareFolder(root, share_id).has_value();
+  } else if (auto repo = Repository::Open(dir, share_id, /*create=*/false); !repo) {
+    ours = repo.error().code != ErrorCode::kFailedPrecondition;  // damaged or missing: nobody else's
+  }
+  if (!ours) {
+    return MakeError(ErrorCode::kFailedPrecondition, "share removed; " + dir.string() +
+                                                         " belongs to another share and was left alone");
+  }
+  stdfs::remove_all(dir, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo, "share removed, but its repository " + dir.string() +
+                                         " could not be deleted: " + ec.message());
   }
   return Ok();
 }

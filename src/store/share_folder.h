@@ -37,6 +37,12 @@ Result<void> CheckShareFolder(const std::filesystem::path& root, const crypto::K
 // Whether a marker file exists in `root`/.tandem at all.
 bool HasShareMarker(const std::filesystem::path& root);
 
+// Deletes `root`/.tandem, but only if it is this share's: its marker names
+// the share, or it has no marker and its database does not name another
+// share (from before markers). Nothing there: Ok. kFailedPrecondition when it belongs
+// to another share (left alone); kIo when it cannot be deleted.
+Result<void> DeleteRepository(const std::filesystem::path& root, const crypto::Key32& share_id);
+
 // CheckShareFolder made cheap enough to run before every write: once a
 // check passed, later ones compare the identity (device and inode) of the
 // marker with what it was, one stat call (the path goes through the folder,

@@ -729,6 +729,8 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
           for (const auto& ticket : group) {
             try {
               ticket->result = ticket->finish();
+            } catch (const store::StoreError&) {
+              throw;  // the store's, not this file's: the share stops (ReportStoreError)
             } catch (const std::exception& e) {
               ticket->result = MakeError(ErrorCode::kIo, e.what());  // this file only; retried
             }

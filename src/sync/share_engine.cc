@@ -60,10 +60,10 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
 Result<void> ShareEngine::CheckFolder(bool thorough) {
   auto checked = guard_->Check(thorough);
   if (!checked) {
-    Health health = checked.error().code == ErrorCode::kCorrupt ? Health::kRepositoryDamaged
-                                                                  : Health::kFolderUnavailable;
-    asio::post(loop_, [self = shared_from_this(), health, why = checked.error().message] {
-      self->Fail(health, why);
+    // Also when the database in use is no longer the folder's (kCorrupt):
+    // whether the one there now is sound is for a fresh open to say.
+    asio::post(loop_, [self = shared_from_this(), why = checked.error().message] {
+      self->Fail(Health::kFolderUnavailable, why);
     });
   }
   return checked;
@@ -113,12 +113,14 @@ void ShareEngine::Fail(Health health, std::string why) {
   if (!changed) return;
   block_slots_.WakeAll();
   large_pulls_.WakeAll();
+  // Queued needs wait as blocked ones do: recovery queues them again.
+  for (const crypto::Locator& locator : need_queue_) blocked_.insert(locator);
   need_queue_.clear();
   auto links = links_;
   for (const auto& link : links) Detach(link->session.get());
-  if (options_.on_health_changed) options_.on_health_changed();
   recover_backoff_.Reset();
   ScheduleRecovery();
+  if (options_.on_health_changed) options_.on_health_changed();
 }
 
 void ShareEngine::ScheduleRecovery() {
@@ -155,14 +157,16 @@ asio::awaitable<void> ShareEngine::TryRecover() {
     if (self->repo_) self->repo_->Probe();
     return Ok();
   };
+  const Health before = health_;
   Result<void> ok = co_await RunOn(strand_, std::move(probe));
-  if (shut_down_ || health_ == Health::kOk) co_return;
+  // Failed otherwise meanwhile (Fail armed its own retry): that decides.
+  if (shut_down_ || health_ != before) co_return;
   if (!ok) {
-    if (ok.error().code == ErrorCode::kCorrupt) {
-      Fail(Health::kRepositoryDamaged, ok.error().message);
+    if (health_ != Health::kFolderUnavailable) {
+      Fail(Health::kFolderUnavailable, ok.error().message);
       co_return;
     }
-    if (health_ == Health::kFolderUnavailable && !fault_.starts_with(ok.error().message)) {
+    if (!fault_.starts_with(ok.error().message)) {
       // Another reason now (the folder came back without its marker, say).
       Fail(Health::kFolderUnavailable, ok.error().message);
     }
@@ -186,12 +190,14 @@ asio::awaitable<void> ShareEngine::WatchFolder() {
 
 void ShareEngine::Recovered() {
   spdlog::info("share {}: available again; syncing resumes", options_.name);
+  recover_timer_.cancel();
   health_ = Health::kOk;
   fault_.clear();
   last_error_.clear();
   recover_backoff_.Reset();
   if (options_.on_health_changed) options_.on_health_changed();
   auto self = shared_from_this();
+  RetryBlockedNeeds();
   ScheduleScan();
   if (options_.secrets.CanRead()) {
     asio::co_spawn(loop_, [self] { return self->ComputeNeedsFromStore(); }(), LogErrors(self, "recovery"));
@@ -279,15 +285,9 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
   auto self = shared_from_this();
   auto close = [self, delete_repo]() -> Result<void> {
     self->repo_.reset();
+    self->reader_->Close();
     if (!delete_repo) return Ok();
-    std::error_code ec;
-    std::filesystem::path dir = self->options_.root / RelPath::kRepoDirName;
-    std::filesystem::remove_all(dir, ec);
-    if (ec) {
-      return MakeError(ErrorCode::kIo, "share removed, but its repository " + dir.string() +
-                                           " could not be deleted: " + ec.message());
-    }
-    return Ok();
+    return store::DeleteRepository(self->options_.root, self->options_.secrets.share_id());
   };
   co_return co_await RunOn(strand_, std::move(close));
 }
@@ -311,7 +311,7 @@ asio::awaitable<void> ShareEngine::ScanLoop() {
   scan_running_ = false;
 }
 
-asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan(bool hold_deletions) {
+asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan(std::set<std::string> record_now) {
   if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
   if (!healthy()) co_return MakeError(ErrorCode::kFailedPrecondition, fault_);
   if (!options_.secrets.CanRead()) {
@@ -325,7 +325,7 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan(bool hold_deletions) 
   };
   ++scans_in_flight_;
   auto self = shared_from_this();
-  auto work = [self, hold_deletions]() -> Outcome {
+  auto work = [self, record_now = std::move(record_now)]() mutable -> Outcome {
     if (!self->repo_) return {MakeError(ErrorCode::kFailedPrecondition, "the share was removed"), {}, {}};
     // The pool's other thread helps hash large files.
     scan::Helper helper = [self](std::function<void()> task) { asio::post(self->pool_, std::move(task)); };
@@ -333,11 +333,9 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan(bool hold_deletions) 
                           self->options_.root, {}, std::move(helper));
     scanner.OnBatchCommitted([self] { asio::post(self->loop_, [self] { self->PushUpdates(); }); });
     scanner.CheckFolderWith([self] { return self->CheckFolder(/*thorough=*/true); });
-    if (hold_deletions) {
-      scanner.HoldDeletionsIn(&self->held_deletions_);
-    } else {
-      self->held_deletions_.clear();
-    }
+    self->held_deletions_.settle = kConfirmDeletions;
+    self->held_deletions_.record_now = std::move(record_now);
+    scanner.HoldDeletionsIn(&self->held_deletions_);
     Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
     if (self->options_.secrets.CanWrite()) {
       outcome.stats = scanner.ScanAll();
@@ -965,7 +963,7 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
   if (!done) co_return done.error();
   spdlog::info("share {}: conflict {}: {}", options_.name, conflict.id, *done);
   // Indexed now, so the resolution is a version like any other edit.
-  if (auto scanned = co_await Scan(/*hold_deletions=*/false); !scanned) co_return scanned.error();
+  if (auto scanned = co_await Scan({conflict.id}); !scanned) co_return scanned.error();
   co_return *done;
 }
 

@@ -134,7 +134,8 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // Why the share is not syncing now, and how it gets out of that.
   enum class Health {
     kOk,
-    kFolderUnavailable,   // the folder or its marker is not there: polled, resumes by itself
+    kFolderUnavailable,   // the folder, its marker or its database is not the one opened:
+                          // the Service closes this engine and opens the share afresh
     kStoreUnavailable,    // the repository cannot write (a full disk) or read: retried with backoff
     kRepositoryDamaged,   // the repository is damaged or gone: waits for `tandem repair`
   };
@@ -151,8 +152,8 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
 
   // A full scan now; its stats. Deletions it finds are recorded once they
   // have settled, by a scan a moment later (scan::Scanner::HoldDeletionsIn),
-  // unless `hold_deletions` is false (the deletion is Tandem's own doing).
-  asio::awaitable<Result<scan::ScanStats>> Scan(bool hold_deletions = true);
+  // except those of `record_now` (deletions Tandem made itself).
+  asio::awaitable<Result<scan::ScanStats>> Scan(std::set<std::string> record_now = {});
   // A scan soon, coalescing with one already running (watcher, timer).
   void ScheduleScan();
 
@@ -303,7 +304,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   std::vector<std::string> skipped_;
   // Strand only: paths missing at the last scan, not yet recorded as
   // deleted (scan::Scanner::HoldDeletionsIn).
-  std::set<std::string> held_deletions_;
+  scan::DeletionHold held_deletions_;
   asio::steady_timer confirm_deletions_;  // loop
 
   // Scanning.
