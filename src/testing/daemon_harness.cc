@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -207,6 +208,26 @@ std::string ShareBetween(const DaemonProcess& a, const std::filesystem::path& di
     if (auto peer = b.Run({"peer", "add", "s", a.address()}); peer.exit_code != 0) return "peer add on b: " + peer.err;
   }
   return "";
+}
+
+// The index as SQLite sees it, read-only so a dead daemon's WAL is left for
+// its restart to recover.
+std::string IndexIntegrity(const std::filesystem::path& share_dir) {
+  std::filesystem::path db = share_dir / ".tandem" / "index.db";
+  sqlite3* handle = nullptr;
+  std::string verdict = "cannot open " + db.string();
+  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* check = nullptr;
+    if (sqlite3_prepare_v2(handle, "PRAGMA integrity_check", -1, &check, nullptr) == SQLITE_OK &&
+        sqlite3_step(check) == SQLITE_ROW) {
+      verdict = reinterpret_cast<const char*>(sqlite3_column_text(check, 0));
+    } else {
+      verdict = sqlite3_errmsg(handle);
+    }
+    sqlite3_finalize(check);
+  }
+  sqlite3_close(handle);
+  return verdict;
 }
 
 }  // namespace tandem::testing

@@ -38,6 +38,10 @@ std::string RawControlRequest(const std::filesystem::path& config_dir, const std
 bool WaitUntil(const std::function<bool()>& condition,
                std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+// SQLite's integrity check of the share's index.db ("ok" when sound), read
+// only, so a dead daemon's WAL is left for its restart to recover.
+std::string IndexIntegrity(const std::filesystem::path& share_dir);
+
 // A TCP port on 127.0.0.1 that nothing listens on right now.
 uint16_t FreeLoopbackPort();
 

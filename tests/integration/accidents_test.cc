@@ -6,7 +6,6 @@
 // `tandem repair`, where the repository is gone) once the cause is gone.
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -20,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <thread>
@@ -39,21 +39,6 @@ namespace stdfs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// SQLite's quick check of the database at `path`: "ok" when sound.
-std::string QuickCheck(const stdfs::path& path) {
-  sqlite3* db = nullptr;
-  std::string result = "cannot open";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
-      result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(db);
-  return result;
-}
-
 // Runs a shell command; its exit status.
 int Sh(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
 
@@ -71,6 +56,8 @@ size_t CountOf(const std::string& text, const std::string& needle) {
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
 }
+
+class MountedImage;
 
 class Accidents : public ::testing::Test {
  protected:
@@ -147,6 +134,8 @@ class Accidents : public ::testing::Test {
       return info["state"] == "error" && info["last_error"].get<std::string>().find(needle) != std::string::npos;
     }, 20s)) << "waiting for an error saying '" << needle << "': " << Info(a_).dump();
   }
+
+  std::unique_ptr<MountedImage> ShareFromADrive();
 
   // How many times `d` connected to or from a peer so far.
   static size_t Connections(const DaemonProcess& d) {
@@ -268,24 +257,32 @@ class MountedImage {
   bool mounted_ = false;
 };
 
+// The share's folder becomes the root of a loop-mounted ext4 image holding
+// its files, then is shared; nullptr if images cannot be mounted here.
+std::unique_ptr<MountedImage> Accidents::ShareFromADrive() {
+  a_.Stop();
+  stdfs::rename(dir_a_, tmp_ / "staging");
+  auto drive = std::make_unique<MountedImage>(tmp_ / "drive.img", dir_a_, "32M");
+  if (!drive->ok()) return nullptr;
+  stdfs::copy(tmp_ / "staging", dir_a_, stdfs::copy_options::recursive);
+  EXPECT_TRUE(a_.Start());
+  Share();
+  return drive;
+}
+
 // Accident 1, on a drive: the share is the root of a loop-mounted ext4
 // image; `umount -l` leaves an empty mount point, which is not the share.
 TEST_F(Accidents, ADriveUnmountedLazilyDeletesNothingAndSyncsAgainWhenMounted) {
-  a_.Stop();
-  stdfs::rename(dir_a_, tmp_ / "staging");
-  MountedImage drive(tmp_ / "drive.img", dir_a_, "32M");
-  if (!drive.ok()) GTEST_SKIP() << "cannot loop-mount an ext4 image here (needs root and loop devices)";
-  stdfs::copy(tmp_ / "staging", dir_a_, stdfs::copy_options::recursive);
-  ASSERT_TRUE(a_.Start());
-  Share();
+  auto drive = ShareFromADrive();
+  if (!drive) GTEST_SKIP() << "cannot loop-mount an ext4 image here (needs root and loop devices)";
 
-  ASSERT_TRUE(drive.UnmountLazily());
+  ASSERT_TRUE(drive->UnmountLazily());
   ExpectAInError("does not hold this share");
   Write(dir_b_, Name(7), "edited on b while a's drive was unmounted");
   EXPECT_FALSE(WaitUntil([&] { return !stdfs::is_empty(dir_a_); }, 2s)) << "nothing is written on the mount point";
   ExpectBIntact();
 
-  ASSERT_TRUE(drive.Mount());
+  ASSERT_TRUE(drive->Mount());
   ASSERT_TRUE(Converged());
   ExpectNothingLostOn(dir_a_);
   ExpectNothingLostOn(dir_b_);
@@ -295,23 +292,18 @@ TEST_F(Accidents, ADriveUnmountedLazilyDeletesNothingAndSyncsAgainWhenMounted) {
 // empty mount point is not the share: no repository is made there, nothing
 // is downloaded onto the root filesystem.
 TEST_F(Accidents, AnEmptyMountPointAtStartIsNotTheShare) {
-  a_.Stop();
-  stdfs::rename(dir_a_, tmp_ / "staging");
-  MountedImage drive(tmp_ / "drive.img", dir_a_, "32M");
-  if (!drive.ok()) GTEST_SKIP() << "cannot loop-mount an ext4 image here (needs root and loop devices)";
-  stdfs::copy(tmp_ / "staging", dir_a_, stdfs::copy_options::recursive);
-  ASSERT_TRUE(a_.Start());
-  Share();
+  auto drive = ShareFromADrive();
+  if (!drive) GTEST_SKIP() << "cannot loop-mount an ext4 image here (needs root and loop devices)";
 
   a_.Stop();
-  ASSERT_TRUE(drive.UnmountLazily());
+  ASSERT_TRUE(drive->UnmountLazily());
   ASSERT_TRUE(a_.Start());
   ExpectAInError("does not hold this share");
   Write(dir_b_, Name(7), "edited on b while a's drive was not mounted");
   EXPECT_FALSE(WaitUntil([&] { return !stdfs::is_empty(dir_a_); }, 2s)) << "nothing is written on the mount point";
   ExpectBIntact();
 
-  ASSERT_TRUE(drive.Mount());  // resumes with no restart
+  ASSERT_TRUE(drive->Mount());  // resumes with no restart
   ASSERT_TRUE(Converged());
   ExpectNothingLostOn(dir_a_);
   ExpectNothingLostOn(dir_b_);
@@ -584,7 +576,7 @@ TEST_F(Accidents, ARepairKilledAtAnyMomentLosesNothing) {
     // Whatever the kill interrupted, what is left at index.db is sound or
     // absent (a repair cut short), never half a database.
     if (stdfs::exists(dir_a_ / ".tandem/index.db") && stdfs::file_size(dir_a_ / ".tandem/index.db") > 0) {
-      EXPECT_EQ(QuickCheck(dir_a_ / ".tandem/index.db"), "ok");
+      EXPECT_EQ(IndexIntegrity(dir_a_), "ok");
     }
     ASSERT_TRUE(a_.Start());
     ASSERT_TRUE(WaitUntil([&] { return State(a_) != "scanning"; }));

@@ -2,7 +2,6 @@
 // and large files sync: after every kill the folder holds only whole
 // versions, the index passes SQLite's integrity check, the config parses;
 // after the last restart both folders converge.
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
@@ -29,25 +28,6 @@ namespace stdfs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// The index as SQLite sees it, read-only so a dead daemon's WAL is left for
-// its restart to recover.
-std::string IndexIntegrity(const stdfs::path& share_dir) {
-  stdfs::path db = share_dir / ".tandem" / "index.db";
-  sqlite3* handle = nullptr;
-  std::string verdict = "cannot open " + db.string();
-  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* check = nullptr;
-    if (sqlite3_prepare_v2(handle, "PRAGMA integrity_check", -1, &check, nullptr) == SQLITE_OK &&
-        sqlite3_step(check) == SQLITE_ROW) {
-      verdict = reinterpret_cast<const char*>(sqlite3_column_text(check, 0));
-    } else {
-      verdict = sqlite3_errmsg(handle);
-    }
-    sqlite3_finalize(check);
-  }
-  sqlite3_close(handle);
-  return verdict;
-}
 
 bool ConfigParses(const stdfs::path& config_dir) {
   std::ifstream in(config_dir / "config.json");
