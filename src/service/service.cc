@@ -227,7 +227,9 @@ void Service::OnHealthChanged(const std::string& id) {
     Share& share = *it->second;
     std::shared_ptr<sync::ShareEngine> engine = std::move(share.engine);
     share.engine.reset();
-    share.last_error = engine->Status().last_error;
+    sync::EngineStatus status = engine->Status();
+    share.last_error = status.last_error;
+    share.last_index = status.index;
     share.retry_open = true;
     share.next_open_try = {};
     share.open_backoff.Reset();
@@ -507,6 +509,7 @@ ShareInfo Service::InfoOf(const Share& share) const {
   if (!share.engine) {
     info.state = "error";
     info.last_error = share.last_error;
+    info.index = share.last_index;
     return info;
   }
   sync::EngineStatus status = share.engine->Status();

@@ -30,6 +30,9 @@ struct Share {
   bool repairing = false;
   // An engine being closed after its folder went away (until it is).
   std::shared_ptr<sync::ShareEngine> closing;
+  // What the index held when the engine was last seen: shown while there
+  // is none (the folder away), rather than zeros.
+  store::IndexSummary last_index;
 };
 
 }  // namespace tandem::service

@@ -97,8 +97,7 @@ void ShareEngine::Fail(Health health, std::string why) {
              "` to move the damaged repository aside and rebuild it from the folder and the peers";
       break;
     case Health::kFolderUnavailable:
-      why += "; nothing is recorded or written there. Syncing resumes by itself when the folder is back "
-             "(if only its .tandem folder was deleted, run `tandem repair " + options_.name + "`)";
+      why += "; nothing is recorded or written there. Syncing resumes by itself when the folder is back";
       break;
     case Health::kStoreUnavailable:
       why += "; syncing is stopped and is retried by itself";
