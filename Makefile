@@ -43,10 +43,11 @@ test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 # The heaviest transfers and the benchmark smoke runs only repeat, many times
-# slower, code paths the smaller sanitized tests already cover. The crash
+# slower, code paths the smaller sanitized tests already cover (the demo
+# too: the integration tests run the same daemon paths). The crash
 # test runs 8 kill rounds here instead of 24: each restart is slow under ASan,
 # and the optimised run keeps the full count.
-ASAN_SKIP = ALargeFileSyncsInBoundedMemory|FiveThousandSmallFiles|SmokeRun
+ASAN_SKIP = ALargeFileSyncsInBoundedMemory|FiveThousandSmallFiles|SmokeRun|Demo.LeavesNothingBehind
 
 test-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
