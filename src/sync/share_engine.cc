@@ -122,13 +122,13 @@ void ShareEngine::Fail(Health health, std::string why) {
   if (options_.on_health_changed) options_.on_health_changed();
 }
 
+// Only a store that failed is retried here, less and less often: an engine
+// whose folder went away is closed by the Service, which opens the share
+// afresh when the folder is back; damage waits for `tandem repair`.
 void ShareEngine::ScheduleRecovery() {
-  if (recover_armed_ || shut_down_ || health_ == Health::kOk || health_ == Health::kRepositoryDamaged) return;
+  if (recover_armed_ || shut_down_ || health_ != Health::kStoreUnavailable) return;
   recover_armed_ = true;
-  // A folder is polled often (a stat or two); a store that failed is tried
-  // less and less often.
-  recover_timer_.expires_after(health_ == Health::kFolderUnavailable ? std::chrono::seconds(1)
-                                                                     : recover_backoff_.Next());
+  recover_timer_.expires_after(recover_backoff_.Next());
   recover_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
     self->recover_armed_ = false;
     if (ec || self->shut_down_) return;
@@ -161,15 +161,7 @@ asio::awaitable<void> ShareEngine::TryRecover() {
   // Failed otherwise meanwhile (Fail armed its own retry): that decides.
   if (shut_down_ || health_ != before) co_return;
   if (!ok) {
-    if (health_ != Health::kFolderUnavailable) {
-      Fail(Health::kFolderUnavailable, ok.error().message);
-      co_return;
-    }
-    if (!fault_.starts_with(ok.error().message)) {
-      // Another reason now (the folder came back without its marker, say).
-      Fail(Health::kFolderUnavailable, ok.error().message);
-    }
-    ScheduleRecovery();
+    Fail(Health::kFolderUnavailable, ok.error().message);
     co_return;
   }
   Recovered();

@@ -8,8 +8,9 @@
 // is the share's (store::ShareFolderGuard, before every scan, plan, group of
 // renames and applied batch). When it does not, or the repository fails,
 // the engine stops syncing in both directions (Health), tells the Service
-// (which stops offering the share), and gets out of it by itself where
-// waiting can help: the folder is polled, a full disk retried with backoff.
+// (which stops offering the share, and closes an engine whose folder went
+// away, to open the share afresh when it is back). A store that failed (a
+// full disk) is retried here with backoff.
 //
 // Threads: public members run on the event loop. The Repository is used only
 // on the engine's strand; hashing, sealing and file I/O of single blocks run
@@ -220,7 +221,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // (posted to the loop). Any thread. `thorough`: also whether the
   // repository in use is still the folder's (store::ShareFolderGuard).
   Result<void> CheckFolder(bool thorough = false);
-  // Loop only: stop syncing with `why`; Recover() undoes it.
+  // Loop only: stop syncing with `why`; Recovered() undoes it.
   void Fail(Health health, std::string why);
   void ScheduleRecovery();
   // Every few seconds while healthy: is the folder still the share's? Its
