@@ -101,14 +101,22 @@ store::LocalFileState StateFromDisk(const std::string& path, crypto::EntryKind k
           .blocks = std::move(blocks), .vector = std::move(vector)};
 }
 
-// An indexed path that looks like `path` or like one of its folders not
-// indexed yet (folders indexed here were checked when they came). A peer's
-// new name is checked before it is written: on this filesystem both would
-// exist side by side, and a user would take one for the other.
-std::optional<std::string> FindLookAlike(store::Repository& repo, const RelPath& path) {
+// An indexed path that this folder's filesystem takes for `path` or for one
+// of its folders not indexed yet (folders indexed here were checked when
+// they came): the two differ only in case or Unicode normalisation, and the
+// disk finds one file under both names (macOS, Windows, ext4 with casefold).
+// Writing `path` would overwrite that file. On a filesystem that tells them
+// apart (ext4, as Linux mostly is) both are written, as any two names; the
+// filesystem is asked for each path, since casefold can be set per folder.
+std::optional<std::string> FindFoldedInto(fs::Filesystem& fs, const stdfs::path& root, store::Repository& repo,
+                                          const RelPath& path) {
   std::string prefix = path.str();
   while (!prefix.empty()) {
-    if (auto found = repo.FindLookAlike(prefix)) return found;
+    if (auto found = repo.FindLookAlike(prefix)) {
+      auto mine = fs.Lstat(root / prefix);
+      auto theirs = fs.Lstat(root / *found);
+      if (mine && theirs && mine->inode == theirs->inode) return found;
+    }
     size_t slash = prefix.rfind('/');
     if (slash == std::string::npos) break;
     prefix.resize(slash);
@@ -359,11 +367,11 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     bool disk_as_indexed = revert || (plan.expected_local ? on_disk && scan::MatchesIndexedState(*plan.expected_local, *disk)
                                                           : !on_disk);
     if (!entry.deleted && !plan.expected_local) {
-      if (auto look_alike = FindLookAlike(repo, entry.path)) {
+      if (auto look_alike = FindFoldedInto(self->fs_, self->options_.root, repo, entry.path)) {
         plan.step = PullPlan::Step::kLookAlike;
         plan.error = "not writing " + rel + ": it differs only in case or Unicode normalisation from " +
-                     *look_alike + ", which is already here (the two would be one file on macOS or " +
-                     "Windows); rename one of them";
+                     *look_alike + ", which is already here, and this folder's filesystem takes the two " +
+                     "for one file; rename one of them";
         return plan;
       }
     }
