@@ -9,10 +9,26 @@
 #include <asio/co_spawn.hpp>
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
+#include <exception>
 #include <optional>
+#include <string>
 #include <type_traits>
 
+#include <spdlog/spdlog.h>
+
 namespace tandem {
+
+// What a co_spawn'ed coroutine threw, in words ("" when it ended normally,
+// "an unknown exception" for one that is not a std::exception).
+std::string WhatThrew(std::exception_ptr e);
+
+// A co_spawn completion handler that logs what the coroutine threw, as
+// "`what` failed: why", at `level`: nothing a coroutine throws may vanish.
+inline auto LogIfThrew(std::string what, spdlog::level::level_enum level = spdlog::level::warn) {
+  return [what = std::move(what), level](std::exception_ptr e) {
+    if (e) spdlog::log(level, "{} failed: {}", what, WhatThrew(e));
+  };
+}
 
 // Runs `f()` on `ex` and returns its result to the awaiting coroutine, on the
 // coroutine's own executor. An exception thrown by `f` is rethrown here.

@@ -39,8 +39,9 @@ class RelPath {
 
 // The form a path takes on a filesystem that ignores case and Unicode
 // normalisation (macOS, Windows, ext4 with casefold): two paths with the same
-// key would be one file there, and are easily mistaken for one anywhere. A
-// peer's path that only looks like an existing one is not written beside it.
+// key would be one file there. A peer's path that only looks like an
+// existing one is written beside it only where the folder's filesystem
+// tells the two apart (sync: FindFoldedInto).
 std::string LookAlikeKey(std::string_view path);
 
 // Whether `name` is acceptable as one component (no '/', NUL, '.', '..', valid UTF-8).

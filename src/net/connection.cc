@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "base/async.h"
 #include "net/tls.h"
 
 namespace tandem::net {
@@ -168,11 +169,7 @@ void Connection::Start() {
   auto writer = [self = shared_from_this()]() { return self->WriteLoop(); };
   asio::co_spawn(socket_.get_executor(), writer(), [self = shared_from_this()](std::exception_ptr e) {
     if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::debug("connection {}: write failed: {}", self->remote_, ex.what());
-    }
+    spdlog::debug("connection {}: write failed: {}", self->remote_, WhatThrew(e));
     self->Shutdown();
   });
 }

@@ -12,6 +12,8 @@
 #include <asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/async.h"
+
 namespace tandem::service {
 namespace {
 
@@ -273,14 +275,7 @@ Result<void> RpcServer::Start() {
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return MakeError(ErrorCode::kIo, "cannot listen on " + path.string() + ": " + ec.message());
   auto loop = [this]() { return AcceptLoop(); };
-  asio::co_spawn(io_, loop(), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::error("control socket stopped: {}", ex.what());
-    }
-  });
+  asio::co_spawn(io_, loop(), LogIfThrew("the control socket", spdlog::level::err));
   return Ok();
 }
 
@@ -308,14 +303,7 @@ asio::awaitable<void> RpcServer::AcceptLoop() {
       (void)::send(socket.native_handle(), out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       continue;
     }
-    asio::co_spawn(io_, Serve(std::move(socket)), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::debug("control connection closed: {}", ex.what());
-      }
-    });
+    asio::co_spawn(io_, Serve(std::move(socket)), LogIfThrew("a control connection", spdlog::level::debug));
   }
 }
 

@@ -38,14 +38,6 @@ bool IsWithin(const stdfs::path& inner, const stdfs::path& outer) {
 }
 
 
-void LogIfThrew(std::exception_ptr e, const char* what) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("{} failed: {}", what, ex.what());
-  }
-}
 
 }  // namespace
 
@@ -238,7 +230,7 @@ void Service::OnHealthChanged(const std::string& id) {
       (void)co_await engine->Shutdown(false);
       if (share->closing == engine) share->closing.reset();
     };
-    asio::co_spawn(io_, close(it->second, engine), [](std::exception_ptr e) { LogIfThrew(e, "closing a share"); });
+    asio::co_spawn(io_, close(it->second, engine), LogIfThrew("closing a share", spdlog::level::err));
   }
   UpdateNetwork();
 }
@@ -311,9 +303,9 @@ void Service::Run() {
     if (share->engine) share->engine->Start();
   }
   auto periodic = [this]() { return PeriodicRescan(); };
-  asio::co_spawn(io_, periodic(), [](std::exception_ptr e) { LogIfThrew(e, "periodic rescan"); });
+  asio::co_spawn(io_, periodic(), LogIfThrew("periodic rescan", spdlog::level::err));
   auto retry = [this]() { return RetryUnavailableShares(); };
-  asio::co_spawn(io_, retry(), [](std::exception_ptr e) { LogIfThrew(e, "reopening shares"); });
+  asio::co_spawn(io_, retry(), LogIfThrew("reopening shares", spdlog::level::err));
   io_.run();
 }
 
@@ -409,8 +401,9 @@ Result<void> Service::Persist() {
 
 Result<ShareInfo> Service::Register(ShareConfig sc, crypto::ShareSecrets secrets) {
   auto share = std::make_shared<Share>(sc, std::move(secrets));
-  // Config first: a crash after this line leaves a share whose repository is
-  // created at the next start, never a repository nobody knows the key of.
+  // Config first: a crash after this line leaves a share without a
+  // repository, which `tandem repair` makes, never a repository nobody
+  // knows the key of.
   shares_.emplace(sc.id, share);
   if (auto saved = Persist(); !saved) {
     shares_.erase(sc.id);

@@ -1,6 +1,6 @@
 // Service: the daemon's core. Owns the config, the share set and (from the
 // sync issue on) the network; every API of DESIGN.md §5 is a member here,
-// served unchanged over JSON-RPC (rpc_server.h), the C ABI and the CLI.
+// served unchanged over JSON-RPC (rpc.h), the C ABI and the CLI.
 //
 // Threads: all members run on the event-loop thread given at creation (no
 // locks); scans and other repository work run on each share's strand of the

@@ -9,6 +9,7 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/async.h"
 #include "base/backoff.h"
 #include "net/tls.h"
 #include "sync/share_engine.h"
@@ -37,14 +38,6 @@ constexpr size_t kMaxHandshakes = 64;
 // the oldest; one closed early redials.
 constexpr size_t kMaxStrangers = 32;
 
-void Ignore(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::debug("network task ended: {}", ex.what());
-  }
-}
 
 }  // namespace
 
@@ -78,7 +71,7 @@ Result<void> Network::Listen(const net::PeerAddress& address) {
     return MakeError(ErrorCode::kIo, "cannot listen on " + address.ToString() + ": " + ec.message() +
                                          "; choose another address with --listen");
   }
-  asio::co_spawn(io_, AcceptLoop(), Ignore);
+  asio::co_spawn(io_, AcceptLoop(), LogIfThrew("accepting peers", spdlog::level::err));
   spdlog::info("listening for peers on {}", address.ToString());
   return Ok();
 }
@@ -112,7 +105,7 @@ asio::awaitable<void> Network::AcceptLoop() {
       socket.close(ec);
       continue;
     }
-    asio::co_spawn(io_, HandleIncoming(std::move(socket)), Ignore);
+    asio::co_spawn(io_, HandleIncoming(std::move(socket)), LogIfThrew("an incoming connection", spdlog::level::debug));
   }
 }
 
@@ -206,7 +199,7 @@ void Network::SetDialAddresses(const std::set<std::string>& addresses) {
     if (dialers_.count(address) || stopped_) continue;
     auto dialer = std::make_shared<Dialer>(io_, address);
     dialers_.emplace(address, dialer);
-    asio::co_spawn(io_, DialLoop(dialer), Ignore);
+    asio::co_spawn(io_, DialLoop(dialer), LogIfThrew("dialling a peer"));
   }
 }
 

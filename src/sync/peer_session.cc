@@ -5,6 +5,7 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/async.h"
 #include "protocol/framing.h"
 #include "sync/share_engine.h"
 
@@ -58,7 +59,8 @@ asio::awaitable<void> PeerSession::Run() {
         spdlog::info("peer {} ({}) connected{}", device_id(), device_name_,
                      outgoing() ? " to " + dial_address_ : " from " + connection_->remote_endpoint());
         SendOffers();
-        asio::co_spawn(co_await asio::this_coro::executor, Keepalive(), [](std::exception_ptr) {});
+        asio::co_spawn(co_await asio::this_coro::executor, Keepalive(),
+                       LogIfThrew("keepalive", spdlog::level::debug));
         while (true) {
           auto frame = co_await connection_->Receive();
           if (!frame) {
@@ -162,7 +164,7 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       }
       asio::co_spawn(co_await asio::this_coro::executor,
                      engine->OnIndexRequest(self, std::move(*frame.mutable_index_request())),
-                     [](std::exception_ptr) {});
+                     LogErrors(engine, "answering an index request"));
       co_return Ok();
     }
     case wire::Frame::kIndexBatch: {
@@ -194,7 +196,10 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       }
       ++serving_;
       asio::co_spawn(co_await asio::this_coro::executor, Serve(engine, std::move(*frame.mutable_block_request())),
-                     [self](std::exception_ptr) { --self->serving_; });
+                     [self](std::exception_ptr e) {
+                       --self->serving_;
+                       LogIfThrew("serving a block", spdlog::level::debug)(e);
+                     });
       co_return Ok();
     }
     case wire::Frame::kBlockResponse: {
