@@ -43,4 +43,9 @@ tandem_test(service_config_test
 
 tandem_test(protocol_test SOURCES src/protocol/framing_test.cc LIBS tandem_protocol)
 
-tandem_test(fs_test SOURCES src/fs/part_file_test.cc src/fs/filesystem_test.cc LIBS tandem_fs)
+tandem_test(fs_test
+  SOURCES src/fs/changed_paths_test.cc src/fs/part_file_test.cc src/fs/filesystem_test.cc src/fs/watcher_test.cc
+  LIBS tandem_fs)
+
+# The share engine's stages, without daemons, sockets or sleeps.
+tandem_test(sync_test SOURCES src/sync/need_queue_test.cc LIBS tandem_sync)

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 
+#include "base/async.h"
+
 namespace tandem::fs {
 namespace {
 
@@ -19,7 +21,7 @@ constexpr char kRepoDir[] = ".tandem";
 
 }  // namespace
 
-Watcher::Watcher(asio::io_context& io, std::filesystem::path root, std::function<void()> on_change)
+Watcher::Watcher(asio::io_context& io, std::filesystem::path root, std::function<void(ChangedPaths)> on_change)
     : io_(io), root_(std::move(root)), on_change_(std::move(on_change)) {}
 
 Watcher::~Watcher() { Stop(); }
@@ -30,16 +32,8 @@ Result<void> Watcher::Start() {
     return MakeError(ErrorCode::kIo, std::string("inotify unavailable: ") + std::strerror(errno));
   }
   stream_ = std::make_unique<asio::posix::stream_descriptor>(io_, inotify_fd_);
-  AddTree(root_);
-  auto self = shared_from_this();
-  asio::co_spawn(io_, ReadLoop(), [self](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::warn("watcher for {} stopped: {}", self->root_.string(), ex.what());
-    }
-  });
+  if (!AddTree(root_, "")) spdlog::warn("some folders of {} cannot be watched; relying on periodic rescans", root_.string());
+  asio::co_spawn(io_, ReadLoop(), LogIfThrew("watching " + root_.string()));
   return Ok();
 }
 
@@ -53,18 +47,33 @@ void Watcher::Stop() {
   watches_.clear();
 }
 
-void Watcher::AddTree(const std::filesystem::path& dir) {
+bool Watcher::AddTree(const std::filesystem::path& dir, const std::string& rel) {
   int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(), kMask);
   if (wd < 0) {
     if (errno == ENOSPC) spdlog::warn("inotify watch limit reached; raise fs.inotify.max_user_watches");
-    return;
+    // Gone again already: nothing below it to miss.
+    return errno == ENOENT || errno == ENOTDIR;
   }
-  watches_[wd] = dir;
+  watches_[wd] = {dir, rel};
+  bool all = true;
   std::error_code ec;
   for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
        it.increment(ec)) {
-    if (dir == root_ && it->path().filename() == kRepoDir) continue;
-    if (it->is_directory(ec) && !it->is_symlink(ec)) AddTree(it->path());
+    std::string name = it->path().filename().string();
+    if (rel.empty() && name == kRepoDir) continue;
+    if (it->is_directory(ec) && !it->is_symlink(ec)) all = AddTree(it->path(), rel.empty() ? name : rel + "/" + name) && all;
+  }
+  return all;
+}
+
+void Watcher::Unwatch(const std::string& rel) {
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    if (it->second.rel == rel || it->second.rel.starts_with(rel + "/")) {
+      ::inotify_rm_watch(inotify_fd_, it->first);
+      it = watches_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -75,26 +84,46 @@ asio::awaitable<void> Watcher::ReadLoop() {
     std::error_code ec;
     size_t n = co_await stream_->async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !stream_) co_return;
-    bool changed = false;
+    ChangedPaths changes;
     for (size_t offset = 0; offset + sizeof(inotify_event) <= n;) {
       auto* event = reinterpret_cast<inotify_event*>(buffer + offset);
       offset += sizeof(inotify_event) + event->len;
       if (event->mask & IN_Q_OVERFLOW) {
-        changed = true;
+        changes.everything = true;
         continue;
       }
       auto it = watches_.find(event->wd);
       if (it == watches_.end()) continue;
       std::string name = event->len > 0 ? std::string(event->name) : std::string();
-      if (it->second == root_ && name == kRepoDir) continue;
+      const Watched& watched = it->second;
+      if (watched.rel.empty() && name == kRepoDir) continue;
       if (event->mask & IN_IGNORED) {
         watches_.erase(it);
         continue;
       }
-      if ((event->mask & IN_ISDIR) && (event->mask & (IN_CREATE | IN_MOVED_TO))) AddTree(it->second / name);
-      changed = true;
+      if (name.empty()) {
+        // The watched folder itself (its metadata, or it went away: its
+        // parent's watch says so too). The root's own events are the
+        // folder check's business.
+        if (!watched.rel.empty()) changes.AddEntry(watched.rel);
+        continue;
+      }
+      std::string rel = watched.rel.empty() ? name : watched.rel + "/" + name;
+      if (event->mask & IN_ISDIR) {
+        // A folder moved keeps its watches (they follow the inode): those
+        // below it would name their events by the old path, or watch a
+        // folder outside the share. Dropped here, added again if it was
+        // moved to somewhere else in the share.
+        if (event->mask & IN_MOVED_FROM) Unwatch(rel);
+        if ((event->mask & (IN_CREATE | IN_MOVED_TO)) && !AddTree(watched.dir / name, rel)) changes.everything = true;
+        if (event->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
+          changes.AddTree(std::move(rel));
+          continue;
+        }
+      }
+      changes.AddEntry(std::move(rel));
     }
-    if (changed) on_change_();
+    if (!changes.empty()) on_change_(std::move(changes));
   }
 }
 

@@ -1,7 +1,10 @@
-// Watcher: recursive inotify on a share's folder. Every change below the
-// root (except in .tandem) calls `on_change` on the event loop; new folders
-// are watched as they appear; a queue overflow also calls it (the caller
-// rescans everything anyway). Debouncing is the caller's. Loop thread only.
+// Watcher: recursive inotify on a share's folder. Every batch of changes
+// below the root (except in .tandem) calls `on_change` on the event loop
+// with the paths it touched (fs::ChangedPaths), so a scan reads only those;
+// new folders are watched as they appear, and reported as trees to read
+// whole (files may land in them before their watch exists). A queue
+// overflow, or a folder that could not be watched, is reported as
+// everything. Debouncing is the caller's. Loop thread only.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -14,12 +17,13 @@
 #include <string>
 
 #include "base/result.h"
+#include "fs/changed_paths.h"
 
 namespace tandem::fs {
 
 class Watcher : public std::enable_shared_from_this<Watcher> {
  public:
-  Watcher(asio::io_context& io, std::filesystem::path root, std::function<void()> on_change);
+  Watcher(asio::io_context& io, std::filesystem::path root, std::function<void(ChangedPaths)> on_change);
   ~Watcher();
 
   // kIo if inotify is unavailable (the periodic rescan then is the backstop).
@@ -27,15 +31,23 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
   void Stop();
 
  private:
-  void AddTree(const std::filesystem::path& dir);
+  // Watches `dir` (`rel` below the root) and the folders below it; false
+  // if any could not be watched (their changes would go unseen).
+  bool AddTree(const std::filesystem::path& dir, const std::string& rel);
+  // Stops watching `rel` and the folders below it.
+  void Unwatch(const std::string& rel);
   asio::awaitable<void> ReadLoop();
 
   asio::io_context& io_;
   std::filesystem::path root_;
-  std::function<void()> on_change_;
+  std::function<void(ChangedPaths)> on_change_;
   int inotify_fd_ = -1;
   std::unique_ptr<asio::posix::stream_descriptor> stream_;
-  std::map<int, std::filesystem::path> watches_;  // watch descriptor -> folder
+  struct Watched {
+    std::filesystem::path dir;
+    std::string rel;  // "" for the root
+  };
+  std::map<int, Watched> watches_;  // by watch descriptor
 };
 
 }  // namespace tandem::fs

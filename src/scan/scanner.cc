@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -62,7 +63,7 @@ bool SameVersion(const crypto::Entry& a, const crypto::Entry& b) {
 // it again. Such a state is stored with this ctime so the next scan re-reads
 // the file. Nanosecond filesystems leave a window of one kernel tick (a few
 // ms); re-reading every fresh file for that would double the hashing of all
-// new data, so it is accepted there (docs/architecture.md).
+// new data, so it is accepted there (docs/decisions.md).
 constexpr int64_t kRacyCtime = -1;
 constexpr int64_t kRacyWindowCoarseNs = 2'000'000'000;
 
@@ -87,7 +88,8 @@ const char* LocalChangeName(LocalChange::Kind kind) {
 // `observed`, records nothing and lists local changes there instead.
 class Scanner::Pass {
  public:
-  Pass(Scanner& s, std::vector<LocalChange>* observed) : s_(s), observed_(observed) {}
+  Pass(Scanner& s, std::vector<LocalChange>* observed, const fs::ChangedPaths* changed)
+      : s_(s), observed_(observed), changed_(changed) {}
 
   Result<ScanStats> Run() {
     if (s_.check_folder_) TANDEM_RETURN_IF_ERROR(s_.check_folder_());
@@ -96,12 +98,16 @@ class Scanner::Pass {
       return MakeError(ErrorCode::kNotFound,
                        "the share's folder " + s_.root_.string() + " is missing or not a folder");
     }
-    s_.repo_.ForEachFileStateMeta([&](store::LocalFileState&& state) {
-      std::string path = state.path;
-      known_.emplace(std::move(path), std::move(state));
-    });
-    tx_.emplace(s_.repo_.Begin());
-    TANDEM_RETURN_IF_ERROR(WalkDirectory(s_.root_, ""));
+    if (!changed_ || changed_->everything) {
+      stats_.covered.everything = true;
+      s_.repo_.ForEachFileStateMeta([&](store::LocalFileState&& state) { Know(std::move(state)); });
+      tx_.emplace(s_.repo_.Begin());
+      TANDEM_RETURN_IF_ERROR(WalkDirectory(s_.root_, ""));
+    } else {
+      stats_.covered = Widen(*changed_);
+      tx_.emplace(s_.repo_.Begin());
+      TANDEM_RETURN_IF_ERROR(ReadChanged());
+    }
     if (s_.check_folder_) TANDEM_RETURN_IF_ERROR(s_.check_folder_());
     WriteTombstones();
     tx_->Commit();
@@ -110,6 +116,96 @@ class Scanner::Pass {
   }
 
  private:
+  void Know(store::LocalFileState&& state) {
+    std::string path = state.path;
+    known_.insert_or_assign(std::move(path), std::move(state));
+  }
+
+  // `changed` with each path whose folders are not all indexed, real
+  // folders on disk (new, replaced by a file or a symlink, gone) replaced
+  // by the highest such folder, read whole; and each entry that is a folder
+  // new to the index, or was not a folder before, read whole too.
+  fs::ChangedPaths Widen(const fs::ChangedPaths& changed) {
+    fs::ChangedPaths out;
+    std::set<std::string> real_folders;  // checked in this pass
+    auto is_real_folder = [&](const std::string& path) {
+      if (real_folders.count(path)) return true;
+      auto indexed = s_.repo_.GetFileState(path);
+      auto info = s_.fs_.Lstat(s_.root_ / path);
+      bool real = indexed && indexed->kind == EntryKind::kDirectory && info && info->kind == fs::FileKind::kDirectory;
+      if (real) real_folders.insert(path);
+      return real;
+    };
+    auto place = [&](const std::string& path, bool tree) {
+      if (path == RelPath::kRepoDirName || path.starts_with(std::string(RelPath::kRepoDirName) + "/")) return;
+      for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+        std::string folder = path.substr(0, slash);
+        if (!is_real_folder(folder)) {
+          out.AddTree(std::move(folder));
+          return;
+        }
+      }
+      if (!tree && !is_real_folder(path)) tree = true;  // a file, or a folder new here: read whole
+      if (tree) {
+        out.AddTree(path);
+      } else {
+        out.AddEntry(path);
+      }
+    };
+    for (const std::string& path : changed.trees) place(path, true);
+    for (const std::string& path : changed.entries) place(path, false);
+    // Nothing twice: drop what a tree above it covers.
+    fs::ChangedPaths trees_only;
+    for (const std::string& tree : out.trees) trees_only.AddTree(tree);
+    fs::ChangedPaths result;
+    for (const std::string& tree : out.trees) {
+      size_t slash = tree.rfind('/');
+      if (slash == std::string::npos || !trees_only.Covers(tree.substr(0, slash))) result.AddTree(tree);
+    }
+    for (const std::string& entry : out.entries) {
+      if (!trees_only.Covers(entry)) result.AddEntry(entry);
+    }
+    return result;
+  }
+
+  // Reads the paths of stats_.covered, parents first.
+  Result<void> ReadChanged() {
+    const fs::ChangedPaths& covered = stats_.covered;
+    for (const std::string& tree : covered.trees) {
+      s_.repo_.ForEachFileStateMetaUnder(tree, [&](store::LocalFileState&& state) { Know(std::move(state)); });
+    }
+    for (const std::string& entry : covered.entries) {
+      if (auto state = s_.repo_.GetFileState(entry)) Know(std::move(*state));
+    }
+    std::set<std::string> all(covered.trees.begin(), covered.trees.end());
+    all.insert(covered.entries.begin(), covered.entries.end());
+    // Look-alikes among the paths themselves (a case-only rename names both).
+    std::map<std::string, int> keys;
+    for (const std::string& path : all) ++keys[LookAlikeKey(path)];
+    for (const std::string& path : all) {
+      size_t slash = path.rfind('/');
+      std::string prefix = slash == std::string::npos ? "" : path.substr(0, slash);
+      std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+      std::filesystem::path dir = prefix.empty() ? s_.root_ : s_.root_ / prefix;
+      if ((keys[LookAlikeKey(path)] > 1 || s_.repo_.FindLookAlike(path)) && !ListedIn(dir, name)) {
+        continue;  // missing as spelled: the tombstone pass decides
+      }
+      TANDEM_RETURN_IF_ERROR(ReadEntry(dir, prefix, name, /*descend=*/covered.trees.count(path) > 0));
+      EndBatchIfDue();
+    }
+    return Ok();
+  }
+
+  // Whether `dir` lists `name` spelled so. A filesystem that ignores case
+  // or Unicode normalisation finds a file by any spelling, so a name an
+  // event or a pull asked for may be another name's file (after a case-only
+  // rename, or beside a look-alike refused). Asked only when the index or
+  // the scan holds a look-alike of the path: otherwise the name is the only one.
+  bool ListedIn(const std::filesystem::path& dir, const std::string& name) {
+    auto names = s_.fs_.ListDir(dir);
+    return !names || std::find(names->begin(), names->end(), name) != names->end();
+  }
+
   Result<void> WalkDirectory(const std::filesystem::path& dir, const std::string& prefix) {
     auto names = s_.fs_.ListDir(dir);
     if (!names) {
@@ -121,25 +217,33 @@ class Scanner::Pass {
     std::sort(names->begin(), names->end());
     for (const std::string& name : *names) {
       if (prefix.empty() && name == RelPath::kRepoDirName) continue;
-      std::string text = prefix.empty() ? name : prefix + "/" + name;
-      auto rel = RelPath::Parse(text);
-      if (!rel) {
-        Skip(text, "this name cannot be synced (" + rel.error().message + ")");
-        continue;
-      }
-      std::filesystem::path full = dir / name;
-      auto info = s_.fs_.Lstat(full);
-      if (!info) continue;  // vanished since the listing: the tombstone pass decides
-      auto kind = EntryKindOf(info->kind);
-      if (!kind) {
-        Skip(text, "not synced: a FIFO, socket or device file, not a file, folder or symlink");
-        continue;
-      }
-      ++stats_.entries_seen;
-      Visit(*rel, full, *kind, *info);
-      EndBatchIfDue();
-      if (*kind == EntryKind::kDirectory) TANDEM_RETURN_IF_ERROR(WalkDirectory(full, text));
+      TANDEM_RETURN_IF_ERROR(ReadEntry(dir, prefix, name, /*descend=*/true));
     }
+    return Ok();
+  }
+
+  // The entry `name` in `dir` (`prefix` below the root), and with `descend`
+  // what is below it. Missing: left to the tombstones.
+  Result<void> ReadEntry(const std::filesystem::path& dir, const std::string& prefix, const std::string& name,
+                         bool descend) {
+    std::string text = prefix.empty() ? name : prefix + "/" + name;
+    auto rel = RelPath::Parse(text);
+    if (!rel) {
+      Skip(text, "this name cannot be synced (" + rel.error().message + ")");
+      return Ok();
+    }
+    std::filesystem::path full = dir / name;
+    auto info = s_.fs_.Lstat(full);
+    if (!info) return Ok();  // vanished since the listing: the tombstone pass decides
+    auto kind = EntryKindOf(info->kind);
+    if (!kind) {
+      Skip(text, "not synced: a FIFO, socket or device file, not a file, folder or symlink");
+      return Ok();
+    }
+    ++stats_.entries_seen;
+    Visit(*rel, full, *kind, *info);
+    EndBatchIfDue();
+    if (descend && *kind == EntryKind::kDirectory) TANDEM_RETURN_IF_ERROR(WalkDirectory(full, text));
     return Ok();
   }
 
@@ -331,7 +435,10 @@ class Scanner::Pass {
     ++stats_.skipped;
     std::string line = EscapeNonUtf8(path) + ": " + EscapeNonUtf8(why);
     spdlog::warn("scan: skipped {}", line);
-    if (stats_.skipped_paths.size() < kMaxSkippedListed) stats_.skipped_paths.push_back(std::move(line));
+    if (stats_.skipped_paths.size() < kMaxSkippedListed) {
+      stats_.skipped_paths.push_back(std::move(line));
+      stats_.skipped_keys.push_back(path);
+    }
   }
 
   bool UnderUnreadable(const std::string& path) const {
@@ -353,16 +460,22 @@ class Scanner::Pass {
       for (const std::string& path : gone) {
         if (!hold->record_now.count(path)) held.insert(path);
       }
+      // Held paths this scan did not look at stay held, for a scan that does.
+      std::set<std::string> elsewhere;
+      for (const std::string& path : hold->paths) {
+        if (!stats_.covered.Covers(path)) elsewhere.insert(path);
+      }
       const auto now = std::chrono::steady_clock::now();
       const bool grew = std::any_of(held.begin(), held.end(), [&](const std::string& p) { return !hold->paths.count(p); });
       if (grew) hold->since = now;
       if (!held.empty() && (grew || now - hold->since < hold->settle)) {
         std::erase_if(gone, [&](const std::string& p) { return held.count(p) > 0; });
-        stats_.deletions_held = held.size();
-        hold->paths = std::move(held);
+        held.merge(elsewhere);
       } else {
-        hold->paths.clear();
+        held = std::move(elsewhere);
       }
+      stats_.deletions_held = held.size();
+      hold->paths = std::move(held);
     }
     if (observed_) {
       for (auto it = gone.rbegin(); it != gone.rend(); ++it) {
@@ -392,6 +505,7 @@ class Scanner::Pass {
 
   Scanner& s_;
   std::vector<LocalChange>* observed_;
+  const fs::ChangedPaths* changed_;
   ScanStats stats_;
   std::unordered_map<std::string, store::LocalFileState> known_;  // not yet seen this pass
   std::vector<std::string> unreadable_;  // "dir/" prefixes of folders that could not be listed
@@ -406,16 +520,23 @@ Scanner::Scanner(fs::Filesystem& fs, store::Repository& repo, const crypto::Shar
     : fs_(fs), repo_(repo), secrets_(secrets), author_(author), root_(std::move(root)),
       chunker_(chunker), helper_(std::move(helper)) {}
 
-Result<ScanStats> Scanner::ScanAll() { return Run(nullptr); }
+Result<ScanStats> Scanner::ScanAll() { return Run(nullptr, nullptr); }
 
 Result<ScanStats> Scanner::ObserveAll(std::vector<LocalChange>& changes) {
   changes.clear();
-  return Run(&changes);
+  return Run(&changes, nullptr);
 }
 
-Result<ScanStats> Scanner::Run(std::vector<LocalChange>* observed) {
+Result<ScanStats> Scanner::ScanChanged(const fs::ChangedPaths& changed) { return Run(nullptr, &changed); }
+
+Result<ScanStats> Scanner::ObserveChanged(const fs::ChangedPaths& changed, std::vector<LocalChange>& changes) {
+  changes.clear();
+  return Run(&changes, &changed);
+}
+
+Result<ScanStats> Scanner::Run(std::vector<LocalChange>* observed, const fs::ChangedPaths* changed) {
   auto start = std::chrono::steady_clock::now();
-  auto stats = Pass(*this, observed).Run();
+  auto stats = Pass(*this, observed, changed).Run();
   if (stats) {
     stats->duration_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                    std::chrono::steady_clock::now() - start)

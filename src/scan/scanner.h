@@ -1,7 +1,7 @@
 // Scanner: brings a share's records up to date with its directory. Walks the
-// tree (never following symlinks, never entering .tandem), re-reads only the
-// files whose size, mtime, ctime, inode or mode changed since they were last
-// indexed, chunks them through StreamChunker (bounded memory), and writes a
+// tree, or only the paths the watcher saw change (ScanChanged), never
+// following symlinks, never entering .tandem; re-reads only the files whose
+// size, mtime, ctime, inode or mode changed since they were last indexed, chunks them through StreamChunker (bounded memory), and writes a
 // sealed, signed record for every path whose content changed, with this
 // device's counter bumped. Paths gone from disk become tombstones.
 //
@@ -19,6 +19,7 @@
 
 #include "base/result.h"
 #include "crypto/keys.h"
+#include "fs/changed_paths.h"
 #include "fs/filesystem.h"
 #include "scan/block_hasher.h"
 #include "scan/chunker.h"
@@ -39,6 +40,11 @@ struct ScanStats {
   // What `skipped` counts, path by path: "PATH: why" (the path's bytes that
   // are not UTF-8 escaped as \xNN), at most kMaxSkippedListed of them.
   std::vector<std::string> skipped_paths;
+  std::vector<std::string> skipped_keys;  // the same paths as they are (a folder as "dir/")
+  // What this scan read: everything, or the paths of a ScanChanged after
+  // they were widened (a folder new to the index is read whole). What it
+  // found there replaces what an earlier scan said of those paths.
+  fs::ChangedPaths covered;
 };
 inline constexpr size_t kMaxSkippedListed = 200;
 
@@ -99,6 +105,14 @@ class Scanner {
   // `changes`, in path order; stat-only changes just refresh the local state.
   Result<ScanStats> ObserveAll(std::vector<LocalChange>& changes);
 
+  // The same as ScanAll and ObserveAll, for the paths in `changed` only:
+  // each entry, and each tree whole; a path gone from the disk becomes a
+  // tombstone, with everything indexed below it. A path whose folders are
+  // not all indexed real folders any more is widened to the highest such
+  // folder, read whole. Cost follows the change, not the share.
+  Result<ScanStats> ScanChanged(const fs::ChangedPaths& changed);
+  Result<ScanStats> ObserveChanged(const fs::ChangedPaths& changed, std::vector<LocalChange>& changes);
+
   // Called on the scanning thread after each batch of records is committed
   // before the last, so peers can start on a large tree while it is still
   // being indexed.
@@ -123,7 +137,8 @@ class Scanner {
 
  private:
   class Pass;
-  Result<ScanStats> Run(std::vector<LocalChange>* observed);
+  // `changed`: nullptr for the whole tree.
+  Result<ScanStats> Run(std::vector<LocalChange>* observed, const fs::ChangedPaths* changed);
 
   fs::Filesystem& fs_;
   store::Repository& repo_;

@@ -775,5 +775,185 @@ TEST_F(ScannerTest, SameSizeEditWithinTimestampResolutionIsRecorded) {
   }
 }
 
+
+// Issue 17: scans of what changed. Each reads the paths named, and only
+// them, and leaves the rest of the index as it was.
+class ScanChangedTest : public ScannerTest {
+ protected:
+  ScanStats ScanOnly(fs::ChangedPaths changed, DeletionHold* hold = nullptr) {
+    Scanner scanner(posix_, *repo_, secrets_, kDevice, root_, params_);
+    if (hold) scanner.HoldDeletionsIn(hold);
+    auto stats = scanner.ScanChanged(changed);
+    EXPECT_TRUE(stats) << stats.error().message;
+    return stats ? *stats : ScanStats{};
+  }
+  static fs::ChangedPaths Entries(std::initializer_list<std::string> paths) {
+    fs::ChangedPaths changed;
+    for (const std::string& path : paths) changed.AddEntry(path);
+    return changed;
+  }
+};
+
+TEST_F(ScanChangedTest, ReadsTheNamedPathsAndNothingElse) {
+  MakeTree();
+  Scan();
+  uint64_t c_seq = SeqOf("sub/deeper/c.txt");
+  testing::WriteFile(root_ / "a.txt", "hello again");
+  testing::WriteFile(root_ / "sub/deeper/c.txt", "changed too, but not named");
+  ScanStats stats = ScanOnly(Entries({"a.txt"}));
+  EXPECT_EQ(stats.entries_seen, 1u);
+  EXPECT_EQ(stats.records_written, 1u);
+  EXPECT_EQ(EntryAt("a.txt")->size, 11u);
+  EXPECT_EQ(SeqOf("sub/deeper/c.txt"), c_seq) << "a path not named is not read";
+  EXPECT_FALSE(stats.covered.everything);
+  // The next full scan (the backstop) finds it.
+  EXPECT_EQ(Scan().records_written, 1u);
+  EXPECT_NE(SeqOf("sub/deeper/c.txt"), c_seq);
+}
+
+TEST_F(ScanChangedTest, AKnownFolderNamedIsReadItselfNotWhatIsInIt) {
+  MakeTree();
+  Scan();
+  testing::WriteFile(root_ / "sub/big.bin", "no longer big");
+  ScanStats stats = ScanOnly(Entries({"sub"}));
+  EXPECT_EQ(stats.files_hashed, 0u);
+  EXPECT_EQ(stats.records_written, 0u);
+  EXPECT_EQ(EntryAt("sub/big.bin")->size, 100000u);
+}
+
+TEST_F(ScanChangedTest, ANewFolderIsReadWholeWhetherItOrAFileInItIsNamed) {
+  MakeTree();
+  Scan();
+  testing::WriteFile(root_ / "new/x/y.txt", "y");
+  testing::WriteFile(root_ / "new2/deep/z.txt", "z");
+  ScanStats stats = ScanOnly(Entries({"new", "new2/deep/z.txt"}));
+  EXPECT_EQ(stats.records_written, 6u);
+  for (const char* path : {"new", "new/x", "new/x/y.txt", "new2", "new2/deep", "new2/deep/z.txt"}) {
+    EXPECT_TRUE(EntryAt(path)) << path;
+  }
+  EXPECT_EQ(stats.covered.trees, (std::set<std::string>{"new", "new2"})) << "widened to the new folders";
+}
+
+TEST_F(ScanChangedTest, AFolderGoneBecomesTombstonesForEverythingIndexedBelowIt) {
+  MakeTree();
+  Scan();
+  stdfs::remove_all(root_ / "sub");
+  fs::ChangedPaths changed;
+  changed.AddTree("sub");
+  ScanStats stats = ScanOnly(changed);
+  EXPECT_EQ(stats.deleted, 4u);
+  for (const char* path : {"sub", "sub/big.bin", "sub/deeper", "sub/deeper/c.txt"}) {
+    EXPECT_TRUE(EntryAt(path)->deleted) << path;
+  }
+  EXPECT_FALSE(EntryAt("a.txt")->deleted);
+  EXPECT_TRUE(repo_->GetFileState("a.txt"));
+}
+
+TEST_F(ScanChangedTest, AFileNamedBelowAFolderNowASymlinkIsReadAsTheSymlinkNeverThroughIt) {
+  MakeTree();
+  Scan();
+  testing::TempDir outside;
+  testing::WriteFile(outside / "deeper/c.txt", "outside the share");
+  stdfs::remove_all(root_ / "sub");
+  stdfs::create_directory_symlink(outside.path(), root_ / "sub");
+  ScanStats stats = ScanOnly(Entries({"sub/deeper/c.txt"}));
+  EXPECT_EQ(EntryAt("sub")->kind, EntryKind::kSymlink);
+  EXPECT_TRUE(EntryAt("sub/deeper/c.txt")->deleted) << "the indexed file is gone from the share";
+  EXPECT_EQ(stats.files_hashed, 0u) << "nothing was read through the symlink";
+}
+
+TEST_F(ScanChangedTest, TandemsOwnFolderIsNeverRead) {
+  MakeTree();
+  Scan();
+  ScanStats stats = ScanOnly(Entries({".tandem", ".tandem/index.db"}));
+  EXPECT_EQ(stats.entries_seen, 0u);
+  EXPECT_EQ(stats.records_written, 0u);
+}
+
+TEST_F(ScanChangedTest, HeldDeletionsElsewhereStayHeldUntilAScanLooksAtThem) {
+  MakeTree();
+  Scan();
+  DeletionHold hold;
+  hold.settle = std::chrono::hours(1);
+  stdfs::remove(root_ / "a.txt");
+  EXPECT_EQ(ScanOnly(Entries({"a.txt"}), &hold).deletions_held, 1u);
+  hold.since -= std::chrono::hours(2);
+  // Settled, but this scan reads another path: a.txt stays held, unrecorded.
+  ScanStats other = ScanOnly(Entries({"empty"}), &hold);
+  EXPECT_EQ(other.deleted, 0u);
+  EXPECT_EQ(hold.paths, (std::set<std::string>{"a.txt"}));
+  EXPECT_FALSE(EntryAt("a.txt")->deleted);
+  // A scan of it records it.
+  EXPECT_EQ(ScanOnly(Entries({"a.txt"}), &hold).deleted, 1u);
+  EXPECT_TRUE(EntryAt("a.txt")->deleted);
+  EXPECT_TRUE(hold.paths.empty());
+}
+
+TEST_F(ScanChangedTest, AReadReplicaObservesOnlyTheNamedPaths) {
+  MakeTree();
+  Scan();
+  crypto::ShareSecrets reader = secrets_.Downgrade(crypto::AccessMode::kRead);
+  testing::WriteFile(root_ / "a.txt", "edited on a read replica");
+  testing::WriteFile(root_ / "empty", "not named");
+  Scanner scanner(posix_, *repo_, reader, kDevice, root_, params_);
+  std::vector<LocalChange> changes;
+  ASSERT_TRUE(scanner.ObserveChanged(Entries({"a.txt"}), changes));
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].path, "a.txt");
+  EXPECT_EQ(changes[0].kind, LocalChange::Kind::kModified);
+}
+
+
+// A filesystem that finds a name by any case, as macOS does: lstat and open
+// of a name missing as spelled take the entry the folder holds that differs
+// only in case. Listings give the names as they are.
+class CaseFoldingFs final : public fs::Filesystem {
+ public:
+  Result<fs::FileInfo> Lstat(const stdfs::path& path) override { return real_.Lstat(Fold(path)); }
+  Result<std::vector<std::string>> ListDir(const stdfs::path& path) override { return real_.ListDir(Fold(path)); }
+  Result<std::unique_ptr<fs::ReadableFile>> OpenRead(const stdfs::path& path) override {
+    return real_.OpenRead(Fold(path));
+  }
+  Result<std::string> ReadLink(const stdfs::path& path) override { return real_.ReadLink(Fold(path)); }
+
+ private:
+  static std::string Lower(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  }
+  stdfs::path Fold(const stdfs::path& path) {
+    std::error_code ec;
+    if (stdfs::symlink_status(path, ec).type() != stdfs::file_type::not_found) return path;
+    for (const auto& entry : stdfs::directory_iterator(path.parent_path(), ec)) {
+      if (Lower(entry.path().filename().string()) == Lower(path.filename().string())) return entry.path();
+    }
+    return path;
+  }
+  fs::PosixFilesystem real_;
+};
+
+TEST_F(ScanChangedTest, OnACaseFoldingFilesystemANameIsReadOnlyAsTheFolderSpellsIt) {
+  testing::WriteFile(root_ / "README.txt", "the readme");
+  Scan();
+  CaseFoldingFs folding;
+  auto scan_only = [&](std::initializer_list<std::string> paths) {
+    Scanner scanner(folding, *repo_, secrets_, kDevice, root_, params_);
+    auto stats = scanner.ScanChanged(Entries(paths));
+    EXPECT_TRUE(stats) << stats.error().message;
+    return stats ? *stats : ScanStats{};
+  };
+  // A pull asked for "readme.txt": the disk finds README.txt by that name,
+  // but it is not a second file.
+  EXPECT_EQ(scan_only({"readme.txt"}).records_written, 0u);
+  EXPECT_FALSE(EntryAt("readme.txt"));
+  // A case-only rename: the old spelling is deleted, the new one recorded.
+  stdfs::rename(root_ / "README.txt", root_ / "ReadMe.txt");
+  ScanStats renamed = scan_only({"README.txt", "ReadMe.txt"});
+  EXPECT_EQ(renamed.deleted, 1u);
+  EXPECT_TRUE(EntryAt("README.txt")->deleted);
+  ASSERT_TRUE(EntryAt("ReadMe.txt"));
+  EXPECT_FALSE(EntryAt("ReadMe.txt")->deleted);
+}
+
 }  // namespace
 }  // namespace tandem::scan

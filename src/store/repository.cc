@@ -411,6 +411,21 @@ void Repository::ForEachFileStateMeta(const std::function<void(LocalFileState&&)
   }
 }
 
+void Repository::ForEachFileStateMetaUnder(const std::string& path,
+                                           const std::function<void(LocalFileState&&)>& visit) {
+  // Below "a" is everything from "a/" up to, not including, "a0" ('0'
+  // follows '/'): one range of the primary key.
+  Statement stmt(db_.handle(),
+                 "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, vector FROM local_files "
+                 "WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
+  stmt.Bind(1, path).Bind(2, path + "/").Bind(3, path + "0");
+  while (stmt.Step()) {
+    LocalFileState state = ReadFileStateMeta(stmt);
+    state.vector = DecodeVector(stmt.ColumnBlob(7));
+    visit(std::move(state));
+  }
+}
+
 IndexSummary Repository::Summarize() {
   IndexSummary summary;
   Statement by_kind(db_.handle(),

@@ -141,6 +141,8 @@ class Repository {
   void SetPeerProgress(const std::string& device_id, const PeerProgress& progress);
   // Every local file state without its block list (cheap to hold for a whole tree).
   void ForEachFileStateMeta(const std::function<void(LocalFileState&&)>& visit);
+  // The same, for `path` and every path below it.
+  void ForEachFileStateMetaUnder(const std::string& path, const std::function<void(LocalFileState&&)>& visit);
 
   IndexSummary Summarize();
 

@@ -125,6 +125,12 @@ std::optional<std::string> FindFoldedInto(fs::Filesystem& fs, const stdfs::path&
   return std::nullopt;
 }
 
+fs::ChangedPaths ChangedEntry(std::string path) {
+  fs::ChangedPaths changed;
+  changed.AddEntry(std::move(path));
+  return changed;
+}
+
 // Whether the disk (a Lstat result) is as `then` says: the same file state,
 // or missing both times.
 bool SameDisk(const Result<fs::FileInfo>& now, const std::optional<fs::FileInfo>& then) {
@@ -181,29 +187,19 @@ struct ShareEngine::PullPlan {
 };
 
 void ShareEngine::AddNeeds(const std::vector<std::pair<crypto::Locator, Need>>& needs) {
-  for (const auto& [locator, need] : needs) {
-    // A newer record replaces a pending revert: it is a new share version,
-    // and a local edit then is kept beside it, as for any read replica.
-    auto [it, fresh] = needs_.insert_or_assign(locator, need);
-    it->second.generation = ++need_generation_;
-    bool was_blocked = blocked_.erase(locator) > 0;
-    // A need being pulled right now is looked at again when that pull ends.
-    if (fresh || was_blocked) need_queue_.push_back(locator);
-  }
+  needs_.Add(needs);
   StartPullers();
 }
 
 void ShareEngine::RetryBlockedNeeds() {
-  for (const crypto::Locator& locator : blocked_) need_queue_.push_back(locator);
-  blocked_.clear();
+  needs_.RetryBlocked();
   StartPullers();
 }
 
 void ShareEngine::ScheduleRetry() {
-  if (retry_armed_ || blocked_.empty() || shut_down_) return;
+  if (retry_armed_ || !needs_.has_blocked() || shut_down_) return;
   retry_armed_ = true;
-  retry_timer_.expires_after(retry_delay_);
-  retry_delay_ = std::min<std::chrono::milliseconds>(retry_delay_ * 2, std::chrono::seconds(30));
+  retry_timer_.expires_after(retry_backoff_.Next());
   retry_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
     self->retry_armed_ = false;
     if (!ec) self->RetryBlockedNeeds();
@@ -213,7 +209,7 @@ void ShareEngine::ScheduleRetry() {
 void ShareEngine::StartPullers() {
   if (shut_down_ || !enabled_ || !healthy()) return;
   auto self = shared_from_this();
-  while (pullers_ < kPullWorkers && pullers_ < static_cast<int>(need_queue_.size())) {
+  while (pullers_ < kPullWorkers && pullers_ < static_cast<int>(needs_.queued())) {
     ++pullers_;
     asio::co_spawn(loop_, PullWorker(), [self](std::exception_ptr e) {
       --self->pullers_;
@@ -266,12 +262,10 @@ asio::awaitable<void> ShareEngine::ComputeNeedsFromStore() {
 
 asio::awaitable<void> ShareEngine::PullWorker() {
   auto self = shared_from_this();
-  while (!need_queue_.empty() && !shut_down_ && enabled_ && healthy()) {
-    crypto::Locator locator = need_queue_.front();
-    need_queue_.pop_front();
-    auto need = needs_.find(locator);
-    if (need == needs_.end() || blocked_.count(locator)) continue;
-    uint64_t generation = need->second.generation;
+  while (!shut_down_ && enabled_ && healthy()) {
+    auto next = needs_.Take();
+    if (!next) break;
+    auto [locator, generation] = *next;
     Result<void> pulled = MakeError(ErrorCode::kInternal, "not pulled");
     try {
       pulled = co_await PullOne(locator);
@@ -281,37 +275,34 @@ asio::awaitable<void> ShareEngine::PullWorker() {
     } catch (const std::exception& e) {
       pulled = MakeError(ErrorCode::kIo, e.what());
     }
-    need = needs_.find(locator);
-    if (need == needs_.end()) continue;  // shut down meanwhile
-    if (need->second.generation != generation) {
-      // A newer record arrived while this one was pulled: pull again.
-      need_queue_.push_back(locator);
-      continue;
+    if (!needs_.Contains(locator)) continue;  // shut down meanwhile
+    NeedQueue::Outcome outcome = NeedQueue::Outcome::kPulled;
+    if (!pulled) {
+      bool waiting = pulled.error().code == ErrorCode::kNotFound ||
+                     pulled.error().code == ErrorCode::kFailedPrecondition;
+      outcome = waiting ? NeedQueue::Outcome::kWaiting : NeedQueue::Outcome::kFailed;
     }
+    bool new_reason = false;
+    NeedQueue::Next then =
+        needs_.Finish(locator, generation, outcome, pulled ? std::string() : pulled.error().message, &new_reason);
+    if (then == NeedQueue::Next::kPullAgain) continue;  // a newer record arrived while this one was pulled
     if (pulled) {
-      needs_.erase(locator);
-      failed_.erase(locator);
       // Pulled without its part file (a local edit superseded the version
       // it was for): nothing will resume it.
       if (auto kept = kept_parts_.find(locator); kept != kept_parts_.end()) {
         ::unlink(kept->second.c_str());
         kept_parts_.erase(kept);
       }
-      retry_delay_ = std::chrono::milliseconds(500);
-    } else if (pulled.error().code == ErrorCode::kNotFound ||
-               pulled.error().code == ErrorCode::kFailedPrecondition) {
-      blocked_.insert(locator);  // retried when a peer (re)attaches or sends records
-      spdlog::debug("share {}: waiting for blocks: {}", options_.name, pulled.error().message);
-    } else {
-      blocked_.insert(locator);
-      // Retries of the same failure stay quiet; the status lists it meanwhile.
-      std::string& reason = failed_[locator];
-      if (reason != pulled.error().message) {
-        reason = pulled.error().message;
-        spdlog::warn("share {}: {}", options_.name, reason);
-      }
+      retry_backoff_.Reset();
+      continue;
     }
-    if (!pulled) ScheduleRetry();
+    if (outcome == NeedQueue::Outcome::kWaiting) {
+      // Retried when a peer (re)attaches or sends records.
+      spdlog::debug("share {}: waiting for blocks: {}", options_.name, pulled.error().message);
+    } else if (new_reason) {
+      spdlog::warn("share {}: {}", options_.name, pulled.error().message);
+    }
+    ScheduleRetry();
   }
 }
 
@@ -330,7 +321,7 @@ void ShareEngine::OnPullersIdle() {
 asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   auto self = shared_from_this();
   std::optional<std::optional<fs::FileInfo>> revert;  // the disk the revert was asked for
-  if (auto it = needs_.find(locator); it != needs_.end() && it->second.revert) revert = it->second.revert_disk;
+  if (const Need* need = needs_.Find(locator); need && need->revert) revert = need->revert_disk;
   // Plan on the strand: settle everything that needs no peer, and copy every
   // block that some local file already holds.
   auto plan_pull = [self, locator, revert_asked = revert]() -> PullPlan {
@@ -543,7 +534,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     case PullPlan::Step::kLocalChange:
       // The disk holds something not yet indexed: index it first, then plan
       // again; the scan's outcome decides which version wins.
-      ScheduleScan();
+      ScheduleScanOf(ChangedEntry(plan.entry->path.str()));
       co_return MakeError(ErrorCode::kFailedPrecondition, "waiting for a local change to be indexed");
     case PullPlan::Step::kFetch: break;
   }
@@ -603,7 +594,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
                                           : (!local && !disk));
     if (!unchanged) {
       // A local edit arrived meanwhile: index it, then plan again.
-      asio::post(self->loop_, [self] { self->ScheduleScan(); });
+      asio::post(self->loop_, [self, rel] { self->ScheduleScanOf(ChangedEntry(rel)); });
       return MakeError(ErrorCode::kFailedPrecondition, "waiting for a local change to be indexed");
     }
     if (!fs::ParentsAreFolders(self->fs_, self->options_.root, entry.path, &self->folders_in_group_)) {
@@ -636,7 +627,7 @@ asio::awaitable<void> ShareEngine::SweepPartFiles() {
   if (shut_down_) co_return;
   // Part files are named after the first 16 hex digits of their locator.
   std::map<std::string, crypto::Locator> needed;
-  for (const auto& [locator, need] : needs_) needed.emplace(HexEncode(locator).substr(0, 16), locator);
+  for (const crypto::Locator& locator : needs_.locators()) needed.emplace(HexEncode(locator).substr(0, 16), locator);
   // Decided and removed here on the loop, with no suspension in between:
   // a pull that starts meanwhile either is seen here or comes after.
   size_t removed = 0;
@@ -948,12 +939,11 @@ asio::awaitable<void> ShareEngine::BlindFetch() {
       // Peers may get them later (a writer still scanning, a relay still
       // fetching): look again after a pause.
       spdlog::debug("share {}: {} sealed blocks not available yet", options_.name, missing_blocks);
-      retry_timer_.expires_after(retry_delay_);
-      retry_delay_ = std::min<std::chrono::milliseconds>(retry_delay_ * 2, std::chrono::seconds(30));
+      retry_timer_.expires_after(retry_backoff_.Next());
       auto [ec] = co_await retry_timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
       if (!ec) blind_again_ = true;
     } else if (missing_blocks == 0) {
-      retry_delay_ = std::chrono::milliseconds(500);
+      retry_backoff_.Reset();
     }
     // Inside the loop: records stored during this await must start a pass.
     auto summarize = [self]() { return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{}; };

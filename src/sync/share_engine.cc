@@ -113,8 +113,7 @@ void ShareEngine::Fail(Health health, std::string why) {
   block_slots_.WakeAll();
   large_pulls_.WakeAll();
   // Queued needs wait as blocked ones do: recovery queues them again.
-  for (const crypto::Locator& locator : need_queue_) blocked_.insert(locator);
-  need_queue_.clear();
+  needs_.BlockQueued();
   auto links = links_;
   for (const auto& link : links) Detach(link->session.get());
   recover_backoff_.Reset();
@@ -203,8 +202,8 @@ void ShareEngine::Start() {
   // Read replicas watch too: their local changes are tracked and reported.
   if (options_.secrets.CanRead()) {
     std::weak_ptr<ShareEngine> weak = weak_from_this();
-    watcher_ = std::make_shared<fs::Watcher>(loop_, options_.root, [weak] {
-      if (auto self = weak.lock()) self->OnFolderChanged();
+    watcher_ = std::make_shared<fs::Watcher>(loop_, options_.root, [weak](fs::ChangedPaths changed) {
+      if (auto self = weak.lock()) self->OnFolderChanged(std::move(changed));
     });
     if (auto started = watcher_->Start(); !started) {
       spdlog::warn("share {}: {}; relying on periodic rescans", options_.name, started.error().message);
@@ -226,7 +225,8 @@ void ShareEngine::Start() {
   }
 }
 
-void ShareEngine::OnFolderChanged() {
+void ShareEngine::OnFolderChanged(fs::ChangedPaths changed) {
+  watcher_changes_.Merge(changed);
   if (pullers_ > 0) {
     scan_after_pull_ = true;
     return;
@@ -236,7 +236,7 @@ void ShareEngine::OnFolderChanged() {
   debounce_.expires_after(kDebounce);
   debounce_.async_wait([self = shared_from_this()](std::error_code) {
     self->debounce_armed_ = false;
-    self->ScheduleScan();
+    self->ScheduleScanOf(std::exchange(self->watcher_changes_, {}));
   });
 }
 
@@ -253,7 +253,7 @@ void ShareEngine::ScanOncePullsSettle() {
     if (ec || self->shut_down_ || !self->scan_after_pull_) return;
     if (self->pullers_ > 0) return;  // pulling again: its end arms this anew
     self->scan_after_pull_ = false;
-    self->ScheduleScan();
+    self->ScheduleScanOf(std::exchange(self->watcher_changes_, {}));
   });
 }
 
@@ -270,9 +270,7 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
   large_pulls_.WakeAll();
   auto links = links_;
   for (const auto& link : links) Detach(link->session.get());
-  need_queue_.clear();
-  needs_.clear();
-  blocked_.clear();
+  needs_.Clear();
   auto self = shared_from_this();
   auto close = [self, delete_repo]() -> Result<void> {
     self->repo_.reset();
@@ -284,25 +282,35 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
 }
 
 void ShareEngine::ScheduleScan() {
-  if (shut_down_ || !options_.secrets.CanRead()) return;
-  if (scan_running_) {
-    scan_again_ = true;
-    return;
-  }
+  fs::ChangedPaths everything;
+  everything.everything = true;
+  ScheduleScanOf(std::move(everything));
+}
+
+void ShareEngine::ScheduleScanOf(fs::ChangedPaths changed) {
+  if (shut_down_ || !options_.secrets.CanRead() || changed.empty()) return;
+  scan_pending_.Merge(changed);
+  if (scan_running_) return;  // the running loop takes it next
   scan_running_ = true;
   auto self = shared_from_this();
   asio::co_spawn(loop_, [self] { return self->ScanLoop(); }(), LogErrors(self, "scan"));
 }
 
 asio::awaitable<void> ShareEngine::ScanLoop() {
-  do {
-    scan_again_ = false;
-    (void)co_await Scan();
-  } while (scan_again_ && !shut_down_);
+  while (!scan_pending_.empty() && !shut_down_) {
+    (void)co_await RunScan(std::exchange(scan_pending_, {}), {});
+  }
   scan_running_ = false;
 }
 
 asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan(std::set<std::string> record_now) {
+  fs::ChangedPaths everything;
+  everything.everything = true;
+  co_return co_await RunScan(std::move(everything), std::move(record_now));
+}
+
+asio::awaitable<Result<scan::ScanStats>> ShareEngine::RunScan(fs::ChangedPaths changed,
+                                                              std::set<std::string> record_now) {
   if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
   if (!healthy()) co_return MakeError(ErrorCode::kFailedPrecondition, fault_);
   if (!options_.secrets.CanRead()) {
@@ -313,10 +321,11 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan(std::set<std::string>
     Result<scan::ScanStats> stats;
     store::IndexSummary summary;
     std::vector<scan::LocalChange> local_changes;
+    std::set<std::string> held;  // deletions not recorded yet
   };
   ++scans_in_flight_;
   auto self = shared_from_this();
-  auto work = [self, record_now = std::move(record_now)]() mutable -> Outcome {
+  auto work = [self, record_now = std::move(record_now), changed = std::move(changed)]() mutable -> Outcome {
     if (!self->repo_) return {MakeError(ErrorCode::kFailedPrecondition, "the share was removed"), {}, {}};
     // The pool's other thread helps hash large files.
     scan::Helper helper = [self](std::function<void()> task) { asio::post(self->pool_, std::move(task)); };
@@ -329,11 +338,12 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan(std::set<std::string>
     scanner.HoldDeletionsIn(&self->held_deletions_);
     Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
     if (self->options_.secrets.CanWrite()) {
-      outcome.stats = scanner.ScanAll();
+      outcome.stats = scanner.ScanChanged(changed);
     } else {
-      outcome.stats = scanner.ObserveAll(outcome.local_changes);
+      outcome.stats = scanner.ObserveChanged(changed, outcome.local_changes);
     }
     outcome.summary = self->repo_->Summarize();
+    outcome.held = self->held_deletions_.paths;
     return outcome;
   };
   Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
@@ -352,13 +362,25 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan(std::set<std::string>
     index_ = outcome.summary;
     last_scan_ = *outcome.stats;
     last_scan_unix_ = UnixNow();
-    skipped_ = outcome.stats->skipped_paths;
+    // What this scan read replaces what earlier scans said of those paths.
+    const fs::ChangedPaths& covered = outcome.stats->covered;
+    auto covers_key = [&](const std::string& key) {
+      return covered.Covers(key.ends_with('/') ? std::string_view(key).substr(0, key.size() - 1) : key);
+    };
+    std::erase_if(skipped_, [&](const auto& skipped) { return covers_key(skipped.first); });
+    for (size_t i = 0; i < outcome.stats->skipped_keys.size(); ++i) {
+      skipped_[outcome.stats->skipped_keys[i]] = outcome.stats->skipped_paths[i];
+    }
     if (!options_.secrets.CanWrite()) {
-      if (outcome.local_changes.size() != local_changes_.size()) {
+      size_t before = local_changes_.size();
+      std::erase_if(local_changes_, [&](const scan::LocalChange& change) { return covered.Covers(change.path); });
+      local_changes_.insert(local_changes_.end(), outcome.local_changes.begin(), outcome.local_changes.end());
+      std::sort(local_changes_.begin(), local_changes_.end(),
+                [](const scan::LocalChange& a, const scan::LocalChange& b) { return a.path < b.path; });
+      if (local_changes_.size() != before) {
         spdlog::info("share {}: {} local changes (a {} replica keeps them to itself)", options_.name,
-                     outcome.local_changes.size(), crypto::AccessModeName(options_.secrets.mode()));
+                     local_changes_.size(), crypto::AccessModeName(options_.secrets.mode()));
       }
-      local_changes_ = std::move(outcome.local_changes);
       if (options_.test_hooks.send_local_edits && !local_changes_.empty()) SendForgedEdits();
     }
     const auto& s = *outcome.stats;
@@ -370,9 +392,11 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::Scan(std::set<std::string>
     if (s.deletions_held > 0) {
       // Recorded by a scan a moment later, if they are still missing then
       // and the folder is still the share's.
+      fs::ChangedPaths held;
+      for (const std::string& path : outcome.held) held.AddEntry(path);
       confirm_deletions_.expires_after(kConfirmDeletions);
-      confirm_deletions_.async_wait([self](std::error_code ec) {
-        if (!ec) self->ScheduleScan();
+      confirm_deletions_.async_wait([self, held = std::move(held)](std::error_code ec) {
+        if (!ec) self->ScheduleScanOf(held);
       });
     }
     if (s.conflicts > 0) {
@@ -781,7 +805,7 @@ asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string pa
       auto stored = repo.GetRecord(locator);
       auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
       if (entry && !entry->deleted) {
-        Need need{entry->size, 0, true, std::nullopt};
+        Need need{entry->size, true, std::nullopt};
         if (auto disk = self->fs_.Lstat(self->options_.root / change.path)) need.revert_disk = *disk;
         out.needs.emplace_back(locator, need);
         ++count;
@@ -896,7 +920,7 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
   Conflict conflict = *found;
   const auto& secrets = options_.secrets;
   for (const std::string& path : {conflict.id, conflict.path}) {
-    if (needs_.count(crypto::ComputeLocator(secrets.locator_key(), path))) {
+    if (needs_.Contains(crypto::ComputeLocator(secrets.locator_key(), path))) {
       co_return MakeError(ErrorCode::kFailedPrecondition,
                           path + " has a newer version still arriving; resolve once the share is in sync");
     }
@@ -1027,14 +1051,14 @@ EngineStatus ShareEngine::Status() const {
   EngineStatus status;
   if (scans_in_flight_ > 0) {
     status.state = "scanning";
-  } else if (!needs_.empty() && blocked_.size() < needs_.size()) {
+  } else if (needs_.pulling()) {
     status.state = "syncing";
   } else {
     status.state = "idle";
   }
-  status.need_files = needs_.size();
+  status.need_files = needs_.files();
   status.received_bytes = received_bytes_;
-  for (const auto& [locator, need] : needs_) status.need_bytes += need.bytes;
+  status.need_bytes = needs_.bytes();
   if (blind_fetching_ && status.state == "idle") status.state = "syncing";
   status.need_blocks = blind_missing_blocks_;
   status.need_bytes += blind_missing_bytes_;
@@ -1044,9 +1068,8 @@ EngineStatus ShareEngine::Status() const {
   status.last_scan = last_scan_;
   status.last_scan_unix = last_scan_unix_;
   status.last_error = !fault_.empty() ? fault_ : last_error_;
-  status.skipped = skipped_;
-  for (const auto& [locator, reason] : failed_) status.failed.push_back(reason);
-  std::sort(status.failed.begin(), status.failed.end());
+  for (const auto& [path, why] : skipped_) status.skipped.push_back(why);
+  status.failed = needs_.failures();
   return status;
 }
 

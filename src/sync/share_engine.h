@@ -46,6 +46,7 @@
 #include "store/repository.h"
 #include "store/share_folder.h"
 #include "store/sqlite.h"
+#include "sync/need_queue.h"
 #include "tandem.pb.h"
 
 namespace tandem::sync {
@@ -155,8 +156,10 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // have settled, by a scan a moment later (scan::Scanner::HoldDeletionsIn),
   // except those of `record_now` (deletions Tandem made itself).
   asio::awaitable<Result<scan::ScanStats>> Scan(std::set<std::string> record_now = {});
-  // A scan soon, coalescing with one already running (watcher, timer).
+  // A full scan soon, coalescing with one already running (start, timer).
   void ScheduleScan();
+  // A scan of `changed` only, soon, coalescing likewise (watcher, pulls).
+  void ScheduleScanOf(fs::ChangedPaths changed);
 
   // A read replica's local changes (all, or those at or below `path`) are
   // undone: added paths are deleted, modified and deleted ones are brought
@@ -206,14 +209,6 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
     bool dirty = false;    // records were added since the push last looked
     uint64_t cursor = 0;   // our last sequence sent
   };
-  struct Need {
-    uint64_t bytes = 0;
-    uint64_t generation = 0;  // changes whenever a newer record asks for the path
-    bool revert = false;      // replace a read replica's local change...
-    // ...as long as the disk is still as it was when the revert was asked
-    // (nothing: the path was missing then). A later edit is kept instead.
-    std::optional<fs::FileInfo> revert_disk;
-  };
   struct PullPlan;
 
   scan::Author author() const { return {options_.device_short_id, replica_id_}; }
@@ -231,8 +226,10 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   void Recovered();
 
   asio::awaitable<void> ScanLoop();
-  // Watcher callback: scan once changes have settled for a moment.
-  void OnFolderChanged();
+  // Scans `changed` (all of it when `everything`).
+  asio::awaitable<Result<scan::ScanStats>> RunScan(fs::ChangedPaths changed, std::set<std::string> record_now);
+  // Watcher callback: scan what changed once changes have settled for a moment.
+  void OnFolderChanged(fs::ChangedPaths changed);
   asio::awaitable<void> RequestIndex(std::shared_ptr<Link> link);
   asio::awaitable<void> SendIndex(std::shared_ptr<Link> link, uint64_t since);
   void PushUpdates();
@@ -301,8 +298,8 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   asio::steady_timer folder_check_timer_;
   bool recover_armed_ = false;
   Backoff recover_backoff_;
-  // Paths the last scan skipped, with why.
-  std::vector<std::string> skipped_;
+  // Paths the scans skipped, with why, by path (scan::ScanStats::skipped_keys).
+  std::map<std::string, std::string> skipped_;
   // Strand only: paths missing at the last scan, not yet recorded as
   // deleted (scan::Scanner::HoldDeletionsIn).
   scan::DeletionHold held_deletions_;
@@ -318,7 +315,8 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   asio::steady_timer pulls_settle_;
   bool pulls_settle_armed_ = false;
   bool scan_running_ = false;
-  bool scan_again_ = false;
+  fs::ChangedPaths scan_pending_;     // what the next scan reads
+  fs::ChangedPaths watcher_changes_;  // seen by the watcher, not handed to a scan yet
   int scans_in_flight_ = 0;
   scan::ScanStats last_scan_;
   int64_t last_scan_unix_ = 0;
@@ -334,16 +332,12 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   size_t next_link_ = 0;
 
   // Pulling.
-  std::deque<crypto::Locator> need_queue_;
-  std::map<crypto::Locator, Need> needs_;   // queued, running or blocked
-  std::set<crypto::Locator> blocked_;       // waiting for a peer that has the blocks
-  // Needs that failed for a reason a user must see (not merely waiting for
-  // a peer), with the reason: listed in the status, logged once.
-  std::map<crypto::Locator, std::string> failed_;
-  uint64_t need_generation_ = 0;
+  NeedQueue needs_;
   asio::steady_timer retry_timer_;
   bool retry_armed_ = false;
-  std::chrono::milliseconds retry_delay_{500};
+  // Blocked needs (and a blind replica's missing blocks) are retried after a
+  // pause that grows while nothing succeeds.
+  Backoff retry_backoff_{std::chrono::milliseconds(500), std::chrono::seconds(30)};
   int pullers_ = 0;
   uint64_t received_bytes_ = 0;
   // The part file each path's last pull left behind (kept for a resume). A

@@ -1,0 +1,101 @@
+#include "sync/need_queue.h"
+
+#include <algorithm>
+
+namespace tandem::sync {
+
+void NeedQueue::Add(const std::vector<std::pair<crypto::Locator, Need>>& needs) {
+  for (const auto& [locator, need] : needs) {
+    // A newer record replaces a pending revert: it is a new share version,
+    // and a local edit then is kept beside it, as for any read replica.
+    auto [it, fresh] = needs_.insert_or_assign(locator, Entry{need, ++generation_});
+    bool was_blocked = blocked_.erase(locator) > 0;
+    // A need being pulled right now is looked at again when that pull ends.
+    if (fresh || was_blocked) queue_.push_back(locator);
+  }
+}
+
+std::optional<std::pair<crypto::Locator, uint64_t>> NeedQueue::Take() {
+  while (!queue_.empty()) {
+    crypto::Locator locator = queue_.front();
+    queue_.pop_front();
+    auto it = needs_.find(locator);
+    if (it == needs_.end() || blocked_.count(locator)) continue;
+    return std::make_pair(locator, it->second.generation);
+  }
+  return std::nullopt;
+}
+
+NeedQueue::Next NeedQueue::Finish(const crypto::Locator& locator, uint64_t generation, Outcome outcome,
+                                  const std::string& why, bool* why_is_new) {
+  if (why_is_new) *why_is_new = false;
+  auto it = needs_.find(locator);
+  if (it == needs_.end()) return Next::kDone;  // cleared meanwhile
+  if (it->second.generation != generation) {
+    queue_.push_back(locator);
+    return Next::kPullAgain;
+  }
+  switch (outcome) {
+    case Outcome::kPulled:
+      needs_.erase(it);
+      failed_.erase(locator);
+      return Next::kDone;
+    case Outcome::kWaiting:
+      blocked_.insert(locator);
+      return Next::kRetryLater;
+    case Outcome::kFailed: {
+      blocked_.insert(locator);
+      // Retries of the same failure stay quiet; the status lists it meanwhile.
+      std::string& reason = failed_[locator];
+      if (reason != why) {
+        reason = why;
+        if (why_is_new) *why_is_new = true;
+      }
+      return Next::kRetryLater;
+    }
+  }
+  return Next::kDone;
+}
+
+void NeedQueue::RetryBlocked() {
+  for (const crypto::Locator& locator : blocked_) queue_.push_back(locator);
+  blocked_.clear();
+}
+
+void NeedQueue::BlockQueued() {
+  for (const crypto::Locator& locator : queue_) blocked_.insert(locator);
+  queue_.clear();
+}
+
+void NeedQueue::Clear() {
+  queue_.clear();
+  needs_.clear();
+  blocked_.clear();
+}
+
+const Need* NeedQueue::Find(const crypto::Locator& locator) const {
+  auto it = needs_.find(locator);
+  return it == needs_.end() ? nullptr : &it->second.need;
+}
+
+uint64_t NeedQueue::bytes() const {
+  uint64_t total = 0;
+  for (const auto& [locator, entry] : needs_) total += entry.need.bytes;
+  return total;
+}
+
+std::vector<crypto::Locator> NeedQueue::locators() const {
+  std::vector<crypto::Locator> out;
+  out.reserve(needs_.size());
+  for (const auto& [locator, entry] : needs_) out.push_back(locator);
+  return out;
+}
+
+std::vector<std::string> NeedQueue::failures() const {
+  std::vector<std::string> out;
+  for (const auto& [locator, reason] : failed_) out.push_back(reason);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace tandem::sync
