@@ -8,14 +8,14 @@ FUZZ_BUILD ?= build-fuzz
 # Seconds each fuzz target runs under `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan bench fuzz clean
+.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan bench bench-large fuzz clean
 
 all: build
 
 deps:
 	@scripts/install-deps
 
-# clang, not GCC 12: see docs/architecture.md (coroutines).
+# clang, not GCC 12: see docs/decisions.md (coroutines).
 CMAKE_CONFIGURE = cmake -S . -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
 
 $(BUILD)/build.ninja: | deps
@@ -64,6 +64,10 @@ bench: build
 	bench/index_bench --tandem $(BUILD)/tandem
 	bench/sync_bench --tandem $(BUILD)/tandem
 	$(BUILD)/bench/micro_bench
+
+# Issue 17's figures on a share of 100,000 files (several minutes; --quick for a smoke run).
+bench-large: build
+	bench/large_share --tandem $(BUILD)/tandem
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
