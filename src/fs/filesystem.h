@@ -1,7 +1,12 @@
-// Filesystem: the scanner's (and later the assembler's) only way to touch
-// the disk, so tests can inject faults (LevelDB's Env, Syncthing's
-// fs.Filesystem). Implementations are safe to use from any one thread at a
-// time; a PosixFilesystem holds no state and may be shared.
+// Filesystem: how the scanner and the engine touch a share's folder, reads
+// and writes, so tests can inject faults (LevelDB's Env, Syncthing's
+// fs.Filesystem; testing/fault_filesystem.h). A large file being assembled
+// is written through its own descriptor (fs::PartFile), the one exception.
+// Implementations are safe to use from any one thread at a time; a
+// PosixFilesystem holds no state and may be shared.
+//
+// Errors: kNotFound when the path (or a folder above it) is not there, kIo
+// with the system's reason otherwise ("No space left on device").
 #pragma once
 
 #include <sys/stat.h>
@@ -16,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "base/bytes.h"
 #include "base/rel_path.h"
 #include "base/result.h"
 
@@ -62,6 +68,28 @@ class Filesystem {
   virtual Result<std::vector<std::string>> ListDir(const std::filesystem::path& path) = 0;
   virtual Result<std::unique_ptr<ReadableFile>> OpenRead(const std::filesystem::path& path) = 0;
   virtual Result<std::string> ReadLink(const std::filesystem::path& path) = 0;
+
+  // A file or symlink (never a folder).
+  virtual Result<void> Remove(const std::filesystem::path& path) = 0;
+  // An empty folder.
+  virtual Result<void> RemoveFolder(const std::filesystem::path& path) = 0;
+  // Replaces a file or symlink at `to` in one step.
+  virtual Result<void> Rename(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
+  // One folder; kAlreadyExists if something is there.
+  virtual Result<void> MakeFolder(const std::filesystem::path& path) = 0;
+  virtual Result<void> MakeSymlink(const std::string& target, const std::filesystem::path& path) = 0;
+  // Permission bits (07777) of a file or folder.
+  virtual Result<void> SetMode(const std::filesystem::path& path, uint32_t mode) = 0;
+  // The modification time, leaving the access time; never follows a symlink.
+  virtual Result<void> SetMtime(const std::filesystem::path& path, int64_t mtime_ns) = 0;
+  // A new file at `path` (one there is replaced) holding `data`, with these
+  // permission bits and modification time; not yet durable.
+  virtual Result<void> WriteNewFile(const std::filesystem::path& path, ByteView data, uint32_t mode,
+                                    int64_t mtime_ns) = 0;
+  // Makes a file's content durable (fsync).
+  virtual Result<void> SyncFile(const std::filesystem::path& path) = 0;
+  // Makes everything written on the filesystem holding `path` durable (syncfs).
+  virtual Result<void> SyncFilesystem(const std::filesystem::path& path) = 0;
 };
 
 // The real disk, through POSIX calls. Never follows symlinks when asked for metadata.
@@ -71,6 +99,17 @@ class PosixFilesystem final : public Filesystem {
   Result<std::vector<std::string>> ListDir(const std::filesystem::path& path) override;
   Result<std::unique_ptr<ReadableFile>> OpenRead(const std::filesystem::path& path) override;
   Result<std::string> ReadLink(const std::filesystem::path& path) override;
+  Result<void> Remove(const std::filesystem::path& path) override;
+  Result<void> RemoveFolder(const std::filesystem::path& path) override;
+  Result<void> Rename(const std::filesystem::path& from, const std::filesystem::path& to) override;
+  Result<void> MakeFolder(const std::filesystem::path& path) override;
+  Result<void> MakeSymlink(const std::string& target, const std::filesystem::path& path) override;
+  Result<void> SetMode(const std::filesystem::path& path, uint32_t mode) override;
+  Result<void> SetMtime(const std::filesystem::path& path, int64_t mtime_ns) override;
+  Result<void> WriteNewFile(const std::filesystem::path& path, ByteView data, uint32_t mode,
+                            int64_t mtime_ns) override;
+  Result<void> SyncFile(const std::filesystem::path& path) override;
+  Result<void> SyncFilesystem(const std::filesystem::path& path) override;
 };
 
 // Whether every folder above `rel` (below `root`) is a real folder, or not
@@ -86,6 +125,8 @@ bool ParentsAreFolders(Filesystem& fs, const std::filesystem::path& root, const 
 // at a time, each only if missing. `base` itself is never created: when it
 // is gone (a share's folder moved away, its drive unmounted) this fails with
 // kNotFound instead of making an empty one in its place. kIo if a mkdir fails.
+Result<void> MakeFoldersBelow(Filesystem& fs, const std::filesystem::path& base, std::string_view rel);
+// The same on the real disk.
 Result<void> MakeFoldersBelow(const std::filesystem::path& base, std::string_view rel);
 
 }  // namespace tandem::fs

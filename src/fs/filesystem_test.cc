@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "testing/fault_filesystem.h"
 #include "testing/temp_dir.h"
 
 namespace tandem::fs {
@@ -72,6 +73,56 @@ TEST(ParentsAreFolders, FoldersFoundRealAreRememberedOnlyWhereAsked) {
   std::set<std::string> none;
   EXPECT_TRUE(ParentsAreFolders(fs, dir.path(), *deeper, &none));
   EXPECT_TRUE(none.empty());
+}
+
+TEST(MakeFoldersBelow, MakesEachMissingLevelAndNeverTheBase) {
+  tandem::testing::TempDir dir;
+  PosixFilesystem disk;
+  ASSERT_TRUE(MakeFoldersBelow(disk, dir.path(), "a/b/c"));
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "a/b/c"));
+  ASSERT_TRUE(MakeFoldersBelow(disk, dir.path(), "a/b/c")) << "folders already there are fine";
+  auto gone = MakeFoldersBelow(disk, dir / "missing", "x");
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir / "missing"));
+}
+
+TEST(MakeFoldersBelow, AFolderTheDiskRefusesIsAnIoErrorWithTheReason) {
+  tandem::testing::TempDir dir;
+  tandem::testing::FaultFilesystem faulty;
+  faulty.Fail(tandem::testing::FaultFilesystem::Op::kMakeFolder, "/b",
+              MakeError(ErrorCode::kIo, "injected: No space left on device"));
+  auto made = MakeFoldersBelow(faulty, dir.path(), "a/b/c");
+  ASSERT_FALSE(made);
+  EXPECT_EQ(made.error().code, ErrorCode::kIo);
+  EXPECT_NE(made.error().message.find("No space left"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "a"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "a/b"));
+}
+
+TEST(PosixFilesystem, WritesReplaceRenameAndRemoveAsAsked) {
+  tandem::testing::TempDir dir;
+  PosixFilesystem disk;
+  const std::string data = "hello";
+  ASSERT_TRUE(disk.WriteNewFile(dir / "f", AsBytes(data), 0640, 1'700'000'000'000'000'000));
+  auto info = disk.Lstat(dir / "f");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->size, 5u);
+  EXPECT_EQ(info->mode, 0640u);
+  EXPECT_EQ(info->mtime_ns, 1'700'000'000'000'000'000);
+  ASSERT_TRUE(disk.SyncFile(dir / "f"));
+  ASSERT_TRUE(disk.Rename(dir / "f", dir / "g"));
+  EXPECT_FALSE(disk.Lstat(dir / "f"));
+  ASSERT_TRUE(disk.MakeSymlink("g", dir / "link"));
+  EXPECT_EQ(*disk.ReadLink(dir / "link"), "g");
+  ASSERT_TRUE(disk.SetMtime(dir / "link", 5)) << "a symlink's own time, not its target's";
+  EXPECT_EQ(disk.Lstat(dir / "g")->mtime_ns, 1'700'000'000'000'000'000);
+  ASSERT_TRUE(disk.MakeFolder(dir / "d"));
+  EXPECT_EQ(disk.MakeFolder(dir / "d").error().code, ErrorCode::kAlreadyExists);
+  ASSERT_TRUE(disk.RemoveFolder(dir / "d"));
+  ASSERT_TRUE(disk.Remove(dir / "link"));
+  EXPECT_EQ(disk.Remove(dir / "link").error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(disk.SyncFilesystem(dir.path()));
 }
 
 }  // namespace

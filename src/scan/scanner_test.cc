@@ -15,6 +15,7 @@
 
 #include "crypto/keyed_hash.h"
 #include "crypto/record.h"
+#include "testing/fault_filesystem.h"
 #include "testing/temp_dir.h"
 
 namespace tandem::scan {
@@ -38,7 +39,7 @@ int64_t CtimeNs(const stdfs::path& path) {
 }
 
 // A PosixFilesystem with faults switched on per path.
-class FaultFs final : public fs::Filesystem {
+class FaultFs final : public testing::DiskFilesystem {
  public:
   std::set<stdfs::path> unlistable;   // ListDir fails with kIo
   std::set<stdfs::path> unopenable;   // OpenRead fails with kIo
@@ -64,7 +65,6 @@ class FaultFs final : public fs::Filesystem {
     if (whole_seconds) return std::unique_ptr<fs::ReadableFile>(new Coarse(std::move(file)));
     return file;
   }
-  Result<std::string> ReadLink(const stdfs::path& path) override { return real_.ReadLink(path); }
 
  private:
   // The open file's own stat, truncated like Lstat's.
@@ -96,8 +96,6 @@ class FaultFs final : public fs::Filesystem {
    private:
     std::unique_ptr<fs::ReadableFile> file_;
   };
-
-  fs::PosixFilesystem real_;
 };
 
 class ScannerTest : public ::testing::Test {
@@ -907,7 +905,7 @@ TEST_F(ScanChangedTest, AReadReplicaObservesOnlyTheNamedPaths) {
 // A filesystem that finds a name by any case, as macOS does: lstat and open
 // of a name missing as spelled take the entry the folder holds that differs
 // only in case. Listings give the names as they are.
-class CaseFoldingFs final : public fs::Filesystem {
+class CaseFoldingFs final : public testing::DiskFilesystem {
  public:
   Result<fs::FileInfo> Lstat(const stdfs::path& path) override { return real_.Lstat(Fold(path)); }
   Result<std::vector<std::string>> ListDir(const stdfs::path& path) override { return real_.ListDir(Fold(path)); }
@@ -929,7 +927,6 @@ class CaseFoldingFs final : public fs::Filesystem {
     }
     return path;
   }
-  fs::PosixFilesystem real_;
 };
 
 TEST_F(ScanChangedTest, OnACaseFoldingFilesystemANameIsReadOnlyAsTheFolderSpellsIt) {
