@@ -497,6 +497,38 @@ TEST_F(RepositoryTest, SummarizeCountsKindsBytesAndRecords) {
   EXPECT_TRUE(repo->IntegrityOk());
 }
 
+// The counts behind the summary are kept by triggers: every change, a
+// replaced row and a rolled-back transaction must leave them exact.
+TEST_F(RepositoryTest, SummaryFollowsEveryChangeAndARollback) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  repo->PutFileState(FileState("x", EntryKind::kFile, 10, 0));
+  repo->PutFileState(FileState("x", EntryKind::kFile, 25, 0));       // replaced: counted once
+  repo->PutFileState(FileState("y", EntryKind::kFile, 5, 0));
+  repo->PutFileState(FileState("y", EntryKind::kDirectory, 0, 0));   // a file became a folder
+  repo->DeleteFileState("missing");
+  IndexSummary summary = repo->Summarize();
+  EXPECT_EQ(summary.files, 1u);
+  EXPECT_EQ(summary.bytes, 25u);
+  EXPECT_EQ(summary.directories, 1u);
+  {
+    auto tx = repo->Begin();
+    repo->PutFileState(FileState("z", EntryKind::kFile, 1000, 0));
+    repo->DeleteFileState("x");
+    repo->PutRecord(MakeTestRecord("z", 1));
+  }  // not committed: rolled back
+  summary = repo->Summarize();
+  EXPECT_EQ(summary.files, 1u);
+  EXPECT_EQ(summary.bytes, 25u);
+  EXPECT_EQ(summary.records, 0u);
+  repo->DeleteFileState("x");
+  repo->DeleteFileState("y");
+  summary = repo->Summarize();
+  EXPECT_EQ(summary.files, 0u);
+  EXPECT_EQ(summary.bytes, 0u);
+  EXPECT_EQ(summary.directories, 0u);
+}
+
 
 TEST_F(RepositoryTest, FindsALocalPathThatOnlyLooksLikeAnother) {
   auto repo = Open();
@@ -512,14 +544,41 @@ TEST_F(RepositoryTest, FindsALocalPathThatOnlyLooksLikeAnother) {
   EXPECT_FALSE(repo->FindLookAlike("docs"));
 }
 
-// Takes the look-alike keys of migration 5 away again, as schema 4 had none.
+// Migration 6's counts table and triggers, taken away again.
+constexpr const char* kUndoCounts = R"(
+    DROP TRIGGER local_files_counted_in; DROP TRIGGER local_files_counted_out;
+    DROP TRIGGER local_files_recounted; DROP TRIGGER records_counted_in; DROP TRIGGER records_counted_out;
+    DROP TRIGGER sealed_counted_in; DROP TRIGGER sealed_counted_out; DROP TABLE counts;)";
+
+// Takes the look-alike keys of migration 5 (and migration 6) away again,
+// as schema 4 had none.
 void RewindToSchema4(const std::filesystem::path& db_path) {
-  ExecOn(db_path, R"(
-    BEGIN;
+  ExecOn(db_path, (std::string("BEGIN;") + kUndoCounts + R"(
     DROP INDEX local_files_by_look_alike;
     ALTER TABLE local_files DROP COLUMN look_alike;
     PRAGMA user_version = 4;
-    COMMIT;)");
+    COMMIT;)").c_str());
+}
+
+TEST_F(RepositoryTest, MigrationCountsWhatTheIndexAlreadyHolds) {
+  {
+    auto repo = Open();
+    ASSERT_TRUE(repo);
+    repo->PutFileState(FileState("a", EntryKind::kFile, 7, 1));
+    repo->PutFileState(FileState("d", EntryKind::kDirectory, 0, 0));
+    repo->PutRecord(MakeTestRecord("a", 1));
+    repo->PutSealedBlock(crypto::BlockId{9}, AsBytes(std::string(50, 's')));
+  }
+  ExecOn(repo_dir_ / kIndexFileName, (std::string("BEGIN;") + kUndoCounts + "PRAGMA user_version = 5; COMMIT;").c_str());
+  auto repo = Open(/*create=*/false);
+  ASSERT_TRUE(repo);
+  IndexSummary summary = repo->Summarize();
+  EXPECT_EQ(summary.files, 1u);
+  EXPECT_EQ(summary.bytes, 7u);
+  EXPECT_EQ(summary.directories, 1u);
+  EXPECT_EQ(summary.records, 1u);
+  EXPECT_EQ(summary.sealed_blocks, 1u);
+  EXPECT_EQ(summary.sealed_bytes, 50u);
 }
 
 TEST_F(RepositoryTest, MigrationGivesExistingPathsTheirLookAlikeKeys) {
@@ -562,6 +621,7 @@ void RewindToSchema3(const std::filesystem::path& db_path) {
     DROP TABLE blocks; ALTER TABLE b3 RENAME TO blocks;
     PRAGMA user_version = 3;
     COMMIT;)");
+  ExecOn(db_path, "DROP TABLE counts;");  // its triggers went with the tables
 }
 
 TEST_F(RepositoryTest, MigrationToRowidTablesKeepsEveryRow) {
