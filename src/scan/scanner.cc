@@ -48,6 +48,10 @@ bool MatchesIndexedState(const store::LocalFileState& known, const fs::FileInfo&
   return known.mtime_ns == info.mtime_ns && known.ctime_ns == info.ctime_ns && known.inode == info.inode;
 }
 
+bool DiskAsIndexed(const std::optional<store::LocalFileState>& indexed, const Result<fs::FileInfo>& disk) {
+  return indexed ? disk && MatchesIndexedState(*indexed, *disk) : !disk;
+}
+
 namespace {
 
 // The same version in every field a record carries (device aside).

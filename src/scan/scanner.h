@@ -61,6 +61,10 @@ const char* LocalChangeName(LocalChange::Kind kind);  // "added", "modified", "d
 // Whether what is on disk is still what was indexed (kind, mode, and for
 // files size, and for files and symlinks mtime, ctime and inode).
 bool MatchesIndexedState(const store::LocalFileState& known, const fs::FileInfo& info);
+// The same for a path that may be indexed and may be on disk (`disk`, a
+// Lstat result): indexed and still so, or neither indexed nor there. The
+// one test of "the disk is still as indexed" before anything overwrites it.
+bool DiskAsIndexed(const std::optional<store::LocalFileState>& indexed, const Result<fs::FileInfo>& disk);
 
 // The entry kind a file on disk is indexed as, if it is one Tandem syncs.
 std::optional<crypto::EntryKind> EntryKindOf(fs::FileKind kind);

@@ -142,31 +142,6 @@ bool SameMeta(const store::LocalFileState& a, const store::LocalFileState& b) {
          a.inode == b.inode && a.mode == b.mode;
 }
 
-// A file of one block, written, stamped and closed at once: its temporary
-// copy is complete when this returns (not yet synced).
-// The folders were made when the pull was planned: a share removed since
-// has no .tandem/tmp to write in, and gets none back.
-Result<void> WriteWholeFile(const stdfs::path& tmp, ByteView data, uint32_t mode, int64_t mtime_ns) {
-  auto fail = [&](const char* what) {
-    return MakeError(ErrorCode::kIo, std::string(what) + " " + tmp.string() + ": " + std::strerror(errno));
-  };
-  constexpr int kFlags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
-  int raw = ::open(tmp.c_str(), kFlags, 0600);
-  // One left stamped read-only by a failed group: start it again.
-  if (raw < 0 && errno == EACCES && ::unlink(tmp.c_str()) == 0) raw = ::open(tmp.c_str(), kFlags, 0600);
-  if (raw < 0) return fail("cannot create");
-  Fd fd(raw);
-  for (size_t done = 0; done < data.size();) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) errno = ENOSPC;  // no progress and no error: as good as a full disk
-    if (n <= 0) return fail("cannot write");
-    done += static_cast<size_t>(n);
-  }
-  if (!fs::SetModeAndMtime(fd.get(), mode, mtime_ns)) return fail("cannot set the mode and time of");
-  return Ok();
-}
-
 }  // namespace
 
 struct ShareEngine::PullPlan {
@@ -290,7 +265,7 @@ asio::awaitable<void> ShareEngine::PullWorker() {
       // Pulled without its part file (a local edit superseded the version
       // it was for): nothing will resume it.
       if (auto kept = kept_parts_.find(locator); kept != kept_parts_.end()) {
-        ::unlink(kept->second.c_str());
+        (void)fs_.Remove(kept->second);
         kept_parts_.erase(kept);
       }
       retry_backoff_.Reset();
@@ -355,8 +330,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     bool on_disk = disk.has_value();
     bool revert = revert_asked && SameDisk(disk, *revert_asked);
     plan.revert = revert ? revert_asked : std::nullopt;
-    bool disk_as_indexed = revert || (plan.expected_local ? on_disk && scan::MatchesIndexedState(*plan.expected_local, *disk)
-                                                          : !on_disk);
+    bool disk_as_indexed = revert || scan::DiskAsIndexed(plan.expected_local, disk);
     if (!entry.deleted && !plan.expected_local) {
       if (auto look_alike = FindFoldedInto(self->fs_, self->options_.root, repo, entry.path)) {
         plan.step = PullPlan::Step::kLookAlike;
@@ -383,17 +357,11 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
         repo.DeleteFileState(rel);
         return plan;
       }
-      std::error_code ec;
-      if (disk->kind == fs::FileKind::kDirectory) {
-        stdfs::remove(full, ec);  // only if empty: children go first
-        if (ec) {
-          plan.step = PullPlan::Step::kRetryLater;
-          plan.error = "cannot remove folder " + rel + ": " + ec.message();
-          return plan;
-        }
-      } else if (::unlink(full.c_str()) != 0 && errno != ENOENT) {
+      // A folder only if empty: children go first.
+      auto removed = disk->kind == fs::FileKind::kDirectory ? self->fs_.RemoveFolder(full) : self->fs_.Remove(full);
+      if (!removed && removed.error().code != ErrorCode::kNotFound) {
         plan.step = PullPlan::Step::kRetryLater;
-        plan.error = "cannot delete " + rel + ": " + std::strerror(errno);
+        plan.error = removed.error().message;
         return plan;
       }
       repo.DeleteFileState(rel);
@@ -409,9 +377,9 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       for (int later = 0; later < 100 && (copy.empty() || self->fs_.Lstat(self->options_.root / copy)); ++later) {
         copy = scan::ConflictCopyPath(local, later);
       }
-      if (::rename(full.c_str(), (self->options_.root / copy).c_str()) != 0) {
+      if (auto moved = self->fs_.Rename(full, self->options_.root / copy); !moved) {
         plan.step = PullPlan::Step::kRetryLater;
-        plan.error = "cannot move the local edit of " + rel + " aside: " + std::strerror(errno);
+        plan.error = "cannot move the local edit of " + rel + " aside: " + moved.error().message;
         return plan;
       }
       spdlog::warn("share {}: {} was edited here; the share's version takes its place and the edit is kept as {}",
@@ -423,11 +391,12 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     }
     if (on_disk && !disk_as_indexed) return local_change();
     if (entry.kind == crypto::EntryKind::kDirectory) {
-      if (on_disk && disk->kind != fs::FileKind::kDirectory) ::unlink(full.c_str());
-      auto made = fs::MakeFoldersBelow(self->options_.root, rel);
-      if (!made || ::chmod(full.c_str(), entry.mode & 07777) != 0) {
+      if (on_disk && disk->kind != fs::FileKind::kDirectory) (void)self->fs_.Remove(full);
+      auto made = fs::MakeFoldersBelow(self->fs_, self->options_.root, rel);
+      if (made) made = self->fs_.SetMode(full, entry.mode);
+      if (!made) {
         plan.step = PullPlan::Step::kRetryLater;
-        plan.error = "cannot create folder " + rel;
+        plan.error = "cannot create folder " + rel + ": " + made.error().message;
         return plan;
       }
       auto now = self->fs_.Lstat(full);
@@ -439,8 +408,8 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     // share is not here and nothing may be made in their place.
     const stdfs::path repo_dir = self->options_.root / RelPath::kRepoDirName;
     if (entry.kind == crypto::EntryKind::kSymlink) {
-      (void)fs::MakeFoldersBelow(repo_dir, "tmp");
-      (void)fs::MakeFoldersBelow(self->options_.root, entry.path.Parent());
+      (void)fs::MakeFoldersBelow(self->fs_, repo_dir, "tmp");
+      (void)fs::MakeFoldersBelow(self->fs_, self->options_.root, entry.path.Parent());
       if (on_disk && disk->kind == fs::FileKind::kSymlink) {
         auto target = self->fs_.ReadLink(full);
         if (target && *target == entry.symlink_target) {
@@ -449,11 +418,13 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
         }
       }
       stdfs::path tmp = tmp_dir / (HexEncode(locator).substr(0, 16) + ".link");
-      ::unlink(tmp.c_str());
-      if (::symlink(entry.symlink_target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), full.c_str()) != 0) {
-        ::unlink(tmp.c_str());
+      (void)self->fs_.Remove(tmp);
+      auto made = self->fs_.MakeSymlink(entry.symlink_target, tmp);
+      if (made) made = self->fs_.Rename(tmp, full);
+      if (!made) {
+        (void)self->fs_.Remove(tmp);
         plan.step = PullPlan::Step::kRetryLater;
-        plan.error = "cannot create symlink " + rel + ": " + std::strerror(errno);
+        plan.error = "cannot create symlink " + rel + ": " + made.error().message;
         return plan;
       }
       auto now = self->fs_.Lstat(full);
@@ -464,8 +435,8 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     if (!revert && plan.expected_local && on_disk && disk->kind == fs::FileKind::kRegular &&
         plan.expected_local->blocks == entry.blocks) {
       // Same content: only metadata to bring over.
-      ::chmod(full.c_str(), entry.mode & 07777);
-      ::utimensat(AT_FDCWD, full.c_str(), fs::MtimeOnly(entry.mtime_ns).data(), AT_SYMLINK_NOFOLLOW);
+      (void)self->fs_.SetMode(full, entry.mode);
+      (void)self->fs_.SetMtime(full, entry.mtime_ns);
       auto now = self->fs_.Lstat(full);
       if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks, plan.vector));
       return plan;
@@ -476,8 +447,8 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     for (const crypto::BlockRef& block : entry.blocks) plan.sources.push_back(repo.FindBlock(block.id));
     // Here on the strand, which Shutdown waits for before deleting .tandem:
     // the disk work after the fetch only creates files, never folders.
-    (void)fs::MakeFoldersBelow(repo_dir, "tmp");
-    (void)fs::MakeFoldersBelow(self->options_.root, entry.path.Parent());
+    (void)fs::MakeFoldersBelow(self->fs_, repo_dir, "tmp");
+    (void)fs::MakeFoldersBelow(self->fs_, self->options_.root, entry.path.Parent());
     plan.step = PullPlan::Step::kFetch;
     return plan;
   };
@@ -498,7 +469,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     if (superseded) {
       // Here on the loop, not posted: no pull of this path can then make a
       // part file of the same name before the unlink runs. One system call.
-      ::unlink(kept->second.c_str());
+      (void)self->fs_.Remove(kept->second);
       kept_parts_.erase(kept);
     }
   }
@@ -542,8 +513,12 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   try {
     if (whole) {
       const crypto::Entry& entry = *plan.entry;
-      auto write = [tmp = plan.tmp, mode = entry.mode, mtime_ns = entry.mtime_ns](ByteView plain) {
-        return WriteWholeFile(tmp, plain, mode, mtime_ns);
+      // A file of one block is written, stamped and closed at once: its
+      // temporary copy is complete when this returns (not yet synced). The
+      // folders were made when the pull was planned: a share removed since
+      // has no .tandem/tmp to write in, and gets none back.
+      auto write = [self, tmp = plan.tmp, mode = entry.mode, mtime_ns = entry.mtime_ns](ByteView plain) {
+        return self->fs_.WriteNewFile(tmp, plain, mode, mtime_ns);
       };
       fetched = co_await FetchBlock(entry.blocks.front(), entry.path.str(), std::move(write));
     } else if (!plan.missing.empty()) {
@@ -589,9 +564,8 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     auto disk = self->fs_.Lstat(full);
     // A revert goes ahead only while the disk is as it was when asked.
     bool unchanged = (plan.revert && SameDisk(disk, *plan.revert)) ||
-                     (plan.expected_local ? (local && SameMeta(*local, *plan.expected_local) && disk &&
-                                             scan::MatchesIndexedState(*local, *disk))
-                                          : (!local && !disk));
+                     ((plan.expected_local ? local && SameMeta(*local, *plan.expected_local) : !local) &&
+                      scan::DiskAsIndexed(local, disk));
     if (!unchanged) {
       // A local edit arrived meanwhile: index it, then plan again.
       asio::post(self->loop_, [self, rel] { self->ScheduleScanOf(ChangedEntry(rel)); });
@@ -600,8 +574,8 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
     if (!fs::ParentsAreFolders(self->fs_, self->options_.root, entry.path, &self->folders_in_group_)) {
       return MakeError(ErrorCode::kIo, "not writing " + rel + ": a folder above it is a symlink or a file here");
     }
-    if (::rename(plan.tmp.c_str(), full.c_str()) != 0) {
-      return MakeError(ErrorCode::kIo, "cannot move " + rel + " into place: " + std::strerror(errno));
+    if (auto moved = self->fs_.Rename(plan.tmp, full); !moved) {
+      return MakeError(ErrorCode::kIo, "cannot move " + rel + " into place: " + moved.error().message);
     }
     *renamed = true;
     auto now = self->fs_.Lstat(full);
@@ -640,7 +614,7 @@ asio::awaitable<void> ShareEngine::SweepPartFiles() {
       auto [kept, fresh] = kept_parts_.emplace(found->second, part);
       stale = !fresh && kept->second != part;
     }
-    if (stale && ::unlink(part.c_str()) == 0) ++removed;
+    if (stale && fs_.Remove(part)) ++removed;
   }
   if (removed > 0) {
     spdlog::info("share {}: removed {} unfinished downloads of versions no longer wanted", options_.name, removed);
@@ -694,21 +668,12 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
     try {
       std::vector<stdfs::path> files;
       for (const auto& ticket : group) files.push_back(ticket->tmp);
-      auto sync = [root = options_.root, files = std::move(files)]() -> Result<void> {
+      auto sync = [self, files = std::move(files)]() -> Result<void> {
         if (files.size() <= kFsyncEachUpTo) {
-          for (const stdfs::path& file : files) {
-            Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-            if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-              return MakeError(ErrorCode::kIo, "cannot flush " + file.string() + " to disk: " + std::strerror(errno));
-            }
-          }
+          for (const stdfs::path& file : files) TANDEM_RETURN_IF_ERROR(self->fs_.SyncFile(file));
           return Ok();
         }
-        Fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (dir.get() < 0 || ::syncfs(dir.get()) != 0) {
-          return MakeError(ErrorCode::kIo, "cannot flush " + root.string() + " to disk: " + std::strerror(errno));
-        }
-        return Ok();
+        return self->fs_.SyncFilesystem(self->options_.root);
       };
       synced = co_await RunOn(pool_.get_executor(), std::move(sync));
       if (synced) {
@@ -760,7 +725,7 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
 // local file holds; the rest are left in plan.missing.
 void ShareEngine::StartTemporaryFile(PullPlan& plan) {
   const crypto::Entry& entry = *plan.entry;
-  bool resuming = stdfs::exists(plan.tmp);
+  bool resuming = fs_.Lstat(plan.tmp).has_value();
   if (resuming) {
     // One left by a fetch that got nothing (the sender could not serve yet)
     // is all holes: start it afresh, so it is written as a new file is.
@@ -769,11 +734,11 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) {
       Fd probe(::open(plan.tmp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
       empty = probe.get() >= 0 && !fs::MayHoldData(probe.get(), 0, entry.size);
     }
-    if (empty) resuming = ::unlink(plan.tmp.c_str()) != 0;
+    if (empty) resuming = !fs_.Remove(plan.tmp);
   }
   // A part file left stamped with a read-only mode (its group failed) is
   // written again: give its owner write access back first.
-  if (resuming) ::chmod(plan.tmp.c_str(), 0600);
+  if (resuming) (void)fs_.SetMode(plan.tmp, 0600);
   auto part = fs::PartFile::Open(plan.tmp, entry.size, /*fresh=*/!resuming, segment_buffers_);
   if (!part) {
     plan.step = PullPlan::Step::kRetryLater;

@@ -839,53 +839,13 @@ asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string pa
   co_return *reverted.count;
 }
 
-namespace {
-
-ConflictSide SideOf(const crypto::Entry& entry) {
-  return {scan::Device7(entry.device_short_id), entry.mtime_ns, entry.size, !entry.deleted};
-}
-
-}  // namespace
-
 asio::awaitable<Result<std::vector<Conflict>>> ShareEngine::ListConflicts() {
   if (!options_.secrets.CanRead()) {
     co_return MakeError(ErrorCode::kFailedPrecondition, "a blind replica cannot see file names, nor conflicts");
   }
   auto self = shared_from_this();
   auto list = [self]() -> std::vector<Conflict> {
-    std::vector<Conflict> out;
-    if (!self->repo_) return out;
-    store::Repository& repo = *self->repo_;
-    const crypto::ShareSecrets& secrets = self->options_.secrets;
-    std::vector<std::pair<crypto::Entry, scan::ConflictCopyName>> copies;
-    std::vector<std::string> live;  // every path with a version, to find the file of a shortened copy
-    repo.ForEachRecord([&](store::StoredRecord&& stored) {
-      auto entry = crypto::OpenRecord(secrets, stored.record);
-      if (!entry || entry->deleted) return;
-      live.push_back(entry->path.str());
-      if (auto name = scan::ParseConflictCopyPath(entry->path.str())) copies.emplace_back(std::move(*entry), *name);
-    });
-    for (const auto& [entry, name] : copies) {
-      Conflict conflict{entry.path.str(), name.original, {}, SideOf(entry)};
-      auto original = repo.GetRecord(crypto::ComputeLocator(secrets.locator_key(), name.original));
-      if (!original && scan::MayBeShortened(conflict.id)) {
-        // The copy's name gave up the end of the file's stem: find the file.
-        for (const std::string& path : live) {
-          if (scan::IsConflictCopyOf(conflict.id, path) && !scan::ParseConflictCopyPath(path)) {
-            conflict.path = path;
-            original = repo.GetRecord(crypto::ComputeLocator(secrets.locator_key(), path));
-            break;
-          }
-        }
-      }
-      conflict.local.present = false;
-      if (original) {
-        if (auto opened = crypto::OpenRecord(secrets, original->record)) conflict.local = SideOf(*opened);
-      }
-      out.push_back(std::move(conflict));
-    }
-    std::sort(out.begin(), out.end(), [](const Conflict& a, const Conflict& b) { return a.id < b.id; });
-    return out;
+    return self->repo_ ? sync::ListConflicts(*self->repo_, self->options_.secrets) : std::vector<Conflict>{};
   };
   co_return co_await RunOn(strand_, std::move(list));
 }
@@ -899,25 +859,9 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
   if (!healthy()) co_return MakeError(ErrorCode::kFailedPrecondition, fault_);
   auto listed = co_await ListConflicts();
   if (!listed) co_return listed.error();
-  const Conflict* found = nullptr;
-  size_t by_path = 0;
-  for (const Conflict& c : *listed) {
-    if (c.id == key) found = &c;
-  }
-  if (!found) {
-    for (const Conflict& c : *listed) {
-      if (c.path == key) found = &c, ++by_path;
-    }
-    if (by_path > 1) {
-      co_return MakeError(ErrorCode::kInvalidArgument,
-                          key + " has " + std::to_string(by_path) + " conflict copies; name the copy to resolve");
-    }
-  }
-  if (!found) {
-    co_return MakeError(ErrorCode::kNotFound,
-                        "no conflict named " + key + "; 'tandem conflicts SHARE' lists them");
-  }
-  Conflict conflict = *found;
+  auto found = FindConflict(*listed, key);
+  if (!found) co_return found.error();
+  Conflict conflict = std::move(*found);
   const auto& secrets = options_.secrets;
   for (const std::string& path : {conflict.id, conflict.path}) {
     if (needs_.Contains(crypto::ComputeLocator(secrets.locator_key(), path))) {
@@ -927,52 +871,8 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
   }
   auto self = shared_from_this();
   auto act = [self, conflict, keep]() -> Result<std::string> {
-    namespace stdfs = std::filesystem;
     TANDEM_RETURN_IF_ERROR(self->CheckFolder());
-    const stdfs::path& root = self->options_.root;
-    stdfs::path copy = root / conflict.id;
-    for (const std::string& path : {conflict.id, conflict.path}) {
-      auto rel = RelPath::Parse(path);
-      if (!rel || !fs::ParentsAreFolders(self->fs_, root, *rel)) {
-        return MakeError(ErrorCode::kFailedPrecondition,
-                         "a folder above " + path + " is a symlink or a file here; not touching it");
-      }
-    }
-    if (!self->fs_.Lstat(copy)) {
-      return MakeError(ErrorCode::kFailedPrecondition,
-                       "the conflict copy " + conflict.id + " is not on disk here yet; wait for the share to sync");
-    }
-    std::error_code ec;
-    switch (keep) {
-      case ConflictKeep::kLocal:
-        stdfs::remove(copy, ec);
-        if (ec) return MakeError(ErrorCode::kIo, "cannot delete " + copy.string() + ": " + ec.message());
-        return "kept " + conflict.path + " as it is; deleted " + conflict.id;
-      case ConflictKeep::kRemote: {
-        auto target = self->fs_.Lstat(root / conflict.path);
-        if (target && target->kind == fs::FileKind::kDirectory) {
-          return MakeError(ErrorCode::kFailedPrecondition, conflict.path + " is a folder now; move it away first");
-        }
-        if (auto made = fs::MakeFoldersBelow(root, RelPath::Parse(conflict.path)->Parent()); !made) return made.error();
-        stdfs::rename(copy, root / conflict.path, ec);
-        if (ec) return MakeError(ErrorCode::kIo, "cannot move " + conflict.id + " to " + conflict.path + ": " + ec.message());
-        return "replaced " + conflict.path + " with the version from " + conflict.remote.device7;
-      }
-      case ConflictKeep::kBoth: {
-        auto name = scan::ParseConflictCopyPath(conflict.id);
-        auto [stem, ext] = scan::SplitExtension(name->original);
-        std::string plain = stem + " (" + name->device7 + " " + name->stamp + ")" + ext;
-        auto plain_rel = RelPath::Parse(plain);
-        if (!plain_rel) return MakeError(ErrorCode::kInvalidArgument, "cannot name the kept copy: " + plain_rel.error().message);
-        if (self->fs_.Lstat(root / plain)) {
-          return MakeError(ErrorCode::kAlreadyExists, plain + " exists already; move it away first");
-        }
-        stdfs::rename(copy, root / plain, ec);
-        if (ec) return MakeError(ErrorCode::kIo, "cannot rename " + conflict.id + ": " + ec.message());
-        return "kept both: the other version is now " + plain;
-      }
-    }
-    return MakeError(ErrorCode::kInvalidArgument, "unknown choice");
+    return ResolveOnDisk(self->fs_, self->options_.root, conflict, keep);
   };
   auto done = co_await RunOn(strand_, std::move(act));
   if (!done) co_return done.error();

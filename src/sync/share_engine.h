@@ -46,6 +46,7 @@
 #include "store/repository.h"
 #include "store/share_folder.h"
 #include "store/sqlite.h"
+#include "sync/conflicts.h"
 #include "sync/need_queue.h"
 #include "tandem.pb.h"
 
@@ -90,24 +91,6 @@ auto LogErrors(std::shared_ptr<Engine> engine, const char* what) {
   };
 }
 
-// One side of a conflict as listed to the user.
-struct ConflictSide {
-  std::string device7;  // first group of the device id that made it
-  int64_t mtime_ns = 0;
-  uint64_t size = 0;
-  bool present = true;  // false when the file at the name was deleted since
-};
-
-// A conflict copy and the file it was made beside. "local" is the version
-// at the file's own name, "remote" the one kept in the copy.
-struct Conflict {
-  std::string id;    // the copy's path: what share_resolve_conflict takes
-  std::string path;  // the file's path
-  ConflictSide local;
-  ConflictSide remote;
-};
-
-enum class ConflictKeep { kLocal, kRemote, kBoth };
 
 class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
  public:
