@@ -19,11 +19,18 @@ void ChangedPaths::AddTree(std::string path) {
   LimitSize();
 }
 
+void ChangedPaths::AddAsked(std::string path) {
+  if (everything || path.empty()) return;
+  unlisted.insert(path);
+  AddEntry(std::move(path));
+}
+
 void ChangedPaths::Merge(const ChangedPaths& other) {
   everything = everything || other.everything;
   if (!everything) {
     entries.insert(other.entries.begin(), other.entries.end());
     trees.insert(other.trees.begin(), other.trees.end());
+    unlisted.insert(other.unlisted.begin(), other.unlisted.end());
   }
   LimitSize();
 }
@@ -44,6 +51,7 @@ void ChangedPaths::LimitSize() {
     everything = true;
     entries.clear();
     trees.clear();
+    unlisted.clear();
   }
 }
 

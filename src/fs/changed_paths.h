@@ -20,6 +20,11 @@ struct ChangedPaths {
   std::set<std::string> entries;
   // Each entry and everything below it: a folder created, moved in or away.
   std::set<std::string> trees;
+  // Those of the paths named by something other than the disk (a pull
+  // asking for a scan of a record's path): on a filesystem that ignores
+  // case, such a name may find another name's file, so it is read only if
+  // its folder lists it spelled so.
+  std::set<std::string> unlisted;
 
   // Beyond this many paths one walk of the tree is cheaper than remembering them.
   static constexpr size_t kMaxPaths = 20000;
@@ -27,6 +32,8 @@ struct ChangedPaths {
   bool empty() const { return !everything && entries.empty() && trees.empty(); }
   void AddEntry(std::string path);
   void AddTree(std::string path);
+  // An entry named by a record, not by the disk (see `unlisted`).
+  void AddAsked(std::string path);
   // Takes in `other`'s paths (everything, if either is).
   void Merge(const ChangedPaths& other);
   // Whether `path` is one of the entries, a tree or below one.

@@ -2,8 +2,9 @@
 // and writes, so tests can inject faults (LevelDB's Env, Syncthing's
 // fs.Filesystem; testing/fault_filesystem.h). A large file being assembled
 // is written through its own descriptor (fs::PartFile), the one exception.
-// Implementations are safe to use from any one thread at a time; a
-// PosixFilesystem holds no state and may be shared.
+// Implementations must be safe to call from several threads at once (the
+// engine uses one from its loop, its strand and the worker pool): a
+// PosixFilesystem holds no state; a test's holds a mutex.
 //
 // Errors: kNotFound when the path (or a folder above it) is not there, kIo
 // with the system's reason otherwise ("No space left on device").

@@ -32,7 +32,10 @@ Result<void> Watcher::Start() {
     return MakeError(ErrorCode::kIo, std::string("inotify unavailable: ") + std::strerror(errno));
   }
   stream_ = std::make_unique<asio::posix::stream_descriptor>(io_, inotify_fd_);
-  if (!AddTree(root_, "")) spdlog::warn("some folders of {} cannot be watched; relying on periodic rescans", root_.string());
+  if (!AddTree(root_, "")) {
+    incomplete_ = true;
+    spdlog::warn("some folders of {} cannot be watched; every change rescans the whole folder", root_.string());
+  }
   asio::co_spawn(io_, ReadLoop(), LogIfThrew("watching " + root_.string()));
   return Ok();
 }
@@ -51,8 +54,10 @@ bool Watcher::AddTree(const std::filesystem::path& dir, const std::string& rel) 
   int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(), kMask);
   if (wd < 0) {
     if (errno == ENOSPC) spdlog::warn("inotify watch limit reached; raise fs.inotify.max_user_watches");
-    // Gone again already: nothing below it to miss.
-    return errno == ENOENT || errno == ENOTDIR;
+    // Gone again already: nothing below it to miss. Unreadable: nothing in
+    // it can be indexed either, and the chmod that opens it is reported by
+    // its parent's watch (IN_ATTRIB), which watches it then.
+    return errno == ENOENT || errno == ENOTDIR || errno == EACCES;
   }
   watches_[wd] = {dir, rel};
   bool all = true;
@@ -61,7 +66,9 @@ bool Watcher::AddTree(const std::filesystem::path& dir, const std::string& rel) 
        it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (rel.empty() && name == kRepoDir) continue;
-    if (it->is_directory(ec) && !it->is_symlink(ec)) all = AddTree(it->path(), rel.empty() ? name : rel + "/" + name) && all;
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      all = AddTree(it->path(), rel.empty() ? name : rel + "/" + name) && all;
+    }
   }
   return all;
 }
@@ -89,7 +96,10 @@ asio::awaitable<void> Watcher::ReadLoop() {
       auto* event = reinterpret_cast<inotify_event*>(buffer + offset);
       offset += sizeof(inotify_event) + event->len;
       if (event->mask & IN_Q_OVERFLOW) {
+        // Events were lost, among them perhaps folders created: watch
+        // what is not watched yet (a folder watched already keeps its watch).
         changes.everything = true;
+        if (!AddTree(root_, "")) incomplete_ = true;
         continue;
       }
       auto it = watches_.find(event->wd);
@@ -115,14 +125,20 @@ asio::awaitable<void> Watcher::ReadLoop() {
         // folder outside the share. Dropped here, added again if it was
         // moved to somewhere else in the share.
         if (event->mask & IN_MOVED_FROM) Unwatch(rel);
-        if ((event->mask & (IN_CREATE | IN_MOVED_TO)) && !AddTree(watched.dir / name, rel)) changes.everything = true;
-        if (event->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
+        // A folder made readable (IN_ATTRIB) may not be watched yet.
+        if ((event->mask & (IN_CREATE | IN_MOVED_TO | IN_ATTRIB)) && !AddTree(watched.dir / name, rel)) {
+          incomplete_ = true;
+        }
+        if (event->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB)) {
           changes.AddTree(std::move(rel));
           continue;
         }
       }
       changes.AddEntry(std::move(rel));
     }
+    // A folder that could not be watched (the watch limit) hides its
+    // changes: every change then rescans everything, as before path scans.
+    if (incomplete_ && !changes.empty()) changes.everything = true;
     if (!changes.empty()) on_change_(std::move(changes));
   }
 }

@@ -2,9 +2,11 @@
 // below the root (except in .tandem) calls `on_change` on the event loop
 // with the paths it touched (fs::ChangedPaths), so a scan reads only those;
 // new folders are watched as they appear, and reported as trees to read
-// whole (files may land in them before their watch exists). A queue
-// overflow, or a folder that could not be watched, is reported as
-// everything. Debouncing is the caller's. Loop thread only.
+// whole (files may land in them before their watch exists), as are folders
+// whose metadata changed (one made readable is watched then). A queue
+// overflow is reported as everything (and the tree is watched again where
+// events were lost); once a folder could not be watched (the watch limit),
+// every change is. Debouncing is the caller's. Loop thread only.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -48,6 +50,7 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
     std::string rel;  // "" for the root
   };
   std::map<int, Watched> watches_;  // by watch descriptor
+  bool incomplete_ = false;         // some folder could not be watched
 };
 
 }  // namespace tandem::fs

@@ -108,5 +108,12 @@ TEST_F(WatcherTest, ADeletionIsReportedAndTandemsOwnFolderNever) {
   EXPECT_FALSE(seen_.Covers(".tandem"));
 }
 
+TEST_F(WatcherTest, AFolderWhoseMetadataChangedIsATree) {
+  // A chmod that makes a folder readable must lead to what is in it being
+  // read (and watched), not the folder alone.
+  stdfs::permissions(dir_ / "docs/old", stdfs::perms::owner_all);
+  ASSERT_TRUE(ReportedUntil([](const ChangedPaths& c) { return c.trees.count("docs/old") > 0; }));
+}
+
 }  // namespace
 }  // namespace tandem::fs

@@ -142,13 +142,17 @@ class Scanner::Pass {
     };
     auto place = [&](const std::string& path, bool tree) {
       if (path == RelPath::kRepoDirName || path.starts_with(std::string(RelPath::kRepoDirName) + "/")) return;
+      // A path a record named: so are the folders it is widened to.
+      const bool unlisted = changed.unlisted.count(path) > 0;
       for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
         std::string folder = path.substr(0, slash);
         if (!is_real_folder(folder)) {
+          if (unlisted) out.unlisted.insert(folder);
           out.AddTree(std::move(folder));
           return;
         }
       }
+      if (unlisted) out.unlisted.insert(path);
       if (!tree && !is_real_folder(path)) tree = true;  // a file, or a folder new here: read whole
       if (tree) {
         out.AddTree(path);
@@ -162,6 +166,7 @@ class Scanner::Pass {
     fs::ChangedPaths trees_only;
     for (const std::string& tree : out.trees) trees_only.AddTree(tree);
     fs::ChangedPaths result;
+    result.unlisted = std::move(out.unlisted);
     for (const std::string& tree : out.trees) {
       size_t slash = tree.rfind('/');
       if (slash == std::string::npos || !trees_only.Covers(tree.substr(0, slash))) result.AddTree(tree);
@@ -191,7 +196,9 @@ class Scanner::Pass {
       std::string prefix = slash == std::string::npos ? "" : path.substr(0, slash);
       std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
       std::filesystem::path dir = prefix.empty() ? s_.root_ : s_.root_ / prefix;
-      if ((keys[LookAlikeKey(path)] > 1 || s_.repo_.FindLookAlike(path)) && !ListedIn(dir, name)) {
+      bool doubtful = covered.unlisted.count(path) || keys[LookAlikeKey(path)] > 1 ||
+                      s_.repo_.FindLookAlike(path).has_value();
+      if (doubtful && !ListedIn(dir, name)) {
         continue;  // missing as spelled: the tombstone pass decides
       }
       TANDEM_RETURN_IF_ERROR(ReadEntry(dir, prefix, name, /*descend=*/covered.trees.count(path) > 0));
@@ -203,8 +210,9 @@ class Scanner::Pass {
   // Whether `dir` lists `name` spelled so. A filesystem that ignores case
   // or Unicode normalisation finds a file by any spelling, so a name an
   // event or a pull asked for may be another name's file (after a case-only
-  // rename, or beside a look-alike refused). Asked only when the index or
-  // the scan holds a look-alike of the path: otherwise the name is the only one.
+  // rename, or beside a look-alike refused). Asked for a name a record gave
+  // (ChangedPaths::unlisted), or when the index or the scan holds a
+  // look-alike of the path: otherwise the name is the disk's own.
   bool ListedIn(const std::filesystem::path& dir, const std::string& name) {
     auto names = s_.fs_.ListDir(dir);
     return !names || std::find(names->begin(), names->end(), name) != names->end();

@@ -943,6 +943,17 @@ TEST_F(ScanChangedTest, OnACaseFoldingFilesystemANameIsReadOnlyAsTheFolderSpells
   // but it is not a second file.
   EXPECT_EQ(scan_only({"readme.txt"}).records_written, 0u);
   EXPECT_FALSE(EntryAt("readme.txt"));
+  // A pull asked for "notes.txt" of a record while the disk holds "NOTES.txt",
+  // not indexed yet: the name the record gave is not read as that file.
+  testing::WriteFile(root_ / "NOTES.txt", "a local file");
+  {
+    Scanner scanner(folding, *repo_, secrets_, kDevice, root_, params_);
+    fs::ChangedPaths asked;
+    asked.AddAsked("notes.txt");
+    ASSERT_TRUE(scanner.ScanChanged(asked));
+  }
+  EXPECT_FALSE(EntryAt("notes.txt")) << "indexed under a name the folder does not hold";
+  EXPECT_EQ(scan_only({"NOTES.txt"}).records_written, 1u) << "the watcher's name is the disk's";
   // A case-only rename: the old spelling is deleted, the new one recorded.
   stdfs::rename(root_ / "README.txt", root_ / "ReadMe.txt");
   ScanStats renamed = scan_only({"README.txt", "ReadMe.txt"});

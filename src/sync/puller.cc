@@ -125,9 +125,10 @@ std::optional<std::string> FindFoldedInto(fs::Filesystem& fs, const stdfs::path&
   return std::nullopt;
 }
 
+// A scan of a record's path (a name the disk did not give).
 fs::ChangedPaths ChangedEntry(std::string path) {
   fs::ChangedPaths changed;
-  changed.AddEntry(std::move(path));
+  changed.AddAsked(std::move(path));
   return changed;
 }
 
@@ -670,10 +671,18 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
       for (const auto& ticket : group) files.push_back(ticket->tmp);
       auto sync = [self, files = std::move(files)]() -> Result<void> {
         if (files.size() <= kFsyncEachUpTo) {
-          for (const stdfs::path& file : files) TANDEM_RETURN_IF_ERROR(self->fs_.SyncFile(file));
+          for (const stdfs::path& file : files) {
+            // A failure here is the disk's (kIo: listed), never "waiting".
+            if (auto synced = self->fs_.SyncFile(file); !synced) {
+              return MakeError(ErrorCode::kIo, synced.error().message);
+            }
+          }
           return Ok();
         }
-        return self->fs_.SyncFilesystem(self->options_.root);
+        if (auto synced = self->fs_.SyncFilesystem(self->options_.root); !synced) {
+          return MakeError(ErrorCode::kIo, synced.error().message);
+        }
+        return Ok();
       };
       synced = co_await RunOn(pool_.get_executor(), std::move(sync));
       if (synced) {

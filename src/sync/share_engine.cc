@@ -325,6 +325,7 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::RunScan(fs::ChangedPaths c
   };
   ++scans_in_flight_;
   auto self = shared_from_this();
+  fs::ChangedPaths failed_scope = changed;
   auto work = [self, record_now = std::move(record_now), changed = std::move(changed)]() mutable -> Outcome {
     if (!self->repo_) return {MakeError(ErrorCode::kFailedPrecondition, "the share was removed"), {}, {}};
     // The pool's other thread helps hash large files.
@@ -364,9 +365,9 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::RunScan(fs::ChangedPaths c
     last_scan_unix_ = UnixNow();
     // What this scan read replaces what earlier scans said of those paths.
     const fs::ChangedPaths& covered = outcome.stats->covered;
-    auto covers_key = [&](const std::string& key) {
-      return covered.Covers(key.ends_with('/') ? std::string_view(key).substr(0, key.size() - 1) : key);
-    };
+    // A folder's key ("d/": it could not be listed) is replaced only by a
+    // scan that read what is in it.
+    auto covers_key = [&](const std::string& key) { return covered.Covers(key); };
     std::erase_if(skipped_, [&](const auto& skipped) { return covers_key(skipped.first); });
     for (size_t i = 0; i < outcome.stats->skipped_keys.size(); ++i) {
       skipped_[outcome.stats->skipped_keys[i]] = outcome.stats->skipped_paths[i];
@@ -389,14 +390,20 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::RunScan(fs::ChangedPaths c
                    options_.name, s.entries_seen, s.duration_ms, s.files_hashed, s.bytes_hashed,
                    s.records_written, s.deleted, s.skipped);
     }
-    if (s.deletions_held > 0) {
-      // Recorded by a scan a moment later, if they are still missing then
-      // and the folder is still the share's.
-      fs::ChangedPaths held;
-      for (const std::string& path : outcome.held) held.AddEntry(path);
+    held_paths_ = std::move(outcome.held);
+    if (s.deletions_held > 0 && !confirm_armed_) {
+      // Recorded by a scan of them a moment later, if they are still
+      // missing then and the folder is still the share's. Armed once, not
+      // pushed back by scans of other paths (a file saved every 100 ms
+      // elsewhere must not keep a deletion from its peers).
+      confirm_armed_ = true;
       confirm_deletions_.expires_after(kConfirmDeletions);
-      confirm_deletions_.async_wait([self, held = std::move(held)](std::error_code ec) {
-        if (!ec) self->ScheduleScanOf(held);
+      confirm_deletions_.async_wait([self](std::error_code ec) {
+        self->confirm_armed_ = false;
+        if (ec) return;
+        fs::ChangedPaths held;
+        for (const std::string& path : self->held_paths_) held.AddEntry(path);
+        self->ScheduleScanOf(std::move(held));
       });
     }
     if (s.conflicts > 0) {
@@ -407,6 +414,8 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::RunScan(fs::ChangedPaths c
   } else if (healthy()) {
     last_error_ = outcome.stats.error().message;
     spdlog::warn("share {}: {}", options_.name, last_error_);
+    // Its paths are read by the next scan (the next change, or the backstop).
+    watcher_changes_.Merge(failed_scope);
   }
   co_return outcome.stats;
 }

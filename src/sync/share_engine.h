@@ -287,6 +287,8 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // deleted (scan::Scanner::HoldDeletionsIn).
   scan::DeletionHold held_deletions_;
   asio::steady_timer confirm_deletions_;  // loop
+  bool confirm_armed_ = false;
+  std::set<std::string> held_paths_;  // loop: held_deletions_.paths as of the last scan
 
   // Scanning.
   std::shared_ptr<fs::Watcher> watcher_;

@@ -181,6 +181,25 @@ TEST_F(TwoDevices, EveryKindOfChangePropagatesInBothDirections) {
   }
 }
 
+// Scans read only the paths that changed; a deletion still waits a moment
+// to settle. A file saved ten times a second elsewhere (a log, an editor's
+// autosave) must not keep postponing the scan that records it.
+TEST_F(TwoDevices, ADeletionArrivesWhileAnotherFileKeepsChanging) {
+  WriteFile(dir_a_ / "gone.txt", "to be deleted");
+  WriteFile(dir_a_ / "busy.log", "0");
+  Connect();
+  ASSERT_TRUE(Converged());
+  stdfs::remove(dir_a_ / "gone.txt");
+  // At most 100 saves, 100 ms apart: the deletion must arrive meanwhile.
+  bool arrived = false;
+  for (int i = 1; i <= 100 && !arrived; ++i) {
+    WriteFile(dir_a_ / "busy.log", std::to_string(i));
+    arrived = WaitUntil([&] { return !stdfs::exists(dir_b_ / "gone.txt"); }, 100ms);
+  }
+  EXPECT_TRUE(arrived) << "the deletion waited for the saves elsewhere to stop";
+  EXPECT_TRUE(Converged());
+}
+
 // Modification times before 1970 (restored archives, some cameras) arrive
 // as they are, for a file written whole and for one assembled in a part file.
 TEST_F(TwoDevices, TimesBefore1970ArriveAsTheyAre) {
