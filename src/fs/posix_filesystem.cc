@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "fs/filesystem.h"
 
@@ -177,24 +178,27 @@ Result<void> PosixFilesystem::WriteNewFile(const std::filesystem::path& path, By
   return Ok();
 }
 
-Result<void> PosixFilesystem::SyncFile(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+namespace {
+
+// Opens `path` read-only and runs `sync` (fsync, syncfs) on it.
+Result<void> SyncThrough(const std::filesystem::path& path, int flags, int (*sync)(int), const char* what) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | flags);
   if (fd < 0) return ErrnoError("cannot open", path);
-  bool synced = ::fsync(fd) == 0;
-  Error error = synced ? Error{} : ErrnoError("cannot sync", path);
+  std::optional<Error> error;
+  if (sync(fd) != 0) error = ErrnoError(what, path);
   ::close(fd);
-  if (!synced) return error;
+  if (error) return *error;
   return Ok();
 }
 
+}  // namespace
+
+Result<void> PosixFilesystem::SyncFile(const std::filesystem::path& path) {
+  return SyncThrough(path, O_NOFOLLOW, ::fsync, "cannot sync");
+}
+
 Result<void> PosixFilesystem::SyncFilesystem(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("cannot open", path);
-  bool synced = ::syncfs(fd) == 0;
-  Error error = synced ? Error{} : ErrnoError("cannot sync the filesystem of", path);
-  ::close(fd);
-  if (!synced) return error;
-  return Ok();
+  return SyncThrough(path, 0, ::syncfs, "cannot sync the filesystem of");
 }
 
 bool ParentsAreFolders(Filesystem& fs, const std::filesystem::path& root, const RelPath& rel,
