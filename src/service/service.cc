@@ -104,7 +104,7 @@ Result<std::unique_ptr<Service>> Service::Create(Options options) {
 
 Result<void> Service::StartNetwork() {
   auto network = sync::Network::Create(io_, device_, config_.device_name, [this] {
-    std::vector<std::shared_ptr<sync::ShareEngine>> offered;
+    std::vector<std::shared_ptr<sync::ShareEndpoint>> offered;
     for (const auto& [id, share] : shares_) {
       // A share that cannot sync now (its folder gone, its repository
       // failing) is not offered: peers detach it, other shares go on.

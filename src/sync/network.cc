@@ -12,7 +12,6 @@
 #include "base/async.h"
 #include "base/backoff.h"
 #include "net/tls.h"
-#include "sync/share_engine.h"
 
 namespace tandem::sync {
 namespace {

@@ -25,7 +25,7 @@ namespace tandem::sync {
 
 class Network : public SessionHost {
  public:
-  using OfferedFn = std::function<std::vector<std::shared_ptr<ShareEngine>>()>;
+  using OfferedFn = std::function<std::vector<std::shared_ptr<ShareEndpoint>>()>;
 
   // kInternal if the TLS context cannot be built.
   static Result<std::unique_ptr<Network>> Create(asio::io_context& io, const crypto::DeviceKey& device,
@@ -48,7 +48,7 @@ class Network : public SessionHost {
   std::string AddressState(const std::string& address) const;
 
   // SessionHost.
-  std::vector<std::shared_ptr<ShareEngine>> OfferedShares() override { return offered_(); }
+  std::vector<std::shared_ptr<ShareEndpoint>> OfferedShares() override { return offered_(); }
   bool Register(const std::shared_ptr<PeerSession>& session) override;
   void Unregister(PeerSession* session) override;
   const std::string& device_name() const override { return device_name_; }

@@ -7,17 +7,11 @@
 
 #include "base/async.h"
 #include "protocol/framing.h"
-#include "sync/share_engine.h"
 
 namespace tandem::sync {
 namespace {
 
 constexpr std::chrono::seconds kHelloTimeout{10};
-
-std::string OfferOf(const ShareEngine& engine, const Bytes& binding) {
-  crypto::Key32 offer = crypto::ComputeShareOffer(engine.secrets().share_id(), binding);
-  return std::string(reinterpret_cast<const char*>(offer.data()), offer.size());
-}
 
 }  // namespace
 
@@ -97,15 +91,15 @@ void PeerSession::Close(const std::string& reason) {
 void PeerSession::DetachAll() {
   auto common = std::move(common_);
   common_.clear();
-  for (auto& [offer, engine] : common) engine->Detach(this);
+  for (auto& [offer, share] : common) share->Detach(this);
   for (auto& [id, pending] : pending_) pending->signal.cancel();
 }
 
 void PeerSession::SendOffers() {
   if (!hello_received_ || closed()) return;
   wire::Frame frame;
-  for (const auto& engine : host_.OfferedShares()) {
-    frame.mutable_share_offers()->add_offers(OfferOf(*engine, connection_->session_binding()));
+  for (const auto& share : host_.OfferedShares()) {
+    frame.mutable_share_offers()->add_offers(OfferOf(share->secrets(), connection_->session_binding()));
   }
   if (!frame.has_share_offers()) frame.mutable_share_offers();
   connection_->Send(frame);
@@ -118,10 +112,10 @@ void PeerSession::OnOffers(const wire::ShareOffers& offers) {
 }
 
 void PeerSession::RecomputeCommon() {
-  std::map<std::string, std::shared_ptr<ShareEngine>> now;
-  for (const auto& engine : host_.OfferedShares()) {
-    std::string offer = OfferOf(*engine, connection_->session_binding());
-    if (their_offers_.count(offer)) now.emplace(offer, engine);
+  std::map<std::string, std::shared_ptr<ShareEndpoint>> now;
+  for (const auto& share : host_.OfferedShares()) {
+    std::string offer = OfferOf(share->secrets(), connection_->session_binding());
+    if (their_offers_.count(offer)) now.emplace(offer, share);
   }
   for (auto it = common_.begin(); it != common_.end();) {
     if (!now.count(it->first)) {
@@ -132,12 +126,12 @@ void PeerSession::RecomputeCommon() {
       ++it;
     }
   }
-  for (auto& [offer, engine] : now) {
-    if (common_.emplace(offer, engine).second) engine->Attach(shared_from_this(), offer);
+  for (auto& [offer, share] : now) {
+    if (common_.emplace(offer, share).second) share->Attach(shared_from_this(), offer);
   }
 }
 
-std::shared_ptr<ShareEngine> PeerSession::EngineFor(const std::string& offer) const {
+std::shared_ptr<ShareEndpoint> PeerSession::ShareFor(const std::string& offer) const {
   auto it = common_.find(offer);
   return it == common_.end() ? nullptr : it->second;
 }
@@ -150,28 +144,26 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       OnOffers(frame.share_offers());
       co_return Ok();
     case wire::Frame::kIndexRequest: {
-      auto engine = EngineFor(frame.index_request().share());
-      if (!engine) co_return Ok();  // a share we stopped offering meanwhile
+      auto share = ShareFor(frame.index_request().share());
+      if (!share) co_return Ok();  // a share we stopped offering meanwhile
       // Each request says afresh what the peer can read (it may have been
       // re-added with a blind token since). The proof must speak for the
       // peer's end of the connection, not be ours sent back.
-      auto their_role = outgoing() ? crypto::ConnectionRole::kListener : crypto::ConnectionRole::kDialer;
-      if (crypto::CheckReaderProof(engine->secrets(), session_binding(), their_role,
-                                   AsBytes(frame.index_request().reader_proof()))) {
+      if (PeerProvesReading(share->secrets(), *this, AsBytes(frame.index_request().reader_proof()))) {
         readers_.insert(frame.index_request().share());
       } else {
         readers_.erase(frame.index_request().share());
       }
       asio::co_spawn(co_await asio::this_coro::executor,
-                     engine->OnIndexRequest(self, std::move(*frame.mutable_index_request())),
-                     LogErrors(engine, "answering an index request"));
+                     share->OnIndexRequest(self, std::move(*frame.mutable_index_request())),
+                     [share](std::exception_ptr e) { share->OnFailure(e, "answering an index request"); });
       co_return Ok();
     }
     case wire::Frame::kIndexBatch: {
-      auto engine = EngineFor(frame.index_batch().share());
-      if (!engine) co_return Ok();
+      auto share = ShareFor(frame.index_batch().share());
+      if (!share) co_return Ok();
       // Applied in order, before the next frame: batches must not overtake.
-      co_return co_await engine->OnIndexBatch(self, std::move(*frame.mutable_index_batch()));
+      co_return co_await share->OnIndexBatch(self, std::move(*frame.mutable_index_batch()));
     }
     case wire::Frame::kBlockRequest: {
       // Only answers written and not read are evidence against the peer; the
@@ -182,20 +174,20 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
                                                      std::to_string(connection_->queued_bytes() >> 20) +
                                                      " MiB queued)");
       }
-      auto engine = EngineFor(frame.block_request().share());
+      auto share = ShareFor(frame.block_request().share());
       bool backlog = connection_->queued_bytes() + serving_ * kAnswerInProgressBytes > kQueuedAnswersRefuse;
-      if (!engine || serving_ >= kMaxServedAtOnce || backlog) {
+      if (!share || serving_ >= kMaxServedAtOnce || backlog) {
         spdlog::debug("peer {}: block request refused ({})", device_id(),
-                      !engine ? "share not in common" : backlog ? "answers not read yet" : "too many in progress");
+                      !share ? "share not in common" : backlog ? "answers not read yet" : "too many in progress");
         wire::Frame reply;
         reply.mutable_block_response()->set_request_id(frame.block_request().request_id());
         reply.mutable_block_response()->set_not_available(true);
-        reply.mutable_block_response()->set_busy(engine != nullptr);
+        reply.mutable_block_response()->set_busy(share != nullptr);
         connection_->Send(reply);
         co_return Ok();
       }
       ++serving_;
-      asio::co_spawn(co_await asio::this_coro::executor, Serve(engine, std::move(*frame.mutable_block_request())),
+      asio::co_spawn(co_await asio::this_coro::executor, Serve(share, std::move(*frame.mutable_block_request())),
                      [self](std::exception_ptr e) {
                        --self->serving_;
                        LogIfThrew("serving a block", spdlog::level::debug)(e);
@@ -223,10 +215,10 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
   co_return MakeError(ErrorCode::kCorrupt, "unknown message");
 }
 
-asio::awaitable<void> PeerSession::Serve(std::shared_ptr<ShareEngine> engine, wire::BlockRequest request) {
+asio::awaitable<void> PeerSession::Serve(std::shared_ptr<ShareEndpoint> share, wire::BlockRequest request) {
   wire::Frame reply;
   bool peer_reads = readers_.count(request.share()) > 0;
-  *reply.mutable_block_response() = co_await engine->OnBlockRequest(std::move(request), peer_reads);
+  *reply.mutable_block_response() = co_await share->OnBlockRequest(std::move(request), peer_reads);
   connection_->Send(reply);
 }
 

@@ -1,8 +1,9 @@
 // PeerSession: the protocol on one authenticated connection. It says Hello,
 // offers the shares this device has (bound to the TLS session, so nothing
 // leaks to a peer that does not know them), attaches every share both sides
-// offer to its ShareEngine, routes frames to them and matches block
-// responses to requests. A malformed frame or a bad record closes the
+// offer (a ShareEndpoint: it never sees the engine itself), routes frames to
+// them and matches block responses to requests. It is the PeerLink those
+// shares talk back through. A malformed frame or a bad record closes the
 // connection with a reason. Lives on the event loop.
 #pragma once
 
@@ -19,17 +20,16 @@
 #include "base/async.h"
 #include "crypto/keyed_hash.h"
 #include "net/connection.h"
+#include "sync/peer_link.h"
 
 namespace tandem::sync {
-
-class ShareEngine;
 
 // What a session needs from the daemon's network (implemented by Network).
 class SessionHost {
  public:
   virtual ~SessionHost() = default;
   // Shares this device offers to peers right now (sync enabled).
-  virtual std::vector<std::shared_ptr<ShareEngine>> OfferedShares() = 0;
+  virtual std::vector<std::shared_ptr<ShareEndpoint>> OfferedShares() = 0;
   // false when a connection to the same device is already up and is the one
   // to keep; the new session then closes.
   virtual bool Register(const std::shared_ptr<class PeerSession>& session) = 0;
@@ -62,15 +62,7 @@ inline constexpr size_t kRequestsInFlightPerPeer = 64;
 inline constexpr int kBusyRetries = 8;
 inline constexpr std::chrono::milliseconds kFirstBusyPause{10};
 
-// A block as a peer sent it: sealed, or plain inside TLS to a device that
-// proved it can read the share (a reader gains nothing from the seal and
-// would spend a core-second per GiB making and opening it).
-struct FetchedBlock {
-  std::string bytes;
-  bool sealed = true;
-};
-
-class PeerSession : public std::enable_shared_from_this<PeerSession> {
+class PeerSession final : public PeerLink, public std::enable_shared_from_this<PeerSession> {
  public:
   // `dial_address` is the configured address this session was dialled for,
   // empty for incoming connections.
@@ -83,17 +75,18 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   void SendOffers();
   void Close(const std::string& reason);
 
-  void Send(wire::Frame frame) { connection_->Send(frame); }
-  asio::awaitable<void> WaitForRoom();
-  // The block, or an error (not available, timed out, disconnected).
-  asio::awaitable<Result<FetchedBlock>> FetchBlock(const std::string& offer, const crypto::BlockId& id, uint32_t size);
+  // PeerLink.
+  void Send(wire::Frame frame) override { connection_->Send(frame); }
+  asio::awaitable<void> WaitForRoom() override;
+  asio::awaitable<Result<FetchedBlock>> FetchBlock(const std::string& offer, const crypto::BlockId& id,
+                                                  uint32_t size) override;
+  const std::string& device_id() const override { return connection_->peer_device_id(); }
+  const Bytes& session_binding() const override { return connection_->session_binding(); }
+  bool outgoing() const override { return connection_->outgoing(); }
+  bool closed() const override { return connection_->closed(); }
 
-  const std::string& device_id() const { return connection_->peer_device_id(); }
-  const Bytes& session_binding() const { return connection_->session_binding(); }
   const std::string& device_name() const { return device_name_; }
   const std::string& dial_address() const { return dial_address_; }
-  bool outgoing() const { return connection_->outgoing(); }
-  bool closed() const { return connection_->closed(); }
   // No share in common (yet): a stranger, or a peer whose offers are on the way.
   bool SharesNothing() const { return common_.empty(); }
   std::chrono::steady_clock::time_point started() const { return started_; }
@@ -110,8 +103,8 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   // Attaches shares both sides offer now, detaches the rest. Runs when
   // either side's offers change.
   void RecomputeCommon();
-  std::shared_ptr<ShareEngine> EngineFor(const std::string& offer) const;
-  asio::awaitable<void> Serve(std::shared_ptr<ShareEngine> engine, wire::BlockRequest request);
+  std::shared_ptr<ShareEndpoint> ShareFor(const std::string& offer) const;
+  asio::awaitable<void> Serve(std::shared_ptr<ShareEndpoint> share, wire::BlockRequest request);
   asio::awaitable<void> Keepalive();
   void DetachAll();
 
@@ -120,7 +113,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::string dial_address_;
   std::string device_name_;
   bool hello_received_ = false;
-  std::map<std::string, std::shared_ptr<ShareEngine>> common_;  // by offer bytes
+  std::map<std::string, std::shared_ptr<ShareEndpoint>> common_;  // by offer bytes
   std::set<std::string> their_offers_;
   std::set<std::string> readers_;  // offers of shares the peer proved it can read
   std::map<uint64_t, std::shared_ptr<PendingBlock>> pending_;

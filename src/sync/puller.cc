@@ -18,7 +18,6 @@
 #include "crypto/keyed_hash.h"
 #include "crypto/seal.h"
 #include "scan/conflict.h"
-#include "sync/peer_session.h"
 #include "sync/share_engine.h"
 
 namespace tandem::sync {
@@ -155,7 +154,7 @@ struct ShareEngine::PullPlan {
   std::optional<std::optional<fs::FileInfo>> revert;
   std::optional<store::LocalFileState> expected_local;  // what the disk held when planned
   stdfs::path tmp;
-  std::shared_ptr<fs::PartFile> part;  // open from StartTemporaryFile until the blocks are all in
+  std::shared_ptr<fs::FileInAssembly> part;  // open from StartTemporaryFile until the blocks are all in
   std::vector<std::vector<store::BlockLocation>> sources;  // local copies of each block
   std::vector<uint64_t> offsets;  // of each block
   std::vector<size_t> missing;    // block indexes to fetch
@@ -538,9 +537,7 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
                      mtime_ns = plan.entry->mtime_ns]() mutable -> Result<void> {
     if (!part) return Ok();
     auto flushed = part->Flush();
-    if (flushed && stamp && !fs::SetModeAndMtime(part->fd(), mode, mtime_ns)) {
-      flushed = MakeError(ErrorCode::kIo, std::string("cannot set its mode and time: ") + std::strerror(errno));
-    }
+    if (flushed && stamp) flushed = part->Stamp(mode, mtime_ns);
     part.reset();
     return flushed;
   };
@@ -748,7 +745,7 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) {
   // A part file left stamped with a read-only mode (its group failed) is
   // written again: give its owner write access back first.
   if (resuming) (void)fs_.SetMode(plan.tmp, 0600);
-  auto part = fs::PartFile::Open(plan.tmp, entry.size, /*fresh=*/!resuming, segment_buffers_);
+  auto part = fs_.OpenPartFile(plan.tmp, entry.size, /*fresh=*/!resuming, segment_buffers_);
   if (!part) {
     plan.step = PullPlan::Step::kRetryLater;
     plan.error = part.error().message;
@@ -760,7 +757,7 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) {
   for (size_t i = 0; i < entry.blocks.size(); ++i) {
     const crypto::BlockRef& block = entry.blocks[i];
     plan.offsets.push_back(offset);
-    bool have = resuming && fs::MayHoldData(plan.part->fd(), offset, block.size) &&
+    bool have = resuming && plan.part->MayHoldData(offset, block.size) &&
                 ReadVerifiedBlock(plan.tmp, offset, block.size, block.id, id_key).has_value();
     for (size_t s = 0; !have && s < plan.sources[i].size(); ++s) {
       const store::BlockLocation& where = plan.sources[i][s];
@@ -783,7 +780,7 @@ asio::awaitable<Result<void>> ShareEngine::FetchMissing(PullPlan& plan) {
   const crypto::Entry& entry = *plan.entry;
   std::optional<Error> failure;  // the first; the file's other blocks stop there
   // Written from the pool threads; outlives them all.
-  fs::PartFile* part = plan.part.get();
+  fs::FileInAssembly* part = plan.part.get();
   std::function<asio::awaitable<void>(size_t)> fetch_one = [&](size_t k) -> asio::awaitable<void> {
     if (failure) co_return;
     size_t i = plan.missing[k];
@@ -810,10 +807,10 @@ asio::awaitable<Result<void>> ShareEngine::FetchBlock(crypto::BlockRef block, co
     if (links_.empty() || shut_down_) break;
     if (wanted && !wanted()) co_return gave_up();
     auto link = links_[(first_link + attempt) % links_.size()];
-    auto fetched = co_await link->session->FetchBlock(link->offer, block.id, block.size);
+    auto fetched = co_await link->peer->FetchBlock(link->offer, block.id, block.size);
     if (!fetched) {
       spdlog::debug("share {}: block {} from {}: {}", options_.name, HexEncode(block.id).substr(0, 12),
-                    link->session->device_id(), fetched.error().message);
+                    link->peer->device_id(), fetched.error().message);
       continue;
     }
     if (shut_down_) break;  // the folder may be gone: nothing is written now
@@ -842,7 +839,7 @@ asio::awaitable<Result<void>> ShareEngine::FetchBlock(crypto::BlockRef block, co
       // The disk's refusal, not the peer's: shown as the file's failure.
       co_return MakeError(ErrorCode::kIo, "cannot write " + path + ": " + written.error().message);
     }
-    last_error_ = "peer " + link->session->device_id() + " sent a block of " + path +
+    last_error_ = "peer " + link->peer->device_id() + " sent a block of " + path +
                   " that does not match its id; it was rejected";
     spdlog::warn("share {}: {}", options_.name, last_error_);
   }
@@ -888,7 +885,7 @@ asio::awaitable<void> ShareEngine::BlindFetch() {
         const size_t first_link = next_link_++;
         for (size_t attempt = 0; attempt < links_.size() && !shut_down_; ++attempt) {
           auto link = links_[(first_link + attempt) % links_.size()];
-          auto fetched = co_await link->session->FetchBlock(link->offer, block.id, block.size);
+          auto fetched = co_await link->peer->FetchBlock(link->offer, block.id, block.size);
           // A blind replica never proves it can read, so never gets plain
           // blocks; one that comes anyway is not kept.
           if (!fetched || !fetched->sealed || fetched->bytes.size() != block.size + crypto::kSealOverhead) continue;

@@ -14,7 +14,6 @@
 #include "crypto/seal.h"
 #include "scan/chunker.h"
 #include "scan/conflict.h"
-#include "sync/peer_session.h"
 
 namespace tandem::sync {
 namespace {
@@ -115,7 +114,7 @@ void ShareEngine::Fail(Health health, std::string why) {
   // Queued needs wait as blocked ones do: recovery queues them again.
   needs_.BlockQueued();
   auto links = links_;
-  for (const auto& link : links) Detach(link->session.get());
+  for (const auto& link : links) Detach(link->peer.get());
   recover_backoff_.Reset();
   ScheduleRecovery();
   if (options_.on_health_changed) options_.on_health_changed();
@@ -269,7 +268,7 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
   block_slots_.WakeAll();
   large_pulls_.WakeAll();
   auto links = links_;
-  for (const auto& link : links) Detach(link->session.get());
+  for (const auto& link : links) Detach(link->peer.get());
   needs_.Clear();
   auto self = shared_from_this();
   auto close = [self, delete_repo]() -> Result<void> {
@@ -426,24 +425,24 @@ void ShareEngine::SetEnabled(bool enabled) {
   if (!enabled) {
     large_pulls_.WakeAll();  // pulls waiting to start a large file give up
     auto links = links_;
-    for (const auto& link : links) Detach(link->session.get());
+    for (const auto& link : links) Detach(link->peer.get());
   }
 }
 
-std::shared_ptr<ShareEngine::Link> ShareEngine::FindLink(PeerSession* session) const {
+std::shared_ptr<ShareEngine::Link> ShareEngine::FindLink(PeerLink* peer) const {
   for (const auto& link : links_) {
-    if (link->session.get() == session) return link;
+    if (link->peer.get() == peer) return link;
   }
   return nullptr;
 }
 
-void ShareEngine::Attach(std::shared_ptr<PeerSession> session, std::string offer) {
-  if (shut_down_ || !enabled_ || !healthy() || FindLink(session.get())) return;
+void ShareEngine::Attach(std::shared_ptr<PeerLink> peer, std::string offer) {
+  if (shut_down_ || !enabled_ || !healthy() || FindLink(peer.get())) return;
   auto link = std::make_shared<Link>();
-  link->session = session;
+  link->peer = peer;
   link->offer = offer;
   links_.push_back(link);
-  spdlog::info("share {}: peer {} attached", options_.name, session->device_id());
+  spdlog::info("share {}: peer {} attached", options_.name, peer->device_id());
   // Ask for what we have not seen of the peer's store yet.
   auto self = shared_from_this();
   asio::co_spawn(loop_, RequestIndex(link), LogErrors(self, "index request"));
@@ -453,7 +452,7 @@ void ShareEngine::Attach(std::shared_ptr<PeerSession> session, std::string offer
 
 asio::awaitable<void> ShareEngine::RequestIndex(std::shared_ptr<Link> link) {
   auto self = shared_from_this();
-  std::string device = link->session->device_id();
+  std::string device = link->peer->device_id();
   auto read_progress = [self, device]() -> std::optional<store::PeerProgress> {
     if (!self->repo_) return std::nullopt;
     return self->repo_->GetPeerProgress(device);
@@ -463,30 +462,26 @@ asio::awaitable<void> ShareEngine::RequestIndex(std::shared_ptr<Link> link) {
   auto* req = frame.mutable_index_request();
   req->set_share(link->offer);
   if (options_.secrets.CanRead() && !options_.test_hooks.no_reader_proof) {
-    auto role = link->session->outgoing() ? crypto::ConnectionRole::kDialer : crypto::ConnectionRole::kListener;
-    crypto::Key32 proof =
-        crypto::ComputeReaderProof(options_.secrets.reader_proof_key(), link->session->session_binding(), role);
-    req->set_reader_proof(std::string(AsChars(proof)));
+    req->set_reader_proof(std::string(AsChars(ReaderProofFor(options_.secrets, *link->peer))));
   }
   if (progress) {
     req->set_epoch(std::string(AsChars(progress->epoch)));
     req->set_since(progress->last_seq);
   }
-  link->session->Send(frame);
+  link->peer->Send(frame);
 }
 
-void ShareEngine::Detach(PeerSession* session) {
+void ShareEngine::Detach(PeerLink* peer) {
   std::erase_if(links_, [&](const std::shared_ptr<Link>& link) {
-    if (link->session.get() != session) return false;
-    spdlog::info("share {}: peer {} detached", options_.name, session->device_id());
+    if (link->peer.get() != peer) return false;
+    spdlog::info("share {}: peer {} detached", options_.name, peer->device_id());
     return true;
   });
 }
 
-asio::awaitable<void> ShareEngine::OnIndexRequest(std::shared_ptr<PeerSession> session,
-                                                  wire::IndexRequest request) {
-  auto link = FindLink(session.get());
-  spdlog::debug("share {}: {} asks for records since {}{}", options_.name, session->device_id(), request.since(),
+asio::awaitable<void> ShareEngine::OnIndexRequest(std::shared_ptr<PeerLink> peer, wire::IndexRequest request) {
+  auto link = FindLink(peer.get());
+  spdlog::debug("share {}: {} asks for records since {}{}", options_.name, peer->device_id(), request.since(),
                 link ? "" : " (not attached: ignored)");
   if (!link) co_return;
   bool same_epoch = request.epoch() == std::string(AsChars(epoch_));
@@ -501,7 +496,7 @@ asio::awaitable<void> ShareEngine::OnIndexRequest(std::shared_ptr<PeerSession> s
     }
     co_await SendIndex(link, since);
   } catch (const store::StoreError& e) {
-    ReportStoreError(e, "sending records to " + session->device_id());
+    ReportStoreError(e, "sending records to " + peer->device_id());
   }
 }
 
@@ -525,7 +520,7 @@ asio::awaitable<void> ShareEngine::SendRecords(std::shared_ptr<Link> link,
     if (digests.size() >= 2) {
       frame.mutable_index_batch()->set_batch_signature(std::string(AsChars(crypto::SignRecordBatch(secrets, digests))));
     }
-    link->session->Send(frame);
+    link->peer->Send(frame);
   };
   start_batch();
   size_t bytes = 0;
@@ -534,7 +529,7 @@ asio::awaitable<void> ShareEngine::SendRecords(std::shared_ptr<Link> link,
     if (bytes > 0 && bytes + size > kBatchBytes) {
       frame.mutable_index_batch()->set_last_seq(stored.seq - 1);
       send_batch();
-      co_await link->session->WaitForRoom();
+      co_await link->peer->WaitForRoom();
       start_batch();
       bytes = 0;
     }
@@ -545,13 +540,13 @@ asio::awaitable<void> ShareEngine::SendRecords(std::shared_ptr<Link> link,
   frame.mutable_index_batch()->set_last_seq(last_seq);
   frame.mutable_index_batch()->set_caught_up(caught_up);
   send_batch();
-  co_await link->session->WaitForRoom();
+  co_await link->peer->WaitForRoom();
 }
 
 asio::awaitable<void> ShareEngine::SendIndex(std::shared_ptr<Link> link, uint64_t since) {
   auto self = shared_from_this();
   link->live = false;
-  while (!link->session->closed() && !shut_down_) {
+  while (!link->peer->closed() && !shut_down_) {
     auto read_batch = [reader = reader_, since]() { return reader->RecordsSince(since, kRecordsPerRead); };
     auto records = co_await RunOn(pool_.get_executor(), std::move(read_batch));
     bool done = records.size() < kRecordsPerRead;
@@ -580,13 +575,13 @@ void ShareEngine::PushUpdates() {
 asio::awaitable<void> ShareEngine::PushTo(std::shared_ptr<Link> link) {
   auto self = shared_from_this();
   link->pushing = true;
-  while (link->dirty && !link->session->closed() && !shut_down_) {
+  while (link->dirty && !link->peer->closed() && !shut_down_) {
     link->dirty = false;
     while (true) {
       uint64_t since = link->cursor;
       auto read_updates = [reader = reader_, since]() { return reader->RecordsSince(since, kRecordsPerRead); };
       auto records = co_await RunOn(pool_.get_executor(), std::move(read_updates));
-      if (records.empty() || link->session->closed()) break;
+      if (records.empty() || link->peer->closed()) break;
       uint64_t last = records.back().seq;
       bool more = records.size() == kRecordsPerRead;
       co_await SendRecords(link, std::move(records), last, true);
@@ -597,9 +592,8 @@ asio::awaitable<void> ShareEngine::PushTo(std::shared_ptr<Link> link) {
   link->pushing = false;
 }
 
-asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSession> session,
-                                                        wire::IndexBatch batch) {
-  auto link = FindLink(session.get());
+asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerLink> peer, wire::IndexBatch batch) {
+  auto link = FindLink(peer.get());
   if (!link) co_return Ok();
   struct Applied {
     Result<void> ok = Ok();
@@ -610,7 +604,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerSess
     std::optional<std::pair<uint64_t, uint64_t>> verbatim;
   };
   auto self = shared_from_this();
-  std::string device = session->device_id();
+  std::string device = peer->device_id();
   size_t received = batch.records_size();
   // Checking signatures and opening entries needs no store: it runs on the
   // pool, so the strand stays free for pulls while a large index arrives.
@@ -950,7 +944,7 @@ void ShareEngine::SendForgedEdits() {
           }
           batch->set_last_seq(0);
           batch->set_caught_up(true);
-          link->session->Send(frame);
+          link->peer->Send(frame);
         }
       }(self, std::move(forge)),
       LogErrors(self, "test hook"));
@@ -971,7 +965,7 @@ EngineStatus ShareEngine::Status() const {
   if (blind_fetching_ && status.state == "idle") status.state = "syncing";
   status.need_blocks = blind_missing_blocks_;
   status.need_bytes += blind_missing_bytes_;
-  for (const auto& link : links_) status.connected_devices.push_back(link->session->device_id());
+  for (const auto& link : links_) status.connected_devices.push_back(link->peer->device_id());
   status.local_changes = local_changes_;
   status.index = index_;
   status.last_scan = last_scan_;

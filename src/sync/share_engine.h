@@ -48,11 +48,10 @@
 #include "store/sqlite.h"
 #include "sync/conflicts.h"
 #include "sync/need_queue.h"
+#include "sync/peer_link.h"
 #include "tandem.pb.h"
 
 namespace tandem::sync {
-
-class PeerSession;
 
 struct EngineStatus {
   std::string state;  // "scanning", "syncing", "idle"
@@ -92,7 +91,7 @@ auto LogErrors(std::shared_ptr<Engine> engine, const char* what) {
 }
 
 
-class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
+class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_this<ShareEngine> {
  public:
   using Strand = asio::strand<asio::thread_pool::executor_type>;
 
@@ -163,16 +162,13 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   void SetEnabled(bool enabled);
   bool enabled() const { return enabled_; }
 
-  // Peer sessions (loop only).
-  void Attach(std::shared_ptr<PeerSession> session, std::string offer);
-  void Detach(PeerSession* session);
-  asio::awaitable<void> OnIndexRequest(std::shared_ptr<PeerSession> session, wire::IndexRequest request);
-  // kCorrupt if the batch holds a record the share key did not sign: the
-  // session then closes the connection with that reason.
-  asio::awaitable<Result<void>> OnIndexBatch(std::shared_ptr<PeerSession> session, wire::IndexBatch batch);
-  // `peer_reads`: the peer proved it can read this share, so a block goes
-  // to it plain (TLS protects it on the way) rather than sealed.
-  asio::awaitable<wire::BlockResponse> OnBlockRequest(wire::BlockRequest request, bool peer_reads);
+  // ShareEndpoint: what peer sessions call (loop only).
+  void Attach(std::shared_ptr<PeerLink> peer, std::string offer) override;
+  void Detach(PeerLink* peer) override;
+  asio::awaitable<void> OnIndexRequest(std::shared_ptr<PeerLink> peer, wire::IndexRequest request) override;
+  asio::awaitable<Result<void>> OnIndexBatch(std::shared_ptr<PeerLink> peer, wire::IndexBatch batch) override;
+  asio::awaitable<wire::BlockResponse> OnBlockRequest(wire::BlockRequest request, bool peer_reads) override;
+  void OnFailure(std::exception_ptr error, const char* what) override { LogErrors(shared_from_this(), what)(error); }
 
   EngineStatus Status() const;
   Health health() const { return health_; }
@@ -180,12 +176,12 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // A repository call failed with `error` while doing `what`: the share
   // stops syncing with the reason, and retries where waiting can help.
   void ReportStoreError(const store::StoreError& error, std::string_view what);
-  const crypto::ShareSecrets& secrets() const { return options_.secrets; }
+  const crypto::ShareSecrets& secrets() const override { return options_.secrets; }
   const std::filesystem::path& root() const { return options_.root; }
 
  private:
   struct Link {
-    std::shared_ptr<PeerSession> session;
+    std::shared_ptr<PeerLink> peer;
     std::string offer;
     bool live = false;     // initial index sent; pushes follow
     bool pushing = false;  // a push coroutine is running
@@ -220,7 +216,7 @@ class ShareEngine : public std::enable_shared_from_this<ShareEngine> {
   // Sends `records` to `link` as batches of bounded size, then waits for room.
   asio::awaitable<void> SendRecords(std::shared_ptr<Link> link, std::vector<store::StoredRecord> records,
                                     uint64_t last_seq, bool caught_up);
-  std::shared_ptr<Link> FindLink(PeerSession* session) const;
+  std::shared_ptr<Link> FindLink(PeerLink* peer) const;
   // Test hook: records for the local changes, with a signature that is not the share key's.
   void SendForgedEdits();
 
