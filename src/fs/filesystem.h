@@ -59,6 +59,25 @@ class ReadableFile {
   virtual Result<FileInfo> Stat() = 0;
 };
 
+class SegmentBufferPool;
+
+// A file being assembled from blocks that arrive in any order (fs::PartFile
+// on the real disk). Any thread; Write may run on several at once.
+class FileInAssembly {
+ public:
+  virtual ~FileInAssembly() = default;
+  // Places `data` at `offset`; kIo if the disk refused this or an earlier write.
+  virtual Result<void> Write(uint64_t offset, ByteView data) = 0;
+  // Everything placed goes to the disk (not yet durable).
+  // REQUIRES: no Write is running.
+  virtual Result<void> Flush() = 0;
+  // Whether any byte in [offset, offset + size) was ever written (true when
+  // the filesystem cannot tell): a resume reads only where data may be.
+  virtual bool MayHoldData(uint64_t offset, uint64_t size) = 0;
+  // Sets the permission bits and modification time the finished file takes.
+  virtual Result<void> Stamp(uint32_t mode, int64_t mtime_ns) = 0;
+};
+
 class Filesystem {
  public:
   virtual ~Filesystem() = default;
@@ -87,6 +106,10 @@ class Filesystem {
   // permission bits and modification time; not yet durable.
   virtual Result<void> WriteNewFile(const std::filesystem::path& path, ByteView data, uint32_t mode,
                                     int64_t mtime_ns) = 0;
+  // A file at `path` of `size` bytes to assemble (created if missing; see
+  // fs::PartFile::Open for `fresh` and `buffers`, which must outlive it).
+  virtual Result<std::unique_ptr<FileInAssembly>> OpenPartFile(const std::filesystem::path& path, uint64_t size,
+                                                              bool fresh, SegmentBufferPool& buffers) = 0;
   // Makes a file's content durable (fsync).
   virtual Result<void> SyncFile(const std::filesystem::path& path) = 0;
   // Makes everything written on the filesystem holding `path` durable (syncfs).
@@ -109,6 +132,8 @@ class PosixFilesystem final : public Filesystem {
   Result<void> SetMtime(const std::filesystem::path& path, int64_t mtime_ns) override;
   Result<void> WriteNewFile(const std::filesystem::path& path, ByteView data, uint32_t mode,
                             int64_t mtime_ns) override;
+  Result<std::unique_ptr<FileInAssembly>> OpenPartFile(const std::filesystem::path& path, uint64_t size, bool fresh,
+                                                      SegmentBufferPool& buffers) override;
   Result<void> SyncFile(const std::filesystem::path& path) override;
   Result<void> SyncFilesystem(const std::filesystem::path& path) override;
 };

@@ -275,4 +275,9 @@ Result<void> PartFile::Flush() {
   return result;
 }
 
+Result<void> PartFile::Stamp(uint32_t mode, int64_t mtime_ns) {
+  if (SetModeAndMtime(fd_, mode, mtime_ns)) return Ok();
+  return IoError("cannot set its mode and time", errno);
+}
+
 }  // namespace tandem::fs

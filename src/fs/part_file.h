@@ -26,6 +26,7 @@
 
 #include "base/bytes.h"
 #include "base/result.h"
+#include "fs/filesystem.h"
 
 namespace tandem::fs {
 
@@ -65,7 +66,7 @@ class SegmentBufferPool {
 // cannot tell (no SEEK_DATA): the caller then reads.
 bool MayHoldData(int fd, uint64_t offset, uint64_t size);
 
-class PartFile {
+class PartFile final : public FileInAssembly {
  public:
   // Opens `path`, creating it if missing, and sets its size to `size`.
   // With `fresh`, every byte of the file is still to come, each once: only
@@ -75,7 +76,7 @@ class PartFile {
   static Result<std::unique_ptr<PartFile>> Open(const std::filesystem::path& path, uint64_t size, bool fresh,
                                                 SegmentBufferPool& buffers);
   // Writes what unfinished segments hold, so a later resume keeps it.
-  ~PartFile();
+  ~PartFile() override;
   PartFile(const PartFile&) = delete;
   PartFile& operator=(const PartFile&) = delete;
 
@@ -83,12 +84,14 @@ class PartFile {
   // written), kInternal if it overlaps bytes already placed in a segment
   // being gathered (a fresh file's bytes come once), kIo if the disk
   // refused this or an earlier segment.
-  Result<void> Write(uint64_t offset, ByteView data);
+  Result<void> Write(uint64_t offset, ByteView data) override;
   // Waits for the segments being written, then writes what unfinished ones
   // hold (none when every byte came); kIo if the disk refused anything
   // since the file was opened. The file is not synced.
   // REQUIRES: no Write is running.
-  Result<void> Flush();
+  Result<void> Flush() override;
+  bool MayHoldData(uint64_t offset, uint64_t size) override { return fs::MayHoldData(fd_, offset, size); }
+  Result<void> Stamp(uint32_t mode, int64_t mtime_ns) override;
 
   int fd() const { return fd_; }
   // Bytes that went around the page cache; for tests and benchmarks.

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "fs/filesystem.h"
+#include "fs/part_file.h"
 
 namespace tandem::fs {
 namespace {
@@ -244,6 +245,14 @@ Result<void> MakeFoldersBelow(Filesystem& fs, const std::filesystem::path& base,
 Result<void> MakeFoldersBelow(const std::filesystem::path& base, std::string_view rel) {
   PosixFilesystem disk;
   return MakeFoldersBelow(disk, base, rel);
+}
+
+Result<std::unique_ptr<FileInAssembly>> PosixFilesystem::OpenPartFile(const std::filesystem::path& path,
+                                                                     uint64_t size, bool fresh,
+                                                                     SegmentBufferPool& buffers) {
+  auto part = PartFile::Open(path, size, fresh, buffers);
+  if (!part) return part.error();
+  return std::unique_ptr<FileInAssembly>(std::move(*part));
 }
 
 }  // namespace tandem::fs

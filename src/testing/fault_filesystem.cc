@@ -1,5 +1,7 @@
 #include "testing/fault_filesystem.h"
 
+#include "fs/part_file.h"
+
 #include <optional>
 
 namespace tandem::testing {
@@ -11,6 +13,22 @@ bool IsWrite(FaultFilesystem::Op op) {
 }
 
 }  // namespace
+
+// A part file whose writes go through the owner's faults.
+class FaultFilesystem::FaultyPartFile final : public fs::FileInAssembly {
+ public:
+  FaultyPartFile(FaultFilesystem& owner, std::filesystem::path path, std::unique_ptr<fs::FileInAssembly> real)
+      : owner_(owner), path_(std::move(path)), real_(std::move(real)) {}
+  Result<void> Write(uint64_t offset, ByteView data) override;
+  Result<void> Flush() override;
+  bool MayHoldData(uint64_t offset, uint64_t size) override { return real_->MayHoldData(offset, size); }
+  Result<void> Stamp(uint32_t mode, int64_t mtime_ns) override;
+
+ private:
+  FaultFilesystem& owner_;
+  const std::filesystem::path path_;
+  std::unique_ptr<fs::FileInAssembly> real_;
+};
 
 void FaultFilesystem::Fail(Op op, std::string path_part, Error error, int times) {
   std::lock_guard lock(mutex_);
@@ -56,6 +74,8 @@ std::optional<Error> FaultFilesystem::Check(Op op, const std::filesystem::path& 
 
 #define TANDEM_FAULT(op, ...) \
   if (auto fault = Check(op, __VA_ARGS__)) return *fault
+#define TANDEM_PART_FAULT(op, ...) \
+  if (auto fault = owner_.Check(op, __VA_ARGS__)) return *fault
 
 Result<fs::FileInfo> FaultFilesystem::Lstat(const std::filesystem::path& path) {
   TANDEM_FAULT(Op::kLstat, path);
@@ -115,6 +135,29 @@ Result<void> FaultFilesystem::SyncFilesystem(const std::filesystem::path& path) 
   return real_.SyncFilesystem(path);
 }
 
+Result<std::unique_ptr<fs::FileInAssembly>> FaultFilesystem::OpenPartFile(const std::filesystem::path& path,
+                                                                         uint64_t size, bool fresh,
+                                                                         fs::SegmentBufferPool& buffers) {
+  TANDEM_FAULT(Op::kOpenPartFile, path);
+  auto real = real_.OpenPartFile(path, size, fresh, buffers);
+  if (!real) return real.error();
+  return std::unique_ptr<fs::FileInAssembly>(std::make_unique<FaultyPartFile>(*this, path, std::move(*real)));
+}
+
+Result<void> FaultFilesystem::FaultyPartFile::Write(uint64_t offset, ByteView data) {
+  TANDEM_PART_FAULT(Op::kWritePart, path_);
+  return real_->Write(offset, data);
+}
+Result<void> FaultFilesystem::FaultyPartFile::Flush() {
+  TANDEM_PART_FAULT(Op::kWritePart, path_);
+  return real_->Flush();
+}
+Result<void> FaultFilesystem::FaultyPartFile::Stamp(uint32_t mode, int64_t mtime_ns) {
+  TANDEM_PART_FAULT(Op::kWritePart, path_);
+  return real_->Stamp(mode, mtime_ns);
+}
+
 #undef TANDEM_FAULT
+#undef TANDEM_PART_FAULT
 
 }  // namespace tandem::testing

@@ -42,6 +42,10 @@ class DiskFilesystem : public fs::Filesystem {
                             int64_t mtime_ns) override {
     return real_.WriteNewFile(path, data, mode, mtime_ns);
   }
+  Result<std::unique_ptr<fs::FileInAssembly>> OpenPartFile(const std::filesystem::path& path, uint64_t size,
+                                                          bool fresh, fs::SegmentBufferPool& buffers) override {
+    return real_.OpenPartFile(path, size, fresh, buffers);
+  }
   Result<void> SyncFile(const std::filesystem::path& path) override { return real_.SyncFile(path); }
   Result<void> SyncFilesystem(const std::filesystem::path& path) override { return real_.SyncFilesystem(path); }
 
@@ -55,6 +59,7 @@ class FaultFilesystem final : public DiskFilesystem {
     kLstat, kListDir, kOpenRead, kReadLink,
     kRemove, kRemoveFolder, kRename, kMakeFolder, kMakeSymlink, kSetMode, kSetMtime, kWriteNewFile,
     kSyncFile, kSyncFilesystem,
+    kOpenPartFile, kWritePart,  // kWritePart: a block placed in a part file (also its flush and stamp)
   };
 
   // Calls of `op` whose path (either path, for a rename) contains
@@ -82,10 +87,13 @@ class FaultFilesystem final : public DiskFilesystem {
   Result<void> SetMtime(const std::filesystem::path& path, int64_t mtime_ns) override;
   Result<void> WriteNewFile(const std::filesystem::path& path, ByteView data, uint32_t mode,
                             int64_t mtime_ns) override;
+  Result<std::unique_ptr<fs::FileInAssembly>> OpenPartFile(const std::filesystem::path& path, uint64_t size,
+                                                          bool fresh, fs::SegmentBufferPool& buffers) override;
   Result<void> SyncFile(const std::filesystem::path& path) override;
   Result<void> SyncFilesystem(const std::filesystem::path& path) override;
 
  private:
+  class FaultyPartFile;
   struct Fault {
     Op op;
     std::string path_part;
