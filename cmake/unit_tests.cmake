@@ -48,4 +48,7 @@ tandem_test(fs_test
   LIBS tandem_fs)
 
 # The share engine's stages, without daemons, sockets or sleeps.
-tandem_test(sync_test SOURCES src/sync/conflicts_test.cc src/sync/need_queue_test.cc LIBS tandem_sync)
+tandem_test(sync_test
+  SOURCES
+    src/sync/conflicts_test.cc src/sync/need_queue_test.cc src/sync/memory_link.cc src/sync/share_engine_test.cc
+  LIBS tandem_sync tandem_testing)
