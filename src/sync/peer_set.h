@@ -1,0 +1,47 @@
+// PeerSet: the peers one share is attached to, what the index exchange has
+// sent each, and the one rule for whom to ask next for a block.
+//
+// Threads: the event loop only (owned by the ShareEngine).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sync/peer_link.h"
+
+namespace tandem::sync {
+
+// One attached peer and where the index exchange stands with it.
+struct AttachedPeer {
+  std::shared_ptr<PeerLink> link;
+  std::string offer;     // the share's offer on this link
+  bool live = false;     // initial index sent; pushes follow
+  bool pushing = false;  // a push coroutine is running
+  bool dirty = false;    // records were added since the push last looked
+  uint64_t cursor = 0;   // our last sequence sent
+};
+
+class PeerSet {
+ public:
+  // nullptr when `link` is attached already.
+  std::shared_ptr<AttachedPeer> Add(std::shared_ptr<PeerLink> link, std::string offer);
+  // Whether it was attached.
+  bool Remove(const PeerLink* link);
+  std::shared_ptr<AttachedPeer> Find(const PeerLink* link) const;
+  const std::vector<std::shared_ptr<AttachedPeer>>& all() const { return peers_; }
+  bool empty() const { return peers_.empty(); }
+
+  // The peers to ask for one block, in the order to ask them. Each call
+  // starts one further along: requests that all took the same first peer
+  // would queue there, and a request that took a fresh turn for every try
+  // could, among concurrent ones, land on the peer that already said no.
+  std::vector<std::shared_ptr<AttachedPeer>> InTurn();
+
+ private:
+  std::vector<std::shared_ptr<AttachedPeer>> peers_;
+  size_t next_ = 0;
+};
+
+}  // namespace tandem::sync
