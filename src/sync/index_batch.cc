@@ -1,0 +1,121 @@
+#include "sync/index_batch.h"
+
+namespace tandem::sync {
+
+Result<std::vector<CheckedRecord>> CheckRecords(const crypto::ShareSecrets& secrets, const wire::IndexBatch& batch,
+                                                size_t begin, size_t end) {
+  const bool batch_signed = !batch.batch_signature().empty();
+  std::vector<CheckedRecord> out;
+  out.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) {
+    auto record = crypto::RecordFromWire(batch.records(static_cast<int>(i)));
+    if (!record) return record.error();
+    crypto::Key32 digest{};
+    if (batch_signed) {
+      // The batch vouches for the record's own signature, which replicas
+      // that relay it check on their own: at least its form is checked here.
+      if (record->signature.size() != crypto::kRecordSignatureSize) {
+        return MakeError(ErrorCode::kCorrupt, "peer sent a record whose signature is malformed");
+      }
+      digest = crypto::RecordDigest(secrets.share_id(), *record);
+    } else if (auto verified = crypto::VerifyRecord(secrets, *record); !verified) {
+      return MakeError(ErrorCode::kCorrupt, "peer sent a record the share key did not sign");
+    }
+    std::optional<crypto::Entry> entry;
+    if (secrets.CanRead()) {
+      auto opened = crypto::OpenRecord(secrets, *record);
+      if (!opened) return MakeError(ErrorCode::kCorrupt, "peer sent a record that does not open: " + opened.error().message);
+      entry = std::move(*opened);
+    }
+    out.push_back({std::move(*record), std::move(entry), digest});
+  }
+  return out;
+}
+
+Result<void> CheckBatchSignature(const crypto::ShareSecrets& secrets, const wire::IndexBatch& batch,
+                                 const std::vector<CheckedRecord>& records) {
+  std::vector<crypto::Key32> digests;
+  digests.reserve(records.size());
+  for (const CheckedRecord& item : records) digests.push_back(item.digest);
+  if (!crypto::VerifyRecordBatch(secrets, digests, AsBytes(batch.batch_signature()))) {
+    return MakeError(ErrorCode::kCorrupt, "peer sent records the share key did not sign");
+  }
+  return Ok();
+}
+
+namespace {
+
+// Whether `incoming` takes the place of `existing` (concurrent with it). A
+// writer settles the two with records every device applies alike; those it
+// wrote are added to `out`.
+bool WinsOver(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t replica_id,
+              const scan::LocalDisk& disk, const store::StoredRecord& existing, const CheckedRecord& incoming,
+              AppliedBatch& out) {
+  std::optional<crypto::Entry> mine;
+  if (secrets.CanRead()) {
+    auto opened = crypto::OpenRecord(secrets, existing.record);
+    if (opened) mine = std::move(*opened);
+  }
+  if (!secrets.CanWrite() || !mine) {
+    // Read and blind replicas cannot settle. They all keep the version
+    // with the larger signature (what the writers pick for the same
+    // content), so relays in a chain agree and pass one version on,
+    // until a writer that sees both writes a dominating record.
+    return incoming.record.signature > existing.record.signature;
+  }
+  scan::LocalDisk local = disk;
+  scan::Settlement settled = scan::Settle(repo, secrets, replica_id, {existing.record, *mine},
+                                          {incoming.record, *incoming.entry}, &local);
+  for (const crypto::Locator& written : settled.written) {
+    auto stored = repo.GetRecord(written);
+    auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
+    out.needs.emplace_back(written, Need{entry && !entry->deleted ? entry->size : 0});
+  }
+  out.stored += settled.written.size();
+  // Same content (nothing written, nothing unsettled): the incoming
+  // version wins by signature order.
+  return settled.written.empty() && !settled.a_wins && !settled.unsettled;
+}
+
+}  // namespace
+
+AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t replica_id,
+                          scan::LocalDisk disk, const std::string& device, const store::PeerProgress& progress,
+                          const std::vector<CheckedRecord>& records) {
+  AppliedBatch out;
+  auto tx = repo.Begin();
+  const uint64_t seq_before = repo.LastSeq();
+  size_t as_sent = 0;
+  for (const CheckedRecord& item : records) {
+    const crypto::Record& record = item.record;
+    const std::optional<crypto::Entry>& entry = item.entry;
+    auto existing = repo.GetRecord(record.locator);
+    Ordering order = existing ? record.vector.Compare(existing->record.vector) : Ordering::kAfter;
+    if (order == Ordering::kConcurrent) {
+      if (!WinsOver(repo, secrets, replica_id, disk, *existing, item, out)) continue;
+    } else if (order != Ordering::kAfter) {
+      continue;
+    }
+    repo.PutRecord(record);
+    ++out.stored;
+    ++as_sent;
+    if (entry && !entry->deleted && secrets.CanWrite()) {
+      // Another device kept our version of a file as a conflict copy: make
+      // the copy from the local file now, before the winner replaces it.
+      if (auto copy = scan::ParseConflictCopyPath(entry->path.str())) {
+        scan::CopyIndexedFile(repo, disk, copy->original, *entry, entry->path.str(), record.vector);
+      }
+    }
+    if (entry) {
+      out.needs.emplace_back(record.locator, Need{entry->deleted ? 0 : entry->size});
+    } else {
+      repo.SetRecordBlocks(record.locator, record.blocks);
+    }
+  }
+  repo.SetPeerProgress(device, progress);
+  tx.Commit();
+  if (as_sent > 0 && repo.LastSeq() - seq_before == as_sent) out.verbatim.emplace(seq_before + 1, repo.LastSeq());
+  return out;
+}
+
+}  // namespace tandem::sync

@@ -1,0 +1,62 @@
+// Taking in a batch of records a peer sent: checking it (pure, on the pool:
+// signatures and entries need no store) and applying it (on the engine's
+// strand: what is newer is stored, concurrent versions are settled, and the
+// paths to bring up to date are listed for the need queue).
+//
+// Threads: CheckRecords and CheckBatchSignature on any thread; ApplyRecords
+// wherever the repository is used (the engine's strand).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "crypto/keys.h"
+#include "crypto/record.h"
+#include "scan/conflict.h"
+#include "store/repository.h"
+#include "sync/need_queue.h"
+#include "tandem.pb.h"
+
+namespace tandem::sync {
+
+// A record as received, checked.
+struct CheckedRecord {
+  crypto::Record record;
+  std::optional<crypto::Entry> entry;  // what it says, if this replica can read it
+  crypto::Key32 digest{};              // for the batch signature, when there is one
+};
+
+// Records [begin, end) of `batch`, each signed by the share key (or, when
+// the batch is signed as a whole, with a signature of the right form: the
+// batch signature vouches for it) and, on a replica that reads, opened.
+// kCorrupt names the first record that fails.
+Result<std::vector<CheckedRecord>> CheckRecords(const crypto::ShareSecrets& secrets, const wire::IndexBatch& batch,
+                                                size_t begin, size_t end);
+
+// For a batch signed as a whole: whether the signature covers the digests
+// of `records` (all of the batch, in order). kCorrupt if not.
+Result<void> CheckBatchSignature(const crypto::ShareSecrets& secrets, const wire::IndexBatch& batch,
+                                 const std::vector<CheckedRecord>& records);
+
+struct AppliedBatch {
+  std::vector<std::pair<crypto::Locator, Need>> needs;  // paths to bring up to date
+  size_t stored = 0;
+  // The sequence numbers the batch took, when every one of them holds a
+  // record exactly as the peer sent it: the peer need not get them back.
+  std::optional<std::pair<uint64_t, uint64_t>> verbatim;
+};
+
+// Stores each record newer than the one held (in one transaction, with the
+// peer's progress `{epoch, last_seq}` for `device`). Concurrent versions are
+// settled by a writer (scan/conflict.h, using the files on `disk`); read
+// and blind replicas keep the version with the larger signature, as every
+// relay does. Throws store::StoreError.
+AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t replica_id,
+                          scan::LocalDisk disk, const std::string& device, const store::PeerProgress& progress,
+                          const std::vector<CheckedRecord>& records);
+
+}  // namespace tandem::sync
