@@ -18,6 +18,8 @@
 #include "crypto/keyed_hash.h"
 #include "crypto/seal.h"
 #include "scan/conflict.h"
+#include "sync/local_blocks.h"
+#include "sync/pull_decision.h"
 #include "sync/share_engine.h"
 
 namespace tandem::sync {
@@ -34,64 +36,6 @@ namespace stdfs = std::filesystem;
 constexpr int kPullWorkers = 256;               // files assembled at once
 constexpr size_t kBlocksInFlight = 64;          // block requests per file
 constexpr size_t kBlindBlocksInFlight = 64;     // a blind replica's block requests
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-bool ReadExactly(int fd, uint8_t* out, size_t size, uint64_t offset) {
-  while (size > 0) {
-    ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    out += n, size -= static_cast<size_t>(n), offset += static_cast<uint64_t>(n);
-  }
-  return true;
-}
-
-// The block's bytes read from `path` at `offset`, if they hash to `id`.
-// With `indexed` (serving to a peer), a file whose stat data is still as
-// indexed, before and after the read, holds what the scan hashed and is not
-// hashed again: serving costs a read instead of a read and an HMAC. The
-// receiver verifies every block it opens, so a rewrite the stat data cannot
-// show (within one timestamp tick) costs it a retry, not a bad file. Blocks
-// copied into this device's own files always pass `indexed` = nullptr:
-// nobody after us would catch a bad one.
-bool ReadVerifiedBlockInto(const stdfs::path& path, uint64_t offset, const crypto::BlockId& id,
-                           const crypto::Key32& id_key, const store::BlockLocation::IndexedFile* indexed,
-                           std::span<uint8_t> out) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (fd.get() < 0) return false;
-  auto as_indexed = [&] {
-    struct stat st;
-    if (!indexed || ::fstat(fd.get(), &st) != 0) return false;
-    fs::FileInfo info = fs::FromStat(st);
-    return info.kind == fs::FileKind::kRegular && info.size == indexed->size &&
-           info.mtime_ns == indexed->mtime_ns && info.ctime_ns == indexed->ctime_ns && info.inode == indexed->inode;
-  };
-  bool trusted = as_indexed();
-  if (!ReadExactly(fd.get(), out.data(), out.size(), offset)) return false;
-  trusted = trusted && as_indexed();
-  return trusted || crypto::ComputeBlockId(id_key, out) == id;
-}
-
-std::optional<Bytes> ReadVerifiedBlock(const stdfs::path& path, uint64_t offset, uint32_t size,
-                                       const crypto::BlockId& id, const crypto::Key32& id_key,
-                                       const store::BlockLocation::IndexedFile* indexed = nullptr) {
-  Bytes data(size);
-  if (!ReadVerifiedBlockInto(path, offset, id, id_key, indexed, data)) return std::nullopt;
-  return data;
-}
 
 store::LocalFileState StateFromDisk(const std::string& path, crypto::EntryKind kind, const fs::FileInfo& info,
                                     std::vector<crypto::BlockRef> blocks, VersionVector vector) {
@@ -159,6 +103,12 @@ struct ShareEngine::PullPlan {
   std::vector<uint64_t> offsets;  // of each block
   std::vector<size_t> missing;    // block indexes to fetch
   std::string error;
+
+  PullPlan& Stop(Step why, std::string message) {
+    step = why;
+    error = std::move(message);
+    return *this;
+  }
 };
 
 void ShareEngine::AddNeeds(const std::vector<std::pair<crypto::Locator, Need>>& needs) {
@@ -293,188 +243,192 @@ void ShareEngine::OnPullersIdle() {
   asio::co_spawn(loop_, refresh(self), LogErrors(self, "summary"));
 }
 
-asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
-  auto self = shared_from_this();
-  std::optional<std::optional<fs::FileInfo>> revert;  // the disk the revert was asked for
-  if (const Need* need = needs_.Find(locator); need && need->revert) revert = need->revert_disk;
-  // Plan on the strand: settle everything that needs no peer, and copy every
-  // block that some local file already holds.
-  auto plan_pull = [self, locator, revert_asked = revert]() -> PullPlan {
-    PullPlan plan;
-    if (!self->repo_) return plan;
-    store::Repository& repo = *self->repo_;
-    const auto& secrets = self->options_.secrets;
-    auto stored = repo.GetRecord(locator);
-    if (!stored) return plan;
-    auto opened = crypto::OpenRecord(secrets, stored->record);
-    if (!opened) return plan;
-    plan.entry = std::move(*opened);
-    plan.seq = stored->seq;
-    plan.vector = stored->record.vector;
-    const crypto::Entry& entry = *plan.entry;
-    const std::string& rel = entry.path.str();
-    stdfs::path full = self->options_.root / rel;
-    // Nothing is written into a folder that is not the share's any more.
-    if (auto ok = self->CheckFolder(); !ok) {
-      plan.step = PullPlan::Step::kUnavailable;
-      plan.error = ok.error().message;
-      return plan;
+// On the strand: what the record, the index and the disk say (pull_decision.h).
+PullFacts ShareEngine::GatherFacts(const crypto::Entry& entry,
+                                   const std::optional<std::optional<fs::FileInfo>>& revert_asked) {
+  store::Repository& repo = *repo_;
+  const stdfs::path full = options_.root / entry.path.str();
+  PullFacts facts;
+  facts.entry = &entry;
+  facts.can_write = options_.secrets.CanWrite();
+  facts.parents_are_folders = fs::ParentsAreFolders(fs_, options_.root, entry.path);
+  if (!facts.parents_are_folders) return facts;
+  facts.indexed = repo.GetFileState(entry.path.str());
+  facts.disk = fs_.Lstat(full);
+  facts.revert = revert_asked && SameDisk(facts.disk, *revert_asked);
+  if (!entry.deleted && !facts.indexed) facts.folded_into = FindFoldedInto(fs_, options_.root, repo, entry.path);
+  if (entry.kind == crypto::EntryKind::kSymlink && facts.disk && facts.disk->kind == fs::FileKind::kSymlink) {
+    auto target = fs_.ReadLink(full);
+    facts.symlink_as_recorded = target && *target == entry.symlink_target;
+  }
+  return facts;
+}
+
+// On the strand: decides what pulling `locator` does and does all of it
+// that needs no peer; a file to assemble is left as kFetch, with every
+// local copy of its blocks found.
+ShareEngine::PullPlan ShareEngine::PlanPull(const crypto::Locator& locator,
+                                            const std::optional<std::optional<fs::FileInfo>>& revert_asked) {
+  PullPlan plan;
+  store::Repository& repo = *repo_;
+  auto stored = repo.GetRecord(locator);
+  if (!stored) return plan;
+  auto opened = crypto::OpenRecord(options_.secrets, stored->record);
+  if (!opened) return plan;
+  plan.entry = std::move(*opened);
+  plan.seq = stored->seq;
+  plan.vector = stored->record.vector;
+  // Nothing is written into a folder that is not the share's any more.
+  if (auto ok = CheckFolder(); !ok) return plan.Stop(PullPlan::Step::kUnavailable, ok.error().message);
+  const PullFacts facts = GatherFacts(*plan.entry, revert_asked);
+  const PullDecision decision = DecidePull(facts);
+  plan.expected_local = facts.indexed;
+  plan.revert = facts.revert ? revert_asked : std::nullopt;
+  if (decision.move_edit_aside) {
+    if (auto moved = MoveEditAside(*plan.entry, *facts.disk); !moved) {
+      return plan.Stop(PullPlan::Step::kRetryLater, moved.error().message);
     }
-    if (!fs::ParentsAreFolders(self->fs_, self->options_.root, entry.path)) {
-      plan.step = PullPlan::Step::kRetryLater;
-      plan.error = "not writing " + rel + ": a folder above it is a symlink or a file here";
-      return plan;
-    }
-    plan.expected_local = repo.GetFileState(rel);
-    auto disk = self->fs_.Lstat(full);
-    bool on_disk = disk.has_value();
-    bool revert = revert_asked && SameDisk(disk, *revert_asked);
-    plan.revert = revert ? revert_asked : std::nullopt;
-    bool disk_as_indexed = revert || scan::DiskAsIndexed(plan.expected_local, disk);
-    if (!entry.deleted && !plan.expected_local) {
-      if (auto look_alike = FindFoldedInto(self->fs_, self->options_.root, repo, entry.path)) {
-        plan.step = PullPlan::Step::kLookAlike;
-        plan.error = "not writing " + rel + ": it differs only in case or Unicode normalisation from " +
-                     *look_alike + ", which is already here, and this folder's filesystem takes the two " +
-                     "for one file; rename one of them";
-        return plan;
-      }
-    }
-    bool read_only = !secrets.CanWrite();
-    auto local_change = [&] {
-      plan.step = PullPlan::Step::kLocalChange;
-      return plan;
-    };
-    if (entry.deleted) {
-      if (!plan.expected_local && !on_disk) return plan;
-      if (!disk_as_indexed && read_only) {
-        // A read replica's edit outlives the share's delete, as a local addition.
-        repo.DeleteFileState(rel);
-        return plan;
-      }
-      if (!disk_as_indexed) return local_change();
-      if (!on_disk) {
-        repo.DeleteFileState(rel);
-        return plan;
-      }
+    plan.expected_local.reset();
+  }
+  if (auto done = CarryOut(decision, facts, locator, plan); !done) {
+    return plan.Stop(PullPlan::Step::kRetryLater, done.error().message);
+  }
+  return plan;
+}
+
+// A read replica cannot publish its edit: the edit moves aside to a
+// conflict copy name, still a local change, and the share's version takes
+// the name.
+Result<void> ShareEngine::MoveEditAside(const crypto::Entry& entry, const fs::FileInfo& disk) {
+  const std::string& rel = entry.path.str();
+  crypto::Entry local{.path = entry.path};
+  local.mtime_ns = disk.mtime_ns;
+  local.device_short_id = options_.device_short_id;
+  std::string copy;
+  for (int later = 0; later < 100 && (copy.empty() || fs_.Lstat(options_.root / copy)); ++later) {
+    copy = scan::ConflictCopyPath(local, later);
+  }
+  if (auto moved = fs_.Rename(options_.root / rel, options_.root / copy); !moved) {
+    return MakeError(ErrorCode::kIo, "cannot move the local edit of " + rel + " aside: " + moved.error().message);
+  }
+  spdlog::warn("share {}: {} was edited here; the share's version takes its place and the edit is kept as {}",
+               options_.name, rel, copy);
+  repo_->DeleteFileState(rel);
+  return Ok();
+}
+
+// On the strand: does what `decision` says, except a fetch, which is only
+// prepared (plan.step = kFetch). An error is this path's, retried later.
+Result<void> ShareEngine::CarryOut(const PullDecision& decision, const PullFacts& facts,
+                                   const crypto::Locator& locator, PullPlan& plan) {
+  store::Repository& repo = *repo_;
+  const crypto::Entry& entry = *plan.entry;
+  const std::string& rel = entry.path.str();
+  const stdfs::path full = options_.root / rel;
+  // Never the share's folder or its .tandem: when those are gone, the
+  // share is not here and nothing may be made in their place.
+  const stdfs::path repo_dir = options_.root / RelPath::kRepoDirName;
+  auto index_disk = [&](std::vector<crypto::BlockRef> blocks) {
+    if (auto now = fs_.Lstat(full)) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, std::move(blocks), plan.vector));
+  };
+  switch (decision.action) {
+    case PullAction::kNothing:
+      return Ok();
+    case PullAction::kRefuseUnsafe:
+      plan.Stop(PullPlan::Step::kRetryLater, decision.why);
+      return Ok();
+    case PullAction::kRefuseFolded:
+      plan.Stop(PullPlan::Step::kLookAlike, decision.why);
+      return Ok();
+    case PullAction::kIndexLocalChange:
+      plan.Stop(PullPlan::Step::kLocalChange, {});
+      return Ok();
+    case PullAction::kForgetIndexed:
+      repo.DeleteFileState(rel);
+      return Ok();
+    case PullAction::kRemove: {
       // A folder only if empty: children go first.
-      auto removed = disk->kind == fs::FileKind::kDirectory ? self->fs_.RemoveFolder(full) : self->fs_.Remove(full);
-      if (!removed && removed.error().code != ErrorCode::kNotFound) {
-        plan.step = PullPlan::Step::kRetryLater;
-        plan.error = removed.error().message;
-        return plan;
-      }
+      auto removed = facts.disk->kind == fs::FileKind::kDirectory ? fs_.RemoveFolder(full) : fs_.Remove(full);
+      if (!removed && removed.error().code != ErrorCode::kNotFound) return removed;
       repo.DeleteFileState(rel);
-      return plan;
+      return Ok();
     }
-    if (on_disk && !disk_as_indexed && read_only) {
-      // A read replica cannot publish its edit; the share's version takes the
-      // name and the edit is kept beside it, still a local change.
-      crypto::Entry local{.path = entry.path};
-      local.mtime_ns = disk->mtime_ns;
-      local.device_short_id = self->options_.device_short_id;
-      std::string copy;
-      for (int later = 0; later < 100 && (copy.empty() || self->fs_.Lstat(self->options_.root / copy)); ++later) {
-        copy = scan::ConflictCopyPath(local, later);
-      }
-      if (auto moved = self->fs_.Rename(full, self->options_.root / copy); !moved) {
-        plan.step = PullPlan::Step::kRetryLater;
-        plan.error = "cannot move the local edit of " + rel + " aside: " + moved.error().message;
-        return plan;
-      }
-      spdlog::warn("share {}: {} was edited here; the share's version takes its place and the edit is kept as {}",
-                   self->options_.name, rel, copy);
-      repo.DeleteFileState(rel);
-      plan.expected_local.reset();
-      on_disk = false;
-      disk = MakeError(ErrorCode::kNotFound, "moved aside");
+    case PullAction::kMakeFolder: {
+      if (facts.disk && facts.disk->kind != fs::FileKind::kDirectory && !decision.move_edit_aside) (void)fs_.Remove(full);
+      auto made = fs::MakeFoldersBelow(fs_, options_.root, rel);
+      if (made) made = fs_.SetMode(full, entry.mode);
+      if (!made) return MakeError(ErrorCode::kIo, "cannot create folder " + rel + ": " + made.error().message);
+      index_disk({});
+      return Ok();
     }
-    if (on_disk && !disk_as_indexed) return local_change();
-    if (entry.kind == crypto::EntryKind::kDirectory) {
-      if (on_disk && disk->kind != fs::FileKind::kDirectory) (void)self->fs_.Remove(full);
-      auto made = fs::MakeFoldersBelow(self->fs_, self->options_.root, rel);
-      if (made) made = self->fs_.SetMode(full, entry.mode);
+    case PullAction::kIndexDisk:
+      index_disk({});
+      return Ok();
+    case PullAction::kMakeSymlink: {
+      (void)fs::MakeFoldersBelow(fs_, repo_dir, "tmp");
+      (void)fs::MakeFoldersBelow(fs_, options_.root, entry.path.Parent());
+      stdfs::path tmp = repo_dir / "tmp" / (HexEncode(locator).substr(0, 16) + ".link");
+      (void)fs_.Remove(tmp);
+      auto made = fs_.MakeSymlink(entry.symlink_target, tmp);
+      if (made) made = fs_.Rename(tmp, full);
       if (!made) {
-        plan.step = PullPlan::Step::kRetryLater;
-        plan.error = "cannot create folder " + rel + ": " + made.error().message;
-        return plan;
+        (void)fs_.Remove(tmp);
+        return MakeError(ErrorCode::kIo, "cannot create symlink " + rel + ": " + made.error().message);
       }
-      auto now = self->fs_.Lstat(full);
-      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, {}, plan.vector));
-      return plan;
+      index_disk({});
+      return Ok();
     }
-    stdfs::path tmp_dir = self->options_.root / RelPath::kRepoDirName / "tmp";
-    // Never the share's folder or its .tandem: when those are gone, the
-    // share is not here and nothing may be made in their place.
-    const stdfs::path repo_dir = self->options_.root / RelPath::kRepoDirName;
-    if (entry.kind == crypto::EntryKind::kSymlink) {
-      (void)fs::MakeFoldersBelow(self->fs_, repo_dir, "tmp");
-      (void)fs::MakeFoldersBelow(self->fs_, self->options_.root, entry.path.Parent());
-      if (on_disk && disk->kind == fs::FileKind::kSymlink) {
-        auto target = self->fs_.ReadLink(full);
-        if (target && *target == entry.symlink_target) {
-          repo.PutFileState(StateFromDisk(rel, entry.kind, *disk, {}, plan.vector));
-          return plan;
-        }
-      }
-      stdfs::path tmp = tmp_dir / (HexEncode(locator).substr(0, 16) + ".link");
-      (void)self->fs_.Remove(tmp);
-      auto made = self->fs_.MakeSymlink(entry.symlink_target, tmp);
-      if (made) made = self->fs_.Rename(tmp, full);
-      if (!made) {
-        (void)self->fs_.Remove(tmp);
-        plan.step = PullPlan::Step::kRetryLater;
-        plan.error = "cannot create symlink " + rel + ": " + made.error().message;
-        return plan;
-      }
-      auto now = self->fs_.Lstat(full);
-      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, {}, plan.vector));
-      return plan;
-    }
-    // A regular file.
-    if (!revert && plan.expected_local && on_disk && disk->kind == fs::FileKind::kRegular &&
-        plan.expected_local->blocks == entry.blocks) {
-      // Same content: only metadata to bring over.
-      (void)self->fs_.SetMode(full, entry.mode);
-      (void)self->fs_.SetMtime(full, entry.mtime_ns);
-      auto now = self->fs_.Lstat(full);
-      if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks, plan.vector));
-      return plan;
-    }
-    Bytes list_id = ToBytes(crypto::Sha256(crypto::EncodeBlockList(entry.blocks)));
-    plan.tmp = tmp_dir / (HexEncode(locator).substr(0, 16) + "-" + HexEncode(list_id).substr(0, 16) + ".part");
-    plan.sources.reserve(entry.blocks.size());
-    for (const crypto::BlockRef& block : entry.blocks) plan.sources.push_back(repo.FindBlock(block.id));
-    // Here on the strand, which Shutdown waits for before deleting .tandem:
-    // the disk work after the fetch only creates files, never folders.
-    (void)fs::MakeFoldersBelow(self->fs_, repo_dir, "tmp");
-    (void)fs::MakeFoldersBelow(self->fs_, self->options_.root, entry.path.Parent());
-    plan.step = PullPlan::Step::kFetch;
-    return plan;
-  };
-  // One transaction for the whole plan: each query alone would take and
-  // drop SQLite's file locks, a handful of system calls each, and a plan
-  // makes several (and one per block).
-  auto plan_in_transaction = [self, plan_pull = std::move(plan_pull)]() -> PullPlan {
-    if (!self->repo_) return {};
-    auto tx = self->repo_->BeginDeferred();
-    PullPlan plan = plan_pull();
-    tx.Commit();
-    return plan;
-  };
-  auto plan = co_await RunOn(strand_, std::move(plan_in_transaction));
+    case PullAction::kSetMetadata:
+      (void)fs_.SetMode(full, entry.mode);
+      (void)fs_.SetMtime(full, entry.mtime_ns);
+      index_disk(entry.blocks);
+      return Ok();
+    case PullAction::kFetch:
+      break;
+  }
+  Bytes list_id = ToBytes(crypto::Sha256(crypto::EncodeBlockList(entry.blocks)));
+  plan.tmp = repo_dir / "tmp" / (HexEncode(locator).substr(0, 16) + "-" + HexEncode(list_id).substr(0, 16) + ".part");
+  plan.sources.reserve(entry.blocks.size());
+  for (const crypto::BlockRef& block : entry.blocks) plan.sources.push_back(repo.FindBlock(block.id));
+  // Here on the strand, which Shutdown waits for before deleting .tandem:
+  // the disk work after the fetch only creates files, never folders.
+  (void)fs::MakeFoldersBelow(fs_, repo_dir, "tmp");
+  (void)fs::MakeFoldersBelow(fs_, options_.root, entry.path.Parent());
+  plan.step = PullPlan::Step::kFetch;
+  return Ok();
+}
+
+// On the loop, not posted: no pull of this path can then make a part file
+// of the same name before the unlink runs. One system call.
+void ShareEngine::KeepPartFile(const crypto::Locator& locator, const PullPlan& plan) {
   if (auto kept = kept_parts_.find(locator); kept != kept_parts_.end()) {
     const bool superseded = plan.step == PullPlan::Step::kDone ||
                             (plan.step == PullPlan::Step::kFetch && kept->second != plan.tmp);
     if (superseded) {
-      // Here on the loop, not posted: no pull of this path can then make a
-      // part file of the same name before the unlink runs. One system call.
-      (void)self->fs_.Remove(kept->second);
+      (void)fs_.Remove(kept->second);
       kept_parts_.erase(kept);
     }
   }
   // Until it is renamed into place, whatever this pull writes stays for a resume.
   if (plan.step == PullPlan::Step::kFetch) kept_parts_[locator] = plan.tmp;
+}
+
+asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
+  auto self = shared_from_this();
+  std::optional<std::optional<fs::FileInfo>> revert;  // the disk the revert was asked for
+  if (const Need* need = needs_.Find(locator); need && need->revert) revert = need->revert_disk;
+  // One transaction for the whole plan: each query alone would take and
+  // drop SQLite's file locks, a handful of system calls each, and a plan
+  // makes several (and one per block).
+  auto plan_in_transaction = [self, locator, revert]() -> PullPlan {
+    if (!self->repo_) return {};
+    auto tx = self->repo_->BeginDeferred();
+    PullPlan plan = self->PlanPull(locator, revert);
+    tx.Commit();
+    return plan;
+  };
+  auto plan = co_await RunOn(strand_, std::move(plan_in_transaction));
+  KeepPartFile(locator, plan);
   AsyncSlots::Held large_slot;
   if (plan.step == PullPlan::Step::kFetch && plan.entry->size >= fs::PartFile::kDirectFrom) {
     large_slot = co_await large_pulls_.Acquire([this] { return !shut_down_ && enabled_; });
@@ -509,6 +463,21 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
       co_return MakeError(ErrorCode::kFailedPrecondition, "waiting for a local change to be indexed");
     case PullPlan::Step::kFetch: break;
   }
+  if (auto assembled = co_await Assemble(plan, whole); !assembled) co_return assembled;
+  stdfs::path tmp_path = plan.tmp;
+  auto renamed = std::make_shared<bool>(false);
+  auto move_into_place = [self, locator, renamed, plan = std::move(plan)]() {
+    return self->MoveIntoPlace(locator, plan, *renamed);
+  };
+  auto finished = co_await FinishDurably(tmp_path, std::move(move_into_place));
+  if (*renamed) kept_parts_.erase(locator);
+  co_return finished;
+}
+
+// The file's blocks fetched into its temporary copy, which is then closed
+// (and stamped with the record's mode and mtime when complete).
+asio::awaitable<Result<void>> ShareEngine::Assemble(PullPlan& plan, bool whole) {
+  auto self = shared_from_this();
   Result<void> fetched = Ok();
   try {
     if (whole) {
@@ -545,44 +514,39 @@ asio::awaitable<Result<void>> ShareEngine::PullOne(crypto::Locator locator) {
   if (has_part) closed = co_await RunOn(pool_.get_executor(), std::move(close_part));
   if (!fetched) co_return fetched;
   if (!closed) co_return MakeError(closed.error().code, "cannot write " + plan.entry->path.str() + ": " + closed.error().message);
+  co_return Ok();
+}
 
-  stdfs::path tmp_path = plan.tmp;
-  auto renamed = std::make_shared<bool>(false);
-  // Finalize on the strand: the file must still be as planned, and the record
-  // still the one we assembled.
-  auto finish_file = [self, locator, renamed, plan = std::move(plan)]() -> Result<void> {
-    if (!self->repo_) return Ok();
-    store::Repository& repo = *self->repo_;
-    const crypto::Entry& entry = *plan.entry;
-    const std::string& rel = entry.path.str();
-    stdfs::path full = self->options_.root / rel;
-    auto stored = repo.GetRecord(locator);
-    if (!stored || stored->seq != plan.seq) return Ok();  // superseded: the newer record is queued
-    auto local = repo.GetFileState(rel);
-    auto disk = self->fs_.Lstat(full);
-    // A revert goes ahead only while the disk is as it was when asked.
-    bool unchanged = (plan.revert && SameDisk(disk, *plan.revert)) ||
-                     ((plan.expected_local ? local && SameMeta(*local, *plan.expected_local) : !local) &&
-                      scan::DiskAsIndexed(local, disk));
-    if (!unchanged) {
-      // A local edit arrived meanwhile: index it, then plan again.
-      asio::post(self->loop_, [self, rel] { self->ScheduleScanOf(ChangedEntry(rel)); });
-      return MakeError(ErrorCode::kFailedPrecondition, "waiting for a local change to be indexed");
-    }
-    if (!fs::ParentsAreFolders(self->fs_, self->options_.root, entry.path, &self->folders_in_group_)) {
-      return MakeError(ErrorCode::kIo, "not writing " + rel + ": a folder above it is a symlink or a file here");
-    }
-    if (auto moved = self->fs_.Rename(plan.tmp, full); !moved) {
-      return MakeError(ErrorCode::kIo, "cannot move " + rel + " into place: " + moved.error().message);
-    }
-    *renamed = true;
-    auto now = self->fs_.Lstat(full);
-    if (now) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks, plan.vector));
-    return Ok();
-  };
-  auto finished = co_await FinishDurably(tmp_path, std::move(finish_file));
-  if (*renamed) kept_parts_.erase(locator);
-  co_return finished;
+// On the strand, in a group (FinishDurably): the assembled file takes its
+// name if the record is still the one assembled and the disk is still as
+// planned; otherwise a local edit came meanwhile and is indexed first.
+Result<void> ShareEngine::MoveIntoPlace(const crypto::Locator& locator, const PullPlan& plan, bool& renamed) {
+  if (!repo_) return Ok();
+  store::Repository& repo = *repo_;
+  const crypto::Entry& entry = *plan.entry;
+  const std::string& rel = entry.path.str();
+  stdfs::path full = options_.root / rel;
+  auto stored = repo.GetRecord(locator);
+  if (!stored || stored->seq != plan.seq) return Ok();  // superseded: the newer record is queued
+  auto local = repo.GetFileState(rel);
+  auto disk = fs_.Lstat(full);
+  // A revert goes ahead only while the disk is as it was when asked.
+  bool unchanged = (plan.revert && SameDisk(disk, *plan.revert)) ||
+                   ((plan.expected_local ? local && SameMeta(*local, *plan.expected_local) : !local) &&
+                    scan::DiskAsIndexed(local, disk));
+  if (!unchanged) {
+    asio::post(loop_, [self = shared_from_this(), rel] { self->ScheduleScanOf(ChangedEntry(rel)); });
+    return MakeError(ErrorCode::kFailedPrecondition, "waiting for a local change to be indexed");
+  }
+  if (!fs::ParentsAreFolders(fs_, options_.root, entry.path, &folders_in_group_)) {
+    return MakeError(ErrorCode::kIo, "not writing " + rel + ": a folder above it is a symlink or a file here");
+  }
+  if (auto moved = fs_.Rename(plan.tmp, full); !moved) {
+    return MakeError(ErrorCode::kIo, "cannot move " + rel + " into place: " + moved.error().message);
+  }
+  renamed = true;
+  if (auto now = fs_.Lstat(full)) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, entry.blocks, plan.vector));
+  return Ok();
 }
 
 asio::awaitable<void> ShareEngine::SweepPartFiles() {
@@ -735,12 +699,7 @@ void ShareEngine::StartTemporaryFile(PullPlan& plan) {
   if (resuming) {
     // One left by a fetch that got nothing (the sender could not serve yet)
     // is all holes: start it afresh, so it is written as a new file is.
-    bool empty = false;
-    {
-      Fd probe(::open(plan.tmp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-      empty = probe.get() >= 0 && !fs::MayHoldData(probe.get(), 0, entry.size);
-    }
-    if (empty) resuming = !fs_.Remove(plan.tmp);
+    if (HoldsNoData(plan.tmp, entry.size)) resuming = !fs_.Remove(plan.tmp);
   }
   // A part file left stamped with a read-only mode (its group failed) is
   // written again: give its owner write access back first.
@@ -802,15 +761,14 @@ asio::awaitable<Result<void>> ShareEngine::FetchBlock(crypto::BlockRef block, co
   AsyncSlots::Held slot = co_await block_slots_.Acquire([this] { return !shut_down_; });
   if (!slot) co_return MakeError(ErrorCode::kNotFound, "the share is being removed");
   // Ask each connected peer in turn until one has a current copy.
-  const size_t first_link = next_link_++;
-  for (size_t attempt = 0; attempt < links_.size(); ++attempt) {
-    if (links_.empty() || shut_down_) break;
+  for (const auto& link : peers_.InTurn()) {
+    if (shut_down_) break;
     if (wanted && !wanted()) co_return gave_up();
-    auto link = links_[(first_link + attempt) % links_.size()];
-    auto fetched = co_await link->peer->FetchBlock(link->offer, block.id, block.size);
+    if (!peers_.Find(link->link.get())) continue;  // detached meanwhile
+    auto fetched = co_await link->link->FetchBlock(link->offer, block.id, block.size);
     if (!fetched) {
       spdlog::debug("share {}: block {} from {}: {}", options_.name, HexEncode(block.id).substr(0, 12),
-                    link->peer->device_id(), fetched.error().message);
+                    link->link->device_id(), fetched.error().message);
       continue;
     }
     if (shut_down_) break;  // the folder may be gone: nothing is written now
@@ -839,7 +797,7 @@ asio::awaitable<Result<void>> ShareEngine::FetchBlock(crypto::BlockRef block, co
       // The disk's refusal, not the peer's: shown as the file's failure.
       co_return MakeError(ErrorCode::kIo, "cannot write " + path + ": " + written.error().message);
     }
-    last_error_ = "peer " + link->peer->device_id() + " sent a block of " + path +
+    last_error_ = "peer " + link->link->device_id() + " sent a block of " + path +
                   " that does not match its id; it was rejected";
     spdlog::warn("share {}: {}", options_.name, last_error_);
   }
@@ -882,10 +840,10 @@ asio::awaitable<void> ShareEngine::BlindFetch() {
       after = ToBytes(page.back().id);
       std::function<asio::awaitable<void>(size_t)> fetch_one = [&](size_t k) -> asio::awaitable<void> {
         const crypto::BlockRef block = page[k];
-        const size_t first_link = next_link_++;
-        for (size_t attempt = 0; attempt < links_.size() && !shut_down_; ++attempt) {
-          auto link = links_[(first_link + attempt) % links_.size()];
-          auto fetched = co_await link->peer->FetchBlock(link->offer, block.id, block.size);
+        for (const auto& link : self->peers_.InTurn()) {
+          if (shut_down_) break;
+          if (!peers_.Find(link->link.get())) continue;  // detached meanwhile
+          auto fetched = co_await link->link->FetchBlock(link->offer, block.id, block.size);
           // A blind replica never proves it can read, so never gets plain
           // blocks; one that comes anyway is not kept.
           if (!fetched || !fetched->sealed || fetched->bytes.size() != block.size + crypto::kSealOverhead) continue;
@@ -920,76 +878,6 @@ asio::awaitable<void> ShareEngine::BlindFetch() {
     auto summarize = [self]() { return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{}; };
     index_ = co_await RunOn(strand_, std::move(summarize));
   } while (blind_again_ && !shut_down_ && enabled_);
-}
-
-asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequest request, bool peer_reads) {
-  wire::BlockResponse response;
-  response.set_request_id(request.request_id());
-  crypto::BlockId id;
-  if (request.block_id().size() != id.size() || shut_down_ || !enabled_ || !healthy()) {
-    spdlog::debug("share {}: block request refused (id of {} bytes)", options_.name, request.block_id().size());
-    response.set_not_available(true);
-    co_return response;
-  }
-  std::memcpy(id.data(), request.block_id().data(), id.size());
-  auto self = shared_from_this();
-  if (options_.test_hooks.slow_blocks) {
-    asio::steady_timer pause(loop_, std::chrono::milliseconds(250));
-    co_await pause.async_wait(asio::use_awaitable);
-  }
-  // All of it on the pool, through the reader: a scan holding the strand
-  // does not hold up serving.
-  struct Answer {
-    std::string bytes;
-    bool sealed;
-  };
-  auto read_block = [self, id, reader = reader_, peer_reads]() -> std::optional<Answer> {
-    const auto& secrets = self->options_.secrets;
-    if (!secrets.CanRead()) {
-      auto sealed = reader->GetSealedBlock(id);
-      if (!sealed) return std::nullopt;
-      return Answer{std::string(AsChars(*sealed)), true};
-    }
-    // A full replica serves from its files, straight into the string the
-    // response sends: plain to a reader, sealed to anyone else.
-    auto forge = [&](std::span<uint8_t> data) {
-      if (!self->options_.test_hooks.forge_blocks) return;
-      for (uint8_t& byte : data) byte ^= 0x5A;  // right id, right key, wrong bytes
-    };
-    for (const store::BlockLocation& where : reader->FindBlock(id)) {
-      stdfs::path path = self->options_.root / where.path;
-      if (peer_reads) {
-        std::string plain(where.size, '\0');
-        std::span<uint8_t> out{reinterpret_cast<uint8_t*>(plain.data()), plain.size()};
-        if (!ReadVerifiedBlockInto(path, where.offset, id, secrets.id_key(), &where.file, out)) continue;
-        forge(out);
-        return Answer{std::move(plain), false};
-      }
-      auto data = ReadVerifiedBlock(path, where.offset, where.size, id, secrets.id_key(), &where.file);
-      if (!data) continue;
-      forge(*data);
-      std::string sealed(data->size() + crypto::kSealOverhead, '\0');
-      crypto::SealBlockInto(secrets.block_key(), id, *data,
-                            {reinterpret_cast<uint8_t*>(sealed.data()), sealed.size()});
-      return Answer{std::move(sealed), true};
-    }
-    return std::nullopt;
-  };
-  std::optional<Answer> answer;
-  try {
-    answer = co_await RunOn(pool_.get_executor(), std::move(read_block));
-  } catch (const store::StoreError& e) {
-    ReportStoreError(e, "serving a block");  // answered "not available": the peer asks elsewhere
-  }
-  if (answer && answer->sealed) {
-    response.set_sealed(std::move(answer->bytes));
-  } else if (answer) {
-    response.set_plain(std::move(answer->bytes));
-  } else {
-    spdlog::debug("share {}: block {} not available here", options_.name, HexEncode(id).substr(0, 12));
-    response.set_not_available(true);
-  }
-  co_return response;
 }
 
 }  // namespace tandem::sync

@@ -14,6 +14,8 @@
 #include "crypto/seal.h"
 #include "scan/chunker.h"
 #include "scan/conflict.h"
+#include "sync/forged_edits.h"
+#include "sync/local_changes.h"
 
 namespace tandem::sync {
 namespace {
@@ -47,6 +49,8 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
                          std::shared_ptr<store::RepositoryReader> reader)
     : loop_(loop), pool_(pool), fs_(fs), options_(std::move(options)),
       strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), reader_(std::move(reader)),
+      block_server_(loop, pool, options_.root, options_.secrets, reader_,
+                    {options_.test_hooks.forge_blocks, options_.test_hooks.slow_blocks}),
       epoch_(repo_->epoch()), replica_id_(repo_->replica_id()),
       guard_(std::make_shared<store::ShareFolderGuard>(options_.root, options_.secrets.share_id())),
       recover_timer_(loop), folder_check_timer_(loop), recover_backoff_(std::chrono::seconds(1), std::chrono::seconds(60)),
@@ -113,8 +117,8 @@ void ShareEngine::Fail(Health health, std::string why) {
   large_pulls_.WakeAll();
   // Queued needs wait as blocked ones do: recovery queues them again.
   needs_.BlockQueued();
-  auto links = links_;
-  for (const auto& link : links) Detach(link->peer.get());
+  auto peers = peers_.all();
+  for (const auto& peer : peers) Detach(peer->link.get());
   recover_backoff_.Reset();
   ScheduleRecovery();
   if (options_.on_health_changed) options_.on_health_changed();
@@ -267,8 +271,8 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
   confirm_deletions_.cancel();
   block_slots_.WakeAll();
   large_pulls_.WakeAll();
-  auto links = links_;
-  for (const auto& link : links) Detach(link->peer.get());
+  auto peers = peers_.all();
+  for (const auto& peer : peers) Detach(peer->link.get());
   needs_.Clear();
   auto self = shared_from_this();
   auto close = [self, delete_repo]() -> Result<void> {
@@ -424,24 +428,15 @@ void ShareEngine::SetEnabled(bool enabled) {
   enabled_ = enabled;
   if (!enabled) {
     large_pulls_.WakeAll();  // pulls waiting to start a large file give up
-    auto links = links_;
-    for (const auto& link : links) Detach(link->peer.get());
+    auto peers = peers_.all();
+    for (const auto& peer : peers) Detach(peer->link.get());
   }
-}
-
-std::shared_ptr<ShareEngine::Link> ShareEngine::FindLink(PeerLink* peer) const {
-  for (const auto& link : links_) {
-    if (link->peer.get() == peer) return link;
-  }
-  return nullptr;
 }
 
 void ShareEngine::Attach(std::shared_ptr<PeerLink> peer, std::string offer) {
-  if (shut_down_ || !enabled_ || !healthy() || FindLink(peer.get())) return;
-  auto link = std::make_shared<Link>();
-  link->peer = peer;
-  link->offer = offer;
-  links_.push_back(link);
+  if (shut_down_ || !enabled_ || !healthy()) return;
+  auto link = peers_.Add(peer, std::move(offer));
+  if (!link) return;  // attached already
   spdlog::info("share {}: peer {} attached", options_.name, peer->device_id());
   // Ask for what we have not seen of the peer's store yet.
   auto self = shared_from_this();
@@ -450,9 +445,9 @@ void ShareEngine::Attach(std::shared_ptr<PeerLink> peer, std::string offer) {
   StartBlindFetch();
 }
 
-asio::awaitable<void> ShareEngine::RequestIndex(std::shared_ptr<Link> link) {
+asio::awaitable<void> ShareEngine::RequestIndex(std::shared_ptr<AttachedPeer> link) {
   auto self = shared_from_this();
-  std::string device = link->peer->device_id();
+  std::string device = link->link->device_id();
   auto read_progress = [self, device]() -> std::optional<store::PeerProgress> {
     if (!self->repo_) return std::nullopt;
     return self->repo_->GetPeerProgress(device);
@@ -462,25 +457,21 @@ asio::awaitable<void> ShareEngine::RequestIndex(std::shared_ptr<Link> link) {
   auto* req = frame.mutable_index_request();
   req->set_share(link->offer);
   if (options_.secrets.CanRead() && !options_.test_hooks.no_reader_proof) {
-    req->set_reader_proof(std::string(AsChars(ReaderProofFor(options_.secrets, *link->peer))));
+    req->set_reader_proof(std::string(AsChars(ReaderProofFor(options_.secrets, *link->link))));
   }
   if (progress) {
     req->set_epoch(std::string(AsChars(progress->epoch)));
     req->set_since(progress->last_seq);
   }
-  link->peer->Send(frame);
+  link->link->Send(frame);
 }
 
 void ShareEngine::Detach(PeerLink* peer) {
-  std::erase_if(links_, [&](const std::shared_ptr<Link>& link) {
-    if (link->peer.get() != peer) return false;
-    spdlog::info("share {}: peer {} detached", options_.name, peer->device_id());
-    return true;
-  });
+  if (peers_.Remove(peer)) spdlog::info("share {}: peer {} detached", options_.name, peer->device_id());
 }
 
 asio::awaitable<void> ShareEngine::OnIndexRequest(std::shared_ptr<PeerLink> peer, wire::IndexRequest request) {
-  auto link = FindLink(peer.get());
+  auto link = peers_.Find(peer.get());
   spdlog::debug("share {}: {} asks for records since {}{}", options_.name, peer->device_id(), request.since(),
                 link ? "" : " (not attached: ignored)");
   if (!link) co_return;
@@ -500,7 +491,7 @@ asio::awaitable<void> ShareEngine::OnIndexRequest(std::shared_ptr<PeerLink> peer
   }
 }
 
-asio::awaitable<void> ShareEngine::SendRecords(std::shared_ptr<Link> link,
+asio::awaitable<void> ShareEngine::SendRecords(std::shared_ptr<AttachedPeer> link,
                                                std::vector<store::StoredRecord> records,
                                                uint64_t last_seq, bool caught_up) {
   wire::Frame frame;
@@ -520,7 +511,7 @@ asio::awaitable<void> ShareEngine::SendRecords(std::shared_ptr<Link> link,
     if (digests.size() >= 2) {
       frame.mutable_index_batch()->set_batch_signature(std::string(AsChars(crypto::SignRecordBatch(secrets, digests))));
     }
-    link->peer->Send(frame);
+    link->link->Send(frame);
   };
   start_batch();
   size_t bytes = 0;
@@ -529,7 +520,7 @@ asio::awaitable<void> ShareEngine::SendRecords(std::shared_ptr<Link> link,
     if (bytes > 0 && bytes + size > kBatchBytes) {
       frame.mutable_index_batch()->set_last_seq(stored.seq - 1);
       send_batch();
-      co_await link->peer->WaitForRoom();
+      co_await link->link->WaitForRoom();
       start_batch();
       bytes = 0;
     }
@@ -540,13 +531,13 @@ asio::awaitable<void> ShareEngine::SendRecords(std::shared_ptr<Link> link,
   frame.mutable_index_batch()->set_last_seq(last_seq);
   frame.mutable_index_batch()->set_caught_up(caught_up);
   send_batch();
-  co_await link->peer->WaitForRoom();
+  co_await link->link->WaitForRoom();
 }
 
-asio::awaitable<void> ShareEngine::SendIndex(std::shared_ptr<Link> link, uint64_t since) {
+asio::awaitable<void> ShareEngine::SendIndex(std::shared_ptr<AttachedPeer> link, uint64_t since) {
   auto self = shared_from_this();
   link->live = false;
-  while (!link->peer->closed() && !shut_down_) {
+  while (!link->link->closed() && !shut_down_) {
     auto read_batch = [reader = reader_, since]() { return reader->RecordsSince(since, kRecordsPerRead); };
     auto records = co_await RunOn(pool_.get_executor(), std::move(read_batch));
     bool done = records.size() < kRecordsPerRead;
@@ -564,7 +555,7 @@ asio::awaitable<void> ShareEngine::SendIndex(std::shared_ptr<Link> link, uint64_
 }
 
 void ShareEngine::PushUpdates() {
-  for (const auto& link : links_) {
+  for (const auto& link : peers_.all()) {
     link->dirty = true;
     if (link->live && !link->pushing) {
       asio::co_spawn(loop_, PushTo(link), LogErrors(shared_from_this(), "index push"));
@@ -572,16 +563,16 @@ void ShareEngine::PushUpdates() {
   }
 }
 
-asio::awaitable<void> ShareEngine::PushTo(std::shared_ptr<Link> link) {
+asio::awaitable<void> ShareEngine::PushTo(std::shared_ptr<AttachedPeer> link) {
   auto self = shared_from_this();
   link->pushing = true;
-  while (link->dirty && !link->peer->closed() && !shut_down_) {
+  while (link->dirty && !link->link->closed() && !shut_down_) {
     link->dirty = false;
     while (true) {
       uint64_t since = link->cursor;
       auto read_updates = [reader = reader_, since]() { return reader->RecordsSince(since, kRecordsPerRead); };
       auto records = co_await RunOn(pool_.get_executor(), std::move(read_updates));
-      if (records.empty() || link->peer->closed()) break;
+      if (records.empty() || link->link->closed()) break;
       uint64_t last = records.back().seq;
       bool more = records.size() == kRecordsPerRead;
       co_await SendRecords(link, std::move(records), last, true);
@@ -593,180 +584,79 @@ asio::awaitable<void> ShareEngine::PushTo(std::shared_ptr<Link> link) {
 }
 
 asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerLink> peer, wire::IndexBatch batch) {
-  auto link = FindLink(peer.get());
+  auto link = peers_.Find(peer.get());
   if (!link) co_return Ok();
-  struct Applied {
-    Result<void> ok = Ok();
-    std::vector<std::pair<crypto::Locator, Need>> needs;
-    size_t stored = 0;
-    // The sequence numbers the batch took, when every one of them holds a
-    // record exactly as this peer sent it: the peer need not get them back.
-    std::optional<std::pair<uint64_t, uint64_t>> verbatim;
-  };
   auto self = shared_from_this();
-  std::string device = peer->device_id();
-  size_t received = batch.records_size();
-  // Checking signatures and opening entries needs no store: it runs on the
-  // pool, so the strand stays free for pulls while a large index arrives.
-  // A signature check (~35 us) is most of a small file's cost to the
-  // receiver: a batch a writer signed as a whole is checked once, over the
-  // records' digests; any other is checked record by record. Either way the
-  // batch is worked through in halves, one on each pool thread.
-  struct Checked {
-    crypto::Record record;
-    std::optional<crypto::Entry> entry;  // what it says, if this replica can read it
-    crypto::Key32 digest{};              // for the batch signature
-  };
-  Bytes epoch = ToBytes(AsBytes(batch.epoch()));
-  uint64_t last_seq = batch.last_seq();
-  auto records = std::make_shared<wire::IndexBatch>(std::move(batch));
-  const bool batch_signed = !records->batch_signature().empty();
-  auto check = [self, records, batch_signed](size_t begin, size_t end) -> Result<std::vector<Checked>> {
-    const crypto::ShareSecrets& secrets = self->options_.secrets;
-    std::vector<Checked> out;
-    out.reserve(end - begin);
-    for (size_t i = begin; i < end; ++i) {
-      auto record = crypto::RecordFromWire(records->records(static_cast<int>(i)));
-      if (!record) return record.error();
-      crypto::Key32 digest{};
-      if (batch_signed) {
-        // The batch vouches for the record's own signature, which replicas
-        // that relay it check on their own: at least its form is checked here.
-        if (record->signature.size() != crypto::kRecordSignatureSize) {
-          return MakeError(ErrorCode::kCorrupt, "peer sent a record whose signature is malformed");
-        }
-        digest = crypto::RecordDigest(secrets.share_id(), *record);
-      } else if (auto verified = crypto::VerifyRecord(secrets, *record); !verified) {
-        return MakeError(ErrorCode::kCorrupt, "peer sent a record the share key did not sign");
-      }
-      std::optional<crypto::Entry> entry;
-      if (secrets.CanRead()) {
-        auto opened = crypto::OpenRecord(secrets, *record);
-        if (!opened) return MakeError(ErrorCode::kCorrupt, "peer sent a record that does not open: " + opened.error().message);
-        entry = std::move(*opened);
-      }
-      out.push_back({std::move(*record), std::move(entry), digest});
-    }
-    return out;
-  };
-  // A live edit's batch of one or a few is not worth a second trip.
-  const size_t n = static_cast<size_t>(records->records_size());
-  const size_t used = n >= 16 ? 2 : 1;
-  std::array<std::optional<Result<std::vector<Checked>>>, 2> parts;
-  std::function<asio::awaitable<void>(size_t)> check_part = [&](size_t k) -> asio::awaitable<void> {
-    auto work = [check, begin = n * k / used, end = n * (k + 1) / used] { return check(begin, end); };
-    parts[k].emplace(co_await RunOn(pool_.get_executor(), std::move(work)));
-  };
-  co_await ForEachConcurrently(used, used, std::move(check_part));
-  Result<std::vector<Checked>> checked = std::vector<Checked>();
-  for (size_t k = 0; k < used; ++k) {
-    if (!*parts[k]) co_return parts[k]->error();  // the first bad record in the batch's order
-    for (Checked& item : **parts[k]) checked->push_back(std::move(item));
-  }
-  if (batch_signed) {
-    std::vector<crypto::Key32> digests;
-    digests.reserve(checked->size());
-    for (const Checked& item : *checked) digests.push_back(item.digest);
-    if (!crypto::VerifyRecordBatch(options_.secrets, digests, AsBytes(records->batch_signature()))) {
-      co_return MakeError(ErrorCode::kCorrupt, "peer sent records the share key did not sign");
-    }
-  }
-  auto apply = [self, device, epoch = std::move(epoch), last_seq, checked = std::move(*checked)]() -> Applied {
-    Applied out{Ok(), {}, 0};
-    if (!self->repo_) return out;
+  const std::string device = peer->device_id();
+  auto checked = co_await CheckBatch(std::make_shared<wire::IndexBatch>(std::move(batch)));
+  if (!checked) co_return checked.error();
+  auto& [records, progress] = *checked;
+  const size_t received = records.size();
+  auto apply = [self, device, progress = std::move(progress),
+                records = std::move(records)]() -> std::optional<AppliedBatch> {
     // Settling may copy a local file; and records of a folder that is not
     // the share's any more must not be taken as received there.
-    if (auto ok = self->CheckFolder(); !ok) {
-      out.ok = ok.error();
-      return out;
-    }
-    const crypto::ShareSecrets& secrets = self->options_.secrets;
-    store::Repository& repo = *self->repo_;
-    auto need_for = [&](const crypto::Locator& locator) {
-      auto stored = repo.GetRecord(locator);
-      auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
-      out.needs.emplace_back(locator, Need{entry && !entry->deleted ? entry->size : 0});
-    };
-    auto tx = repo.Begin();
-    uint64_t seq_before = repo.LastSeq();
-    size_t as_sent = 0;
-    for (const Checked& item : checked) {
-      const crypto::Record& record = item.record;
-      const std::optional<crypto::Entry>& entry = item.entry;
-      auto existing = repo.GetRecord(record.locator);
-      Ordering order = existing ? record.vector.Compare(existing->record.vector) : Ordering::kAfter;
-      if (order == Ordering::kConcurrent) {
-        std::optional<crypto::Entry> mine;
-        if (secrets.CanRead()) {
-          auto opened = crypto::OpenRecord(secrets, existing->record);
-          if (opened) mine = std::move(*opened);
-        }
-        if (secrets.CanWrite() && mine) {
-          // Settled with records every device applies alike (scan/conflict.h).
-          scan::LocalDisk disk{self->fs_, self->options_.root};
-          scan::Settlement settled = scan::Settle(repo, secrets, self->replica_id_,
-                                                  {existing->record, *mine}, {record, *entry}, &disk);
-          for (const crypto::Locator& written : settled.written) need_for(written);
-          out.stored += settled.written.size();
-          if (!settled.written.empty() || settled.a_wins || settled.unsettled) continue;
-          // Same content: the incoming version wins by signature order.
-        } else {
-          // Read and blind replicas cannot settle. They all keep the version
-          // with the larger signature (what the writers pick for the same
-          // content), so relays in a chain agree and pass one version on,
-          // until a writer that sees both writes a dominating record.
-          if (record.signature <= existing->record.signature) continue;
-        }
-      } else if (order != Ordering::kAfter) {
-        continue;
-      }
-      repo.PutRecord(record);
-      ++out.stored;
-      ++as_sent;
-      if (entry && !entry->deleted && secrets.CanWrite()) {
-        // Another device kept our version of a file as a conflict copy: make
-        // the copy from the local file now, before the winner replaces it.
-        if (auto copy = scan::ParseConflictCopyPath(entry->path.str())) {
-          scan::LocalDisk disk{self->fs_, self->options_.root};
-          scan::CopyIndexedFile(repo, disk, copy->original, *entry, entry->path.str(), record.vector);
-        }
-      }
-      if (entry) {
-        out.needs.emplace_back(record.locator, Need{entry->deleted ? 0 : entry->size});
-      } else {
-        repo.SetRecordBlocks(record.locator, record.blocks);
-      }
-    }
-    repo.SetPeerProgress(device, {epoch, last_seq});
-    tx.Commit();
-    if (as_sent > 0 && repo.LastSeq() - seq_before == as_sent) out.verbatim.emplace(seq_before + 1, repo.LastSeq());
-    return out;
+    if (!self->repo_ || !self->CheckFolder()) return std::nullopt;
+    return ApplyRecords(*self->repo_, self->options_.secrets, self->replica_id_, {self->fs_, self->options_.root},
+                        device, progress, records);
   };
   // A failure here is this device's, not the peer's: the share stops (and
   // the connection, which may carry other shares, stays up). The batch is
   // asked for again when the peer attaches next, from the stored progress.
-  Applied applied;
+  std::optional<AppliedBatch> applied;
   try {
     applied = co_await RunOn(strand_, std::move(apply));
   } catch (const store::StoreError& e) {
     ReportStoreError(e, "storing records from " + device);
     co_return Ok();
   }
-  if (!applied.ok) co_return Ok();  // the folder is not the share's: CheckFolder stopped it
-  spdlog::debug("share {}: {} records from {}, {} stored", options_.name, received, device, applied.stored);
-  if (applied.stored > 0) {
+  if (!applied) co_return Ok();  // gone, or the folder is not the share's: CheckFolder stopped it
+  spdlog::debug("share {}: {} records from {}, {} stored", options_.name, received, device, applied->stored);
+  if (applied->stored > 0) {
     // Echoing a peer's own records back would cost it a signature check
     // each (10,000 of them for a new tree), and, while its scan holds its
     // store, stall that connection. Skipped only when the peer has had
     // everything before them; otherwise the echo is merely redundant.
-    if (applied.verbatim && link->live && link->cursor + 1 == applied.verbatim->first) {
-      link->cursor = applied.verbatim->second;
+    if (applied->verbatim && link->live && link->cursor + 1 == applied->verbatim->first) {
+      link->cursor = applied->verbatim->second;
     }
-    AddNeeds(applied.needs);
+    AddNeeds(applied->needs);
     if (!options_.secrets.CanRead()) StartBlindFetch();
     PushUpdates();  // relay to our other peers
   }
   co_return Ok();
+}
+
+// Checking signatures and opening entries needs no store: it runs on the
+// pool, so the strand stays free for pulls while a large index arrives. A
+// signature check (~35 us) is most of a small file's cost to the receiver:
+// a batch a writer signed as a whole is checked once, over the records'
+// digests; any other record by record. Either way a large batch is worked
+// through in halves, one on each pool thread.
+asio::awaitable<Result<std::pair<std::vector<CheckedRecord>, store::PeerProgress>>> ShareEngine::CheckBatch(
+    std::shared_ptr<const wire::IndexBatch> batch) {
+  auto self = shared_from_this();
+  // A live edit's batch of one or a few is not worth a second trip.
+  const size_t n = static_cast<size_t>(batch->records_size());
+  const size_t used = n >= 16 ? 2 : 1;
+  std::array<std::optional<Result<std::vector<CheckedRecord>>>, 2> parts;
+  std::function<asio::awaitable<void>(size_t)> check_part = [&](size_t k) -> asio::awaitable<void> {
+    auto work = [self, batch, begin = n * k / used, end = n * (k + 1) / used] {
+      return CheckRecords(self->options_.secrets, *batch, begin, end);
+    };
+    parts[k].emplace(co_await RunOn(pool_.get_executor(), std::move(work)));
+  };
+  co_await ForEachConcurrently(used, used, std::move(check_part));
+  std::vector<CheckedRecord> checked;
+  checked.reserve(n);
+  for (size_t k = 0; k < used; ++k) {
+    if (!*parts[k]) co_return parts[k]->error();  // the first bad record in the batch's order
+    for (CheckedRecord& item : **parts[k]) checked.push_back(std::move(item));
+  }
+  if (!batch->batch_signature().empty()) {
+    if (auto signed_ok = CheckBatchSignature(options_.secrets, *batch, checked); !signed_ok) co_return signed_ok.error();
+  }
+  co_return std::make_pair(std::move(checked), store::PeerProgress{ToBytes(AsBytes(batch->epoch())), batch->last_seq()});
 }
 
 asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string path) {
@@ -777,69 +667,22 @@ asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string pa
                         std::string("only read replicas keep local changes to revert; this share is a ") +
                             crypto::AccessModeName(options_.secrets.mode()) + " replica");
   }
-  struct Reverted {
-    Result<uint64_t> count = uint64_t{0};
-    std::vector<std::pair<crypto::Locator, Need>> needs;
-    std::vector<scan::LocalChange> remaining;
-  };
   auto self = shared_from_this();
-  auto revert = [self, path]() -> Reverted {
-    Reverted out;
-    if (!self->repo_) return out;
-    store::Repository& repo = *self->repo_;
-    const crypto::ShareSecrets& secrets = self->options_.secrets;
-    std::vector<scan::LocalChange> changes;
-    if (auto ok = self->CheckFolder(); !ok) return {ok.error(), {}, {}};
-    scan::Scanner scanner(self->fs_, repo, secrets, self->author(), self->options_.root);
-    if (auto scanned = scanner.ObserveAll(changes); !scanned) return {scanned.error(), {}, {}};
-    auto selected = [&](const std::string& p) {
-      return path.empty() || p == path || (p.size() > path.size() && p.starts_with(path) && p[path.size()] == '/');
-    };
-    // Deepest first, so an added folder is empty by the time it is removed.
-    std::sort(changes.begin(), changes.end(),
-              [](const scan::LocalChange& a, const scan::LocalChange& b) { return a.path > b.path; });
-    uint64_t count = 0;
-    for (const scan::LocalChange& change : changes) {
-      if (!selected(change.path)) {
-        out.remaining.push_back(change);
-        continue;
-      }
-      crypto::Locator locator = crypto::ComputeLocator(secrets.locator_key(), change.path);
-      auto stored = repo.GetRecord(locator);
-      auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
-      if (entry && !entry->deleted) {
-        Need need{entry->size, true, std::nullopt};
-        if (auto disk = self->fs_.Lstat(self->options_.root / change.path)) need.revert_disk = *disk;
-        out.needs.emplace_back(locator, need);
-        ++count;
-        continue;
-      }
-      // Not in the share: the revert of an addition is its removal.
-      std::filesystem::path full = self->options_.root / change.path;
-      std::error_code ec;
-      std::filesystem::remove(full, ec);
-      if (ec) {
-        out.remaining.push_back(change);
-        spdlog::warn("share {}: cannot remove {}: {}", self->options_.name, full.string(), ec.message());
-        continue;
-      }
-      repo.DeleteFileState(change.path);
-      ++count;
-    }
-    std::sort(out.remaining.begin(), out.remaining.end(),
-              [](const scan::LocalChange& a, const scan::LocalChange& b) { return a.path < b.path; });
-    out.count = count;
-    return out;
+  auto revert = [self, path]() -> Result<Revert> {
+    if (!self->repo_) return Revert{};
+    TANDEM_RETURN_IF_ERROR(self->CheckFolder());
+    return RevertOnDisk(*self->repo_, self->fs_, self->options_.secrets, self->author(), self->options_.root, path);
   };
-  Reverted reverted = co_await RunOn(strand_, std::move(revert));
-  if (!reverted.count) co_return reverted.count.error();
-  if (!path.empty() && *reverted.count == 0) {
+  auto reverted = co_await RunOn(strand_, std::move(revert));
+  if (!reverted) co_return reverted.error();
+  for (const std::string& failure : reverted->failed) spdlog::warn("share {}: {}", options_.name, failure);
+  if (!path.empty() && reverted->count == 0) {
     co_return MakeError(ErrorCode::kNotFound, "no local change at " + path + "; see tandem info for the list");
   }
-  spdlog::info("share {}: reverting {} local changes", options_.name, *reverted.count);
-  AddNeeds(reverted.needs);
+  spdlog::info("share {}: reverting {} local changes", options_.name, reverted->count);
+  AddNeeds(reverted->needs);
   ScheduleScan();
-  co_return *reverted.count;
+  co_return reverted->count;
 }
 
 asio::awaitable<Result<std::vector<Conflict>>> ShareEngine::ListConflicts() {
@@ -890,64 +733,32 @@ void ShareEngine::SendForgedEdits() {
                local_changes_.size());
   auto self = shared_from_this();
   auto forge = [self, changes = local_changes_]() {
-    std::vector<crypto::Record> records;
-    if (!self->repo_) return records;
-    const crypto::ShareSecrets& secrets = self->options_.secrets;
-    crypto::ShareSecrets impostor = crypto::ShareSecrets::GenerateWrite();
-    for (const scan::LocalChange& change : changes) {
-      crypto::Entry entry{.path = *RelPath::Parse(change.path)};
-      entry.kind = change.entry_kind;
-      entry.device_short_id = self->options_.device_short_id;
-      entry.deleted = change.kind == scan::LocalChange::Kind::kDeleted;
-      std::filesystem::path full = self->options_.root / change.path;
-      if (auto info = self->fs_.Lstat(full); info && !entry.deleted) {
-        entry.mode = info->mode;
-        entry.mtime_ns = info->mtime_ns;
-        auto file = self->fs_.OpenRead(full);
-        if (entry.kind == crypto::EntryKind::kFile && file) {
-          scan::StreamChunker chunker(**file);
-          for (auto chunk = chunker.Next(); chunk && !chunk->empty(); chunk = chunker.Next()) {
-            entry.blocks.push_back({crypto::ComputeBlockId(secrets.id_key(), *chunk), static_cast<uint32_t>(chunk->size())});
-            entry.size += chunk->size();
-          }
-        }
-      }
-      crypto::Record record;
-      record.locator = crypto::ComputeLocator(secrets.locator_key(), change.path);
-      if (auto stored = self->repo_->GetRecord(record.locator)) record.vector = stored->record.vector;
-      record.vector.Bump(self->replica_id_);
-      record.sealed_entry = crypto::SealEntry(secrets.entry_key(), crypto::EncodeEntry(entry));
-      if (!entry.deleted) record.blocks = entry.blocks;
-      // The best a replica without the write seed can do: a well-formed
-      // signature by a key that is not the share's.
-      record.signature = impostor.Sign(crypto::SignedMessage(secrets.share_id(), record));
-      records.push_back(std::move(record));
-    }
-    return records;
+    if (!self->repo_) return std::vector<crypto::Record>{};
+    return ForgeEditRecords(*self->repo_, self->fs_, self->options_.secrets, self->options_.root, changes,
+                            self->options_.device_short_id, self->replica_id_);
   };
-  asio::co_spawn(
-      loop_,
-      [](std::shared_ptr<ShareEngine> self, decltype(forge) forge) -> asio::awaitable<void> {
-        auto records = co_await RunOn(self->strand_, std::move(forge));
-        for (const auto& link : self->links_) {
-          wire::Frame frame;
-          auto* batch = frame.mutable_index_batch();
-          batch->set_share(link->offer);
-          batch->set_epoch(std::string(AsChars(self->epoch_)));
-          for (const auto& record : records) crypto::RecordToWire(record, batch->add_records());
-          if (self->options_.test_hooks.sign_forged_batches) {
-            // As if a batch signature spared the receiver the records' own.
-            std::vector<crypto::Key32> digests;
-            for (const auto& record : records) digests.push_back(crypto::RecordDigest(self->options_.secrets.share_id(), record));
-            crypto::ShareSecrets impostor = crypto::ShareSecrets::GenerateWrite();
-            batch->set_batch_signature(std::string(AsChars(crypto::SignRecordBatch(impostor, digests))));
-          }
-          batch->set_last_seq(0);
-          batch->set_caught_up(true);
-          link->peer->Send(frame);
-        }
-      }(self, std::move(forge)),
-      LogErrors(self, "test hook"));
+  auto send = [](std::shared_ptr<ShareEngine> self, decltype(forge) forge) -> asio::awaitable<void> {
+    auto records = co_await RunOn(self->strand_, std::move(forge));
+    for (const auto& peer : self->peers_.all()) {
+      peer->link->Send(ForgedBatch(self->options_.secrets, peer->offer, self->epoch_, records,
+                                   self->options_.test_hooks.sign_forged_batches));
+    }
+  };
+  asio::co_spawn(loop_, send(self, std::move(forge)), LogErrors(self, "test hook"));
+}
+
+asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequest request, bool peer_reads) {
+  auto self = shared_from_this();
+  wire::BlockResponse refused;
+  refused.set_request_id(request.request_id());
+  refused.set_not_available(true);
+  if (shut_down_ || !enabled_ || !healthy()) co_return refused;
+  try {
+    co_return co_await block_server_.Answer(request, peer_reads);
+  } catch (const store::StoreError& e) {
+    ReportStoreError(e, "serving a block");  // answered "not available": the peer asks elsewhere
+  }
+  co_return refused;
 }
 
 EngineStatus ShareEngine::Status() const {
@@ -965,7 +776,7 @@ EngineStatus ShareEngine::Status() const {
   if (blind_fetching_ && status.state == "idle") status.state = "syncing";
   status.need_blocks = blind_missing_blocks_;
   status.need_bytes += blind_missing_bytes_;
-  for (const auto& link : links_) status.connected_devices.push_back(link->peer->device_id());
+  for (const auto& peer : peers_.all()) status.connected_devices.push_back(peer->link->device_id());
   status.local_changes = local_changes_;
   status.index = index_;
   status.last_scan = last_scan_;

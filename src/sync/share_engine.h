@@ -46,9 +46,13 @@
 #include "store/repository.h"
 #include "store/share_folder.h"
 #include "store/sqlite.h"
+#include "sync/block_server.h"
 #include "sync/conflicts.h"
+#include "sync/index_batch.h"
 #include "sync/need_queue.h"
 #include "sync/peer_link.h"
+#include "sync/peer_set.h"
+#include "sync/pull_decision.h"
 #include "tandem.pb.h"
 
 namespace tandem::sync {
@@ -180,14 +184,6 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   const std::filesystem::path& root() const { return options_.root; }
 
  private:
-  struct Link {
-    std::shared_ptr<PeerLink> peer;
-    std::string offer;
-    bool live = false;     // initial index sent; pushes follow
-    bool pushing = false;  // a push coroutine is running
-    bool dirty = false;    // records were added since the push last looked
-    uint64_t cursor = 0;   // our last sequence sent
-  };
   struct PullPlan;
 
   scan::Author author() const { return {options_.device_short_id, replica_id_}; }
@@ -209,14 +205,17 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   asio::awaitable<Result<scan::ScanStats>> RunScan(fs::ChangedPaths changed, std::set<std::string> record_now);
   // Watcher callback: scan what changed once changes have settled for a moment.
   void OnFolderChanged(fs::ChangedPaths changed);
-  asio::awaitable<void> RequestIndex(std::shared_ptr<Link> link);
-  asio::awaitable<void> SendIndex(std::shared_ptr<Link> link, uint64_t since);
+  asio::awaitable<void> RequestIndex(std::shared_ptr<AttachedPeer> link);
+  asio::awaitable<void> SendIndex(std::shared_ptr<AttachedPeer> link, uint64_t since);
   void PushUpdates();
-  asio::awaitable<void> PushTo(std::shared_ptr<Link> link);
+  // A batch's records checked on the pool (index_batch.h), with the
+  // progress it brings; kCorrupt closes the connection.
+  asio::awaitable<Result<std::pair<std::vector<CheckedRecord>, store::PeerProgress>>> CheckBatch(
+      std::shared_ptr<const wire::IndexBatch> batch);
+  asio::awaitable<void> PushTo(std::shared_ptr<AttachedPeer> link);
   // Sends `records` to `link` as batches of bounded size, then waits for room.
-  asio::awaitable<void> SendRecords(std::shared_ptr<Link> link, std::vector<store::StoredRecord> records,
+  asio::awaitable<void> SendRecords(std::shared_ptr<AttachedPeer> link, std::vector<store::StoredRecord> records,
                                     uint64_t last_seq, bool caught_up);
-  std::shared_ptr<Link> FindLink(PeerLink* peer) const;
   // Test hook: records for the local changes, with a signature that is not the share key's.
   void SendForgedEdits();
 
@@ -227,6 +226,16 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // The last pull worker has ended: the deferred scan runs, the summary refreshes.
   void OnPullersIdle();
   asio::awaitable<Result<void>> PullOne(crypto::Locator locator);
+  // Strand only: the steps of planning one pull (puller.cc).
+  PullPlan PlanPull(const crypto::Locator& locator, const std::optional<std::optional<fs::FileInfo>>& revert_asked);
+  PullFacts GatherFacts(const crypto::Entry& entry, const std::optional<std::optional<fs::FileInfo>>& revert_asked);
+  Result<void> MoveEditAside(const crypto::Entry& entry, const fs::FileInfo& disk);
+  Result<void> CarryOut(const PullDecision& decision, const PullFacts& facts, const crypto::Locator& locator,
+                        PullPlan& plan);
+  // Loop: the part file a pull of `locator` leaves for a resume (kept_parts_).
+  void KeepPartFile(const crypto::Locator& locator, const PullPlan& plan);
+  asio::awaitable<Result<void>> Assemble(PullPlan& plan, bool whole);
+  Result<void> MoveIntoPlace(const crypto::Locator& locator, const PullPlan& plan, bool& renamed);
   asio::awaitable<Result<void>> FetchMissing(PullPlan& plan);
   // Asks the connected peers in turn for `block` until one sends it genuine,
   // then runs `place` with its plaintext on the pool, in the same trip as the
@@ -263,6 +272,7 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // Serving peers (records to push, blocks to send) reads here, on the pool,
   // so a scan holding the strand does not stall peers.
   const std::shared_ptr<store::RepositoryReader> reader_;
+  const BlockServer block_server_;  // reads through reader_
   const Bytes epoch_;                         // of repo_, fixed at creation
   const uint64_t replica_id_;                 // of repo_: the id our versions carry
   // Proves the folder is the share's before anything is written; any thread.
@@ -306,11 +316,7 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   std::vector<scan::LocalChange> local_changes_;
 
   // Peers.
-  std::vector<std::shared_ptr<Link>> links_;
-  // Where the next block request starts; it then tries the other peers in
-  // order from there. A request that took a fresh turn for each try could,
-  // among concurrent requests, land on the peer that already said no.
-  size_t next_link_ = 0;
+  PeerSet peers_;
 
   // Pulling.
   NeedQueue needs_;

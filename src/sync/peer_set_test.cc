@@ -1,0 +1,66 @@
+#include "sync/peer_set.h"
+
+#include <gtest/gtest.h>
+
+namespace tandem::sync {
+namespace {
+
+// A link that only has a name: PeerSet never calls it.
+class NamedLink final : public PeerLink {
+ public:
+  explicit NamedLink(std::string id) : id_(std::move(id)) {}
+  const std::string& device_id() const override { return id_; }
+  const Bytes& session_binding() const override { return binding_; }
+  bool outgoing() const override { return true; }
+  bool closed() const override { return false; }
+  void Send(wire::Frame) override {}
+  asio::awaitable<void> WaitForRoom() override { co_return; }
+  asio::awaitable<Result<FetchedBlock>> FetchBlock(const std::string&, const crypto::BlockId&, uint32_t) override {
+    co_return MakeError(ErrorCode::kNotFound, "no blocks here");
+  }
+
+ private:
+  std::string id_;
+  Bytes binding_;
+};
+
+std::vector<std::string> Names(const std::vector<std::shared_ptr<AttachedPeer>>& peers) {
+  std::vector<std::string> names;
+  for (const auto& peer : peers) names.push_back(peer->link->device_id());
+  return names;
+}
+
+TEST(PeerSet, APeerIsAttachedOnceAndDetachedOnce) {
+  PeerSet peers;
+  auto a = std::make_shared<NamedLink>("a");
+  ASSERT_NE(peers.Add(a, "offer"), nullptr);
+  EXPECT_EQ(peers.Add(a, "offer"), nullptr);
+  EXPECT_EQ(peers.all().size(), 1u);
+  EXPECT_EQ(peers.Find(a.get())->offer, "offer");
+  EXPECT_TRUE(peers.Remove(a.get()));
+  EXPECT_FALSE(peers.Remove(a.get()));
+  EXPECT_EQ(peers.Find(a.get()), nullptr);
+  EXPECT_TRUE(peers.InTurn().empty());
+}
+
+TEST(PeerSet, EachRequestAsksEveryPeerOnceStartingOneFurtherAlong) {
+  PeerSet peers;
+  for (const char* name : {"a", "b", "c"}) peers.Add(std::make_shared<NamedLink>(name), "offer");
+  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"b", "c", "a"}));
+  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"c", "a", "b"}));
+  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(PeerSet, APeerThatLeavesIsNoLongerAsked) {
+  PeerSet peers;
+  auto a = std::make_shared<NamedLink>("a");
+  peers.Add(a, "offer");
+  peers.Add(std::make_shared<NamedLink>("b"), "offer");
+  peers.Remove(a.get());
+  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"b"}));
+}
+
+}  // namespace
+}  // namespace tandem::sync
