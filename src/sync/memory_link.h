@@ -3,7 +3,9 @@
 // are handed to the other side's ShareEndpoint in order, index batches one
 // at a time, and a block request is the other side's OnBlockRequest called
 // directly. For the engine's unit tests: a whole sync, with real stores and
-// real files, and no process, port or sleep.
+// real files, and no process, port or sleep. What a session adds on a real
+// connection (offers, the limits on blocks served at once, "busy" answers)
+// is not here: those are PeerSession's and tested with daemons.
 //
 // Threads: the event loop only.
 #pragma once

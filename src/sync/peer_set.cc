@@ -24,13 +24,15 @@ std::shared_ptr<AttachedPeer> PeerSet::Find(const PeerLink* link) const {
   return nullptr;
 }
 
-std::vector<std::shared_ptr<AttachedPeer>> PeerSet::InTurn() {
-  std::vector<std::shared_ptr<AttachedPeer>> order;
-  if (peers_.empty()) return order;
-  const size_t first = next_++ % peers_.size();
-  order.reserve(peers_.size());
-  for (size_t i = 0; i < peers_.size(); ++i) order.push_back(peers_[(first + i) % peers_.size()]);
-  return order;
+std::shared_ptr<AttachedPeer> PeerSet::Turn::Next() {
+  const auto& all = peers_.peers_;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const auto& peer = all[(first_ + i) % all.size()];
+    if (std::find(asked_.begin(), asked_.end(), peer->link.get()) != asked_.end()) continue;
+    asked_.push_back(peer->link.get());
+    return peer;
+  }
+  return nullptr;
 }
 
 }  // namespace tandem::sync

@@ -33,11 +33,25 @@ class PeerSet {
   const std::vector<std::shared_ptr<AttachedPeer>>& all() const { return peers_; }
   bool empty() const { return peers_.empty(); }
 
-  // The peers to ask for one block, in the order to ask them. Each call
-  // starts one further along: requests that all took the same first peer
-  // would queue there, and a request that took a fresh turn for every try
-  // could, among concurrent ones, land on the peer that already said no.
-  std::vector<std::shared_ptr<AttachedPeer>> InTurn();
+  // The walk of one request (a block) over the peers: each Next() gives a
+  // peer not asked yet, or nullptr when every one was. Each turn starts one
+  // further along than the last: requests that all took the same first
+  // peer would queue there, and a request that took a fresh turn for every
+  // try could, among concurrent ones, land on the peer that already said
+  // no. A peer that attaches during the walk is asked too; one that leaves
+  // is not. The PeerSet must outlive the turn.
+  class Turn {
+   public:
+    std::shared_ptr<AttachedPeer> Next();
+
+   private:
+    friend class PeerSet;
+    Turn(const PeerSet& peers, size_t first) : peers_(peers), first_(first) {}
+    const PeerSet& peers_;
+    const size_t first_;
+    std::vector<const PeerLink*> asked_;
+  };
+  Turn StartTurn() { return Turn(*this, next_++); }
 
  private:
   std::vector<std::shared_ptr<AttachedPeer>> peers_;

@@ -24,9 +24,10 @@ class NamedLink final : public PeerLink {
   Bytes binding_;
 };
 
-std::vector<std::string> Names(const std::vector<std::shared_ptr<AttachedPeer>>& peers) {
+// The peers one request asks, in order.
+std::vector<std::string> Names(PeerSet::Turn turn) {
   std::vector<std::string> names;
-  for (const auto& peer : peers) names.push_back(peer->link->device_id());
+  while (auto peer = turn.Next()) names.push_back(peer->link->device_id());
   return names;
 }
 
@@ -40,16 +41,30 @@ TEST(PeerSet, APeerIsAttachedOnceAndDetachedOnce) {
   EXPECT_TRUE(peers.Remove(a.get()));
   EXPECT_FALSE(peers.Remove(a.get()));
   EXPECT_EQ(peers.Find(a.get()), nullptr);
-  EXPECT_TRUE(peers.InTurn().empty());
+  EXPECT_TRUE(Names(peers.StartTurn()).empty());
 }
 
 TEST(PeerSet, EachRequestAsksEveryPeerOnceStartingOneFurtherAlong) {
   PeerSet peers;
   for (const char* name : {"a", "b", "c"}) peers.Add(std::make_shared<NamedLink>(name), "offer");
-  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"a", "b", "c"}));
-  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"b", "c", "a"}));
-  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"c", "a", "b"}));
-  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(Names(peers.StartTurn()), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(Names(peers.StartTurn()), (std::vector<std::string>{"b", "c", "a"}));
+  EXPECT_EQ(Names(peers.StartTurn()), (std::vector<std::string>{"c", "a", "b"}));
+  EXPECT_EQ(Names(peers.StartTurn()), (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(PeerSet, APeerThatAttachesDuringATurnIsAskedTooAndOneThatLeavesIsNot) {
+  PeerSet peers;
+  auto a = std::make_shared<NamedLink>("a");
+  auto b = std::make_shared<NamedLink>("b");
+  peers.Add(a, "offer");
+  peers.Add(b, "offer");
+  PeerSet::Turn turn = peers.StartTurn();
+  EXPECT_EQ(turn.Next()->link->device_id(), "a");
+  peers.Remove(b.get());
+  peers.Add(std::make_shared<NamedLink>("c"), "offer");
+  EXPECT_EQ(turn.Next()->link->device_id(), "c");
+  EXPECT_EQ(turn.Next(), nullptr);
 }
 
 TEST(PeerSet, APeerThatLeavesIsNoLongerAsked) {
@@ -58,8 +73,8 @@ TEST(PeerSet, APeerThatLeavesIsNoLongerAsked) {
   peers.Add(a, "offer");
   peers.Add(std::make_shared<NamedLink>("b"), "offer");
   peers.Remove(a.get());
-  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"b"}));
-  EXPECT_EQ(Names(peers.InTurn()), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(Names(peers.StartTurn()), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(Names(peers.StartTurn()), (std::vector<std::string>{"b"}));
 }
 
 }  // namespace

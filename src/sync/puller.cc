@@ -317,6 +317,22 @@ Result<void> ShareEngine::MoveEditAside(const crypto::Entry& entry, const fs::Fi
   return Ok();
 }
 
+// Made aside in .tandem/tmp and renamed into place, replacing what is there.
+Result<void> ShareEngine::MakeSymlinkFor(const crypto::Entry& entry, const crypto::Locator& locator) {
+  const stdfs::path repo_dir = options_.root / RelPath::kRepoDirName;
+  (void)fs::MakeFoldersBelow(fs_, repo_dir, "tmp");
+  (void)fs::MakeFoldersBelow(fs_, options_.root, entry.path.Parent());
+  stdfs::path tmp = repo_dir / "tmp" / (HexEncode(locator).substr(0, 16) + ".link");
+  (void)fs_.Remove(tmp);
+  auto made = fs_.MakeSymlink(entry.symlink_target, tmp);
+  if (made) made = fs_.Rename(tmp, options_.root / entry.path.str());
+  if (!made) {
+    (void)fs_.Remove(tmp);
+    return MakeError(ErrorCode::kIo, "cannot create symlink " + entry.path.str() + ": " + made.error().message);
+  }
+  return Ok();
+}
+
 // On the strand: does what `decision` says, except a fetch, which is only
 // prepared (plan.step = kFetch). An error is this path's, retried later.
 Result<void> ShareEngine::CarryOut(const PullDecision& decision, const PullFacts& facts,
@@ -364,20 +380,10 @@ Result<void> ShareEngine::CarryOut(const PullDecision& decision, const PullFacts
     case PullAction::kIndexDisk:
       index_disk({});
       return Ok();
-    case PullAction::kMakeSymlink: {
-      (void)fs::MakeFoldersBelow(fs_, repo_dir, "tmp");
-      (void)fs::MakeFoldersBelow(fs_, options_.root, entry.path.Parent());
-      stdfs::path tmp = repo_dir / "tmp" / (HexEncode(locator).substr(0, 16) + ".link");
-      (void)fs_.Remove(tmp);
-      auto made = fs_.MakeSymlink(entry.symlink_target, tmp);
-      if (made) made = fs_.Rename(tmp, full);
-      if (!made) {
-        (void)fs_.Remove(tmp);
-        return MakeError(ErrorCode::kIo, "cannot create symlink " + rel + ": " + made.error().message);
-      }
+    case PullAction::kMakeSymlink:
+      TANDEM_RETURN_IF_ERROR(MakeSymlinkFor(entry, locator));
       index_disk({});
       return Ok();
-    }
     case PullAction::kSetMetadata:
       (void)fs_.SetMode(full, entry.mode);
       (void)fs_.SetMtime(full, entry.mtime_ns);
@@ -621,6 +627,19 @@ asio::awaitable<Result<void>> ShareEngine::FinishDurably(stdfs::path tmp, std::f
   co_return std::move(ticket->result);
 }
 
+// On the pool: a small group fsyncs its files, a larger one syncs the
+// filesystem once. A failure is the disk's (kIo: listed), never "waiting".
+Result<void> ShareEngine::MakeDurable(const std::vector<stdfs::path>& files) {
+  if (files.size() > kFsyncEachUpTo) {
+    if (auto synced = fs_.SyncFilesystem(options_.root); !synced) return MakeError(ErrorCode::kIo, synced.error().message);
+    return Ok();
+  }
+  for (const stdfs::path& file : files) {
+    if (auto synced = fs_.SyncFile(file); !synced) return MakeError(ErrorCode::kIo, synced.error().message);
+  }
+  return Ok();
+}
+
 asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
   auto self = shared_from_this();
   while (!finish_queue_.empty()) {
@@ -630,21 +649,7 @@ asio::awaitable<void> ShareEngine::CommitFinishedFiles() {
     try {
       std::vector<stdfs::path> files;
       for (const auto& ticket : group) files.push_back(ticket->tmp);
-      auto sync = [self, files = std::move(files)]() -> Result<void> {
-        if (files.size() <= kFsyncEachUpTo) {
-          for (const stdfs::path& file : files) {
-            // A failure here is the disk's (kIo: listed), never "waiting".
-            if (auto synced = self->fs_.SyncFile(file); !synced) {
-              return MakeError(ErrorCode::kIo, synced.error().message);
-            }
-          }
-          return Ok();
-        }
-        if (auto synced = self->fs_.SyncFilesystem(self->options_.root); !synced) {
-          return MakeError(ErrorCode::kIo, synced.error().message);
-        }
-        return Ok();
-      };
+      auto sync = [self, files = std::move(files)] { return self->MakeDurable(files); };
       synced = co_await RunOn(pool_.get_executor(), std::move(sync));
       if (synced) {
         auto finish_all = [self, group]() {
@@ -761,10 +766,10 @@ asio::awaitable<Result<void>> ShareEngine::FetchBlock(crypto::BlockRef block, co
   AsyncSlots::Held slot = co_await block_slots_.Acquire([this] { return !shut_down_; });
   if (!slot) co_return MakeError(ErrorCode::kNotFound, "the share is being removed");
   // Ask each connected peer in turn until one has a current copy.
-  for (const auto& link : peers_.InTurn()) {
+  PeerSet::Turn turn = peers_.StartTurn();
+  while (auto link = turn.Next()) {
     if (shut_down_) break;
     if (wanted && !wanted()) co_return gave_up();
-    if (!peers_.Find(link->link.get())) continue;  // detached meanwhile
     auto fetched = co_await link->link->FetchBlock(link->offer, block.id, block.size);
     if (!fetched) {
       spdlog::debug("share {}: block {} from {}: {}", options_.name, HexEncode(block.id).substr(0, 12),
@@ -840,9 +845,9 @@ asio::awaitable<void> ShareEngine::BlindFetch() {
       after = ToBytes(page.back().id);
       std::function<asio::awaitable<void>(size_t)> fetch_one = [&](size_t k) -> asio::awaitable<void> {
         const crypto::BlockRef block = page[k];
-        for (const auto& link : self->peers_.InTurn()) {
+        PeerSet::Turn turn = peers_.StartTurn();
+        while (auto link = turn.Next()) {
           if (shut_down_) break;
-          if (!peers_.Find(link->link.get())) continue;  // detached meanwhile
           auto fetched = co_await link->link->FetchBlock(link->offer, block.id, block.size);
           // A blind replica never proves it can read, so never gets plain
           // blocks; one that comes anyway is not kept.

@@ -320,37 +320,13 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::RunScan(fs::ChangedPaths c
     co_return MakeError(ErrorCode::kFailedPrecondition,
                         "this share is a blind replica: it holds no files to scan");
   }
-  struct Outcome {
-    Result<scan::ScanStats> stats;
-    store::IndexSummary summary;
-    std::vector<scan::LocalChange> local_changes;
-    std::set<std::string> held;  // deletions not recorded yet
-  };
   ++scans_in_flight_;
   auto self = shared_from_this();
   fs::ChangedPaths failed_scope = changed;
-  auto work = [self, record_now = std::move(record_now), changed = std::move(changed)]() mutable -> Outcome {
-    if (!self->repo_) return {MakeError(ErrorCode::kFailedPrecondition, "the share was removed"), {}, {}};
-    // The pool's other thread helps hash large files.
-    scan::Helper helper = [self](std::function<void()> task) { asio::post(self->pool_, std::move(task)); };
-    scan::Scanner scanner(self->fs_, *self->repo_, self->options_.secrets, self->author(),
-                          self->options_.root, {}, std::move(helper));
-    scanner.OnBatchCommitted([self] { asio::post(self->loop_, [self] { self->PushUpdates(); }); });
-    scanner.CheckFolderWith([self] { return self->CheckFolder(/*thorough=*/true); });
-    self->held_deletions_.settle = kConfirmDeletions;
-    self->held_deletions_.record_now = std::move(record_now);
-    scanner.HoldDeletionsIn(&self->held_deletions_);
-    Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
-    if (self->options_.secrets.CanWrite()) {
-      outcome.stats = scanner.ScanChanged(changed);
-    } else {
-      outcome.stats = scanner.ObserveChanged(changed, outcome.local_changes);
-    }
-    outcome.summary = self->repo_->Summarize();
-    outcome.held = self->held_deletions_.paths;
-    return outcome;
+  auto work = [self, record_now = std::move(record_now), changed = std::move(changed)]() mutable {
+    return self->ScanOnStrand(changed, std::move(record_now));
   };
-  Outcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}};
+  ScanOutcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}, {}};
   try {
     outcome = co_await RunOn(strand_, std::move(work));
   } catch (const store::StoreError& e) {
@@ -362,58 +338,7 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::RunScan(fs::ChangedPaths c
   --scans_in_flight_;
   if (shut_down_) co_return outcome.stats;
   if (outcome.stats) {
-    last_error_.clear();
-    index_ = outcome.summary;
-    last_scan_ = *outcome.stats;
-    last_scan_unix_ = UnixNow();
-    // What this scan read replaces what earlier scans said of those paths.
-    const fs::ChangedPaths& covered = outcome.stats->covered;
-    // A folder's key ("d/": it could not be listed) is replaced only by a
-    // scan that read what is in it.
-    auto covers_key = [&](const std::string& key) { return covered.Covers(key); };
-    std::erase_if(skipped_, [&](const auto& skipped) { return covers_key(skipped.first); });
-    for (size_t i = 0; i < outcome.stats->skipped_keys.size(); ++i) {
-      skipped_[outcome.stats->skipped_keys[i]] = outcome.stats->skipped_paths[i];
-    }
-    if (!options_.secrets.CanWrite()) {
-      size_t before = local_changes_.size();
-      std::erase_if(local_changes_, [&](const scan::LocalChange& change) { return covered.Covers(change.path); });
-      local_changes_.insert(local_changes_.end(), outcome.local_changes.begin(), outcome.local_changes.end());
-      std::sort(local_changes_.begin(), local_changes_.end(),
-                [](const scan::LocalChange& a, const scan::LocalChange& b) { return a.path < b.path; });
-      if (local_changes_.size() != before) {
-        spdlog::info("share {}: {} local changes (a {} replica keeps them to itself)", options_.name,
-                     local_changes_.size(), crypto::AccessModeName(options_.secrets.mode()));
-      }
-      if (options_.test_hooks.send_local_edits && !local_changes_.empty()) SendForgedEdits();
-    }
-    const auto& s = *outcome.stats;
-    if (s.records_written > 0 || s.skipped > 0) {
-      spdlog::info("share {}: scanned {} entries in {} ms, hashed {} files ({} bytes), {} new versions, {} deleted, {} skipped",
-                   options_.name, s.entries_seen, s.duration_ms, s.files_hashed, s.bytes_hashed,
-                   s.records_written, s.deleted, s.skipped);
-    }
-    held_paths_ = std::move(outcome.held);
-    if (s.deletions_held > 0 && !confirm_armed_) {
-      // Recorded by a scan of them a moment later, if they are still
-      // missing then and the folder is still the share's. Armed once, not
-      // pushed back by scans of other paths (a file saved every 100 ms
-      // elsewhere must not keep a deletion from its peers).
-      confirm_armed_ = true;
-      confirm_deletions_.expires_after(kConfirmDeletions);
-      confirm_deletions_.async_wait([self](std::error_code ec) {
-        self->confirm_armed_ = false;
-        if (ec) return;
-        fs::ChangedPaths held;
-        for (const std::string& path : self->held_paths_) held.AddEntry(path);
-        self->ScheduleScanOf(std::move(held));
-      });
-    }
-    if (s.conflicts > 0) {
-      // Settling wrote versions to pull here too (a conflict copy, the winner).
-      asio::co_spawn(loop_, [self] { return self->ComputeNeedsFromStore(); }(), LogErrors(self, "conflict"));
-    }
-    if (s.records_written > 0) PushUpdates();
+    TakeScan(outcome);
   } else if (healthy()) {
     last_error_ = outcome.stats.error().message;
     spdlog::warn("share {}: {}", options_.name, last_error_);
@@ -421,6 +346,89 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::RunScan(fs::ChangedPaths c
     watcher_changes_.Merge(failed_scope);
   }
   co_return outcome.stats;
+}
+
+ShareEngine::ScanOutcome ShareEngine::ScanOnStrand(const fs::ChangedPaths& changed, std::set<std::string> record_now) {
+  ScanOutcome outcome{MakeError(ErrorCode::kInternal, "scan did not run"), {}, {}, {}};
+  if (!repo_) {
+    outcome.stats = MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
+    return outcome;
+  }
+  auto self = shared_from_this();
+  // The pool's other thread helps hash large files.
+  scan::Helper helper = [self](std::function<void()> task) { asio::post(self->pool_, std::move(task)); };
+  scan::Scanner scanner(fs_, *repo_, options_.secrets, author(), options_.root, {}, std::move(helper));
+  scanner.OnBatchCommitted([self] { asio::post(self->loop_, [self] { self->PushUpdates(); }); });
+  scanner.CheckFolderWith([self] { return self->CheckFolder(/*thorough=*/true); });
+  held_deletions_.settle = kConfirmDeletions;
+  held_deletions_.record_now = std::move(record_now);
+  scanner.HoldDeletionsIn(&held_deletions_);
+  if (options_.secrets.CanWrite()) {
+    outcome.stats = scanner.ScanChanged(changed);
+  } else {
+    outcome.stats = scanner.ObserveChanged(changed, outcome.local_changes);
+  }
+  outcome.summary = repo_->Summarize();
+  outcome.held = held_deletions_.paths;
+  return outcome;
+}
+
+// On the loop: what a scan read replaces what earlier scans said of those
+// paths (ScanStats::covered); then what it found is acted on.
+void ShareEngine::TakeScan(ScanOutcome& outcome) {
+  const scan::ScanStats& s = *outcome.stats;
+  last_error_.clear();
+  index_ = outcome.summary;
+  last_scan_ = s;
+  last_scan_unix_ = UnixNow();
+  // A folder's key ("d/": it could not be listed) is replaced only by a
+  // scan that read what is in it.
+  std::erase_if(skipped_, [&](const auto& skipped) { return s.covered.Covers(skipped.first); });
+  for (size_t i = 0; i < s.skipped_keys.size(); ++i) skipped_[s.skipped_keys[i]] = s.skipped_paths[i];
+  if (!options_.secrets.CanWrite()) MergeLocalChanges(s.covered, std::move(outcome.local_changes));
+  if (s.records_written > 0 || s.skipped > 0) {
+    spdlog::info("share {}: scanned {} entries in {} ms, hashed {} files ({} bytes), {} new versions, {} deleted, {} skipped",
+                 options_.name, s.entries_seen, s.duration_ms, s.files_hashed, s.bytes_hashed,
+                 s.records_written, s.deleted, s.skipped);
+  }
+  held_paths_ = std::move(outcome.held);
+  if (s.deletions_held > 0) ConfirmDeletionsSoon();
+  auto self = shared_from_this();
+  if (s.conflicts > 0) {
+    // Settling wrote versions to pull here too (a conflict copy, the winner).
+    asio::co_spawn(loop_, [self] { return self->ComputeNeedsFromStore(); }(), LogErrors(self, "conflict"));
+  }
+  if (s.records_written > 0) PushUpdates();
+}
+
+void ShareEngine::MergeLocalChanges(const fs::ChangedPaths& covered, std::vector<scan::LocalChange> found) {
+  size_t before = local_changes_.size();
+  std::erase_if(local_changes_, [&](const scan::LocalChange& change) { return covered.Covers(change.path); });
+  local_changes_.insert(local_changes_.end(), found.begin(), found.end());
+  std::sort(local_changes_.begin(), local_changes_.end(),
+            [](const scan::LocalChange& a, const scan::LocalChange& b) { return a.path < b.path; });
+  if (local_changes_.size() != before) {
+    spdlog::info("share {}: {} local changes (a {} replica keeps them to itself)", options_.name,
+                 local_changes_.size(), crypto::AccessModeName(options_.secrets.mode()));
+  }
+  if (options_.test_hooks.send_local_edits && !local_changes_.empty()) SendForgedEdits();
+}
+
+// Held deletions are recorded by a scan of them a moment later, if they are
+// still missing then and the folder is still the share's. Armed once, not
+// pushed back by scans of other paths (a file saved every 100 ms elsewhere
+// must not keep a deletion from its peers).
+void ShareEngine::ConfirmDeletionsSoon() {
+  if (confirm_armed_) return;
+  confirm_armed_ = true;
+  confirm_deletions_.expires_after(kConfirmDeletions);
+  confirm_deletions_.async_wait([self = shared_from_this()](std::error_code ec) {
+    self->confirm_armed_ = false;
+    if (ec) return;
+    fs::ChangedPaths held;
+    for (const std::string& path : self->held_paths_) held.AddEntry(path);
+    self->ScheduleScanOf(std::move(held));
+  });
 }
 
 void ShareEngine::SetEnabled(bool enabled) {
@@ -467,7 +475,10 @@ asio::awaitable<void> ShareEngine::RequestIndex(std::shared_ptr<AttachedPeer> li
 }
 
 void ShareEngine::Detach(PeerLink* peer) {
-  if (peers_.Remove(peer)) spdlog::info("share {}: peer {} detached", options_.name, peer->device_id());
+  // Logged before the removal, which may drop the last reference to the peer.
+  if (!peers_.Find(peer)) return;
+  spdlog::info("share {}: peer {} detached", options_.name, peer->device_id());
+  peers_.Remove(peer);
 }
 
 asio::awaitable<void> ShareEngine::OnIndexRequest(std::shared_ptr<PeerLink> peer, wire::IndexRequest request) {

@@ -203,6 +203,16 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   asio::awaitable<void> ScanLoop();
   // Scans `changed` (all of it when `everything`).
   asio::awaitable<Result<scan::ScanStats>> RunScan(fs::ChangedPaths changed, std::set<std::string> record_now);
+  struct ScanOutcome {
+    Result<scan::ScanStats> stats;
+    store::IndexSummary summary;
+    std::vector<scan::LocalChange> local_changes;
+    std::set<std::string> held;  // deletions not recorded yet
+  };
+  ScanOutcome ScanOnStrand(const fs::ChangedPaths& changed, std::set<std::string> record_now);  // strand
+  void TakeScan(ScanOutcome& outcome);  // loop; REQUIRES: outcome.stats
+  void MergeLocalChanges(const fs::ChangedPaths& covered, std::vector<scan::LocalChange> found);
+  void ConfirmDeletionsSoon();
   // Watcher callback: scan what changed once changes have settled for a moment.
   void OnFolderChanged(fs::ChangedPaths changed);
   asio::awaitable<void> RequestIndex(std::shared_ptr<AttachedPeer> link);
@@ -230,6 +240,7 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   PullPlan PlanPull(const crypto::Locator& locator, const std::optional<std::optional<fs::FileInfo>>& revert_asked);
   PullFacts GatherFacts(const crypto::Entry& entry, const std::optional<std::optional<fs::FileInfo>>& revert_asked);
   Result<void> MoveEditAside(const crypto::Entry& entry, const fs::FileInfo& disk);
+  Result<void> MakeSymlinkFor(const crypto::Entry& entry, const crypto::Locator& locator);
   Result<void> CarryOut(const PullDecision& decision, const PullFacts& facts, const crypto::Locator& locator,
                         PullPlan& plan);
   // Loop: the part file a pull of `locator` leaves for a resume (kept_parts_).
@@ -254,6 +265,7 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // Renames an assembled file into place once it is on disk, with others.
   asio::awaitable<Result<void>> FinishDurably(std::filesystem::path tmp, std::function<Result<void>()> finish);
   asio::awaitable<void> CommitFinishedFiles();
+  Result<void> MakeDurable(const std::vector<std::filesystem::path>& files);  // pool
   void StartTemporaryFile(PullPlan& plan);  // any thread
   // At start: part files in .tandem/tmp of paths that need nothing any more
   // are removed; the others are left to their pulls (kept_parts_).
