@@ -165,35 +165,8 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       // Applied in order, before the next frame: batches must not overtake.
       co_return co_await share->OnIndexBatch(self, std::move(*frame.mutable_index_batch()));
     }
-    case wire::Frame::kBlockRequest: {
-      // Only answers written and not read are evidence against the peer; the
-      // answers on their way to the queue, counted at the largest block size,
-      // only make it wait.
-      if (connection_->queued_bytes() > kQueuedAnswersLimit) {
-        co_return MakeError(ErrorCode::kCorrupt, "peer asks for blocks without reading the answers (" +
-                                                     std::to_string(connection_->queued_bytes() >> 20) +
-                                                     " MiB queued)");
-      }
-      auto share = ShareFor(frame.block_request().share());
-      bool backlog = connection_->queued_bytes() + serving_ * kAnswerInProgressBytes > kQueuedAnswersRefuse;
-      if (!share || serving_ >= kMaxServedAtOnce || backlog) {
-        spdlog::debug("peer {}: block request refused ({})", device_id(),
-                      !share ? "share not in common" : backlog ? "answers not read yet" : "too many in progress");
-        wire::Frame reply;
-        reply.mutable_block_response()->set_request_id(frame.block_request().request_id());
-        reply.mutable_block_response()->set_not_available(true);
-        reply.mutable_block_response()->set_busy(share != nullptr);
-        connection_->Send(reply);
-        co_return Ok();
-      }
-      ++serving_;
-      asio::co_spawn(co_await asio::this_coro::executor, Serve(share, std::move(*frame.mutable_block_request())),
-                     [self](std::exception_ptr e) {
-                       --self->serving_;
-                       LogIfThrew("serving a block", spdlog::level::debug)(e);
-                     });
-      co_return Ok();
-    }
+    case wire::Frame::kBlockRequest:
+      co_return OnBlockRequest(std::move(*frame.mutable_block_request()));
     case wire::Frame::kBlockResponse: {
       auto it = pending_.find(frame.block_response().request_id());
       if (it != pending_.end()) {
@@ -213,6 +186,37 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       break;
   }
   co_return MakeError(ErrorCode::kCorrupt, "unknown message");
+}
+
+// Answered by the share on the pool, unless the peer asks faster than it
+// reads (then refused, or past the limit disconnected).
+Result<void> PeerSession::OnBlockRequest(wire::BlockRequest request) {
+  auto self = shared_from_this();
+  // Only answers written and not read are evidence against the peer; the
+  // answers on their way to the queue, counted at the largest block size,
+  // only make it wait.
+  if (connection_->queued_bytes() > kQueuedAnswersLimit) {
+    return MakeError(ErrorCode::kCorrupt, "peer asks for blocks without reading the answers (" +
+                                              std::to_string(connection_->queued_bytes() >> 20) + " MiB queued)");
+  }
+  auto share = ShareFor(request.share());
+  bool backlog = connection_->queued_bytes() + serving_ * kAnswerInProgressBytes > kQueuedAnswersRefuse;
+  if (!share || serving_ >= kMaxServedAtOnce || backlog) {
+    spdlog::debug("peer {}: block request refused ({})", device_id(),
+                  !share ? "share not in common" : backlog ? "answers not read yet" : "too many in progress");
+    wire::Frame reply;
+    reply.mutable_block_response()->set_request_id(request.request_id());
+    reply.mutable_block_response()->set_not_available(true);
+    reply.mutable_block_response()->set_busy(share != nullptr);
+    connection_->Send(reply);
+    return Ok();
+  }
+  ++serving_;
+  asio::co_spawn(connection_->executor(), Serve(share, std::move(request)), [self](std::exception_ptr e) {
+    --self->serving_;
+    LogIfThrew("serving a block", spdlog::level::debug)(e);
+  });
+  return Ok();
 }
 
 asio::awaitable<void> PeerSession::Serve(std::shared_ptr<ShareEndpoint> share, wire::BlockRequest request) {

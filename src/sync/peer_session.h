@@ -99,6 +99,7 @@ class PeerSession final : public PeerLink, public std::enable_shared_from_this<P
   };
 
   asio::awaitable<Result<void>> Handle(wire::Frame frame);
+  Result<void> OnBlockRequest(wire::BlockRequest request);
   void OnOffers(const wire::ShareOffers& offers);
   // Attaches shares both sides offer now, detaches the rest. Runs when
   // either side's offers change.
