@@ -1,17 +1,10 @@
-// The puller half of ShareEngine: bringing the disk up to the records.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+// The puller half of ShareEngine: bringing the disk up to the records. Every
+// write goes through fs::Filesystem; no POSIX call is made here.
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <ctime>
 #include <spdlog/spdlog.h>
 
 #include "base/async.h"

@@ -11,8 +11,6 @@
 
 #include "base/async.h"
 #include "crypto/keyed_hash.h"
-#include "crypto/seal.h"
-#include "scan/chunker.h"
 #include "scan/conflict.h"
 #include "sync/forged_edits.h"
 #include "sync/local_changes.h"
