@@ -1,5 +1,10 @@
 #include "sync/index_batch.h"
 
+#include <array>
+#include <functional>
+
+#include "base/async.h"
+
 namespace tandem::sync {
 
 Result<std::vector<CheckedRecord>> CheckRecords(const crypto::ShareSecrets& secrets, const wire::IndexBatch& batch,
@@ -78,6 +83,36 @@ bool WinsOver(store::Repository& repo, const crypto::ShareSecrets& secrets, uint
 }
 
 }  // namespace
+
+// Checking signatures and opening entries needs no store: it runs on the
+// pool, so the strand stays free for pulls while a large index arrives. A
+// signature check (a few tens of microseconds) is most of a small file's
+// cost to the receiver: a batch a writer signed as a whole is checked once,
+// over the records' digests; any other record by record.
+asio::awaitable<Result<CheckedBatch>> CheckBatch(asio::thread_pool& pool, const crypto::ShareSecrets& secrets,
+                                                 std::shared_ptr<const wire::IndexBatch> batch) {
+  // A live edit's batch of one or a few is not worth a second trip.
+  const size_t n = static_cast<size_t>(batch->records_size());
+  const size_t used = n >= 16 ? 2 : 1;
+  std::array<std::optional<Result<std::vector<CheckedRecord>>>, 2> parts;
+  std::function<asio::awaitable<void>(size_t)> check_part = [&](size_t k) -> asio::awaitable<void> {
+    auto work = [&secrets, batch, begin = n * k / used, end = n * (k + 1) / used] {
+      return CheckRecords(secrets, *batch, begin, end);
+    };
+    parts[k].emplace(co_await RunOn(pool.get_executor(), std::move(work)));
+  };
+  co_await ForEachConcurrently(used, used, std::move(check_part));
+  CheckedBatch checked{.progress = {ToBytes(AsBytes(batch->epoch())), batch->last_seq()}};
+  checked.records.reserve(n);
+  for (size_t k = 0; k < used; ++k) {
+    if (!*parts[k]) co_return parts[k]->error();  // the first bad record in the batch's order
+    for (CheckedRecord& item : **parts[k]) checked.records.push_back(std::move(item));
+  }
+  if (!batch->batch_signature().empty()) {
+    if (auto signed_ok = CheckBatchSignature(secrets, *batch, checked.records); !signed_ok) co_return signed_ok.error();
+  }
+  co_return checked;
+}
 
 AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t replica_id,
                           scan::LocalDisk disk, const std::string& device, const store::PeerProgress& progress,

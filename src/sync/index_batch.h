@@ -3,10 +3,14 @@
 // strand: what is newer is stored, concurrent versions are settled, and the
 // paths to bring up to date are listed for the need queue).
 //
-// Threads: CheckRecords and CheckBatchSignature on any thread; ApplyRecords
-// wherever the repository is used (the engine's strand).
+// Threads: CheckRecords and CheckBatchSignature on any thread; CheckBatch is
+// awaited on the event loop and runs them on the pool; ApplyRecords wherever
+// the repository is used (the engine's strand).
 #pragma once
 
+#include <asio/awaitable.hpp>
+#include <asio/thread_pool.hpp>
+#include <memory>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -41,6 +45,17 @@ Result<std::vector<CheckedRecord>> CheckRecords(const crypto::ShareSecrets& secr
 // of `records` (all of the batch, in order). kCorrupt if not.
 Result<void> CheckBatchSignature(const crypto::ShareSecrets& secrets, const wire::IndexBatch& batch,
                                  const std::vector<CheckedRecord>& records);
+
+struct CheckedBatch {
+  std::vector<CheckedRecord> records;
+  store::PeerProgress progress;  // what the sender's store had given when it sent the batch
+};
+
+// All of `batch` checked on `pool` (CheckRecords, then CheckBatchSignature
+// when it is signed as a whole), a large batch in two halves at once; the
+// error of the first bad record in the batch's order.
+asio::awaitable<Result<CheckedBatch>> CheckBatch(asio::thread_pool& pool, const crypto::ShareSecrets& secrets,
+                                                 std::shared_ptr<const wire::IndexBatch> batch);
 
 struct AppliedBatch {
   std::vector<std::pair<crypto::Locator, Need>> needs;  // paths to bring up to date

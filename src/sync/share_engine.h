@@ -40,19 +40,26 @@
 #include "crypto/keys.h"
 #include "crypto/record.h"
 #include "fs/filesystem.h"
-#include "fs/part_file.h"
 #include "fs/watcher.h"
 #include "scan/scanner.h"
 #include "store/repository.h"
 #include "store/share_folder.h"
 #include "store/sqlite.h"
+#include "sync/assembler.h"
+#include "sync/blind_fetcher.h"
+#include "sync/block_fetcher.h"
 #include "sync/block_server.h"
 #include "sync/conflicts.h"
+#include "sync/group_commit.h"
 #include "sync/index_batch.h"
+#include "sync/index_sender.h"
 #include "sync/need_queue.h"
 #include "sync/peer_link.h"
 #include "sync/peer_set.h"
-#include "sync/pull_decision.h"
+#include "sync/pull_planner.h"
+#include "sync/scan_scheduler.h"
+#include "sync/share_context.h"
+#include "sync/share_health.h"
 #include "tandem.pb.h"
 
 namespace tandem::sync {
@@ -119,14 +126,8 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
     std::function<void()> on_health_changed;
   };
 
-  // Why the share is not syncing now, and how it gets out of that.
-  enum class Health {
-    kOk,
-    kFolderUnavailable,   // the folder, its marker or its database is not the one opened:
-                          // the Service closes this engine and opens the share afresh
-    kStoreUnavailable,    // the repository cannot write (a full disk) or read: retried with backoff
-    kRepositoryDamaged,   // the repository is damaged or gone: waits for `tandem repair`
-  };
+  // Why the share is not syncing now (share_health.h).
+  using Health = ShareHealth::State;
 
   // `reader` reads the same store as `repo`, for serving peers off the strand.
   ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Filesystem& fs, Options options,
@@ -143,9 +144,7 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // except those of `record_now` (deletions Tandem made itself).
   asio::awaitable<Result<scan::ScanStats>> Scan(std::set<std::string> record_now = {});
   // A full scan soon, coalescing with one already running (start, timer).
-  void ScheduleScan();
-  // A scan of `changed` only, soon, coalescing likewise (watcher, pulls).
-  void ScheduleScanOf(fs::ChangedPaths changed);
+  void ScheduleScan() { scans_.ScanEverythingSoon(); }
 
   // A read replica's local changes (all, or those at or below `path`) are
   // undone: added paths are deleted, modified and deleted ones are brought
@@ -175,32 +174,30 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   void OnFailure(std::exception_ptr error, const char* what) override { LogErrors(shared_from_this(), what)(error); }
 
   EngineStatus Status() const;
-  Health health() const { return health_; }
-  bool healthy() const { return health_ == Health::kOk; }
+  Health health() const { return health_.state(); }
+  bool healthy() const { return health_.ok(); }
   // A repository call failed with `error` while doing `what`: the share
   // stops syncing with the reason, and retries where waiting can help.
-  void ReportStoreError(const store::StoreError& error, std::string_view what);
+  void ReportStoreError(const store::StoreError& error, std::string_view what) {
+    health_.ReportStoreError(error, what);
+  }
   const crypto::ShareSecrets& secrets() const override { return options_.secrets; }
   const std::filesystem::path& root() const { return options_.root; }
 
  private:
-  struct PullPlan;
-
   scan::Author author() const { return {options_.device_short_id, replica_id_}; }
-  // Whether the folder is still the share's; on failure the share stops
-  // (posted to the loop). Any thread. `thorough`: also whether the
-  // repository in use is still the folder's (store::ShareFolderGuard).
-  Result<void> CheckFolder(bool thorough = false);
-  // Loop only: stop syncing with `why`; Recovered() undoes it.
-  void Fail(Health health, std::string why);
-  void ScheduleRecovery();
-  // Every few seconds while healthy: is the folder still the share's? Its
-  // .tandem may go (deleted, the drive unmounted) with no event to say so.
-  asio::awaitable<void> WatchFolder();
-  asio::awaitable<void> TryRecover();
-  void Recovered();
+  // Any thread: ShareHealth::CheckFolder.
+  Result<void> CheckFolder(bool thorough = false) { return health_.CheckFolder(thorough); }
+  // The share stopped syncing, or may sync again (ShareHealth's hooks).
+  void OnFailed();
+  void OnRecovered();
+  // The engine's side of ShareContext::spawn.
+  void Spawn(asio::awaitable<void> work, const char* what);
+  // Strand: GroupCommit::InTransaction.
+  Result<void> InCheckedTransaction(const std::function<void()>& body);
 
-  asio::awaitable<void> ScanLoop();
+  // A scan for the ScanScheduler: its failure is logged and shown by Status.
+  asio::awaitable<void> ScanQuietly(fs::ChangedPaths changed);
   // Scans `changed` (all of it when `everything`).
   asio::awaitable<Result<scan::ScanStats>> RunScan(fs::ChangedPaths changed, std::set<std::string> record_now);
   struct ScanOutcome {
@@ -212,68 +209,32 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   ScanOutcome ScanOnStrand(const fs::ChangedPaths& changed, std::set<std::string> record_now);  // strand
   void TakeScan(ScanOutcome& outcome);  // loop; REQUIRES: outcome.stats
   void MergeLocalChanges(const fs::ChangedPaths& covered, std::vector<scan::LocalChange> found);
-  void ConfirmDeletionsSoon();
-  // Watcher callback: scan what changed once changes have settled for a moment.
-  void OnFolderChanged(fs::ChangedPaths changed);
   asio::awaitable<void> RequestIndex(std::shared_ptr<AttachedPeer> link);
-  asio::awaitable<void> SendIndex(std::shared_ptr<AttachedPeer> link, uint64_t since);
-  void PushUpdates();
-  // A batch's records checked on the pool (index_batch.h), with the
-  // progress it brings; kCorrupt closes the connection.
-  asio::awaitable<Result<std::pair<std::vector<CheckedRecord>, store::PeerProgress>>> CheckBatch(
-      std::shared_ptr<const wire::IndexBatch> batch);
-  asio::awaitable<void> PushTo(std::shared_ptr<AttachedPeer> link);
-  // Sends `records` to `link` as batches of bounded size, then waits for room.
-  asio::awaitable<void> SendRecords(std::shared_ptr<AttachedPeer> link, std::vector<store::StoredRecord> records,
-                                    uint64_t last_seq, bool caught_up);
   // Test hook: records for the local changes, with a signature that is not the share key's.
   void SendForgedEdits();
+  // The summary shown to the user, read afresh from the store.
+  void RefreshSummary();
 
   // Puller (puller.cc).
+  struct PullOutcome {
+    NeedQueue::Outcome outcome;
+    std::string why;  // unless pulled
+  };
   void AddNeeds(const std::vector<std::pair<crypto::Locator, Need>>& needs);
   void StartPullers();
   asio::awaitable<void> PullWorker();
   // The last pull worker has ended: the deferred scan runs, the summary refreshes.
   void OnPullersIdle();
-  asio::awaitable<Result<void>> PullOne(crypto::Locator locator);
-  // Strand only: the steps of planning one pull (puller.cc).
-  PullPlan PlanPull(const crypto::Locator& locator, const std::optional<std::optional<fs::FileInfo>>& revert_asked);
-  PullFacts GatherFacts(const crypto::Entry& entry, const std::optional<std::optional<fs::FileInfo>>& revert_asked);
-  Result<void> MoveEditAside(const crypto::Entry& entry, const fs::FileInfo& disk);
-  Result<void> MakeSymlinkFor(const crypto::Entry& entry, const crypto::Locator& locator);
-  Result<void> CarryOut(const PullDecision& decision, const PullFacts& facts, const crypto::Locator& locator,
-                        PullPlan& plan);
-  // Loop: the part file a pull of `locator` leaves for a resume (kept_parts_).
-  void KeepPartFile(const crypto::Locator& locator, const PullPlan& plan);
-  asio::awaitable<Result<void>> Assemble(PullPlan& plan, bool whole);
-  Result<void> MoveIntoPlace(const crypto::Locator& locator, const PullPlan& plan, bool& renamed);
-  asio::awaitable<Result<void>> FetchMissing(PullPlan& plan);
-  // Asks the connected peers in turn for `block` until one sends it genuine,
-  // then runs `place` with its plaintext on the pool, in the same trip as the
-  // check. kNotFound when no peer had it (or `wanted` turned false before
-  // the next peer was asked), kIo when `place` failed; `path` names the
-  // file in messages.
-  asio::awaitable<Result<void>> FetchBlock(crypto::BlockRef block, const std::string& path,
-                                           std::function<Result<void>(ByteView plain)> place,
-                                           std::function<bool()> wanted = nullptr);
+  asio::awaitable<PullOutcome> PullOne(crypto::Locator locator);
+  // A plan to fetch carried out: assembled, made durable, moved into place.
+  asio::awaitable<Result<void>> AssembleAndFinish(crypto::Locator locator, PullPlan plan);
+  static PullOutcome AssemblyOutcome(const Result<void>& done);
   void RetryBlockedNeeds();
   // Blocked needs are retried after a pause that doubles while nothing
   // succeeds: the blocks may arrive at a peer later (a relay still pulling).
   void ScheduleRetry();
-  void ScanOncePullsSettle();
   asio::awaitable<void> ComputeNeedsFromStore();
-  // Renames an assembled file into place once it is on disk, with others.
-  asio::awaitable<Result<void>> FinishDurably(std::filesystem::path tmp, std::function<Result<void>()> finish);
-  asio::awaitable<void> CommitFinishedFiles();
-  Result<void> MakeDurable(const std::vector<std::filesystem::path>& files);  // pool
-  void StartTemporaryFile(PullPlan& plan);  // any thread
-  // At start: part files in .tandem/tmp of paths that need nothing any more
-  // are removed; the others are left to their pulls (kept_parts_).
-  asio::awaitable<void> SweepPartFiles();
-
-  // Blind replicas (puller.cc): fetch the sealed blocks records refer to.
   void StartBlindFetch();
-  asio::awaitable<void> BlindFetch();
 
   asio::io_context& loop_;
   asio::thread_pool& pool_;
@@ -289,84 +250,49 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   const uint64_t replica_id_;                 // of repo_: the id our versions carry
   // Proves the folder is the share's before anything is written; any thread.
   const std::shared_ptr<store::ShareFolderGuard> guard_;
+  // What the stages below share (share_context.h).
+  const ShareContext context_;
   bool shut_down_ = false;
   bool enabled_ = true;
 
-  // Loop only. What keeps the share from syncing, if anything, in words.
-  Health health_ = Health::kOk;
-  std::string fault_;
-  asio::steady_timer recover_timer_;
-  asio::steady_timer folder_check_timer_;
-  bool recover_armed_ = false;
-  Backoff recover_backoff_;
+  // What keeps the share from syncing, if anything.
+  ShareHealth health_;
   // Paths the scans skipped, with why, by path (scan::ScanStats::skipped_keys).
   std::map<std::string, std::string> skipped_;
   // Strand only: paths missing at the last scan, not yet recorded as
   // deleted (scan::Scanner::HoldDeletionsIn).
   scan::DeletionHold held_deletions_;
-  asio::steady_timer confirm_deletions_;  // loop
-  bool confirm_armed_ = false;
-  std::set<std::string> held_paths_;  // loop: held_deletions_.paths as of the last scan
 
   // Scanning.
   std::shared_ptr<fs::Watcher> watcher_;
-  asio::steady_timer debounce_;
-  bool debounce_armed_ = false;
-  // Watcher events while pulling are mostly our own renames: one scan after
-  // the pullers finish catches any real local edit among them.
-  bool scan_after_pull_ = false;
-  asio::steady_timer pulls_settle_;
-  bool pulls_settle_armed_ = false;
-  bool scan_running_ = false;
-  fs::ChangedPaths scan_pending_;     // what the next scan reads
-  fs::ChangedPaths watcher_changes_;  // seen by the watcher, not handed to a scan yet
-  int scans_in_flight_ = 0;
+  ScanScheduler scans_;
   scan::ScanStats last_scan_;
   int64_t last_scan_unix_ = 0;
   std::string last_error_;
   store::IndexSummary index_;
   std::vector<scan::LocalChange> local_changes_;
 
-  // Peers.
+  // The stages, in the order they are built (each takes those above it).
   PeerSet peers_;
+  IndexSender sender_;
+  BlockFetcher fetcher_;
+  BlindFetcher blind_;
+  GroupCommit group_commit_;
+  PullPlanner planner_;
+  Assembler assembler_;
 
   // Pulling.
   NeedQueue needs_;
   asio::steady_timer retry_timer_;
   bool retry_armed_ = false;
-  // Blocked needs (and a blind replica's missing blocks) are retried after a
-  // pause that grows while nothing succeeds.
+  // Blocked needs are retried after a pause that grows while nothing succeeds.
   Backoff retry_backoff_{std::chrono::milliseconds(500), std::chrono::seconds(30)};
   int pullers_ = 0;
-  uint64_t received_bytes_ = 0;
-  // The part file each path's last pull left behind (kept for a resume). A
-  // later pull of the path that wants another one, for a newer version, or
-  // none at all, removes it: otherwise it would take space forever.
-  std::map<crypto::Locator, std::filesystem::path> kept_parts_;
-  // On the strand, while a group of finished files is moved into place:
-  // the folders already checked for that group (fs::ParentsAreFolders).
-  std::set<std::string> folders_in_group_;
-  // Block requests of all pulls together, bounded so that many files pulled
-  // at once (small files want that) cannot hold much memory in blocks.
-  static constexpr size_t kShareBlocksInFlight = 64;
-  AsyncSlots block_slots_;
   // Large files (fs::PartFile::kDirectFrom and up) assembled at once,
   // bounded apart from the small ones: each holds two descriptors and a
   // writer thread while it is open.
   static constexpr size_t kLargePulls = 16;
   AsyncSlots large_pulls_;
-  // Large files being assembled gather whole segments here before they go
-  // to the disk (fs::PartFile); shared by all of them, any thread.
-  fs::SegmentBufferPool segment_buffers_;
-  struct FinishTicket;
-  std::vector<std::shared_ptr<FinishTicket>> finish_queue_;
-  bool committing_ = false;
-
-  // Blind fetching.
-  bool blind_fetching_ = false;
-  bool blind_again_ = false;
-  uint64_t blind_missing_blocks_ = 0;  // not found at any peer in the last pass
-  uint64_t blind_missing_bytes_ = 0;
 };
 
 }  // namespace tandem::sync
