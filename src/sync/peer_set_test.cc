@@ -2,27 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "sync/fake_link.h"
+
 namespace tandem::sync {
 namespace {
-
-// A link that only has a name: PeerSet never calls it.
-class NamedLink final : public PeerLink {
- public:
-  explicit NamedLink(std::string id) : id_(std::move(id)) {}
-  const std::string& device_id() const override { return id_; }
-  const Bytes& session_binding() const override { return binding_; }
-  bool outgoing() const override { return true; }
-  bool closed() const override { return false; }
-  void Send(wire::Frame) override {}
-  asio::awaitable<void> WaitForRoom() override { co_return; }
-  asio::awaitable<Result<FetchedBlock>> FetchBlock(const std::string&, const crypto::BlockId&, uint32_t) override {
-    co_return MakeError(ErrorCode::kNotFound, "no blocks here");
-  }
-
- private:
-  std::string id_;
-  Bytes binding_;
-};
 
 // The peers one request asks, in order.
 std::vector<std::string> Names(PeerSet::Turn turn) {
@@ -33,7 +16,7 @@ std::vector<std::string> Names(PeerSet::Turn turn) {
 
 TEST(PeerSet, APeerIsAttachedOnceAndDetachedOnce) {
   PeerSet peers;
-  auto a = std::make_shared<NamedLink>("a");
+  auto a = std::make_shared<FakeLink>("a");
   ASSERT_NE(peers.Add(a, "offer"), nullptr);
   EXPECT_EQ(peers.Add(a, "offer"), nullptr);
   EXPECT_EQ(peers.all().size(), 1u);
@@ -46,7 +29,7 @@ TEST(PeerSet, APeerIsAttachedOnceAndDetachedOnce) {
 
 TEST(PeerSet, EachRequestAsksEveryPeerOnceStartingOneFurtherAlong) {
   PeerSet peers;
-  for (const char* name : {"a", "b", "c"}) peers.Add(std::make_shared<NamedLink>(name), "offer");
+  for (const char* name : {"a", "b", "c"}) peers.Add(std::make_shared<FakeLink>(name), "offer");
   EXPECT_EQ(Names(peers.StartTurn()), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(Names(peers.StartTurn()), (std::vector<std::string>{"b", "c", "a"}));
   EXPECT_EQ(Names(peers.StartTurn()), (std::vector<std::string>{"c", "a", "b"}));
@@ -55,23 +38,23 @@ TEST(PeerSet, EachRequestAsksEveryPeerOnceStartingOneFurtherAlong) {
 
 TEST(PeerSet, APeerThatAttachesDuringATurnIsAskedTooAndOneThatLeavesIsNot) {
   PeerSet peers;
-  auto a = std::make_shared<NamedLink>("a");
-  auto b = std::make_shared<NamedLink>("b");
+  auto a = std::make_shared<FakeLink>("a");
+  auto b = std::make_shared<FakeLink>("b");
   peers.Add(a, "offer");
   peers.Add(b, "offer");
   PeerSet::Turn turn = peers.StartTurn();
   EXPECT_EQ(turn.Next()->link->device_id(), "a");
   peers.Remove(b.get());
-  peers.Add(std::make_shared<NamedLink>("c"), "offer");
+  peers.Add(std::make_shared<FakeLink>("c"), "offer");
   EXPECT_EQ(turn.Next()->link->device_id(), "c");
   EXPECT_EQ(turn.Next(), nullptr);
 }
 
 TEST(PeerSet, APeerThatLeavesIsNoLongerAsked) {
   PeerSet peers;
-  auto a = std::make_shared<NamedLink>("a");
+  auto a = std::make_shared<FakeLink>("a");
   peers.Add(a, "offer");
-  peers.Add(std::make_shared<NamedLink>("b"), "offer");
+  peers.Add(std::make_shared<FakeLink>("b"), "offer");
   peers.Remove(a.get());
   EXPECT_EQ(Names(peers.StartTurn()), (std::vector<std::string>{"b"}));
   EXPECT_EQ(Names(peers.StartTurn()), (std::vector<std::string>{"b"}));

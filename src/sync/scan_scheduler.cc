@@ -8,16 +8,11 @@
 namespace tandem::sync {
 namespace {
 
-// Watcher events closer together than this are one change.
-constexpr std::chrono::milliseconds kDebounce{20};
-// Pulling often pauses only for moments (between batches of records from a
-// peer still scanning): the scan it deferred waits until pulling has stayed
-// idle this long, so one scan covers every batch instead of one per batch
-// holding up the next batch's plans.
-constexpr std::chrono::milliseconds kPullsSettle{200};
 
-// Waits for `timer` to expire after `pause`; false when it was cancelled.
-asio::awaitable<bool> Wait(asio::steady_timer& timer, std::chrono::milliseconds pause) {
+// Waits for `timer` to expire after `pause`; false when it was cancelled,
+// or stopped before the wait began.
+asio::awaitable<bool> Wait(asio::steady_timer& timer, std::chrono::milliseconds pause, const bool& stopped) {
+  if (stopped) co_return false;
   timer.expires_after(pause);
   auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
   co_return !ec;
@@ -25,8 +20,8 @@ asio::awaitable<bool> Wait(asio::steady_timer& timer, std::chrono::milliseconds 
 
 }  // namespace
 
-ScanScheduler::ScanScheduler(const ShareContext& context, RunScan run, std::function<bool()> pulling)
-    : context_(context), run_(std::move(run)), pulling_(std::move(pulling)), debounce_(context.loop),
+ScanScheduler::ScanScheduler(const ShareContext& context, RunScan run, std::function<bool()> pulling, Pauses pauses)
+    : context_(context), run_(std::move(run)), pulling_(std::move(pulling)), pauses_(pauses), debounce_(context.loop),
       pulls_settle_(context.loop), confirm_deletions_(context.loop) {}
 
 void ScanScheduler::ScanSoon(fs::ChangedPaths changed) {
@@ -65,7 +60,7 @@ void ScanScheduler::OnFolderChanged(fs::ChangedPaths changed) {
   // Timers are waited on in coroutines started by the engine (spawn): the
   // engine then outlives every wait.
   auto settle = [](ScanScheduler* self) -> asio::awaitable<void> {
-    const bool expired = co_await Wait(self->debounce_, kDebounce);
+    const bool expired = co_await Wait(self->debounce_, self->pauses_.debounce, self->stopped_);
     self->debounce_armed_ = false;
     if (expired) self->ScanSoon(std::exchange(self->watcher_changes_, {}));
   };
@@ -76,7 +71,7 @@ void ScanScheduler::OnPullersIdle() {
   if (!scan_after_pull_ || pulls_settle_armed_ || stopped_) return;
   pulls_settle_armed_ = true;
   auto settle = [](ScanScheduler* self) -> asio::awaitable<void> {
-    const bool expired = co_await Wait(self->pulls_settle_, kPullsSettle);
+    const bool expired = co_await Wait(self->pulls_settle_, self->pauses_.pulls_settle, self->stopped_);
     self->pulls_settle_armed_ = false;
     if (!expired || self->stopped_ || !self->scan_after_pull_) co_return;
     if (self->pulling_()) co_return;  // pulling again: its end arms this anew
@@ -97,7 +92,7 @@ void ScanScheduler::ConfirmDeletionsSoon() {
   if (confirm_armed_) return;
   confirm_armed_ = true;
   auto confirm = [](ScanScheduler* self) -> asio::awaitable<void> {
-    const bool expired = co_await Wait(self->confirm_deletions_, kConfirmDeletions);
+    const bool expired = co_await Wait(self->confirm_deletions_, self->pauses_.confirm_deletions, self->stopped_);
     self->confirm_armed_ = false;
     if (!expired) co_return;
     fs::ChangedPaths held;

@@ -22,17 +22,28 @@
 
 namespace tandem::sync {
 
+struct ScanPauses {
+  // Watcher events closer together than this are one change.
+  std::chrono::milliseconds debounce{20};
+  // Pulling often pauses only for moments (between batches of records
+  // from a peer still scanning): the scan it deferred waits until pulling
+  // has stayed idle this long, so one scan covers every batch instead of
+  // one per batch holding up the next batch's plans.
+  std::chrono::milliseconds pulls_settle{200};
+  // Deletions a scan held are scanned again this much later, once no
+  // more have appeared (scan::Scanner::HoldDeletionsIn).
+  std::chrono::milliseconds confirm_deletions{1000};
+};
+
 class ScanScheduler {
  public:
+  using Pauses = ScanPauses;
   // Runs one scan of the paths given; awaited, so scans never overlap.
   using RunScan = std::function<asio::awaitable<void>(fs::ChangedPaths)>;
 
-  // Deletions a scan held are scanned again this much later, once no more
-  // have appeared (scan::Scanner::HoldDeletionsIn).
-  static constexpr std::chrono::milliseconds kConfirmDeletions{1000};
-
   // `pulling`: whether pull workers are running now.
-  ScanScheduler(const ShareContext& context, RunScan run, std::function<bool()> pulling);
+  ScanScheduler(const ShareContext& context, RunScan run, std::function<bool()> pulling, Pauses pauses = {});
+  const Pauses& pauses() const { return pauses_; }
 
   // A scan of `changed` soon, merged with one pending or running.
   void ScanSoon(fs::ChangedPaths changed);
@@ -65,6 +76,7 @@ class ScanScheduler {
   const ShareContext& context_;
   const RunScan run_;
   const std::function<bool()> pulling_;
+  const Pauses pauses_;
   bool stopped_ = false;
   bool running_ = false;
   int scans_in_flight_ = 0;

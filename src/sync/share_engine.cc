@@ -220,7 +220,7 @@ ShareEngine::ScanOutcome ShareEngine::ScanOnStrand(const fs::ChangedPaths& chang
   scan::Scanner scanner(fs_, *repo_, options_.secrets, author(), options_.root, {}, std::move(helper));
   scanner.OnBatchCommitted([self] { asio::post(self->loop_, [self] { self->sender_.PushUpdates(self->peers_); }); });
   scanner.CheckFolderWith([self] { return self->CheckFolder(/*thorough=*/true); });
-  held_deletions_.settle = ScanScheduler::kConfirmDeletions;
+  held_deletions_.settle = scans_.pauses().confirm_deletions;
   held_deletions_.record_now = std::move(record_now);
   scanner.HoldDeletionsIn(&held_deletions_);
   if (options_.secrets.CanWrite()) {

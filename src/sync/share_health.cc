@@ -16,9 +16,10 @@ constexpr std::chrono::seconds kFolderCheckInterval{2};
 
 }  // namespace
 
-ShareHealth::ShareHealth(const ShareContext& context, std::shared_ptr<store::ShareFolderGuard> guard, Hooks hooks)
+ShareHealth::ShareHealth(const ShareContext& context, std::shared_ptr<store::ShareFolderGuard> guard, Hooks hooks,
+                         Backoff recovery)
     : context_(context), guard_(std::move(guard)), hooks_(std::move(hooks)), recover_timer_(context.loop),
-      folder_check_timer_(context.loop), recover_backoff_(std::chrono::seconds(1), std::chrono::seconds(60)) {}
+      folder_check_timer_(context.loop), recover_backoff_(recovery) {}
 
 Result<void> ShareHealth::CheckFolder(bool thorough) {
   auto checked = guard_->Check(thorough);
@@ -103,6 +104,7 @@ void ShareHealth::ScheduleRecovery() {
 }
 
 asio::awaitable<void> ShareHealth::RecoverAfterPause() {
+  if (stopped_) co_return;
   recover_timer_.expires_after(recover_backoff_.Next());
   auto [ec] = co_await recover_timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
   recover_armed_ = false;

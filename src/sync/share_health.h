@@ -44,7 +44,9 @@ class ShareHealth {
     std::function<void()> probe_store;   // strand: one small write; throws store::StoreError
   };
 
-  ShareHealth(const ShareContext& context, std::shared_ptr<store::ShareFolderGuard> guard, Hooks hooks);
+  // A failed store is probed again after `recovery`'s pauses.
+  ShareHealth(const ShareContext& context, std::shared_ptr<store::ShareFolderGuard> guard, Hooks hooks,
+              Backoff recovery = Backoff(std::chrono::seconds(1), std::chrono::seconds(60)));
 
   // Any thread: whether the folder is still the share's; on failure the
   // share stops (posted to the loop). `thorough`: also whether the

@@ -1,0 +1,86 @@
+#include "sync/index_sender.h"
+
+#include <gtest/gtest.h>
+
+#include "sync/fake_link.h"
+
+#include "sync/stage_store.h"
+
+namespace tandem::sync {
+namespace {
+
+class IndexSenderTest : public ::testing::Test {
+ protected:
+  IndexSenderTest() {
+    store.WriteAndScan({{"a.txt", "a"}, {"b.txt", "b"}, {"c/d.txt", "d"}});
+    link = peers.Add(recording, "the-offer");
+  }
+  wire::IndexRequest Request(std::optional<uint64_t> since, bool same_epoch = true) {
+    wire::IndexRequest request;
+    if (since) {
+      request.set_epoch(same_epoch ? std::string(AsChars(store.repo_->epoch())) : std::string("another store"));
+      request.set_since(*since);
+    }
+    return request;
+  }
+  uint64_t last() const { return store.repo_->LastSeq(); }
+
+  StageHarness h;
+  StageStore store{h};
+  PeerSet peers;
+  std::shared_ptr<FakeLink> recording = std::make_shared<FakeLink>("peer");
+  std::shared_ptr<AttachedPeer> link;
+  IndexSender sender{h.context, store.reader_, store.repo_->epoch()};
+};
+
+TEST_F(IndexSenderTest, APeerThatHasSeenNothingIsSentEveryRecordSignedAsABatch) {
+  h.Await(sender.Answer(link, Request(std::nullopt)));
+  ASSERT_EQ(recording->frames.size(), 1u);
+  const wire::IndexBatch& batch = recording->frames[0].index_batch();
+  EXPECT_EQ(batch.share(), "the-offer");
+  EXPECT_EQ(static_cast<uint64_t>(batch.records_size()), last());  // a.txt, b.txt, c, c/d.txt
+  EXPECT_EQ(batch.last_seq(), last());
+  EXPECT_TRUE(batch.caught_up());
+  EXPECT_FALSE(batch.batch_signature().empty());
+  EXPECT_TRUE(link->live);
+  EXPECT_EQ(link->cursor, last());
+}
+
+TEST_F(IndexSenderTest, APeerIsSentOnlyWhatCameAfterItsSince) {
+  h.Await(sender.Answer(link, Request(last() - 1)));
+  EXPECT_EQ(recording->records(), 1u);
+  h.Await(sender.Answer(link, Request(last())));
+  EXPECT_EQ(recording->records(), 1u);  // nothing new: an empty batch says it is caught up
+  EXPECT_TRUE(recording->frames.back().index_batch().caught_up());
+}
+
+TEST_F(IndexSenderTest, APeerThatClaimsMoreThanTheStoreHoldsIsSentEverythingAgain) {
+  // A backup restored over the store: its numbers are issued again.
+  h.Await(sender.Answer(link, Request(last() + 100)));
+  EXPECT_EQ(recording->records(), last());
+}
+
+TEST_F(IndexSenderTest, APeerThatNamesAnotherStoreIsSentEverything) {
+  h.Await(sender.Answer(link, Request(last(), /*same_epoch=*/false)));
+  EXPECT_EQ(recording->records(), last());
+}
+
+TEST_F(IndexSenderTest, ALivePeerIsPushedWhatTheStoreGainsAndOnlyThat) {
+  h.Await(sender.Answer(link, Request(std::nullopt)));
+  ASSERT_TRUE(h.RunUntil([&] { return !link->pushing; }));
+  const size_t before = recording->records();
+  store.WriteAndScan({{"e.txt", "new"}});
+  sender.PushUpdates(peers);
+  ASSERT_TRUE(h.RunUntil([&] { return recording->records() == before + 1 && !link->pushing; }));
+  EXPECT_EQ(link->cursor, last());
+  EXPECT_TRUE(h.failures.empty());
+}
+
+TEST_F(IndexSenderTest, NothingIsSentOnceStopped) {
+  sender.Stop();
+  h.Await(sender.Answer(link, Request(std::nullopt)));
+  EXPECT_EQ(recording->records(), 0u);
+}
+
+}  // namespace
+}  // namespace tandem::sync
