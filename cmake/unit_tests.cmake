@@ -52,7 +52,7 @@ tandem_test(sync_test
   SOURCES
     src/sync/conflicts_test.cc src/sync/index_batch_test.cc src/sync/need_queue_test.cc src/sync/peer_set_test.cc
     src/sync/pull_decision_test.cc src/sync/local_changes_test.cc
-    src/sync/scan_scheduler_test.cc src/sync/share_health_test.cc src/sync/group_commit_test.cc
+    src/sync/scan_report_test.cc src/sync/scan_scheduler_test.cc src/sync/share_health_test.cc src/sync/group_commit_test.cc
     src/sync/block_fetcher_test.cc src/sync/blind_fetcher_test.cc src/sync/index_sender_test.cc src/sync/pull_planner_test.cc
     src/sync/memory_link.cc src/sync/share_engine_test.cc
   LIBS tandem_sync tandem_testing)

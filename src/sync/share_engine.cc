@@ -2,18 +2,10 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/post.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/use_awaitable.hpp>
-#include <algorithm>
-#include <array>
 #include <chrono>
 #include <spdlog/spdlog.h>
 
 #include "base/async.h"
-#include "crypto/keyed_hash.h"
-#include "scan/conflict.h"
-#include "sync/forged_edits.h"
-#include "sync/local_changes.h"
 
 namespace tandem::sync {
 namespace {
@@ -239,38 +231,23 @@ void ShareEngine::TakeScan(ScanOutcome& outcome) {
   const scan::ScanStats& s = *outcome.stats;
   last_error_.clear();
   index_ = outcome.summary;
-  last_scan_ = s;
-  last_scan_unix_ = UnixNow();
-  // A folder's key ("d/": it could not be listed) is replaced only by a
-  // scan that read what is in it.
-  std::erase_if(skipped_, [&](const auto& skipped) { return s.covered.Covers(skipped.first); });
-  for (size_t i = 0; i < s.skipped_keys.size(); ++i) skipped_[s.skipped_keys[i]] = s.skipped_paths[i];
-  if (!options_.secrets.CanWrite()) MergeLocalChanges(s.covered, std::move(outcome.local_changes));
+  const bool local_changes_changed = report_.Take(s, std::move(outcome.local_changes), UnixNow());
+  if (local_changes_changed) {
+    spdlog::info("share {}: {} local changes (a {} replica keeps them to itself)", options_.name,
+                 report_.local_changes().size(), crypto::AccessModeName(options_.secrets.mode()));
+  }
+  if (options_.test_hooks.send_local_edits && !report_.local_changes().empty()) SendForgedEdits();
   if (s.records_written > 0 || s.skipped > 0) {
     spdlog::info("share {}: scanned {} entries in {} ms, hashed {} files ({} bytes), {} new versions, {} deleted, {} skipped",
                  options_.name, s.entries_seen, s.duration_ms, s.files_hashed, s.bytes_hashed,
                  s.records_written, s.deleted, s.skipped);
   }
   scans_.HoldDeletions(std::move(outcome.held), s.deletions_held > 0);
-  auto self = shared_from_this();
   if (s.conflicts > 0) {
     // Settling wrote versions to pull here too (a conflict copy, the winner).
-    asio::co_spawn(loop_, [self] { return self->ComputeNeedsFromStore(); }(), LogErrors(self, "conflict"));
+    Spawn(ComputeNeedsFromStore(), "conflict");
   }
   if (s.records_written > 0) sender_.PushUpdates(peers_);
-}
-
-void ShareEngine::MergeLocalChanges(const fs::ChangedPaths& covered, std::vector<scan::LocalChange> found) {
-  size_t before = local_changes_.size();
-  std::erase_if(local_changes_, [&](const scan::LocalChange& change) { return covered.Covers(change.path); });
-  local_changes_.insert(local_changes_.end(), found.begin(), found.end());
-  std::sort(local_changes_.begin(), local_changes_.end(),
-            [](const scan::LocalChange& a, const scan::LocalChange& b) { return a.path < b.path; });
-  if (local_changes_.size() != before) {
-    spdlog::info("share {}: {} local changes (a {} replica keeps them to itself)", options_.name,
-                 local_changes_.size(), crypto::AccessModeName(options_.secrets.mode()));
-  }
-  if (options_.test_hooks.send_local_edits && !local_changes_.empty()) SendForgedEdits();
 }
 
 void ShareEngine::SetEnabled(bool enabled) {
@@ -379,94 +356,6 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerLink
   co_return Ok();
 }
 
-asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string path) {
-  if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
-  if (!healthy()) co_return MakeError(ErrorCode::kFailedPrecondition, health_.fault());
-  if (!options_.secrets.CanRead() || options_.secrets.CanWrite()) {
-    co_return MakeError(ErrorCode::kFailedPrecondition,
-                        std::string("only read replicas keep local changes to revert; this share is a ") +
-                            crypto::AccessModeName(options_.secrets.mode()) + " replica");
-  }
-  auto self = shared_from_this();
-  auto revert = [self, path]() -> Result<Revert> {
-    if (!self->repo_) return Revert{};
-    TANDEM_RETURN_IF_ERROR(self->CheckFolder());
-    return RevertOnDisk(*self->repo_, self->fs_, self->options_.secrets, self->author(), self->options_.root, path);
-  };
-  auto reverted = co_await RunOn(strand_, std::move(revert));
-  if (!reverted) co_return reverted.error();
-  for (const std::string& failure : reverted->failed) spdlog::warn("share {}: {}", options_.name, failure);
-  if (!path.empty() && reverted->count == 0) {
-    co_return MakeError(ErrorCode::kNotFound, "no local change at " + path + "; see tandem info for the list");
-  }
-  spdlog::info("share {}: reverting {} local changes", options_.name, reverted->count);
-  AddNeeds(reverted->needs);
-  ScheduleScan();
-  co_return reverted->count;
-}
-
-asio::awaitable<Result<std::vector<Conflict>>> ShareEngine::ListConflicts() {
-  if (!options_.secrets.CanRead()) {
-    co_return MakeError(ErrorCode::kFailedPrecondition, "a blind replica cannot see file names, nor conflicts");
-  }
-  auto self = shared_from_this();
-  auto list = [self]() -> std::vector<Conflict> {
-    return self->repo_ ? sync::ListConflicts(*self->repo_, self->options_.secrets) : std::vector<Conflict>{};
-  };
-  co_return co_await RunOn(strand_, std::move(list));
-}
-
-asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string key, ConflictKeep keep) {
-  if (!options_.secrets.CanWrite()) {
-    co_return MakeError(ErrorCode::kFailedPrecondition,
-                        std::string("a ") + crypto::AccessModeName(options_.secrets.mode()) +
-                            " replica cannot resolve conflicts: only write replicas change the share");
-  }
-  if (!healthy()) co_return MakeError(ErrorCode::kFailedPrecondition, health_.fault());
-  auto listed = co_await ListConflicts();
-  if (!listed) co_return listed.error();
-  auto found = FindConflict(*listed, key);
-  if (!found) co_return found.error();
-  Conflict conflict = std::move(*found);
-  const auto& secrets = options_.secrets;
-  for (const std::string& path : {conflict.id, conflict.path}) {
-    if (needs_.Contains(crypto::ComputeLocator(secrets.locator_key(), path))) {
-      co_return MakeError(ErrorCode::kFailedPrecondition,
-                          path + " has a newer version still arriving; resolve once the share is in sync");
-    }
-  }
-  auto self = shared_from_this();
-  auto act = [self, conflict, keep]() -> Result<std::string> {
-    TANDEM_RETURN_IF_ERROR(self->CheckFolder());
-    return ResolveOnDisk(self->fs_, self->options_.root, conflict, keep);
-  };
-  auto done = co_await RunOn(strand_, std::move(act));
-  if (!done) co_return done.error();
-  spdlog::info("share {}: conflict {}: {}", options_.name, conflict.id, *done);
-  // Indexed now, so the resolution is a version like any other edit.
-  if (auto scanned = co_await Scan({conflict.id}); !scanned) co_return scanned.error();
-  co_return *done;
-}
-
-void ShareEngine::SendForgedEdits() {
-  spdlog::warn("share {}: TEST HOOK: sending {} local changes as records this replica cannot sign", options_.name,
-               local_changes_.size());
-  auto self = shared_from_this();
-  auto forge = [self, changes = local_changes_]() {
-    if (!self->repo_) return std::vector<crypto::Record>{};
-    return ForgeEditRecords(*self->repo_, self->fs_, self->options_.secrets, self->options_.root, changes,
-                            self->options_.device_short_id, self->replica_id_);
-  };
-  auto send = [](std::shared_ptr<ShareEngine> self, decltype(forge) forge) -> asio::awaitable<void> {
-    auto records = co_await RunOn(self->strand_, std::move(forge));
-    for (const auto& peer : self->peers_.all()) {
-      peer->link->Send(ForgedBatch(self->options_.secrets, peer->offer, self->epoch_, records,
-                                   self->options_.test_hooks.sign_forged_batches));
-    }
-  };
-  asio::co_spawn(loop_, send(self, std::move(forge)), LogErrors(self, "test hook"));
-}
-
 asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequest request, bool peer_reads) {
   auto self = shared_from_this();
   wire::BlockResponse refused;
@@ -497,12 +386,12 @@ EngineStatus ShareEngine::Status() const {
   status.need_blocks = blind_.missing_blocks();
   status.need_bytes += blind_.missing_bytes();
   for (const auto& peer : peers_.all()) status.connected_devices.push_back(peer->link->device_id());
-  status.local_changes = local_changes_;
+  status.local_changes = report_.local_changes();
   status.index = index_;
-  status.last_scan = last_scan_;
-  status.last_scan_unix = last_scan_unix_;
+  status.last_scan = report_.last_scan();
+  status.last_scan_unix = report_.last_scan_unix();
   status.last_error = !health_.ok() ? health_.fault() : last_error_;
-  for (const auto& [path, why] : skipped_) status.skipped.push_back(why);
+  status.skipped = report_.skipped();
   status.failed = needs_.failures();
   return status;
 }

@@ -1,16 +1,26 @@
-// ShareEngine: everything one share does at run time. It scans the folder
-// into the repository, exchanges records with every peer session that has
-// the share in common, and pulls what is newer than the disk: blocks found
-// locally are copied, the rest fetched from peers, files assembled in
-// .tandem/tmp and renamed into place.
+// ShareEngine: one share at run time, as stages wired together. It owns the
+// repository and what the stages share, starts and stops them, and is what
+// the Service and the peer sessions talk to (ShareEndpoint). Each stage has
+// a file pair of its own, whose header says which thread runs it:
+//   ScanScheduler   when the folder is scanned, and which of it
+//   ScanReport      what the scans found (skipped paths, local changes)
+//   IndexSender     records out to each peer; index_batch.h: records in
+//   NeedQueue       the paths to bring up to date
+//   PullPlanner     decides a pull and does what needs no peer (strand)
+//   Assembler       part files, assembly, the move into place
+//   GroupCommit     assembled files made durable and renamed in groups
+//   BlockFetcher    blocks from peers, checked; BlockServer: blocks to them
+//   BlindFetcher    a blind replica's sealed blocks
+//   ShareHealth     whether the folder and store allow syncing; recovery
+//   PeerSet         the attached peers and whom to ask next
+// The engine's own code is the wiring (share_engine.cc), the pull workers
+// (puller.cc) and what a user asks of a share (user_actions.cc).
 //
 // Nothing is scanned, recorded or written unless the folder still proves it
-// is the share's (store::ShareFolderGuard, before every scan, plan, group of
-// renames and applied batch). When it does not, or the repository fails,
-// the engine stops syncing in both directions (Health), tells the Service
-// (which stops offering the share, and closes an engine whose folder went
-// away, to open the share afresh when it is back). A store that failed (a
-// full disk) is retried here with backoff.
+// is the share's (ShareHealth). When it does not, or the repository fails,
+// the engine stops syncing in both directions and tells the Service (which
+// stops offering the share, and closes an engine whose folder went away, to
+// open the share afresh when it is back).
 //
 // Threads: public members run on the event loop. The Repository is used only
 // on the engine's strand; hashing, sealing and file I/O of single blocks run
@@ -57,6 +67,7 @@
 #include "sync/peer_link.h"
 #include "sync/peer_set.h"
 #include "sync/pull_planner.h"
+#include "sync/scan_report.h"
 #include "sync/scan_scheduler.h"
 #include "sync/share_context.h"
 #include "sync/share_health.h"
@@ -208,7 +219,6 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   };
   ScanOutcome ScanOnStrand(const fs::ChangedPaths& changed, std::set<std::string> record_now);  // strand
   void TakeScan(ScanOutcome& outcome);  // loop; REQUIRES: outcome.stats
-  void MergeLocalChanges(const fs::ChangedPaths& covered, std::vector<scan::LocalChange> found);
   asio::awaitable<void> RequestIndex(std::shared_ptr<AttachedPeer> link);
   // Test hook: records for the local changes, with a signature that is not the share key's.
   void SendForgedEdits();
@@ -257,8 +267,6 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
 
   // What keeps the share from syncing, if anything.
   ShareHealth health_;
-  // Paths the scans skipped, with why, by path (scan::ScanStats::skipped_keys).
-  std::map<std::string, std::string> skipped_;
   // Strand only: paths missing at the last scan, not yet recorded as
   // deleted (scan::Scanner::HoldDeletionsIn).
   scan::DeletionHold held_deletions_;
@@ -266,11 +274,9 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // Scanning.
   std::shared_ptr<fs::Watcher> watcher_;
   ScanScheduler scans_;
-  scan::ScanStats last_scan_;
-  int64_t last_scan_unix_ = 0;
+  ScanReport report_;  // what the scans found, for Status
   std::string last_error_;
   store::IndexSummary index_;
-  std::vector<scan::LocalChange> local_changes_;
 
   // The stages, in the order they are built (each takes those above it).
   PeerSet peers_;
