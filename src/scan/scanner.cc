@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crypto/keyed_hash.h"
+#include "scan/known_paths.h"
 #include "crypto/record.h"
 #include "scan/block_hasher.h"
 #include "scan/conflict.h"
@@ -104,7 +105,8 @@ class Scanner::Pass {
     }
     if (!changed_ || changed_->everything) {
       stats_.covered.everything = true;
-      s_.repo_.ForEachFileStateMeta([&](store::LocalFileState&& state) { Know(std::move(state)); });
+      s_.repo_.ForEachFileStateMeta([&](store::LocalFileState&& state) { known_.Add(state); });
+      known_.Seal();
       tx_.emplace(s_.repo_.Begin());
       TANDEM_RETURN_IF_ERROR(WalkDirectory(s_.root_, ""));
     } else {
@@ -120,11 +122,6 @@ class Scanner::Pass {
   }
 
  private:
-  void Know(store::LocalFileState&& state) {
-    std::string path = state.path;
-    known_.insert_or_assign(std::move(path), std::move(state));
-  }
-
   // `changed` with each path whose folders are not all indexed, real
   // folders on disk (new, replaced by a file or a symlink, gone) replaced
   // by the highest such folder, read whole; and each entry that is a folder
@@ -181,11 +178,12 @@ class Scanner::Pass {
   Result<void> ReadChanged() {
     const fs::ChangedPaths& covered = stats_.covered;
     for (const std::string& tree : covered.trees) {
-      s_.repo_.ForEachFileStateMetaUnder(tree, [&](store::LocalFileState&& state) { Know(std::move(state)); });
+      s_.repo_.ForEachFileStateMetaUnder(tree, [&](store::LocalFileState&& state) { known_.Add(state); });
     }
     for (const std::string& entry : covered.entries) {
-      if (auto state = s_.repo_.GetFileState(entry)) Know(std::move(*state));
+      if (auto state = s_.repo_.GetFileState(entry)) known_.Add(*state);
     }
+    known_.Seal();
     std::set<std::string> all(covered.trees.begin(), covered.trees.end());
     all.insert(covered.entries.begin(), covered.entries.end());
     // Look-alikes among the paths themselves (a case-only rename names both).
@@ -263,13 +261,12 @@ class Scanner::Pass {
              const fs::FileInfo& info) {
     // Erased before anything can fail: a file that cannot be read now keeps
     // its last indexed version instead of turning into a tombstone.
-    auto known = known_.find(rel.str());
-    bool was_known = known != known_.end();
+    auto known = known_.Take(rel.str());
+    bool was_known = known.has_value();
     std::optional<VersionVector> local_vector;
     if (was_known) {
-      bool unchanged = MatchesIndexedState(known->second, info);
-      local_vector = known->second.vector;
-      known_.erase(known);
+      bool unchanged = MatchesIndexedState(*known, info);
+      local_vector = std::move(known->vector);
       if (unchanged) return;
     }
     crypto::Entry entry{.path = rel};
@@ -462,9 +459,9 @@ class Scanner::Pass {
 
   void WriteTombstones() {
     std::vector<std::string> gone;
-    for (const auto& [path, state] : known_) {
+    known_.ForEachUnseen([&](const std::string& path) {
       if (!UnderUnreadable(path)) gone.push_back(path);
-    }
+    });
     // Children before parents, so a receiver empties a folder before removing it.
     std::sort(gone.rbegin(), gone.rend());
     if (DeletionHold* hold = s_.hold_; hold && !observed_) {
@@ -491,7 +488,7 @@ class Scanner::Pass {
     }
     if (observed_) {
       for (auto it = gone.rbegin(); it != gone.rend(); ++it) {
-        observed_->push_back({*it, LocalChange::Kind::kDeleted, known_.at(*it).kind});
+        observed_->push_back({*it, LocalChange::Kind::kDeleted, known_.Peek(*it)->kind});
       }
       std::sort(observed_->begin(), observed_->end(),
                 [](const LocalChange& a, const LocalChange& b) { return a.path < b.path; });
@@ -503,7 +500,7 @@ class Scanner::Pass {
         s_.repo_.DeleteFileState(path);
         continue;
       }
-      const store::LocalFileState& known = known_.at(path);
+      const store::LocalFileState known = *known_.Peek(path);
       crypto::Entry tombstone{.path = *rel};
       tombstone.kind = known.kind;
       tombstone.deleted = true;
@@ -519,7 +516,7 @@ class Scanner::Pass {
   std::vector<LocalChange>* observed_;
   const fs::ChangedPaths* changed_;
   ScanStats stats_;
-  std::unordered_map<std::string, store::LocalFileState> known_;  // not yet seen this pass
+  KnownPaths known_;  // the index's paths this pass may meet; those met are taken
   std::vector<std::string> unreadable_;  // "dir/" prefixes of folders that could not be listed
   std::optional<store::Transaction> tx_;
   uint64_t records_in_batch_ = 0;
