@@ -2,11 +2,19 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
+#include <stdexcept>
 
 namespace tandem::scan {
 
 void KnownPaths::Add(const store::LocalFileState& state) {
   assert(!sealed_);
+  // The offsets are 32 bits and a vector's length 16: a share past that
+  // (4 GiB of path names) fails the scan with this, never a wrong answer.
+  if (paths_.size() + state.path.size() > UINT32_MAX || counters_.size() + state.vector.counters().size() > UINT32_MAX ||
+      state.vector.counters().size() > UINT16_MAX) {
+    throw std::length_error("the index holds more path names than one scan can compare");
+  }
   Item item;
   item.path_at = static_cast<uint32_t>(paths_.size());
   item.path_size = static_cast<uint32_t>(state.path.size());

@@ -103,6 +103,12 @@ void IndexSender::StartPush(const std::shared_ptr<AttachedPeer>& link) {
 }
 
 asio::awaitable<void> IndexSender::PushTo(std::shared_ptr<AttachedPeer> link) {
+  // Cleared however the push ends: one that threw (the store failed) must
+  // not keep the peer from every later push.
+  struct Pushed {
+    AttachedPeer& peer;
+    ~Pushed() { peer.pushing = false; }
+  } pushed{*link};
   while (link->dirty && !link->link->closed() && !stopped_) {
     link->dirty = false;
     while (true) {
@@ -117,7 +123,6 @@ asio::awaitable<void> IndexSender::PushTo(std::shared_ptr<AttachedPeer> link) {
       if (!more) break;
     }
   }
-  link->pushing = false;
 }
 
 }  // namespace tandem::sync

@@ -45,8 +45,13 @@ void ScanScheduler::ScanEntrySoon(std::string path) {
 }
 
 asio::awaitable<void> ScanScheduler::Loop() {
+  // Cleared however the loop ends: a scan that threw must not keep every
+  // later one from starting.
+  struct Ended {
+    ScanScheduler& scheduler;
+    ~Ended() { scheduler.running_ = false; }
+  } ended{*this};
   while (!pending_.empty() && !stopped_) co_await run_(std::exchange(pending_, {}));
-  running_ = false;
 }
 
 void ScanScheduler::OnFolderChanged(fs::ChangedPaths changed) {

@@ -20,9 +20,11 @@ class ScanSchedulerTest : public ::testing::Test {
   std::vector<fs::ChangedPaths> scanned;  // each scan's paths, in order
   // While set, a scan does not end (a scan that takes a while).
   bool hold_scans = false;
+  bool throw_next = false;  // the next scan throws
   ScanScheduler scheduler{h.context,
                           [this](fs::ChangedPaths changed) -> asio::awaitable<void> {
                             scanned.push_back(std::move(changed));
+                            if (std::exchange(throw_next, false)) throw std::runtime_error("scan blew up");
                             while (hold_scans) {
                               asio::steady_timer turn(h.loop, std::chrono::milliseconds(1));
                               co_await turn.async_wait(asio::use_awaitable);
@@ -86,6 +88,16 @@ TEST_F(ScanSchedulerTest, AFailedScansPathsGoWithTheNextChange) {
   ASSERT_TRUE(h.RunUntil([&] { return !scanned.empty(); }));
   EXPECT_TRUE(scanned[0].Covers("unreadable"));
   EXPECT_TRUE(scanned[0].Covers("next"));
+}
+
+TEST_F(ScanSchedulerTest, AScanThatThrewDoesNotKeepLaterScansFromStarting) {
+  throw_next = true;
+  scheduler.ScanEntrySoon("first");
+  ASSERT_TRUE(h.RunUntil([&] { return h.failures.size() == 1; }));
+  EXPECT_EQ(h.failures[0], "scan: scan blew up");
+  scheduler.ScanEntrySoon("second");
+  ASSERT_TRUE(h.RunUntil([&] { return scanned.size() == 2; }));
+  EXPECT_TRUE(scanned[1].Covers("second"));
 }
 
 TEST_F(ScanSchedulerTest, NothingIsScannedOnceStopped) {
