@@ -14,6 +14,12 @@ namespace {
 
 constexpr size_t kEpochSize = 16;
 
+// The look-alike key as local_files stores it: '' where it is the path itself.
+std::string LookAlikeKeyToStore(const std::string& path) {
+  std::string key = LookAlikeKey(path);
+  return key == path ? std::string() : key;
+}
+
 // tandem_look_alike_key(path): for the migration that keys existing rows.
 void LookAlikeKeyFunction(sqlite3_context* context, int, sqlite3_value** args) {
   const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(args[0]));
@@ -247,7 +253,11 @@ void Repository::Prepare() {
                        "FROM local_files WHERE path = ?1");
   put_file_.emplace(h, "INSERT OR REPLACE INTO local_files(path, kind, size, mtime_ns, ctime_ns, "
                        "inode, mode, blocks, vector, look_alike) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-  find_look_alike_.emplace(h, "SELECT path FROM local_files WHERE look_alike = ?1 AND path <> ?2 LIMIT 1");
+  // Another path with the key ?1: one whose stored key it is, or the path
+  // that is the key itself (stored with '': schema/007).
+  find_look_alike_.emplace(h, "SELECT path FROM local_files WHERE look_alike = ?1 AND look_alike <> '' AND path <> ?2 "
+                              "UNION ALL SELECT path FROM local_files WHERE path = ?1 AND look_alike = '' "
+                              "AND path <> ?2 LIMIT 1");
   delete_file_.emplace(h, "DELETE FROM local_files WHERE path = ?1");
   delete_blocks_.emplace(h, "DELETE FROM local_blocks WHERE path = ?1");
   put_block_location_.emplace(h, "INSERT OR REPLACE INTO local_blocks(id, path, offset, size) "
@@ -305,7 +315,7 @@ void Repository::PutFileState(const LocalFileState& s) {
       .Bind(7, static_cast<int64_t>(s.mode))
       .BindBlob(8, crypto::EncodeBlockList(s.blocks))
       .BindBlob(9, s.vector.Canonical())
-      .Bind(10, LookAlikeKey(s.path))
+      .Bind(10, LookAlikeKeyToStore(s.path))
       .Run();
   delete_blocks_->Bind(1, s.path).Run();
   uint64_t offset = 0;

@@ -544,6 +544,19 @@ TEST_F(RepositoryTest, FindsALocalPathThatOnlyLooksLikeAnother) {
   EXPECT_FALSE(repo->FindLookAlike("docs"));
 }
 
+TEST_F(RepositoryTest, APathThatIsItsOwnLookAlikeKeyIsFoundByItsOtherSpellings) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  repo->PutFileState(FileState("notes/caf\u00e9.txt", EntryKind::kFile, 10, 1));  // already its own key
+  EXPECT_EQ(repo->FindLookAlike("Notes/CAFE\u0301.txt"), "notes/caf\u00e9.txt");
+  EXPECT_EQ(repo->FindLookAlike("notes/cafe\u0301.txt"), "notes/caf\u00e9.txt");
+  EXPECT_FALSE(repo->FindLookAlike("notes/caf\u00e9.txt")) << "a path is not its own look-alike";
+  // Both spellings held (a filesystem that tells them apart): each finds the other.
+  repo->PutFileState(FileState("Notes/caf\u00e9.txt", EntryKind::kFile, 10, 2));
+  EXPECT_EQ(repo->FindLookAlike("notes/caf\u00e9.txt"), "Notes/caf\u00e9.txt");
+  EXPECT_EQ(repo->FindLookAlike("Notes/caf\u00e9.txt"), "notes/caf\u00e9.txt");
+}
+
 // Migration 6's counts table and triggers, taken away again.
 constexpr const char* kUndoCounts = R"(
     DROP TRIGGER local_files_counted_in; DROP TRIGGER local_files_counted_out;
@@ -586,11 +599,13 @@ TEST_F(RepositoryTest, MigrationGivesExistingPathsTheirLookAlikeKeys) {
     auto repo = Open();
     ASSERT_TRUE(repo);
     repo->PutFileState(FileState("Photos/\u00c5r.jpg", EntryKind::kFile, 10, 1));
+    repo->PutFileState(FileState("photos/img.jpg", EntryKind::kFile, 10, 2));
   }
   RewindToSchema4(repo_dir_ / kIndexFileName);
   auto repo = Open(/*create=*/false);
   ASSERT_TRUE(repo);
   EXPECT_EQ(repo->FindLookAlike("photos/A\u030ar.JPG"), "Photos/\u00c5r.jpg");
+  EXPECT_EQ(repo->FindLookAlike("Photos/IMG.jpg"), "photos/img.jpg");
   EXPECT_TRUE(repo->IntegrityOk());
 }
 
