@@ -13,7 +13,7 @@ void KnownPaths::Add(const store::LocalFileState& state) {
   // (4 GiB of path names) fails the scan with this, never a wrong answer.
   if (paths_.size() + state.path.size() > UINT32_MAX || counters_.size() + state.vector.counters().size() > UINT32_MAX ||
       state.vector.counters().size() > UINT16_MAX) {
-    throw std::length_error("the index holds more path names than one scan can compare");
+    throw std::length_error("the index holds more than one scan can compare (over 4 GiB of path names, or a version of over 65,535 devices)");
   }
   Item item;
   item.path_at = static_cast<uint32_t>(paths_.size());
@@ -44,12 +44,12 @@ void KnownPaths::Seal() {
   sealed_ = true;
 }
 
-const KnownPaths::Item* KnownPaths::Find(std::string_view path) const {
+size_t KnownPaths::IndexOf(std::string_view path) const {
   assert(sealed_ || items_.empty());
   auto it = std::lower_bound(items_.begin(), items_.end(), path,
                              [&](const Item& item, std::string_view p) { return PathOf(item) < p; });
-  if (it == items_.end() || PathOf(*it) != path || it->taken) return nullptr;
-  return &*it;
+  if (it == items_.end() || PathOf(*it) != path || it->taken) return npos;
+  return static_cast<size_t>(it - items_.begin());
 }
 
 store::LocalFileState KnownPaths::StateOf(const Item& item) const {
@@ -63,16 +63,16 @@ store::LocalFileState KnownPaths::StateOf(const Item& item) const {
 }
 
 std::optional<store::LocalFileState> KnownPaths::Take(std::string_view path) {
-  const Item* item = Find(path);
-  if (!item) return std::nullopt;
-  const_cast<Item*>(item)->taken = true;
-  return StateOf(*item);
+  const size_t i = IndexOf(path);
+  if (i == npos) return std::nullopt;
+  items_[i].taken = true;
+  return StateOf(items_[i]);
 }
 
 std::optional<store::LocalFileState> KnownPaths::Peek(std::string_view path) const {
-  const Item* item = Find(path);
-  if (!item) return std::nullopt;
-  return StateOf(*item);
+  const size_t i = IndexOf(path);
+  if (i == npos) return std::nullopt;
+  return StateOf(items_[i]);
 }
 
 void KnownPaths::ForEachUnseen(const std::function<void(const std::string& path)>& visit) const {

@@ -53,7 +53,9 @@ class KnownPaths {
     uint64_t inode = 0;
   };
   std::string_view PathOf(const Item& item) const { return std::string_view(paths_).substr(item.path_at, item.path_size); }
-  const Item* Find(std::string_view path) const;
+  // The index of `path` among items_ if it is there and not taken; npos otherwise.
+  size_t IndexOf(std::string_view path) const;
+  static constexpr size_t npos = static_cast<size_t>(-1);
   store::LocalFileState StateOf(const Item& item) const;
 
   std::vector<Item> items_;

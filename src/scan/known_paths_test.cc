@@ -52,6 +52,22 @@ TEST(KnownPaths, APathAddedTwiceKeepsItsLastState) {
   EXPECT_EQ(Unseen(known), (std::vector<std::string>{"x", "y"}));
 }
 
+TEST(KnownPaths, AVersionTooLongToHoldFailsTheScanWithAClearError) {
+  KnownPaths known;
+  store::LocalFileState state = State("x", 1);
+  for (uint64_t device = 1; device <= 70000; ++device) state.vector.Set(device, 1);
+  try {
+    known.Add(state);
+    FAIL() << "a vector of 70,000 devices was taken";
+  } catch (const std::length_error& e) {
+    EXPECT_STREQ(e.what(), "the index holds more than one scan can compare (over 4 GiB of path names, or a version of over 65,535 devices)");
+  }
+  known.Add(State("y", 2));  // nothing of the refused one was kept
+  known.Seal();
+  EXPECT_EQ(known.size(), 1u);
+  EXPECT_FALSE(known.Peek("x"));
+}
+
 TEST(KnownPaths, NothingKnownFindsNothing) {
   KnownPaths known;
   known.Seal();

@@ -20,9 +20,6 @@ bool SameMeta(const store::LocalFileState& a, const store::LocalFileState& b) {
          a.inode == b.inode && a.mode == b.mode;
 }
 
-// Part files are named after the first 16 hex digits of their locator.
-std::string PartFilePrefix(const crypto::Locator& locator) { return HexEncode(locator).substr(0, 16); }
-
 }  // namespace
 
 Assembler::Assembler(const ShareContext& context, std::unique_ptr<store::Repository>& repo, BlockFetcher& fetcher,
@@ -195,12 +192,12 @@ asio::awaitable<void> Assembler::SweepPartFiles(std::function<std::vector<crypto
   auto parts = co_await RunOn(context_.pool.get_executor(), std::move(list));
   if (stopped()) co_return;
   std::map<std::string, crypto::Locator> needed;
-  for (const crypto::Locator& locator : needed_now()) needed.emplace(PartFilePrefix(locator), locator);
+  for (const crypto::Locator& locator : needed_now()) needed.emplace(TempNamePrefix(locator), locator);
   // Decided and removed here on the loop, with no suspension in between:
   // a pull that starts meanwhile either is seen here or comes after.
   size_t removed = 0;
   for (stdfs::path& part : parts) {
-    auto found = needed.find(part.filename().string().substr(0, 16));
+    auto found = needed.find(part.filename().string().substr(0, kTempNamePrefixSize));
     bool stale = found == needed.end();
     if (!stale) {
       // A pull of the path already wants a part file of its own: this one

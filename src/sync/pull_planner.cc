@@ -43,6 +43,10 @@ store::LocalFileState StateFromDisk(const std::string& path, crypto::EntryKind k
           .blocks = std::move(blocks), .vector = std::move(vector)};
 }
 
+std::string TempNamePrefix(const crypto::Locator& locator) {
+  return HexEncode(locator).substr(0, kTempNamePrefixSize);
+}
+
 bool SameDisk(const Result<fs::FileInfo>& now, const std::optional<fs::FileInfo>& then) {
   return now ? then && *now == *then : !then;
 }
@@ -130,7 +134,7 @@ Result<void> PullPlanner::MakeSymlinkFor(const crypto::Entry& entry, const crypt
   const stdfs::path repo_dir = context_.root / RelPath::kRepoDirName;
   (void)fs::MakeFoldersBelow(context_.fs, repo_dir, "tmp");
   (void)fs::MakeFoldersBelow(context_.fs, context_.root, entry.path.Parent());
-  stdfs::path tmp = repo_dir / "tmp" / (HexEncode(locator).substr(0, 16) + ".link");
+  stdfs::path tmp = repo_dir / "tmp" / (TempNamePrefix(locator) + ".link");
   (void)context_.fs.Remove(tmp);
   auto made = context_.fs.MakeSymlink(entry.symlink_target, tmp);
   if (made) made = context_.fs.Rename(tmp, context_.root / entry.path.str());
@@ -209,7 +213,7 @@ void PullPlanner::PrepareFetch(const crypto::Locator& locator, PullPlan& plan) {
   // folder or its .tandem is gone, nothing may be made in their place.
   const stdfs::path repo_dir = context_.root / RelPath::kRepoDirName;
   Bytes list_id = ToBytes(crypto::Sha256(crypto::EncodeBlockList(entry.blocks)));
-  plan.tmp = repo_dir / "tmp" / (HexEncode(locator).substr(0, 16) + "-" + HexEncode(list_id).substr(0, 16) + ".part");
+  plan.tmp = repo_dir / "tmp" / (TempNamePrefix(locator) + "-" + HexEncode(list_id).substr(0, 16) + ".part");
   plan.sources.reserve(entry.blocks.size());
   for (const crypto::BlockRef& block : entry.blocks) plan.sources.push_back(repo_->FindBlock(block.id));
   // Here on the strand, which Shutdown waits for before deleting .tandem:

@@ -11,6 +11,7 @@
 // Threads: the engine's strand, like the repository it reads and writes.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -89,6 +90,12 @@ class PullPlanner {
   const uint64_t device_short_id_;
   const std::function<Result<void>()> check_folder_;
 };
+
+// A pull's files in .tandem/tmp (a part file, a symlink made aside) are
+// named after the first kTempNamePrefixSize hex digits of the path's
+// locator, so that a part file's path is known from its name alone.
+inline constexpr size_t kTempNamePrefixSize = 16;
+std::string TempNamePrefix(const crypto::Locator& locator);
 
 // The disk as the index records it, for `path` under the record's `vector`.
 store::LocalFileState StateFromDisk(const std::string& path, crypto::EntryKind kind, const fs::FileInfo& info,

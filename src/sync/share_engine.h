@@ -33,9 +33,7 @@
 #include <asio/strand.hpp>
 #include <asio/thread_pool.hpp>
 #include <chrono>
-#include <deque>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -115,7 +113,7 @@ auto LogErrors(std::shared_ptr<Engine> engine, const char* what) {
 
 class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_this<ShareEngine> {
  public:
-  using Strand = asio::strand<asio::thread_pool::executor_type>;
+  using Strand = ShareContext::Strand;
 
   // Misbehaviour on purpose, for tests of the peers that must resist it
   // (TANDEM_TEST_HOOKS; never set in normal use).
