@@ -10,7 +10,7 @@
 namespace tandem::crypto {
 namespace {
 
-Key32 Seed(uint8_t b) {
+Key32 Filled(uint8_t b) {
   Key32 k;
   k.fill(b);
   return k;
@@ -47,8 +47,8 @@ class RecordTest : public ::testing::Test {
     vector_.Set(0x1122334455667788, 1);
   }
 
-  ShareSecrets secrets_ = ShareSecrets::FromWriteSeed(Seed(1));
-  ShareSecrets other_ = ShareSecrets::FromWriteSeed(Seed(2));
+  ShareSecrets secrets_ = ShareSecrets::FromWriteSeed(Filled(1));
+  ShareSecrets other_ = ShareSecrets::FromWriteSeed(Filled(2));
   Entry entry_{.path = Path("docs/report ü.txt")};
   VersionVector vector_;
 };
