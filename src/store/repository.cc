@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -65,9 +66,10 @@ LocalFileState ReadFileStateMeta(const Statement& stmt) {
 // The queries Repository and RepositoryReader both run.
 constexpr std::string_view kRecordsSinceSql =
     "SELECT seq, locator, vector, sealed_entry, signature, blocks FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+// Places whose id shares the first 8 bytes (schema/008): callers verify.
 constexpr std::string_view kFindBlockSql =
-    "SELECT b.path, b.offset, b.size, f.size, f.mtime_ns, f.ctime_ns, f.inode "
-    "FROM local_blocks b JOIN local_files f ON f.path = b.path WHERE b.id = ?1 LIMIT ?2";
+    "SELECT f.path, b.offset, b.size, f.size, f.mtime_ns, f.ctime_ns, f.inode "
+    "FROM local_blocks b JOIN local_files f ON f.rowid = b.file WHERE b.id_prefix = substr(?1, 1, 8) LIMIT ?2";
 constexpr std::string_view kGetSealedSql = "SELECT sealed FROM blocks WHERE id = ?1";
 
 std::vector<StoredRecord> QueryRecordsSince(Statement& stmt, uint64_t after, size_t limit) {
@@ -244,24 +246,33 @@ Result<void> Repository::LoadMeta(const crypto::Key32& share_id, bool create) {
 
 void Repository::Prepare() {
   sqlite3* h = db_.handle();
+  // records_by_locator indexes the locator's first 8 bytes (schema/008).
   get_record_.emplace(h, "SELECT seq, locator, vector, sealed_entry, signature, blocks FROM records "
-                         "WHERE locator = ?1");
-  put_record_.emplace(h, "INSERT OR REPLACE INTO records(locator, seq, vector, sealed_entry, "
+                         "WHERE substr(locator, 1, 8) = substr(?1, 1, 8) AND locator = ?1");
+  delete_record_.emplace(h, "DELETE FROM records WHERE substr(locator, 1, 8) = substr(?1, 1, 8) AND locator = ?1");
+  put_record_.emplace(h, "INSERT INTO records(locator, seq, vector, sealed_entry, "
                          "signature, blocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   records_since_.emplace(h, kRecordsSinceSql);
   get_file_.emplace(h, "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, blocks, vector "
                        "FROM local_files WHERE path = ?1");
-  put_file_.emplace(h, "INSERT OR REPLACE INTO local_files(path, kind, size, mtime_ns, ctime_ns, "
-                       "inode, mode, blocks, vector, look_alike) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  // An update keeps the row's rowid, which local_blocks refers to.
+  put_file_.emplace(h, "INSERT INTO local_files(path, kind, size, mtime_ns, ctime_ns, "
+                       "inode, mode, blocks, vector, look_alike) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                       "ON CONFLICT(path) DO UPDATE SET kind = excluded.kind, size = excluded.size, "
+                       "mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, inode = excluded.inode, "
+                       "mode = excluded.mode, blocks = excluded.blocks, vector = excluded.vector, "
+                       "look_alike = excluded.look_alike RETURNING rowid");
+  file_blocks_.emplace(h, "SELECT rowid, blocks FROM local_files WHERE path = ?1");
   // Another path with the key ?1: one whose stored key it is, or the path
   // that is the key itself (stored with '': schema/007).
   find_look_alike_.emplace(h, "SELECT path FROM local_files WHERE look_alike = ?1 AND look_alike <> '' AND path <> ?2 "
                               "UNION ALL SELECT path FROM local_files WHERE path = ?1 AND look_alike = '' "
                               "AND path <> ?2 LIMIT 1");
   delete_file_.emplace(h, "DELETE FROM local_files WHERE path = ?1");
-  delete_blocks_.emplace(h, "DELETE FROM local_blocks WHERE path = ?1");
-  put_block_location_.emplace(h, "INSERT OR REPLACE INTO local_blocks(id, path, offset, size) "
-                                 "VALUES (?1, ?2, ?3, ?4)");
+  delete_block_location_.emplace(h, "DELETE FROM local_blocks WHERE id_prefix = substr(?1, 1, 8) AND file = ?2 "
+                                    "AND offset = ?3");
+  put_block_location_.emplace(h, "INSERT OR REPLACE INTO local_blocks(id_prefix, file, offset, size) "
+                                 "VALUES (substr(?1, 1, 8), ?2, ?3, ?4)");
   find_block_.emplace(h, kFindBlockSql);
 }
 
@@ -276,6 +287,7 @@ std::optional<StoredRecord> Repository::GetRecord(const crypto::Locator& locator
 
 uint64_t Repository::PutRecord(const crypto::Record& record) {
   uint64_t seq = next_seq_;
+  delete_record_->BindBlob(1, record.locator).Run();
   put_record_->BindBlob(1, record.locator)
       .Bind(2, static_cast<int64_t>(seq))
       .BindBlob(3, record.vector.Canonical())
@@ -305,7 +317,30 @@ std::optional<LocalFileState> Repository::GetFileState(const std::string& path) 
   return result;
 }
 
+std::optional<Repository::IndexedFile> Repository::FindIndexedFile(const std::string& path) {
+  file_blocks_->Bind(1, path);
+  std::optional<IndexedFile> found;
+  if (file_blocks_->Step()) found = IndexedFile{file_blocks_->ColumnInt(0), ToBytes(file_blocks_->ColumnBlob(1))};
+  file_blocks_->Reset();
+  return found;
+}
+
+void Repository::PlaceBlocks(int64_t file, ByteView encoded_blocks, bool place) {
+  // Written by PutFileState from a decoded list, so it always decodes.
+  auto blocks = crypto::DecodeBlockList(encoded_blocks).value_or(std::vector<crypto::BlockRef>{});
+  Statement& stmt = place ? *put_block_location_ : *delete_block_location_;
+  uint64_t offset = 0;
+  for (const crypto::BlockRef& block : blocks) {
+    stmt.BindBlob(1, block.id).Bind(2, file).Bind(3, static_cast<int64_t>(offset));
+    if (place) stmt.Bind(4, static_cast<int64_t>(block.size));
+    stmt.Run();
+    offset += block.size;
+  }
+}
+
 void Repository::PutFileState(const LocalFileState& s) {
+  Bytes blocks = crypto::EncodeBlockList(s.blocks);
+  std::optional<IndexedFile> old = FindIndexedFile(s.path);
   put_file_->Bind(1, s.path)
       .Bind(2, static_cast<int64_t>(s.kind))
       .Bind(3, static_cast<int64_t>(s.size))
@@ -313,20 +348,16 @@ void Repository::PutFileState(const LocalFileState& s) {
       .Bind(5, s.ctime_ns)
       .Bind(6, static_cast<int64_t>(s.inode))
       .Bind(7, static_cast<int64_t>(s.mode))
-      .BindBlob(8, crypto::EncodeBlockList(s.blocks))
+      .BindBlob(8, blocks)
       .BindBlob(9, s.vector.Canonical())
-      .Bind(10, LookAlikeKeyToStore(s.path))
-      .Run();
-  delete_blocks_->Bind(1, s.path).Run();
-  uint64_t offset = 0;
-  for (const crypto::BlockRef& block : s.blocks) {
-    put_block_location_->BindBlob(1, block.id)
-        .Bind(2, s.path)
-        .Bind(3, static_cast<int64_t>(offset))
-        .Bind(4, static_cast<int64_t>(block.size))
-        .Run();
-    offset += block.size;
-  }
+      .Bind(10, LookAlikeKeyToStore(s.path));
+  put_file_->Step();  // RETURNING rowid: always one row
+  const int64_t file = put_file_->ColumnInt(0);
+  put_file_->Reset();
+  // A change of metadata only (a touch, a chmod) leaves the places as they are.
+  if (old && old->rowid == file && std::ranges::equal(old->blocks, blocks)) return;
+  if (old) PlaceBlocks(old->rowid, old->blocks, /*place=*/false);
+  PlaceBlocks(file, blocks, /*place=*/true);
 }
 
 std::optional<std::string> Repository::FindLookAlike(const std::string& path) {
@@ -338,8 +369,10 @@ std::optional<std::string> Repository::FindLookAlike(const std::string& path) {
 }
 
 void Repository::DeleteFileState(const std::string& path) {
+  std::optional<IndexedFile> old = FindIndexedFile(path);
+  if (!old) return;
+  PlaceBlocks(old->rowid, old->blocks, /*place=*/false);
   delete_file_->Bind(1, path).Run();
-  delete_blocks_->Bind(1, path).Run();
 }
 
 std::vector<BlockLocation> Repository::FindBlock(const crypto::BlockId& id, size_t limit) {

@@ -162,6 +162,15 @@ class Repository {
   // when it names no share and is not being created.
   Result<void> LoadMeta(const crypto::Key32& share_id, bool create);
   void Prepare();
+  // A local file's row and block list as stored, which say where its
+  // blocks' places are (local_blocks has no index by file: schema/008).
+  struct IndexedFile {
+    int64_t rowid = 0;
+    Bytes blocks;  // encoded
+  };
+  std::optional<IndexedFile> FindIndexedFile(const std::string& path);
+  // Adds (or removes) the place of each block of `encoded_blocks` in `file`.
+  void PlaceBlocks(int64_t file, ByteView encoded_blocks, bool place);
 
   std::filesystem::path db_path_;
   Database db_;
@@ -170,13 +179,15 @@ class Repository {
   uint64_t next_seq_ = 1;
   // Prepared once the schema exists, reused for every call.
   std::optional<Statement> get_record_;
+  std::optional<Statement> delete_record_;
   std::optional<Statement> put_record_;
   std::optional<Statement> records_since_;
   std::optional<Statement> get_file_;
   std::optional<Statement> put_file_;
   std::optional<Statement> find_look_alike_;
   std::optional<Statement> delete_file_;
-  std::optional<Statement> delete_blocks_;
+  std::optional<Statement> file_blocks_;
+  std::optional<Statement> delete_block_location_;
   std::optional<Statement> put_block_location_;
   std::optional<Statement> find_block_;
 };

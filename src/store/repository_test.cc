@@ -375,6 +375,62 @@ TEST_F(RepositoryTest, FileStatePutGetDelete) {
   repo->DeleteFileState("never/there");
 }
 
+crypto::BlockId IdOf(uint8_t fill) {
+  crypto::BlockId id;
+  id.fill(fill);
+  return id;
+}
+
+std::vector<std::string> PathsOf(const std::vector<BlockLocation>& places) {
+  std::vector<std::string> paths;
+  for (const BlockLocation& where : places) paths.push_back(where.path);
+  return paths;
+}
+
+TEST_F(RepositoryTest, ABlockIsFoundWhereverItIsAndNoLongerWhereItWas) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  repo->PutFileState(FileState("a", EntryKind::kFile, 10, 2));  // blocks 01.. and 02..
+  repo->PutFileState(FileState("b", EntryKind::kFile, 10, 1));  // block 01..
+  EXPECT_EQ(PathsOf(repo->FindBlock(IdOf(1))), (std::vector<std::string>{"a", "b"}));
+  auto second = repo->FindBlock(IdOf(2));
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].offset, 0xFFFFFFF0u) << "after the first block";
+  EXPECT_EQ(second[0].size, 0xFFFFFFF1u);
+
+  LocalFileState rewritten = FileState("a", EntryKind::kFile, 5, 0);
+  rewritten.blocks.push_back({IdOf(7), 5});
+  repo->PutFileState(rewritten);
+  EXPECT_TRUE(repo->FindBlock(IdOf(2)).empty());
+  EXPECT_EQ(PathsOf(repo->FindBlock(IdOf(1))), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(PathsOf(repo->FindBlock(IdOf(7))), (std::vector<std::string>{"a"}));
+
+  rewritten.mtime_ns += 1;  // touched: same blocks
+  repo->PutFileState(rewritten);
+  EXPECT_EQ(PathsOf(repo->FindBlock(IdOf(7))), (std::vector<std::string>{"a"}));
+
+  repo->DeleteFileState("a");
+  EXPECT_TRUE(repo->FindBlock(IdOf(7)).empty());
+  EXPECT_EQ(PathsOf(repo->FindBlock(IdOf(1))), (std::vector<std::string>{"b"}));
+  EXPECT_TRUE(repo->IntegrityOk());
+}
+
+// Places are keyed by the id's first 8 bytes (schema/008); the caller
+// verifies the bytes it reads, as it must for files changed since.
+TEST_F(RepositoryTest, FindBlockMayOfferAPlaceThatOnlySharesTheIdsFirstBytes) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  LocalFileState state = FileState("x", EntryKind::kFile, 5, 0);
+  state.blocks.push_back({IdOf(0x11), 5});
+  repo->PutFileState(state);
+  crypto::BlockId same_prefix = IdOf(0x11);
+  same_prefix[8] = 0x22;
+  crypto::BlockId other_prefix = IdOf(0x11);
+  other_prefix[7] = 0x22;
+  EXPECT_EQ(PathsOf(repo->FindBlock(same_prefix)), (std::vector<std::string>{"x"}));
+  EXPECT_TRUE(repo->FindBlock(other_prefix).empty());
+}
+
 TEST_F(RepositoryTest, ReaderSeesEachCommittedBatchWhileTheOwnerWrites) {
   auto repo = Open();
   ASSERT_TRUE(repo);
@@ -557,6 +613,101 @@ TEST_F(RepositoryTest, APathThatIsItsOwnLookAlikeKeyIsFoundByItsOtherSpellings) 
   EXPECT_EQ(repo->FindLookAlike("Notes/caf\u00e9.txt"), "notes/caf\u00e9.txt");
 }
 
+std::string HexLiteral(ByteView bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out = "x'";
+  for (uint8_t b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out + "'";
+}
+
+// Puts records and local_blocks back in their schema-7 form (full block ids
+// and paths, unique indexes on locator and seq); `states` are the file
+// states the test stored, whose blocks schema 7 keyed by full id.
+void RewindToSchema7(const std::filesystem::path& db_path, const std::vector<LocalFileState>& states) {
+  std::string sql = R"(
+    BEGIN;
+    DROP TABLE local_blocks;
+    CREATE TABLE local_blocks (id BLOB NOT NULL, path TEXT NOT NULL, offset INTEGER NOT NULL,
+                               size INTEGER NOT NULL, PRIMARY KEY (id, path, offset)) WITHOUT ROWID;
+    CREATE INDEX local_blocks_by_path ON local_blocks(path);
+    CREATE TABLE r7 (locator BLOB NOT NULL PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, vector BLOB NOT NULL,
+                     signature BLOB NOT NULL, sealed_entry BLOB NOT NULL, blocks BLOB NOT NULL DEFAULT x'');
+    INSERT INTO r7 SELECT locator, seq, vector, signature, sealed_entry, blocks FROM records;
+    DROP TABLE records; ALTER TABLE r7 RENAME TO records;
+    CREATE TRIGGER records_counted_in AFTER INSERT ON records BEGIN
+      UPDATE counts SET n = n + 1 WHERE what = 'records'; END;
+    CREATE TRIGGER records_counted_out AFTER DELETE ON records BEGIN
+      UPDATE counts SET n = n - 1 WHERE what = 'records'; END;
+    PRAGMA user_version = 7;)";
+  for (const LocalFileState& state : states) {
+    uint64_t offset = 0;
+    for (const crypto::BlockRef& block : state.blocks) {
+      sql += "INSERT OR REPLACE INTO local_blocks VALUES (" + HexLiteral(block.id) + ", '" + state.path + "', " +
+             std::to_string(offset) + ", " + std::to_string(block.size) + ");";
+      offset += block.size;
+    }
+  }
+  ExecOn(db_path, (sql + "COMMIT;").c_str());
+}
+
+bool SchemaHas(const std::filesystem::path& db_path, const std::string& name) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE name = ?1", -1, &stmt, nullptr), SQLITE_OK);
+  sqlite3_bind_text(stmt, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+  bool found = sqlite3_step(stmt) == SQLITE_ROW;
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return found;
+}
+
+TEST_F(RepositoryTest, MigrationToSmallerKeysKeepsEveryRecordAndEveryBlockPlace) {
+  const std::vector<LocalFileState> states = {FileState("a", EntryKind::kFile, 10, 2),
+                                              FileState("b/c", EntryKind::kFile, 10, 1),
+                                              FileState("b", EntryKind::kDirectory, 0, 0)};
+  const crypto::Record newer_a = MakeTestRecord("a", 2);
+  {
+    auto repo = Open();
+    ASSERT_TRUE(repo);
+    for (const LocalFileState& state : states) repo->PutFileState(state);
+    repo->PutRecord(MakeTestRecord("a", 1));
+    repo->PutRecord(MakeTestRecord("b", 1));
+    repo->PutRecord(newer_a);
+  }
+  const auto db_path = repo_dir_ / kIndexFileName;
+  RewindToSchema7(db_path, states);
+  ASSERT_TRUE(SchemaHas(db_path, "local_blocks_by_path"));
+  auto repo = Open(/*create=*/false);
+  ASSERT_TRUE(repo);
+  EXPECT_FALSE(SchemaHas(db_path, "local_blocks_by_path"));
+  EXPECT_TRUE(SchemaHas(db_path, "records_by_locator"));
+
+  auto since = repo->RecordsSince(0, 10);
+  ASSERT_EQ(since.size(), 2u);
+  EXPECT_EQ(since[0].seq, 2u);
+  EXPECT_EQ(since[1].seq, 3u);
+  auto a = repo->GetRecord(newer_a.locator);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->record, newer_a);
+  EXPECT_EQ(PathsOf(repo->FindBlock(IdOf(1))), (std::vector<std::string>{"a", "b/c"}));
+  auto second = repo->FindBlock(IdOf(2));
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].offset, 0xFFFFFFF0u);
+
+  // Still one record per locator, counted once, with the next sequence.
+  EXPECT_EQ(repo->PutRecord(MakeTestRecord("b", 2)), 4u);
+  IndexSummary summary = repo->Summarize();
+  EXPECT_EQ(summary.records, 2u);
+  EXPECT_EQ(summary.files, 2u);
+  EXPECT_EQ(summary.directories, 1u);
+  EXPECT_EQ(repo->RecordsSince(0, 10).size(), 2u);
+  EXPECT_TRUE(repo->IntegrityOk());
+}
+
 // Migration 6's counts table and triggers, taken away again.
 constexpr const char* kUndoCounts = R"(
     DROP TRIGGER local_files_counted_in; DROP TRIGGER local_files_counted_out;
@@ -565,7 +716,8 @@ constexpr const char* kUndoCounts = R"(
 
 // Takes the look-alike keys of migration 5 (and migration 6) away again,
 // as schema 4 had none.
-void RewindToSchema4(const std::filesystem::path& db_path) {
+void RewindToSchema4(const std::filesystem::path& db_path, const std::vector<LocalFileState>& states) {
+  RewindToSchema7(db_path, states);
   ExecOn(db_path, (std::string("BEGIN;") + kUndoCounts + R"(
     DROP INDEX local_files_by_look_alike;
     ALTER TABLE local_files DROP COLUMN look_alike;
@@ -582,6 +734,7 @@ TEST_F(RepositoryTest, MigrationCountsWhatTheIndexAlreadyHolds) {
     repo->PutRecord(MakeTestRecord("a", 1));
     repo->PutSealedBlock(crypto::BlockId{9}, AsBytes(std::string(50, 's')));
   }
+  RewindToSchema7(repo_dir_ / kIndexFileName, {FileState("a", EntryKind::kFile, 7, 1)});
   ExecOn(repo_dir_ / kIndexFileName, (std::string("BEGIN;") + kUndoCounts + "PRAGMA user_version = 5; COMMIT;").c_str());
   auto repo = Open(/*create=*/false);
   ASSERT_TRUE(repo);
@@ -601,7 +754,8 @@ TEST_F(RepositoryTest, MigrationGivesExistingPathsTheirLookAlikeKeys) {
     repo->PutFileState(FileState("Photos/\u00c5r.jpg", EntryKind::kFile, 10, 1));
     repo->PutFileState(FileState("photos/img.jpg", EntryKind::kFile, 10, 2));
   }
-  RewindToSchema4(repo_dir_ / kIndexFileName);
+  RewindToSchema4(repo_dir_ / kIndexFileName, {FileState("Photos/\u00c5r.jpg", EntryKind::kFile, 10, 1),
+                                               FileState("photos/img.jpg", EntryKind::kFile, 10, 2)});
   auto repo = Open(/*create=*/false);
   ASSERT_TRUE(repo);
   EXPECT_EQ(repo->FindLookAlike("photos/A\u030ar.JPG"), "Photos/\u00c5r.jpg");
@@ -617,7 +771,8 @@ namespace {
 
 // Puts the three tables migration 4 rebuilds back in their schema-3 form
 // (WITHOUT ROWID, columns in their old order) and the version back to 3.
-void RewindToSchema3(const std::filesystem::path& db_path) {
+void RewindToSchema3(const std::filesystem::path& db_path, const std::vector<LocalFileState>& states) {
+  RewindToSchema7(db_path, states);
   ExecOn(db_path, R"(
     BEGIN;
     CREATE TABLE r3 (locator BLOB PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, vector BLOB NOT NULL,
@@ -653,7 +808,7 @@ TEST_F(RepositoryTest, MigrationToRowidTablesKeepsEveryRow) {
     repo->PutFileState(state);
     repo->PutSealedBlock(sealed_id, sealed);
   }
-  RewindToSchema3(repo_dir_ / kIndexFileName);
+  RewindToSchema3(repo_dir_ / kIndexFileName, {state});
   auto repo = Open(/*create=*/false);
   ASSERT_TRUE(repo);
   auto got_record = repo->GetRecord(record.locator);
