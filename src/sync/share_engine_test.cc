@@ -46,14 +46,16 @@ class Engines : public ::testing::Test {
     devices_.clear();
   }
 
-  // A device holding the share in a fresh folder, with `files` in it before
-  // its engine starts.
-  Device& AddDevice(const std::map<std::string, std::string>& files = {}) {
+  // A device holding the share in a fresh folder, with `files` in it and
+  // what `fill` puts in its store before its engine starts.
+  Device& AddDevice(const std::map<std::string, std::string>& files = {},
+                    const std::function<void(store::Repository&)>& fill = nullptr) {
     auto device = std::make_unique<Device>();
     device->id = "device-" + std::to_string(devices_.size() + 1);
     for (const auto& [path, content] : files) WriteFile(device->root() / path, content);
     auto repo = store::Repository::Open(device->root() / RelPath::kRepoDirName, secrets_.share_id(), true);
     EXPECT_TRUE(repo) << repo.error().message;
+    if (fill) fill(**repo);
     EXPECT_TRUE(store::WriteShareMarker(device->root(), secrets_.share_id()));
     auto reader = (*repo)->OpenReader();
     EXPECT_TRUE(reader) << reader.error().message;
@@ -110,6 +112,31 @@ TEST_F(Engines, AFileOnOneDeviceArrivesOnTheOther) {
   ASSERT_TRUE(RunUntil([&] { return HasFile(b, "docs/hello.txt", "hello"); }));
   WriteFile(b.root() / "docs/reply.txt", "hi back");
   ASSERT_TRUE(RunUntil([&] { return HasFile(a, "docs/reply.txt", "hi back"); }));
+}
+
+// At start the engine reads its store a page at a time for what the disk
+// does not hold yet; every page counts, not only the first.
+TEST_F(Engines, EveryStoredVersionTheDiskLacksIsBroughtUpToDateAtStart) {
+  constexpr int kFolders = 1100;  // more than one page of records
+  Device& a = AddDevice({}, [&](store::Repository& repo) {
+    auto tx = repo.Begin();
+    for (int i = 0; i < kFolders; ++i) {
+      crypto::Entry entry{.path = *RelPath::Parse("f" + std::to_string(i))};
+      entry.kind = crypto::EntryKind::kDirectory;
+      entry.device_short_id = 9;
+      VersionVector vector;
+      vector.Set(9, 1);
+      repo.PutRecord(crypto::MakeRecord(secrets_, entry, vector));
+    }
+    tx.Commit();
+  });
+  auto all_there = [&] {
+    for (int i = kFolders - 1; i >= 0; --i) {
+      if (!std::filesystem::is_directory(a.root() / ("f" + std::to_string(i)))) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(RunUntil(all_there)) << Failures(a);
 }
 
 TEST_F(Engines, AFullDiskWhileAssemblingLeavesTheOldFileAndNoPartFileUnderARealName) {
