@@ -8,7 +8,12 @@ void NeedQueue::Add(const std::vector<std::pair<crypto::Locator, Need>>& needs) 
   for (const auto& [locator, need] : needs) {
     // A newer record replaces a pending revert: it is a new share version,
     // and a local edit then is kept beside it, as for any read replica.
-    auto [it, fresh] = needs_.insert_or_assign(locator, Entry{need, ++generation_});
+    auto [it, fresh] = needs_.insert_or_assign(locator, Entry{need.bytes, ++generation_});
+    if (need.revert) {
+      reverts_.insert_or_assign(locator, need.revert_disk);
+    } else {
+      reverts_.erase(locator);
+    }
     bool was_blocked = blocked_.erase(locator) > 0;
     // A need being pulled right now is looked at again when that pull ends.
     if (fresh || was_blocked) queue_.push_back(locator);
@@ -38,6 +43,7 @@ NeedQueue::Next NeedQueue::Finish(const crypto::Locator& locator, uint64_t gener
   switch (outcome) {
     case Outcome::kPulled:
       needs_.erase(it);
+      reverts_.erase(locator);
       failed_.erase(locator);
       return Next::kDone;
     case Outcome::kWaiting:
@@ -70,17 +76,24 @@ void NeedQueue::BlockQueued() {
 void NeedQueue::Clear() {
   queue_.clear();
   needs_.clear();
+  reverts_.clear();
   blocked_.clear();
 }
 
-const Need* NeedQueue::Find(const crypto::Locator& locator) const {
+std::optional<Need> NeedQueue::Find(const crypto::Locator& locator) const {
   auto it = needs_.find(locator);
-  return it == needs_.end() ? nullptr : &it->second.need;
+  if (it == needs_.end()) return std::nullopt;
+  Need need{it->second.bytes};
+  if (auto revert = reverts_.find(locator); revert != reverts_.end()) {
+    need.revert = true;
+    need.revert_disk = revert->second;
+  }
+  return need;
 }
 
 uint64_t NeedQueue::bytes() const {
   uint64_t total = 0;
-  for (const auto& [locator, entry] : needs_) total += entry.need.bytes;
+  for (const auto& [locator, entry] : needs_) total += entry.bytes;
   return total;
 }
 

@@ -64,7 +64,7 @@ class NeedQueue {
   void BlockQueued();
   void Clear();
 
-  const Need* Find(const crypto::Locator& locator) const;
+  std::optional<Need> Find(const crypto::Locator& locator) const;
   bool Contains(const crypto::Locator& locator) const { return needs_.count(locator) > 0; }
   size_t queued() const { return queue_.size(); }
   bool has_blocked() const { return !blocked_.empty(); }
@@ -78,12 +78,15 @@ class NeedQueue {
   std::vector<std::string> failures() const;
 
  private:
+  // One per path a large share still needs: kept small (100,000 of them
+  // when a device first joins), the rare revert's disk kept apart.
   struct Entry {
-    Need need;
+    uint64_t bytes = 0;
     uint64_t generation = 0;  // changes whenever a newer record asks for the path
   };
   std::deque<crypto::Locator> queue_;
   std::map<crypto::Locator, Entry> needs_;  // queued, being pulled or blocked
+  std::map<crypto::Locator, std::optional<fs::FileInfo>> reverts_;  // Need::revert_disk of those that revert
   std::set<crypto::Locator> blocked_;       // waiting for a peer that has the blocks
   std::map<crypto::Locator, std::string> failed_;
   uint64_t generation_ = 0;

@@ -112,5 +112,24 @@ TEST(NeedQueue, ARevertIsReplacedByANewerRecord) {
   EXPECT_FALSE(queue.Find(L(1))->revert);
 }
 
+TEST(NeedQueue, ARevertKeepsTheDiskItWasAskedForUntilItIsPulled) {
+  NeedQueue queue;
+  fs::FileInfo disk;
+  disk.size = 11;
+  queue.Add({{L(1), Need{5, true, disk}}, {L(2), Need{3, true, std::nullopt}}, {L(3), Need{4}}});
+  ASSERT_TRUE(queue.Find(L(1)));
+  EXPECT_EQ(queue.Find(L(1))->revert_disk, disk);
+  EXPECT_TRUE(queue.Find(L(2))->revert);
+  EXPECT_FALSE(queue.Find(L(2))->revert_disk) << "the path was missing when the revert was asked";
+  EXPECT_FALSE(queue.Find(L(3))->revert);
+  EXPECT_EQ(queue.bytes(), 12u);
+  auto taken = queue.Take();
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(queue.Finish(taken->first, taken->second, NeedQueue::Outcome::kPulled, ""), NeedQueue::Next::kDone);
+  EXPECT_FALSE(queue.Find(taken->first));
+  queue.Add({{taken->first, Need{1}}});  // needed again, by a new version: no revert left over
+  EXPECT_FALSE(queue.Find(taken->first)->revert);
+}
+
 }  // namespace
 }  // namespace tandem::sync
