@@ -66,10 +66,9 @@ LocalFileState ReadFileStateMeta(const Statement& stmt) {
 // The queries Repository and RepositoryReader both run.
 constexpr std::string_view kRecordsSinceSql =
     "SELECT seq, locator, vector, sealed_entry, signature, blocks FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2";
-// Places whose id shares the first 8 bytes (schema/008): callers verify.
 constexpr std::string_view kFindBlockSql =
     "SELECT f.path, b.offset, b.size, f.size, f.mtime_ns, f.ctime_ns, f.inode "
-    "FROM local_blocks b JOIN local_files f ON f.rowid = b.file WHERE b.id_prefix = substr(?1, 1, 8) LIMIT ?2";
+    "FROM local_blocks b JOIN local_files f ON f.id = b.file WHERE b.id = ?1 LIMIT ?2";
 constexpr std::string_view kGetSealedSql = "SELECT sealed FROM blocks WHERE id = ?1";
 
 std::vector<StoredRecord> QueryRecordsSince(Statement& stmt, uint64_t after, size_t limit) {
@@ -255,24 +254,22 @@ void Repository::Prepare() {
   records_since_.emplace(h, kRecordsSinceSql);
   get_file_.emplace(h, "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, blocks, vector "
                        "FROM local_files WHERE path = ?1");
-  // An update keeps the row's rowid, which local_blocks refers to.
+  // An update keeps the row's id, which local_blocks refers to.
   put_file_.emplace(h, "INSERT INTO local_files(path, kind, size, mtime_ns, ctime_ns, "
                        "inode, mode, blocks, vector, look_alike) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
                        "ON CONFLICT(path) DO UPDATE SET kind = excluded.kind, size = excluded.size, "
                        "mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, inode = excluded.inode, "
                        "mode = excluded.mode, blocks = excluded.blocks, vector = excluded.vector, "
-                       "look_alike = excluded.look_alike RETURNING rowid");
-  file_blocks_.emplace(h, "SELECT rowid, blocks FROM local_files WHERE path = ?1");
+                       "look_alike = excluded.look_alike RETURNING id");
+  file_blocks_.emplace(h, "SELECT id, blocks FROM local_files WHERE path = ?1");
   // Another path with the key ?1: one whose stored key it is, or the path
   // that is the key itself (stored with '': schema/007).
   find_look_alike_.emplace(h, "SELECT path FROM local_files WHERE look_alike = ?1 AND look_alike <> '' AND path <> ?2 "
                               "UNION ALL SELECT path FROM local_files WHERE path = ?1 AND look_alike = '' "
                               "AND path <> ?2 LIMIT 1");
   delete_file_.emplace(h, "DELETE FROM local_files WHERE path = ?1");
-  delete_block_location_.emplace(h, "DELETE FROM local_blocks WHERE id_prefix = substr(?1, 1, 8) AND file = ?2 "
-                                    "AND offset = ?3");
-  put_block_location_.emplace(h, "INSERT OR REPLACE INTO local_blocks(id_prefix, file, offset, size) "
-                                 "VALUES (substr(?1, 1, 8), ?2, ?3, ?4)");
+  delete_block_location_.emplace(h, "DELETE FROM local_blocks WHERE id = ?1 AND file = ?2 AND offset = ?3");
+  put_block_location_.emplace(h, "INSERT OR REPLACE INTO local_blocks(id, file, offset, size) VALUES (?1, ?2, ?3, ?4)");
   find_block_.emplace(h, kFindBlockSql);
 }
 
@@ -286,6 +283,9 @@ std::optional<StoredRecord> Repository::GetRecord(const crypto::Locator& locator
 }
 
 uint64_t Repository::PutRecord(const crypto::Record& record) {
+  // Replacing is a delete and an insert: never one without the other.
+  std::optional<Transaction> own;
+  if (sqlite3_get_autocommit(db_.handle())) own.emplace(db_);
   uint64_t seq = next_seq_;
   delete_record_->BindBlob(1, record.locator).Run();
   put_record_->BindBlob(1, record.locator)
@@ -295,6 +295,7 @@ uint64_t Repository::PutRecord(const crypto::Record& record) {
       .BindBlob(5, record.signature)
       .BindBlob(6, crypto::EncodeBlockList(record.blocks))
       .Run();
+  if (own) own->Commit();
   ++next_seq_;
   return seq;
 }
@@ -326,11 +327,13 @@ std::optional<Repository::IndexedFile> Repository::FindIndexedFile(const std::st
 }
 
 void Repository::PlaceBlocks(int64_t file, ByteView encoded_blocks, bool place) {
-  // Written by PutFileState from a decoded list, so it always decodes.
-  auto blocks = crypto::DecodeBlockList(encoded_blocks).value_or(std::vector<crypto::BlockRef>{});
+  // Written by PutFileState from a decoded list: one that does not decode
+  // is a damaged store, whose places could no longer be taken away.
+  auto blocks = crypto::DecodeBlockList(encoded_blocks);
+  if (!blocks) throw StoreError("a file's block list in " + db_path_.string() + " is damaged", SQLITE_CORRUPT);
   Statement& stmt = place ? *put_block_location_ : *delete_block_location_;
   uint64_t offset = 0;
-  for (const crypto::BlockRef& block : blocks) {
+  for (const crypto::BlockRef& block : *blocks) {
     stmt.BindBlob(1, block.id).Bind(2, file).Bind(3, static_cast<int64_t>(offset));
     if (place) stmt.Bind(4, static_cast<int64_t>(block.size));
     stmt.Run();
@@ -351,12 +354,12 @@ void Repository::PutFileState(const LocalFileState& s) {
       .BindBlob(8, blocks)
       .BindBlob(9, s.vector.Canonical())
       .Bind(10, LookAlikeKeyToStore(s.path));
-  put_file_->Step();  // RETURNING rowid: always one row
-  const int64_t file = put_file_->ColumnInt(0);
+  if (!put_file_->Step()) throw StoreError("storing the state of " + s.path + " returned no row");
+  const int64_t file = put_file_->ColumnInt(0);  // RETURNING id
   put_file_->Reset();
   // A change of metadata only (a touch, a chmod) leaves the places as they are.
-  if (old && old->rowid == file && std::ranges::equal(old->blocks, blocks)) return;
-  if (old) PlaceBlocks(old->rowid, old->blocks, /*place=*/false);
+  if (old && old->id == file && std::ranges::equal(old->blocks, blocks)) return;
+  if (old) PlaceBlocks(old->id, old->blocks, /*place=*/false);
   PlaceBlocks(file, blocks, /*place=*/true);
 }
 
@@ -371,7 +374,7 @@ std::optional<std::string> Repository::FindLookAlike(const std::string& path) {
 void Repository::DeleteFileState(const std::string& path) {
   std::optional<IndexedFile> old = FindIndexedFile(path);
   if (!old) return;
-  PlaceBlocks(old->rowid, old->blocks, /*place=*/false);
+  PlaceBlocks(old->id, old->blocks, /*place=*/false);
   delete_file_->Bind(1, path).Run();
 }
 

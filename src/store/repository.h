@@ -162,10 +162,10 @@ class Repository {
   // when it names no share and is not being created.
   Result<void> LoadMeta(const crypto::Key32& share_id, bool create);
   void Prepare();
-  // A local file's row and block list as stored, which say where its
+  // A local file's id and block list as stored, which say where its
   // blocks' places are (local_blocks has no index by file: schema/008).
   struct IndexedFile {
-    int64_t rowid = 0;
+    int64_t id = 0;
     Bytes blocks;  // encoded
   };
   std::optional<IndexedFile> FindIndexedFile(const std::string& path);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -381,9 +382,11 @@ crypto::BlockId IdOf(uint8_t fill) {
   return id;
 }
 
+// The paths of `places`, sorted: FindBlock promises no order.
 std::vector<std::string> PathsOf(const std::vector<BlockLocation>& places) {
   std::vector<std::string> paths;
   for (const BlockLocation& where : places) paths.push_back(where.path);
+  std::sort(paths.begin(), paths.end());
   return paths;
 }
 
@@ -415,9 +418,9 @@ TEST_F(RepositoryTest, ABlockIsFoundWhereverItIsAndNoLongerWhereItWas) {
   EXPECT_TRUE(repo->IntegrityOk());
 }
 
-// Places are keyed by the id's first 8 bytes (schema/008); the caller
-// verifies the bytes it reads, as it must for files changed since.
-TEST_F(RepositoryTest, FindBlockMayOfferAPlaceThatOnlySharesTheIdsFirstBytes) {
+// The block server trusts a place whose file is unchanged without hashing
+// it again: a place is offered only for its very id.
+TEST_F(RepositoryTest, FindBlockOffersOnlyPlacesOfThatVeryId) {
   auto repo = Open();
   ASSERT_TRUE(repo);
   LocalFileState state = FileState("x", EntryKind::kFile, 5, 0);
@@ -427,7 +430,8 @@ TEST_F(RepositoryTest, FindBlockMayOfferAPlaceThatOnlySharesTheIdsFirstBytes) {
   same_prefix[8] = 0x22;
   crypto::BlockId other_prefix = IdOf(0x11);
   other_prefix[7] = 0x22;
-  EXPECT_EQ(PathsOf(repo->FindBlock(same_prefix)), (std::vector<std::string>{"x"}));
+  EXPECT_EQ(PathsOf(repo->FindBlock(IdOf(0x11))), (std::vector<std::string>{"x"}));
+  EXPECT_TRUE(repo->FindBlock(same_prefix).empty());
   EXPECT_TRUE(repo->FindBlock(other_prefix).empty());
 }
 
@@ -623,12 +627,28 @@ std::string HexLiteral(ByteView bytes) {
   return out + "'";
 }
 
-// Puts records and local_blocks back in their schema-7 form (full block ids
-// and paths, unique indexes on locator and seq); `states` are the file
-// states the test stored, whose blocks schema 7 keyed by full id.
+// Puts local_files, local_blocks and records back in their schema-7 form
+// (rows without an explicit id, places by id and path, unique indexes on
+// locator and seq); `states` are the file states the test stored, whose
+// blocks are placed again by path.
 void RewindToSchema7(const std::filesystem::path& db_path, const std::vector<LocalFileState>& states) {
   std::string sql = R"(
     BEGIN;
+    CREATE TABLE f7 (path TEXT NOT NULL PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,
+                     mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,
+                     mode INTEGER NOT NULL, vector BLOB NOT NULL DEFAULT x'', blocks BLOB NOT NULL,
+                     look_alike TEXT NOT NULL DEFAULT '');
+    INSERT INTO f7 SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, vector, blocks, look_alike
+      FROM local_files ORDER BY path DESC;
+    DROP TABLE local_files; ALTER TABLE f7 RENAME TO local_files;
+    CREATE INDEX local_files_by_look_alike ON local_files(look_alike, path) WHERE look_alike <> '';
+    CREATE TRIGGER local_files_counted_in AFTER INSERT ON local_files BEGIN
+      UPDATE counts SET n = n + 1, bytes = bytes + NEW.size WHERE what = 'kind' || NEW.kind; END;
+    CREATE TRIGGER local_files_counted_out AFTER DELETE ON local_files BEGIN
+      UPDATE counts SET n = n - 1, bytes = bytes - OLD.size WHERE what = 'kind' || OLD.kind; END;
+    CREATE TRIGGER local_files_recounted AFTER UPDATE OF kind, size ON local_files BEGIN
+      UPDATE counts SET n = n - 1, bytes = bytes - OLD.size WHERE what = 'kind' || OLD.kind;
+      UPDATE counts SET n = n + 1, bytes = bytes + NEW.size WHERE what = 'kind' || NEW.kind; END;
     DROP TABLE local_blocks;
     CREATE TABLE local_blocks (id BLOB NOT NULL, path TEXT NOT NULL, offset INTEGER NOT NULL,
                                size INTEGER NOT NULL, PRIMARY KEY (id, path, offset)) WITHOUT ROWID;
@@ -698,6 +718,12 @@ TEST_F(RepositoryTest, MigrationToSmallerKeysKeepsEveryRecordAndEveryBlockPlace)
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].offset, 0xFFFFFFF0u);
 
+  // The migrated places are taken away with their file.
+  repo->DeleteFileState("a");
+  EXPECT_EQ(PathsOf(repo->FindBlock(IdOf(1))), (std::vector<std::string>{"b/c"}));
+  EXPECT_TRUE(repo->FindBlock(IdOf(2)).empty());
+  repo->PutFileState(states[0]);
+
   // Still one record per locator, counted once, with the next sequence.
   EXPECT_EQ(repo->PutRecord(MakeTestRecord("b", 2)), 4u);
   IndexSummary summary = repo->Summarize();
@@ -705,6 +731,7 @@ TEST_F(RepositoryTest, MigrationToSmallerKeysKeepsEveryRecordAndEveryBlockPlace)
   EXPECT_EQ(summary.files, 2u);
   EXPECT_EQ(summary.directories, 1u);
   EXPECT_EQ(repo->RecordsSince(0, 10).size(), 2u);
+  EXPECT_EQ(PathsOf(repo->FindBlock(IdOf(2))), (std::vector<std::string>{"a"}));
   EXPECT_TRUE(repo->IntegrityOk());
 }
 

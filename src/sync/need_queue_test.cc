@@ -127,8 +127,6 @@ TEST(NeedQueue, ARevertKeepsTheDiskItWasAskedForUntilItIsPulled) {
   ASSERT_TRUE(taken);
   EXPECT_EQ(queue.Finish(taken->first, taken->second, NeedQueue::Outcome::kPulled, ""), NeedQueue::Next::kDone);
   EXPECT_FALSE(queue.Find(taken->first));
-  queue.Add({{taken->first, Need{1}}});  // needed again, by a new version: no revert left over
-  EXPECT_FALSE(queue.Find(taken->first)->revert);
 }
 
 }  // namespace

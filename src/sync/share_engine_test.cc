@@ -123,6 +123,7 @@ TEST_F(Engines, EveryStoredVersionTheDiskLacksIsBroughtUpToDateAtStart) {
     for (int i = 0; i < kFolders; ++i) {
       crypto::Entry entry{.path = *RelPath::Parse("f" + std::to_string(i))};
       entry.kind = crypto::EntryKind::kDirectory;
+      entry.mode = 0755;
       entry.device_short_id = 9;
       VersionVector vector;
       vector.Set(9, 1);
