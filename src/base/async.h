@@ -30,6 +30,20 @@ inline auto LogIfThrew(std::string what, spdlog::level::level_enum level = spdlo
   };
 }
 
+// Sets `flag` back to false when the scope ends, however it ends: a
+// coroutine that marks itself running must not leave the mark behind when
+// it throws, or nothing would start it again.
+class ClearOnExit {
+ public:
+  explicit ClearOnExit(bool& flag) : flag_(flag) {}
+  ~ClearOnExit() { flag_ = false; }
+  ClearOnExit(const ClearOnExit&) = delete;
+  ClearOnExit& operator=(const ClearOnExit&) = delete;
+
+ private:
+  bool& flag_;
+};
+
 // Runs `f()` on `ex` and returns its result to the awaiting coroutine, on the
 // coroutine's own executor. An exception thrown by `f` is rethrown here.
 // Built on async_initiate rather than co_spawn of a capturing coroutine

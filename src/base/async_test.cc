@@ -4,6 +4,7 @@
 
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <stdexcept>
 #include <vector>
 
 namespace tandem {
@@ -48,6 +49,19 @@ TEST(AsyncSlots, AWaiterGetsTheFirstSlotFreedAndGivesUpWhenNoLongerWanted) {
   EXPECT_EQ(got.size(), 3u);
   held.clear();
   EXPECT_EQ(slots.used(), 0u);
+}
+
+TEST(ClearOnExit, ClearsTheFlagWhenTheScopeEndsAndWhenItThrows) {
+  bool running = true;
+  { ClearOnExit clear(running); }
+  EXPECT_FALSE(running);
+  running = true;
+  try {
+    ClearOnExit clear(running);
+    throw std::runtime_error("the store failed");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_FALSE(running);
 }
 
 }  // namespace

@@ -29,11 +29,8 @@ void BlindFetcher::Start() {
   }
   fetching_ = true;
   auto run = [](BlindFetcher* self) -> asio::awaitable<void> {
-    // Cleared however the pass ends; the engine outlives it (spawn).
-    struct Done {
-      BlindFetcher* self;
-      ~Done() { self->fetching_ = false; }
-    } done{self};
+    // The engine outlives the pass (spawn).
+    ClearOnExit done(self->fetching_);
     co_await self->Run();
   };
   context_.spawn(run(this), "fetching sealed blocks");

@@ -103,12 +103,8 @@ void IndexSender::StartPush(const std::shared_ptr<AttachedPeer>& link) {
 }
 
 asio::awaitable<void> IndexSender::PushTo(std::shared_ptr<AttachedPeer> link) {
-  // Cleared however the push ends: one that threw (the store failed) must
-  // not keep the peer from every later push.
-  struct Pushed {
-    AttachedPeer& peer;
-    ~Pushed() { peer.pushing = false; }
-  } pushed{*link};
+  // A push that threw (the store failed) must not keep the peer from every later one.
+  ClearOnExit pushed(link->pushing);
   while (link->dirty && !link->link->closed() && !stopped_) {
     link->dirty = false;
     while (true) {

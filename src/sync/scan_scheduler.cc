@@ -1,5 +1,7 @@
 #include "sync/scan_scheduler.h"
 
+#include "base/async.h"
+
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>
@@ -45,12 +47,8 @@ void ScanScheduler::ScanEntrySoon(std::string path) {
 }
 
 asio::awaitable<void> ScanScheduler::Loop() {
-  // Cleared however the loop ends: a scan that threw must not keep every
-  // later one from starting.
-  struct Ended {
-    ScanScheduler& scheduler;
-    ~Ended() { scheduler.running_ = false; }
-  } ended{*this};
+  // A scan that threw must not keep every later one from starting.
+  ClearOnExit ended(running_);
   while (!pending_.empty() && !stopped_) co_await run_(std::exchange(pending_, {}));
 }
 
