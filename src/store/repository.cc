@@ -3,7 +3,6 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -321,19 +320,24 @@ std::optional<LocalFileState> Repository::GetFileState(const std::string& path) 
 std::optional<Repository::IndexedFile> Repository::FindIndexedFile(const std::string& path) {
   file_blocks_->Bind(1, path);
   std::optional<IndexedFile> found;
-  if (file_blocks_->Step()) found = IndexedFile{file_blocks_->ColumnInt(0), ToBytes(file_blocks_->ColumnBlob(1))};
+  Result<std::vector<crypto::BlockRef>> blocks = std::vector<crypto::BlockRef>{};
+  if (file_blocks_->Step()) {
+    blocks = crypto::DecodeBlockList(file_blocks_->ColumnBlob(1));
+    if (blocks) found = IndexedFile{file_blocks_->ColumnInt(0), std::move(*blocks)};
+  }
   file_blocks_->Reset();
+  if (!blocks) {
+    throw StoreError("the block list stored for " + path + " in " + db_path_.string() +
+                         " is damaged; `tandem repair` rebuilds the index from the folder and the peers",
+                     SQLITE_CORRUPT);
+  }
   return found;
 }
 
-void Repository::PlaceBlocks(int64_t file, ByteView encoded_blocks, bool place) {
-  // Written by PutFileState from a decoded list: one that does not decode
-  // is a damaged store, whose places could no longer be taken away.
-  auto blocks = crypto::DecodeBlockList(encoded_blocks);
-  if (!blocks) throw StoreError("a file's block list in " + db_path_.string() + " is damaged", SQLITE_CORRUPT);
+void Repository::PlaceBlocks(int64_t file, const std::vector<crypto::BlockRef>& blocks, bool place) {
   Statement& stmt = place ? *put_block_location_ : *delete_block_location_;
   uint64_t offset = 0;
-  for (const crypto::BlockRef& block : *blocks) {
+  for (const crypto::BlockRef& block : blocks) {
     stmt.BindBlob(1, block.id).Bind(2, file).Bind(3, static_cast<int64_t>(offset));
     if (place) stmt.Bind(4, static_cast<int64_t>(block.size));
     stmt.Run();
@@ -342,7 +346,6 @@ void Repository::PlaceBlocks(int64_t file, ByteView encoded_blocks, bool place) 
 }
 
 void Repository::PutFileState(const LocalFileState& s) {
-  Bytes blocks = crypto::EncodeBlockList(s.blocks);
   std::optional<IndexedFile> old = FindIndexedFile(s.path);
   put_file_->Bind(1, s.path)
       .Bind(2, static_cast<int64_t>(s.kind))
@@ -351,16 +354,17 @@ void Repository::PutFileState(const LocalFileState& s) {
       .Bind(5, s.ctime_ns)
       .Bind(6, static_cast<int64_t>(s.inode))
       .Bind(7, static_cast<int64_t>(s.mode))
-      .BindBlob(8, blocks)
+      .BindBlob(8, crypto::EncodeBlockList(s.blocks))
       .BindBlob(9, s.vector.Canonical())
       .Bind(10, LookAlikeKeyToStore(s.path));
   if (!put_file_->Step()) throw StoreError("storing the state of " + s.path + " returned no row");
   const int64_t file = put_file_->ColumnInt(0);  // RETURNING id
   put_file_->Reset();
-  // A change of metadata only (a touch, a chmod) leaves the places as they are.
-  if (old && old->id == file && std::ranges::equal(old->blocks, blocks)) return;
-  if (old) PlaceBlocks(old->id, old->blocks, /*place=*/false);
-  PlaceBlocks(file, blocks, /*place=*/true);
+  // The upsert kept the row's id. A change of metadata only (a touch, a
+  // chmod) leaves the places as they are.
+  if (old && old->blocks == s.blocks) return;
+  if (old) PlaceBlocks(file, old->blocks, /*place=*/false);
+  PlaceBlocks(file, s.blocks, /*place=*/true);
 }
 
 std::optional<std::string> Repository::FindLookAlike(const std::string& path) {

@@ -164,13 +164,15 @@ class Repository {
   void Prepare();
   // A local file's id and block list as stored, which say where its
   // blocks' places are (local_blocks has no index by file: schema/008).
+  // Throws StoreError, before anything is written, for a list that does
+  // not decode: that file's places could not be taken away any more.
   struct IndexedFile {
     int64_t id = 0;
-    Bytes blocks;  // encoded
+    std::vector<crypto::BlockRef> blocks;
   };
   std::optional<IndexedFile> FindIndexedFile(const std::string& path);
-  // Adds (or removes) the place of each block of `encoded_blocks` in `file`.
-  void PlaceBlocks(int64_t file, ByteView encoded_blocks, bool place);
+  // Adds (or removes) the place of each of `blocks` in `file`.
+  void PlaceBlocks(int64_t file, const std::vector<crypto::BlockRef>& blocks, bool place);
 
   std::filesystem::path db_path_;
   Database db_;

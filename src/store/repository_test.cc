@@ -435,6 +435,35 @@ TEST_F(RepositoryTest, FindBlockOffersOnlyPlacesOfThatVeryId) {
   EXPECT_TRUE(repo->FindBlock(other_prefix).empty());
 }
 
+TEST_F(RepositoryTest, ADamagedStoredBlockListIsAClearErrorAndNothingIsWritten) {
+  const LocalFileState state = FileState("a", EntryKind::kFile, 100, 2);
+  {
+    auto repo = Open();
+    ASSERT_TRUE(repo);
+    repo->PutFileState(state);
+  }
+  ExecOn(repo_dir_ / kIndexFileName, "UPDATE local_files SET blocks = x'0102' WHERE path = 'a';");
+  auto repo = Open(/*create=*/false);
+  ASSERT_TRUE(repo);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      if (attempt == 0) {
+        repo->PutFileState(FileState("a", EntryKind::kFile, 5, 1));
+      } else {
+        repo->DeleteFileState("a");
+      }
+      ADD_FAILURE() << "a damaged block list was taken for a good one";
+    } catch (const StoreError& e) {
+      EXPECT_NE(std::string(e.what()).find("block list stored for a in"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("is damaged"), std::string::npos) << e.what();
+    }
+  }
+  auto got = repo->GetFileState("a");
+  ASSERT_TRUE(got) << "nothing deleted";
+  EXPECT_EQ(got->size, 100u) << "nothing overwritten";
+  EXPECT_EQ(PathsOf(repo->FindBlock(IdOf(2))), (std::vector<std::string>{"a"})) << "no place taken away";
+}
+
 TEST_F(RepositoryTest, ReaderSeesEachCommittedBatchWhileTheOwnerWrites) {
   auto repo = Open();
   ASSERT_TRUE(repo);
