@@ -66,6 +66,12 @@ Bytes EncodeEntry(const Entry& entry) {
   return out;
 }
 
+Bytes EncodeSealedEntry(const Entry& entry) {
+  Entry without_blocks = entry;
+  without_blocks.blocks.clear();
+  return EncodeEntry(without_blocks);
+}
+
 Result<Entry> DecodeEntry(ByteView bytes) {
   wire::Entry msg;
   if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -93,7 +99,9 @@ Result<Entry> DecodeEntry(ByteView bytes) {
     total += block.size;
     entry.blocks.push_back(block);
   }
-  if (entry.kind == EntryKind::kFile && !entry.deleted && total != entry.size) {
+  // A sealed entry carries no block list (its record does); one that does
+  // was sealed before protocol 2, and its list must still add up.
+  if (!entry.blocks.empty() && entry.kind == EntryKind::kFile && !entry.deleted && total != entry.size) {
     return Corrupt("entry's blocks do not add up to its size");
   }
   return entry;
@@ -173,7 +181,7 @@ Record MakeRecord(const ShareSecrets& secrets, const Entry& entry, const Version
   Record record;
   record.locator = ComputeLocator(secrets.locator_key(), entry.path.str());
   record.vector = vector;
-  record.sealed_entry = SealEntry(secrets.entry_key(), EncodeEntry(entry));
+  record.sealed_entry = SealEntry(secrets.entry_key(), EncodeSealedEntry(entry));
   if (!entry.deleted) record.blocks = entry.blocks;
   record.signature = secrets.Sign(SignedMessage(secrets.share_id(), record));
   return record;
@@ -192,9 +200,22 @@ Result<Entry> OpenRecord(const ShareSecrets& secrets, const Record& record) {
   if (ComputeLocator(secrets.locator_key(), entry.path.str()) != record.locator) {
     return Corrupt("record's locator does not match its path");
   }
-  if (record.blocks != (entry.deleted ? std::vector<BlockRef>{} : entry.blocks)) {
-    return Corrupt("record's block list does not match its entry");
+  const bool holds_data = entry.kind == EntryKind::kFile && !entry.deleted;
+  if (!entry.blocks.empty()) {
+    // Sealed before protocol 2, with its own copy of the list.
+    if (!holds_data || record.blocks != entry.blocks) {
+      return Corrupt("record's block list does not match its entry");
+    }
+    return entry;
   }
+  if (!holds_data) {
+    if (!record.blocks.empty()) return Corrupt("record lists blocks for an entry that holds no data");
+    return entry;
+  }
+  uint64_t total = 0;
+  for (const BlockRef& block : record.blocks) total += block.size;
+  if (total != entry.size) return Corrupt("record's blocks do not add up to its entry's size");
+  entry.blocks = record.blocks;
   return entry;
 }
 

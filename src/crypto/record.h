@@ -53,7 +53,12 @@ struct Record {
 };
 
 Bytes EncodeEntry(const Entry& entry);
-// kCorrupt unless `bytes` is a well-formed entry with a valid path.
+// What a record seals: the entry without its block list, which the record
+// carries once, in the clear and signed (protocol 2). Records sealed before
+// carry it twice; OpenRecord accepts both.
+Bytes EncodeSealedEntry(const Entry& entry);
+// kCorrupt unless `bytes` is a well-formed entry with a valid path (and a
+// block list, when it has one, that adds up to its size).
 Result<Entry> DecodeEntry(ByteView bytes);
 
 // Seals `entry` and signs the result. REQUIRES: secrets.CanWrite().
@@ -62,8 +67,9 @@ Record MakeRecord(const ShareSecrets& secrets, const Entry& entry, const Version
 // Ok if the share key signed exactly these locator, vector and sealed bytes.
 Result<void> VerifyRecord(const ShareSecrets& secrets, const Record& record);
 
-// The entry inside a verified record, or kCorrupt when it does not open or its
-// path does not hash to the record's locator. REQUIRES: secrets.CanRead().
+// The entry inside a verified record, with the record's block list, or
+// kCorrupt when it does not open, its path does not hash to the record's
+// locator, or the block list does not fit it. REQUIRES: secrets.CanRead().
 Result<Entry> OpenRecord(const ShareSecrets& secrets, const Record& record);
 
 // The wire (and storage) form of a record.

@@ -179,6 +179,82 @@ TEST_F(RecordTest, TombstonesCarryNoBlocks) {
   EXPECT_TRUE(OpenRecord(secrets_, record));
 }
 
+TEST_F(RecordTest, TheSealedEntryDoesNotRepeatTheBlockList) {
+  const Record record = MakeRecord(secrets_, entry_, vector_);
+  auto sealed = DecodeEntry(*OpenEntry(secrets_.entry_key(), record.sealed_entry));
+  ASSERT_TRUE(sealed);
+  EXPECT_TRUE(sealed->blocks.empty());
+  EXPECT_EQ(sealed->size, entry_.size);
+  // A 1 KiB file's record is a block reference (about 40 bytes) smaller.
+  Record twice = record;
+  twice.sealed_entry = SealEntry(secrets_.entry_key(), EncodeEntry(entry_));
+  EXPECT_GE(twice.sealed_entry.size(), record.sealed_entry.size() + 2 * 36);
+  EXPECT_EQ(*OpenRecord(secrets_, record), entry_);
+}
+
+// Signs `record` as the writer would, whatever it holds.
+Record Signed(const ShareSecrets& secrets, Record record) {
+  record.signature = secrets.Sign(SignedMessage(secrets.share_id(), record));
+  return record;
+}
+
+TEST_F(RecordTest, ARecordSealedWithItsBlockListBeforeProtocol2StillOpens) {
+  Record record = MakeRecord(secrets_, entry_, vector_);
+  record.sealed_entry = SealEntry(secrets_.entry_key(), EncodeEntry(entry_));
+  record = Signed(secrets_, record);
+  ASSERT_TRUE(VerifyRecord(secrets_, record));
+  EXPECT_EQ(*OpenRecord(secrets_, record), entry_);
+
+  // Its two lists must still agree, both ways round.
+  Record sealed_differs = record;
+  Entry other = entry_;
+  other.blocks[0].id = ComputeBlockId(secrets_.id_key(), AsBytes("ABCD"));
+  sealed_differs.sealed_entry = SealEntry(secrets_.entry_key(), EncodeEntry(other));
+  auto opened = OpenRecord(secrets_, Signed(secrets_, sealed_differs));
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, ErrorCode::kCorrupt);
+  Record clear_differs = record;
+  clear_differs.blocks = other.blocks;
+  EXPECT_FALSE(OpenRecord(secrets_, Signed(secrets_, clear_differs)));
+}
+
+TEST_F(RecordTest, ABlockListThatDoesNotFitItsEntryDoesNotOpen) {
+  const Record record = MakeRecord(secrets_, entry_, vector_);
+  Record longer = record;
+  longer.blocks[1].size += 1;
+  auto opened = OpenRecord(secrets_, Signed(secrets_, longer));
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, ErrorCode::kCorrupt);
+  Record missing = record;
+  missing.blocks.pop_back();
+  EXPECT_FALSE(OpenRecord(secrets_, Signed(secrets_, missing)));
+  Record none = record;
+  none.blocks.clear();
+  EXPECT_FALSE(OpenRecord(secrets_, Signed(secrets_, none)));
+
+  // Folders, symlinks and tombstones hold no data, so no blocks.
+  for (auto [kind, deleted] : {std::pair{EntryKind::kDirectory, false}, std::pair{EntryKind::kSymlink, false},
+                               std::pair{EntryKind::kFile, true}}) {
+    Entry dataless = entry_;
+    dataless.kind = kind;
+    dataless.deleted = deleted;
+    dataless.size = 0;
+    dataless.blocks.clear();
+    if (kind == EntryKind::kSymlink) dataless.symlink_target = "target";
+    Record with_blocks = MakeRecord(secrets_, dataless, vector_);
+    ASSERT_TRUE(OpenRecord(secrets_, with_blocks));
+    with_blocks.blocks = entry_.blocks;
+    EXPECT_FALSE(OpenRecord(secrets_, Signed(secrets_, with_blocks))) << EntryKindName(kind) << deleted;
+  }
+}
+
+TEST_F(RecordTest, AnEmptyFileOpensWithNoBlocks) {
+  Entry empty = entry_;
+  empty.size = 0;
+  empty.blocks.clear();
+  EXPECT_EQ(*OpenRecord(secrets_, MakeRecord(secrets_, empty, vector_)), empty);
+}
+
 TEST(BlockList, RoundTripsAndRejectsPartialEntries) {
   std::vector<BlockRef> blocks;
   EXPECT_TRUE(EncodeBlockList(blocks).empty());

@@ -14,7 +14,8 @@
 
 namespace tandem::protocol {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+// 2: a sealed entry no longer repeats its record's block list.
+inline constexpr uint32_t kProtocolVersion = 2;
 // Big enough for a batch of records or a record with a very large block
 // list; small enough that a hostile peer cannot make us buffer much.
 inline constexpr size_t kMaxFrameSize = 32u << 20;

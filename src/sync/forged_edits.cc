@@ -42,7 +42,7 @@ std::vector<crypto::Record> ForgeEditRecords(store::Repository& repo, fs::Filesy
     record.locator = crypto::ComputeLocator(secrets.locator_key(), change.path);
     if (auto stored = repo.GetRecord(record.locator)) record.vector = stored->record.vector;
     record.vector.Bump(replica_id);
-    record.sealed_entry = crypto::SealEntry(secrets.entry_key(), crypto::EncodeEntry(entry));
+    record.sealed_entry = crypto::SealEntry(secrets.entry_key(), crypto::EncodeSealedEntry(entry));
     if (!entry.deleted) record.blocks = entry.blocks;
     // A well-formed signature by a key that is not the share's.
     record.signature = impostor.Sign(crypto::SignedMessage(secrets.share_id(), record));
