@@ -187,6 +187,11 @@ Record MakeRecord(const ShareSecrets& secrets, const Entry& entry, const Version
   return record;
 }
 
+void RestoreSignature(const ShareSecrets& secrets, Record& record) {
+  if (!record.signature.empty() || !secrets.CanWrite()) return;
+  record.signature = secrets.Sign(SignedMessage(secrets.share_id(), record));
+}
+
 Result<void> VerifyRecord(const ShareSecrets& secrets, const Record& record) {
   if (!secrets.Verify(SignedMessage(secrets.share_id(), record), record.signature)) {
     return Corrupt("record signature does not verify");

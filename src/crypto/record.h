@@ -64,6 +64,13 @@ Result<Entry> DecodeEntry(ByteView bytes);
 // Seals `entry` and signs the result. REQUIRES: secrets.CanWrite().
 Record MakeRecord(const ShareSecrets& secrets, const Entry& entry, const VersionVector& vector);
 
+// Signs `record` again when it has no signature: a write replica's store
+// keeps none (store::Signatures). Ed25519 signs a message one way only, so
+// this is the signature it was made with. Before a record goes to a peer or
+// is ordered by signature. Without the share key it stays empty, which no
+// peer accepts.
+void RestoreSignature(const ShareSecrets& secrets, Record& record);
+
 // Ok if the share key signed exactly these locator, vector and sealed bytes.
 Result<void> VerifyRecord(const ShareSecrets& secrets, const Record& record);
 

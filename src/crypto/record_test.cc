@@ -255,6 +255,26 @@ TEST_F(RecordTest, AnEmptyFileOpensWithNoBlocks) {
   EXPECT_EQ(*OpenRecord(secrets_, MakeRecord(secrets_, empty, vector_)), empty);
 }
 
+TEST_F(RecordTest, TheShareKeyRestoresASignatureExactlyAsItWasMade) {
+  const Record record = MakeRecord(secrets_, entry_, vector_);
+  Record unsigned_record = record;
+  unsigned_record.signature.clear();
+  RestoreSignature(secrets_, unsigned_record);
+  EXPECT_EQ(unsigned_record, record);
+
+  // One it has is left alone, even one that does not verify.
+  Record forged = record;
+  forged.signature[0] ^= 1;
+  RestoreSignature(secrets_, forged);
+  EXPECT_FALSE(VerifyRecord(secrets_, forged));
+
+  // Without the share key there is nothing to sign with.
+  Record stays_empty = record;
+  stays_empty.signature.clear();
+  RestoreSignature(ShareSecrets::FromShareId(secrets_.share_id()), stays_empty);
+  EXPECT_TRUE(stays_empty.signature.empty());
+}
+
 TEST(BlockList, RoundTripsAndRejectsPartialEntries) {
   std::vector<BlockRef> blocks;
   EXPECT_TRUE(EncodeBlockList(blocks).empty());

@@ -174,7 +174,11 @@ bool CopyIndexedFile(store::Repository& repo, const LocalDisk& disk, const std::
 Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t device,
                   const Version& a, const Version& b, const LocalDisk* disk) {
   Settlement out;
-  out.a_wins = Wins(a.entry, a.record, b.entry, b.record);
+  // Same content is ordered by signature, which a writer's store keeps none of.
+  crypto::Record signed_a = a.record, signed_b = b.record;
+  crypto::RestoreSignature(secrets, signed_a);
+  crypto::RestoreSignature(secrets, signed_b);
+  out.a_wins = Wins(a.entry, signed_a, b.entry, signed_b);
   if (SameContent(a.entry, b.entry)) return out;
   const Version& winner = out.a_wins ? a : b;
   const Version& loser = out.a_wins ? b : a;
@@ -198,7 +202,7 @@ Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, 
       copy.path = *rel;
       VersionVector vector;
       vector.Set(device, 1);
-      repo.PutRecord(crypto::MakeRecord(secrets, copy, vector));
+      repo.PutRecord(crypto::MakeRecord(secrets, copy, vector), copy_path);
       if (disk) CopyIndexedFile(repo, *disk, loser.entry.path.str(), loser.entry, copy_path, vector);
       out.written.push_back(copy_locator);
       spdlog::warn("conflict on {}: the version from {} is kept as {}", winner.entry.path.str(),
@@ -216,7 +220,7 @@ Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, 
   VersionVector both = a.record.vector;
   both.Merge(b.record.vector);
   out.merged = Descend(both, {}, device);
-  repo.PutRecord(crypto::MakeRecord(secrets, winner.entry, out.merged));
+  repo.PutRecord(crypto::MakeRecord(secrets, winner.entry, out.merged), winner.entry.path.str());
   out.written.push_back(winner.record.locator);
   // The disk already holds the winner: a local edit descends from the merged version.
   const std::string& path = winner.entry.path.str();

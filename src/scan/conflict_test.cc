@@ -27,7 +27,7 @@ crypto::Key32 Seed(uint8_t b) {
 class ConflictTest : public ::testing::Test {
  protected:
   ConflictTest() {
-    auto repo = store::Repository::Open(tmp_ / ".tandem", secrets_.share_id(), true);
+    auto repo = store::Repository::Open(tmp_ / ".tandem", secrets_.share_id(), true, store::OptionsFor(secrets_));
     EXPECT_TRUE(repo);
     repo_ = std::move(*repo);
   }

@@ -265,9 +265,11 @@ class Scanner::Pass {
     bool was_known = known.has_value();
     std::optional<VersionVector> local_vector;
     if (was_known) {
-      bool unchanged = MatchesIndexedState(*known, info);
-      local_vector = std::move(known->vector);
-      if (unchanged) return;
+      if (MatchesIndexedState(*known, info)) return;
+      // The version the disk held, which a change descends from (the
+      // known paths of a whole tree hold no versions).
+      auto indexed = s_.repo_.GetFileState(rel.str());
+      local_vector = indexed ? std::move(indexed->vector) : VersionVector{};
     }
     crypto::Entry entry{.path = rel};
     entry.kind = kind;
@@ -416,7 +418,7 @@ class Scanner::Pass {
     spdlog::debug("scan: new version of {} ({}{})", entry.path.str(), crypto::EntryKindName(entry.kind),
                   entry.deleted ? ", deleted" : "");
     VersionVector vector = Descend(base, {}, s_.author_.replica);
-    s_.repo_.PutRecord(crypto::MakeRecord(s_.secrets_, entry, vector));
+    s_.repo_.PutRecord(crypto::MakeRecord(s_.secrets_, entry, vector), entry.path.str());
     ++stats_.records_written;
     ++records_in_batch_;
     return vector;
@@ -505,7 +507,8 @@ class Scanner::Pass {
       tombstone.kind = known.kind;
       tombstone.deleted = true;
       tombstone.mtime_ns = NowNs();
-      if (!WriteVersion(std::move(tombstone), known.vector)) continue;
+      auto indexed = s_.repo_.GetFileState(path);
+      if (!WriteVersion(std::move(tombstone), indexed ? indexed->vector : VersionVector{})) continue;
       s_.repo_.DeleteFileState(path);
       ++stats_.deleted;
       EndBatchIfDue();

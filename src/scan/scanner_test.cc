@@ -102,7 +102,10 @@ class ScannerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     stdfs::create_directories(root_);
-    auto repo = store::Repository::Open(root_ / ".tandem", secrets_.share_id(), true);
+    // Signatures kept, so each record the scanner made can be checked as
+    // it signed it; states refer to records, as on every replica that reads.
+    auto repo = store::Repository::Open(root_ / ".tandem", secrets_.share_id(), true,
+                                        {.signatures = store::Signatures::kKept, .locator_key = secrets_.locator_key()});
     ASSERT_TRUE(repo) << repo.error().message;
     repo_ = std::move(*repo);
   }

@@ -161,7 +161,7 @@ void Service::OpenEngine(Share& share, bool new_share) {
     }
   }
   const stdfs::path repo_dir = root / RelPath::kRepoDirName;
-  auto repo = store::Repository::Open(repo_dir, share_id, /*create=*/new_share);
+  auto repo = store::Repository::Open(repo_dir, share_id, /*create=*/new_share, store::OptionsFor(share.secrets));
   if (!repo) {
     const bool damaged = repo.error().code == ErrorCode::kNotFound || repo.error().code == ErrorCode::kCorrupt;
     if (repo.error().code == ErrorCode::kNotFound && !store::HasShareMarker(root)) {

@@ -5,8 +5,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 #include "base/rel_path.h"
+#include "crypto/keyed_hash.h"
 #include "store/schema.h"
 
 namespace tandem::store {
@@ -48,6 +50,11 @@ crypto::Record ReadRecord(const Statement& stmt, int first_column) {
   record.blocks = crypto::DecodeBlockList(stmt.ColumnBlob(first_column + 4)).value_or(std::vector<crypto::BlockRef>{});
   return record;
 }
+
+// local_files.blocks of a state that takes its version and block list from
+// its path's record (schema/009); no block list encodes as one byte.
+constexpr uint8_t kAsRecorded[] = {0x00};
+bool IsAsRecorded(ByteView blocks) { return blocks.size() == 1 && blocks[0] == kAsRecorded[0]; }
 
 // Columns 0-6: path, kind, size, mtime_ns, ctime_ns, inode, mode.
 LocalFileState ReadFileStateMeta(const Statement& stmt) {
@@ -105,7 +112,8 @@ Repository::Repository(const std::filesystem::path& db_path, bool create)
     : db_path_(db_path), db_(db_path.string(), create) {}
 
 Result<std::unique_ptr<Repository>> Repository::Open(const std::filesystem::path& repo_dir,
-                                                     const crypto::Key32& share_id, bool create) {
+                                                     const crypto::Key32& share_id, bool create,
+                                                     StoreOptions options) {
   std::filesystem::path db_path = repo_dir / kIndexFileName;
   struct stat st;
   const bool exists = ::stat(db_path.c_str(), &st) == 0;
@@ -123,6 +131,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::filesystem::path
   }
   try {
     std::unique_ptr<Repository> repo(new Repository(db_path, create));
+    repo->options_ = std::move(options);
     if (exists && size > 0) TANDEM_RETURN_IF_ERROR(repo->QuickCheck());
     repo->db_.Exec("PRAGMA journal_mode=WAL");
     // WAL with synchronous=NORMAL survives a crash of the process intact; a
@@ -250,6 +259,12 @@ void Repository::Prepare() {
   delete_record_.emplace(h, "DELETE FROM records WHERE substr(locator, 1, 8) = substr(?1, 1, 8) AND locator = ?1");
   put_record_.emplace(h, "INSERT INTO records(locator, seq, vector, sealed_entry, "
                          "signature, blocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  // A state that refers to the record at its path gets the record's
+  // version and block list as its own (?1 path, ?2 locator).
+  keep_local_version_.emplace(h, "UPDATE local_files SET (vector, blocks) = (SELECT vector, blocks FROM records "
+                                 "WHERE substr(locator, 1, 8) = substr(?2, 1, 8) AND locator = ?2) "
+                                 "WHERE path = ?1 AND blocks = x'00' AND EXISTS (SELECT 1 FROM records "
+                                 "WHERE substr(locator, 1, 8) = substr(?2, 1, 8) AND locator = ?2)");
   records_since_.emplace(h, kRecordsSinceSql);
   get_file_.emplace(h, "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, blocks, vector "
                        "FROM local_files WHERE path = ?1");
@@ -281,17 +296,30 @@ std::optional<StoredRecord> Repository::GetRecord(const crypto::Locator& locator
   return result;
 }
 
-uint64_t Repository::PutRecord(const crypto::Record& record) {
+std::optional<crypto::Record> Repository::RecordAt(std::string_view path) {
+  if (!options_.locator_key) return std::nullopt;
+  auto stored = GetRecord(crypto::ComputeLocator(*options_.locator_key, path));
+  if (!stored) return std::nullopt;
+  return std::move(stored->record);
+}
+
+uint64_t Repository::PutRecord(const crypto::Record& record, std::string_view path) {
+  if (options_.locator_key && (path.empty() || crypto::ComputeLocator(*options_.locator_key, path) != record.locator)) {
+    // Without it, a state referring to the version replaced would take the
+    // new one for what the disk holds.
+    throw std::logic_error("a record is stored without its own path in a store whose states refer to records");
+  }
   // Replacing is a delete and an insert: never one without the other.
   std::optional<Transaction> own;
   if (sqlite3_get_autocommit(db_.handle())) own.emplace(db_);
   uint64_t seq = next_seq_;
+  if (options_.locator_key) keep_local_version_->Bind(1, path).BindBlob(2, record.locator).Run();
   delete_record_->BindBlob(1, record.locator).Run();
   put_record_->BindBlob(1, record.locator)
       .Bind(2, static_cast<int64_t>(seq))
       .BindBlob(3, record.vector.Canonical())
       .BindBlob(4, record.sealed_entry)
-      .BindBlob(5, record.signature)
+      .BindBlob(5, options_.signatures == Signatures::kDerived ? ByteView{} : ByteView(record.signature))
       .BindBlob(6, crypto::EncodeBlockList(record.blocks))
       .Run();
   if (own) own->Commit();
@@ -307,13 +335,23 @@ std::optional<LocalFileState> Repository::GetFileState(const std::string& path) 
   Statement& stmt = *get_file_;
   stmt.Bind(1, path);
   std::optional<LocalFileState> result;
+  bool as_recorded = false;
   if (stmt.Step()) {
     LocalFileState s = ReadFileStateMeta(stmt);
+    as_recorded = IsAsRecorded(stmt.ColumnBlob(7));
     s.blocks = crypto::DecodeBlockList(stmt.ColumnBlob(7)).value_or(std::vector<crypto::BlockRef>{});
     s.vector = DecodeVector(stmt.ColumnBlob(8));
     result = std::move(s);
   }
   stmt.Reset();
+  if (as_recorded) {
+    // Without the record (a damaged store) it is a state of no known
+    // version: the next scan reads the file again.
+    if (auto record = RecordAt(path)) {
+      result->blocks = std::move(record->blocks);
+      result->vector = std::move(record->vector);
+    }
+  }
   return result;
 }
 
@@ -321,11 +359,21 @@ std::optional<Repository::IndexedFile> Repository::FindIndexedFile(const std::st
   file_blocks_->Bind(1, path);
   std::optional<IndexedFile> found;
   Result<std::vector<crypto::BlockRef>> blocks = std::vector<crypto::BlockRef>{};
+  bool as_recorded = false;
   if (file_blocks_->Step()) {
-    blocks = crypto::DecodeBlockList(file_blocks_->ColumnBlob(1));
+    as_recorded = IsAsRecorded(file_blocks_->ColumnBlob(1));
+    if (!as_recorded) blocks = crypto::DecodeBlockList(file_blocks_->ColumnBlob(1));
     if (blocks) found = IndexedFile{file_blocks_->ColumnInt(0), std::move(*blocks)};
   }
   file_blocks_->Reset();
+  if (as_recorded) {
+    auto record = RecordAt(path);
+    if (record) {
+      found->blocks = std::move(record->blocks);
+    } else {
+      blocks = MakeError(ErrorCode::kCorrupt, "");
+    }
+  }
   if (!blocks) {
     throw StoreError("the block list stored for " + path + " in " + db_path_.string() +
                          " is damaged; `tandem repair` rebuilds the index from the folder and the peers",
@@ -347,6 +395,12 @@ void Repository::PlaceBlocks(int64_t file, const std::vector<crypto::BlockRef>& 
 
 void Repository::PutFileState(const LocalFileState& s) {
   std::optional<IndexedFile> old = FindIndexedFile(s.path);
+  // At its recorded version (after a scan or a pull, nearly every state),
+  // the state refers to the record instead of repeating its version and
+  // block list: some 50 bytes a file.
+  std::optional<crypto::Record> record = RecordAt(s.path);
+  const bool as_recorded = record && record->vector == s.vector && record->blocks == s.blocks;
+  const Bytes blocks = as_recorded ? Bytes(std::begin(kAsRecorded), std::end(kAsRecorded)) : crypto::EncodeBlockList(s.blocks);
   put_file_->Bind(1, s.path)
       .Bind(2, static_cast<int64_t>(s.kind))
       .Bind(3, static_cast<int64_t>(s.size))
@@ -354,8 +408,8 @@ void Repository::PutFileState(const LocalFileState& s) {
       .Bind(5, s.ctime_ns)
       .Bind(6, static_cast<int64_t>(s.inode))
       .Bind(7, static_cast<int64_t>(s.mode))
-      .BindBlob(8, crypto::EncodeBlockList(s.blocks))
-      .BindBlob(9, s.vector.Canonical())
+      .BindBlob(8, blocks)
+      .BindBlob(9, as_recorded ? Bytes{} : s.vector.Canonical())
       .Bind(10, LookAlikeKeyToStore(s.path));
   if (!put_file_->Step()) throw StoreError("storing the state of " + s.path + " returned no row");
   const int64_t file = put_file_->ColumnInt(0);  // RETURNING id
@@ -455,13 +509,8 @@ void Repository::SetPeerProgress(const std::string& device_id, const PeerProgres
 }
 
 void Repository::ForEachFileStateMeta(const std::function<void(LocalFileState&&)>& visit) {
-  Statement stmt(db_.handle(),
-                 "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, vector FROM local_files");
-  while (stmt.Step()) {
-    LocalFileState state = ReadFileStateMeta(stmt);
-    state.vector = DecodeVector(stmt.ColumnBlob(7));
-    visit(std::move(state));
-  }
+  Statement stmt(db_.handle(), "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode FROM local_files");
+  while (stmt.Step()) visit(ReadFileStateMeta(stmt));
 }
 
 void Repository::ForEachFileStateMetaUnder(const std::string& path,
@@ -469,14 +518,10 @@ void Repository::ForEachFileStateMetaUnder(const std::string& path,
   // Below "a" is everything from "a/" up to, not including, "a0" ('0'
   // follows '/'): one range of the primary key.
   Statement stmt(db_.handle(),
-                 "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, vector FROM local_files "
+                 "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode FROM local_files "
                  "WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
   stmt.Bind(1, path).Bind(2, path + "/").Bind(3, path + "0");
-  while (stmt.Step()) {
-    LocalFileState state = ReadFileStateMeta(stmt);
-    state.vector = DecodeVector(stmt.ColumnBlob(7));
-    visit(std::move(state));
-  }
+  while (stmt.Step()) visit(ReadFileStateMeta(stmt));
 }
 
 IndexSummary Repository::Summarize() {

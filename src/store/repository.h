@@ -26,8 +26,32 @@ namespace tandem::store {
 
 inline constexpr char kIndexFileName[] = "index.db";
 
+// What a store keeps of each record's 64-byte signature, an eighth of a
+// small file's index. Ed25519 signs a message one way only (RFC 8032), so a
+// replica holding the share key keeps none and signs again where a record
+// leaves the store for a peer, or two are ordered by signature
+// (crypto::RestoreSignature). Read and blind replicas cannot, and keep them.
+enum class Signatures { kKept, kDerived };
+
+// How a replica of the share opens its store.
+struct StoreOptions {
+  Signatures signatures = Signatures::kKept;
+  // A replica that reads the share: a local file state at its path's
+  // recorded version (the usual case) keeps no version and block list of its
+  // own, it refers to the record's, found by the path's locator. Without it
+  // every state keeps its own.
+  std::optional<crypto::Key32> locator_key;
+};
+inline StoreOptions OptionsFor(const crypto::ShareSecrets& secrets) {
+  StoreOptions options;
+  if (secrets.CanWrite()) options.signatures = Signatures::kDerived;
+  if (secrets.CanRead()) options.locator_key = secrets.locator_key();
+  return options;
+}
+
 struct StoredRecord {
   uint64_t seq = 0;
+  // Its signature is empty where the store derives them (Signatures::kDerived).
   crypto::Record record;
 };
 
@@ -88,7 +112,8 @@ class Repository {
   // kFailedPrecondition if it belongs to another share; kIo if it cannot be
   // opened or migrated.
   static Result<std::unique_ptr<Repository>> Open(const std::filesystem::path& repo_dir,
-                                                   const crypto::Key32& share_id, bool create);
+                                                   const crypto::Key32& share_id, bool create,
+                                                   StoreOptions options = {});
 
   // Random bytes fixed when the store was created.
   const Bytes& epoch() const { return epoch_; }
@@ -105,8 +130,12 @@ class Repository {
 
   std::optional<StoredRecord> GetRecord(const crypto::Locator& locator);
   // Stores `record` as the latest version of its locator with the next
-  // sequence number, which it returns.
-  uint64_t PutRecord(const crypto::Record& record);
+  // sequence number, which it returns. Without its signature when the store
+  // derives them. `path` is the record's path, required where the store has
+  // a locator key: a local file state that referred to the version this
+  // replaces is given its own copy of it first. Throws std::logic_error for
+  // a path that is missing or not the record's.
+  uint64_t PutRecord(const crypto::Record& record, std::string_view path = {});
   // The sequence number of the latest record stored (0: none yet).
   uint64_t LastSeq() const { return next_seq_ - 1; }
   // Up to `limit` records with seq > `after`, in sequence order.
@@ -139,7 +168,8 @@ class Repository {
 
   std::optional<PeerProgress> GetPeerProgress(const std::string& device_id);
   void SetPeerProgress(const std::string& device_id, const PeerProgress& progress);
-  // Every local file state without its block list (cheap to hold for a whole tree).
+  // Every local file state without its block list and version (cheap to
+  // hold for a whole tree; GetFileState has them).
   void ForEachFileStateMeta(const std::function<void(LocalFileState&&)>& visit);
   // The same, for `path` and every path below it.
   void ForEachFileStateMetaUnder(const std::string& path, const std::function<void(LocalFileState&&)>& visit);
@@ -174,8 +204,13 @@ class Repository {
   // Adds (or removes) the place of each of `blocks` in `file`.
   void PlaceBlocks(int64_t file, const std::vector<crypto::BlockRef>& blocks, bool place);
 
+  // The version and block list of the record at `path`, when the store
+  // holds one (what a state stored as kAsRecorded refers to).
+  std::optional<crypto::Record> RecordAt(std::string_view path);
+
   std::filesystem::path db_path_;
   Database db_;
+  StoreOptions options_;
   Bytes epoch_;
   uint64_t replica_id_ = 0;
   uint64_t next_seq_ = 1;
@@ -183,6 +218,7 @@ class Repository {
   std::optional<Statement> get_record_;
   std::optional<Statement> delete_record_;
   std::optional<Statement> put_record_;
+  std::optional<Statement> keep_local_version_;
   std::optional<Statement> records_since_;
   std::optional<Statement> get_file_;
   std::optional<Statement> put_file_;

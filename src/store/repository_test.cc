@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,31 @@ TEST_F(RepositoryTest, PutRecordThenGetItBack) {
   EXPECT_EQ(stored->seq, 1u);
   EXPECT_EQ(stored->record, record);
   EXPECT_TRUE(crypto::VerifyRecord(secrets_, stored->record));
+}
+
+TEST_F(RepositoryTest, AStoreThatDerivesSignaturesKeepsNoneAndTheShareKeyMakesTheSameAgain) {
+  auto opened = Repository::Open(repo_dir_, secrets_.share_id(), true, {.signatures = Signatures::kDerived});
+  ASSERT_TRUE(opened) << opened.error().message;
+  Repository& repo = **opened;
+  const crypto::Record record = MakeTestRecord("a", 1);
+  repo.PutRecord(record);
+  auto stored = repo.GetRecord(record.locator);
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->record.signature.empty());
+  EXPECT_TRUE(repo.RecordsSince(0, 10).at(0).record.signature.empty());
+  crypto::RestoreSignature(secrets_, stored->record);
+  EXPECT_EQ(stored->record, record);
+}
+
+TEST_F(RepositoryTest, AStoreThatKeepsSignaturesGivesThemBack) {
+  // What read and blind replicas open: they cannot sign.
+  EXPECT_EQ(OptionsFor(crypto::ShareSecrets::FromShareId(secrets_.share_id())).signatures, Signatures::kKept);
+  EXPECT_EQ(OptionsFor(secrets_).signatures, Signatures::kDerived);
+  auto opened = Repository::Open(repo_dir_, secrets_.share_id(), true, {.signatures = Signatures::kKept});
+  ASSERT_TRUE(opened);
+  const crypto::Record record = MakeTestRecord("a", 1);
+  (*opened)->PutRecord(record);
+  EXPECT_EQ((*opened)->GetRecord(record.locator)->record.signature, record.signature);
 }
 
 TEST_F(RepositoryTest, ExtremeVectorValuesSurviveStorage) {
@@ -464,6 +490,138 @@ TEST_F(RepositoryTest, ADamagedStoredBlockListIsAClearErrorAndNothingIsWritten) 
   EXPECT_EQ(PathsOf(repo->FindBlock(IdOf(2))), (std::vector<std::string>{"a"})) << "no place taken away";
 }
 
+// What one column of a local state holds as stored (hex), read beside the store.
+std::string StoredColumn(const std::filesystem::path& db_path, const std::string& column, const std::string& path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  std::string sql = "SELECT hex(" + column + ") FROM local_files WHERE path = ?1";
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK);
+  sqlite3_bind_text(stmt, 1, path.c_str(), -1, SQLITE_TRANSIENT);
+  std::string out = "(no row)";
+  if (sqlite3_step(stmt) == SQLITE_ROW) out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+class StatesReferToRecords : public RepositoryTest {
+ protected:
+  void SetUp() override {
+    auto opened = Repository::Open(repo_dir_, secrets_.share_id(), true, OptionsFor(secrets_));
+    ASSERT_TRUE(opened) << opened.error().message;
+    repo_ = std::move(*opened);
+  }
+  // The record of `path` at version (7: counter) holding `blocks`, stored.
+  crypto::Record Recorded(const std::string& path, uint64_t counter, const std::vector<crypto::BlockRef>& blocks) {
+    crypto::Entry entry{.path = *RelPath::Parse(path)};
+    for (const crypto::BlockRef& block : blocks) entry.size += block.size;
+    entry.blocks = blocks;
+    entry.device_short_id = 7;
+    VersionVector vector;
+    vector.Set(7, counter);
+    crypto::Record record = crypto::MakeRecord(secrets_, entry, vector);
+    repo_->PutRecord(record, path);
+    return record;
+  }
+  LocalFileState StateOf(const crypto::Record& record, const std::string& path) {
+    LocalFileState state = FileState(path, EntryKind::kFile, 0, 0);
+    state.blocks = record.blocks;
+    for (const crypto::BlockRef& block : record.blocks) state.size += block.size;
+    state.vector = record.vector;
+    return state;
+  }
+  std::filesystem::path db() const { return repo_dir_ / kIndexFileName; }
+
+  std::unique_ptr<Repository> repo_;
+};
+
+TEST_F(StatesReferToRecords, AStateAtItsRecordedVersionKeepsNoCopyAndReadsTheSame) {
+  const crypto::Record record = Recorded("a.txt", 1, {{IdOf(1), 10}, {IdOf(2), 20}});
+  const LocalFileState state = StateOf(record, "a.txt");
+  repo_->PutFileState(state);
+  EXPECT_EQ(StoredColumn(db(), "blocks", "a.txt"), "00");
+  EXPECT_EQ(StoredColumn(db(), "vector", "a.txt"), "");
+  auto got = repo_->GetFileState("a.txt");
+  ASSERT_TRUE(got);
+  ExpectSameState(*got, state, /*with_blocks=*/true);
+  EXPECT_EQ(got->vector, record.vector);
+  auto second = repo_->FindBlock(IdOf(2));
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].offset, 10u);
+
+  // Another version than the record's keeps its own, both ways.
+  LocalFileState ahead = state;
+  ahead.vector.Set(9, 1);
+  repo_->PutFileState(ahead);
+  EXPECT_NE(StoredColumn(db(), "blocks", "a.txt"), "00");
+  EXPECT_EQ(repo_->GetFileState("a.txt")->vector, ahead.vector);
+  LocalFileState other_blocks = state;
+  other_blocks.blocks = {{IdOf(3), 30}};
+  repo_->PutFileState(other_blocks);
+  EXPECT_NE(StoredColumn(db(), "blocks", "a.txt"), "00");
+  EXPECT_EQ(repo_->GetFileState("a.txt")->blocks, other_blocks.blocks);
+  EXPECT_TRUE(repo_->FindBlock(IdOf(2)).empty());
+  EXPECT_EQ(PathsOf(repo_->FindBlock(IdOf(3))), (std::vector<std::string>{"a.txt"}));
+}
+
+TEST_F(StatesReferToRecords, ANewerRecordLeavesTheStateAtTheVersionTheDiskHolds) {
+  const crypto::Record first = Recorded("a.txt", 1, {{IdOf(1), 10}});
+  const LocalFileState state = StateOf(first, "a.txt");
+  repo_->PutFileState(state);
+  ASSERT_EQ(StoredColumn(db(), "blocks", "a.txt"), "00");
+
+  // A peer's newer version, not pulled yet: the disk still holds the first.
+  Recorded("a.txt", 2, {{IdOf(2), 20}});
+  auto got = repo_->GetFileState("a.txt");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->vector, first.vector);
+  EXPECT_EQ(got->blocks, first.blocks);
+  EXPECT_EQ(PathsOf(repo_->FindBlock(IdOf(1))), (std::vector<std::string>{"a.txt"}));
+  // Taking its places away later finds the right ones.
+  repo_->DeleteFileState("a.txt");
+  EXPECT_TRUE(repo_->FindBlock(IdOf(1)).empty());
+  EXPECT_TRUE(repo_->IntegrityOk());
+}
+
+TEST_F(StatesReferToRecords, ARecordWithoutItsOwnPathIsRefusedAndNothingIsWritten) {
+  const crypto::Record first = Recorded("a.txt", 1, {{IdOf(1), 10}});
+  repo_->PutFileState(StateOf(first, "a.txt"));
+  crypto::Entry entry{.path = *RelPath::Parse("a.txt")};
+  VersionVector newer;
+  newer.Set(7, 2);
+  const crypto::Record second = crypto::MakeRecord(secrets_, entry, newer);
+  const uint64_t last = repo_->LastSeq();
+  EXPECT_THROW(repo_->PutRecord(second), std::logic_error);
+  EXPECT_THROW(repo_->PutRecord(second, "b.txt"), std::logic_error);
+  EXPECT_EQ(repo_->LastSeq(), last);
+  EXPECT_EQ(repo_->GetRecord(first.locator)->record.vector, first.vector);
+  EXPECT_EQ(repo_->GetFileState("a.txt")->vector, first.vector);
+}
+
+TEST_F(StatesReferToRecords, AStateWhoseRecordIsGoneIsAClearErrorAndNothingIsWritten) {
+  const crypto::Record first = Recorded("a.txt", 1, {{IdOf(1), 10}});
+  repo_->PutFileState(StateOf(first, "a.txt"));
+  repo_.reset();
+  ExecOn(db(), "DELETE FROM records;");
+  auto opened = Repository::Open(repo_dir_, secrets_.share_id(), false, OptionsFor(secrets_));
+  ASSERT_TRUE(opened);
+  repo_ = std::move(*opened);
+  // Read as a state of no known version: the next scan reads the file again.
+  auto got = repo_->GetFileState("a.txt");
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(got->vector.counters().empty());
+  EXPECT_TRUE(got->blocks.empty());
+  try {
+    repo_->PutFileState(FileState("a.txt", EntryKind::kFile, 5, 1));
+    ADD_FAILURE() << "a state without its record was rewritten";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("is damaged; `tandem repair`"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(StoredColumn(db(), "blocks", "a.txt"), "00") << "nothing overwritten";
+  EXPECT_EQ(PathsOf(repo_->FindBlock(IdOf(1))), (std::vector<std::string>{"a.txt"})) << "no place taken away";
+}
+
 TEST_F(RepositoryTest, ReaderSeesEachCommittedBatchWhileTheOwnerWrites) {
   auto repo = Open();
   ASSERT_TRUE(repo);
@@ -506,10 +664,13 @@ TEST_F(RepositoryTest, FileStateKeepsTheVersionItWasWrittenFrom) {
   state.vector.Set(9, 1);
   repo->PutFileState(state);
   EXPECT_EQ(repo->GetFileState("v.txt")->vector, state.vector);
+  // A whole tree's states are read without versions (and blocks): the
+  // scanner asks GetFileState for the version of what changed.
   bool seen = false;
   repo->ForEachFileStateMeta([&](LocalFileState&& meta) {
     seen = true;
-    EXPECT_EQ(meta.vector, state.vector);
+    EXPECT_EQ(meta.path, "v.txt");
+    EXPECT_TRUE(meta.vector.counters().empty());
   });
   EXPECT_TRUE(seen);
 }

@@ -22,7 +22,7 @@ class ConflictsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     stdfs::create_directories(root_);
-    auto repo = store::Repository::Open(root_ / ".tandem", secrets_.share_id(), true);
+    auto repo = store::Repository::Open(root_ / ".tandem", secrets_.share_id(), true, store::OptionsFor(secrets_));
     ASSERT_TRUE(repo) << repo.error().message;
     repo_ = std::move(*repo);
     testing::WriteFile(root_ / "notes.txt", "mine");

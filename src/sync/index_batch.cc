@@ -66,7 +66,9 @@ bool WinsOver(store::Repository& repo, const crypto::ShareSecrets& secrets, uint
     // with the larger signature (what the writers pick for the same
     // content), so relays in a chain agree and pass one version on,
     // until a writer that sees both writes a dominating record.
-    return incoming.record.signature > existing.record.signature;
+    crypto::Record signed_existing = existing.record;
+    crypto::RestoreSignature(secrets, signed_existing);
+    return incoming.record.signature > signed_existing.signature;
   }
   scan::LocalDisk local = disk;
   scan::Settlement settled = scan::Settle(repo, secrets, replica_id, {existing.record, *mine},
@@ -131,7 +133,7 @@ AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& s
     } else if (order != Ordering::kAfter) {
       continue;
     }
-    repo.PutRecord(record);
+    repo.PutRecord(record, entry ? std::string_view(entry->path.str()) : std::string_view());
     ++out.stored;
     ++as_sent;
     if (entry && !entry->deleted && secrets.CanWrite()) {

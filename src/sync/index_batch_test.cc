@@ -79,8 +79,12 @@ TEST_F(IndexBatch, ABatchSignedAsAWholeByTheShareKeyPassesAndByAnotherKeyDoesNot
 
 class ApplyingRecords : public IndexBatch {
  protected:
-  void SetUp() override {
-    auto opened = store::Repository::Open(dir_ / RelPath::kRepoDirName, secrets_.share_id(), true);
+  void SetUp() override { OpenAs(secrets_); }
+  // The store as a replica with `secrets` opens it (a writer keeps no signatures).
+  void OpenAs(const crypto::ShareSecrets& secrets) {
+    repo_.reset();
+    auto opened = store::Repository::Open(dir_ / RelPath::kRepoDirName, secrets_.share_id(), true,
+                                          store::OptionsFor(secrets));
     ASSERT_TRUE(opened) << opened.error().message;
     repo_ = std::move(*opened);
   }
@@ -122,6 +126,7 @@ TEST_F(ApplyingRecords, AnOlderOrTheSameVersionChangesNothing) {
 
 TEST_F(ApplyingRecords, AReadReplicaKeepsTheConcurrentVersionWithTheLargerSignatureEitherWayRound) {
   crypto::ShareSecrets reader = secrets_.Downgrade(crypto::AccessMode::kRead);
+  OpenAs(reader);
   crypto::Record one = RecordOf(secrets_, "a.txt", 1, Version(1, 1));
   crypto::Record two = RecordOf(secrets_, "a.txt", 2, Version(2, 1));
   const crypto::Record& larger = one.signature > two.signature ? one : two;

@@ -10,6 +10,15 @@ namespace {
 constexpr size_t kRecordsPerRead = 256;
 constexpr size_t kBatchBytes = 4u << 20;
 
+// Records as they go out, read on the pool. A writer's store keeps no
+// signatures (store::Signatures): they are made again here, off the strand.
+std::vector<store::StoredRecord> ReadToSend(store::RepositoryReader& reader, const crypto::ShareSecrets& secrets,
+                                            uint64_t since) {
+  std::vector<store::StoredRecord> records = reader.RecordsSince(since, kRecordsPerRead);
+  for (store::StoredRecord& stored : records) crypto::RestoreSignature(secrets, stored.record);
+  return records;
+}
+
 }  // namespace
 
 IndexSender::IndexSender(const ShareContext& context, std::shared_ptr<store::RepositoryReader> reader, Bytes epoch)
@@ -74,7 +83,9 @@ asio::awaitable<void> IndexSender::SendRecords(std::shared_ptr<AttachedPeer> lin
 asio::awaitable<void> IndexSender::SendIndex(std::shared_ptr<AttachedPeer> link, uint64_t since) {
   link->live = false;
   while (!link->link->closed() && !stopped_) {
-    auto read_batch = [reader = reader_, since]() { return reader->RecordsSince(since, kRecordsPerRead); };
+    auto read_batch = [reader = reader_, &secrets = context_.secrets, since] {
+      return ReadToSend(*reader, secrets, since);
+    };
     auto records = co_await RunOn(context_.pool.get_executor(), std::move(read_batch));
     bool done = records.size() < kRecordsPerRead;
     uint64_t last = records.empty() ? since : records.back().seq;
@@ -109,7 +120,9 @@ asio::awaitable<void> IndexSender::PushTo(std::shared_ptr<AttachedPeer> link) {
     link->dirty = false;
     while (true) {
       uint64_t since = link->cursor;
-      auto read_updates = [reader = reader_, since]() { return reader->RecordsSince(since, kRecordsPerRead); };
+      auto read_updates = [reader = reader_, &secrets = context_.secrets, since] {
+        return ReadToSend(*reader, secrets, since);
+      };
       auto records = co_await RunOn(context_.pool.get_executor(), std::move(read_updates));
       if (records.empty() || link->link->closed()) break;
       uint64_t last = records.back().seq;

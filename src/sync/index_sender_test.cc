@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/record.h"
 #include "sync/fake_link.h"
 
 #include "sync/stage_store.h"
@@ -44,6 +45,18 @@ TEST_F(IndexSenderTest, APeerThatHasSeenNothingIsSentEveryRecordSignedAsABatch) 
   EXPECT_FALSE(batch.batch_signature().empty());
   EXPECT_TRUE(link->live);
   EXPECT_EQ(link->cursor, last());
+}
+
+TEST_F(IndexSenderTest, EveryRecordGoesOutWithItsOwnSignatureThoughAWritersStoreKeepsNone) {
+  ASSERT_TRUE(store.repo_->RecordsSince(0, 1).at(0).record.signature.empty());
+  h.Await(sender.Answer(link, Request(std::nullopt)));
+  ASSERT_EQ(recording->frames.size(), 1u);
+  for (const wire::Record& sent : recording->frames[0].index_batch().records()) {
+    auto record = crypto::RecordFromWire(sent);
+    ASSERT_TRUE(record);
+    // What a read or blind replica keeps and relays: each must verify alone.
+    EXPECT_TRUE(crypto::VerifyRecord(crypto::ShareSecrets::FromShareId(h.secrets.share_id()), *record));
+  }
 }
 
 TEST_F(IndexSenderTest, APeerIsSentOnlyWhatCameAfterItsSince) {

@@ -15,7 +15,9 @@ using testing::WriteFile;
 class Reverting : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto opened = store::Repository::Open(dir_ / RelPath::kRepoDirName, writer_.share_id(), true);
+    // A read replica's store (local changes are reverted there).
+    auto opened = store::Repository::Open(dir_ / RelPath::kRepoDirName, writer_.share_id(), true,
+                                          store::OptionsFor(reader_));
     ASSERT_TRUE(opened) << opened.error().message;
     repo_ = std::move(*opened);
   }
@@ -30,7 +32,7 @@ class Reverting : public ::testing::Test {
     entry.blocks.push_back({crypto::BlockId{}, static_cast<uint32_t>(size)});
     VersionVector vector;
     vector.Bump(1);
-    repo_->PutRecord(crypto::MakeRecord(writer_, entry, vector));
+    repo_->PutRecord(crypto::MakeRecord(writer_, entry, vector), path);
   }
 
   testing::TempDir dir_;

@@ -53,7 +53,8 @@ class Engines : public ::testing::Test {
     auto device = std::make_unique<Device>();
     device->id = "device-" + std::to_string(devices_.size() + 1);
     for (const auto& [path, content] : files) WriteFile(device->root() / path, content);
-    auto repo = store::Repository::Open(device->root() / RelPath::kRepoDirName, secrets_.share_id(), true);
+    auto repo = store::Repository::Open(device->root() / RelPath::kRepoDirName, secrets_.share_id(), true,
+                                        store::OptionsFor(secrets_));
     EXPECT_TRUE(repo) << repo.error().message;
     if (fill) fill(**repo);
     EXPECT_TRUE(store::WriteShareMarker(device->root(), secrets_.share_id()));
@@ -127,7 +128,7 @@ TEST_F(Engines, EveryStoredVersionTheDiskLacksIsBroughtUpToDateAtStart) {
       entry.device_short_id = 9;
       VersionVector vector;
       vector.Set(9, 1);
-      repo.PutRecord(crypto::MakeRecord(secrets_, entry, vector));
+      repo.PutRecord(crypto::MakeRecord(secrets_, entry, vector), entry.path.str());
     }
     tx.Commit();
   });

@@ -16,7 +16,8 @@ namespace tandem::sync {
 class StageStore {
  public:
   explicit StageStore(StageHarness& h) : h_(h) {
-    auto repo = store::Repository::Open(h.dir.path() / RelPath::kRepoDirName, h.secrets.share_id(), true);
+    auto repo = store::Repository::Open(h.dir.path() / RelPath::kRepoDirName, h.secrets.share_id(), true,
+                                        store::OptionsFor(h.secrets));
     EXPECT_TRUE(repo) << repo.error().message;
     repo_ = std::move(*repo);
     EXPECT_TRUE(store::WriteShareMarker(h.dir.path(), h.secrets.share_id()));

@@ -1,0 +1,12 @@
+-- No table changes: what some rows may now hold, which a Tandem that knows
+-- only schema 8 would misread (it refuses a newer schema instead).
+--
+-- local_files: a state at its path's recorded version keeps no version and
+-- block list of its own (vector = x'', blocks = x'00', which no block list
+-- encodes as: 36 bytes a block); it takes the record's, found by the
+-- path's locator. Repository::PutRecord gives the state its own copy before
+-- it replaces that record.
+--
+-- records: a write replica keeps no signatures (signature = x''); the share
+-- key makes them again when a record is sent (Ed25519 is deterministic).
+SELECT 1;
