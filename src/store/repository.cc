@@ -245,6 +245,19 @@ Result<void> Repository::LoadMeta(const crypto::Key32& share_id, bool create) {
     set.Bind(1, "replica_id").BindBlob(2, *replica).Run();
   }
   replica_id_ = ReadU64BE(*replica);
+  // Once a store has kept records without signatures, only a replica that
+  // can sign them again may use it: a read or blind replica would relay
+  // records no peer accepts.
+  if (options_.signatures == Signatures::kDerived) {
+    if (!read("signatures_derived")) set.Bind(1, "signatures_derived").BindBlob(2, Bytes{1}).Run();
+  } else if (read("signatures_derived")) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "the share's repository " + db_path_.string() +
+                         " was kept by a replica that could write: it holds no record signatures, which this "
+                         "replica needs and cannot make. Move " + db_path_.parent_path().string() +
+                         " aside and the index is rebuilt from the folder and the peers (for a share already "
+                         "added, `tandem repair` does that)");
+  }
   Statement max_seq(db_.handle(), "SELECT COALESCE(MAX(seq), 0) FROM records");
   max_seq.Step();
   next_seq_ = static_cast<uint64_t>(max_seq.ColumnInt(0)) + 1;
@@ -259,12 +272,8 @@ void Repository::Prepare() {
   delete_record_.emplace(h, "DELETE FROM records WHERE substr(locator, 1, 8) = substr(?1, 1, 8) AND locator = ?1");
   put_record_.emplace(h, "INSERT INTO records(locator, seq, vector, sealed_entry, "
                          "signature, blocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  // A state that refers to the record at its path gets the record's
-  // version and block list as its own (?1 path, ?2 locator).
-  keep_local_version_.emplace(h, "UPDATE local_files SET (vector, blocks) = (SELECT vector, blocks FROM records "
-                                 "WHERE substr(locator, 1, 8) = substr(?2, 1, 8) AND locator = ?2) "
-                                 "WHERE path = ?1 AND blocks = x'00' AND EXISTS (SELECT 1 FROM records "
-                                 "WHERE substr(locator, 1, 8) = substr(?2, 1, 8) AND locator = ?2)");
+  refers_to_record_.emplace(h, "SELECT 1 FROM local_files WHERE path = ?1 AND blocks = x'00'");
+  keep_local_version_.emplace(h, "UPDATE local_files SET vector = ?2, blocks = ?3 WHERE path = ?1");
   records_since_.emplace(h, kRecordsSinceSql);
   get_file_.emplace(h, "SELECT path, kind, size, mtime_ns, ctime_ns, inode, mode, blocks, vector "
                        "FROM local_files WHERE path = ?1");
@@ -303,6 +312,25 @@ std::optional<crypto::Record> Repository::RecordAt(std::string_view path) {
   return std::move(stored->record);
 }
 
+void Repository::KeepLocalVersion(std::string_view path, const crypto::Locator& locator) {
+  refers_to_record_->Bind(1, path);
+  const bool refers = refers_to_record_->Step();
+  refers_to_record_->Reset();
+  if (!refers) return;
+  auto old = GetRecord(locator);
+  if (!old) throw DamagedState(path);
+  keep_local_version_->Bind(1, path)
+      .BindBlob(2, old->record.vector.Canonical())
+      .BindBlob(3, crypto::EncodeBlockList(old->record.blocks))
+      .Run();
+}
+
+StoreError Repository::DamagedState(std::string_view path) const {
+  return StoreError("the local state stored for " + std::string(path) + " in " + db_path_.string() +
+                        " is damaged; `tandem repair` rebuilds the index from the folder and the peers",
+                    SQLITE_CORRUPT);
+}
+
 uint64_t Repository::PutRecord(const crypto::Record& record, std::string_view path) {
   if (options_.locator_key && (path.empty() || crypto::ComputeLocator(*options_.locator_key, path) != record.locator)) {
     // Without it, a state referring to the version replaced would take the
@@ -313,7 +341,7 @@ uint64_t Repository::PutRecord(const crypto::Record& record, std::string_view pa
   std::optional<Transaction> own;
   if (sqlite3_get_autocommit(db_.handle())) own.emplace(db_);
   uint64_t seq = next_seq_;
-  if (options_.locator_key) keep_local_version_->Bind(1, path).BindBlob(2, record.locator).Run();
+  if (options_.locator_key) KeepLocalVersion(path, record.locator);
   delete_record_->BindBlob(1, record.locator).Run();
   put_record_->BindBlob(1, record.locator)
       .Bind(2, static_cast<int64_t>(seq))
@@ -345,12 +373,12 @@ std::optional<LocalFileState> Repository::GetFileState(const std::string& path) 
   }
   stmt.Reset();
   if (as_recorded) {
-    // Without the record (a damaged store) it is a state of no known
-    // version: the next scan reads the file again.
-    if (auto record = RecordAt(path)) {
-      result->blocks = std::move(record->blocks);
-      result->vector = std::move(record->vector);
-    }
+    // Without its record the disk's version is unknown: nothing may take
+    // it for another.
+    auto record = RecordAt(path);
+    if (!record) throw DamagedState(path);
+    result->blocks = std::move(record->blocks);
+    result->vector = std::move(record->vector);
   }
   return result;
 }
@@ -368,11 +396,8 @@ std::optional<Repository::IndexedFile> Repository::FindIndexedFile(const std::st
   file_blocks_->Reset();
   if (as_recorded) {
     auto record = RecordAt(path);
-    if (record) {
-      found->blocks = std::move(record->blocks);
-    } else {
-      blocks = MakeError(ErrorCode::kCorrupt, "");
-    }
+    if (!record) throw DamagedState(path);
+    found->blocks = std::move(record->blocks);
   }
   if (!blocks) {
     throw StoreError("the block list stored for " + path + " in " + db_path_.string() +

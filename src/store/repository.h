@@ -109,8 +109,9 @@ class Repository {
   // it when `create`. An existing database is checked first (SQLite's quick
   // check). kNotFound if it is missing and not to be created; kCorrupt if
   // it is damaged, empty or holds no Tandem data (never silently reset);
-  // kFailedPrecondition if it belongs to another share; kIo if it cannot be
-  // opened or migrated.
+  // kFailedPrecondition if it belongs to another share or holds no record
+  // signatures and `options` cannot make them; kIo if it cannot be opened
+  // or migrated.
   static Result<std::unique_ptr<Repository>> Open(const std::filesystem::path& repo_dir,
                                                    const crypto::Key32& share_id, bool create,
                                                    StoreOptions options = {});
@@ -144,6 +145,8 @@ class Repository {
   // Every record in sequence order (startup work: what still needs pulling).
   void ForEachRecord(const std::function<void(StoredRecord&&)>& visit);
 
+  // Throws StoreError for a state that refers to a record the store does
+  // not hold (a damaged store: `tandem repair`).
   std::optional<LocalFileState> GetFileState(const std::string& path);
   // Also records where each of the file's blocks sits (local_blocks).
   void PutFileState(const LocalFileState& state);
@@ -207,6 +210,11 @@ class Repository {
   // The version and block list of the record at `path`, when the store
   // holds one (what a state stored as kAsRecorded refers to).
   std::optional<crypto::Record> RecordAt(std::string_view path);
+  // Before the record at `locator` is replaced: a state at `path` that
+  // refers to it gets its own copy of its version and block list.
+  void KeepLocalVersion(std::string_view path, const crypto::Locator& locator);
+  // A state that refers to a record the store does not hold.
+  StoreError DamagedState(std::string_view path) const;
 
   std::filesystem::path db_path_;
   Database db_;
@@ -218,6 +226,7 @@ class Repository {
   std::optional<Statement> get_record_;
   std::optional<Statement> delete_record_;
   std::optional<Statement> put_record_;
+  std::optional<Statement> refers_to_record_;
   std::optional<Statement> keep_local_version_;
   std::optional<Statement> records_since_;
   std::optional<Statement> get_file_;

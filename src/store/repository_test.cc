@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -91,6 +92,28 @@ TEST_F(RepositoryTest, AStoreThatDerivesSignaturesKeepsNoneAndTheShareKeyMakesTh
   EXPECT_TRUE(repo.RecordsSince(0, 10).at(0).record.signature.empty());
   crypto::RestoreSignature(secrets_, stored->record);
   EXPECT_EQ(stored->record, record);
+}
+
+TEST_F(RepositoryTest, AStoreWithoutSignaturesIsRefusedToAReplicaThatCannotSignAndLeftAsItWas) {
+  const crypto::Record record = MakeTestRecord("a", 1);
+  {
+    auto writer = Repository::Open(repo_dir_, secrets_.share_id(), true, OptionsFor(secrets_));
+    ASSERT_TRUE(writer);
+    (*writer)->PutRecord(record, "a");
+  }
+  // The folder picked up again with a read token (or a blind one).
+  for (const crypto::ShareSecrets& other : {secrets_.Downgrade(crypto::AccessMode::kRead),
+                                            crypto::ShareSecrets::FromShareId(secrets_.share_id())}) {
+    auto refused = Repository::Open(repo_dir_, secrets_.share_id(), false, OptionsFor(other));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition);
+    EXPECT_NE(refused.error().message.find("holds no record signatures"), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("Move " + repo_dir_.string() + " aside"), std::string::npos)
+        << refused.error().message;
+  }
+  auto writer = Repository::Open(repo_dir_, secrets_.share_id(), false, OptionsFor(secrets_));
+  ASSERT_TRUE(writer) << "the writer still opens it";
+  EXPECT_EQ((*writer)->LastSeq(), 1u);
 }
 
 TEST_F(RepositoryTest, AStoreThatKeepsSignaturesGivesThemBack) {
@@ -607,17 +630,24 @@ TEST_F(StatesReferToRecords, AStateWhoseRecordIsGoneIsAClearErrorAndNothingIsWri
   auto opened = Repository::Open(repo_dir_, secrets_.share_id(), false, OptionsFor(secrets_));
   ASSERT_TRUE(opened);
   repo_ = std::move(*opened);
-  // Read as a state of no known version: the next scan reads the file again.
-  auto got = repo_->GetFileState("a.txt");
-  ASSERT_TRUE(got);
-  EXPECT_TRUE(got->vector.counters().empty());
-  EXPECT_TRUE(got->blocks.empty());
-  try {
-    repo_->PutFileState(FileState("a.txt", EntryKind::kFile, 5, 1));
-    ADD_FAILURE() << "a state without its record was rewritten";
-  } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("is damaged; `tandem repair`"), std::string::npos) << e.what();
-  }
+  // Nothing may take the disk's unknown version for another: reading the
+  // state, replacing it, and storing a record for its path all refuse.
+  auto expect_damaged = [&](const std::function<void()>& act, const char* what) {
+    try {
+      act();
+      ADD_FAILURE() << what << " went ahead on a state without its record";
+    } catch (const StoreError& e) {
+      EXPECT_NE(std::string(e.what()).find("local state stored for a.txt in"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("is damaged; `tandem repair`"), std::string::npos) << e.what();
+    }
+  };
+  expect_damaged([&] { repo_->GetFileState("a.txt"); }, "reading");
+  expect_damaged([&] { repo_->PutFileState(FileState("a.txt", EntryKind::kFile, 5, 1)); }, "a new state");
+  crypto::Entry entry{.path = *RelPath::Parse("a.txt")};
+  VersionVector newer;
+  newer.Set(7, 2);
+  expect_damaged([&] { repo_->PutRecord(crypto::MakeRecord(secrets_, entry, newer), "a.txt"); }, "a new record");
+  EXPECT_FALSE(repo_->GetRecord(first.locator)) << "no record stored";
   EXPECT_EQ(StoredColumn(db(), "blocks", "a.txt"), "00") << "nothing overwritten";
   EXPECT_EQ(PathsOf(repo_->FindBlock(IdOf(1))), (std::vector<std::string>{"a.txt"})) << "no place taken away";
 }

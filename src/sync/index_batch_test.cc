@@ -80,9 +80,10 @@ TEST_F(IndexBatch, ABatchSignedAsAWholeByTheShareKeyPassesAndByAnotherKeyDoesNot
 class ApplyingRecords : public IndexBatch {
  protected:
   void SetUp() override { OpenAs(secrets_); }
-  // The store as a replica with `secrets` opens it (a writer keeps no signatures).
+  // A new store, as a replica with `secrets` opens it (a writer keeps no signatures).
   void OpenAs(const crypto::ShareSecrets& secrets) {
     repo_.reset();
+    std::filesystem::remove_all(dir_ / RelPath::kRepoDirName);
     auto opened = store::Repository::Open(dir_ / RelPath::kRepoDirName, secrets_.share_id(), true,
                                           store::OptionsFor(secrets));
     ASSERT_TRUE(opened) << opened.error().message;

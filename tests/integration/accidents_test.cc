@@ -429,6 +429,37 @@ INSTANTIATE_TEST_SUITE_P(Ways, RepositoryLoss,
                            return "unknown";
                          });
 
+// A writer's store keeps no record signatures (it makes them again): the
+// folder picked up again with a read token cannot use it. Said clearly, with
+// the way out, and nothing changes until it is taken.
+TEST_F(Accidents, AWritersRepositoryPickedUpWithAReadTokenIsRefusedWithTheWayOut) {
+  Share();
+  const std::string read_token = b_.Run({"token", "s", "--mode", "read"}).out;
+  ASSERT_EQ(a_.Run({"remove", "s"}).exit_code, 0);
+  ASSERT_TRUE(stdfs::exists(dir_a_ / ".tandem/index.db")) << "kept without --delete-repo";
+  const auto before = SnapshotTree(dir_a_);
+  const auto index_before = ReadFile(dir_a_ / ".tandem/index.db");
+  CommandResult refused = a_.Run({"import", read_token, dir_a_.string()});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("holds no record signatures"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("Move " + (dir_a_ / ".tandem").string() + " aside"), std::string::npos) << refused.err;
+  EXPECT_EQ(a_.Json({"list"}).size(), 0u) << "no share added";
+  EXPECT_EQ(SnapshotTree(dir_a_), before) << "nothing written";
+  EXPECT_EQ(ReadFile(dir_a_ / ".tandem/index.db"), index_before) << "the repository left as it was";
+
+  stdfs::rename(dir_a_ / ".tandem", tmp_ / "a-tandem-aside");
+  CommandResult imported = a_.Run({"import", read_token, dir_a_.string()});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  ASSERT_EQ(a_.Run({"peer", "add", "s", b_.address()}).exit_code, 0);
+  EXPECT_EQ(Info(a_)["mode"], "read");
+  // (A read replica takes the files it found for edits of its own and
+  // keeps them beside the share's: not converged trees, but nothing lost.)
+  Write(dir_b_, "d3/f3.txt", "f3 edited on b after the way out");
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(dir_a_ / "d3/f3.txt") == "f3 edited on b after the way out"; }, 40s))
+      << Info(a_).dump();
+  ExpectNothingLostOn(dir_a_);
+}
+
 // A small filesystem the test mounts (tmpfs), to fill up.
 class SmallDisk {
  public:
