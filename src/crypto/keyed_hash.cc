@@ -32,17 +32,39 @@ Key32 ComputeShareOffer(const Key32& share_id, ByteView session_binding) {
   return HmacSha256(share_id, session_binding);
 }
 
-Key32 ComputeReaderProof(const Key32& reader_proof_key, ByteView session_binding, ConnectionRole prover) {
+namespace {
+
+// What both access proofs are: the key's HMAC over the binding and the role.
+Key32 ComputeAccessProof(const Key32& proof_key, ByteView session_binding, ConnectionRole prover) {
   Bytes message(session_binding.begin(), session_binding.end());
   message.push_back(static_cast<uint8_t>(prover));
-  return HmacSha256(reader_proof_key, message);
+  return HmacSha256(proof_key, message);
+}
+
+bool SameProof(const Key32& expected, ByteView proof) {
+  return proof.size() == expected.size() && CRYPTO_memcmp(expected.data(), proof.data(), expected.size()) == 0;
+}
+
+}  // namespace
+
+Key32 ComputeReaderProof(const Key32& reader_proof_key, ByteView session_binding, ConnectionRole prover) {
+  return ComputeAccessProof(reader_proof_key, session_binding, prover);
 }
 
 bool CheckReaderProof(const ShareSecrets& secrets, ByteView session_binding, ConnectionRole prover,
                       ByteView proof) {
-  if (!secrets.CanRead() || proof.size() != sizeof(Key32)) return false;
-  Key32 expected = ComputeReaderProof(secrets.reader_proof_key(), session_binding, prover);
-  return CRYPTO_memcmp(expected.data(), proof.data(), expected.size()) == 0;
+  if (!secrets.CanRead()) return false;
+  return SameProof(ComputeReaderProof(secrets.reader_proof_key(), session_binding, prover), proof);
+}
+
+Key32 ComputeWriterProof(const Key32& writer_proof_key, ByteView session_binding, ConnectionRole prover) {
+  return ComputeAccessProof(writer_proof_key, session_binding, prover);
+}
+
+bool CheckWriterProof(const ShareSecrets& secrets, ByteView session_binding, ConnectionRole prover,
+                      ByteView proof) {
+  if (!secrets.CanWrite()) return false;
+  return SameProof(ComputeWriterProof(secrets.writer_proof_key(), session_binding, prover), proof);
 }
 
 }  // namespace tandem::crypto

@@ -39,4 +39,12 @@ Key32 ComputeReaderProof(const Key32& reader_proof_key, ByteView session_binding
 bool CheckReaderProof(const ShareSecrets& secrets, ByteView session_binding, ConnectionRole prover,
                       ByteView proof);
 
+// The same for writing, keyed by the writer-proof key (from the write seed):
+// a peer that shows it is sent records without their own signatures, which
+// it makes again itself (store::Signatures).
+Key32 ComputeWriterProof(const Key32& writer_proof_key, ByteView session_binding, ConnectionRole prover);
+// False when `secrets` cannot write themselves.
+bool CheckWriterProof(const ShareSecrets& secrets, ByteView session_binding, ConnectionRole prover,
+                      ByteView proof);
+
 }  // namespace tandem::crypto

@@ -12,6 +12,7 @@ namespace {
 // libsodium KDF contexts are exactly 8 bytes.
 constexpr char kReadContext[] = "tdm-read";
 constexpr char kSubkeyContext[] = "tdm-subk";
+constexpr char kWriterProofContext[] = "tdm-wprf";
 enum SubkeyId : uint64_t { kEntry = 1, kBlock = 2, kId = 3, kLocator = 4, kReaderProof = 5 };
 
 Key32 Derive(const Key32& master, uint64_t id, const char* context) {
@@ -98,6 +99,7 @@ ShareSecrets ShareSecrets::FromWriteSeed(const Key32& write_seed) {
   s.write_seed_ = write_seed;
   crypto_sign_seed_keypair(s.share_id_.data(), s.signing_key_.data(), write_seed.data());
   s.read_key_ = Derive(write_seed, 1, kReadContext);
+  s.writer_proof_key_ = Derive(write_seed, 1, kWriterProofContext);
   s.DeriveReadSubkeys();
   return s;
 }
@@ -145,6 +147,7 @@ const Key32& ShareSecrets::block_key() const { assert(CanRead()); return block_k
 const Key32& ShareSecrets::id_key() const { assert(CanRead()); return id_key_; }
 const Key32& ShareSecrets::locator_key() const { assert(CanRead()); return locator_key_; }
 const Key32& ShareSecrets::reader_proof_key() const { assert(CanRead()); return reader_proof_key_; }
+const Key32& ShareSecrets::writer_proof_key() const { assert(CanWrite()); return writer_proof_key_; }
 
 Bytes ShareSecrets::Sign(ByteView message) const {
   assert(CanWrite());

@@ -75,6 +75,8 @@ class ShareSecrets {
   const Key32& id_key() const;
   const Key32& locator_key() const;
   const Key32& reader_proof_key() const;
+  // REQUIRES: CanWrite().
+  const Key32& writer_proof_key() const;
 
   // Detached Ed25519 signature by the share key. REQUIRES: CanWrite().
   Bytes Sign(ByteView message) const;
@@ -95,6 +97,7 @@ class ShareSecrets {
   Key32 id_key_{};
   Key32 locator_key_{};
   Key32 reader_proof_key_{};
+  Key32 writer_proof_key_{};
 };
 
 // SHA-256 with SHA-NI where the CPU has it (OpenSSL).

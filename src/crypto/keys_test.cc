@@ -137,6 +137,26 @@ TEST(ReaderProof, OnlyAReaderOfTheShareMakesOneAndOnlyForThisSessionAndEnd) {
   EXPECT_FALSE(CheckReaderProof(blind, session, kDialer, proof)) << "a blind replica has nothing to check it with";
 }
 
+TEST(WriterProof, OnlyAWriterOfTheShareMakesOneAndOnlyForThisSessionAndEnd) {
+  using enum ConnectionRole;
+  ShareSecrets write = ShareSecrets::FromWriteSeed(Seed(42));
+  ShareSecrets read = write.Downgrade(AccessMode::kRead);
+  ShareSecrets other = ShareSecrets::FromWriteSeed(Seed(43));
+  Bytes session = ToBytes(AsBytes("exporter secret of one TLS session"));
+  Bytes another_session = ToBytes(AsBytes("exporter secret of another session"));
+  Key32 proof = ComputeWriterProof(write.writer_proof_key(), session, kDialer);
+
+  EXPECT_TRUE(CheckWriterProof(write, session, kDialer, proof));
+  EXPECT_FALSE(CheckWriterProof(write, session, kListener, proof)) << "sent back by the other end";
+  EXPECT_FALSE(CheckWriterProof(write, another_session, kDialer, proof)) << "replayed on another connection";
+  EXPECT_FALSE(CheckWriterProof(other, session, kDialer, proof)) << "another share's";
+  EXPECT_FALSE(CheckWriterProof(write, session, kDialer, ComputeReaderProof(read.reader_proof_key(), session, kDialer)))
+      << "what a read replica can make is not a writer's proof";
+  EXPECT_FALSE(CheckWriterProof(write, session, kDialer, Bytes(proof.begin(), proof.end() - 1)));
+  EXPECT_FALSE(CheckWriterProof(read, session, kDialer, proof)) << "a read replica has nothing to check it with";
+  EXPECT_NE(write.writer_proof_key(), write.reader_proof_key());
+}
+
 TEST(Sha256, MatchesKnownVector) {
   // FIPS 180-2 "abc".
   EXPECT_EQ(HexEncode(Sha256(AsBytes("abc"))),

@@ -19,7 +19,11 @@ Result<std::vector<CheckedRecord>> CheckRecords(const crypto::ShareSecrets& secr
     if (batch_signed) {
       // The batch vouches for the record's own signature, which replicas
       // that relay it check on their own: at least its form is checked here.
-      if (record->signature.size() != crypto::kRecordSignatureSize) {
+      // A writer is sent none (it proved it writes, and makes them itself).
+      if (record->signature.empty() && !secrets.CanWrite()) {
+        return MakeError(ErrorCode::kCorrupt, "peer sent a record without its signature");
+      }
+      if (!record->signature.empty() && record->signature.size() != crypto::kRecordSignatureSize) {
         return MakeError(ErrorCode::kCorrupt, "peer sent a record whose signature is malformed");
       }
       digest = crypto::RecordDigest(secrets.share_id(), *record);
@@ -66,9 +70,10 @@ bool WinsOver(store::Repository& repo, const crypto::ShareSecrets& secrets, uint
     // with the larger signature (what the writers pick for the same
     // content), so relays in a chain agree and pass one version on,
     // until a writer that sees both writes a dominating record.
-    crypto::Record signed_existing = existing.record;
+    crypto::Record signed_existing = existing.record, signed_incoming = incoming.record;
     crypto::RestoreSignature(secrets, signed_existing);
-    return incoming.record.signature > signed_existing.signature;
+    crypto::RestoreSignature(secrets, signed_incoming);
+    return signed_incoming.signature > signed_existing.signature;
   }
   scan::LocalDisk local = disk;
   scan::Settlement settled = scan::Settle(repo, secrets, replica_id, {existing.record, *mine},

@@ -60,6 +60,36 @@ TEST_F(IndexBatch, ARecordAnotherKeySignedIsRefusedAsCorrupt) {
   EXPECT_EQ(checked.error().code, ErrorCode::kCorrupt);
 }
 
+// What a writer is sent once it proved it writes: no record's own signature.
+TEST_F(IndexBatch, RecordsWithoutTheirSignaturesPassOnlyAWriterAndOnlyInABatchSignedAsAWhole) {
+  std::vector<crypto::Record> records = {RecordOf(secrets_, "a.txt", 3, Version(1, 1)),
+                                         RecordOf(secrets_, "b.txt", 4, Version(1, 1))};
+  for (crypto::Record& record : records) record.signature.clear();
+  auto batch = BatchOf(records);
+  SignAsAWhole(secrets_, secrets_.share_id(), batch, records);
+  auto checked = CheckRecords(secrets_, batch, 0, 2);
+  ASSERT_TRUE(checked) << checked.error().message;
+  EXPECT_TRUE(CheckBatchSignature(secrets_, batch, *checked));
+
+  // A read or blind replica keeps and relays signatures: it needs each one.
+  for (const crypto::ShareSecrets& other : {secrets_.Downgrade(crypto::AccessMode::kRead),
+                                            secrets_.Downgrade(crypto::AccessMode::kBlind)}) {
+    auto refused = CheckRecords(other, batch, 0, 2);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::kCorrupt);
+    EXPECT_NE(refused.error().message.find("without its signature"), std::string::npos) << refused.error().message;
+  }
+  // Nothing vouches for a record alone without its signature.
+  auto alone = CheckRecords(secrets_, BatchOf(records), 0, 2);
+  ASSERT_FALSE(alone);
+  EXPECT_EQ(alone.error().code, ErrorCode::kCorrupt);
+  // Nor does a whole batch signed by another key.
+  SignAsAWhole(impostor_, secrets_.share_id(), batch, records);
+  checked = CheckRecords(secrets_, batch, 0, 2);
+  ASSERT_TRUE(checked);
+  EXPECT_FALSE(CheckBatchSignature(secrets_, batch, *checked));
+}
+
 TEST_F(IndexBatch, ABatchSignedAsAWholeByTheShareKeyPassesAndByAnotherKeyDoesNot) {
   std::vector<crypto::Record> records = {RecordOf(secrets_, "a.txt", 3, Version(1, 1)),
                                          RecordOf(secrets_, "b.txt", 4, Version(1, 1))};

@@ -12,6 +12,7 @@
 
 #include <asio/awaitable.hpp>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "base/bytes.h"
@@ -44,6 +45,9 @@ class IndexSender {
   // Sends `records` to `link` as batches of bounded size, then waits for room.
   asio::awaitable<void> SendRecords(std::shared_ptr<AttachedPeer> link, std::vector<store::StoredRecord> records,
                                     uint64_t last_seq, bool caught_up);
+  // One IndexBatch frame of `records`, with the signatures `link` needs.
+  wire::Frame BatchFrame(const AttachedPeer& link, std::span<store::StoredRecord> records, uint64_t last_seq,
+                         bool caught_up) const;
   void StartPush(const std::shared_ptr<AttachedPeer>& link);
 
   const ShareContext& context_;

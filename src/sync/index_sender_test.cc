@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/keyed_hash.h"
 #include "crypto/record.h"
+#include "sync/index_batch.h"
 #include "sync/fake_link.h"
 
 #include "sync/stage_store.h"
@@ -25,6 +27,14 @@ class IndexSenderTest : public ::testing::Test {
     return request;
   }
   uint64_t last() const { return store.repo_->LastSeq(); }
+  // A first request with a writer's proof for `prover`'s end (FakeLink
+  // dialled: the peer's own end is the listener's).
+  wire::IndexRequest RequestProvingWriting(crypto::ConnectionRole prover) {
+    wire::IndexRequest request = Request(std::nullopt);
+    request.set_writer_proof(std::string(
+        AsChars(crypto::ComputeWriterProof(h.secrets.writer_proof_key(), recording->session_binding(), prover))));
+    return request;
+  }
 
   StageHarness h;
   StageStore store{h};
@@ -87,6 +97,37 @@ TEST_F(IndexSenderTest, ALivePeerIsPushedWhatTheStoreGainsAndOnlyThat) {
   ASSERT_TRUE(h.RunUntil([&] { return recording->records() == before + 1 && !link->pushing; }));
   EXPECT_EQ(link->cursor, last());
   EXPECT_TRUE(h.failures.empty());
+}
+
+TEST_F(IndexSenderTest, APeerThatProvesItWritesIsSentNoSignatureItMakesItself) {
+  h.Await(sender.Answer(link, RequestProvingWriting(crypto::ConnectionRole::kListener)));
+  EXPECT_TRUE(link->writes);
+  ASSERT_EQ(recording->frames.size(), 1u);
+  const wire::IndexBatch& batch = recording->frames[0].index_batch();
+  ASSERT_GE(batch.records_size(), 2);
+  for (const wire::Record& sent : batch.records()) EXPECT_TRUE(sent.signature().empty());
+  auto checked = CheckRecords(h.secrets, batch, 0, static_cast<size_t>(batch.records_size()));
+  ASSERT_TRUE(checked) << checked.error().message;
+  EXPECT_TRUE(CheckBatchSignature(h.secrets, batch, *checked));
+
+  // A batch of one is not signed as a whole: its record keeps its own.
+  ASSERT_TRUE(h.RunUntil([&] { return !link->pushing; }));
+  store.WriteAndScan({{"e.txt", "new"}});
+  sender.PushUpdates(peers);
+  ASSERT_TRUE(h.RunUntil([&] { return recording->frames.size() == 2 && !link->pushing; }));
+  const wire::IndexBatch& one = recording->frames[1].index_batch();
+  ASSERT_EQ(one.records_size(), 1);
+  EXPECT_TRUE(one.batch_signature().empty());
+  EXPECT_TRUE(crypto::VerifyRecord(h.secrets, *crypto::RecordFromWire(one.records(0))));
+}
+
+TEST_F(IndexSenderTest, AWriterProofFromTheWrongEndOrAReaderGetsEverySignature) {
+  // Our own end's proof sent back: both ends share the session's secret.
+  h.Await(sender.Answer(link, RequestProvingWriting(crypto::ConnectionRole::kDialer)));
+  EXPECT_FALSE(link->writes);
+  for (const wire::Record& sent : recording->frames.at(0).index_batch().records()) {
+    EXPECT_TRUE(crypto::VerifyRecord(h.secrets, *crypto::RecordFromWire(sent)));
+  }
 }
 
 TEST_F(IndexSenderTest, NothingIsSentOnceStopped) {

@@ -9,14 +9,31 @@ std::string OfferOf(const crypto::ShareSecrets& secrets, const Bytes& session_bi
   return std::string(AsChars(offer));
 }
 
+namespace {
+
+crypto::ConnectionRole OurRole(const PeerLink& link) {
+  return link.outgoing() ? crypto::ConnectionRole::kDialer : crypto::ConnectionRole::kListener;
+}
+crypto::ConnectionRole TheirRole(const PeerLink& link) {
+  return link.outgoing() ? crypto::ConnectionRole::kListener : crypto::ConnectionRole::kDialer;
+}
+
+}  // namespace
+
 bool PeerProvesReading(const crypto::ShareSecrets& secrets, const PeerLink& link, ByteView proof) {
-  auto their_role = link.outgoing() ? crypto::ConnectionRole::kListener : crypto::ConnectionRole::kDialer;
-  return crypto::CheckReaderProof(secrets, link.session_binding(), their_role, proof);
+  return crypto::CheckReaderProof(secrets, link.session_binding(), TheirRole(link), proof);
 }
 
 Bytes ReaderProofFor(const crypto::ShareSecrets& secrets, const PeerLink& link) {
-  auto role = link.outgoing() ? crypto::ConnectionRole::kDialer : crypto::ConnectionRole::kListener;
-  return ToBytes(crypto::ComputeReaderProof(secrets.reader_proof_key(), link.session_binding(), role));
+  return ToBytes(crypto::ComputeReaderProof(secrets.reader_proof_key(), link.session_binding(), OurRole(link)));
+}
+
+bool PeerProvesWriting(const crypto::ShareSecrets& secrets, const PeerLink& link, ByteView proof) {
+  return crypto::CheckWriterProof(secrets, link.session_binding(), TheirRole(link), proof);
+}
+
+Bytes WriterProofFor(const crypto::ShareSecrets& secrets, const PeerLink& link) {
+  return ToBytes(crypto::ComputeWriterProof(secrets.writer_proof_key(), link.session_binding(), OurRole(link)));
 }
 
 }  // namespace tandem::sync

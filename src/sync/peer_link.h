@@ -81,4 +81,8 @@ bool PeerProvesReading(const crypto::ShareSecrets& secrets, const PeerLink& link
 // The proof this device sends on `link` that it can read the share.
 Bytes ReaderProofFor(const crypto::ShareSecrets& secrets, const PeerLink& link);
 
+// The same two for writing.
+bool PeerProvesWriting(const crypto::ShareSecrets& secrets, const PeerLink& link, ByteView proof);
+Bytes WriterProofFor(const crypto::ShareSecrets& secrets, const PeerLink& link);
+
 }  // namespace tandem::sync

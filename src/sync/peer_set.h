@@ -21,6 +21,7 @@ struct AttachedPeer {
   bool pushing = false;  // a push coroutine is running
   bool dirty = false;    // records were added since the push last looked
   uint64_t cursor = 0;   // our last sequence sent
+  bool writes = false;   // proved it writes (last index request): sent no record signatures it makes itself
 };
 
 class PeerSet {

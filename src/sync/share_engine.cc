@@ -286,6 +286,9 @@ asio::awaitable<void> ShareEngine::RequestIndex(std::shared_ptr<AttachedPeer> li
   if (options_.secrets.CanRead() && !options_.test_hooks.no_reader_proof) {
     req->set_reader_proof(std::string(AsChars(ReaderProofFor(options_.secrets, *link->link))));
   }
+  if (options_.secrets.CanWrite()) {
+    req->set_writer_proof(std::string(AsChars(WriterProofFor(options_.secrets, *link->link))));
+  }
   if (progress) {
     req->set_epoch(std::string(AsChars(progress->epoch)));
     req->set_since(progress->last_seq);
