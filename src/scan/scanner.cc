@@ -264,12 +264,13 @@ class Scanner::Pass {
     auto known = known_.Take(rel.str());
     bool was_known = known.has_value();
     std::optional<VersionVector> local_vector;
+    std::optional<store::LocalFileState> indexed;
     if (was_known) {
       if (MatchesIndexedState(*known, info)) return;
       // The version the disk held, which a change descends from (the
       // known paths of a whole tree hold no versions).
-      auto indexed = s_.repo_.GetFileState(rel.str());
-      local_vector = indexed ? std::move(indexed->vector) : VersionVector{};
+      indexed = s_.repo_.GetFileState(rel.str());
+      local_vector = indexed ? indexed->vector : VersionVector{};
     }
     crypto::Entry entry{.path = rel};
     entry.kind = kind;
@@ -304,14 +305,11 @@ class Scanner::Pass {
     // disk still holds what was indexed, so there is no new version. This
     // compares with what is on disk, not with the latest record, which may
     // be a newer version from a peer that is still to be pulled.
-    if (was_known) {
-      auto indexed = s_.repo_.GetFileState(rel.str());
-      if (indexed && indexed->kind == kind && indexed->mode == state.mode && indexed->blocks == state.blocks &&
-          (kind == EntryKind::kDirectory || indexed->mtime_ns == state.mtime_ns)) {
-        state.vector = indexed->vector;
-        s_.repo_.PutFileState(state);
-        return;
-      }
+    if (indexed && indexed->kind == kind && indexed->mode == state.mode && indexed->blocks == state.blocks &&
+        (kind == EntryKind::kDirectory || indexed->mtime_ns == state.mtime_ns)) {
+      state.vector = indexed->vector;
+      s_.repo_.PutFileState(state);
+      return;
     }
     if (observed_) {
       // What the disk holds now may still be the share's version (a symlink

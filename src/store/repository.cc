@@ -383,7 +383,8 @@ std::optional<LocalFileState> Repository::GetFileState(const std::string& path) 
   return result;
 }
 
-std::optional<Repository::IndexedFile> Repository::FindIndexedFile(const std::string& path) {
+std::optional<Repository::IndexedFile> Repository::FindIndexedFile(const std::string& path,
+                                                                   const std::optional<crypto::Record>* record_at_path) {
   file_blocks_->Bind(1, path);
   std::optional<IndexedFile> found;
   Result<std::vector<crypto::BlockRef>> blocks = std::vector<crypto::BlockRef>{};
@@ -395,9 +396,11 @@ std::optional<Repository::IndexedFile> Repository::FindIndexedFile(const std::st
   }
   file_blocks_->Reset();
   if (as_recorded) {
-    auto record = RecordAt(path);
+    std::optional<crypto::Record> looked_up;
+    if (!record_at_path) looked_up = RecordAt(path);
+    const std::optional<crypto::Record>& record = record_at_path ? *record_at_path : looked_up;
     if (!record) throw DamagedState(path);
-    found->blocks = std::move(record->blocks);
+    found->blocks = record->blocks;
   }
   if (!blocks) {
     throw StoreError("the block list stored for " + path + " in " + db_path_.string() +
@@ -419,11 +422,11 @@ void Repository::PlaceBlocks(int64_t file, const std::vector<crypto::BlockRef>& 
 }
 
 void Repository::PutFileState(const LocalFileState& s) {
-  std::optional<IndexedFile> old = FindIndexedFile(s.path);
   // At its recorded version (after a scan or a pull, nearly every state),
   // the state refers to the record instead of repeating its version and
-  // block list: some 50 bytes a file.
-  std::optional<crypto::Record> record = RecordAt(s.path);
+  // block list: some 50 bytes a file. Looked up once, for both uses.
+  const std::optional<crypto::Record> record = RecordAt(s.path);
+  std::optional<IndexedFile> old = FindIndexedFile(s.path, &record);
   const bool as_recorded = record && record->vector == s.vector && record->blocks == s.blocks;
   const Bytes blocks = as_recorded ? Bytes(std::begin(kAsRecorded), std::end(kAsRecorded)) : crypto::EncodeBlockList(s.blocks);
   put_file_->Bind(1, s.path)

@@ -203,7 +203,9 @@ class Repository {
     int64_t id = 0;
     std::vector<crypto::BlockRef> blocks;
   };
-  std::optional<IndexedFile> FindIndexedFile(const std::string& path);
+  // `record_at_path`: RecordAt(path), when the caller has it already.
+  std::optional<IndexedFile> FindIndexedFile(const std::string& path,
+                                             const std::optional<crypto::Record>* record_at_path = nullptr);
   // Adds (or removes) the place of each of `blocks` in `file`.
   void PlaceBlocks(int64_t file, const std::vector<crypto::BlockRef>& blocks, bool place);
 
