@@ -28,6 +28,10 @@
 
 namespace tandem::fs {
 
+// What errno `err` says, and, for the failures a user can fix, what it
+// comes to in plain words: "No space left on device (disk full)".
+std::string ErrnoReason(int err);
+
 enum class FileKind { kRegular, kDirectory, kSymlink, kOther };
 
 struct FileInfo {

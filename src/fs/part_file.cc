@@ -26,7 +26,7 @@ constexpr uint64_t kWritebackEvery = 8u << 20;
 // Flushing every few dozen MiB as segments land leaves it almost nothing.
 constexpr uint64_t kSyncEvery = 64u << 20;
 
-Error IoError(const std::string& what, int err) { return MakeError(ErrorCode::kIo, what + ": " + std::strerror(err)); }
+Error IoError(const std::string& what, int err) { return MakeError(ErrorCode::kIo, what + ": " + ErrnoReason(err)); }
 
 // Writes all of `data`; errno is kept from the failing call.
 bool WriteAll(int fd, const uint8_t* data, uint64_t size, uint64_t offset) {

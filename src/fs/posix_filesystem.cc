@@ -16,7 +16,7 @@ namespace {
 Error ErrnoError(const std::string& what, const std::filesystem::path& path) {
   int err = errno;
   ErrorCode code = (err == ENOENT || err == ENOTDIR) ? ErrorCode::kNotFound : ErrorCode::kIo;
-  return MakeError(code, what + " " + path.string() + ": " + std::strerror(err));
+  return MakeError(code, what + " " + path.string() + ": " + ErrnoReason(err));
 }
 
 class PosixReadableFile final : public ReadableFile {
@@ -44,6 +44,27 @@ class PosixReadableFile final : public ReadableFile {
 };
 
 }  // namespace
+
+std::string ErrnoReason(int err) {
+  std::string text = std::strerror(err);
+  switch (err) {
+    case EPERM:
+    case EACCES:
+      return text + " (permission denied)";
+    case EROFS:
+      return text + " (permission denied: the filesystem is read-only)";
+    case ENOSPC:
+    case EDQUOT:
+      return text + " (disk full)";
+    case ENAMETOOLONG:
+    case EILSEQ:
+      return text + " (name not allowed here)";
+    case EINVAL:
+      return text + " (refused by the filesystem: often a name it does not allow)";
+    default:
+      return text;
+  }
+}
 
 std::array<struct timespec, 2> MtimeOnly(int64_t mtime_ns) {
   constexpr int64_t kNs = 1'000'000'000;
