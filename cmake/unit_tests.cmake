@@ -8,6 +8,7 @@ tandem_test(base_test
     src/base/backoff_test.cc
     src/base/atomic_file_test.cc
     src/base/bytes_test.cc
+    src/base/rate_meter_test.cc
     src/base/rel_path_test.cc
     src/base/uuid_test.cc
     src/base/version_vector_test.cc
@@ -38,8 +39,8 @@ tandem_test(store_test
   SOURCES src/store/repository_test.cc src/store/share_folder_test.cc
   LIBS tandem_store)
 
-tandem_test(service_config_test
-  SOURCES src/service/config_test.cc
+tandem_test(service_test
+  SOURCES src/service/config_test.cc src/service/event_log_test.cc
   LIBS tandem_service)
 
 tandem_test(protocol_test SOURCES src/protocol/framing_test.cc LIBS tandem_protocol)
@@ -55,5 +56,5 @@ tandem_test(sync_test
     src/sync/pull_decision_test.cc src/sync/local_changes_test.cc
     src/sync/scan_report_test.cc src/sync/scan_scheduler_test.cc src/sync/share_health_test.cc src/sync/group_commit_test.cc
     src/sync/block_fetcher_test.cc src/sync/blind_fetcher_test.cc src/sync/index_sender_test.cc src/sync/pull_planner_test.cc
-    src/sync/memory_link.cc src/sync/share_engine_test.cc
+    src/sync/download_progress_test.cc src/sync/memory_link.cc src/sync/share_engine_test.cc
   LIBS tandem_sync tandem_testing)

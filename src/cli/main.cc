@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "cli/client.h"
+#include "cli/follow.h"
 #include "cli/qr.h"
 #include "cli/render.h"
 #include "service/rpc.h"
@@ -57,7 +58,7 @@ void TuneAllocatorForBlocks() {
 }
 
 int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen,
-              const std::string& log_level) {
+              const std::string& log_level, size_t events_kept) {
   TuneAllocatorForBlocks();
   auto logger = spdlog::stderr_color_mt("tandem");
   spdlog::set_default_logger(logger);
@@ -74,7 +75,8 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
     hooks.no_reader_proof = wanted.find(",no-reader-proof,") != std::string::npos;
     spdlog::warn("TANDEM_TEST_HOOKS={}: this daemon misbehaves on purpose, for tests only", text);
   }
-  auto service = tandem::service::Service::Create({config_dir, listen, hooks});
+  auto service = tandem::service::Service::Create(
+      {.config_dir = config_dir, .listen = listen, .events_kept = events_kept, .test_hooks = hooks});
   if (!service) return Fail(service.error().message);
   tandem::service::RpcServer rpc((*service)->io(), **service);
   if (auto started = rpc.Start(); !started) return Fail(started.error().message);
@@ -106,18 +108,27 @@ int main(int argc, char** argv) {
   auto* daemon = app.add_subcommand("daemon", "Run the Tandem service");
   daemon->add_option("--listen", listen, "Address for peers, e.g. tcp/0.0.0.0:20209");
   daemon->add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
+  size_t events_kept = tandem::service::EventLog::kDefaultCapacity;
+  daemon->add_option("--events-kept", events_kept, "How many recent events are kept for readers (events_poll)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{100}, size_t{1'000'000}));
 
   std::string dir, name, token_text, share, address, mode = "write", keep;
-  bool delete_repo = false, qr = false, watch = false;
+  bool delete_repo = false, qr = false, watch = false, wait = false;
+  std::vector<std::string> new_peers;
   auto* add = app.add_subcommand("add", "Share a folder");
   add->add_option("DIR", dir, "Absolute path of the folder")->required();
   add->add_option("--name", name, "Display name (default: the folder's name)");
+  add->add_option("--peer", new_peers, "A peer to sync with, tcp/HOST:PORT (repeat for more)");
+  add->add_flag("--wait", wait, "Show progress until the folder is indexed and, with peers, in sync");
   add->add_flag("--json", as_json, "Print JSON");
 
   auto* import = app.add_subcommand("import", "Join a share from its token");
   import->add_option("TOKEN", token_text, "Share token (tandem:...)")->required();
   import->add_option("DIR", dir, "Absolute path of the folder to sync into")->required();
   import->add_option("--name", name, "Display name");
+  import->add_option("--peer", new_peers, "A peer to sync with, tcp/HOST:PORT (repeat for more)");
+  import->add_flag("--wait", wait, "Show progress until the share is in sync");
   import->add_flag("--json", as_json, "Print JSON");
 
   auto* remove = app.add_subcommand("remove", "Stop syncing a share (your files stay)");
@@ -162,6 +173,12 @@ int main(int argc, char** argv) {
   status->add_flag("--json", as_json, "Print JSON");
   status->add_flag("--watch", watch, "Refresh every second until interrupted");
 
+  std::optional<uint64_t> watch_since;
+  auto* watch_cmd = app.add_subcommand("watch", "Follow what Tandem does, live, until interrupted");
+  watch_cmd->add_option("SHARE", share, "Only this share (default: all)");
+  watch_cmd->add_flag("--json", as_json, "One JSON event per line, for scripts");
+  watch_cmd->add_option("--since", watch_since, "Start after this event id (0: every event kept); default: from now");
+
   auto* device = app.add_subcommand("device", "Show this device's id");
   device->add_flag("--json", as_json, "Print JSON");
 
@@ -196,7 +213,7 @@ int main(int argc, char** argv) {
 
   std::filesystem::path config_path(config_dir);
   if (!config_path.is_absolute()) config_path = std::filesystem::absolute(config_path);
-  if (daemon->parsed()) return RunDaemon(config_path, listen, log_level);
+  if (daemon->parsed()) return RunDaemon(config_path, listen, log_level, events_kept);
 
   auto call = [&](const std::string& method, const json& params) -> Result<json> {
     return tandem::cli::CallDaemon(config_path, method, params);
@@ -213,20 +230,34 @@ int main(int argc, char** argv) {
   auto quiet = [](const json&) {};
   using namespace tandem::cli;
 
+  // The share just made gets its peers, then (--wait) is followed until in sync.
+  auto follow = [&](const Result<json>& made, auto&& human) -> int {
+    int rc = print(made, human);
+    if (rc != 0) return rc;
+    const std::string id = (*made)["id"].get<std::string>();
+    for (const std::string& peer_address : new_peers) {
+      rc = print(call("share_add_peer", {{"share", id}, {"address", peer_address}}), [](const json& j) {
+        std::cout << "Added peer " << j["address"].get<std::string>() << "\n";
+      });
+      if (rc != 0) return rc;
+    }
+    return wait ? WaitUntilInSync(config_path, id) : 0;
+  };
   if (add->parsed()) {
-    return print(call("share_add", {{"path", dir}, {"name", name}}), [](const json& j) {
+    return follow(call("share_add", {{"path", dir}, {"name", name}}), [&](const json& j) {
       std::cout << "Added share " << j["name"].get<std::string>() << " (" << j["id"].get<std::string>()
-                << ") for " << j["path"].get<std::string>() << "; indexing in the background.\n";
+                << ") for " << j["path"].get<std::string>() << (wait ? "\n" : "; indexing in the background.\n");
     });
   }
   if (import->parsed()) {
-    return print(call("share_import_from_token", {{"token", token_text}, {"path", dir}, {"name", name}}),
-                 [](const json& j) {
-                   std::cout << "Imported share " << j["name"].get<std::string>() << " ("
-                             << j["id"].get<std::string>() << ") as a " << j["mode"].get<std::string>()
-                             << " replica in " << j["path"].get<std::string>() << "\n";
-                 });
+    return follow(call("share_import_from_token", {{"token", token_text}, {"path", dir}, {"name", name}}),
+                  [](const json& j) {
+                    std::cout << "Imported share " << j["name"].get<std::string>() << " ("
+                              << j["id"].get<std::string>() << ") as a " << j["mode"].get<std::string>()
+                              << " replica in " << j["path"].get<std::string>() << "\n";
+                  });
   }
+  if (watch_cmd->parsed()) return Watch(config_path, share, as_json, watch_since);
   if (remove->parsed()) {
     return print(call("share_remove", {{"share", share}, {"delete_repo", delete_repo}}), [&](const json&) {
       std::cout << "Removed share " << share << (delete_repo ? " and its .tandem folder" : "")

@@ -22,6 +22,41 @@ std::string S(const json& j, const char* key) { return j.value(key, std::string(
 
 }  // namespace
 
+std::string HumanSize(uint64_t bytes) { return HumanBytes(bytes); }
+
+std::string CompletionText(const json& share) {
+  const json& completion = share.value("completion", json());
+  if (!completion.is_number()) return "-";
+  return fmt::format("{:.1f}%", completion.get<double>());
+}
+
+std::string StatusLine(const json& s) {
+  std::string line = fmt::format("{:<20} {:<17} {:>6}", S(s, "name"), S(s, "state"), CompletionText(s));
+  const uint64_t need = s.value("need_files", uint64_t{0});
+  if (need > 0) {
+    line += fmt::format("  needs {} file{} ({})", need, need == 1 ? "" : "s", HumanBytes(s.value("need_bytes", uint64_t{0})));
+    if (uint64_t deletes = s.value("need_deletes", uint64_t{0}); deletes > 0) line += fmt::format(", {} to delete", deletes);
+  }
+  const uint64_t down = s.value("download_rate", uint64_t{0}), up = s.value("upload_rate", uint64_t{0});
+  if (down > 0 || up > 0) line += fmt::format("  down {}/s up {}/s", HumanBytes(down), HumanBytes(up));
+  const size_t connected = s.value("connected_devices", json::array()).size();
+  line += fmt::format("  {} peer{} connected", connected, connected == 1 ? "" : "s");
+  if (uint64_t local = s.value("local_changes", json::object()).value("count", uint64_t{0}); local > 0) {
+    line += fmt::format("  {} local change{} kept here", local, local == 1 ? "" : "s");
+  }
+  if (size_t skipped = s.value("skipped", json::array()).size(); skipped > 0) {
+    line += fmt::format("  {} path{} skipped by the last scan", skipped, skipped == 1 ? "" : "s");
+  }
+  if (size_t failed = s.value("failed", json::array()).size(); failed > 0) {
+    line += fmt::format("  {} failed (tandem info {})", failed, S(s, "name"));
+  }
+  const std::string reason = S(s, "state_reason");
+  if (!reason.empty() && S(s, "state") != "idle" && S(s, "state") != "syncing" && S(s, "state") != "scanning") {
+    line += ": " + reason;
+  }
+  return line;
+}
+
 void PrintShareTable(const json& shares) {
   if (shares.empty()) {
     fmt::print("No shares yet. Share a folder with: tandem add /path/to/folder\n");
@@ -42,19 +77,30 @@ void PrintShareInfo(const json& s) {
   fmt::print("Path       {}\n", S(s, "path"));
   fmt::print("Access     {}\n", S(s, "mode"));
   fmt::print("Syncing    {}\n", s.value("enabled", true) ? "enabled" : "paused");
-  fmt::print("State      {}\n", S(s, "state"));
+  fmt::print("State      {}{}\n", S(s, "state"), S(s, "state_reason").empty() ? "" : " (" + S(s, "state_reason") + ")");
+  fmt::print("Complete   {}\n", CompletionText(s));
+  if (int64_t t = s.value("last_in_sync", int64_t{0}); t > 0) {
+    std::time_t seconds = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    fmt::print("In sync    {}\n", stamp);
+  }
   if (!S(s, "last_error").empty()) fmt::print("Error      {}\n", S(s, "last_error"));
   fmt::print("Index      {} files, {} folders, {} symlinks, {} ({} records)\n", index.value("files", 0),
              index.value("directories", 0), index.value("symlinks", 0),
              HumanBytes(index.value("bytes", uint64_t{0})), index.value("records", 0));
   fmt::print("Needs      {} files, {}\n", s.value("need_files", 0), HumanBytes(s.value("need_bytes", uint64_t{0})));
-  fmt::print("Received   {}\n", HumanBytes(s.value("received_bytes", uint64_t{0})));
+  fmt::print("Received   {} ({}/s now); sent {} ({}/s now)\n", HumanBytes(s.value("received_bytes", uint64_t{0})),
+             HumanBytes(s.value("download_rate", uint64_t{0})), HumanBytes(s.value("sent_bytes", uint64_t{0})),
+             HumanBytes(s.value("upload_rate", uint64_t{0})));
   fmt::print("Peers      {}\n", s["peers"].empty() ? std::string("none configured") : "");
   for (const json& p : s["peers"]) fmt::print("           {}\n", p.get<std::string>());
   for (const json& d : s.value("connected_devices", nlohmann::json::array())) {
     fmt::print("Connected  {}\n", d.get<std::string>());
   }
-  for (const json& reason : s.value("failed", json::array())) fmt::print("Not synced {}\n", reason.get<std::string>());
+  for (const json& failed : s.value("failed", json::array())) fmt::print("Not synced {}\n", S(failed, "reason"));
   for (const json& reason : s.value("skipped", json::array())) fmt::print("Skipped    {}\n", reason.get<std::string>());
   const json& local = s.value("local_changes", json::object());
   if (local.value("count", 0) > 0) {
@@ -87,28 +133,59 @@ void PrintConflicts(const json& conflicts) {
 
 void PrintStatus(const json& shares) {
   if (shares.empty()) fmt::print("No shares.\n");
-  for (const json& s : shares) {
-    fmt::print("{} ({}): {}", S(s, "name"), S(s, "id").substr(0, 8), S(s, "state"));
-    if (!S(s, "last_error").empty()) fmt::print(" - {}", S(s, "last_error"));
-    fmt::print("\n  {} files, {} indexed; needs {} files ({}); {} peers configured, {} connected\n",
-               s["index"].value("files", 0), HumanBytes(s["index"].value("bytes", uint64_t{0})),
-               s.value("need_files", 0), HumanBytes(s.value("need_bytes", uint64_t{0})), s["peers"].size(),
-               s.value("connected_devices", nlohmann::json::array()).size());
-    for (const json& d : s.value("connected_devices", nlohmann::json::array())) {
-      fmt::print("  connected: {}\n", d.get<std::string>());
-    }
-    uint64_t local = s.value("local_changes", json::object()).value("count", uint64_t{0});
-    if (local > 0) {
-      fmt::print("  {} local change{} kept on this device only (see tandem info)\n", local, local == 1 ? "" : "s");
-    }
-    for (const char* key : {"failed", "skipped"}) {
-      const json& list = s.value(key, json::array());
-      if (list.empty()) continue;
-      fmt::print("  {} path{} {}:\n", list.size(), list.size() == 1 ? "" : "s",
-                 key == std::string("failed") ? "not synced" : "skipped by the last scan");
-      for (const json& reason : list) fmt::print("    {}\n", reason.get<std::string>());
-    }
+  for (const json& s : shares) fmt::print("{}\n", StatusLine(s));
+}
+
+std::string EventLine(const json& event, const std::string& share_name) {
+  const json& d = event.value("data", json::object());
+  const std::string type = S(event, "type");
+  std::string time = S(event, "time");
+  if (time.size() >= 19) time = time.substr(11, 8);  // HH:MM:SS
+  std::string what;
+  if (type == "share_state_changed") {
+    what = S(d, "state") + (S(d, "reason").empty() ? "" : " (" + S(d, "reason") + ")");
+  } else if (type == "local_change_detected" || type == "remote_change_detected") {
+    what = fmt::format("{} {} {}{}", type == "local_change_detected" ? "here:" : "peer:", S(d, "kind"), S(d, "path"),
+                       type == "remote_change_detected" ? " (from " + S(d, "device").substr(0, 7) + ")" : "");
+  } else if (type == "item_started") {
+    what = fmt::format("{} {} ({})...", S(d, "action"), S(d, "path"), HumanBytes(d.value("size", uint64_t{0})));
+  } else if (type == "item_finished") {
+    what = d.contains("error") ? fmt::format("not done: {} {}: {}", S(d, "action"), S(d, "path"), S(d, "error"))
+                               : fmt::format("done: {} {}", S(d, "action"), S(d, "path"));
+  } else if (type == "item_failed") {
+    what = fmt::format("FAILED {}: {}", S(d, "path"), S(d, "reason"));
+  } else if (type == "conflict_created") {
+    what = fmt::format("conflict on {}: the other version is kept as {}", S(d, "path"), S(d, "copy"));
+  } else if (type == "conflict_resolved") {
+    what = fmt::format("conflict on {} resolved: {}", S(d, "path"), S(d, "done"));
+  } else if (type == "peer_connected") {
+    what = fmt::format("peer {} connected ({})", S(d, "device").substr(0, 7), S(d, "address"));
+  } else if (type == "peer_disconnected") {
+    what = fmt::format("peer {} disconnected: {}", S(d, "device").substr(0, 7), S(d, "reason"));
+  } else if (type == "share_error") {
+    what = "ERROR " + S(d, "message");
+  } else {
+    what = type + " " + d.dump();
   }
+  return fmt::format("{} {:<12} {}", time, share_name.substr(0, 12), what);
+}
+
+std::vector<std::string> ProgressLines(const json& progress, size_t width) {
+  std::vector<std::string> lines;
+  const size_t bar = width > 60 ? 20 : 10;
+  for (const json& f : progress.value("files", json::array())) {
+    if (f.value("finished", false)) continue;
+    const uint64_t done = f.value("bytes_done", uint64_t{0}), total = f.value("bytes_total", uint64_t{1});
+    const double ratio = total ? static_cast<double>(done) / total : 1.0;
+    const size_t filled = static_cast<size_t>(ratio * bar);
+    std::string path = S(f, "path");
+    const size_t room = width > bar + 40 ? width - bar - 40 : 10;
+    if (path.size() > room) path = "..." + path.substr(path.size() - room + 3);
+    lines.push_back(fmt::format("  [{}{}] {:5.1f}% {} of {}  {}", std::string(filled, '#'), std::string(bar - filled, '.'),
+                                100 * ratio, HumanBytes(done), HumanBytes(total), path));
+    if (lines.size() >= 8) break;
+  }
+  return lines;
 }
 
 void PrintScanStats(const json& stats) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace tandem::cli {
 
@@ -10,5 +12,15 @@ void PrintShareInfo(const nlohmann::json& share);
 void PrintStatus(const nlohmann::json& shares);
 void PrintConflicts(const nlohmann::json& conflicts);
 void PrintScanStats(const nlohmann::json& stats);
+
+std::string HumanSize(uint64_t bytes);
+// "42.0%", or "-" while nobody knows the share's version yet.
+std::string CompletionText(const nlohmann::json& share);
+// A share on one line: name, state, completion, what it needs, rates, peers.
+std::string StatusLine(const nlohmann::json& share);
+// An event (events_poll's form) in words, on one line.
+std::string EventLine(const nlohmann::json& event, const std::string& share_name);
+// A download_progress event's files still arriving, as bars `width` wide at most.
+std::vector<std::string> ProgressLines(const nlohmann::json& progress, size_t width);
 
 }  // namespace tandem::cli

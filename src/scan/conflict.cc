@@ -205,6 +205,7 @@ Settlement Settle(store::Repository& repo, const crypto::ShareSecrets& secrets, 
       repo.PutRecord(crypto::MakeRecord(secrets, copy, vector), copy_path);
       if (disk) CopyIndexedFile(repo, *disk, loser.entry.path.str(), loser.entry, copy_path, vector);
       out.written.push_back(copy_locator);
+      out.copy_path = copy_path;
       spdlog::warn("conflict on {}: the version from {} is kept as {}", winner.entry.path.str(),
                    Device7(loser.entry.device_short_id), copy_path);
       kept = true;

@@ -93,6 +93,7 @@ struct Settlement {
   // the order they must be pulled: the copy is taken from local blocks
   // before the winner may overwrite them.
   std::vector<crypto::Locator> written;
+  std::string copy_path;  // the loser's conflict copy, when one was written
   VersionVector merged;  // the winner's new vector; empty when nothing was written
 };
 

@@ -398,6 +398,7 @@ class Scanner::Pass {
         stats_.records_written += settled.written.size();
         records_in_batch_ += settled.written.size();
         if (!settled.written.empty()) ++stats_.conflicts;
+        if (!settled.copy_path.empty()) stats_.conflict_copies.push_back({entry.path.str(), settled.copy_path});
         // Left as it was, the local state still differs from the disk, so
         // no pull overwrites the edit.
         if (settled.unsettled) {
@@ -417,6 +418,14 @@ class Scanner::Pass {
                   entry.deleted ? ", deleted" : "");
     VersionVector vector = Descend(base, {}, s_.author_.replica);
     s_.repo_.PutRecord(crypto::MakeRecord(s_.secrets_, entry, vector), entry.path.str());
+    if (stats_.changes.size() < kMaxChangesListed) {
+      const bool was_there = local_vector.has_value();  // the disk held it when last indexed
+      stats_.changes.push_back({entry.path.str(),
+                                entry.deleted ? LocalChange::Kind::kDeleted
+                                : was_there   ? LocalChange::Kind::kModified
+                                              : LocalChange::Kind::kAdded,
+                                entry.kind});
+    }
     ++stats_.records_written;
     ++records_in_batch_;
     return vector;

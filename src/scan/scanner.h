@@ -27,6 +27,22 @@
 
 namespace tandem::scan {
 
+// A difference between the folder and the index: a version a writer
+// records, or one a read replica, which cannot sign it, keeps to itself.
+struct LocalChange {
+  enum class Kind { kAdded, kModified, kDeleted };
+  std::string path;
+  Kind kind = Kind::kModified;
+  crypto::EntryKind entry_kind = crypto::EntryKind::kFile;
+};
+const char* LocalChangeName(LocalChange::Kind kind);  // "added", "modified", "deleted"
+
+// A conflict settled by keeping the losing version of `path` as `copy`.
+struct ConflictCopy {
+  std::string path;
+  std::string copy;
+};
+
 struct ScanStats {
   uint64_t entries_seen = 0;     // files, directories and symlinks walked
   uint64_t files_hashed = 0;     // files whose contents were read
@@ -45,18 +61,14 @@ struct ScanStats {
   // they were widened (a folder new to the index is read whole). What it
   // found there replaces what an earlier scan said of those paths.
   fs::ChangedPaths covered;
+  // The versions recorded, path by path, at most kMaxChangesListed of them
+  // (records_written counts them all), and the conflict copies made.
+  std::vector<LocalChange> changes;
+  std::vector<ConflictCopy> conflict_copies;
 };
 inline constexpr size_t kMaxSkippedListed = 200;
-
-// A difference between a read replica's folder and the share's version,
-// which the replica cannot sign and so keeps to itself.
-struct LocalChange {
-  enum class Kind { kAdded, kModified, kDeleted };
-  std::string path;
-  Kind kind = Kind::kModified;
-  crypto::EntryKind entry_kind = crypto::EntryKind::kFile;
-};
-const char* LocalChangeName(LocalChange::Kind kind);  // "added", "modified", "deleted"
+// As many as the service's event log keeps: more would only be dropped.
+inline constexpr size_t kMaxChangesListed = 10'000;
 
 // Whether what is on disk is still what was indexed (kind, mode, and for
 // files size, and for files and symlinks mtime, ctime and inode).

@@ -12,6 +12,8 @@
 #include <asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
 #include "base/async.h"
 
 namespace tandem::service {
@@ -41,8 +43,29 @@ json LocalChangesJson(const std::vector<scan::LocalChange>& changes) {
   return {{"count", changes.size()}, {"paths", list}};
 }
 
+json AttachedJson(const sync::AttachedPeerStatus& p) {
+  return {{"device_id", p.device_id},
+          {"address", p.address},
+          {"index_received", p.caught_up},
+          {"records_sent", p.records_sent},
+          {"records_total", p.records_total}};
+}
+
 json SideJson(const sync::ConflictSide& side) {
   return {{"device", side.device7}, {"mtime_ns", side.mtime_ns}, {"size", side.size}, {"present", side.present}};
+}
+
+json AttachedJson(const std::vector<sync::AttachedPeerStatus>& peers) {
+  json list = json::array();
+  for (const auto& p : peers) list.push_back(AttachedJson(p));
+  return list;
+}
+
+// Each failed path with its reason; the reason alone says which path.
+json FailedJson(const std::vector<sync::NeedQueue::Failure>& failed) {
+  json list = json::array();
+  for (const auto& f : failed) list.push_back({{"path", f.path}, {"reason", f.reason}});
+  return list;
 }
 
 json ToJson(const ShareInfo& info) {
@@ -52,14 +75,22 @@ json ToJson(const ShareInfo& info) {
           {"mode", crypto::AccessModeName(info.mode)},
           {"enabled", info.enabled},
           {"state", info.state},
+          {"state_reason", info.state_reason},
+          {"completion", info.completion ? json(std::round(*info.completion * 10) / 10) : json(nullptr)},
           {"last_error", info.last_error},
           {"peers", info.peers},
           {"connected_devices", info.connected_devices},
           {"need_files", info.need_files},
           {"need_bytes", info.need_bytes},
+          {"need_deletes", info.need_deletes},
           {"received_bytes", info.received_bytes},
+          {"sent_bytes", info.sent_bytes},
+          {"download_rate", info.download_rate},
+          {"upload_rate", info.upload_rate},
+          {"last_in_sync", info.last_in_sync_unix},
+          {"attached_peers", AttachedJson(info.attached)},
           {"local_changes", LocalChangesJson(info.local_changes)},
-          {"failed", info.failed},
+          {"failed", FailedJson(info.failed)},
           {"skipped", info.skipped},
           {"index",
            {{"files", info.index.files},
@@ -74,6 +105,10 @@ json ToJson(const ShareInfo& info) {
 }
 
 json ToJson(const scan::ScanStats& s) { return ScanJson(s, std::nullopt); }
+
+// A long poll waits this long unless told otherwise, and an hour at most.
+constexpr uint64_t kDefaultPollMs = 30'000;
+constexpr uint64_t kMaxPollMs = 3'600'000;
 
 // Thrown by parameter accessors; becomes an "invalid params" error.
 struct BadParams {
@@ -96,6 +131,33 @@ class Params {
     auto s = v.get<std::string>();
     if (s.size() > 65536) throw BadParams{std::string("parameter '") + name + "' is too long"};
     return s;
+  }
+
+  // A whole number from 0 up; `fallback` when absent.
+  uint64_t Count(const char* name, std::optional<uint64_t> fallback) const {
+    if (!params_.is_object() || !params_.contains(name)) {
+      if (!fallback) throw BadParams{std::string("missing parameter '") + name + "'"};
+      return *fallback;
+    }
+    const json& v = params_.at(name);
+    if (v.is_number_integer() && v.get<int64_t>() < 0) {
+      throw BadParams{std::string("parameter '") + name + "' must be 0 or more, not " + v.dump()};
+    }
+    if (!v.is_number_unsigned()) throw BadParams{std::string("parameter '") + name + "' must be a whole number"};
+    return v.get<uint64_t>();
+  }
+
+  // A list of strings; empty when absent.
+  std::vector<std::string> Strings(const char* name) const {
+    if (!params_.is_object() || !params_.contains(name) || params_.at(name).is_null()) return {};
+    const json& v = params_.at(name);
+    if (!v.is_array()) throw BadParams{std::string("parameter '") + name + "' must be a list of strings"};
+    std::vector<std::string> out;
+    for (const json& item : v) {
+      if (!item.is_string()) throw BadParams{std::string("parameter '") + name + "' must be a list of strings"};
+      out.push_back(item.get<std::string>());
+    }
+    return out;
   }
 
   bool Bool(const char* name, std::optional<bool> fallback) const {
@@ -166,7 +228,13 @@ asio::awaitable<json> Call(Service& service, const std::string& method, const js
     auto r = service.ShareListPeers(p.String("share"));
     json list = json::array();
     if (r) {
-      for (const PeerInfo& peer : *r) list.push_back({{"address", peer.address}, {"state", peer.state}});
+      for (const PeerInfo& peer : *r) {
+        list.push_back({{"address", peer.address},
+                        {"state", peer.state},
+                        {"connected", peer.connected},
+                        {"device_id", peer.device_id},
+                        {"share", peer.share ? AttachedJson(*peer.share) : json(nullptr)}});
+      }
     }
     co_return FromResult(id, r, list);
   }
@@ -224,7 +292,21 @@ asio::awaitable<json> Call(Service& service, const std::string& method, const js
                    {"id", id},
                    {"result", {{"device_id", d.device_id}, {"device_name", d.device_name},
                                {"listen", d.listen}, {"config_dir", d.config_dir},
-                               {"listening_port", d.listening_port}}}};
+                               {"listening_port", d.listening_port}, {"last_event_id", d.last_event_id}}}};
+  }
+  if (method == "events_poll") {
+    const uint64_t since = p.Count("since", std::nullopt);
+    const uint64_t timeout_ms = p.Count("timeout_ms", kDefaultPollMs);
+    if (timeout_ms > kMaxPollMs) throw BadParams{"parameter 'timeout_ms' must be at most " + std::to_string(kMaxPollMs)};
+    const uint64_t limit = p.Count("limit", EventLog::kMaxPage);
+    auto r = co_await service.EventsPoll(since, std::chrono::milliseconds(timeout_ms), p.Strings("types"),
+                                         p.String("share", false), static_cast<size_t>(limit));
+    json events = json::array();
+    if (r) {
+      for (const Event& event : r->events) events.push_back(ToJson(event));
+    }
+    co_return FromResult(id, r, r ? json{{"events", std::move(events)}, {"last_id", r->last_id}, {"missed", r->missed}}
+                                  : json());
   }
   co_return ErrorResponse(id, kMethodNotFound, "unknown method '" + method + "'");
 }

@@ -97,7 +97,8 @@ Result<std::unique_ptr<Service>> Service::Create(Options options) {
     config.listen = address->ToString();
   }
   auto device = crypto::DeviceKey::FromSeed(*Base64UrlDecode(config.device_seed));
-  std::unique_ptr<Service> service(new Service(dir, std::move(config), *device, lock_fd, options.test_hooks));
+  std::unique_ptr<Service> service(
+      new Service(dir, std::move(config), *device, lock_fd, options.test_hooks, options.events_kept));
   TANDEM_RETURN_IF_ERROR(service->StartNetwork());
   return service;
 }
@@ -141,6 +142,7 @@ void Service::OpenEngine(Share& share, bool new_share) {
     if (why != share.last_error) spdlog::error("share {}: {}", name, why);
     share.last_error = std::move(why);
     share.retry_open = retry;
+    TellUnavailable(share, share.last_error);
   };
   // The folder must prove it is the share's before anything is opened,
   // created or written in it. Only a share that never had a repository
@@ -199,14 +201,26 @@ void Service::OpenEngine(Share& share, bool new_share) {
     return;
   }
   sync::ShareEngine::Options options{share.config.name, share.config.path, share.secrets, device_.ShortId(),
-                                     test_hooks_, [this, id = share.config.id] { OnHealthChanged(id); }};
+                                     device_.DeviceId(), test_hooks_, [this, id = share.config.id] { OnHealthChanged(id); },
+                                     [this, id = share.config.id](sync::EventType type, nlohmann::json data) {
+                                       events_.Add(type, id, std::move(data));
+                                     }};
   share.engine = std::make_shared<sync::ShareEngine>(io_, pool_, fs_, std::move(options), std::move(*repo),
                                                      std::move(*reader));
   share.engine->SetEnabled(share.config.enabled);
   if (!share.last_error.empty()) spdlog::info("share {}: available again", name);
   share.last_error.clear();
+  share.told_unavailable.clear();
   share.retry_open = false;
   share.open_backoff.Reset();
+}
+
+void Service::TellUnavailable(Share& share, const std::string& why) {
+  if (why == share.told_unavailable) return;
+  share.told_unavailable = why;
+  events_.Add(sync::EventType::kShareError, share.config.id, {{"message", why}});
+  events_.Add(sync::EventType::kShareStateChanged, share.config.id,
+              {{"state", sync::kStateError}, {"reason", why}, {"from", ""}});
 }
 
 void Service::OnHealthChanged(const std::string& id) {
@@ -221,6 +235,7 @@ void Service::OnHealthChanged(const std::string& id) {
     share.engine.reset();
     sync::EngineStatus status = engine->Status();
     share.last_error = status.last_error;
+    share.told_unavailable = status.last_error;  // the engine told it
     share.last_index = status.index;
     share.retry_open = true;
     share.next_open_try = {};
@@ -247,6 +262,8 @@ asio::awaitable<void> Service::RetryUnavailableShares() {
     bool opened = false;
     const auto now = std::chrono::steady_clock::now();
     for (auto& [id, share] : shares_) {
+      // A state change no event of the engine's marked is told within a second.
+      if (share->engine) share->engine->NoteState();
       if (share->engine || !share->retry_open || share->repairing || share->closing) continue;
       const bool folder_there = store::CheckShareFolder(share->config.path, share->secrets.share_id()).has_value();
       if (folder_there && now < share->next_open_try) continue;
@@ -263,8 +280,8 @@ asio::awaitable<void> Service::RetryUnavailableShares() {
 }
 
 Service::Service(stdfs::path config_dir, Config config, crypto::DeviceKey device, int lock_fd,
-                 sync::ShareEngine::TestHooks test_hooks)
-    : pool_(2), config_dir_(std::move(config_dir)), config_(std::move(config)),
+                 sync::ShareEngine::TestHooks test_hooks, size_t events_kept)
+    : pool_(2), events_(io_, events_kept), config_dir_(std::move(config_dir)), config_(std::move(config)),
       device_(device), lock_fd_(lock_fd), rescan_timer_(io_), retry_timer_(io_), test_hooks_(test_hooks) {
   for (ShareConfig& sc : config_.shares) {
     auto parsed = crypto::ParseToken(sc.secret);  // validated by LoadConfig
@@ -500,17 +517,23 @@ ShareInfo Service::InfoOf(const Share& share) const {
   info.enabled = share.config.enabled;
   info.peers = share.config.peers;
   if (!share.engine) {
-    info.state = "error";
+    info.state = sync::kStateError;
+    info.state_reason = share.last_error;
     info.last_error = share.last_error;
     info.index = share.last_index;
     return info;
   }
   sync::EngineStatus status = share.engine->Status();
   info.last_error = status.last_error;
-  info.state = !status.last_error.empty() ? "error"
-               : status.state != "idle"   ? status.state
-               : !share.config.enabled    ? "paused"
-                                          : "idle";
+  info.state = status.state;
+  info.state_reason = status.state_reason;
+  info.completion = status.completion;
+  info.need_deletes = status.need_deletes;
+  info.download_rate = status.download_rate;
+  info.upload_rate = status.upload_rate;
+  info.sent_bytes = status.sent_bytes;
+  info.last_in_sync_unix = status.last_in_sync_unix;
+  info.attached = std::move(status.peers);
   info.connected_devices = std::move(status.connected_devices);
   info.need_files = status.need_files;
   info.need_bytes = status.need_bytes;
@@ -576,8 +599,21 @@ Result<void> Service::ShareRemovePeer(const std::string& key, const std::string&
 Result<std::vector<PeerInfo>> Service::ShareListPeers(const std::string& key) const {
   TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
   std::vector<PeerInfo> peers;
+  std::vector<sync::AttachedPeerStatus> attached;
+  if (share->engine) attached = share->engine->Status().peers;
   for (const std::string& address : share->config.peers) {
-    peers.push_back({address, network_ ? network_->AddressState(address) : "not connected"});
+    PeerInfo peer{address, network_ ? network_->AddressState(address) : "not connected"};
+    peer.device_id = network_ ? network_->ConnectedDevice(address) : std::string();
+    peer.connected = !peer.device_id.empty();
+    for (const auto& a : attached) {
+      if (peer.connected && a.device_id == peer.device_id) peer.share = a;
+    }
+    peers.push_back(std::move(peer));
+  }
+  // Peers that dialled us, at an address not configured here.
+  for (const auto& a : attached) {
+    bool listed = std::any_of(peers.begin(), peers.end(), [&](const PeerInfo& p) { return p.device_id == a.device_id; });
+    if (!listed) peers.push_back({a.address, "connected (" + a.device_id + "), it dialled", a.device_id, true, a});
   }
   return peers;
 }
@@ -743,7 +779,33 @@ asio::awaitable<Result<std::string>> Service::ShareRepair(std::string key, bool 
 DeviceInfo Service::GetDeviceInfo() const {
   DeviceInfo info{device_.DeviceId(), config_.device_name, config_.listen, config_dir_.string(), 0, {}};
   if (network_) info.listening_port = network_->listening_port();
+  info.last_event_id = events_.last_id();
   return info;
+}
+
+asio::awaitable<Result<EventPage>> Service::EventsPoll(uint64_t since, std::chrono::milliseconds timeout,
+                                                       std::vector<std::string> types, std::string share,
+                                                       size_t limit) {
+  EventFilter filter;
+  for (const std::string& name : types) {
+    auto type = sync::ParseEventType(name);
+    if (!type) {
+      std::string known;
+      for (sync::EventType t : sync::AllEventTypes()) known += (known.empty() ? "" : ", ") + std::string(sync::EventTypeName(t));
+      co_return Invalid("unknown event type '" + name + "'; the types are " + known);
+    }
+    filter.types.insert(*type);
+  }
+  if (!share.empty()) {
+    auto found = Find(share);
+    if (!found) co_return found.error();
+    filter.share = (*found)->config.id;
+  }
+  if (limit < 1 || limit > EventLog::kMaxPage) {
+    co_return Invalid("limit must be from 1 to " + std::to_string(EventLog::kMaxPage));
+  }
+  if (timeout < std::chrono::milliseconds(0)) co_return Invalid("timeout_ms must be 0 or more");
+  co_return co_await events_.Poll(since, timeout, std::move(filter), limit);
 }
 
 }  // namespace tandem::service

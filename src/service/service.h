@@ -22,6 +22,7 @@
 #include "crypto/keys.h"
 #include "fs/filesystem.h"
 #include "service/config.h"
+#include "service/event_log.h"
 #include "service/share.h"
 #include "sync/network.h"
 
@@ -33,15 +34,25 @@ struct ShareInfo {
   std::string path;
   crypto::AccessMode mode = crypto::AccessMode::kWrite;
   bool enabled = true;
-  std::string state;  // "scanning", "syncing", "idle", "paused" or "error"
+  std::string state;         // one of sync::kState*: idle, scanning, syncing, waiting for peers, paused, error
+  std::string state_reason;  // why, in words
   std::string last_error;
+  // Percent of the share's version held here; none before a peer has sent
+  // its whole index (nobody knows the share's version yet).
+  std::optional<double> completion;
+  uint64_t need_deletes = 0;
+  uint64_t download_rate = 0;  // bytes a second
+  uint64_t upload_rate = 0;
+  uint64_t sent_bytes = 0;
+  int64_t last_in_sync_unix = 0;  // 0: not since the daemon started
+  std::vector<sync::AttachedPeerStatus> attached;
   std::vector<std::string> peers;
   std::vector<std::string> connected_devices;
   uint64_t need_files = 0;
   uint64_t need_bytes = 0;
   uint64_t received_bytes = 0;
   std::vector<scan::LocalChange> local_changes;  // read replicas
-  std::vector<std::string> failed;               // paths not brought up to date, each with why
+  std::vector<sync::NeedQueue::Failure> failed;  // paths not brought up to date, each with why
   std::vector<std::string> skipped;              // paths the last scan could not index, each with why
   store::IndexSummary index;
   scan::ScanStats last_scan;
@@ -51,6 +62,10 @@ struct ShareInfo {
 struct PeerInfo {
   std::string address;
   std::string state;  // "connected (DEVICE-ID)", "connecting", "retrying in N s: why", ...
+  std::string device_id;  // when connected
+  bool connected = false;
+  // How much of our version it has been sent, when it has the share attached.
+  std::optional<sync::AttachedPeerStatus> share;
 };
 
 struct DeviceInfo {
@@ -60,6 +75,7 @@ struct DeviceInfo {
   std::string config_dir;
   uint16_t listening_port = 0;
   std::vector<std::string> connected_devices;
+  uint64_t last_event_id = 0;  // to read events from now on (events_poll since)
 };
 
 class Service {
@@ -67,6 +83,7 @@ class Service {
   struct Options {
     std::filesystem::path config_dir;
     std::string listen;  // overrides the config's when not empty
+    size_t events_kept = EventLog::kDefaultCapacity;  // the event ring's size
     sync::ShareEngine::TestHooks test_hooks;  // for tests of other peers only
   };
 
@@ -116,18 +133,27 @@ class Service {
   // An empty folder is refused unless `force` (it may be an empty mount point).
   asio::awaitable<Result<std::string>> ShareRepair(std::string share, bool force);
   DeviceInfo GetDeviceInfo() const;
+  // Events after `since` (0: all kept) of the given types (names; none:
+  // all) and share (empty: all), at most `limit`; waits up to `timeout`
+  // for one (service/event_log.h). kInvalidArgument for an unknown type,
+  // a limit out of 1..10,000, a `since` from the future; kNotFound for an
+  // unknown share.
+  asio::awaitable<Result<EventPage>> EventsPoll(uint64_t since, std::chrono::milliseconds timeout,
+                                                std::vector<std::string> types, std::string share, size_t limit);
 
   const std::filesystem::path& config_dir() const { return config_dir_; }
 
  private:
   Service(std::filesystem::path config_dir, Config config, crypto::DeviceKey device, int lock_fd,
-          sync::ShareEngine::TestHooks test_hooks);
+          sync::ShareEngine::TestHooks test_hooks, size_t events_kept);
   Result<void> StartNetwork();
   // Opens the share's repository and starts its engine, or records why not.
   // `new_share`: the repository may be created (share_add, import).
   // Otherwise a missing or damaged one is an error that `tandem repair`
   // fixes, and a missing folder one that ends by itself (retry_open).
   void OpenEngine(Share& share, bool new_share);
+  // A share without an engine tells why (share_error, share_state_changed).
+  void TellUnavailable(Share& share, const std::string& why);
   asio::awaitable<void> RetryUnavailableShares();
   // A share's engine changed health: the network offers what can sync, and an
   // engine whose folder went away is closed (RetryUnavailableShares reopens).
@@ -146,6 +172,7 @@ class Service {
 
   asio::thread_pool pool_;  // declared before io_: outlives everything queued there
   asio::io_context io_;
+  EventLog events_;
   std::filesystem::path config_dir_;
   Config config_;
   crypto::DeviceKey device_;

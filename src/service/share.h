@@ -33,6 +33,8 @@ struct Share {
   // What the index held when the engine was last seen: shown while there
   // is none (the folder away), rather than zeros.
   store::IndexSummary last_index;
+  // Why it has no engine, as last told in events (to tell each reason once).
+  std::string told_unavailable;
 };
 
 }  // namespace tandem::service

@@ -71,7 +71,8 @@ void Assembler::Start(PullPlan& plan) {
   }
 }
 
-asio::awaitable<Result<void>> Assembler::Assemble(PullPlan& plan, bool whole) {
+asio::awaitable<Result<void>> Assembler::Assemble(PullPlan& plan, bool whole,
+                                                 std::function<void(uint64_t bytes)> on_block) {
   Result<void> fetched = Ok();
   try {
     if (whole) {
@@ -85,7 +86,7 @@ asio::awaitable<Result<void>> Assembler::Assemble(PullPlan& plan, bool whole) {
       };
       fetched = co_await fetcher_.Fetch(entry.blocks.front(), entry.path.str(), std::move(write));
     } else if (!plan.missing.empty()) {
-      fetched = co_await fetcher_.FetchInto(*plan.entry, plan.missing, plan.offsets, *plan.part);
+      fetched = co_await fetcher_.FetchInto(*plan.entry, plan.missing, plan.offsets, *plan.part, std::move(on_block));
     }
   } catch (const std::exception& e) {
     // Still closed on the pool below: closing may write and wait for the disk.

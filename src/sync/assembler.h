@@ -52,7 +52,8 @@ class Assembler {
   // Loop: the missing blocks fetched into the part file (or, `whole`, the
   // one block written as the file), which is then closed, and stamped with
   // the record's mode and mtime when complete.
-  asio::awaitable<Result<void>> Assemble(PullPlan& plan, bool whole);
+  // `on_block` (if any) is called on the loop with each fetched block's size.
+  asio::awaitable<Result<void>> Assemble(PullPlan& plan, bool whole, std::function<void(uint64_t bytes)> on_block = nullptr);
   // Loop: the assembled file made durable and moved into place, in a group.
   asio::awaitable<Result<void>> Finish(const crypto::Locator& locator, PullPlan plan);
 

@@ -52,7 +52,7 @@ asio::awaitable<Result<void>> BlockFetcher::Fetch(crypto::BlockRef block, const 
     };
     auto written = co_await RunOn(context_.pool.get_executor(), std::move(store_block));
     if (written) {
-      received_bytes_ += block.size;
+      received_.Add(block.size);
       co_return Ok();
     }
     if (written.error().code != ErrorCode::kInvalidArgument) {
@@ -70,7 +70,8 @@ asio::awaitable<Result<void>> BlockFetcher::Fetch(crypto::BlockRef block, const 
 
 asio::awaitable<Result<void>> BlockFetcher::FetchInto(const crypto::Entry& entry, const std::vector<size_t>& missing,
                                                       const std::vector<uint64_t>& offsets,
-                                                      fs::FileInAssembly& part) {
+                                                      fs::FileInAssembly& part,
+                                                      std::function<void(uint64_t bytes)> on_block) {
   std::optional<Error> failure;  // the first; the file's other blocks stop there
   std::function<asio::awaitable<void>(size_t)> fetch_one = [&](size_t k) -> asio::awaitable<void> {
     if (failure) co_return;
@@ -79,6 +80,7 @@ asio::awaitable<Result<void>> BlockFetcher::FetchInto(const crypto::Entry& entry
     auto place = [&part, offset = offsets[i]](ByteView plain) { return part.Write(offset, plain); };
     auto fetched = co_await Fetch(entry.blocks[i], entry.path.str(), std::move(place), [&failure] { return !failure; });
     if (!fetched && !failure) failure = fetched.error();
+    if (fetched && on_block) on_block(entry.blocks[i].size);
   };
   co_await ForEachConcurrently(missing.size(), kBlocksPerFile, std::move(fetch_one));
   if (failure) co_return *failure;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/async.h"
+#include "base/rate_meter.h"
 #include "base/bytes.h"
 #include "base/result.h"
 #include "crypto/record.h"
@@ -46,8 +47,10 @@ class BlockFetcher {
 
   // The blocks of `entry` numbered in `missing`, written into `part` at
   // their `offsets`, several at once; the first failure stops the rest.
+  // `on_block` (if any) is called on the loop with each block's size once it is written.
   asio::awaitable<Result<void>> FetchInto(const crypto::Entry& entry, const std::vector<size_t>& missing,
-                                          const std::vector<uint64_t>& offsets, fs::FileInAssembly& part);
+                                          const std::vector<uint64_t>& offsets, fs::FileInAssembly& part,
+                                          std::function<void(uint64_t bytes)> on_block = nullptr);
 
   // For a blind replica, which cannot check more than its length: `block`
   // as sealed bytes, from the first peer that sends a copy of the right
@@ -56,8 +59,10 @@ class BlockFetcher {
 
   // Block bytes received and kept since start (a blind replica counts its
   // own, CountReceived).
-  uint64_t received_bytes() const { return received_bytes_; }
-  void CountReceived(uint64_t bytes) { received_bytes_ += bytes; }
+  uint64_t received_bytes() const { return received_.total(); }
+  void CountReceived(uint64_t bytes) { received_.Add(bytes); }
+  // Bytes a second over the last few seconds.
+  uint64_t receive_rate() const { return received_.PerSecond(); }
 
   // Fetches waiting for a slot look again at whether they are still wanted.
   void WakeWaiters() { slots_.WakeAll(); }
@@ -73,7 +78,7 @@ class BlockFetcher {
   const OnRejected on_rejected_;
   static constexpr size_t kBlocksInFlight = 64;  // for the whole share
   AsyncSlots slots_;
-  uint64_t received_bytes_ = 0;
+  RateMeter received_;
   bool stopped_ = false;
 };
 

@@ -81,9 +81,10 @@ bool WinsOver(store::Repository& repo, const crypto::ShareSecrets& secrets, uint
   for (const crypto::Locator& written : settled.written) {
     auto stored = repo.GetRecord(written);
     auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
-    out.needs.emplace_back(written, Need{entry && !entry->deleted ? entry->size : 0});
+    out.needs.emplace_back(written, Need{entry && !entry->deleted ? entry->size : 0, entry && entry->deleted});
   }
   out.stored += settled.written.size();
+  if (!settled.copy_path.empty()) out.conflict_copies.push_back({mine->path.str(), settled.copy_path});
   // Same content (nothing written, nothing unsettled): the incoming
   // version wins by signature order.
   return settled.written.empty() && !settled.a_wins && !settled.unsettled;
@@ -140,6 +141,11 @@ AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& s
     }
     repo.PutRecord(record, entry ? std::string_view(entry->path.str()) : std::string_view());
     ++out.stored;
+    if (entry && out.changes.size() < scan::kMaxChangesListed) {
+      using Kind = scan::LocalChange::Kind;
+      out.changes.push_back({entry->path.str(), entry->deleted ? Kind::kDeleted : existing ? Kind::kModified : Kind::kAdded,
+                             entry->kind});
+    }
     ++as_sent;
     if (entry && !entry->deleted && secrets.CanWrite()) {
       // Another device kept our version of a file as a conflict copy: make
@@ -149,7 +155,7 @@ AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& s
       }
     }
     if (entry) {
-      out.needs.emplace_back(record.locator, Need{entry->deleted ? 0 : entry->size});
+      out.needs.emplace_back(record.locator, Need{entry->deleted ? 0 : entry->size, entry->deleted});
     } else {
       repo.SetRecordBlocks(record.locator, record.blocks);
     }

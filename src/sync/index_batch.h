@@ -21,6 +21,7 @@
 #include "crypto/keys.h"
 #include "crypto/record.h"
 #include "scan/conflict.h"
+#include "scan/scanner.h"
 #include "store/repository.h"
 #include "sync/need_queue.h"
 #include "tandem.pb.h"
@@ -63,6 +64,10 @@ struct AppliedBatch {
   // The sequence numbers the batch took, when every one of them holds a
   // record exactly as the peer sent it: the peer need not get them back.
   std::optional<std::pair<uint64_t, uint64_t>> verbatim;
+  // What the stored records change, path by path (as a scan names a
+  // change), at most scan::kMaxChangesListed; and the conflict copies made.
+  std::vector<scan::LocalChange> changes;
+  std::vector<scan::ConflictCopy> conflict_copies;
 };
 
 // Stores each record newer than the one held (in one transaction, with the

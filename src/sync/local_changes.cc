@@ -37,7 +37,7 @@ Result<Revert> RevertOnDisk(store::Repository& repo, fs::Filesystem& fs, const c
     auto stored = repo.GetRecord(locator);
     auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
     if (entry && !entry->deleted) {
-      Need need{entry->size, true, std::nullopt};
+      Need need{.bytes = entry->size, .revert = true, .revert_disk = std::nullopt};
       if (auto disk = fs.Lstat(root / change.path)) need.revert_disk = *disk;
       out.needs.emplace_back(locator, need);
       ++out.count;

@@ -35,7 +35,7 @@ class MemoryLink final : public PeerLink, public std::enable_shared_from_this<Me
   // Both sides detach and every later call fails as on a closed connection.
   void Close(std::string reason);
   // Why the link closed ("" while open): a batch the other side refused says so here.
-  const std::string& close_reason() const { return close_reason_; }
+  std::string close_reason() const override { return close_reason_; }
 
   // PeerLink.
   const std::string& device_id() const override { return peer_id_; }

@@ -8,7 +8,7 @@ void NeedQueue::Add(const std::vector<std::pair<crypto::Locator, Need>>& needs) 
   for (const auto& [locator, need] : needs) {
     // A newer record replaces a pending revert: it is a new share version,
     // and a local edit then is kept beside it, as for any read replica.
-    auto [it, fresh] = needs_.insert_or_assign(locator, Entry{need.bytes, ++generation_});
+    auto [it, fresh] = needs_.insert_or_assign(locator, Entry{need.bytes, ++generation_, need.deletion});
     if (need.revert) {
       reverts_.insert_or_assign(locator, need.revert_disk);
     } else {
@@ -32,7 +32,7 @@ std::optional<std::pair<crypto::Locator, uint64_t>> NeedQueue::Take() {
 }
 
 NeedQueue::Next NeedQueue::Finish(const crypto::Locator& locator, uint64_t generation, Outcome outcome,
-                                  const std::string& why, bool* why_is_new) {
+                                  const std::string& why, bool* why_is_new, const std::string& path) {
   if (why_is_new) *why_is_new = false;
   auto it = needs_.find(locator);
   if (it == needs_.end()) return Next::kDone;  // cleared meanwhile
@@ -52,9 +52,9 @@ NeedQueue::Next NeedQueue::Finish(const crypto::Locator& locator, uint64_t gener
     case Outcome::kFailed: {
       blocked_.insert(locator);
       // Retries of the same failure stay quiet; the status lists it meanwhile.
-      std::string& reason = failed_[locator];
-      if (reason != why) {
-        reason = why;
+      Failure& failure = failed_[locator];
+      if (failure.reason != why) {
+        failure = {path, why};
         if (why_is_new) *why_is_new = true;
       }
       return Next::kRetryLater;
@@ -83,7 +83,7 @@ void NeedQueue::Clear() {
 std::optional<Need> NeedQueue::Find(const crypto::Locator& locator) const {
   auto it = needs_.find(locator);
   if (it == needs_.end()) return std::nullopt;
-  Need need{it->second.bytes};
+  Need need{it->second.bytes, it->second.deletion};
   if (auto revert = reverts_.find(locator); revert != reverts_.end()) {
     need.revert = true;
     need.revert_disk = revert->second;
@@ -97,6 +97,11 @@ uint64_t NeedQueue::bytes() const {
   return total;
 }
 
+size_t NeedQueue::deletions() const {
+  return static_cast<size_t>(
+      std::count_if(needs_.begin(), needs_.end(), [](const auto& need) { return need.second.deletion; }));
+}
+
 std::vector<crypto::Locator> NeedQueue::locators() const {
   std::vector<crypto::Locator> out;
   out.reserve(needs_.size());
@@ -104,10 +109,10 @@ std::vector<crypto::Locator> NeedQueue::locators() const {
   return out;
 }
 
-std::vector<std::string> NeedQueue::failures() const {
-  std::vector<std::string> out;
-  for (const auto& [locator, reason] : failed_) out.push_back(reason);
-  std::sort(out.begin(), out.end());
+std::vector<NeedQueue::Failure> NeedQueue::failures() const {
+  std::vector<Failure> out;
+  for (const auto& [locator, failure] : failed_) out.push_back(failure);
+  std::sort(out.begin(), out.end(), [](const Failure& a, const Failure& b) { return a.reason < b.reason; });
   return out;
 }
 

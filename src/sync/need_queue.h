@@ -25,6 +25,7 @@ namespace tandem::sync {
 
 struct Need {
   uint64_t bytes = 0;
+  bool deletion = false;  // the path is to be deleted here
   bool revert = false;  // replace a read replica's local change...
   // ...as long as the disk is still as it was when the revert was asked
   // (nothing: the path was missing then). A later edit is kept instead.
@@ -55,8 +56,9 @@ class NeedQueue {
   std::optional<std::pair<crypto::Locator, uint64_t>> Take();
   // Records how the pull of `locator` (taken at `generation`) ended. With
   // kFailed, `why` is new (to be logged) if it differs from the last one.
+  // `path` names the failure in failures().
   Next Finish(const crypto::Locator& locator, uint64_t generation, Outcome outcome, const std::string& why = {},
-              bool* why_is_new = nullptr);
+              bool* why_is_new = nullptr, const std::string& path = {});
 
   // Blocked paths go back to the queue (a peer attached, records came).
   void RetryBlocked();
@@ -72,10 +74,15 @@ class NeedQueue {
   bool pulling() const { return blocked_.size() < needs_.size(); }
   size_t files() const { return needs_.size(); }
   uint64_t bytes() const;
+  size_t deletions() const;  // of files()
   // Every path needed (queued, being pulled, blocked), for sweeping part files.
   std::vector<crypto::Locator> locators() const;
-  // The reasons of the failed paths, sorted.
-  std::vector<std::string> failures() const;
+  // The failed paths with their reasons, sorted by reason.
+  struct Failure {
+    std::string path;
+    std::string reason;
+  };
+  std::vector<Failure> failures() const;
 
  private:
   // One per path a large share still needs: kept small (100,000 of them
@@ -83,12 +90,13 @@ class NeedQueue {
   struct Entry {
     uint64_t bytes = 0;
     uint64_t generation = 0;  // changes whenever a newer record asks for the path
+    bool deletion = false;
   };
   std::deque<crypto::Locator> queue_;
   std::map<crypto::Locator, Entry> needs_;  // queued, being pulled or blocked
   std::map<crypto::Locator, std::optional<fs::FileInfo>> reverts_;  // Need::revert_disk of those that revert
   std::set<crypto::Locator> blocked_;       // waiting for a peer that has the blocks
-  std::map<crypto::Locator, std::string> failed_;
+  std::map<crypto::Locator, Failure> failed_;
   uint64_t generation_ = 0;
 };
 

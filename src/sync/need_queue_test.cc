@@ -75,7 +75,8 @@ TEST(NeedQueue, AFailureIsListedWithItsReasonNewOnlyWhenTheReasonChanges) {
   taken = queue.Take();
   queue.Finish(L(1), taken->second, NeedQueue::Outcome::kFailed, "disk full", &is_new);
   EXPECT_FALSE(is_new) << "the same reason again is not logged again";
-  EXPECT_EQ(queue.failures(), std::vector<std::string>{"disk full"});
+  ASSERT_EQ(queue.failures().size(), 1u);
+  EXPECT_EQ(queue.failures()[0].reason, "disk full");
   queue.RetryBlocked();
   taken = queue.Take();
   queue.Finish(L(1), taken->second, NeedQueue::Outcome::kPulled);
@@ -106,7 +107,7 @@ TEST(NeedQueue, AFinishAfterClearChangesNothing) {
 
 TEST(NeedQueue, ARevertIsReplacedByANewerRecord) {
   NeedQueue queue;
-  queue.Add({{L(1), Need{5, true, std::nullopt}}});
+  queue.Add({{L(1), Need{.bytes = 5, .revert = true, .revert_disk = std::nullopt}}});
   ASSERT_TRUE(queue.Find(L(1))->revert);
   queue.Add({{L(1), Need{7}}});
   EXPECT_FALSE(queue.Find(L(1))->revert);
@@ -116,7 +117,7 @@ TEST(NeedQueue, ARevertKeepsTheDiskItWasAskedForUntilItIsPulled) {
   NeedQueue queue;
   fs::FileInfo disk;
   disk.size = 11;
-  queue.Add({{L(1), Need{5, true, disk}}, {L(2), Need{3, true, std::nullopt}}, {L(3), Need{4}}});
+  queue.Add({{L(1), Need{.bytes = 5, .revert = true, .revert_disk = disk}}, {L(2), Need{.bytes = 3, .revert = true, .revert_disk = std::nullopt}}, {L(3), Need{4}}});
   ASSERT_TRUE(queue.Find(L(1)));
   EXPECT_EQ(queue.Find(L(1))->revert_disk, disk);
   EXPECT_TRUE(queue.Find(L(2))->revert);

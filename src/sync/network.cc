@@ -206,6 +206,12 @@ void Network::SharesChanged() {
   for (auto& [device, session] : sessions_) session->SendOffers();
 }
 
+std::string Network::ConnectedDevice(const std::string& address) const {
+  auto it = dialers_.find(address);
+  if (it == dialers_.end() || it->second->device_id.empty()) return {};
+  return sessions_.count(it->second->device_id) ? it->second->device_id : std::string();
+}
+
 std::string Network::AddressState(const std::string& address) const {
   auto it = dialers_.find(address);
   if (it == dialers_.end()) return "not dialled (sync paused)";

@@ -46,6 +46,8 @@ class Network : public SessionHost {
 
   // "connected (DEVICE-ID)", "connecting", "retrying in 4 s: <error>", ...
   std::string AddressState(const std::string& address) const;
+  // The device connected at `address`, or empty.
+  std::string ConnectedDevice(const std::string& address) const;
 
   // SessionHost.
   std::vector<std::shared_ptr<ShareEndpoint>> OfferedShares() override { return offered_(); }

@@ -39,6 +39,10 @@ class PeerLink {
   // Whether this device dialled (the role a reader proof speaks for).
   virtual bool outgoing() const = 0;
   virtual bool closed() const = 0;
+  // Where the peer is ("tcp/HOST:PORT"), and why the link ended once it
+  // has (empty before); for what the user is shown.
+  virtual std::string address() const { return {}; }
+  virtual std::string close_reason() const { return {}; }
   // Queues a frame; never blocks.
   virtual void Send(wire::Frame frame) = 0;
   // Returns once the frames queued to this peer are few enough to add more.

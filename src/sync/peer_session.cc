@@ -77,6 +77,7 @@ asio::awaitable<void> PeerSession::Run() {
     host_.Unregister(this);
   }
   if (hello_received_) spdlog::info("peer {} disconnected: {}", device_id(), reason);
+  close_reason_ = reason.empty() ? "the connection ended" : reason;
   Close(reason);
   DetachAll();
 }

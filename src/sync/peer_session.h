@@ -84,6 +84,10 @@ class PeerSession final : public PeerLink, public std::enable_shared_from_this<P
   const Bytes& session_binding() const override { return connection_->session_binding(); }
   bool outgoing() const override { return connection_->outgoing(); }
   bool closed() const override { return connection_->closed(); }
+  std::string address() const override {
+    return outgoing() ? dial_address_ : connection_->remote_endpoint();
+  }
+  std::string close_reason() const override { return close_reason_; }
 
   const std::string& device_name() const { return device_name_; }
   const std::string& dial_address() const { return dial_address_; }
@@ -112,6 +116,7 @@ class PeerSession final : public PeerLink, public std::enable_shared_from_this<P
   std::shared_ptr<net::Connection> connection_;
   SessionHost& host_;
   std::string dial_address_;
+  std::string close_reason_;  // once the session ended
   std::string device_name_;
   bool hello_received_ = false;
   std::map<std::string, std::shared_ptr<ShareEndpoint>> common_;  // by offer bytes

@@ -22,6 +22,7 @@ struct AttachedPeer {
   bool dirty = false;    // records were added since the push last looked
   uint64_t cursor = 0;   // our last sequence sent
   bool writes = false;   // proved it writes (last index request): sent no record signatures it makes itself
+  bool caught_up = false;  // it has sent us its whole index (a batch marked caught_up)
 };
 
 class PeerSet {

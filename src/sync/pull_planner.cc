@@ -94,6 +94,7 @@ PullPlan PullPlanner::Plan(const crypto::Locator& locator,
   if (auto ok = check_folder_(); !ok) return plan.Stop(PullPlan::Step::kUnavailable, ok.error().message);
   const PullFacts facts = GatherFacts(*plan.entry, revert_asked);
   const PullDecision decision = DecidePull(facts);
+  plan.action = decision.action;
   plan.expected_local = facts.indexed;
   plan.revert = facts.revert ? revert_asked : std::nullopt;
   if (decision.move_edit_aside) {

@@ -41,6 +41,7 @@ struct PullPlan {
     kUnavailable,  // the folder is not the share's now (`error`)
   };
   Step step = Step::kDone;
+  PullAction action = PullAction::kNothing;  // what was decided (and, unless kFetch, done)
   std::optional<crypto::Entry> entry;
   uint64_t seq = 0;
   VersionVector vector;  // of the record being applied

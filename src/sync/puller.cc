@@ -23,6 +23,21 @@ constexpr int kPullWorkers = 256;  // files assembled at once
 // Records read at once when looking for what the disk does not hold yet.
 constexpr size_t kRecordsPerPage = 1024;
 
+// What a pull does, as item events name it (Syncthing's words); empty for
+// what the user does not see happen (the index catching up with the disk).
+std::string_view ItemAction(const PullPlan& plan) {
+  switch (plan.action) {
+    case PullAction::kRemove: return "delete";
+    case PullAction::kSetMetadata: return "metadata";
+    case PullAction::kMakeFolder:
+    case PullAction::kMakeSymlink:
+    case PullAction::kFetch: return "update";
+    case PullAction::kRefuseUnsafe:
+    case PullAction::kRefuseFolded: return plan.entry->deleted ? "delete" : "update";
+    default: return "";
+  }
+}
+
 // What it takes for the disk to hold `entry`, or nothing when it does. A
 // disk that holds this version's content gets its vector: a local edit
 // then descends from it.
@@ -32,7 +47,7 @@ std::optional<Need> NeedOf(store::Repository& repo, const crypto::Entry& entry, 
                                  : local && local->kind == entry.kind && local->mode == entry.mode &&
                                        (entry.kind == crypto::EntryKind::kDirectory ||
                                         (local->blocks == entry.blocks && local->size == entry.size));
-  if (!satisfied) return Need{entry.deleted ? 0 : entry.size};
+  if (!satisfied) return Need{entry.deleted ? 0 : entry.size, entry.deleted};
   if (local && local->vector != vector) {
     local->vector = vector;
     repo.PutFileState(*local);
@@ -78,6 +93,7 @@ void ShareEngine::StartPullers() {
       LogErrors(self, "puller")(e);
     });
   }
+  NoteState();
 }
 
 asio::awaitable<void> ShareEngine::ComputeNeedsFromStore() {
@@ -127,7 +143,8 @@ asio::awaitable<void> ShareEngine::PullWorker() {
     }
     if (!needs_.Contains(locator)) continue;  // shut down meanwhile
     bool new_reason = false;
-    NeedQueue::Next then = needs_.Finish(locator, generation, pulled.outcome, pulled.why, &new_reason);
+    NeedQueue::Next then = needs_.Finish(locator, generation, pulled.outcome, pulled.why, &new_reason, pulled.path);
+    TellPulled(pulled, new_reason);
     if (then == NeedQueue::Next::kPullAgain) continue;  // a newer record arrived while this one was pulled
     switch (pulled.outcome) {
       case NeedQueue::Outcome::kPulled:
@@ -135,6 +152,7 @@ asio::awaitable<void> ShareEngine::PullWorker() {
         // it was for): nothing will resume it.
         assembler_.DropPartFile(locator);
         retry_backoff_.Reset();
+        if (needs_.files() == 0) NoteState();
         continue;
       case NeedQueue::Outcome::kWaiting:
         // Retried when a peer (re)attaches or sends records.
@@ -145,6 +163,22 @@ asio::awaitable<void> ShareEngine::PullWorker() {
         break;
     }
     ScheduleRetry();
+    NoteState();
+  }
+}
+
+void ShareEngine::TellPulled(const PullOutcome& pulled, bool why_is_new) {
+  if (pulled.action.empty() || !options_.events) return;
+  // A fetch was told when it started; what the plan did alone starts and
+  // ends here.
+  if (!pulled.started) {
+    Emit(EventType::kItemStarted, {{"path", pulled.path}, {"action", pulled.action}, {"size", pulled.size}});
+  }
+  nlohmann::json finished = {{"path", pulled.path}, {"action", pulled.action}, {"size", pulled.size}};
+  if (pulled.outcome != NeedQueue::Outcome::kPulled) finished["error"] = pulled.why;
+  Emit(EventType::kItemFinished, std::move(finished));
+  if (pulled.outcome == NeedQueue::Outcome::kFailed && why_is_new) {
+    Emit(EventType::kItemFailed, {{"path", pulled.path}, {"action", pulled.action}, {"reason", pulled.why}});
   }
 }
 
@@ -153,6 +187,7 @@ void ShareEngine::OnPullersIdle() {
   scans_.OnPullersIdle();
   // The summary shown to the user catches up with what was pulled.
   RefreshSummary();
+  NoteState();
 }
 
 // A failure of the assembly is waited out when no peer had the blocks
@@ -180,10 +215,20 @@ asio::awaitable<ShareEngine::PullOutcome> ShareEngine::PullOne(crypto::Locator l
   };
   auto plan = co_await RunOn(strand_, std::move(plan_in_transaction));
   assembler_.KeepPartFile(locator, plan);
+  // What the item events say of it.
+  auto outcome = [&plan](NeedQueue::Outcome outcome, std::string why) {
+    PullOutcome out{outcome, std::move(why)};
+    if (plan.entry) {
+      out.path = plan.entry->path.str();
+      out.action = ItemAction(plan);
+      out.size = plan.entry->deleted ? 0 : plan.entry->size;
+    }
+    return out;
+  };
   switch (plan.step) {
-    case PullPlan::Step::kDone: co_return PullOutcome{NeedQueue::Outcome::kPulled, {}};
+    case PullPlan::Step::kDone: co_return outcome(NeedQueue::Outcome::kPulled, {});
     case PullPlan::Step::kRetryLater:
-    case PullPlan::Step::kLookAlike: co_return PullOutcome{NeedQueue::Outcome::kFailed, plan.error};
+    case PullPlan::Step::kLookAlike: co_return outcome(NeedQueue::Outcome::kFailed, plan.error);
     case PullPlan::Step::kUnavailable: co_return PullOutcome{NeedQueue::Outcome::kWaiting, plan.error};
     case PullPlan::Step::kLocalChange:
       // The disk holds something not yet indexed: index it first, then plan
@@ -192,7 +237,13 @@ asio::awaitable<ShareEngine::PullOutcome> ShareEngine::PullOne(crypto::Locator l
       co_return PullOutcome{NeedQueue::Outcome::kWaiting, "waiting for a local change to be indexed"};
     case PullPlan::Step::kFetch: break;
   }
-  co_return AssemblyOutcome(co_await AssembleAndFinish(locator, std::move(plan)));
+  PullOutcome fetched = outcome(NeedQueue::Outcome::kPulled, {});
+  Emit(EventType::kItemStarted, {{"path", fetched.path}, {"action", fetched.action}, {"size", fetched.size}});
+  fetched.started = true;
+  PullOutcome assembled = AssemblyOutcome(co_await AssembleAndFinish(locator, std::move(plan)));
+  fetched.outcome = assembled.outcome;
+  fetched.why = std::move(assembled.why);
+  co_return fetched;
 }
 
 asio::awaitable<Result<void>> ShareEngine::AssembleAndFinish(crypto::Locator locator, PullPlan plan) {
@@ -214,7 +265,19 @@ asio::awaitable<Result<void>> ShareEngine::AssembleAndFinish(crypto::Locator loc
     plan = co_await RunOn(pool_.get_executor(), std::move(start));
     if (plan.step == PullPlan::Step::kRetryLater) co_return MakeError(ErrorCode::kIo, plan.error);
   }
-  if (auto assembled = co_await assembler_.Assemble(plan, whole); !assembled) co_return assembled;
+  // Progress is told of files assembled from blocks; one written whole
+  // is there at once.
+  std::function<void(uint64_t)> on_block;
+  if (!whole) {
+    uint64_t reused_bytes = plan.entry->size;
+    for (size_t i : plan.missing) reused_bytes -= plan.entry->blocks[i].size;
+    progress_.Begin(locator, plan.entry->path.str(), plan.entry->size, reused_bytes,
+                    plan.entry->blocks.size() - plan.missing.size(), plan.missing.size());
+    on_block = [self, locator](uint64_t bytes) { self->progress_.Fetched(locator, bytes); };
+  }
+  auto assembled = co_await assembler_.Assemble(plan, whole, std::move(on_block));
+  if (!whole) progress_.End(locator, assembled.has_value());
+  if (!assembled) co_return assembled;
   co_return co_await assembler_.Finish(locator, std::move(plan));
 }
 

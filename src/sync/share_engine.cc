@@ -38,7 +38,10 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
       sender_(context_, reader_, epoch_),
       fetcher_(context_, peers_, [this](std::string why) { last_error_ = std::move(why); }),
       blind_(context_, repo_, fetcher_, [this] { return !shut_down_ && enabled_; },
-             [this](store::IndexSummary summary) { index_ = std::move(summary); }),
+             [this](store::IndexSummary summary) {
+               index_ = std::move(summary);
+               NoteState();
+             }),
       group_commit_(context_, [this](const std::function<void()>& group) { return InCheckedTransaction(group); },
                     [this](const store::StoreError& e) { ReportStoreError(e, "moving finished files into place"); }),
       planner_(context_, repo_, options_.device_short_id, [this] { return CheckFolder(); }),
@@ -48,8 +51,69 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
                      self->scans_.ScanEntrySoon(std::move(path));
                    });
                  }),
+      progress_(loop, [this](nlohmann::json data) { Emit(EventType::kDownloadProgress, std::move(data)); }),
       retry_timer_(loop), large_pulls_(loop.get_executor(), kLargePulls) {
   guard_->PinDatabase(options_.root / RelPath::kRepoDirName / store::kIndexFileName);
+}
+
+void ShareEngine::Emit(EventType type, nlohmann::json data) {
+  if (options_.events) options_.events(type, std::move(data));
+}
+
+std::pair<std::string_view, std::string> ShareEngine::CurrentState() const {
+  if (!health_.ok()) return {kStateError, health_.fault()};
+  if (!last_error_.empty()) return {kStateError, last_error_};
+  if (!enabled_) return {kStatePaused, "paused: nothing is sent or received until `tandem resume`"};
+  if (scans_.scanning()) return {kStateScanning, "looking for changes in the folder"};
+  for (const auto& peer : peers_.all()) {
+    if (!peer->caught_up) return {kStateSyncing, "receiving the index of " + peer->link->device_id()};
+  }
+  if (needs_.pulling() || blind_.fetching()) {
+    return {kStateSyncing, std::to_string(needs_.files()) + " paths to bring up to date"};
+  }
+  if (peers_.empty()) {
+    return {kStateWaitingForPeers, met_peer_ ? "no peer is connected" : "no peer has connected yet"};
+  }
+  if (needs_.files() > 0) {
+    const size_t failed = needs_.failures().size();
+    return {kStateIdle, failed > 0 ? std::to_string(failed) + " paths cannot be synced (see failed)"
+                                   : std::to_string(needs_.files()) + " paths wait for blocks no connected peer has"};
+  }
+  return {kStateIdle, ""};
+}
+
+void ShareEngine::NoteState() {
+  if (shut_down_) return;
+  auto [state, reason] = CurrentState();
+  const bool in_sync = state == kStateIdle && needs_.files() == 0 && met_peer_;
+  if (in_sync) last_in_sync_unix_ = UnixNow();
+  if (state != told_state_) {
+    nlohmann::json data = {{"state", state}, {"reason", reason}, {"from", told_state_}};
+    told_state_ = std::string(state);
+    Emit(EventType::kShareStateChanged, std::move(data));
+  }
+  const std::string error = !health_.ok() ? health_.fault() : last_error_;
+  if (error != told_error_) {
+    told_error_ = error;
+    if (!error.empty()) Emit(EventType::kShareError, {{"message", error}});
+  }
+}
+
+void ShareEngine::TellChanges(EventType type, const std::vector<scan::LocalChange>& changes,
+                              const std::vector<scan::ConflictCopy>& conflicts, const std::string& device,
+                              bool kept_local) {
+  if (!options_.events) return;
+  for (const scan::LocalChange& change : changes) {
+    nlohmann::json data = {{"path", change.path},
+                           {"kind", scan::LocalChangeName(change.kind)},
+                           {"type", crypto::EntryKindName(change.entry_kind)},
+                           {"device", device}};
+    if (kept_local) data["kept_local"] = true;
+    Emit(type, std::move(data));
+  }
+  for (const scan::ConflictCopy& conflict : conflicts) {
+    Emit(EventType::kConflictCreated, {{"path", conflict.path}, {"copy", conflict.copy}, {"device", device}});
+  }
 }
 
 void ShareEngine::Spawn(asio::awaitable<void> work, const char* what) {
@@ -76,11 +140,13 @@ void ShareEngine::OnFailed() {
   auto peers = peers_.all();
   for (const auto& peer : peers) Detach(peer->link.get());
   if (options_.on_health_changed) options_.on_health_changed();
+  NoteState();
 }
 
 void ShareEngine::OnRecovered() {
   last_error_.clear();
   if (options_.on_health_changed) options_.on_health_changed();
+  NoteState();
   RetryBlockedNeeds();
   ScheduleScan();
   if (options_.secrets.CanRead()) {
@@ -104,6 +170,7 @@ void ShareEngine::RefreshSummary() {
 
 void ShareEngine::Start() {
   ScheduleScan();
+  NoteState();
   health_.StartWatching();
   // Read replicas watch too: their local changes are tracked and reported.
   if (options_.secrets.CanRead()) {
@@ -141,6 +208,7 @@ asio::awaitable<Result<void>> ShareEngine::Shutdown(bool delete_repo) {
   sender_.Stop();
   fetcher_.Stop();
   blind_.Stop();
+  progress_.Stop();
   large_pulls_.WakeAll();
   auto peers = peers_.all();
   for (const auto& peer : peers) Detach(peer->link.get());
@@ -174,6 +242,7 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::RunScan(fs::ChangedPaths c
                         "this share is a blind replica: it holds no files to scan");
   }
   scans_.ScanStarted();
+  NoteState();
   auto self = shared_from_this();
   fs::ChangedPaths failed_scope = changed;
   auto work = [self, record_now = std::move(record_now), changed = std::move(changed)]() mutable {
@@ -197,6 +266,7 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::RunScan(fs::ChangedPaths c
     spdlog::warn("share {}: {}", options_.name, last_error_);
     scans_.ScanFailed(failed_scope);
   }
+  NoteState();
   co_return outcome.stats;
 }
 
@@ -231,7 +301,21 @@ void ShareEngine::TakeScan(ScanOutcome& outcome) {
   const scan::ScanStats& s = *outcome.stats;
   last_error_.clear();
   index_ = outcome.summary;
+  TellChanges(EventType::kLocalChangeDetected, s.changes, s.conflict_copies, options_.device_id);
+  // A read replica's changes are not recorded: those new since the last
+  // scan are told as they are found.
+  std::set<std::pair<std::string, scan::LocalChange::Kind>> known_changes;
+  if (options_.events && !options_.secrets.CanWrite()) {
+    for (const scan::LocalChange& change : report_.local_changes()) known_changes.emplace(change.path, change.kind);
+  }
   const bool local_changes_changed = report_.Take(s, std::move(outcome.local_changes), UnixNow());
+  if (local_changes_changed && options_.events && !options_.secrets.CanWrite()) {
+    std::vector<scan::LocalChange> found;
+    for (const scan::LocalChange& change : report_.local_changes()) {
+      if (!known_changes.count({change.path, change.kind})) found.push_back(change);
+    }
+    TellChanges(EventType::kLocalChangeDetected, found, {}, options_.device_id, /*kept_local=*/true);
+  }
   if (local_changes_changed) {
     spdlog::info("share {}: {} local changes (a {} replica keeps them to itself)", options_.name,
                  report_.local_changes().size(), crypto::AccessModeName(options_.secrets.mode()));
@@ -258,6 +342,7 @@ void ShareEngine::SetEnabled(bool enabled) {
     auto peers = peers_.all();
     for (const auto& peer : peers) Detach(peer->link.get());
   }
+  NoteState();
 }
 
 void ShareEngine::Attach(std::shared_ptr<PeerLink> peer, std::string offer) {
@@ -265,6 +350,8 @@ void ShareEngine::Attach(std::shared_ptr<PeerLink> peer, std::string offer) {
   auto link = peers_.Add(peer, std::move(offer));
   if (!link) return;  // attached already
   spdlog::info("share {}: peer {} attached", options_.name, peer->device_id());
+  Emit(EventType::kPeerConnected, {{"device", peer->device_id()}, {"address", peer->address()}});
+  NoteState();
   // Ask for what we have not seen of the peer's store yet.
   auto self = shared_from_this();
   asio::co_spawn(loop_, RequestIndex(link), LogErrors(self, "index request"));
@@ -300,7 +387,11 @@ void ShareEngine::Detach(PeerLink* peer) {
   // Logged before the removal, which may drop the last reference to the peer.
   if (!peers_.Find(peer)) return;
   spdlog::info("share {}: peer {} detached", options_.name, peer->device_id());
+  std::string reason = peer->close_reason();
+  if (reason.empty()) reason = shut_down_ ? "the share was closed" : !enabled_ ? "the share was paused" : !healthy() ? "the share stopped syncing: " + health_.fault() : "the peer stopped sharing it";
+  Emit(EventType::kPeerDisconnected, {{"device", peer->device_id()}, {"address", peer->address()}, {"reason", reason}});
   peers_.Remove(peer);
+  NoteState();
 }
 
 asio::awaitable<void> ShareEngine::OnIndexRequest(std::shared_ptr<PeerLink> peer, wire::IndexRequest request) {
@@ -320,29 +411,41 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerLink
   if (!link) co_return Ok();
   auto self = shared_from_this();
   const std::string device = peer->device_id();
+  const bool batch_caught_up = batch.caught_up();
   auto checked = co_await CheckBatch(pool_, options_.secrets, std::make_shared<wire::IndexBatch>(std::move(batch)));
   if (!checked) co_return checked.error();
   auto& [records, progress] = *checked;
   const size_t received = records.size();
+  const bool caught_up = batch_caught_up;
   auto apply = [self, device, progress = std::move(progress),
-                records = std::move(records)]() -> std::optional<AppliedBatch> {
+                records = std::move(records)]() -> std::optional<std::pair<AppliedBatch, store::IndexSummary>> {
     // Settling may copy a local file; and records of a folder that is not
     // the share's any more must not be taken as received there.
     if (!self->repo_ || !self->CheckFolder()) return std::nullopt;
-    return ApplyRecords(*self->repo_, self->options_.secrets, self->replica_id_, {self->fs_, self->options_.root},
-                        device, progress, records);
+    AppliedBatch applied = ApplyRecords(*self->repo_, self->options_.secrets, self->replica_id_,
+                                        {self->fs_, self->options_.root}, device, progress, records);
+    // A few rows (kept by triggers): what completion is measured against.
+    store::IndexSummary summary = applied.stored > 0 ? self->repo_->Summarize() : store::IndexSummary{};
+    return std::make_pair(std::move(applied), summary);
   };
   // A failure here is this device's, not the peer's: the share stops (and
   // the connection, which may carry other shares, stays up). The batch is
   // asked for again when the peer attaches next, from the stored progress.
-  std::optional<AppliedBatch> applied;
+  std::optional<std::pair<AppliedBatch, store::IndexSummary>> result;
   try {
-    applied = co_await RunOn(strand_, std::move(apply));
+    result = co_await RunOn(strand_, std::move(apply));
   } catch (const store::StoreError& e) {
     ReportStoreError(e, "storing records from " + device);
     co_return Ok();
   }
-  if (!applied) co_return Ok();  // gone, or the folder is not the share's: CheckFolder stopped it
+  if (!result) co_return Ok();  // gone, or the folder is not the share's: CheckFolder stopped it
+  AppliedBatch* applied = &result->first;
+  if (applied->stored > 0 && !shut_down_) index_ = result->second;
+  TellChanges(EventType::kRemoteChangeDetected, applied->changes, applied->conflict_copies, device);
+  if (caught_up && !link->caught_up) {
+    link->caught_up = true;
+    met_peer_ = true;
+  }
   spdlog::debug("share {}: {} records from {}, {} stored", options_.name, received, device, applied->stored);
   if (applied->stored > 0) {
     // Echoing a peer's own records back would cost it a signature check
@@ -356,6 +459,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerLink
     if (!options_.secrets.CanRead()) StartBlindFetch();
     sender_.PushUpdates(peers_);  // relay to our other peers
   }
+  NoteState();
   co_return Ok();
 }
 
@@ -366,7 +470,9 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
   refused.set_not_available(true);
   if (shut_down_ || !enabled_ || !healthy()) co_return refused;
   try {
-    co_return co_await block_server_.Answer(request, peer_reads);
+    wire::BlockResponse response = co_await block_server_.Answer(request, peer_reads);
+    sent_.Add(response.sealed().size() + response.plain().size());
+    co_return response;
   } catch (const store::StoreError& e) {
     ReportStoreError(e, "serving a block");  // answered "not available": the peer asks elsewhere
   }
@@ -375,20 +481,32 @@ asio::awaitable<wire::BlockResponse> ShareEngine::OnBlockRequest(wire::BlockRequ
 
 EngineStatus ShareEngine::Status() const {
   EngineStatus status;
-  if (scans_.scanning()) {
-    status.state = "scanning";
-  } else if (needs_.pulling()) {
-    status.state = "syncing";
-  } else {
-    status.state = "idle";
-  }
+  auto [state, reason] = CurrentState();
+  status.state = std::string(state);
+  status.state_reason = std::move(reason);
   status.need_files = needs_.files();
+  status.need_deletes = needs_.deletions();
   status.received_bytes = fetcher_.received_bytes();
+  status.download_rate = fetcher_.receive_rate();
+  status.sent_bytes = sent_.total();
+  status.upload_rate = sent_.PerSecond();
   status.need_bytes = needs_.bytes();
-  if (blind_.fetching() && status.state == "idle") status.state = "syncing";
   status.need_blocks = blind_.missing_blocks();
   status.need_bytes += blind_.missing_bytes();
-  for (const auto& peer : peers_.all()) status.connected_devices.push_back(peer->link->device_id());
+  if (met_peer_) {
+    // As Syncthing measures it: the bytes of the share's version this
+    // device holds; never 100 while anything is still needed.
+    const uint64_t total = options_.secrets.CanRead() ? index_.bytes : index_.sealed_bytes + status.need_bytes;
+    double percent = total == 0 ? 100.0 : 100.0 * (1.0 - static_cast<double>(std::min(status.need_bytes, total)) / total);
+    if (status.need_files > 0 || status.need_blocks > 0) percent = std::min(percent, 99.9);
+    status.completion = percent;
+  }
+  status.last_in_sync_unix = last_in_sync_unix_;
+  for (const auto& peer : peers_.all()) {
+    status.connected_devices.push_back(peer->link->device_id());
+    status.peers.push_back({peer->link->device_id(), peer->link->address(), peer->caught_up, peer->cursor,
+                            index_.max_seq});
+  }
   status.local_changes = report_.local_changes();
   status.index = index_;
   status.last_scan = report_.last_scan();

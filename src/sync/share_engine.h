@@ -44,6 +44,7 @@
 
 #include "base/async.h"
 #include "base/backoff.h"
+#include "base/rate_meter.h"
 #include "base/result.h"
 #include "crypto/keys.h"
 #include "crypto/record.h"
@@ -58,6 +59,8 @@
 #include "sync/block_fetcher.h"
 #include "sync/block_server.h"
 #include "sync/conflicts.h"
+#include "sync/download_progress.h"
+#include "sync/events.h"
 #include "sync/group_commit.h"
 #include "sync/index_batch.h"
 #include "sync/index_sender.h"
@@ -73,10 +76,30 @@
 
 namespace tandem::sync {
 
+// A peer attached to the share, and how far the index exchange has come.
+struct AttachedPeerStatus {
+  std::string device_id;
+  std::string address;
+  bool caught_up = false;      // it has sent us its whole index
+  uint64_t records_sent = 0;   // our records it has been sent (by sequence)...
+  uint64_t records_total = 0;  // ... of all we hold
+};
+
 struct EngineStatus {
-  std::string state;  // "scanning", "syncing", "idle"
+  std::string state;         // one of the kState* of events.h
+  std::string state_reason;  // why, in words (empty when idle)
+  // How much of the share's version this device holds, in percent: none
+  // until a peer has sent its whole index since the engine started (before
+  // that, nobody knows what the share's version is).
+  std::optional<double> completion;
   uint64_t need_files = 0;
+  uint64_t need_deletes = 0;  // of need_files: paths to delete here
   uint64_t need_bytes = 0;
+  uint64_t download_rate = 0;  // bytes a second, over the last few seconds
+  uint64_t upload_rate = 0;
+  uint64_t sent_bytes = 0;         // block bytes served to peers since start
+  int64_t last_in_sync_unix = 0;   // last time a peer's whole index was here and nothing was needed
+  std::vector<AttachedPeerStatus> peers;
   uint64_t need_blocks = 0;     // blind: sealed blocks no peer had in the last pass
   uint64_t received_bytes = 0;  // block bytes fetched from peers since start
   std::vector<std::string> connected_devices;
@@ -87,7 +110,7 @@ struct EngineStatus {
   int64_t last_scan_unix = 0;
   std::string last_error;
   // Paths this device cannot bring up to date, each with why.
-  std::vector<std::string> failed;
+  std::vector<NeedQueue::Failure> failed;
   // Paths the last scan could not index, each with why (special files,
   // unreadable files, names that cannot be synced).
   std::vector<std::string> skipped;
@@ -130,9 +153,12 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
     std::filesystem::path root;
     crypto::ShareSecrets secrets;
     uint64_t device_short_id = 0;
+    std::string device_id;  // this device's, as events name it
     TestHooks test_hooks;
     // Called on the loop whenever health() changes.
     std::function<void()> on_health_changed;
+    // What happens, as it happens (events.h); may be empty.
+    EventSink events;
   };
 
   // Why the share is not syncing now (share_health.h).
@@ -183,6 +209,10 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   void OnFailure(std::exception_ptr error, const char* what) override { LogErrors(shared_from_this(), what)(error); }
 
   EngineStatus Status() const;
+  // Emits share_state_changed (and share_error) if the state moved since
+  // last told. The engine calls it where the state may change; the Service
+  // also calls it each second, to catch what no such place saw.
+  void NoteState();
   Health health() const { return health_.state(); }
   bool healthy() const { return health_.ok(); }
   // A repository call failed with `error` while doing `what`: the share
@@ -222,12 +252,28 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   void SendForgedEdits();
   // The summary shown to the user, read afresh from the store.
   void RefreshSummary();
+  void Emit(EventType type, nlohmann::json data);
+  // The state a status shows, and why.
+  std::pair<std::string_view, std::string> CurrentState() const;
+  // Changes found by a scan or a peer's batch, told as `type` events, and
+  // the conflict copies they made.
+  void TellChanges(EventType type, const std::vector<scan::LocalChange>& changes,
+                   const std::vector<scan::ConflictCopy>& conflicts, const std::string& device, bool kept_local = false);
+
 
   // Puller (puller.cc).
   struct PullOutcome {
     NeedQueue::Outcome outcome;
     std::string why;  // unless pulled
+    // What the pull did, for item_* events: the path, "update",
+    // "metadata" or "delete" (empty: nothing the user sees), the size.
+    std::string path;
+    std::string_view action;
+    uint64_t size = 0;
+    bool started = false;  // item_started told already
   };
+  // item_started/finished (and item_failed, when `why_is_new`) for a pull that ended.
+  void TellPulled(const PullOutcome& pulled, bool why_is_new);
   void AddNeeds(const std::vector<std::pair<crypto::Locator, Need>>& needs);
   void StartPullers();
   asio::awaitable<void> PullWorker();
@@ -284,6 +330,14 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   GroupCommit group_commit_;
   PullPlanner planner_;
   Assembler assembler_;
+
+  // What is told (events.h).
+  std::string told_state_;
+  std::string told_error_;
+  bool met_peer_ = false;  // a peer has sent its whole index since start
+  int64_t last_in_sync_unix_ = 0;
+  RateMeter sent_;  // block bytes served
+  DownloadProgress progress_;
 
   // Pulling.
   NeedQueue needs_;

@@ -29,7 +29,16 @@ class Engines : public ::testing::Test {
     TempDir dir;
     FaultFilesystem fs;
     std::shared_ptr<ShareEngine> engine;
+    std::vector<std::pair<EventType, nlohmann::json>> events;  // what the engine told
     std::filesystem::path root() const { return dir.path(); }
+    // The events of `type` told so far, in order.
+    std::vector<nlohmann::json> Told(EventType type) const {
+      std::vector<nlohmann::json> out;
+      for (const auto& [t, data] : events) {
+        if (t == type) out.push_back(data);
+      }
+      return out;
+    }
   };
 
   ~Engines() override {
@@ -60,7 +69,9 @@ class Engines : public ::testing::Test {
     EXPECT_TRUE(store::WriteShareMarker(device->root(), secrets_.share_id()));
     auto reader = (*repo)->OpenReader();
     EXPECT_TRUE(reader) << reader.error().message;
-    ShareEngine::Options options{device->id, device->root(), secrets_, devices_.size() + 1, {}, nullptr};
+    ShareEngine::Options options{.name = device->id, .root = device->root(), .secrets = secrets_,
+                                 .device_short_id = devices_.size() + 1, .device_id = device->id};
+    options.events = [d = device.get()](EventType type, nlohmann::json data) { d->events.emplace_back(type, std::move(data)); };
     device->engine = std::make_shared<ShareEngine>(loop_, pool_, device->fs, std::move(options), std::move(*repo),
                                                    std::move(*reader));
     device->engine->Start();
@@ -95,7 +106,7 @@ class Engines : public ::testing::Test {
 
   static std::string Failures(const Device& device) {
     std::string all;
-    for (const std::string& failure : device.engine->Status().failed) all += failure + "\n";
+    for (const auto& failure : device.engine->Status().failed) all += failure.path + ": " + failure.reason + "\n";
     return all;
   }
 
@@ -113,6 +124,53 @@ TEST_F(Engines, AFileOnOneDeviceArrivesOnTheOther) {
   ASSERT_TRUE(RunUntil([&] { return HasFile(b, "docs/hello.txt", "hello"); }));
   WriteFile(b.root() / "docs/reply.txt", "hi back");
   ASSERT_TRUE(RunUntil([&] { return HasFile(a, "docs/reply.txt", "hi back"); }));
+}
+
+TEST_F(Engines, APullIsToldFromTheChangeToTheFileInPlace) {
+  const std::string content = testing::RandomBytes(1 << 20, 3);  // several blocks: assembled, with progress
+  Device& a = AddDevice({{"docs/big.bin", content}});
+  Device& b = AddDevice();
+  ASSERT_TRUE(RunUntil([&] { return b.engine->Status().state == kStateWaitingForPeers; }));
+  EXPECT_FALSE(b.engine->Status().completion) << "nobody knows the share's version before a peer";
+  Connect(a, b);
+  ASSERT_TRUE(RunUntil([&] { return HasFile(b, "docs/big.bin", content); }));
+  ASSERT_TRUE(RunUntil([&] { return b.engine->Status().state == kStateIdle; })) << b.engine->Status().state;
+
+  // A found the file, and saw B attach.
+  bool found = false;
+  for (const auto& e : a.Told(EventType::kLocalChangeDetected)) found |= e["path"] == "docs/big.bin" && e["kind"] == "added";
+  EXPECT_TRUE(found);
+  ASSERT_FALSE(a.Told(EventType::kPeerConnected).empty());
+  EXPECT_EQ(a.Told(EventType::kPeerConnected)[0]["device"], b.id);
+
+  // B: the change from A, then the item started, its progress, finished.
+  std::vector<std::string> order;
+  for (const auto& [type, data] : b.events) {
+    if (data.value("path", "") == "docs/big.bin" || type == EventType::kDownloadProgress) order.push_back(EventTypeName(type));
+  }
+  auto at = [&](const char* name) { return std::find(order.begin(), order.end(), name) - order.begin(); };
+  EXPECT_LT(at("remote_change_detected"), at("item_started")) << ::testing::PrintToString(order);
+  EXPECT_LT(at("item_started"), at("download_progress")) << ::testing::PrintToString(order);
+  EXPECT_EQ(order.back(), "item_finished") << ::testing::PrintToString(order);
+  EXPECT_FALSE(b.Told(EventType::kItemFinished).back().contains("error"));
+  const auto progress = b.Told(EventType::kDownloadProgress);
+  const nlohmann::json& last = progress.back()["files"][0];
+  EXPECT_EQ(last["bytes_done"], content.size());
+  EXPECT_EQ(last["finished"], true);
+  EXPECT_EQ(last["blocks_fetched"], last["blocks_to_fetch"]);
+  // B says it is in sync, and told the way there.
+  EngineStatus status = b.engine->Status();
+  ASSERT_TRUE(status.completion);
+  EXPECT_EQ(*status.completion, 100.0);
+  EXPECT_GT(status.last_in_sync_unix, 0);
+  ASSERT_EQ(status.peers.size(), 1u);
+  EXPECT_TRUE(status.peers[0].caught_up);
+  std::vector<std::string> states;
+  for (const auto& e : b.Told(EventType::kShareStateChanged)) states.push_back(e["state"]);
+  EXPECT_EQ(states.front(), kStateWaitingForPeers);
+  EXPECT_NE(std::find(states.begin(), states.end(), kStateSyncing), states.end()) << ::testing::PrintToString(states);
+  EXPECT_EQ(states.back(), kStateIdle);
+  EXPECT_GT(a.engine->Status().sent_bytes, 0u);
 }
 
 // At start the engine reads its store a page at a time for what the disk

@@ -81,6 +81,8 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
   spdlog::info("share {}: conflict {}: {}", options_.name, conflict.id, *done);
   // Indexed now, so the resolution is a version like any other edit.
   if (auto scanned = co_await Scan({conflict.id}); !scanned) co_return scanned.error();
+  const char* kept = keep == ConflictKeep::kLocal ? "local" : keep == ConflictKeep::kRemote ? "remote" : "both";
+  Emit(EventType::kConflictResolved, {{"path", conflict.path}, {"copy", conflict.id}, {"keep", kept}, {"done", *done}});
   co_return *done;
 }
 
