@@ -21,7 +21,7 @@ json Info(const DaemonProcess& d, const std::string& share) { return d.Json({"in
 
 bool IndexedIdle(const DaemonProcess& d, const std::string& share, int files) {
   json info = Info(d, share);
-  return info["state"] == "idle" && info["index"]["files"] == files;
+  return info["state"] == "waiting for peers" && info["index"]["files"] == files;  // at rest, with no peer
 }
 
 class Lifecycle : public ::testing::Test {
@@ -68,7 +68,7 @@ TEST_F(Lifecycle, AddIndexesTheFolderAndListsIt) {
   EXPECT_NE(human.out.find("docs"), std::string::npos);
   CommandResult status = daemon_.Run({"status"});
   EXPECT_EQ(status.exit_code, 0);
-  EXPECT_NE(status.out.find("idle"), std::string::npos);
+  EXPECT_NE(status.out.find("waiting for peers"), std::string::npos);
 }
 
 TEST_F(Lifecycle, RescanPicksUpNewChangedAndDeletedFiles) {
