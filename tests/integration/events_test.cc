@@ -263,6 +263,34 @@ TEST_F(Events, AReaderBehindTheRingIsToldWhatItMissedAndGetsTheRest) {
   EXPECT_EQ(lines[1]["id"], oldest);
 }
 
+TEST_F(Events, AddAndImportWithWaitReturnOnceIndexedAndInSync) {
+  const std::string big = RandomBytes(8 << 20, 5);
+  WriteFile(dir_a_ / "doc.txt", "hello");
+  WriteFile(dir_a_ / "big.bin", big);
+  CommandResult added = a_.Run({"add", dir_a_.string(), "--name", "s", "--wait"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_NE(added.out.find("Indexed: 2 files"), std::string::npos) << added.out;
+  EXPECT_NE(added.out.find("no peer yet"), std::string::npos) << added.out;
+  EXPECT_EQ(Info(a_)["index"]["files"], 2) << "indexed when --wait returned";
+
+  std::string token = a_.Run({"token", "s"}).out;
+  token.pop_back();
+  CommandResult imported = b_.Run({"import", token, dir_b_.string(), "--peer", a_.address(), "--wait"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err << b_.Log();
+  EXPECT_NE(imported.out.find("In sync: 2 files"), std::string::npos) << imported.out;
+  // In sync when it returned: the files are there, whole.
+  EXPECT_EQ(ReadFile(dir_b_ / "doc.txt"), "hello");
+  EXPECT_EQ(ReadFile(dir_b_ / "big.bin"), big);
+  json info = Info(b_);
+  EXPECT_EQ(info["completion"], 100.0);
+  EXPECT_EQ(info["peers"][0], a_.address());
+  json peers = b_.Json({"peer", "list", "s"});
+  ASSERT_EQ(peers.size(), 1u) << peers.dump();
+  EXPECT_EQ(peers[0]["connected"], true);
+  EXPECT_EQ(peers[0]["device_id"], a_.device_id());
+  EXPECT_EQ(peers[0]["share"]["index_received"], true);
+}
+
 TEST_F(Events, BeforeAnyPeerAShareIsWaitingForPeersNeverComplete) {
   WriteFile(dir_a_ / "doc.txt", "hello");
   ASSERT_EQ(a_.Run({"add", dir_a_.string(), "--name", "s"}).exit_code, 0);
