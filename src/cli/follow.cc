@@ -152,16 +152,23 @@ int WaitUntilInSync(const std::filesystem::path& config_dir, const std::string& 
     const bool has_peers = !info->value("peers", json::array()).empty();
     const json& completion = info->value("completion", json());
     const bool scanned = (*info)["last_scan"].value("time", int64_t{0}) > 0 || info->value("mode", "") == "blind";
-    if (state == "error") {
+    const uint64_t need_files = info->value("need_files", uint64_t{0});
+    const json& failed = info->value("failed", json::array());
+    // What waiting cannot fix: the share stopped, was paused, or all it
+    // still needs has failed (each with why).
+    std::string stuck;
+    if (state == "error" || state == "paused") stuck = info->value("state_reason", "");
+    if (state == "idle" && need_files > 0 && failed.size() >= need_files) {
+      stuck = std::to_string(failed.size()) + " paths cannot be synced:";
+      for (const json& f : failed) stuck += "\n  " + f.value("reason", "");
+    }
+    if (!stuck.empty()) {
       if (tty) fmt::print("\n");
-      std::cerr << "tandem: share " << info->value("name", "") << " cannot sync: " << info->value("state_reason", "")
-                << "\n";
+      std::cerr << "tandem: share " << info->value("name", "") << " is not in sync: " << stuck << "\n";
       return 1;
     }
-    const bool in_sync = state == "idle" && info->value("need_files", uint64_t{0}) == 0 && completion.is_number() &&
-                         completion.get<double>() >= 100.0;
-    if (in_sync || (!has_peers && scanned && state != "scanning" && info->value("mode", "") == "write" &&
-                    (*info)["index"].value("files", uint64_t{0}) + (*info)["index"].value("directories", uint64_t{0}) > 0)) {
+    const bool in_sync = state == "idle" && need_files == 0 && completion.is_number() && completion.get<double>() >= 100.0;
+    if (in_sync || (!has_peers && scanned && state != "scanning" && info->value("mode", "") == "write")) {
       if (tty) fmt::print("\r\x1b[K");
       fmt::print("{}: {} files, {}{}\n", in_sync ? "In sync" : "Indexed", (*info)["index"].value("files", uint64_t{0}),
                  HumanSize((*info)["index"].value("bytes", uint64_t{0})),

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <ctime>
 #include <string>
 
@@ -179,8 +180,8 @@ std::vector<std::string> ProgressLines(const json& progress, size_t width) {
     const double ratio = total ? static_cast<double>(done) / total : 1.0;
     const size_t filled = static_cast<size_t>(ratio * bar);
     std::string path = S(f, "path");
-    const size_t room = width > bar + 40 ? width - bar - 40 : 10;
-    if (path.size() > room) path = "..." + path.substr(path.size() - room + 3);
+    const size_t room = std::max<size_t>(width > bar + 40 ? width - bar - 40 : 0, 10);
+    if (path.size() > room) path = "..." + path.substr(path.size() - (room - 3));
     lines.push_back(fmt::format("  [{}{}] {:5.1f}% {} of {}  {}", std::string(filled, '#'), std::string(bar - filled, '.'),
                                 100 * ratio, HumanBytes(done), HumanBytes(total), path));
     if (lines.size() >= 8) break;

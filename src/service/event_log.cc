@@ -3,6 +3,7 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <ctime>
+#include <optional>
 #include <fmt/core.h>
 
 namespace tandem::service {
@@ -32,8 +33,11 @@ bool EventFilter::Matches(const Event& event) const {
 
 EventLog::EventLog(asio::io_context& loop, size_t capacity) : loop_(loop), capacity_(capacity < 1 ? 1 : capacity) {}
 
-EventLog::~EventLog() {
-  for (asio::steady_timer* timer : *waiting_) timer->cancel();
+EventLog::~EventLog() { Close(); }
+
+void EventLog::Close() {
+  waiting_->open = false;
+  for (asio::steady_timer* timer : waiting_->timers) timer->cancel();
 }
 
 uint64_t EventLog::Add(sync::EventType type, std::string share, nlohmann::json data) {
@@ -42,7 +46,7 @@ uint64_t EventLog::Add(sync::EventType type, std::string share, nlohmann::json d
                           .count();
   if (ring_.size() >= capacity_) ring_.pop_front();
   ring_.push_back({next_id_, now, type, std::move(share), std::move(data)});
-  for (asio::steady_timer* timer : *waiting_) timer->cancel();
+  for (asio::steady_timer* timer : waiting_->timers) timer->cancel();
   return next_id_++;
 }
 
@@ -75,20 +79,33 @@ Result<EventPage> EventLog::Read(uint64_t since, const EventFilter& filter, size
 asio::awaitable<Result<EventPage>> EventLog::Poll(uint64_t since, std::chrono::milliseconds timeout,
                                                   EventFilter filter, size_t limit) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto waiting = waiting_;  // kept alive even if the log goes first
+  const std::shared_ptr<Waiting> waiting = waiting_;  // kept alive even if the log goes first
   asio::steady_timer timer(loop_);
+  // Unlinks the timer however the wait ends, even when the daemon's loop
+  // is destroyed with this poll suspended.
+  struct Unlink {
+    Waiting& waiting;
+    std::optional<std::list<asio::steady_timer*>::iterator> place;
+    ~Unlink() {
+      if (place) waiting.timers.erase(*place);
+    }
+  } unlink{*waiting, std::nullopt};
   while (true) {
     auto page = Read(since, filter, limit);
     if (!page) co_return page;
-    if (!page->events.empty() || page->missed > 0 || std::chrono::steady_clock::now() >= deadline) co_return page;
+    if (!page->events.empty() || page->missed > 0 || !waiting->open ||
+        std::chrono::steady_clock::now() >= deadline) {
+      co_return page;
+    }
     // Filtered out events are not looked at again.
     since = page->last_id;
     timer.expires_at(deadline);
-    auto place = waiting->insert(waiting->end(), &timer);
+    unlink.place = waiting->timers.insert(waiting->timers.end(), &timer);
     std::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    waiting->erase(place);
-    if (waiting.use_count() == 1) co_return page;  // the log is gone: the daemon is stopping
+    waiting->timers.erase(*unlink.place);
+    unlink.place.reset();
+    if (!waiting->open) co_return page;  // closed, maybe gone: the daemon is stopping
   }
 }
 

@@ -81,6 +81,10 @@ class EventLog {
   asio::awaitable<Result<EventPage>> Poll(uint64_t since, std::chrono::milliseconds timeout, EventFilter filter,
                                           size_t limit);
 
+  // Ends every poll now (with what it has) and any later one at once: the
+  // daemon is stopping.
+  void Close();
+
   uint64_t last_id() const { return next_id_ - 1; }
   size_t size() const { return ring_.size(); }
   size_t capacity() const { return capacity_; }
@@ -91,8 +95,13 @@ class EventLog {
   std::deque<Event> ring_;
   uint64_t next_id_ = 1;
   // The timers polls wait on; a new event cancels them all. Shared with
-  // each poll, which may outlive the log when the daemon stops.
-  std::shared_ptr<std::list<asio::steady_timer*>> waiting_ = std::make_shared<std::list<asio::steady_timer*>>();
+  // each poll, which may outlive the log when the daemon stops: `open`
+  // tells it whether the log is still there.
+  struct Waiting {
+    bool open = true;
+    std::list<asio::steady_timer*> timers;
+  };
+  std::shared_ptr<Waiting> waiting_ = std::make_shared<Waiting>();
 };
 
 }  // namespace tandem::service

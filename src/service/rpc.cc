@@ -140,7 +140,7 @@ class Params {
       return *fallback;
     }
     const json& v = params_.at(name);
-    if (v.is_number_integer() && v.get<int64_t>() < 0) {
+    if (v.is_number_integer() && !v.is_number_unsigned()) {
       throw BadParams{std::string("parameter '") + name + "' must be 0 or more, not " + v.dump()};
     }
     if (!v.is_number_unsigned()) throw BadParams{std::string("parameter '") + name + "' must be a whole number"};
@@ -390,6 +390,9 @@ asio::awaitable<void> RpcServer::AcceptLoop() {
 }
 
 asio::awaitable<void> RpcServer::Serve(asio::local::stream_protocol::socket socket) {
+  // In the frame: a poll woken while the daemon stops resumes after the
+  // server is gone (the Service outlives it).
+  Service& service = service_;
   asio::streambuf buffer(kMaxRequestBytes);
   while (true) {
     std::error_code ec;
@@ -411,7 +414,7 @@ asio::awaitable<void> RpcServer::Serve(asio::local::stream_protocol::socket sock
     } else {
       // A notification (no id) is carried out but gets no answer.
       bool notification = request.is_object() && !request.contains("id");
-      response = co_await Dispatch(service_, std::move(request));
+      response = co_await Dispatch(service, std::move(request));
       if (notification) continue;
     }
     std::string out = response.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";

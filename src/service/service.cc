@@ -328,6 +328,7 @@ void Service::Run() {
 
 void Service::Stop() {
   stopped_ = true;
+  events_.Close();
   rescan_timer_.cancel();
   retry_timer_.cancel();
   io_.stop();

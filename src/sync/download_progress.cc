@@ -48,8 +48,8 @@ void DownloadProgress::Changed() {
   Tell();
   armed_ = true;
   timer_.expires_after(every_);
-  timer_.async_wait([this](std::error_code ec) {
-    if (ec) return;  // stopped, or gone with the engine
+  timer_.async_wait([this, alive = alive_](std::error_code ec) {
+    if (ec || !*alive || stopped_) return;  // stopped, or gone with the engine
     armed_ = false;
     if (dirty_) Changed();
   });
@@ -62,14 +62,19 @@ void DownloadProgress::Tell() {
   for (const auto& [locator, file] : files_) {
     done += file.done;
     total += file.total;
-    if (files.size() >= kListed) continue;
-    files.push_back({{"path", file.path},
-                     {"bytes_done", file.done},
-                     {"bytes_total", file.total},
-                     {"blocks_reused", file.reused},
-                     {"blocks_fetched", file.fetched},
-                     {"blocks_to_fetch", file.to_fetch},
-                     {"finished", file.ended}});
+  }
+  // Ended files first: each is shown once more, whatever the bound.
+  for (bool ended : {true, false}) {
+    for (const auto& [locator, file] : files_) {
+      if (file.ended != ended || (!ended && files.size() >= kListed)) continue;
+      files.push_back({{"path", file.path},
+                       {"bytes_done", file.done},
+                       {"bytes_total", file.total},
+                       {"blocks_reused", file.reused},
+                       {"blocks_fetched", file.fetched},
+                       {"blocks_to_fetch", file.to_fetch},
+                       {"finished", file.ended}});
+    }
   }
   std::erase_if(files_, [](const auto& item) { return item.second.ended; });
   emit_({{"files", std::move(files)}, {"bytes_done", done}, {"bytes_total", total}, {"files_in_progress", files_.size()}});

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -30,6 +31,9 @@ class DownloadProgress {
 
   DownloadProgress(asio::io_context& loop, Emit emit,
                    std::chrono::milliseconds every = std::chrono::milliseconds(500));
+  ~DownloadProgress() { *alive_ = false; }
+  DownloadProgress(const DownloadProgress&) = delete;
+  DownloadProgress& operator=(const DownloadProgress&) = delete;
 
   // A file's blocks are being fetched: `reused` of its blocks (`reused_bytes`)
   // are in place already, `to_fetch` are still to come.
@@ -59,6 +63,8 @@ class DownloadProgress {
   const std::chrono::milliseconds every_;
   asio::steady_timer timer_;
   std::map<crypto::Locator, File> files_;
+  // A tick already queued when this goes away finds it gone here.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool armed_ = false;
   bool dirty_ = false;  // changed since it was last told
   bool stopped_ = false;

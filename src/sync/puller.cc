@@ -132,16 +132,23 @@ asio::awaitable<void> ShareEngine::PullWorker() {
     auto next = needs_.Take();
     if (!next) break;
     auto [locator, generation] = *next;
+    // Filled in as the pull goes (what it is about, whether it was told
+    // as started), so that one that throws is still told as finished.
     PullOutcome pulled{NeedQueue::Outcome::kFailed, "not pulled"};
     try {
-      pulled = co_await PullOne(locator);
+      co_await PullOne(locator, pulled);
     } catch (const store::StoreError& e) {
       ReportStoreError(e, "pulling");
-      pulled = {NeedQueue::Outcome::kWaiting, e.what()};
+      pulled.outcome = NeedQueue::Outcome::kWaiting;
+      pulled.why = e.what();
     } catch (const std::exception& e) {
-      pulled = {NeedQueue::Outcome::kFailed, e.what()};
+      pulled.outcome = NeedQueue::Outcome::kFailed;
+      pulled.why = e.what();
     }
-    if (!needs_.Contains(locator)) continue;  // shut down meanwhile
+    if (!needs_.Contains(locator)) {  // shut down meanwhile
+      if (pulled.started) TellPulled(pulled, false);
+      continue;
+    }
     bool new_reason = false;
     NeedQueue::Next then = needs_.Finish(locator, generation, pulled.outcome, pulled.why, &new_reason, pulled.path);
     TellPulled(pulled, new_reason);
@@ -199,7 +206,7 @@ ShareEngine::PullOutcome ShareEngine::AssemblyOutcome(const Result<void>& done) 
   return {waiting ? NeedQueue::Outcome::kWaiting : NeedQueue::Outcome::kFailed, done.error().message};
 }
 
-asio::awaitable<ShareEngine::PullOutcome> ShareEngine::PullOne(crypto::Locator locator) {
+asio::awaitable<void> ShareEngine::PullOne(crypto::Locator locator, PullOutcome& out) {
   auto self = shared_from_this();
   RevertAsked revert;
   if (auto need = needs_.Find(locator); need && need->revert) revert = need->revert_disk;
@@ -215,46 +222,49 @@ asio::awaitable<ShareEngine::PullOutcome> ShareEngine::PullOne(crypto::Locator l
   };
   auto plan = co_await RunOn(strand_, std::move(plan_in_transaction));
   assembler_.KeepPartFile(locator, plan);
-  // What the item events say of it.
-  auto outcome = [&plan](NeedQueue::Outcome outcome, std::string why) {
-    PullOutcome out{outcome, std::move(why)};
-    if (plan.entry) {
-      out.path = plan.entry->path.str();
-      out.action = ItemAction(plan);
-      out.size = plan.entry->deleted ? 0 : plan.entry->size;
-    }
-    return out;
+  // What the item events say of it, once the plan has opened the record.
+  auto ended = [&out](NeedQueue::Outcome outcome, std::string why) {
+    out.outcome = outcome;
+    out.why = std::move(why);
+  };
+  auto about = [&out, &plan] {
+    out.path = plan.entry->path.str();
+    out.action = ItemAction(plan);
+    out.size = plan.entry->deleted ? 0 : plan.entry->size;
   };
   switch (plan.step) {
-    case PullPlan::Step::kDone: co_return outcome(NeedQueue::Outcome::kPulled, {});
+    case PullPlan::Step::kDone:
+      if (plan.entry) about();
+      co_return ended(NeedQueue::Outcome::kPulled, {});
     case PullPlan::Step::kRetryLater:
-    case PullPlan::Step::kLookAlike: co_return outcome(NeedQueue::Outcome::kFailed, plan.error);
-    case PullPlan::Step::kUnavailable: co_return PullOutcome{NeedQueue::Outcome::kWaiting, plan.error};
+    case PullPlan::Step::kLookAlike:
+      if (plan.entry) about();
+      co_return ended(NeedQueue::Outcome::kFailed, plan.error);
+    case PullPlan::Step::kUnavailable: co_return ended(NeedQueue::Outcome::kWaiting, plan.error);
     case PullPlan::Step::kLocalChange:
       // The disk holds something not yet indexed: index it first, then plan
       // again; the scan's outcome decides which version wins.
       scans_.ScanEntrySoon(plan.entry->path.str());
-      co_return PullOutcome{NeedQueue::Outcome::kWaiting, "waiting for a local change to be indexed"};
+      co_return ended(NeedQueue::Outcome::kWaiting, "waiting for a local change to be indexed");
     case PullPlan::Step::kFetch: break;
   }
-  PullOutcome fetched = outcome(NeedQueue::Outcome::kPulled, {});
-  Emit(EventType::kItemStarted, {{"path", fetched.path}, {"action", fetched.action}, {"size", fetched.size}});
-  fetched.started = true;
-  PullOutcome assembled = AssemblyOutcome(co_await AssembleAndFinish(locator, std::move(plan)));
-  fetched.outcome = assembled.outcome;
-  fetched.why = std::move(assembled.why);
-  co_return fetched;
-}
-
-asio::awaitable<Result<void>> ShareEngine::AssembleAndFinish(crypto::Locator locator, PullPlan plan) {
-  auto self = shared_from_this();
   AsyncSlots::Held large_slot;
   if (plan.entry->size >= fs::PartFile::kDirectFrom) {
     large_slot = co_await large_pulls_.Acquire([this] { return !shut_down_ && enabled_; });
     // Removed or paused while waiting: a removed share's folder may be gone
     // already, and a paused one must not start new files.
-    if (!large_slot) co_return MakeError(ErrorCode::kFailedPrecondition, "the share is paused or removed");
+    if (!large_slot) co_return ended(NeedQueue::Outcome::kWaiting, "the share is paused or removed");
   }
+  // Started once it may go ahead, not while it waits for a slot.
+  about();
+  Emit(EventType::kItemStarted, {{"path", out.path}, {"action", out.action}, {"size", out.size}});
+  out.started = true;
+  PullOutcome assembled = AssemblyOutcome(co_await AssembleAndFinish(locator, std::move(plan)));
+  ended(assembled.outcome, std::move(assembled.why));
+}
+
+asio::awaitable<Result<void>> ShareEngine::AssembleAndFinish(crypto::Locator locator, PullPlan plan) {
+  auto self = shared_from_this();
   const bool whole = Assembler::WritesWhole(plan);
   if (!whole) {
     // The disk work of a fetch needs no index: it runs beside the strand.

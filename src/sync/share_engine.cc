@@ -85,7 +85,7 @@ std::pair<std::string_view, std::string> ShareEngine::CurrentState() const {
 void ShareEngine::NoteState() {
   if (shut_down_) return;
   auto [state, reason] = CurrentState();
-  const bool in_sync = state == kStateIdle && needs_.files() == 0 && met_peer_;
+  const bool in_sync = state == kStateIdle && needs_.files() == 0 && met_peer_ && needs_loaded_;
   if (in_sync) last_in_sync_unix_ = UnixNow();
   if (state != told_state_) {
     nlohmann::json data = {{"state", state}, {"reason", reason}, {"from", told_state_}};
@@ -190,11 +190,13 @@ void ShareEngine::Start() {
       auto summarize = [self]() { return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{}; };
       self->index_ = co_await RunOn(self->strand_, std::move(summarize));
       co_await self->ComputeNeedsFromStore();
+      self->needs_loaded_ = true;
       co_await self->assembler_.SweepPartFiles([self] { return self->needs_.locators(); },
                                                [self] { return self->shut_down_; });
     };
     asio::co_spawn(loop_, start(self), LogErrors(self, "startup"));
   } else {
+    needs_loaded_ = true;  // a blind replica's needs are found by each fetch pass
     StartBlindFetch();
   }
 }
@@ -493,12 +495,12 @@ EngineStatus ShareEngine::Status() const {
   status.need_bytes = needs_.bytes();
   status.need_blocks = blind_.missing_blocks();
   status.need_bytes += blind_.missing_bytes();
-  if (met_peer_) {
+  if (met_peer_ && needs_loaded_) {
     // As Syncthing measures it: the bytes of the share's version this
     // device holds; never 100 while anything is still needed.
     const uint64_t total = options_.secrets.CanRead() ? index_.bytes : index_.sealed_bytes + status.need_bytes;
     double percent = total == 0 ? 100.0 : 100.0 * (1.0 - static_cast<double>(std::min(status.need_bytes, total)) / total);
-    if (status.need_files > 0 || status.need_blocks > 0) percent = std::min(percent, 99.9);
+    if (status.need_files > 0 || status.need_blocks > 0 || blind_.fetching()) percent = std::min(percent, 99.9);
     status.completion = percent;
   }
   status.last_in_sync_unix = last_in_sync_unix_;

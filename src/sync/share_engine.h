@@ -279,8 +279,10 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   asio::awaitable<void> PullWorker();
   // The last pull worker has ended: the deferred scan runs, the summary refreshes.
   void OnPullersIdle();
-  asio::awaitable<PullOutcome> PullOne(crypto::Locator locator);
-  // A plan to fetch carried out: assembled, made durable, moved into place.
+  // `out` says how it ended, and what it was about as soon as that is known.
+  asio::awaitable<void> PullOne(crypto::Locator locator, PullOutcome& out);
+  // A plan to fetch carried out: assembled, made durable, moved into place
+  // (a large file's slot held by the caller).
   asio::awaitable<Result<void>> AssembleAndFinish(crypto::Locator locator, PullPlan plan);
   static PullOutcome AssemblyOutcome(const Result<void>& done);
   void RetryBlockedNeeds();
@@ -335,6 +337,7 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   std::string told_state_;
   std::string told_error_;
   bool met_peer_ = false;  // a peer has sent its whole index since start
+  bool needs_loaded_ = false;  // what the store says is needed is in needs_ (after start)
   int64_t last_in_sync_unix_ = 0;
   RateMeter sent_;  // block bytes served
   DownloadProgress progress_;
