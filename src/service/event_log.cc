@@ -2,6 +2,7 @@
 
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
+#include <algorithm>
 #include <ctime>
 #include <optional>
 #include <fmt/core.h>
@@ -106,6 +107,13 @@ asio::awaitable<Result<EventPage>> EventLog::Poll(uint64_t since, std::chrono::m
     waiting->timers.erase(*unlink.place);
     unlink.place.reset();
     if (!waiting->open) co_return page;  // closed, maybe gone: the daemon is stopping
+    if (ec == asio::error::operation_aborted) {
+      // Woken by an event: what comes with it in the next moment goes in
+      // the same answer, so a burst costs a reader one poll, not hundreds.
+      timer.expires_at(std::min(deadline, std::chrono::steady_clock::now() + kGather));
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!waiting->open) co_return page;
+    }
   }
 }
 

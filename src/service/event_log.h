@@ -62,6 +62,9 @@ class EventLog {
  public:
   static constexpr size_t kDefaultCapacity = 10'000;
   static constexpr size_t kMaxPage = 10'000;  // events one read returns at most
+  // A poll woken by an event waits this much longer for more (a burst is
+  // one answer); well inside the 50 ms a reader may expect to be woken in.
+  static constexpr std::chrono::milliseconds kGather{10};
 
   explicit EventLog(asio::io_context& loop, size_t capacity = kDefaultCapacity);
   ~EventLog();

@@ -308,6 +308,29 @@ TEST_F(Events, BeforeAnyPeerAShareIsWaitingForPeersNeverComplete) {
   EXPECT_TRUE(told);
 }
 
+TEST_F(Events, APeerThatGoesAwayIsToldWithWhyAndTheShareWaitsForPeersAgain) {
+  WriteFile(dir_a_ / "doc.txt", "hello");
+  ASSERT_EQ(ShareBetween(a_, dir_a_, b_, dir_b_), "");
+  ASSERT_TRUE(WaitUntil([&] { return InSync(1); })) << Info(b_).dump(1);
+  const uint64_t since = b_.Json({"device"})["last_event_id"].get<uint64_t>();
+  const std::string a_id = a_.device_id();
+  ASSERT_EQ(a_.Stop(), 0);
+
+  std::vector<json> gone;
+  ASSERT_TRUE(WaitUntil([&] {
+    gone = OfType(EventsSince(b_, since), "peer_disconnected");
+    return !gone.empty();
+  })) << b_.Log();
+  EXPECT_EQ(gone[0]["data"]["device"], a_id);
+  EXPECT_FALSE(gone[0]["data"]["reason"].get<std::string>().empty());
+  ASSERT_TRUE(WaitUntil([&] { return Info(b_)["state"] == "waiting for peers"; })) << Info(b_).dump(1);
+  json info = Info(b_);
+  EXPECT_EQ(info["state_reason"], "no peer is connected");
+  EXPECT_EQ(info["completion"], 100.0) << "what it had of the share's version is still known";
+  EXPECT_GT(info["last_in_sync"].get<int64_t>(), 0);
+  EXPECT_TRUE(info["attached_peers"].empty());
+}
+
 TEST_F(Events, BadPollsAreRefusedWithWhyAndChangeNothing) {
   ASSERT_EQ(a_.Run({"add", dir_a_.string(), "--name", "s"}).exit_code, 0);
   ASSERT_TRUE(WaitUntil([&] { return Info(a_)["state"] == "waiting for peers"; }));
