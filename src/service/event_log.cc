@@ -18,12 +18,13 @@ std::string Rfc3339(int64_t time_ms) {
   return fmt::format("{}.{:03}Z", stamp, time_ms % 1000);
 }
 
-nlohmann::json ToJson(const Event& event) {
-  nlohmann::json j = {{"id", event.id},
-                      {"time", Rfc3339(event.time_ms)},
-                      {"type", sync::EventTypeName(event.type)},
-                      {"data", event.data}};
-  if (!event.share.empty()) j["share"] = event.share;
+nlohmann::json ToJson(Event event) {
+  nlohmann::json j = nlohmann::json::object();
+  j["id"] = event.id;
+  j["time"] = Rfc3339(event.time_ms);
+  j["type"] = sync::EventTypeName(event.type);
+  if (!event.share.empty()) j["share"] = std::move(event.share);
+  j["data"] = std::move(event.data);  // moved, not copied: a page may hold thousands
   return j;
 }
 

@@ -39,7 +39,7 @@ struct Event {
 
 // `time` as RFC 3339 UTC with milliseconds, "2026-12-05T16:04:23.123Z".
 std::string Rfc3339(int64_t time_ms);
-nlohmann::json ToJson(const Event& event);
+nlohmann::json ToJson(Event event);  // pass by move: the payload is moved
 
 struct EventFilter {
   std::set<sync::EventType> types;  // empty: every type

@@ -303,7 +303,7 @@ asio::awaitable<json> Call(Service& service, const std::string& method, const js
                                          p.String("share", false), static_cast<size_t>(limit));
     json events = json::array();
     if (r) {
-      for (const Event& event : r->events) events.push_back(ToJson(event));
+      for (Event& event : r->events) events.push_back(ToJson(std::move(event)));
     }
     co_return FromResult(id, r, r ? json{{"events", std::move(events)}, {"last_id", r->last_id}, {"missed", r->missed}}
                                   : json());
