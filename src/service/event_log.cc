@@ -48,6 +48,7 @@ uint64_t EventLog::Add(sync::EventType type, std::string share, nlohmann::json d
                           .count();
   if (ring_.size() >= capacity_) ring_.pop_front();
   ring_.push_back({next_id_, now, type, std::move(share), std::move(data)});
+  last_added_ = std::chrono::steady_clock::now();
   for (asio::steady_timer* timer : waiting_->timers) timer->cancel();
   return next_id_++;
 }
@@ -92,12 +93,24 @@ asio::awaitable<Result<EventPage>> EventLog::Poll(uint64_t since, std::chrono::m
       if (place) waiting.timers.erase(*place);
     }
   } unlink{*waiting, std::nullopt};
+  bool gathered = false;
   while (true) {
     auto page = Read(since, filter, limit);
     if (!page) co_return page;
-    if (!page->events.empty() || page->missed > 0 || !waiting->open ||
-        std::chrono::steady_clock::now() >= deadline) {
-      co_return page;
+    const auto now = std::chrono::steady_clock::now();
+    if (!waiting->open || now >= deadline) co_return page;
+    if (!page->events.empty() || page->missed > 0) {
+      // Events came within the last moment: a burst is under way, and what
+      // comes with it goes in the same answer. A reader keeping up with a
+      // busy share then polls a hundred times a second at most, not once
+      // an event (a connection, a request, an answer each).
+      if (gathered || page->events.size() >= limit || now - last_added_ >= kGather) co_return page;
+      gathered = true;
+      timer.expires_at(std::min(deadline, last_added_ + kGather));
+      std::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!waiting->open) co_return page;  // closed, maybe gone: the daemon is stopping
+      continue;
     }
     // Filtered out events are not looked at again.
     since = page->last_id;
@@ -108,13 +121,8 @@ asio::awaitable<Result<EventPage>> EventLog::Poll(uint64_t since, std::chrono::m
     waiting->timers.erase(*unlink.place);
     unlink.place.reset();
     if (!waiting->open) co_return page;  // closed, maybe gone: the daemon is stopping
-    if (ec == asio::error::operation_aborted) {
-      // Woken by an event: what comes with it in the next moment goes in
-      // the same answer, so a burst costs a reader one poll, not hundreds.
-      timer.expires_at(std::min(deadline, std::chrono::steady_clock::now() + kGather));
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (!waiting->open) co_return page;
-    }
+    // Woken by an event (or at the deadline): read again, gathering the
+    // burst it may begin.
   }
 }
 

@@ -62,8 +62,9 @@ class EventLog {
  public:
   static constexpr size_t kDefaultCapacity = 10'000;
   static constexpr size_t kMaxPage = 10'000;  // events one read returns at most
-  // A poll woken by an event waits this much longer for more (a burst is
-  // one answer); well inside the 50 ms a reader may expect to be woken in.
+  // A poll that finds events younger than this waits until they are this
+  // old, for more (a burst is one answer); well inside the 50 ms a reader
+  // may expect to be woken in.
   static constexpr std::chrono::milliseconds kGather{10};
 
   explicit EventLog(asio::io_context& loop, size_t capacity = kDefaultCapacity);
@@ -81,6 +82,8 @@ class EventLog {
   Result<EventPage> Read(uint64_t since, const EventFilter& filter, size_t limit) const;
   // As Read, but with nothing to return (and no gap), waits for a matching
   // event until `timeout`, then returns what there is (maybe nothing).
+  // Events younger than kGather are returned once they are that old, with
+  // whatever came meanwhile.
   asio::awaitable<Result<EventPage>> Poll(uint64_t since, std::chrono::milliseconds timeout, EventFilter filter,
                                           size_t limit);
 
@@ -97,6 +100,7 @@ class EventLog {
   const size_t capacity_;
   std::deque<Event> ring_;
   uint64_t next_id_ = 1;
+  std::chrono::steady_clock::time_point last_added_;
   // The timers polls wait on; a new event cancels them all. Shared with
   // each poll, which may outlive the log when the daemon stops: `open`
   // tells it whether the log is still there.
