@@ -76,26 +76,27 @@ int Watch(const std::filesystem::path& config_dir, const std::string& share, boo
   // fast bins, glibc does not sweep them all up on the next large buffer
   // (malloc_consolidate took a third of a reader's time on W2).
   mallopt(M_MXFAST, 0);
+  DaemonConnection daemon(config_dir);
   std::map<std::string, std::string> names;  // share id to name
   auto learn_names = [&]() -> Result<void> {
-    auto list = CallDaemon(config_dir, "share_list", json::object());
+    auto list = daemon.Call("share_list", json::object());
     if (!list) return list.error();
     for (const json& s : *list) names[s.value("id", "")] = s.value("name", "");
     return Ok();
   };
   std::string share_id;
   if (!share.empty()) {
-    auto info = CallDaemon(config_dir, "share_get_info", {{"share", share}});
+    auto info = daemon.Call("share_get_info", {{"share", share}});
     if (!info) return Failed(info.error());
     share_id = info->value("id", "");
   }
   if (auto learnt = learn_names(); !learnt) return Failed(learnt.error());
   if (!since) {
-    auto device = CallDaemon(config_dir, "device_info", json::object());
+    auto device = daemon.Call("device_info", json::object());
     if (!device) return Failed(device.error());
     since = device->value("last_event_id", uint64_t{0});
     if (!as_json) {
-      auto shares = CallDaemon(config_dir, "share_list", json::object());
+      auto shares = daemon.Call("share_list", json::object());
       if (!shares) return Failed(shares.error());
       for (const json& s : *shares) {
         if (share_id.empty() || s.value("id", "") == share_id) fmt::print("{}\n", StatusLine(s));
@@ -108,7 +109,7 @@ int Watch(const std::filesystem::path& config_dir, const std::string& share, boo
   while (true) {
     json params = {{"since", last}, {"timeout_ms", 30000}};
     if (!share_id.empty()) params["share"] = share_id;
-    auto page = CallDaemon(config_dir, "events_poll", params);
+    auto page = daemon.Call("events_poll", params);
     if (!page) return Failed(page.error());
     last = page->value("last_id", last);
     if (uint64_t missed = page->value("missed", uint64_t{0}); missed > 0) {
@@ -118,11 +119,18 @@ int Watch(const std::filesystem::path& config_dir, const std::string& share, boo
         block.Line(fmt::format("({} events missed: this reader fell behind)", missed));
       }
     }
-    for (const json& event : (*page)["events"]) {
-      if (as_json) {
-        fmt::print("{}\n", event.dump(-1, ' ', false, json::error_handler_t::replace));
-        continue;
+    if (as_json) {
+      // One write a page: a busy share's page holds hundreds of events.
+      std::string lines;
+      for (const json& event : (*page)["events"]) {
+        lines += event.dump(-1, ' ', false, json::error_handler_t::replace);
+        lines += '\n';
       }
+      std::fwrite(lines.data(), 1, lines.size(), stdout);
+      std::fflush(stdout);
+      continue;
+    }
+    for (const json& event : (*page)["events"]) {
       const std::string id = event.value("share", "");
       if (!id.empty() && !names.count(id)) (void)learn_names();
       const std::string name = names.count(id) ? names[id] : id.substr(0, 8);
@@ -145,13 +153,14 @@ int Watch(const std::filesystem::path& config_dir, const std::string& share, boo
 
 int WaitUntilInSync(const std::filesystem::path& config_dir, const std::string& share) {
   const bool tty = ::isatty(STDOUT_FILENO);
-  auto device = CallDaemon(config_dir, "device_info", json::object());
+  DaemonConnection daemon(config_dir);
+  auto device = daemon.Call("device_info", json::object());
   if (!device) return Failed(device.error());
   uint64_t since = device->value("last_event_id", uint64_t{0});
   bool told_no_peer = false;
   std::string last_line;
   while (true) {
-    auto info = CallDaemon(config_dir, "share_get_info", {{"share", share}});
+    auto info = daemon.Call("share_get_info", {{"share", share}});
     if (!info) return Failed(info.error());
     const std::string state = info->value("state", "");
     const bool has_peers = !info->value("peers", json::array()).empty();
@@ -202,7 +211,7 @@ int WaitUntilInSync(const std::filesystem::path& config_dir, const std::string& 
     }
     last_line = line;
     // Woken by the share's next event, or a moment later to redraw the rates.
-    auto page = CallDaemon(config_dir, "events_poll",
+    auto page = daemon.Call("events_poll",
                            {{"since", since},
                             {"timeout_ms", 500},
                             {"share", share},
