@@ -189,7 +189,7 @@ int WaitUntilInSync(const std::filesystem::path& config_dir, const std::string& 
                  in_sync ? "" : "; no peer yet (add one with: tandem peer add " + info->value("name", "") + " tcp/HOST:PORT)");
       return 0;
     }
-    if (!has_peers && !told_no_peer) {
+    if (!has_peers && !told_no_peer && info->value("mode", "") != "write") {
       if (tty) fmt::print("\r\x1b[K");
       fmt::print("Waiting for a peer: add one with: tandem peer add {} tcp/HOST:PORT\n", info->value("name", ""));
       told_no_peer = true;

@@ -31,6 +31,14 @@ void DownloadProgress::End(const crypto::Locator& locator, bool complete) {
   if (!stopped_) Tell();
 }
 
+uint64_t DownloadProgress::bytes_done() const {
+  uint64_t done = 0;
+  for (const auto& [locator, file] : files_) {
+    if (!file.ended) done += file.done;
+  }
+  return done;
+}
+
 void DownloadProgress::Stop() {
   stopped_ = true;
   timer_.cancel();

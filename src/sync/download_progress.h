@@ -45,6 +45,8 @@ class DownloadProgress {
   void End(const crypto::Locator& locator, bool complete);
   // Nothing more is told.
   void Stop();
+  // Bytes in place of the files still being assembled.
+  uint64_t bytes_done() const;
 
  private:
   struct File {

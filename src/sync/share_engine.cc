@@ -496,10 +496,14 @@ EngineStatus ShareEngine::Status() const {
   status.need_blocks = blind_.missing_blocks();
   status.need_bytes += blind_.missing_bytes();
   if (met_peer_ && needs_loaded_) {
-    // As Syncthing measures it: the bytes of the share's version this
-    // device holds; never 100 while anything is still needed.
-    const uint64_t total = options_.secrets.CanRead() ? index_.bytes : index_.sealed_bytes + status.need_bytes;
-    double percent = total == 0 ? 100.0 : 100.0 * (1.0 - static_cast<double>(std::min(status.need_bytes, total)) / total);
+    // As Syncthing measures it, in bytes of the share's version held here;
+    // never 100 while anything is still needed.
+    // The share's version is what the disk holds that is needed no more
+    // plus what is still needed (the index counts the disk, not records).
+    const uint64_t total = (options_.secrets.CanRead() ? index_.bytes : index_.sealed_bytes) + status.need_bytes;
+    // Files being assembled count with the bytes they have already.
+    const uint64_t missing = status.need_bytes - std::min(status.need_bytes, progress_.bytes_done());
+    double percent = total == 0 ? 100.0 : 100.0 * (1.0 - static_cast<double>(std::min(missing, total)) / total);
     if (status.need_files > 0 || status.need_blocks > 0 || blind_.fetching()) percent = std::min(percent, 99.9);
     status.completion = percent;
   }
