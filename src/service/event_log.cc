@@ -24,7 +24,7 @@ nlohmann::json ToJson(Event event) {
   j["time"] = Rfc3339(event.time_ms);
   j["type"] = sync::EventTypeName(event.type);
   if (!event.share.empty()) j["share"] = std::move(event.share);
-  j["data"] = std::move(event.data);  // moved, not copied: a page may hold thousands
+  j["data"] = nlohmann::json::parse(event.data, nullptr, /*allow_exceptions=*/false);
   return j;
 }
 
@@ -47,7 +47,7 @@ uint64_t EventLog::Add(sync::EventType type, std::string share, nlohmann::json d
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   if (ring_.size() >= capacity_) ring_.pop_front();
-  ring_.push_back({next_id_, now, type, std::move(share), std::move(data)});
+  ring_.push_back({next_id_, now, type, std::move(share), data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
   last_added_ = std::chrono::steady_clock::now();
   for (asio::steady_timer* timer : waiting_->timers) timer->cancel();
   return next_id_++;
