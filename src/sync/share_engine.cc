@@ -92,7 +92,7 @@ void ShareEngine::NoteState() {
     told_state_ = std::string(state);
     Emit(EventType::kShareStateChanged, std::move(data));
   }
-  const std::string error = !health_.ok() ? health_.fault() : last_error_;
+  const std::string error = state == kStateError ? reason : std::string();
   if (error != told_error_) {
     told_error_ = error;
     if (!error.empty()) Emit(EventType::kShareError, {{"message", error}});
@@ -300,10 +300,14 @@ ShareEngine::ScanOutcome ShareEngine::ScanOnStrand(const fs::ChangedPaths& chang
 // On the loop: what a scan read replaces what earlier scans said of those
 // paths (ScanStats::covered); then what it found is acted on.
 void ShareEngine::TakeScan(ScanOutcome& outcome) {
-  const scan::ScanStats& s = *outcome.stats;
+  scan::ScanStats& s = *outcome.stats;
   last_error_.clear();
   index_ = outcome.summary;
   TellChanges(EventType::kLocalChangeDetected, s.changes, s.conflict_copies, options_.device_id);
+  // Told: not kept with the last scan's figures (up to 10,000 paths, copied
+  // by every status).
+  s.changes = {};
+  s.conflict_copies = {};
   // A read replica's changes are not recorded: those new since the last
   // scan are told as they are found.
   std::set<std::pair<std::string, scan::LocalChange::Kind>> known_changes;
@@ -418,7 +422,6 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerLink
   if (!checked) co_return checked.error();
   auto& [records, progress] = *checked;
   const size_t received = records.size();
-  const bool caught_up = batch_caught_up;
   auto apply = [self, device, progress = std::move(progress),
                 records = std::move(records)]() -> std::optional<std::pair<AppliedBatch, store::IndexSummary>> {
     // Settling may copy a local file; and records of a folder that is not
@@ -444,7 +447,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerLink
   AppliedBatch* applied = &result->first;
   if (applied->stored > 0 && !shut_down_) index_ = result->second;
   TellChanges(EventType::kRemoteChangeDetected, applied->changes, applied->conflict_copies, device);
-  if (caught_up && !link->caught_up) {
+  if (batch_caught_up && !link->caught_up) {
     link->caught_up = true;
     met_peer_ = true;
   }
@@ -496,12 +499,11 @@ EngineStatus ShareEngine::Status() const {
   status.need_blocks = blind_.missing_blocks();
   status.need_bytes += blind_.missing_bytes();
   if (met_peer_ && needs_loaded_) {
-    // As Syncthing measures it, in bytes of the share's version held here;
-    // never 100 while anything is still needed.
-    // The share's version is what the disk holds that is needed no more
-    // plus what is still needed (the index counts the disk, not records).
+    // As Syncthing measures it, in bytes of the share's version held here,
+    // never 100 while anything is still needed. The share's version is what
+    // the disk holds plus what is still needed (the index counts the disk,
+    // not records); files being assembled count with the bytes they have.
     const uint64_t total = (options_.secrets.CanRead() ? index_.bytes : index_.sealed_bytes) + status.need_bytes;
-    // Files being assembled count with the bytes they have already.
     const uint64_t missing = status.need_bytes - std::min(status.need_bytes, progress_.bytes_done());
     double percent = total == 0 ? 100.0 : 100.0 * (1.0 - static_cast<double>(std::min(missing, total)) / total);
     if (status.need_files > 0 || status.need_blocks > 0 || blind_.fetching()) percent = std::min(percent, 99.9);

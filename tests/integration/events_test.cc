@@ -352,6 +352,14 @@ TEST_F(Events, BadPollsAreRefusedWithWhyAndChangeNothing) {
             std::string::npos);
   EXPECT_NE(ErrorOf(Call(a_, "events_poll", {{"since", 0}, {"types", "item_started"}})).find("must be a list of strings"),
             std::string::npos);
+  // The CLI's own: an unknown share to watch, a ring too small to keep.
+  CommandResult watch = a_.Run({"watch", "nope"});
+  EXPECT_EQ(watch.exit_code, 1);
+  EXPECT_NE(watch.err.find("no share 'nope'"), std::string::npos) << watch.err;
+  CommandResult tiny = RunTandem(tmp_ / "config-tiny", {"daemon", "--events-kept", "5"});
+  EXPECT_EQ(tiny.exit_code, 2);
+  EXPECT_NE(tiny.err.find("--events-kept"), std::string::npos) << tiny.err;
+  EXPECT_FALSE(stdfs::exists(tmp_ / "config-tiny")) << "a refused daemon makes nothing";
   // Nothing was told, or changed, by any of them.
   EXPECT_EQ(a_.Json({"device"})["last_event_id"].get<uint64_t>(), last);
   EXPECT_EQ(Info(a_)["state"], "waiting for peers");
