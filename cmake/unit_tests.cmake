@@ -40,8 +40,9 @@ tandem_test(store_test
   LIBS tandem_store)
 
 tandem_test(service_test
-  SOURCES src/service/config_test.cc src/service/event_log_test.cc
+  SOURCES src/service/api_description_test.cc src/service/config_test.cc src/service/event_log_test.cc
   LIBS tandem_service)
+target_compile_definitions(service_test PRIVATE TANDEM_API_DESCRIPTION="${PROJECT_SOURCE_DIR}/api/tandem-api.json")
 
 tandem_test(protocol_test SOURCES src/protocol/framing_test.cc LIBS tandem_protocol)
 

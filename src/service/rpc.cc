@@ -117,8 +117,18 @@ struct BadParams {
 
 class Params {
  public:
-  explicit Params(const json& params) : params_(params) {
+  // Refuses parameters the method does not take: a mistyped optional name
+  // would otherwise be ignored without a word.
+  Params(const json& params, const Method& method) : params_(params) {
     if (!params_.is_null() && !params_.is_object()) throw BadParams{"params must be an object"};
+    if (!params_.is_object()) return;
+    for (const auto& [key, value] : params_.items()) {
+      if (std::find(method.params.begin(), method.params.end(), key) != method.params.end()) continue;
+      std::string takes;
+      for (std::string_view name : method.params) takes += (takes.empty() ? "" : ", ") + std::string(name);
+      throw BadParams{"unknown parameter '" + key + "' for " + std::string(method.name) + " (it takes " +
+                      (takes.empty() ? std::string("none") : takes) + ")"};
+    }
   }
 
   std::string String(const char* name, bool required = true) const {
@@ -174,172 +184,217 @@ class Params {
   const json& params_;
 };
 
-json ErrorResponse(const json& id, int code, const std::string& message,
-                   const std::string& kind = {}) {
+// A method's result, or the Service's error.
+using Reply = Result<json>;
+
+template <typename T, typename F>
+Reply Map(Result<T> result, F&& to_json) {
+  if (!result) return result.error();
+  return json(to_json(*result));
+}
+
+Reply Map(const Result<void>& result) {
+  if (!result) return result.error();
+  return json::object();
+}
+
+using Handler = asio::awaitable<Reply> (*)(Service&, const Params&);
+
+struct MethodEntry {
+  Method method;
+  Handler handler;
+};
+
+// Every method of the API, with the parameters it takes. api/tandem-api.json
+// describes the same list; a test holds the two together.
+const std::vector<MethodEntry>& MethodTable() {
+  static const std::vector<MethodEntry> table = {
+      {{"share_add", {"path", "name"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(s.ShareAdd(p.String("path"), p.String("name", false)),
+                       [](const ShareInfo& i) { return ToJson(i); });
+       }},
+      {{"share_import_from_token", {"token", "path", "name"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(s.ShareImportFromToken(p.String("token"), p.String("path"), p.String("name", false)),
+                       [](const ShareInfo& i) { return ToJson(i); });
+       }},
+      {{"share_remove", {"share", "delete_repo"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string share = p.String("share");
+         bool delete_repo = p.Bool("delete_repo", false);
+         co_return Map(co_await s.ShareRemove(share, delete_repo));
+       }},
+      {{"share_list", {}},
+       [](Service& s, const Params&) -> asio::awaitable<Reply> {
+         json list = json::array();
+         for (const ShareInfo& info : s.ShareList()) list.push_back(ToJson(info));
+         co_return list;
+       }},
+      {{"share_get_info", {"share"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(s.ShareGetInfo(p.String("share")), [](const ShareInfo& i) { return ToJson(i); });
+       }},
+      {{"share_add_peer", {"share", "address"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(s.ShareAddPeer(p.String("share"), p.String("address")),
+                       [](const std::string& a) { return json{{"address", a}}; });
+       }},
+      {{"share_remove_peer", {"share", "address"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(s.ShareRemovePeer(p.String("share"), p.String("address")));
+       }},
+      {{"share_list_peers", {"share"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(s.ShareListPeers(p.String("share")), [](const std::vector<PeerInfo>& peers) {
+           json list = json::array();
+           for (const PeerInfo& peer : peers) {
+             list.push_back({{"address", peer.address},
+                             {"state", peer.state},
+                             {"connected", peer.connected},
+                             {"device_id", peer.device_id},
+                             {"share", peer.share ? AttachedJson(*peer.share) : json(nullptr)}});
+           }
+           return list;
+         });
+       }},
+      {{"share_set_sync_enabled", {"share", "enabled"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(s.ShareSetSyncEnabled(p.String("share"), p.Bool("enabled", std::nullopt)));
+       }},
+      {{"share_get_sync_token", {"share", "mode"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string share = p.String("share");
+         std::string mode_text = p.String("mode", false);
+         if (mode_text.empty()) mode_text = "write";
+         auto mode = crypto::ParseAccessMode(mode_text);
+         if (!mode) co_return mode.error();
+         co_return Map(s.ShareGetSyncToken(share, *mode),
+                       [&](const std::string& token) { return json{{"token", token}, {"mode", mode_text}}; });
+       }},
+      {{"share_rescan", {"share"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(co_await s.ShareRescan(p.String("share")), [](const scan::ScanStats& st) { return ToJson(st); });
+       }},
+      {{"share_list_conflicts", {"share"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(co_await s.ShareListConflicts(p.String("share")), [](const std::vector<sync::Conflict>& cs) {
+           json list = json::array();
+           for (const sync::Conflict& c : cs) {
+             list.push_back({{"conflict", c.id}, {"path", c.path}, {"local", SideJson(c.local)},
+                             {"remote", SideJson(c.remote)}});
+           }
+           return list;
+         });
+       }},
+      {{"share_resolve_conflict", {"share", "conflict", "keep"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string share = p.String("share");
+         std::string conflict = p.String("conflict");
+         std::string keep_text = p.String("keep");
+         std::optional<sync::ConflictKeep> keep;
+         if (keep_text == "keep_local" || keep_text == "local") keep = sync::ConflictKeep::kLocal;
+         if (keep_text == "keep_remote" || keep_text == "remote") keep = sync::ConflictKeep::kRemote;
+         if (keep_text == "keep_both" || keep_text == "both") keep = sync::ConflictKeep::kBoth;
+         if (!keep) throw BadParams{"parameter 'keep' must be keep_local, keep_remote or keep_both"};
+         co_return Map(co_await s.ShareResolveConflict(share, conflict, *keep),
+                       [](const std::string& done) { return json{{"done", done}}; });
+       }},
+      {{"share_repair", {"share", "force"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string share = p.String("share");
+         bool force = p.Bool("force", false);
+         co_return Map(co_await s.ShareRepair(share, force), [](const std::string& done) { return json{{"done", done}}; });
+       }},
+      {{"share_revert_local_changes", {"share", "path"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string share = p.String("share");
+         std::string path = p.String("path", false);
+         co_return Map(co_await s.ShareRevertLocalChanges(share, path),
+                       [](uint64_t n) { return json{{"reverted", n}}; });
+       }},
+      {{"device_info", {}},
+       [](Service& s, const Params&) -> asio::awaitable<Reply> {
+         DeviceInfo d = s.GetDeviceInfo();
+         co_return json{{"device_id", d.device_id},       {"device_name", d.device_name},
+                        {"listen", d.listen},             {"config_dir", d.config_dir},
+                        {"listening_port", d.listening_port}, {"last_event_id", d.last_event_id}};
+       }},
+      {{"events_poll", {"since", "timeout_ms", "types", "share", "limit"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         const uint64_t since = p.Count("since", std::nullopt);
+         const uint64_t timeout_ms = p.Count("timeout_ms", kDefaultPollMs);
+         if (timeout_ms > kMaxPollMs) {
+           throw BadParams{"parameter 'timeout_ms' must be at most " + std::to_string(kMaxPollMs)};
+         }
+         const uint64_t limit = p.Count("limit", EventLog::kMaxPage);
+         auto r = co_await s.EventsPoll(since, std::chrono::milliseconds(timeout_ms), p.Strings("types"),
+                                        p.String("share", false), static_cast<size_t>(limit));
+         if (!r) co_return r.error();
+         json events = json::array();
+         for (Event& event : r->events) events.push_back(ToJson(std::move(event)));
+         co_return json{{"events", std::move(events)}, {"last_id", r->last_id}, {"missed", r->missed}};
+       }},
+  };
+  return table;
+}
+
+json ErrorResponse(const json& id, int code, const std::string& message, const std::string& kind = {}) {
   json error = {{"code", code}, {"message", message}};
   if (!kind.empty()) error["data"] = {{"kind", kind}};
   return {{"jsonrpc", "2.0"}, {"id", id}, {"error", error}};
-}
-
-template <typename T>
-json FromResult(const json& id, const Result<T>& result, json value) {
-  if (!result) {
-    return ErrorResponse(id, RpcErrorCode(result.error().code), result.error().message,
-                         ErrorCodeName(result.error().code));
-  }
-  return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(value)}};
-}
-
-asio::awaitable<json> Call(Service& service, const std::string& method, const json& raw,
-                           const json& id) {
-  Params p(raw);
-  if (method == "share_add") {
-    auto r = service.ShareAdd(p.String("path"), p.String("name", false));
-    co_return FromResult(id, r, r ? ToJson(*r) : json());
-  }
-  if (method == "share_import_from_token") {
-    auto r = service.ShareImportFromToken(p.String("token"), p.String("path"), p.String("name", false));
-    co_return FromResult(id, r, r ? ToJson(*r) : json());
-  }
-  if (method == "share_remove") {
-    std::string share = p.String("share");
-    bool delete_repo = p.Bool("delete_repo", false);
-    auto r = co_await service.ShareRemove(share, delete_repo);
-    co_return FromResult(id, r, json::object());
-  }
-  if (method == "share_list") {
-    json list = json::array();
-    for (const ShareInfo& info : service.ShareList()) list.push_back(ToJson(info));
-    co_return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", list}};
-  }
-  if (method == "share_get_info") {
-    auto r = service.ShareGetInfo(p.String("share"));
-    co_return FromResult(id, r, r ? ToJson(*r) : json());
-  }
-  if (method == "share_add_peer") {
-    auto r = service.ShareAddPeer(p.String("share"), p.String("address"));
-    co_return FromResult(id, r, r ? json{{"address", *r}} : json());
-  }
-  if (method == "share_remove_peer") {
-    auto r = service.ShareRemovePeer(p.String("share"), p.String("address"));
-    co_return FromResult(id, r, json::object());
-  }
-  if (method == "share_list_peers") {
-    auto r = service.ShareListPeers(p.String("share"));
-    json list = json::array();
-    if (r) {
-      for (const PeerInfo& peer : *r) {
-        list.push_back({{"address", peer.address},
-                        {"state", peer.state},
-                        {"connected", peer.connected},
-                        {"device_id", peer.device_id},
-                        {"share", peer.share ? AttachedJson(*peer.share) : json(nullptr)}});
-      }
-    }
-    co_return FromResult(id, r, list);
-  }
-  if (method == "share_set_sync_enabled") {
-    auto r = service.ShareSetSyncEnabled(p.String("share"), p.Bool("enabled", std::nullopt));
-    co_return FromResult(id, r, json::object());
-  }
-  if (method == "share_get_sync_token") {
-    std::string share = p.String("share");
-    std::string mode_text = p.String("mode", false);
-    auto mode = crypto::ParseAccessMode(mode_text.empty() ? "write" : mode_text);
-    if (!mode) co_return FromResult(id, mode, json());
-    auto r = service.ShareGetSyncToken(share, *mode);
-    co_return FromResult(id, r, r ? json{{"token", *r}, {"mode", mode_text.empty() ? "write" : mode_text}} : json());
-  }
-  if (method == "share_rescan") {
-    auto r = co_await service.ShareRescan(p.String("share"));
-    co_return FromResult(id, r, r ? ToJson(*r) : json());
-  }
-  if (method == "share_list_conflicts") {
-    auto r = co_await service.ShareListConflicts(p.String("share"));
-    json list = json::array();
-    if (r) {
-      for (const sync::Conflict& c : *r) {
-        list.push_back({{"conflict", c.id}, {"path", c.path}, {"local", SideJson(c.local)},
-                        {"remote", SideJson(c.remote)}});
-      }
-    }
-    co_return FromResult(id, r, list);
-  }
-  if (method == "share_resolve_conflict") {
-    std::string share = p.String("share");
-    std::string conflict = p.String("conflict");
-    std::string keep_text = p.String("keep");
-    std::optional<sync::ConflictKeep> keep;
-    if (keep_text == "keep_local" || keep_text == "local") keep = sync::ConflictKeep::kLocal;
-    if (keep_text == "keep_remote" || keep_text == "remote") keep = sync::ConflictKeep::kRemote;
-    if (keep_text == "keep_both" || keep_text == "both") keep = sync::ConflictKeep::kBoth;
-    if (!keep) throw BadParams{"parameter 'keep' must be keep_local, keep_remote or keep_both"};
-    auto r = co_await service.ShareResolveConflict(share, conflict, *keep);
-    co_return FromResult(id, r, r ? json{{"done", *r}} : json());
-  }
-  if (method == "share_repair") {
-    auto r = co_await service.ShareRepair(p.String("share"), p.Bool("force", false));
-    co_return FromResult(id, r, r ? json{{"done", *r}} : json());
-  }
-  if (method == "share_revert_local_changes") {
-    std::string share = p.String("share");
-    auto r = co_await service.ShareRevertLocalChanges(share, p.String("path", false));
-    co_return FromResult(id, r, r ? json{{"reverted", *r}} : json());
-  }
-  if (method == "device_info") {
-    DeviceInfo d = service.GetDeviceInfo();
-    co_return json{{"jsonrpc", "2.0"},
-                   {"id", id},
-                   {"result", {{"device_id", d.device_id}, {"device_name", d.device_name},
-                               {"listen", d.listen}, {"config_dir", d.config_dir},
-                               {"listening_port", d.listening_port}, {"last_event_id", d.last_event_id}}}};
-  }
-  if (method == "events_poll") {
-    const uint64_t since = p.Count("since", std::nullopt);
-    const uint64_t timeout_ms = p.Count("timeout_ms", kDefaultPollMs);
-    if (timeout_ms > kMaxPollMs) throw BadParams{"parameter 'timeout_ms' must be at most " + std::to_string(kMaxPollMs)};
-    const uint64_t limit = p.Count("limit", EventLog::kMaxPage);
-    auto r = co_await service.EventsPoll(since, std::chrono::milliseconds(timeout_ms), p.Strings("types"),
-                                         p.String("share", false), static_cast<size_t>(limit));
-    json events = json::array();
-    if (r) {
-      for (Event& event : r->events) events.push_back(ToJson(std::move(event)));
-    }
-    co_return FromResult(id, r, r ? json{{"events", std::move(events)}, {"last_id", r->last_id}, {"missed", r->missed}}
-                                  : json());
-  }
-  co_return ErrorResponse(id, kMethodNotFound, "unknown method '" + method + "'");
 }
 
 }  // namespace
 
 int RpcErrorCode(ErrorCode code) { return -32000 - static_cast<int>(code); }
 
+std::vector<Method> Methods() {
+  std::vector<Method> out;
+  for (const MethodEntry& entry : MethodTable()) out.push_back(entry.method);
+  return out;
+}
+
+asio::awaitable<Outcome> Invoke(Service& service, std::string method, json params) {
+  const auto& table = MethodTable();
+  auto entry = std::find_if(table.begin(), table.end(), [&](const MethodEntry& e) { return e.method.name == method; });
+  if (entry == table.end()) co_return Outcome{.code = kMethodNotFound, .message = "unknown method '" + method + "'"};
+  try {
+    Params p(params, entry->method);
+    Reply reply = co_await entry->handler(service, p);
+    if (!reply) {
+      co_return Outcome{.code = RpcErrorCode(reply.error().code), .message = reply.error().message,
+                        .kind = reply.error().code};
+    }
+    co_return Outcome{.result = std::move(*reply)};
+  } catch (const BadParams& e) {
+    co_return Outcome{.code = kInvalidParams, .message = e.message};
+  } catch (const std::exception& e) {
+    spdlog::error("API call {} failed: {}", method, e.what());
+    co_return Outcome{.code = RpcErrorCode(ErrorCode::kInternal), .message = std::string("internal error: ") + e.what(),
+                      .kind = ErrorCode::kInternal};
+  }
+}
+
 asio::awaitable<json> Dispatch(Service& service, json request) {
   json id = nullptr;
-  try {
-    if (!request.is_object()) co_return ErrorResponse(id, kInvalidRequest, "request must be a JSON object");
-    if (request.contains("id")) {
-      id = request["id"];
-      if (!id.is_string() && !id.is_number() && !id.is_null()) {
-        co_return ErrorResponse(nullptr, kInvalidRequest, "id must be a string or a number");
-      }
+  if (!request.is_object()) co_return ErrorResponse(id, kInvalidRequest, "request must be a JSON object");
+  if (request.contains("id")) {
+    id = request["id"];
+    if (!id.is_string() && !id.is_number() && !id.is_null()) {
+      co_return ErrorResponse(nullptr, kInvalidRequest, "id must be a string or a number");
     }
-    if (request.value("jsonrpc", "") != "2.0") {
-      co_return ErrorResponse(id, kInvalidRequest, "only JSON-RPC 2.0 is spoken here");
-    }
-    if (!request.contains("method") || !request["method"].is_string()) {
-      co_return ErrorResponse(id, kInvalidRequest, "method must be a string");
-    }
-    json params = request.contains("params") ? request["params"] : json();
-    co_return co_await Call(service, request["method"].get<std::string>(), params, id);
-  } catch (const BadParams& e) {
-    co_return ErrorResponse(id, kInvalidParams, e.message);
-  } catch (const std::exception& e) {
-    spdlog::error("API call failed: {}", e.what());
-    co_return ErrorResponse(id, RpcErrorCode(ErrorCode::kInternal), std::string("internal error: ") + e.what(),
-                            ErrorCodeName(ErrorCode::kInternal));
   }
+  if (request.value("jsonrpc", "") != "2.0") {
+    co_return ErrorResponse(id, kInvalidRequest, "only JSON-RPC 2.0 is spoken here");
+  }
+  if (!request.contains("method") || !request["method"].is_string()) {
+    co_return ErrorResponse(id, kInvalidRequest, "method must be a string");
+  }
+  json params = request.contains("params") ? std::move(request["params"]) : json();
+  Outcome outcome = co_await Invoke(service, request["method"].get<std::string>(), std::move(params));
+  if (outcome.code == 0) co_return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(outcome.result)}};
+  co_return ErrorResponse(id, outcome.code, outcome.message, outcome.kind ? ErrorCodeName(*outcome.kind) : "");
 }
 
 RpcServer::RpcServer(asio::io_context& io, Service& service)

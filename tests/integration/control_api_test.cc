@@ -59,6 +59,17 @@ TEST_F(ControlApi, WrongOrMissingParamsAreInvalidParams) {
   EXPECT_EQ(daemon_.Json({"list"}).size(), 0u);
 }
 
+TEST_F(ControlApi, AParameterTheMethodDoesNotTakeIsRefusedByName) {
+  const TempDir folder;
+  std::string answer =
+      RawControlRequest(tmp_ / "config", Call("share_add", {{"path", folder.path().string()}, {"nmae", "docs"}}) + "\n");
+  json j = json::parse(answer);
+  EXPECT_EQ(j["error"]["code"], -32602) << answer;
+  EXPECT_EQ(j["error"]["message"], "unknown parameter 'nmae' for share_add (it takes path, name)") << answer;
+  EXPECT_EQ(daemon_.Json({"list"}).size(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(folder.path() / ".tandem"));
+}
+
 TEST_F(ControlApi, EveryMethodAnswersBadParamsWithAnErrorAndChangesNothing) {
   // Methods that take parameters, and the parameters each requires.
   const std::vector<std::string> methods = {
