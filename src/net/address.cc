@@ -41,7 +41,9 @@ std::string PeerAddress::ToString() const {
   return out + ":" + std::to_string(port);
 }
 
-Result<PeerAddress> ParsePeerAddress(std::string_view text) {
+namespace {
+
+Result<PeerAddress> Parse(std::string_view text, bool any_port) {
   PeerAddress address;
   std::string_view rest = text;
   if (rest.starts_with("tcp/")) {
@@ -77,12 +79,19 @@ Result<PeerAddress> ParsePeerAddress(std::string_view text) {
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
-      port == 0 || port > 65535) {
-    return Bad(text, "the port must be a number from 1 to 65535");
+      (port == 0 && !any_port) || port > 65535) {
+    return Bad(text, any_port ? "the port must be a number from 0 (any free port) to 65535"
+                              : "the port must be a number from 1 to 65535");
   }
   address.port = static_cast<uint16_t>(port);
   return address;
 }
+
+}  // namespace
+
+Result<PeerAddress> ParsePeerAddress(std::string_view text) { return Parse(text, false); }
+
+Result<PeerAddress> ParseListenAddress(std::string_view text) { return Parse(text, true); }
 
 Result<PeerAddress> ParseUsablePeerAddress(std::string_view text) {
   TANDEM_ASSIGN_OR_RETURN(PeerAddress address, ParsePeerAddress(text));

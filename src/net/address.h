@@ -28,6 +28,10 @@ struct PeerAddress {
 // The address, or kInvalidArgument saying what is wrong and what is expected.
 Result<PeerAddress> ParsePeerAddress(std::string_view text);
 
+// An address to listen on: as a peer's, and port 0 asks the system for any
+// free port (device_info tells which it gave).
+Result<PeerAddress> ParseListenAddress(std::string_view text);
+
 // Parses, then refuses transports this build cannot use (kUnsupported).
 Result<PeerAddress> ParseUsablePeerAddress(std::string_view text);
 

@@ -106,6 +106,19 @@ TEST(PeerAddress, RejectsBadAddressesSayingWhatIsExpected) {
   }
 }
 
+TEST(PeerAddress, OnlyAListenAddressMayAskForAnyFreePort) {
+  auto listen = ParseListenAddress("tcp/127.0.0.1:0");
+  ASSERT_TRUE(listen) << listen.error().message;
+  EXPECT_EQ(listen->port, 0);
+  EXPECT_EQ(listen->ToString(), "tcp/127.0.0.1:0");
+  auto peer = ParsePeerAddress("tcp/127.0.0.1:0");
+  ASSERT_FALSE(peer);
+  EXPECT_NE(peer.error().message.find("from 1 to 65535"), std::string::npos) << peer.error().message;
+  auto too_big = ParseListenAddress("tcp/127.0.0.1:65536");
+  ASSERT_FALSE(too_big);
+  EXPECT_NE(too_big.error().message.find("from 0 (any free port)"), std::string::npos) << too_big.error().message;
+}
+
 TEST(PeerAddress, QuicParsesButIsNotUsableYet) {
   auto parsed = ParsePeerAddress("quic/1.2.3.4:5");
   ASSERT_TRUE(parsed);

@@ -89,7 +89,7 @@ Result<std::unique_ptr<Service>> Service::Create(Options options) {
     return loaded.error();
   }
   if (!options.listen.empty()) {
-    auto address = net::ParsePeerAddress(options.listen);
+    auto address = net::ParseListenAddress(options.listen);
     if (!address) {
       ::close(lock_fd);
       return Invalid("bad --listen address: " + address.error().message);
@@ -115,8 +115,11 @@ Result<void> Service::StartNetwork() {
   });
   if (!network) return network.error();
   network_ = std::move(*network);
-  auto address = net::ParseUsablePeerAddress(config_.listen);
+  auto address = net::ParseListenAddress(config_.listen);
   if (!address) return Invalid("bad listen address in the config: " + address.error().message);
+  if (address->transport != net::Transport::kTcp) {
+    return MakeError(ErrorCode::kUnsupported, "cannot listen on " + config_.listen + ": only tcp/ is supported for now");
+  }
   TANDEM_RETURN_IF_ERROR(network_->Listen(*address));
   UpdateNetwork();
   return Ok();
