@@ -3,16 +3,16 @@
 // 0 on success; otherwise one line on stderr and a non-zero status
 // (1: the request failed, 2: bad command line, 3: no daemon to talk to).
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -22,6 +22,7 @@
 #include "cli/render.h"
 #include "service/rpc.h"
 #include "service/service.h"
+#include "tandem/tandem.h"
 
 namespace {
 
@@ -57,39 +58,40 @@ void TuneAllocatorForBlocks() {
   mallopt(M_TRIM_THRESHOLD, 16 << 20);
 }
 
+// The daemon is a thin main over libtandem's C ABI: the service runs on the
+// library's threads while this one waits for SIGINT or SIGTERM.
 int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen,
               const std::string& log_level, size_t events_kept) {
   TuneAllocatorForBlocks();
-  auto logger = spdlog::stderr_color_mt("tandem");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  // Blocked before the library starts its threads (they inherit the mask),
+  // so only sigwait below ever sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  tandem::sync::ShareEngine::TestHooks hooks;
-  if (const char* text = std::getenv("TANDEM_TEST_HOOKS"); text && *text) {
-    std::string wanted = std::string(",") + text + ",";
-    hooks.send_local_edits = wanted.find(",send-local-edits,") != std::string::npos;
-    hooks.sign_forged_batches = wanted.find(",sign-forged-batches,") != std::string::npos;
-    hooks.forge_blocks = wanted.find(",forge-blocks,") != std::string::npos;
-    hooks.slow_blocks = wanted.find(",slow-blocks,") != std::string::npos;
-    hooks.no_reader_proof = wanted.find(",no-reader-proof,") != std::string::npos;
-    spdlog::warn("TANDEM_TEST_HOOKS={}: this daemon misbehaves on purpose, for tests only", text);
+  json options = {{"listen", listen}, {"log_level", log_level}, {"events_kept", events_kept}, {"control_socket", true}};
+  if (const char* hooks = std::getenv("TANDEM_TEST_HOOKS"); hooks && *hooks) options["test_hooks"] = hooks;
+  tandem_service* service = nullptr;
+  char* error = nullptr;
+  const std::string dir = std::filesystem::absolute(config_dir).string();
+  if (int32_t status = tandem_service_open(dir.c_str(), options.dump().c_str(), nullptr, nullptr, &service, &error);
+      status != TANDEM_OK) {
+    std::string message = error ? error : tandem_status_name(status);
+    tandem_free(error);
+    return Fail(message);
   }
-  auto service = tandem::service::Service::Create(
-      {.config_dir = config_dir, .listen = listen, .events_kept = events_kept, .test_hooks = hooks});
-  if (!service) return Fail(service.error().message);
-  tandem::service::RpcServer rpc((*service)->io(), **service);
-  if (auto started = rpc.Start(); !started) return Fail(started.error().message);
-  asio::signal_set signals((*service)->io(), SIGINT, SIGTERM);
-  signals.async_wait([&](const std::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {}: stopping", signal);
-    (*service)->Stop();
-  });
-  auto device = (*service)->GetDeviceInfo();
-  spdlog::info("ready: device {} listening for control on {}", device.device_id,
-               ((*service)->config_dir() / tandem::service::kSocketFileName).string());
-  (*service)->Run();
+  char* device = nullptr;
+  if (tandem_call(service, "device_info", nullptr, &device, nullptr) == TANDEM_OK) {
+    spdlog::info("ready: device {} listening for control on {}", json::parse(device)["device_id"].get<std::string>(),
+                 (std::filesystem::path(dir) / tandem::service::kSocketFileName).string());
+  }
+  tandem_free(device);
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  spdlog::info("signal {}: stopping", signal);
+  tandem_service_close(service);
   return 0;
 }
 
