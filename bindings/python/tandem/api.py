@@ -1,0 +1,187 @@
+"""The API's methods, once, for both ways in: an embedded service
+(tandem.Service) and a running daemon's socket (tandem.connect). Each method
+is a method of api/tandem-api.json with the same parameters; a test holds
+them together."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, Iterator, List, Optional, Sequence
+
+from . import types as t
+from .errors import Closed
+
+
+def _result(kind: str):
+    """Marks a method with the description's result type."""
+
+    def mark(fn):
+        fn.api_result = kind
+        return fn
+
+    return mark
+
+
+def _path(p) -> str:
+    # Passed as given: the service, not the binding, refuses a relative path.
+    return os.fspath(p)
+
+
+class Api:
+    """Every method of the service API. Subclasses supply ``_call``."""
+
+    def _call(self, method: str, params: dict) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _invoke(self, method: str, **params) -> Any:
+        value = self._call(method, {k: v for k, v in params.items() if v is not None})
+        return convert(getattr(Api, method).api_result, value)
+
+    @_result("ShareInfo")
+    def share_add(self, path, name: Optional[str] = None) -> t.ShareInfo:
+        """Shares a folder (an absolute path) and starts indexing it."""
+        return self._invoke("share_add", path=_path(path), name=name)
+
+    @_result("ShareInfo")
+    def share_import_from_token(self, token: str, path, name: Optional[str] = None) -> t.ShareInfo:
+        """Joins a share from its token into a folder (created when missing)."""
+        return self._invoke("share_import_from_token", token=token, path=_path(path), name=name)
+
+    @_result("Empty")
+    def share_remove(self, share: str, delete_repo: Optional[bool] = None) -> None:
+        """Stops syncing a share; its files stay."""
+        return self._invoke("share_remove", share=share, delete_repo=delete_repo)
+
+    @_result("[ShareInfo]")
+    def share_list(self) -> List[t.ShareInfo]:
+        return self._invoke("share_list")
+
+    @_result("ShareInfo")
+    def share_get_info(self, share: str) -> t.ShareInfo:
+        return self._invoke("share_get_info", share=share)
+
+    @_result("PeerAddress")
+    def share_add_peer(self, share: str, address: str) -> str:
+        """Adds tcp/HOST:PORT as a peer of the share; returns it in normal form."""
+        return self._invoke("share_add_peer", share=share, address=address)
+
+    @_result("Empty")
+    def share_remove_peer(self, share: str, address: str) -> None:
+        return self._invoke("share_remove_peer", share=share, address=address)
+
+    @_result("[PeerInfo]")
+    def share_list_peers(self, share: str) -> List[t.PeerInfo]:
+        return self._invoke("share_list_peers", share=share)
+
+    @_result("Empty")
+    def share_set_sync_enabled(self, share: str, enabled: bool) -> None:
+        return self._invoke("share_set_sync_enabled", share=share, enabled=enabled)
+
+    @_result("SyncToken")
+    def share_get_sync_token(self, share: str, mode: Optional[str] = None) -> str:
+        """A token granting "write" (default), "read" or "blind" access."""
+        return self._invoke("share_get_sync_token", share=share, mode=mode)
+
+    @_result("ScanStats")
+    def share_rescan(self, share: str) -> t.ScanStats:
+        return self._invoke("share_rescan", share=share)
+
+    @_result("[Conflict]")
+    def share_list_conflicts(self, share: str) -> List[t.Conflict]:
+        return self._invoke("share_list_conflicts", share=share)
+
+    @_result("Done")
+    def share_resolve_conflict(self, share: str, conflict: str, keep: str) -> str:
+        """keep: "keep_local", "keep_remote" or "keep_both"; returns what was done."""
+        return self._invoke("share_resolve_conflict", share=share, conflict=conflict, keep=keep)
+
+    @_result("Done")
+    def share_repair(self, share: str, force: Optional[bool] = None) -> str:
+        return self._invoke("share_repair", share=share, force=force)
+
+    @_result("Reverted")
+    def share_revert_local_changes(self, share: str, path: Optional[str] = None) -> int:
+        return self._invoke("share_revert_local_changes", share=share, path=path)
+
+    @_result("DeviceInfo")
+    def device_info(self) -> t.DeviceInfo:
+        return self._invoke("device_info")
+
+    @_result("EventPage")
+    def events_poll(self, since: int, timeout_ms: Optional[int] = None, types: Optional[Sequence[str]] = None,
+                    share: Optional[str] = None, limit: Optional[int] = None) -> t.EventPage:
+        """Events after ``since``, waiting up to ``timeout_ms`` for one."""
+        return self._invoke("events_poll", since=since, timeout_ms=timeout_ms,
+                            types=list(types) if types is not None else None, share=share, limit=limit)
+
+    def events(self, since: Optional[int] = None, types: Optional[Sequence[str]] = None,
+               share: Optional[str] = None) -> "EventStream":
+        """The events from now on (or after id ``since``; 0: all kept), as an
+        iterator (``for e in svc.events()``) or an async iterator
+        (``async for e in svc.events()``). It ends when the service closes."""
+        return EventStream(self._poller(), since, types, share)
+
+    def _poller(self) -> "Api":
+        """Who a stream polls through: itself, unless a poll would hold up other calls."""
+        return self
+
+
+def convert(kind: str, value: Any) -> Any:
+    if kind == "Empty":
+        return None
+    if kind.startswith("["):
+        return [convert(kind[1:-1], v) for v in value]
+    if kind in t.UNWRAPPED:
+        return value[t.UNWRAPPED[kind]]
+    return t.build(t.DATACLASSES[kind], value)
+
+
+class EventStream:
+    """Events one after the other, read by long polls. ``missed`` counts
+    events the service no longer kept when this stream asked (it fell behind)."""
+
+    poll_ms = 1000  # how long one poll waits; bounds how long close() can take to end the stream
+
+    def __init__(self, api: Api, since: Optional[int], types, share):
+        self._api = api
+        self._since = since
+        self._types = list(types) if types else None
+        self._share = share
+        self._buffer: List[t.Event] = []
+        self._ended = False
+        self.missed = 0
+
+    def _fill(self) -> bool:
+        """Polls until there is an event; False once the service is closed."""
+        if self._since is None:
+            self._since = self._api.device_info().last_event_id
+        while not self._buffer:
+            try:
+                page = self._api.events_poll(self._since, timeout_ms=self.poll_ms, types=self._types,
+                                             share=self._share)
+            except Closed:
+                self._ended = True
+                return False
+            self._since = page.last_id
+            self.missed += page.missed
+            self._buffer.extend(page.events)
+        return True
+
+    def __iter__(self) -> Iterator[t.Event]:
+        return self
+
+    def __next__(self) -> t.Event:
+        if self._ended or (not self._buffer and not self._fill()):
+            raise StopIteration
+        return self._buffer.pop(0)
+
+    def __aiter__(self) -> "EventStream":
+        return self
+
+    async def __anext__(self) -> t.Event:
+        if not self._buffer:
+            filled = await asyncio.get_running_loop().run_in_executor(None, self._fill)
+            if not filled:
+                raise StopAsyncIteration
+        return self._buffer.pop(0)
