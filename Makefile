@@ -8,7 +8,7 @@ FUZZ_BUILD ?= build-fuzz
 # Seconds each fuzz target runs under `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan bench bench-large fuzz clean
+.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan test-python test-kotlin bench bench-large fuzz clean
 
 all: build
 
@@ -36,8 +36,9 @@ build-asan: deps $(ASAN_BUILD)/build.ninja
 demo: build
 	@scripts/demo $(BUILD)/tandem
 
-# The whole suite, once optimised and once under ASan/UBSan.
-test: test-release test-asan
+# The whole suite, once optimised and once under ASan/UBSan, then the
+# bindings over the optimised libtandem.
+test: test-release test-asan test-python test-kotlin
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
@@ -52,6 +53,21 @@ ASAN_SKIP = ALargeFileSyncsInBoundedMemory|FiveThousandSmallFiles|SmokeRun|Demo.
 test-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  TANDEM_CRASH_KILLS=8 ctest --output-on-failure -j $(JOBS) --timeout 600 -E '$(ASAN_SKIP)'
+
+# The Python binding, installed into a venv of Debian's python3 with its
+# pinned test tools, tested from outside its source folder (so the installed
+# package is what runs).
+PYTHON_VENV = $(BUILD)/python-venv
+test-python: build
+	/usr/bin/python3 -m venv $(PYTHON_VENV)
+	$(PYTHON_VENV)/bin/pip install -q --disable-pip-version-check -r bindings/python/requirements-test.txt ./bindings/python
+	TANDEM_LIBRARY=$(abspath $(BUILD))/libtandem.so TANDEM_BIN=$(abspath $(BUILD))/tandem \
+	  $(PYTHON_VENV)/bin/pytest -q -p no:cacheprovider bindings/python/tests
+
+# The Kotlin/JVM binding over the optimised libtandem; Maven fetches the
+# pinned Kotlin, JNA and JUnit from Maven Central.
+test-kotlin: build
+	cd bindings/kotlin && TANDEM_LIBRARY=$(abspath $(BUILD))/libtandem.so mvn -B -q test
 
 build-fuzz: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)

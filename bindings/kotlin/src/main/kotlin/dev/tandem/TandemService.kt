@@ -1,0 +1,205 @@
+// The Tandem service embedded in this JVM (libtandem, through JNA). Every
+// method of api/tandem-api.json is a suspend function here, named in
+// camelCase with the same parameters; a test holds them together.
+package dev.tandem
+
+import com.sun.jna.Pointer
+import com.sun.jna.ptr.PointerByReference
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.ensureActive
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.flow.flowOn
+import kotlinx.coroutines.withContext
+import org.json.JSONArray
+import org.json.JSONObject
+import org.json.JSONTokener
+
+/**
+ * A Tandem service running inside this process, on threads of its own.
+ * Open one per config folder; several side by side sync with each other
+ * like separate devices. [close] stops it: running transfers stop at a
+ * consistent point and resume on the next open.
+ *
+ * Calls may come from any thread or coroutine; each suspends while the
+ * service works (on [Dispatchers.IO]), never blocking the caller's thread.
+ */
+class TandemService private constructor(
+    private val handle: Pointer,
+    // Held so the JVM keeps the callback alive while the library may call it.
+    @Suppress("unused") private val logCallback: TandemLibrary.LogCallback?,
+) : AutoCloseable {
+    private val lock = Object()
+    private var closed = false
+    private var calls = 0 // threads inside a call into the library
+
+    companion object {
+        /**
+         * Opens (creating when missing) the service of [configDir], an absolute path.
+         * [listen]: "tcp/HOST:PORT" for peers (port 0: any free one; [deviceInfo] tells which).
+         * [controlSocket]: also serve <configDir>/tandem.sock for the tandem CLI.
+         * [log]: (level 0..4, line), called on the service's threads; null: stderr.
+         * Blocks while the config and the repositories open.
+         */
+        fun open(
+            configDir: String,
+            listen: String? = null,
+            logLevel: String = "warn",
+            eventsKept: Int? = null,
+            controlSocket: Boolean = false,
+            log: ((Int, String) -> Unit)? = null,
+        ): TandemService {
+            val options = JSONObject().put("log_level", logLevel).put("control_socket", controlSocket)
+            listen?.let { options.put("listen", it) }
+            eventsKept?.let { options.put("events_kept", it) }
+            val callback = log?.let { sink ->
+                TandemLibrary.LogCallback { _, level, line, length ->
+                    runCatching { sink(level, String(line.getByteArray(0, length.toInt()), Charsets.UTF_8)) }
+                }
+            }
+            val out = PointerByReference()
+            val error = PointerByReference()
+            val lib = NativeTandem.lib
+            val status = lib.tandem_service_open(configDir, options.toString(), callback, null, out, error)
+            if (status != 0) throw errorFor(status, NativeTandem.take(error))
+            return TandemService(out.value, callback)
+        }
+    }
+
+    /** Calls [method] with [params] and returns its JSON result, blocking this thread. */
+    fun callBlocking(method: String, params: JSONObject = JSONObject()): Any {
+        synchronized(lock) {
+            if (closed) throw ClosedException("the service is closed")
+            calls++
+        }
+        try {
+            val result = PointerByReference()
+            val error = PointerByReference()
+            val status = NativeTandem.lib.tandem_call(handle, method, params.toString(), result, error)
+            if (status != 0) throw errorFor(status, NativeTandem.take(error))
+            return JSONTokener(NativeTandem.take(result)).nextValue()
+        } finally {
+            synchronized(lock) {
+                calls--
+                (lock as Object).notifyAll()
+            }
+        }
+    }
+
+    /** Calls [method] with [params]; suspends until its JSON result. */
+    suspend fun call(method: String, params: JSONObject = JSONObject()): Any =
+        withContext(Dispatchers.IO) { callBlocking(method, params) }
+
+    private suspend fun obj(method: String, vararg params: Pair<String, Any?>) = call(method, json(*params)) as JSONObject
+    private suspend fun list(method: String, vararg params: Pair<String, Any?>) = call(method, json(*params)) as JSONArray
+
+    suspend fun shareAdd(path: String, name: String? = null): ShareInfo =
+        ShareInfo.of(obj("share_add", "path" to path, "name" to name))
+
+    suspend fun shareImportFromToken(token: String, path: String, name: String? = null): ShareInfo =
+        ShareInfo.of(obj("share_import_from_token", "token" to token, "path" to path, "name" to name))
+
+    suspend fun shareRemove(share: String, deleteRepo: Boolean? = null) {
+        obj("share_remove", "share" to share, "delete_repo" to deleteRepo)
+    }
+
+    suspend fun shareList(): List<ShareInfo> = list("share_list").objects(ShareInfo::of)
+
+    suspend fun shareGetInfo(share: String): ShareInfo = ShareInfo.of(obj("share_get_info", "share" to share))
+
+    /** Adds tcp/HOST:PORT as a peer of the share; returns it in normal form. */
+    suspend fun shareAddPeer(share: String, address: String): String =
+        obj("share_add_peer", "share" to share, "address" to address).getString("address")
+
+    suspend fun shareRemovePeer(share: String, address: String) {
+        obj("share_remove_peer", "share" to share, "address" to address)
+    }
+
+    suspend fun shareListPeers(share: String): List<PeerInfo> =
+        list("share_list_peers", "share" to share).objects(PeerInfo::of)
+
+    suspend fun shareSetSyncEnabled(share: String, enabled: Boolean) {
+        obj("share_set_sync_enabled", "share" to share, "enabled" to enabled)
+    }
+
+    /** A token granting "write" (default), "read" or "blind" access. */
+    suspend fun shareGetSyncToken(share: String, mode: String? = null): String =
+        obj("share_get_sync_token", "share" to share, "mode" to mode).getString("token")
+
+    suspend fun shareRescan(share: String): ScanStats = ScanStats.of(obj("share_rescan", "share" to share))
+
+    suspend fun shareListConflicts(share: String): List<Conflict> =
+        list("share_list_conflicts", "share" to share).objects(Conflict::of)
+
+    /** [keep]: keep_local, keep_remote or keep_both; returns what was done. */
+    suspend fun shareResolveConflict(share: String, conflict: String, keep: String): String =
+        obj("share_resolve_conflict", "share" to share, "conflict" to conflict, "keep" to keep).getString("done")
+
+    suspend fun shareRepair(share: String, force: Boolean? = null): String =
+        obj("share_repair", "share" to share, "force" to force).getString("done")
+
+    suspend fun shareRevertLocalChanges(share: String, path: String? = null): Long =
+        obj("share_revert_local_changes", "share" to share, "path" to path).getLong("reverted")
+
+    suspend fun deviceInfo(): DeviceInfo = DeviceInfo.of(obj("device_info"))
+
+    /** Events after [since], waiting up to [timeoutMs] for one. */
+    suspend fun eventsPoll(
+        since: Long, timeoutMs: Long? = null, types: List<String>? = null, share: String? = null, limit: Long? = null,
+    ): EventPage = EventPage.of(
+        obj(
+            "events_poll", "since" to since, "timeout_ms" to timeoutMs, "types" to types?.let { JSONArray(it) },
+            "share" to share, "limit" to limit,
+        ),
+    )
+
+    /**
+     * The events from now on (or after id [since]; 0: all kept), read by long
+     * polls. The flow ends when the service closes.
+     */
+    fun events(since: Long? = null, types: List<String>? = null, share: String? = null): Flow<Event> = flow {
+        var last = since ?: DeviceInfo.of(callBlocking("device_info") as JSONObject).lastEventId
+        while (true) {
+            // A poll that found nothing never suspends: cancellation is looked at here.
+            currentCoroutineContext().ensureActive()
+            val page = try {
+                EventPage.of(
+                    callBlocking(
+                        "events_poll",
+                        json(
+                            "since" to last, "timeout_ms" to 1000, "types" to types?.let { JSONArray(it) },
+                            "share" to share,
+                        ),
+                    ) as JSONObject,
+                )
+            } catch (e: ClosedException) {
+                return@flow
+            }
+            last = page.lastId
+            for (event in page.events) emit(event)
+        }
+    }.flowOn(Dispatchers.IO)
+
+    /** Stops the service and waits for running work to end consistently. Closing twice does nothing. */
+    override fun close() {
+        synchronized(lock) {
+            if (closed) return
+            closed = true
+        }
+        val lib = NativeTandem.lib
+        // Stop first: calls still waiting end with ClosedException; only when no
+        // thread is inside the library is the handle freed.
+        lib.tandem_service_stop(handle)
+        synchronized(lock) {
+            while (calls > 0) (lock as Object).wait()
+        }
+        lib.tandem_service_close(handle)
+    }
+}
+
+private fun json(vararg params: Pair<String, Any?>): JSONObject {
+    val j = JSONObject()
+    for ((k, v) in params) if (v != null) j.put(k, v)
+    return j
+}

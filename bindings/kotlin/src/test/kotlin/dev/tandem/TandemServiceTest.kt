@@ -1,0 +1,128 @@
+// Embedded services through JNA, as a JVM app would use them: real folders,
+// real TLS on loopback, two "devices" in this one process. Waits poll a
+// condition with a deadline.
+package dev.tandem
+
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeoutOrNull
+import org.junit.jupiter.api.AfterEach
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+import java.io.File
+import java.nio.file.Path
+
+class TandemServiceTest {
+    @TempDir
+    lateinit var tmp: Path
+
+    private val open = mutableListOf<TandemService>()
+
+    @AfterEach
+    fun closeAll() = open.reversed().forEach { it.close() }
+
+    private fun service(name: String) =
+        TandemService.open(tmp.resolve(name).toString(), listen = "tcp/127.0.0.1:0").also { open += it }
+
+    private suspend fun waitUntil(what: String, timeoutMs: Long = 30_000, condition: suspend () -> Boolean) {
+        val deadline = System.nanoTime() + timeoutMs * 1_000_000
+        while (System.nanoTime() < deadline) {
+            if (condition()) return
+            delay(20)
+        }
+        throw AssertionError("$what did not happen within $timeoutMs ms")
+    }
+
+    private fun File.textOrNull() = if (exists()) readText() else null
+
+    private class Pair(val a: TandemService, val b: TandemService, val dirA: File, val dirB: File)
+
+    private suspend fun pair(): Pair {
+        val a = service("config-a")
+        val b = service("config-b")
+        val dirA = tmp.resolve("a").toFile().apply { mkdirs() }
+        val dirB = tmp.resolve("b").toFile()
+        val share = a.shareAdd(dirA.path, name = "s")
+        val token = a.shareGetSyncToken(share.id)
+        val joined = b.shareImportFromToken(token, dirB.path, name = "s")
+        b.shareAddPeer(joined.id, "tcp/127.0.0.1:${a.deviceInfo().listeningPort}")
+        return Pair(a, b, dirA, dirB)
+    }
+
+    @Test
+    fun twoEmbeddedServicesSyncAFolderBothWays() = runBlocking<Unit> {
+        val p = pair()
+        File(p.dirA, "from-a.txt").writeText("written on a")
+        waitUntil("a's file on b") { File(p.dirB, "from-a.txt").textOrNull() == "written on a" }
+        File(p.dirB, "from-b.txt").writeText("written on b")
+        waitUntil("b's file on a") { File(p.dirA, "from-b.txt").textOrNull() == "written on b" }
+        waitUntil("both connected") { p.b.shareListPeers("s").single().connected }
+        assertEquals("write", p.b.shareGetInfo("s").mode)
+    }
+
+    @Test
+    fun aConflictIsCreatedListedAndResolved() = runBlocking<Unit> {
+        val p = pair()
+        File(p.dirA, "plan.txt").writeText("the original")
+        waitUntil("the original on b") { File(p.dirB, "plan.txt").textOrNull() == "the original" }
+        for (s in listOf(p.a, p.b)) s.shareSetSyncEnabled("s", false)
+        waitUntil("both paused") { p.a.shareGetInfo("s").connectedDevices.isEmpty() && p.b.shareGetInfo("s").connectedDevices.isEmpty() }
+        File(p.dirA, "plan.txt").writeText("edited on a")
+        p.a.shareRescan("s")
+        File(p.dirB, "plan.txt").writeText("edited on b, later")
+        p.b.shareRescan("s")
+        for (s in listOf(p.a, p.b)) s.shareSetSyncEnabled("s", true)
+        waitUntil("the conflict on both, in sync") {
+            p.a.shareListConflicts("s").size == 1 && p.b.shareListConflicts("s").size == 1 &&
+                File(p.dirA, "plan.txt").textOrNull() == File(p.dirB, "plan.txt").textOrNull() &&
+                p.a.shareGetInfo("s").needFiles == 0L
+        }
+        val conflict = p.a.shareListConflicts("s").single()
+        assertEquals("plan.txt", conflict.path)
+        assertTrue(p.a.shareResolveConflict("s", conflict.conflict, "keep_both").isNotEmpty())
+        assertTrue(p.a.shareListConflicts("s").isEmpty())
+        assertThrows<InvalidParamsException> { p.a.shareResolveConflict("s", conflict.conflict, "keep_all") }
+    }
+
+    @Test
+    fun badInputThrowsTheRightExceptionAndCreatesNothing() = runBlocking<Unit> {
+        val e = assertThrows<InvalidArgumentException> { TandemService.open("relative/config") }
+        assertTrue(e.message!!.contains("absolute"), e.message)
+        assertFalse(File("relative").exists())
+        val svc = service("config")
+        val docs = tmp.resolve("docs").toFile().apply { mkdirs() }
+        assertThrows<InvalidArgumentException> { svc.shareAdd("docs") }
+        assertThrows<InvalidArgumentException> { svc.shareImportFromToken("tandem:not-a-token", tmp.resolve("j").toString()) }
+        assertThrows<NotFoundException> { svc.shareGetInfo("no-such-share") }
+        assertThrows<UnknownMethodException> { svc.call("share_explode") }
+        assertTrue(svc.shareList().isEmpty())
+        assertFalse(File(docs, ".tandem").exists())
+        assertFalse(tmp.resolve("j").toFile().exists())
+        svc.close()
+        assertThrows<ClosedException> { svc.shareList() }
+    }
+
+    @Test
+    fun eventsArriveAsAFlow() = runBlocking<Unit> {
+        val svc = service("config")
+        val docs = tmp.resolve("docs").toFile().apply { mkdirs() }
+        svc.shareAdd(docs.path)
+        val since = svc.deviceInfo().lastEventId
+        val job = launch { File(docs, "note.txt").writeText("hi") }
+        val seen = mutableListOf<Event>()
+        val event = withTimeoutOrNull(30_000) {
+            svc.events(since = since, types = listOf("local_change_detected")).first {
+                seen += it
+                it.data.getString("path") == "note.txt"
+            }
+        } ?: throw AssertionError("no event for note.txt within 30 s; seen: $seen")
+        job.join()
+        assertEquals("added", event.data.getString("kind"))
+    }
+}
