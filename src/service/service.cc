@@ -309,9 +309,20 @@ Service::~Service() {
     if (share->engine) share->engine->SetEnabled(false);
   }
   pool_.join();
-  // Let cancelled operations finish so their coroutines release what they hold.
-  io_.restart();
-  for (int i = 0; i < 100 && io_.poll() > 0; ++i) {
+  // Let cancelled operations finish so their coroutines release what they
+  // hold. A coroutine resumed here may hand the pool more work (a RunOn),
+  // which no pool thread is left to run: it runs here, in turn with the
+  // loop, until both are quiet. Left queued, it would be destroyed with the
+  // pool after the loop is gone, and its coroutine's handle posts to the
+  // loop as it goes (found by opening and closing a service 1,000 times).
+  auto& pool_queue = asio::use_service<asio::detail::scheduler>(pool_);
+  for (int round = 0; round < 1000; ++round) {
+    io_.restart();
+    size_t ran = io_.poll();
+    pool_queue.restart();  // it stopped itself when its work ran out at join
+    std::error_code ec;
+    ran += pool_queue.poll(ec);
+    if (ran == 0) break;
   }
   ::close(lock_fd_);
 }
