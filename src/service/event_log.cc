@@ -94,17 +94,20 @@ asio::awaitable<Result<EventPage>> EventLog::Poll(uint64_t since, std::chrono::m
     }
   } unlink{*waiting, std::nullopt};
   bool gathered = false;
+  bool woken = false;
   while (true) {
     auto page = Read(since, filter, limit);
     if (!page) co_return page;
     const auto now = std::chrono::steady_clock::now();
     if (!waiting->open || now >= deadline) co_return page;
     if (!page->events.empty() || page->missed > 0) {
-      // Events came within the last moment: a burst is under way, and what
-      // comes with it goes in the same answer. A reader keeping up with a
-      // busy share then polls a hundred times a second at most, not once
-      // an event (a connection, a request, an answer each).
-      if (gathered || page->events.size() >= limit || now - last_added_ >= kGather) co_return page;
+      // A reader that waited gets what woke it at once: an idle reader
+      // hears of a change within a loop turn. One that comes back to find
+      // events younger than kGather already there is following a burst,
+      // and what comes with it goes in the same answer: a reader keeping
+      // up with a busy share polls a hundred times a second at most, not
+      // once an event (a connection, a request, an answer each).
+      if (woken || gathered || page->events.size() >= limit || now - last_added_ >= kGather) co_return page;
       gathered = true;
       timer.expires_at(std::min(deadline, last_added_ + kGather));
       std::error_code ec;
@@ -121,8 +124,7 @@ asio::awaitable<Result<EventPage>> EventLog::Poll(uint64_t since, std::chrono::m
     waiting->timers.erase(*unlink.place);
     unlink.place.reset();
     if (!waiting->open) co_return page;  // closed, maybe gone: the daemon is stopping
-    // Woken by an event (or at the deadline): read again, gathering the
-    // burst it may begin.
+    woken = true;  // by an event (or at the deadline): read again
   }
 }
 

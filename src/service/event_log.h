@@ -65,9 +65,9 @@ class EventLog {
  public:
   static constexpr size_t kDefaultCapacity = 10'000;
   static constexpr size_t kMaxPage = 10'000;  // events one read returns at most
-  // A poll that finds events younger than this waits until they are this
-  // old, for more (a burst is one answer); well inside the 50 ms a reader
-  // may expect to be woken in.
+  // A poll that finds events younger than this already there (its reader
+  // is following a burst) waits until they are this old, for more: a burst
+  // is one answer. A reader that was waiting is answered at once.
   static constexpr std::chrono::milliseconds kGather{10};
 
   explicit EventLog(asio::io_context& loop, size_t capacity = kDefaultCapacity);
@@ -85,8 +85,9 @@ class EventLog {
   Result<EventPage> Read(uint64_t since, const EventFilter& filter, size_t limit) const;
   // As Read, but with nothing to return (and no gap), waits for a matching
   // event until `timeout`, then returns what there is (maybe nothing).
-  // Events younger than kGather are returned once they are that old, with
-  // whatever came meanwhile.
+  // The event that wakes a waiting poll is returned at once; events
+  // younger than kGather found on arrival are returned once they are that
+  // old, with whatever came meanwhile.
   asio::awaitable<Result<EventPage>> Poll(uint64_t since, std::chrono::milliseconds timeout, EventFilter filter,
                                           size_t limit);
 
