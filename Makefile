@@ -55,14 +55,16 @@ test-asan: build-asan
 	  TANDEM_CRASH_KILLS=8 ctest --output-on-failure -j $(JOBS) --timeout 600 -E '$(ASAN_SKIP)'
 
 # The Python binding, installed into a venv of Debian's python3 with its
-# pinned test tools, tested from outside its source folder (so the installed
-# package is what runs).
+# pinned test tools and the built libtandem bundled in, tested from outside
+# its source folder with no TANDEM_LIBRARY: the installed package is what runs.
 PYTHON_VENV = $(BUILD)/python-venv
 test-python: build
 	/usr/bin/python3 -m venv $(PYTHON_VENV)
-	$(PYTHON_VENV)/bin/pip install -q --disable-pip-version-check -r bindings/python/requirements-test.txt ./bindings/python
-	TANDEM_LIBRARY=$(abspath $(BUILD))/libtandem.so TANDEM_BIN=$(abspath $(BUILD))/tandem \
-	  $(PYTHON_VENV)/bin/pytest -q -p no:cacheprovider bindings/python/tests
+	$(PYTHON_VENV)/bin/pip install -q --disable-pip-version-check -r bindings/python/requirements-test.txt
+	TANDEM_LIBRARY=$(abspath $(BUILD))/libtandem.so \
+	  $(PYTHON_VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
+	rm -rf bindings/python/build
+	TANDEM_BIN=$(abspath $(BUILD))/tandem $(PYTHON_VENV)/bin/pytest -q -p no:cacheprovider bindings/python/tests
 
 # The Kotlin/JVM binding over the optimised libtandem; Maven fetches the
 # pinned Kotlin, JNA and JUnit from Maven Central.

@@ -97,6 +97,10 @@ TANDEM_EXPORT const char* tandem_status_name(int32_t status);
  *   "control_socket": true to also serve JSON-RPC on <config_dir>/tandem.sock,
  *                     so the tandem CLI and tandem.connect() can reach it
  *                     (default false)
+ *   "tune_allocator": true to set glibc's mmap and trim thresholds for
+ *                     Tandem's blocks (mallopt: process-wide, so only when
+ *                     asked; the daemon does). Without it a 1 GiB transfer
+ *                     took about 5 % more time (docs/benchmarks.md).
  * `log` may be NULL: lines then go to stderr. With several services in one
  * process, a line logged on a service's event-loop thread goes to its own
  * callback; a line logged by worker threads goes to every open service's.

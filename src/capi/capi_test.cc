@@ -213,6 +213,7 @@ TEST(CAbi, OpeningWithBadInputSaysWhyAndCreatesNothing) {
       {(tmp / "c4").string(), R"({"log_level": "loud"})", "log_level must be"},
       {(tmp / "c5").string(), R"({"events_kept": 5})", "bad option 'events_kept'"},
       {(tmp / "c6").string(), R"({"listen": "udp/1.2.3.4:5"})", "listen"},
+      {(tmp / "c7").string(), R"({"tune_allocator": "yes"})", "bad option 'tune_allocator'"},
   };
   for (const Case& c : cases) {
     tandem_service* service = reinterpret_cast<tandem_service*>(0x1);
@@ -224,7 +225,7 @@ TEST(CAbi, OpeningWithBadInputSaysWhyAndCreatesNothing) {
     EXPECT_NE(std::string(error).find(c.says), std::string::npos) << error;
     tandem_free(error);
   }
-  for (const char* dir : {"c1", "c2", "c3", "c4", "c5"}) EXPECT_FALSE(std::filesystem::exists(tmp / dir)) << dir;
+  for (const char* dir : {"c1", "c2", "c3", "c4", "c5", "c7"}) EXPECT_FALSE(std::filesystem::exists(tmp / dir)) << dir;
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::current_path() / "relative"));
 }
 

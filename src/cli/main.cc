@@ -2,7 +2,6 @@
 // is a JSON-RPC call to the daemon of the chosen config folder. Exit status
 // 0 on success; otherwise one line on stderr and a non-zero status
 // (1: the request failed, 2: bad command line, 3: no daemon to talk to).
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -45,24 +44,10 @@ int Fail(const std::string& message, int status = 1) {
   return status;
 }
 
-// Blocks are allocated and freed by the thousand a second, up to 256 KiB
-// each. With glibc's defaults a buffer past the (moving) mmap threshold gets
-// fresh pages, and each free trims the arena's top back to the kernel, so the
-// next one faults its pages in again: a third of a receiver's CPU went to
-// page faults. A fixed mmap threshold above the largest block and a trim
-// threshold above what the blocks in flight take keep that memory in the
-// arena; buffers past 1 MiB (a huge file's record, a scan's read buffer, one
-// per large file) still go back to the kernel when freed.
-void TuneAllocatorForBlocks() {
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  mallopt(M_TRIM_THRESHOLD, 16 << 20);
-}
-
 // The daemon is a thin main over libtandem's C ABI: the service runs on the
 // library's threads while this one waits for SIGINT or SIGTERM.
 int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen,
               const std::string& log_level, size_t events_kept) {
-  TuneAllocatorForBlocks();
   // Blocked before the library starts its threads (they inherit the mask),
   // so only sigwait below ever sees them.
   sigset_t stop_signals;
@@ -71,7 +56,9 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  json options = {{"listen", listen}, {"log_level", log_level}, {"events_kept", events_kept}, {"control_socket", true}};
+  // The daemon is the whole process: glibc is tuned for blocks (tandem.h, "tune_allocator").
+  json options = {{"listen", listen},          {"log_level", log_level},     {"events_kept", events_kept},
+                  {"control_socket", true},    {"tune_allocator", true}};
   if (const char* hooks = std::getenv("TANDEM_TEST_HOOKS"); hooks && *hooks) options["test_hooks"] = hooks;
   tandem_service* service = nullptr;
   char* error = nullptr;

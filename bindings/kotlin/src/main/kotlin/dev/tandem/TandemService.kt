@@ -40,6 +40,7 @@ class TandemService private constructor(
          * [listen]: "tcp/HOST:PORT" for peers (port 0: any free one; [deviceInfo] tells which).
          * [controlSocket]: also serve <configDir>/tandem.sock for the tandem CLI.
          * [log]: (level 0..4, line), called on the service's threads; null: stderr.
+         * [tuneAllocator]: set glibc's malloc thresholds for Tandem's blocks, process-wide.
          * Blocks while the config and the repositories open.
          */
         fun open(
@@ -49,8 +50,10 @@ class TandemService private constructor(
             eventsKept: Int? = null,
             controlSocket: Boolean = false,
             log: ((Int, String) -> Unit)? = null,
+            tuneAllocator: Boolean = false,
         ): TandemService {
             val options = JSONObject().put("log_level", logLevel).put("control_socket", controlSocket)
+                .put("tune_allocator", tuneAllocator)
             listen?.let { options.put("listen", it) }
             eventsKept?.let { options.put("events_kept", it) }
             val callback = log?.let { sink ->
