@@ -192,8 +192,9 @@ void ShareEngine::TellPulled(const PullOutcome& pulled, bool why_is_new) {
 void ShareEngine::OnPullersIdle() {
   if (shut_down_) return;
   scans_.OnPullersIdle();
-  // The summary shown to the user catches up with what was pulled.
-  RefreshSummary();
+  // The summary shown to the user catches up with what was pulled, and
+  // the share says idle only then.
+  RefreshSummary(/*after_pulls=*/true);
   NoteState();
 }
 

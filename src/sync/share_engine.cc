@@ -71,6 +71,7 @@ std::pair<std::string_view, std::string> ShareEngine::CurrentState() const {
   if (needs_.pulling() || blind_.fetching()) {
     return {kStateSyncing, std::to_string(needs_.files()) + " paths to bring up to date"};
   }
+  if (counting_pulled_ > 0) return {kStateSyncing, "counting what was pulled"};
   if (peers_.empty()) {
     return {kStateWaitingForPeers, met_peer_ ? "no peer is connected" : "no peer has connected yet"};
   }
@@ -160,12 +161,28 @@ void ShareEngine::StartBlindFetch() {
   if (!shut_down_ && enabled_ && healthy() && !options_.secrets.CanRead()) blind_.Start();
 }
 
-void ShareEngine::RefreshSummary() {
-  auto refresh = [](std::shared_ptr<ShareEngine> self) -> asio::awaitable<void> {
+void ShareEngine::RefreshSummary(bool after_pulls) {
+  auto refresh = [](std::shared_ptr<ShareEngine> self, bool after_pulls) -> asio::awaitable<void> {
+    // Until the counts include what was pulled, the share is not told idle:
+    // "in sync" with the old counts (0 files) was shown once the status
+    // was read between the last pull and this summary.
+    struct Counting {
+      ShareEngine* engine;
+      bool active;
+      ~Counting() {
+        if (active) --engine->counting_pulled_;
+      }
+    } counting{self.get(), after_pulls};
+    if (after_pulls) ++self->counting_pulled_;
     auto summarize = [self]() { return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{}; };
     self->index_ = co_await RunOn(self->strand_, std::move(summarize));
+    if (after_pulls) {
+      counting.active = false;
+      --self->counting_pulled_;
+      self->NoteState();
+    }
   };
-  Spawn(refresh(shared_from_this()), "summary");
+  Spawn(refresh(shared_from_this(), after_pulls), "summary");
 }
 
 void ShareEngine::Start() {

@@ -251,7 +251,8 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // Test hook: records for the local changes, with a signature that is not the share key's.
   void SendForgedEdits();
   // The summary shown to the user, read afresh from the store.
-  void RefreshSummary();
+  // after_pulls: the share is not idle until the new counts are in.
+  void RefreshSummary(bool after_pulls = false);
   void Emit(EventType type, nlohmann::json data);
   // The state a status shows, and why.
   std::pair<std::string_view, std::string> CurrentState() const;
@@ -337,6 +338,7 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   std::string told_state_;
   std::string told_error_;
   bool met_peer_ = false;  // a peer has sent its whole index since start
+  int counting_pulled_ = 0;  // summaries under way after pulls: not idle until they end
   bool needs_loaded_ = false;  // what the store says is needed is in needs_ (after start)
   int64_t last_in_sync_unix_ = 0;
   RateMeter sent_;  // block bytes served

@@ -135,6 +135,8 @@ TEST_F(Engines, APullIsToldFromTheChangeToTheFileInPlace) {
   Connect(a, b);
   ASSERT_TRUE(RunUntil([&] { return HasFile(b, "docs/big.bin", content); }));
   ASSERT_TRUE(RunUntil([&] { return b.engine->Status().state == kStateIdle; })) << b.engine->Status().state;
+  // Idle, and the counts shown already include what was pulled.
+  EXPECT_EQ(b.engine->Status().index.files, 1u);
 
   // A found the file, and saw B attach.
   bool found = false;
