@@ -17,12 +17,13 @@
  * Every function may be called from any thread, at the same time, on one
  * service or several, except where a function says otherwise. Functions that
  * block say so; the rest never wait for the service. Callbacks run on the
- * service's own threads: they must return quickly and must not call the
- * blocking functions (tandem_call, tandem_events_poll, tandem_service_stop,
- * tandem_service_close)
- * of the service that called them; doing so returns TANDEM_E_WRONG_THREAD
- * instead of deadlocking. Nothing here requires a callback: events are read
- * by polling (tandem_events_poll), and every call has a blocking form.
+ * service's own threads (or the one stopping it): they should return
+ * quickly, may call tandem_call_async and any other service, and must not
+ * call the blocking functions (tandem_call, tandem_events_poll,
+ * tandem_service_stop, tandem_service_close) of the service whose callback
+ * they are: those return TANDEM_E_WRONG_THREAD there instead of deadlocking.
+ * Nothing here requires a callback: events are read by polling
+ * (tandem_events_poll), and every call has a blocking form.
  *
  * Several services, each on its own config folder, run side by side in one
  * process. One config folder is held by one service (or daemon) at a time.
@@ -112,7 +113,9 @@ TANDEM_EXPORT int32_t tandem_service_open(const char* config_dir, const char* op
 
 /* Stops the service, and keeps the handle valid: every call still waiting
  * ends with TANDEM_E_CLOSED (a pending tandem_call_async's callback runs, on
- * this thread), every call made from now on returns TANDEM_E_CLOSED at once.
+ * this thread; whether such a call took effect is unknown: one waiting on
+ * the disk may still finish during the stop), every call made from now on
+ * returns TANDEM_E_CLOSED at once.
  * Blocks until running work ends: scans and transfers stop at a consistent
  * point, everything stored is on disk, the config folder is released (it
  * may be opened again). Safe to call from any thread, at the same time as

@@ -295,6 +295,61 @@ TEST(CAbi, AnAsyncCallEndsOnceAndABlockingCallFromItsCallbackIsRefused) {
   EXPECT_EQ(seen.calls, 1);
 }
 
+TEST(CAbi, ACompletionCallbackMayStartAnotherCall) {
+  TempDir tmp;
+  Embedded a(tmp / "config");
+  ASSERT_TRUE(a.open()) << a.error();
+  struct Chain {
+    tandem_service* service;
+    std::atomic<int> ended{0};
+    std::atomic<int32_t> second{-1};
+  } chain{a.get()};
+  auto first = [](void* context, int32_t, const char*, size_t) {
+    auto* c = static_cast<Chain*>(context);
+    // share_list never suspends: started inline, it would finish inside this callback.
+    c->second = tandem_call_async(c->service, "share_list", nullptr, +[](void* ctx, int32_t status, const char*, size_t) {
+      auto* c = static_cast<Chain*>(ctx);
+      c->second = status;
+      ++c->ended;
+    }, c);
+    ++c->ended;
+  };
+  ASSERT_EQ(tandem_call_async(a.get(), "device_info", nullptr, first, &chain), TANDEM_OK);
+  ASSERT_TRUE(WaitUntil([&] { return chain.ended == 2; }));
+  EXPECT_EQ(chain.second, TANDEM_OK);
+}
+
+TEST(CAbi, ALogCallbackMayCallAnotherService) {
+  TempDir tmp;
+  Embedded b(tmp / "config-b", {{"log_level", "off"}});
+  ASSERT_TRUE(b.open()) << b.error();
+  struct Seen {
+    tandem_service* other;
+    std::atomic<int> calls{0};
+    std::atomic<int> failed{0};
+  } seen{b.get()};
+  auto log = [](void* context, int32_t, const char*, size_t) {
+    auto* s = static_cast<Seen*>(context);
+    char* result = nullptr;
+    if (tandem_call(s->other, "device_info", nullptr, &result, nullptr) != TANDEM_OK) ++s->failed;
+    tandem_free(result);
+    ++s->calls;
+  };
+  tandem_service* a = nullptr;
+  ASSERT_EQ(tandem_service_open((tmp / "config-a").c_str(), R"({"log_level": "info", "listen": "tcp/127.0.0.1:0"})",
+                                log, &seen, &a, nullptr),
+            TANDEM_OK);
+  std::filesystem::create_directories(tmp / "docs");
+  char* share = nullptr;
+  ASSERT_EQ(tandem_call(a, "share_add", (R"({"path": ")" + (tmp / "docs").string() + R"("})").c_str(), &share,
+                        nullptr),
+            TANDEM_OK);
+  tandem_free(share);
+  ASSERT_EQ(tandem_service_close(a), TANDEM_OK);
+  EXPECT_GT(seen.calls, 0);
+  EXPECT_EQ(seen.failed, 0);
+}
+
 TEST(CAbi, ClosingEndsAPollStillWaiting) {
   TempDir tmp;
   tandem_service* service = nullptr;

@@ -62,6 +62,15 @@ void TuneAllocatorForBlocks() {
   mallopt(M_TRIM_THRESHOLD, 16 << 20);
 }
 
+// Marks the calling thread as inside a callback of `service` while it runs.
+struct InCallback {
+  explicit InCallback(const void* service) : previous(tandem::capi::InCallbackOf()) {
+    tandem::capi::SetInCallbackOf(service);
+  }
+  ~InCallback() { tandem::capi::SetInCallbackOf(previous); }
+  const void* previous;
+};
+
 // Nothing thrown crosses into the caller's runtime.
 template <typename F>
 int32_t Guarded(char** error_message, F&& body) {
@@ -69,6 +78,8 @@ int32_t Guarded(char** error_message, F&& body) {
     return body();
   } catch (const std::exception& e) {
     return Fail(error_message, TANDEM_E_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return Fail(error_message, TANDEM_E_INTERNAL, "internal error");
   }
 }
 
@@ -124,12 +135,19 @@ struct tandem_service {
   uint64_t last_call = 0;
   std::map<uint64_t, Done> pending;
 
-  bool OnLoopThread() const { return std::this_thread::get_id() == loop_id; }
+  // A blocking call would wait for itself: on the loop thread, or inside
+  // one of this service's callbacks (which may run on the thread stopping it).
+  bool MustNotBlock() const {
+    return std::this_thread::get_id() == loop_id || tandem::capi::InCallbackOf() == this;
+  }
 
   // Starts the call; `done` runs exactly once unless this returns an error.
   int32_t Start(Request request, Done done) {
     // Under the lock, so Stop cannot take the loop away between the check
-    // and the spawn (co_spawn only queues; it never runs the call inline).
+    // and the queueing. Posted, never run inline: on the loop thread (a
+    // completion callback calling again) co_spawn would start the call at
+    // once, and a call that never suspends would end in Finish, which
+    // takes this lock.
     std::lock_guard lock(mutex);
     if (closing) return TANDEM_E_CLOSED;
     const uint64_t id = ++last_call;
@@ -139,7 +157,9 @@ struct tandem_service {
       Finish(id, StatusOf(outcome),
              outcome.code == 0 ? outcome.result.dump(-1, ' ', false, json::error_handler_t::replace) : outcome.message);
     };
-    asio::co_spawn(service->io(), std::move(call), asio::detached);
+    asio::post(service->io(), [io = &service->io(), call = std::move(call)]() mutable {
+      asio::co_spawn(*io, std::move(call), asio::detached);
+    });
     return TANDEM_OK;
   }
 
@@ -152,12 +172,13 @@ struct tandem_service {
       done = std::move(it->second);
       pending.erase(it);
     }
+    InCallback mark(this);
     done(status, text);
   }
 
   // Blocks the calling thread until the call ends.
   int32_t CallAndWait(Request request, char** result_json, char** error_message) {
-    if (OnLoopThread()) {
+    if (MustNotBlock()) {
       return Fail(error_message, TANDEM_E_WRONG_THREAD,
                   "a blocking call from the service's own thread would never end; use tandem_call_async");
     }
@@ -196,7 +217,13 @@ struct tandem_service {
       std::lock_guard lock(mutex);
       left.swap(pending);
     }
-    for (auto& [id, done] : left) done(TANDEM_E_CLOSED, "the service was closed before the call ended");
+    {
+      InCallback mark(this);
+      for (auto& [id, done] : left) {
+        done(TANDEM_E_CLOSED, "the service was closed before the call ended (whether it took effect is unknown)");
+      }
+    }
+    loop_id = std::thread::id();  // ids are reused once a thread is gone
     control_socket.reset();
     // Waits for the worker pool; scans and transfers end at a consistent point.
     service.reset();
@@ -281,7 +308,15 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
     if (tune_allocator) TuneAllocatorForBlocks();
 
     auto handle = std::make_unique<tandem_service>();
+    route.owner = handle.get();
     handle->log_route = tandem::capi::AddRoute(route);
+    // Whatever ends the open early (an error, a throw) takes the route away.
+    struct RouteGuard {
+      uint64_t id;
+      ~RouteGuard() {
+        if (id) tandem::capi::RemoveRoute(id);
+      }
+    } route_guard{handle->log_route};
     if (service_options.test_hooks.send_local_edits || service_options.test_hooks.sign_forged_batches ||
         service_options.test_hooks.forge_blocks || service_options.test_hooks.slow_blocks ||
         service_options.test_hooks.no_reader_proof) {
@@ -289,17 +324,13 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
                    options["test_hooks"].get<std::string>());
     }
     auto service = tandem::service::Service::Create(std::move(service_options));
-    if (!service) {
-      tandem::capi::RemoveRoute(handle->log_route);
-      return Fail(error_message, StatusOf(service.error().code), service.error().message);
-    }
+    if (!service) return Fail(error_message, StatusOf(service.error().code), service.error().message);
     handle->service = std::move(*service);
     if (control_socket) {
       handle->control_socket = std::make_unique<tandem::service::RpcServer>(handle->service->io(), *handle->service);
       if (auto started = handle->control_socket->Start(); !started) {
         handle->control_socket.reset();
         handle->service.reset();
-        tandem::capi::RemoveRoute(handle->log_route);
         return Fail(error_message, StatusOf(started.error().code), started.error().message);
       }
     }
@@ -311,6 +342,7 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
       h->service->Run();
     });
     running.get_future().wait();
+    route_guard.id = 0;  // the service's now: Stop removes it
     *out = handle.release();
     return TANDEM_OK;
   });
@@ -319,7 +351,7 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
 int32_t tandem_service_stop(tandem_service* service) {
   return Guarded(nullptr, [&]() -> int32_t {
     if (!service) return TANDEM_OK;
-    if (service->OnLoopThread()) return TANDEM_E_WRONG_THREAD;
+    if (service->MustNotBlock()) return TANDEM_E_WRONG_THREAD;
     service->Stop();
     return TANDEM_OK;
   });
@@ -328,7 +360,7 @@ int32_t tandem_service_stop(tandem_service* service) {
 int32_t tandem_service_close(tandem_service* service) {
   return Guarded(nullptr, [&]() -> int32_t {
     if (!service) return TANDEM_OK;
-    if (service->OnLoopThread()) return TANDEM_E_WRONG_THREAD;
+    if (service->MustNotBlock()) return TANDEM_E_WRONG_THREAD;
     service->Stop();
     delete service;
     return TANDEM_OK;
