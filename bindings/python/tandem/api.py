@@ -139,7 +139,8 @@ def convert(kind: str, value: Any) -> Any:
 
 class EventStream:
     """Events one after the other, read by long polls. ``missed`` counts
-    events the service no longer kept when this stream asked (it fell behind)."""
+    events the service no longer kept when this stream asked (it fell behind).
+    Iterate it (``for``) or await it (``async for``), not both at once."""
 
     poll_ms = 1000  # how long one poll waits; bounds how long close() can take to end the stream
 
@@ -150,29 +151,36 @@ class EventStream:
         self._share = share
         self._buffer: List[t.Event] = []
         self._ended = False
+        self._lock = None  # an asyncio.Lock, made in the loop that first awaits
         self.missed = 0
 
-    def _fill(self) -> bool:
-        """Polls until there is an event; False once the service is closed."""
-        if self._since is None:
-            self._since = self._api.device_info().last_event_id
-        while not self._buffer:
-            try:
-                page = self._api.events_poll(self._since, timeout_ms=self.poll_ms, types=self._types,
-                                             share=self._share)
-            except Closed:
-                self._ended = True
-                return False
-            self._since = page.last_id
-            self.missed += page.missed
-            self._buffer.extend(page.events)
-        return True
+    def _poll_once(self) -> None:
+        """One long poll into the buffer; ends the stream once the service is closed."""
+        try:
+            if self._since is None:
+                self._since = self._api.device_info().last_event_id
+            page = self._api.events_poll(self._since, timeout_ms=self.poll_ms, types=self._types,
+                                         share=self._share)
+        except Closed:
+            self.close()
+            return
+        self._since = page.last_id
+        self.missed += page.missed
+        self._buffer.extend(page.events)
+
+    def close(self) -> None:
+        """Ends the stream (and a socket client's own connection for it)."""
+        self._ended = True
+        if self._api is not None and hasattr(self._api, "close") and getattr(self._api, "_owned_by_stream", False):
+            self._api.close()
 
     def __iter__(self) -> Iterator[t.Event]:
         return self
 
     def __next__(self) -> t.Event:
-        if self._ended or (not self._buffer and not self._fill()):
+        while not self._buffer and not self._ended:
+            self._poll_once()
+        if not self._buffer:
             raise StopIteration
         return self._buffer.pop(0)
 
@@ -180,8 +188,15 @@ class EventStream:
         return self
 
     async def __anext__(self) -> t.Event:
-        if not self._buffer:
-            filled = await asyncio.get_running_loop().run_in_executor(None, self._fill)
-            if not filled:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        # One poll per executor job: a cancelled __anext__ leaves at most one
+        # poll (of at most poll_ms) behind, and the lock keeps two from
+        # reading the same ids.
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            while not self._buffer and not self._ended:
+                await loop.run_in_executor(None, self._poll_once)
+            if not self._buffer:
                 raise StopAsyncIteration
-        return self._buffer.pop(0)
+            return self._buffer.pop(0)

@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -33,10 +34,13 @@ class Service(Api):
 
     def __init__(self, handle: int, log_callback):
         self._handle = handle
-        self._log_callback = log_callback  # kept alive while the library may call it
         self._lock = threading.Condition()
         self._closed = False
         self._calls = 0  # threads inside a call into the library
+        # A service dropped without close() is closed when collected or at
+        # exit; the finalizer keeps the log callback alive until then (the
+        # library calls it from its threads).
+        self._finalizer = weakref.finalize(self, _close_handle, handle, log_callback)
 
     @classmethod
     def open(cls, config_dir, *, listen: Optional[str] = None, log_level: str = "info",
@@ -91,9 +95,14 @@ class Service(Api):
         # Stop first: calls still waiting (a long poll) end with Closed, new
         # ones fail at once. Only when no thread is inside the library is
         # the handle freed.
-        lib.tandem_service_stop(self._handle)
+        status = lib.tandem_service_stop(self._handle)
+        if status != 0:  # from one of this service's own callbacks
+            with self._lock:
+                self._closed = False
+            raise from_status(status, "close() from one of this service's own callbacks would wait for itself")
         with self._lock:
             self._lock.wait_for(lambda: self._calls == 0)
+        self._finalizer.detach()
         lib.tandem_service_close(self._handle)
 
     def __enter__(self) -> "Service":
@@ -127,6 +136,13 @@ class Service(Api):
         return json.loads(_native.take_string(lib, result))
 
 
+def _close_handle(handle: int, _log_callback) -> None:
+    """Closes a service nobody closed (collected, or the interpreter exiting)."""
+    lib = _native.library()
+    lib.tandem_service_stop(handle)
+    lib.tandem_service_close(handle)
+
+
 def default_config_dir() -> Path:
     """The config folder the tandem command uses by default."""
     if os.environ.get("TANDEM_CONFIG_DIR"):
@@ -152,8 +168,10 @@ class Client(Api):
         self._path = self.config_dir / "tandem.sock"
         self._lock = threading.Lock()
         self._next_id = 0
+        self._broken = None  # why the connection can no longer be trusted
         self._socket = self._connect()
         self._reader = self._socket.makefile("rb")
+        self._owned_by_stream = False
 
     def _connect(self) -> socket.socket:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -177,20 +195,33 @@ class Client(Api):
 
     def _poller(self) -> "Client":
         # A long poll would hold every other call on this socket: streams get their own.
-        return Client(self.config_dir)
+        client = Client(self.config_dir)
+        client._owned_by_stream = True
+        return client
 
     def _call(self, method: str, params: dict) -> Any:
         with self._lock:
+            if self._broken:
+                raise Closed(f"this connection to the daemon is no longer usable ({self._broken}); connect again")
             self._next_id += 1
             request = {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params}
             try:
                 self._socket.sendall(json.dumps(request).encode() + b"\n")
                 line = self._reader.readline()
-            except OSError as e:
-                raise Closed(f"the daemon closed the connection ({e})") from None
-        if not line:
-            raise Closed("the daemon closed the connection")
-        answer = json.loads(line)
+            except BaseException as e:  # an interrupted read leaves its answer on the socket
+                self._broken = str(e) or type(e).__name__
+                self.close()
+                if isinstance(e, OSError):
+                    raise Closed(f"the daemon closed the connection ({e})") from None
+                raise
+            if not line:
+                self._broken = "the daemon closed the connection"
+                raise Closed(self._broken)
+            answer = json.loads(line)
+            if answer.get("id") != request["id"]:
+                self._broken = f"an answer to request {answer.get('id')} came for request {request['id']}"
+                self.close()
+                raise Closed(self._broken)
         if "error" in answer:
             error = answer["error"]
             kind = (error.get("data") or {}).get("kind")

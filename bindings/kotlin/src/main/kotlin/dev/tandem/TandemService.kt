@@ -27,14 +27,21 @@ import org.json.JSONTokener
  */
 class TandemService private constructor(
     private val handle: Pointer,
-    // Held so the JVM keeps the callback alive while the library may call it.
-    @Suppress("unused") private val logCallback: TandemLibrary.LogCallback?,
+    private val logCallback: TandemLibrary.LogCallback?,
 ) : AutoCloseable {
+    init {
+        // The library calls it from its threads until close: kept reachable
+        // even if this object is dropped without close().
+        logCallback?.let { synchronized(liveCallbacks) { liveCallbacks += it } }
+    }
+
     private val lock = Object()
     private var closed = false
     private var calls = 0 // threads inside a call into the library
 
     companion object {
+        private val liveCallbacks = mutableSetOf<TandemLibrary.LogCallback>()
+
         /**
          * Opens (creating when missing) the service of [configDir], an absolute path.
          * [listen]: "tcp/HOST:PORT" for peers (port 0: any free one; [deviceInfo] tells which).
@@ -162,7 +169,11 @@ class TandemService private constructor(
      * polls. The flow ends when the service closes.
      */
     fun events(since: Long? = null, types: List<String>? = null, share: String? = null): Flow<Event> = flow {
-        var last = since ?: DeviceInfo.of(callBlocking("device_info") as JSONObject).lastEventId
+        var last = since ?: try {
+            DeviceInfo.of(callBlocking("device_info") as JSONObject).lastEventId
+        } catch (e: ClosedException) {
+            return@flow
+        }
         while (true) {
             // A poll that found nothing never suspends: cancellation is looked at here.
             currentCoroutineContext().ensureActive()
@@ -184,7 +195,11 @@ class TandemService private constructor(
         }
     }.flowOn(Dispatchers.IO)
 
-    /** Stops the service and waits for running work to end consistently. Closing twice does nothing. */
+    /**
+     * Stops the service and waits for running work to end consistently; calls
+     * still waiting throw [ClosedException]. Closing twice does nothing. From
+     * one of this service's own callbacks: [WrongThreadException], nothing closed.
+     */
     override fun close() {
         synchronized(lock) {
             if (closed) return
@@ -193,11 +208,24 @@ class TandemService private constructor(
         val lib = NativeTandem.lib
         // Stop first: calls still waiting end with ClosedException; only when no
         // thread is inside the library is the handle freed.
-        lib.tandem_service_stop(handle)
+        val status = lib.tandem_service_stop(handle)
+        if (status != 0) {
+            synchronized(lock) { closed = false }
+            throw errorFor(status, "close() from one of this service's own callbacks would wait for itself")
+        }
+        var interrupted = false
         synchronized(lock) {
-            while (calls > 0) (lock as Object).wait()
+            while (calls > 0) {
+                try {
+                    (lock as Object).wait()
+                } catch (e: InterruptedException) {
+                    interrupted = true // the handle must not leak: wait on, interrupt again after
+                }
+            }
         }
         lib.tandem_service_close(handle)
+        logCallback?.let { synchronized(liveCallbacks) { liveCallbacks -= it } }
+        if (interrupted) Thread.currentThread().interrupt()
     }
 }
 
