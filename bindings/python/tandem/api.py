@@ -152,6 +152,7 @@ class EventStream:
         self._buffer: List[t.Event] = []
         self._ended = False
         self._lock = None  # an asyncio.Lock, made in the loop that first awaits
+        self._polling = None  # the poll under way for `async for`, if any
         self.missed = 0
 
     def _poll_once(self) -> None:
@@ -190,13 +191,20 @@ class EventStream:
     async def __anext__(self) -> t.Event:
         if self._lock is None:
             self._lock = asyncio.Lock()
-        # One poll per executor job: a cancelled __anext__ leaves at most one
-        # poll (of at most poll_ms) behind, and the lock keeps two from
-        # reading the same ids.
+        # One poll per executor job, and never two at once: a poll left
+        # running by a cancelled __anext__ (an executor job cannot be
+        # stopped) is awaited by the next one instead of started again, so
+        # no id is read twice.
         async with self._lock:
             loop = asyncio.get_running_loop()
             while not self._buffer and not self._ended:
-                await loop.run_in_executor(None, self._poll_once)
+                if self._polling is None:
+                    self._polling = loop.run_in_executor(None, self._poll_once)
+                try:
+                    await asyncio.shield(self._polling)
+                finally:
+                    if self._polling.done():
+                        self._polling = None
             if not self._buffer:
                 raise StopAsyncIteration
             return self._buffer.pop(0)

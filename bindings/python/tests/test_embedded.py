@@ -188,3 +188,20 @@ def test_log_lines_reach_the_given_callback(tmp_path):
                               log=lambda level, line: lines.append((level, line)))
     svc.close()
     assert any("device" in line for _, line in lines), lines
+
+
+def test_a_cancelled_async_step_neither_loses_nor_repeats_an_event(pair):
+    stream = pair.a.events(types=["local_change_detected"])
+
+    async def main():
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(stream.__anext__(), 0.05)  # leaves its poll running
+        (pair.dir_a / "once.txt").write_text("1")
+        first = await asyncio.wait_for(stream.__anext__(), 30)
+        (pair.dir_a / "twice.txt").write_text("2")
+        second = await asyncio.wait_for(stream.__anext__(), 30)
+        return first, second
+
+    first, second = asyncio.run(main())
+    assert (first.data["path"], second.data["path"]) == ("once.txt", "twice.txt")
+    assert second.id > first.id
