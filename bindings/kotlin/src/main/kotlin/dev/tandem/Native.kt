@@ -16,6 +16,10 @@ internal interface TandemLibrary : Library {
         fun invoke(context: Pointer?, level: Int, line: Pointer, length: Long)
     }
 
+    fun interface DoneCallback : Callback {
+        fun invoke(context: Pointer?, status: Int, json: Pointer, length: Long)
+    }
+
     fun tandem_abi_version(): Int
     fun tandem_status_name(status: Int): String
     fun tandem_service_open(
@@ -27,6 +31,9 @@ internal interface TandemLibrary : Library {
     fun tandem_call(
         service: Pointer, method: String, paramsJson: String?,
         resultJson: PointerByReference?, errorMessage: PointerByReference?,
+    ): Int
+    fun tandem_call_async(
+        service: Pointer, method: String, paramsJson: String?, done: DoneCallback, context: Pointer?,
     ): Int
     fun tandem_free(text: Pointer?)
 }

@@ -5,16 +5,21 @@ package dev.tandem
 
 import com.sun.jna.Pointer
 import com.sun.jna.ptr.PointerByReference
+import kotlinx.coroutines.CancellableContinuation
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.suspendCancellableCoroutine
 import kotlinx.coroutines.currentCoroutineContext
 import kotlinx.coroutines.ensureActive
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.flow.flowOn
-import kotlinx.coroutines.withContext
 import org.json.JSONArray
 import org.json.JSONObject
 import org.json.JSONTokener
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.atomic.AtomicLong
+import kotlin.coroutines.resume
+import kotlin.coroutines.resumeWithException
 
 /**
  * A Tandem service running inside this process, on threads of its own.
@@ -23,7 +28,7 @@ import org.json.JSONTokener
  * consistent point and resume on the next open.
  *
  * Calls may come from any thread or coroutine; each suspends while the
- * service works (on [Dispatchers.IO]), never blocking the caller's thread.
+ * service works, holding no thread (the event flow polls on [Dispatchers.IO]).
  */
 class TandemService private constructor(
     private val handle: Pointer,
@@ -41,6 +46,22 @@ class TandemService private constructor(
 
     companion object {
         private val liveCallbacks = mutableSetOf<TandemLibrary.LogCallback>()
+
+        // Calls in flight through tandem_call_async, by the id passed as their context.
+        private val nextCall = AtomicLong()
+        private val waiting = ConcurrentHashMap<Long, CancellableContinuation<Any>>()
+
+        // One callback for every async call, never collected; runs on the
+        // service's loop thread (or the one stopping it) and only resumes.
+        private val onDone = TandemLibrary.DoneCallback { context, status, json, length ->
+            val continuation = waiting.remove(Pointer.nativeValue(context)) ?: return@DoneCallback
+            val text = String(json.getByteArray(0, length.toInt()), Charsets.UTF_8)
+            if (status == 0) {
+                continuation.resume(runCatching { JSONTokener(text).nextValue() }.getOrElse { text })
+            } else {
+                continuation.resumeWithException(errorFor(status, text))
+            }
+        }
 
         /**
          * Opens (creating when missing) the service of [configDir], an absolute path.
@@ -97,9 +118,30 @@ class TandemService private constructor(
         }
     }
 
-    /** Calls [method] with [params]; suspends until its JSON result. */
+    /**
+     * Calls [method] with [params]; suspends until its JSON result, holding no
+     * thread meanwhile (tandem_call_async). Cancelling the coroutine resumes it
+     * at once; the call itself runs to its end in the service, its result dropped.
+     */
     suspend fun call(method: String, params: JSONObject = JSONObject()): Any =
-        withContext(Dispatchers.IO) { callBlocking(method, params) }
+        suspendCancellableCoroutine { continuation ->
+            val id = nextCall.incrementAndGet()
+            waiting[id] = continuation
+            continuation.invokeOnCancellation { waiting.remove(id) }
+            val status = synchronized(lock) {
+                if (closed) {
+                    -1
+                } else {
+                    NativeTandem.lib.tandem_call_async(handle, method, params.toString(), onDone, Pointer(id))
+                }
+            }
+            if (status != 0) {
+                waiting.remove(id)
+                continuation.resumeWithException(
+                    if (status == -1) ClosedException("the service is closed") else errorFor(status, "the call was refused"),
+                )
+            }
+        }
 
     private suspend fun obj(method: String, vararg params: Pair<String, Any?>) = call(method, json(*params)) as JSONObject
     private suspend fun list(method: String, vararg params: Pair<String, Any?>) = call(method, json(*params)) as JSONArray

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.Timeout
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import java.io.File
@@ -106,6 +107,19 @@ class TandemServiceTest {
         assertFalse(tmp.resolve("j").toFile().exists())
         svc.close()
         assertThrows<ClosedException> { svc.shareList() }
+    }
+
+    @Test
+    @Timeout(120)
+    fun cancellingALongPollResumesAtOnceAndCloseStillWorks() = runBlocking<Unit> {
+        val svc = service("config")
+        val now = svc.deviceInfo().lastEventId
+        // An hour's poll: only a cancellation that does not wait for it ends this test in time.
+        val page = withTimeoutOrNull(200) { svc.eventsPoll(now, timeoutMs = 3_600_000) }
+        assertEquals(null, page)
+        assertTrue(svc.shareList().isEmpty())
+        svc.close()
+        assertThrows<ClosedException> { svc.deviceInfo() }
     }
 
     @Test
