@@ -23,6 +23,7 @@
 #include "net/connection.h"
 #include "net/tls.h"
 #include "scan/chunker.h"
+#include "scan/ignore.h"
 
 namespace tandem {
 namespace {
@@ -102,6 +103,30 @@ void BM_ChunkAndHash(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * data.size()));
 }
 BENCHMARK(BM_ChunkAndHash)->Unit(benchmark::kMillisecond);
+
+// One path checked against 50 patterns of a typical .tandemignore (build
+// output, caches, editor files, secrets), most of which do not match: the
+// per-path cost a scan of a working folder pays.
+void BM_IgnoreCheck(benchmark::State& state) {
+  std::string text;
+  for (const char* p : {"node_modules", "build/", "dist/", ".cache", "__pycache__", "*.pyc", "*.o", "*.so", "*.class",
+                        "target/", ".gradle", ".idea", ".vscode", "*.swp", "*~", ".#*", "#*#", ".DS_Store", "Thumbs.db",
+                        "*.tmp", "*.bak", "*.log", "!important.log", ".env", ".env.*", "*.pem", "*.key", "coverage/",
+                        ".pytest_cache", ".mypy_cache", ".tox", "venv/", ".venv/", "*.egg-info", "/out/", "/bin/",
+                        "/obj/", "*.iml", "(?i)desktop.ini", "(?d).directory", "**/tmp/**", "*.{aux,toc,synctex.gz}",
+                        ".sass-cache", "bower_components", "vendor/bundle", "*.min.js.map", "npm-debug.log*",
+                        "yarn-error.log", ".terraform/", "*.tfstate"}) {
+    text += std::string(p) + "\n";
+  }
+  auto rules = tandem::scan::IgnoreRules::Parse(".tandemignore", text, [](const std::string&) { return std::nullopt; });
+  if (!rules) state.SkipWithError(rules.error().message.c_str());
+  const std::vector<std::string> paths = {"src/sync/share_engine.cc", "docs/architecture.md", "README.md",
+                                          "web/src/components/ShareList.tsx", "photos/2026/12/IMG_0042.JPG",
+                                          "notes/meeting notes 2026-12-05.txt"};
+  size_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(rules->Check(paths[i++ % paths.size()]));
+}
+BENCHMARK(BM_IgnoreCheck);
 
 void BM_BlockId(benchmark::State& state) {
   Bytes block = RandomData(static_cast<size_t>(state.range(0)), 4);

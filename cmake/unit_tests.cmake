@@ -31,6 +31,7 @@ tandem_test(scan_test
     src/scan/block_hasher_test.cc
     src/scan/chunker_test.cc
     src/scan/conflict_test.cc
+    src/scan/ignore_test.cc
     src/scan/known_paths_test.cc
     src/scan/scanner_test.cc
   LIBS tandem_scan)
