@@ -317,9 +317,7 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
         if (id) tandem::capi::RemoveRoute(id);
       }
     } route_guard{handle->log_route};
-    if (service_options.test_hooks.send_local_edits || service_options.test_hooks.sign_forged_batches ||
-        service_options.test_hooks.forge_blocks || service_options.test_hooks.slow_blocks ||
-        service_options.test_hooks.no_reader_proof) {
+    if (options.contains("test_hooks")) {
       spdlog::warn("test_hooks={}: this service misbehaves on purpose, for tests only",
                    options["test_hooks"].get<std::string>());
     }
@@ -358,13 +356,9 @@ int32_t tandem_service_stop(tandem_service* service) {
 }
 
 int32_t tandem_service_close(tandem_service* service) {
-  return Guarded(nullptr, [&]() -> int32_t {
-    if (!service) return TANDEM_OK;
-    if (service->MustNotBlock()) return TANDEM_E_WRONG_THREAD;
-    service->Stop();
-    delete service;
-    return TANDEM_OK;
-  });
+  const int32_t stopped = tandem_service_stop(service);
+  if (stopped == TANDEM_OK) delete service;
+  return stopped;
 }
 
 int32_t tandem_call(tandem_service* service, const char* method, const char* params_json, char** result_json,
