@@ -184,9 +184,9 @@ Result<Glob> Compile(const std::u32string& p) {
       ++wildcards;
       if (i + 1 < p.size() && p[i + 1] == U'*') {
         globstar = true;
+        const bool whole_segment = i == 0 || p[i - 1] == U'/';
         ++i;
         while (i + 1 < p.size() && p[i + 1] == U'*') ++i;  // *** is **
-        const bool whole_segment = (i == 1 || p[i - 2] == U'/');
         if (whole_segment && i + 1 < p.size() && p[i + 1] == U'/') {
           g.tokens.push_back({Op::kGlobstarSlash});
           ++i;  // the slash belongs to it

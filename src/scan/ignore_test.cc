@@ -87,6 +87,7 @@ TEST(IgnoreRules, DoubleStarAtTheStartInTheMiddleAndAtTheEnd) {
   ExpectVerdicts(Rules("/logs/**"), {{"logs", false}, {"logs/x", true}, {"logs/x/y", true}, {"logsx", false}},
                  "/logs/**");
   ExpectVerdicts(Rules("**"), {{"anything", true}, {"a/b/c", true}}, "**");
+  ExpectVerdicts(Rules("***/cache"), {{"cache", true}, {"a/cache", true}}, "*** is **");
   ExpectVerdicts(Rules("a**z"), {{"az", true}, {"a/b/z", true}, {"x/abz", true}, {"za", false}}, "a**z");
 }
 
