@@ -165,6 +165,10 @@ std::string EventLine(const json& event, const std::string& share_name) {
     what = fmt::format("peer {} disconnected: {}", S(d, "device").substr(0, 7), S(d, "reason"));
   } else if (type == "share_error") {
     what = "ERROR " + S(d, "message");
+  } else if (type == "ignore_patterns_failed") {
+    what = "ERROR " + S(d, "message");
+  } else if (type == "ignore_patterns_changed") {
+    what = "ignore patterns in force";
   } else {
     what = type + " " + d.dump();
   }

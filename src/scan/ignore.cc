@@ -289,7 +289,9 @@ struct IgnoreRules::Rule {
   }
 };
 
-std::string IgnoreLine::Where() const { return file + ":" + std::to_string(line) + ": " + text; }
+std::string IgnoreLine::Where() const {
+  return line == 0 ? file + ": " + text : file + ":" + std::to_string(line) + ": " + text;
+}
 
 IgnoreRules::IgnoreRules() = default;
 IgnoreRules::~IgnoreRules() = default;
@@ -399,6 +401,9 @@ Result<IgnoreRules> IgnoreRules::Parse(const std::string& file_name, std::string
 }
 
 IgnoreVerdict IgnoreRules::Check(std::string_view path) const {
+  if (path == kIgnoreFileName) {
+    return {.ignored = true, .by = IgnoreLine{std::string(kIgnoreFileName), 0, "this device's own patterns, never synced"}};
+  }
   if (rules_.empty() || path.empty()) return {};
   const std::u32string exact = Decode(path);
   std::u32string folded;

@@ -35,13 +35,18 @@
 
 namespace tandem::scan {
 
+// The pattern file at a share's root. It is this device's own: never
+// synced (Check says so whatever the rules), so one device's ignores never
+// become another's. Files it #includes are synced like any other.
+inline constexpr std::string_view kIgnoreFileName = ".tandemignore";
+
 // One line of a pattern file, as written, and where it was.
 struct IgnoreLine {
   std::string file;  // ".tandemignore", or the included file
   int line = 0;      // from 1
-  std::string text;  // the line as written, trimmed
+  std::string text;  // the line as written, trimmed; with line 0, why
 
-  // "ignored by .tandemignore:3: build/"
+  // ".tandemignore:3: build/" (the user reads "ignored by " before it)
   std::string Where() const;
 };
 
@@ -69,6 +74,7 @@ class IgnoreRules {
   static Result<IgnoreRules> Parse(const std::string& file_name, std::string_view text, const ReadFile& read);
 
   // `path`: relative to the share's root, '/'-separated, no leading '/'.
+  // kIgnoreFileName is always ignored.
   IgnoreVerdict Check(std::string_view path) const;
 
   // True when some line re-includes (`!`) a path below the root: an ignored

@@ -162,6 +162,17 @@ TEST(IgnoreRules, NoRulesIgnoreNothing) {
   EXPECT_FALSE(none.Check("anything/at/all").ignored);
 }
 
+TEST(IgnoreRules, ThePatternFileAtTheRootIsAlwaysIgnoredAndOnlyThere) {
+  for (const IgnoreRules& rules : {Rules(""), Rules("!.tandemignore\n!*")}) {
+    const IgnoreVerdict own = rules.Check(".tandemignore");
+    EXPECT_TRUE(own.ignored);
+    ASSERT_TRUE(own.by);
+    EXPECT_EQ(own.by->Where(), ".tandemignore: this device's own patterns, never synced");
+    EXPECT_FALSE(rules.Check("sub/.tandemignore").ignored);
+    EXPECT_FALSE(rules.Check(".tandemignore2").ignored);
+  }
+}
+
 TEST(IgnoreRules, EachMalformedFileIsRefusedNamingFileAndLine) {
   const std::map<std::string, std::string> files = {
       {"a.ignore", "#include b.ignore"}, {"b.ignore", "#include a.ignore"}, {"ok.ignore", "x"}};

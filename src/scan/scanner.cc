@@ -237,6 +237,24 @@ class Scanner::Pass {
   Result<void> ReadEntry(const std::filesystem::path& dir, const std::string& prefix, const std::string& name,
                          bool descend) {
     std::string text = prefix.empty() ? name : prefix + "/" + name;
+    if (Ignored(text)) {
+      // A path below an ignored folder (a change the watcher saw there) is
+      // that folder's, as the whole walk would have met it.
+      std::string top = text;
+      for (size_t slash = text.find('/'); slash != std::string::npos; slash = text.find('/', slash + 1)) {
+        if (Ignored(text.substr(0, slash))) {
+          top = text.substr(0, slash);
+          break;
+        }
+      }
+      if (stats_.ignored.empty() || stats_.ignored.back() != top) stats_.ignored.push_back(std::move(top));
+      // Only a line that re-includes something below makes an ignored
+      // folder worth listing.
+      if (!descend || !s_.ignore_->ReincludesBelowRoot()) return Ok();
+      auto info = s_.fs_.Lstat(dir / name);
+      if (info && info->kind == fs::FileKind::kDirectory) return WalkDirectory(dir / name, text);
+      return Ok();
+    }
     auto rel = RelPath::Parse(text);
     if (!rel) {
       Skip(text, "this name cannot be synced (" + rel.error().message + ")");
@@ -459,6 +477,8 @@ class Scanner::Pass {
     }
   }
 
+  bool Ignored(const std::string& path) const { return s_.ignore_ && s_.ignore_->Check(path).ignored; }
+
   bool UnderUnreadable(const std::string& path) const {
     for (const std::string& u : unreadable_) {
       if (path == u || path.starts_with(u)) return true;
@@ -468,8 +488,9 @@ class Scanner::Pass {
 
   void WriteTombstones() {
     std::vector<std::string> gone;
+    // An ignored path was not looked at: what the index says of it stays.
     known_.ForEachUnseen([&](const std::string& path) {
-      if (!UnderUnreadable(path)) gone.push_back(path);
+      if (!UnderUnreadable(path) && !Ignored(path)) gone.push_back(path);
     });
     // Children before parents, so a receiver empties a folder before removing it.
     std::sort(gone.rbegin(), gone.rend());

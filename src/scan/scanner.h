@@ -23,6 +23,7 @@
 #include "fs/filesystem.h"
 #include "scan/block_hasher.h"
 #include "scan/chunker.h"
+#include "scan/ignore.h"
 #include "store/repository.h"
 
 namespace tandem::scan {
@@ -53,6 +54,9 @@ struct ScanStats {
   uint64_t conflicts = 0;        // local changes concurrent with a version not pulled yet
   uint64_t duration_ms = 0;      // wall time of the whole pass
   uint64_t deletions_held = 0;   // missing paths not recorded yet (HoldDeletionsIn)
+  // The ignored paths this scan met, each once: a folder ignored whole is
+  // one path, its contents not looked at.
+  std::vector<std::string> ignored;
   // What `skipped` counts, path by path: "PATH: why" (the path's bytes that
   // are not UTF-8 escaped as \xNN), at most kMaxSkippedListed of them.
   std::vector<std::string> skipped_paths;
@@ -151,6 +155,12 @@ class Scanner {
   // `hold->record_now` (deletions Tandem made itself) are never held.
   void HoldDeletionsIn(DeletionHold* hold) { hold_ = hold; }
 
+  // Paths these rules ignore are left alone: never read (a folder ignored
+  // whole is not even listed, unless some line re-includes what is below
+  // it), never recorded, and, when indexed before, never taken for
+  // deleted: their records and local states stay as they were.
+  void IgnoreWith(std::shared_ptr<const IgnoreRules> rules) { ignore_ = std::move(rules); }
+
  private:
   class Pass;
   // `changed`: nullptr for the whole tree.
@@ -166,6 +176,7 @@ class Scanner {
   std::function<void()> on_batch_;
   std::function<Result<void>()> check_folder_;
   DeletionHold* hold_ = nullptr;
+  std::shared_ptr<const IgnoreRules> ignore_;
 };
 
 }  // namespace tandem::scan

@@ -45,6 +45,7 @@ class FaultFs final : public testing::DiskFilesystem {
   std::set<stdfs::path> unopenable;   // OpenRead fails with kIo
   std::set<stdfs::path> changing;     // the open file's mtime moves while it is read
   bool whole_seconds = false;         // timestamps as FAT, HFS+, ext3 or NFS keep them
+  std::set<stdfs::path> listed, opened;  // every folder listed, every file opened
 
   Result<fs::FileInfo> Lstat(const stdfs::path& path) override {
     TANDEM_ASSIGN_OR_RETURN(fs::FileInfo info, real_.Lstat(path));
@@ -55,10 +56,12 @@ class FaultFs final : public testing::DiskFilesystem {
     return info;
   }
   Result<std::vector<std::string>> ListDir(const stdfs::path& path) override {
+    listed.insert(path);
     if (unlistable.count(path)) return MakeError(ErrorCode::kIo, "injected: cannot list " + path.string());
     return real_.ListDir(path);
   }
   Result<std::unique_ptr<fs::ReadableFile>> OpenRead(const stdfs::path& path) override {
+    opened.insert(path);
     if (unopenable.count(path)) return MakeError(ErrorCode::kIo, "injected: cannot open " + path.string());
     TANDEM_ASSIGN_OR_RETURN(auto file, real_.OpenRead(path));
     if (changing.count(path)) return std::unique_ptr<fs::ReadableFile>(new Changing(std::move(file)));
@@ -964,6 +967,84 @@ TEST_F(ScanChangedTest, OnACaseFoldingFilesystemANameIsReadOnlyAsTheFolderSpells
   EXPECT_TRUE(EntryAt("README.txt")->deleted);
   ASSERT_TRUE(EntryAt("ReadMe.txt"));
   EXPECT_FALSE(EntryAt("ReadMe.txt")->deleted);
+}
+
+// Issue 20: ignored paths are left alone, both ways: never read, never
+// recorded, never taken for deleted.
+class IgnoringScanTest : public ScanChangedTest {
+ protected:
+  static std::shared_ptr<const IgnoreRules> Rules(std::string_view text) {
+    auto rules = IgnoreRules::Parse(".tandemignore", text, [](const std::string&) { return std::nullopt; });
+    EXPECT_TRUE(rules) << rules.error().message;
+    return std::make_shared<const IgnoreRules>(rules ? std::move(*rules) : IgnoreRules());
+  }
+  ScanStats ScanWith(std::string_view patterns, const fs::ChangedPaths* changed = nullptr) {
+    Scanner scanner(fault_, *repo_, secrets_, kDevice, root_, params_);
+    scanner.IgnoreWith(Rules(patterns));
+    auto stats = changed ? scanner.ScanChanged(*changed) : scanner.ScanAll();
+    EXPECT_TRUE(stats) << stats.error().message;
+    return stats ? *stats : ScanStats{};
+  }
+  FaultFs fault_;
+};
+
+TEST_F(IgnoringScanTest, AnIgnoredFolderIsNeitherListedNorReadNorRecorded) {
+  testing::WriteFile(root_ / "a.txt", "a");
+  for (int i = 0; i < 20; ++i) testing::WriteFile(root_ / "node_modules" / "m" / (std::to_string(i) + ".js"), "js");
+  testing::WriteFile(root_ / "build.log", "log");
+  testing::WriteFile(root_ / "keep.log", "keep");
+  testing::WriteFile(root_ / ".tandemignore", "node_modules\n/build.log\n");
+  ScanStats stats = ScanWith("node_modules\n/build.log\n");
+  EXPECT_EQ(RecordedPaths(), (std::set<std::string>{"a.txt", "keep.log"}));
+  EXPECT_EQ(stats.ignored, (std::vector<std::string>{".tandemignore", "build.log", "node_modules"}));
+  EXPECT_EQ(stats.files_hashed, 2u);
+  for (const stdfs::path& path : fault_.listed) EXPECT_EQ(path.string().find("node_modules"), std::string::npos) << path;
+  EXPECT_EQ(fault_.opened, (std::set<stdfs::path>{root_ / "a.txt", root_ / "keep.log"}));
+}
+
+TEST_F(IgnoringScanTest, APathThatBecomesIgnoredKeepsItsRecordAndIsNeverTakenForDeleted) {
+  MakeTree();
+  Scan();
+  const uint64_t seq = SeqOf("sub/deeper/c.txt");
+  stdfs::remove(root_ / "sub" / "deeper" / "c.txt");
+  stdfs::remove(root_ / "a.txt");
+  ScanStats stats = ScanWith("sub\n*.txt\n");
+  EXPECT_EQ(stats.deleted, 0u);
+  EXPECT_EQ(stats.records_written, 0u);
+  EXPECT_EQ(SeqOf("sub/deeper/c.txt"), seq);
+  EXPECT_FALSE(EntryAt("a.txt")->deleted);
+  EXPECT_TRUE(repo_->GetFileState("sub/deeper/c.txt"));
+  // The same when the watcher names the paths.
+  fs::ChangedPaths changed;
+  changed.AddTree("sub");
+  changed.AddEntry("a.txt");
+  stats = ScanWith("sub\n*.txt\n", &changed);
+  EXPECT_EQ(stats.deleted, 0u);
+  EXPECT_EQ(stats.ignored, (std::vector<std::string>{"a.txt", "sub"}));
+  EXPECT_EQ(SeqOf("sub/deeper/c.txt"), seq);
+  // No longer ignored: the deletions are what the disk shows.
+  stats = ScanWith("");
+  EXPECT_EQ(stats.deleted, 2u);
+  EXPECT_TRUE(EntryAt("a.txt")->deleted);
+  EXPECT_TRUE(EntryAt("sub/deeper/c.txt")->deleted);
+}
+
+TEST_F(IgnoringScanTest, AFileUnderAnIgnoredFolderCountsAsThatFolder) {
+  testing::WriteFile(root_ / "build" / "out" / "x.o", "o");
+  ScanWith("build\n");
+  fs::ChangedPaths changed;
+  changed.AddEntry("build/out/x.o");
+  ScanStats stats = ScanWith("build\n", &changed);
+  EXPECT_EQ(stats.ignored, (std::vector<std::string>{"build"}));
+  EXPECT_TRUE(RecordedPaths().empty());
+}
+
+TEST_F(IgnoringScanTest, WhatALineReincludesBelowAnIgnoredFolderIsStillFound) {
+  testing::WriteFile(root_ / "logs" / "keep.txt", "keep");
+  testing::WriteFile(root_ / "logs" / "other.txt", "other");
+  ScanStats stats = ScanWith("!logs/keep.txt\nlogs\n");
+  EXPECT_EQ(RecordedPaths(), (std::set<std::string>{"logs/keep.txt"}));
+  EXPECT_EQ(stats.ignored, (std::vector<std::string>{"logs"}));  // what is ignored in it counts as the folder
 }
 
 }  // namespace

@@ -181,6 +181,21 @@ void Repository::Probe() {
   tx.Commit();
 }
 
+// Settings share the meta table under a prefix, so no key a caller picks
+// can reach the share id or the epoch.
+std::optional<std::string> Repository::GetSetting(std::string_view key) {
+  Statement get(db_.handle(), "SELECT value FROM meta WHERE key = ?1");
+  get.Bind(1, "setting." + std::string(key));
+  if (!get.Step()) return std::nullopt;
+  ByteView value = get.ColumnBlob(0);
+  return std::string(reinterpret_cast<const char*>(value.data()), value.size());
+}
+
+void Repository::PutSetting(std::string_view key, std::string_view value) {
+  Statement set(db_.handle(), "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)");
+  set.Bind(1, "setting." + std::string(key)).BindBlob(2, AsBytes(value)).Run();
+}
+
 size_t Repository::SchemaVersion() {
   Statement get_version(db_.handle(), "PRAGMA user_version");
   get_version.Step();

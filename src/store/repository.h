@@ -125,6 +125,12 @@ class Repository {
   // write (a full disk), returns once it can again.
   void Probe();
 
+  // A small named value kept with the share's index (the ignore patterns
+  // last in force: sync/ignore_patterns.h). Keys are the caller's; the
+  // store's own facts are not reachable through these.
+  std::optional<std::string> GetSetting(std::string_view key);
+  void PutSetting(std::string_view key, std::string_view value);
+
   // Groups writes; many small writes in one transaction are ~100x faster.
   Transaction Begin() { return Transaction(db_); }
   Transaction BeginDeferred() { return Transaction(db_, /*deferred=*/true); }

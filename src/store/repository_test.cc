@@ -68,6 +68,20 @@ TEST_F(RepositoryTest, CreateMakesAnEmptyStore) {
   EXPECT_TRUE(repo->IntegrityOk());
 }
 
+TEST_F(RepositoryTest, ASettingSurvivesReopeningAndCannotReachTheShareId) {
+  {
+    auto repo = Open();
+    ASSERT_TRUE(repo);
+    EXPECT_FALSE(repo->GetSetting("ignore"));
+    repo->PutSetting("ignore", std::string("a\0b", 3));
+    repo->PutSetting("share_id", "not the share id");
+  }
+  auto repo = Open(/*create=*/false);
+  ASSERT_TRUE(repo);  // the share id is still the one it was made with
+  EXPECT_EQ(repo->GetSetting("ignore"), std::string("a\0b", 3));
+  EXPECT_EQ(repo->GetSetting("share_id"), "not the share id");
+}
+
 TEST_F(RepositoryTest, PutRecordThenGetItBack) {
   auto repo = Open();
   ASSERT_TRUE(repo);

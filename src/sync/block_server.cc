@@ -13,9 +13,9 @@ namespace tandem::sync {
 
 BlockServer::BlockServer(asio::io_context& loop, asio::thread_pool& pool, std::filesystem::path root,
                          const crypto::ShareSecrets& secrets, std::shared_ptr<store::RepositoryReader> reader,
-                         Faults faults)
+                         const IgnorePatterns& ignores, Faults faults)
     : loop_(loop), pool_(pool), root_(std::move(root)), secrets_(secrets), reader_(std::move(reader)),
-      faults_(faults) {}
+      ignores_(ignores), faults_(faults) {}
 
 asio::awaitable<wire::BlockResponse> BlockServer::Answer(const wire::BlockRequest& request, bool peer_reads) const {
   wire::BlockResponse response;
@@ -46,6 +46,7 @@ asio::awaitable<wire::BlockResponse> BlockServer::Answer(const wire::BlockReques
       for (uint8_t& byte : data) byte ^= 0x5A;  // right id, right key, wrong bytes
     };
     for (const store::BlockLocation& where : reader_->FindBlock(id)) {
+      if (ignores_.Ignores(where.path)) continue;
       std::filesystem::path path = root_ / where.path;
       if (peer_reads) {
         std::string plain(where.size, '\0');

@@ -6,7 +6,7 @@
 namespace tandem::sync {
 namespace {
 
-constexpr std::array<std::pair<EventType, const char*>, 12> kNames = {{
+constexpr std::array<std::pair<EventType, const char*>, 14> kNames = {{
     {EventType::kShareStateChanged, "share_state_changed"},
     {EventType::kLocalChangeDetected, "local_change_detected"},
     {EventType::kRemoteChangeDetected, "remote_change_detected"},
@@ -19,6 +19,8 @@ constexpr std::array<std::pair<EventType, const char*>, 12> kNames = {{
     {EventType::kPeerDisconnected, "peer_disconnected"},
     {EventType::kShareError, "share_error"},
     {EventType::kItemFailed, "item_failed"},
+    {EventType::kIgnorePatternsChanged, "ignore_patterns_changed"},
+    {EventType::kIgnorePatternsFailed, "ignore_patterns_failed"},
 }};
 
 }  // namespace

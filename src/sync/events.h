@@ -29,6 +29,8 @@ enum class EventType {
   kPeerDisconnected,
   kShareError,
   kItemFailed,
+  kIgnorePatternsChanged,
+  kIgnorePatternsFailed,
 };
 
 // "share_state_changed", ...: the names of the API.

@@ -59,7 +59,7 @@ namespace {
 // wrote are added to `out`.
 bool WinsOver(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t replica_id,
               const scan::LocalDisk& disk, const store::StoredRecord& existing, const CheckedRecord& incoming,
-              AppliedBatch& out) {
+              const std::function<bool(std::string_view path)>& ignored, AppliedBatch& out) {
   std::optional<crypto::Entry> mine;
   if (secrets.CanRead()) {
     auto opened = crypto::OpenRecord(secrets, existing.record);
@@ -81,6 +81,7 @@ bool WinsOver(store::Repository& repo, const crypto::ShareSecrets& secrets, uint
   for (const crypto::Locator& written : settled.written) {
     auto stored = repo.GetRecord(written);
     auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
+    if (entry && ignored && ignored(entry->path.str())) continue;
     out.needs.emplace_back(written, Need{entry && !entry->deleted ? entry->size : 0, entry && entry->deleted});
   }
   out.stored += settled.written.size();
@@ -124,7 +125,8 @@ asio::awaitable<Result<CheckedBatch>> CheckBatch(asio::thread_pool& pool, const 
 
 AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t replica_id,
                           scan::LocalDisk disk, const std::string& device, const store::PeerProgress& progress,
-                          const std::vector<CheckedRecord>& records) {
+                          const std::vector<CheckedRecord>& records,
+                          const std::function<bool(std::string_view path)>& ignored) {
   AppliedBatch out;
   auto tx = repo.Begin();
   const uint64_t seq_before = repo.LastSeq();
@@ -135,7 +137,7 @@ AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& s
     auto existing = repo.GetRecord(record.locator);
     Ordering order = existing ? record.vector.Compare(existing->record.vector) : Ordering::kAfter;
     if (order == Ordering::kConcurrent) {
-      if (!WinsOver(repo, secrets, replica_id, disk, *existing, item, out)) continue;
+      if (!WinsOver(repo, secrets, replica_id, disk, *existing, item, ignored, out)) continue;
     } else if (order != Ordering::kAfter) {
       continue;
     }
@@ -155,7 +157,9 @@ AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& s
       }
     }
     if (entry) {
-      out.needs.emplace_back(record.locator, Need{entry->deleted ? 0 : entry->size, entry->deleted});
+      if (!ignored || !ignored(entry->path.str())) {
+        out.needs.emplace_back(record.locator, Need{entry->deleted ? 0 : entry->size, entry->deleted});
+      }
     } else {
       repo.SetRecordBlocks(record.locator, record.blocks);
     }

@@ -10,6 +10,7 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/thread_pool.hpp>
+#include <functional>
 #include <memory>
 #include <cstddef>
 #include <optional>
@@ -75,8 +76,11 @@ struct AppliedBatch {
 // settled by a writer (scan/conflict.h, using the files on `disk`); read
 // and blind replicas keep the version with the larger signature, as every
 // relay does. Throws store::StoreError.
+// `ignored`: paths this device leaves alone; their records are stored (and
+// passed on) like any other, but never become needs.
 AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t replica_id,
                           scan::LocalDisk disk, const std::string& device, const store::PeerProgress& progress,
-                          const std::vector<CheckedRecord>& records);
+                          const std::vector<CheckedRecord>& records,
+                          const std::function<bool(std::string_view path)>& ignored = {});
 
 }  // namespace tandem::sync

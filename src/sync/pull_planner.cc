@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "crypto/keyed_hash.h"
 #include "scan/conflict.h"
 
@@ -52,8 +54,10 @@ bool SameDisk(const Result<fs::FileInfo>& now, const std::optional<fs::FileInfo>
 }
 
 PullPlanner::PullPlanner(const ShareContext& context, std::unique_ptr<store::Repository>& repo,
-                         uint64_t device_short_id, std::function<Result<void>()> check_folder)
-    : context_(context), repo_(repo), device_short_id_(device_short_id), check_folder_(std::move(check_folder)) {}
+                         uint64_t device_short_id, std::function<Result<void>()> check_folder,
+                         const IgnorePatterns& ignores)
+    : context_(context), repo_(repo), device_short_id_(device_short_id), check_folder_(std::move(check_folder)),
+      ignores_(ignores) {}
 
 // On the strand: what the record, the index and the disk say (pull_decision.h).
 PullFacts PullPlanner::GatherFacts(const crypto::Entry& entry,
@@ -90,6 +94,8 @@ PullPlan PullPlanner::Plan(const crypto::Locator& locator,
   plan.entry = std::move(*opened);
   plan.seq = stored->seq;
   plan.vector = stored->record.vector;
+  // Ignored here: the record is kept and passed on, the disk left alone.
+  if (ignores_.Ignores(plan.entry->path.str())) return plan;
   // Nothing is written into a folder that is not the share's any more.
   if (auto ok = check_folder_(); !ok) return plan.Stop(PullPlan::Step::kUnavailable, ok.error().message);
   const PullFacts facts = GatherFacts(*plan.entry, revert_asked);
@@ -174,7 +180,12 @@ Result<void> PullPlanner::CarryOut(const PullDecision& decision, const PullFacts
       return Ok();
     case PullAction::kRemove: {
       // A folder only if empty: children go first.
-      auto removed = facts.disk->kind == fs::FileKind::kDirectory ? context_.fs.RemoveFolder(full) : context_.fs.Remove(full);
+      const bool folder = facts.disk->kind == fs::FileKind::kDirectory;
+      auto removed = folder ? context_.fs.RemoveFolder(full) : context_.fs.Remove(full);
+      if (!removed && folder && removed.error().code != ErrorCode::kNotFound) {
+        TANDEM_RETURN_IF_ERROR(ClearDeletable(full, rel));
+        removed = context_.fs.RemoveFolder(full);
+      }
       if (!removed && removed.error().code != ErrorCode::kNotFound) return removed;
       repo.DeleteFileState(rel);
       return Ok();
@@ -203,6 +214,49 @@ Result<void> PullPlanner::CarryOut(const PullDecision& decision, const PullFacts
       PrepareFetch(locator, plan);
       return Ok();
   }
+  return Ok();
+}
+
+Result<void> PullPlanner::ClearDeletable(const stdfs::path& full, const std::string& rel) {
+  auto rules = ignores_.rules();
+  TANDEM_ASSIGN_OR_RETURN(std::vector<std::string> names, context_.fs.ListDir(full));
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> deletable;
+  for (const std::string& name : names) {
+    const std::string path = rel + "/" + name;
+    const scan::IgnoreVerdict verdict = rules ? rules->Check(path) : scan::IgnoreVerdict{};
+    if (!verdict.ignored) {
+      // Synced content: its own deletion comes first, or this is a local
+      // addition the next scan records. Either way the folder waits.
+      return MakeError(ErrorCode::kIo, "cannot delete folder " + rel + ": it still holds " + path);
+    }
+    if (!verdict.deletable) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "folder " + rel + " was deleted by a peer but is kept here: it holds " + path +
+                           ", ignored by " + verdict.by->Where() +
+                           " (mark such a line (?d) to let these files go with their folder)");
+    }
+    deletable.push_back(path);
+  }
+  for (const std::string& path : deletable) {
+    TANDEM_RETURN_IF_ERROR(RemoveTree(context_.root / path, path));
+    spdlog::info("share {}: removed {}, ignored and marked (?d), with its deleted folder", context_.name, path);
+  }
+  return Ok();
+}
+
+Result<void> PullPlanner::RemoveTree(const stdfs::path& full, const std::string& rel) {
+  auto info = context_.fs.Lstat(full);
+  if (!info) return info.error().code == ErrorCode::kNotFound ? Ok() : Result<void>(info.error());
+  if (info->kind == fs::FileKind::kDirectory) {
+    TANDEM_ASSIGN_OR_RETURN(std::vector<std::string> names, context_.fs.ListDir(full));
+    for (const std::string& name : names) TANDEM_RETURN_IF_ERROR(RemoveTree(full / name, rel + "/" + name));
+    TANDEM_RETURN_IF_ERROR(context_.fs.RemoveFolder(full));
+  } else {
+    TANDEM_RETURN_IF_ERROR(context_.fs.Remove(full));
+  }
+  // Indexed before it was ignored: the index forgets it with the disk.
+  repo_->DeleteFileState(rel);
   return Ok();
 }
 

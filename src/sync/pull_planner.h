@@ -6,7 +6,10 @@
 // with every local copy of its blocks found; the Assembler does the rest.
 //
 // Nothing is written into a folder that is not the share's any more: the
-// plan checks the folder first (check_folder).
+// plan checks the folder first (check_folder). Nothing is written to a path
+// this device ignores (IgnorePatterns): its record stays in the index, and
+// is passed on, but the disk keeps what it holds. A folder a peer deleted
+// that still holds ignored files goes only when all of them are marked (?d).
 //
 // Threads: the engine's strand, like the repository it reads and writes.
 #pragma once
@@ -25,6 +28,7 @@
 #include "fs/filesystem.h"
 #include "fs/part_file.h"
 #include "store/repository.h"
+#include "sync/ignore_patterns.h"
 #include "sync/pull_decision.h"
 #include "sync/share_context.h"
 
@@ -71,7 +75,7 @@ class PullPlanner {
   // `repo` is the engine's (null once closed). `check_folder`: whether the
   // folder is still the share's (the engine stops the share when not).
   PullPlanner(const ShareContext& context, std::unique_ptr<store::Repository>& repo, uint64_t device_short_id,
-              std::function<Result<void>()> check_folder);
+              std::function<Result<void>()> check_folder, const IgnorePatterns& ignores);
 
   // What pulling `locator` does, with all of it that needs no peer done.
   // Throws store::StoreError.
@@ -85,11 +89,17 @@ class PullPlanner {
   Result<void> CarryOut(const PullDecision& decision, const PullFacts& facts, const crypto::Locator& locator,
                         PullPlan& plan);
   void PrepareFetch(const crypto::Locator& locator, PullPlan& plan);
+  // A folder a peer deleted still holds `full`'s entries here: those that
+  // are ignored and marked (?d) are removed, with what is below them. Any
+  // other entry keeps the folder; an ignored one says so, by which line.
+  Result<void> ClearDeletable(const std::filesystem::path& full, const std::string& rel);
+  Result<void> RemoveTree(const std::filesystem::path& full, const std::string& rel);
 
   const ShareContext& context_;
   std::unique_ptr<store::Repository>& repo_;
   const uint64_t device_short_id_;
   const std::function<Result<void>()> check_folder_;
+  const IgnorePatterns& ignores_;
 };
 
 // A pull's files in .tandem/tmp (a part file, a symlink made aside) are

@@ -17,7 +17,30 @@ namespace stdfs = std::filesystem;
 
 class PullTest : public ::testing::Test {
  protected:
-  PullTest() { store.WriteAndScan({{"a.txt", "shared content"}, {"copy.txt", "shared content"}, {"c/d.txt", "d"}}); }
+  PullTest() {
+    store.WriteAndScan({{"a.txt", "shared content"}, {"copy.txt", "shared content"}, {"c/d.txt", "d"}});
+    ignores.Load(h.fs, h.dir.path(), *store.repo_);
+  }
+
+  // The patterns of .tandemignore, in force.
+  void Ignore(const std::string& patterns) {
+    testing::WriteFile(h.dir.path() / ".tandemignore", patterns);
+    EXPECT_TRUE(ignores.Load(h.fs, h.dir.path(), *store.repo_));
+    EXPECT_EQ(ignores.error(), "");
+  }
+
+  // A peer's deletion of `path`, stored as its record.
+  void DeletedByPeer(const std::string& path, crypto::EntryKind kind) {
+    auto stored = store.repo_->GetRecord(store.LocatorOf(path));
+    ASSERT_TRUE(stored);
+    crypto::Entry tombstone{.path = *RelPath::Parse(path)};
+    tombstone.kind = kind;
+    tombstone.deleted = true;
+    tombstone.device_short_id = 2;
+    VersionVector vector = stored->record.vector;
+    vector.Set(2, 1);
+    store.repo_->PutRecord(crypto::MakeRecord(h.secrets, tombstone, vector), path);
+  }
 
   // The path as if this device never had it: gone from the disk and the index.
   void Forget(const std::string& path) {
@@ -38,10 +61,13 @@ class PullTest : public ::testing::Test {
   StageHarness h;
   StageStore store{h};
   std::optional<Error> folder_refuses;
-  PullPlanner planner{h.context, store.repo_, 1, [this]() -> Result<void> {
+  IgnorePatterns ignores;
+  PullPlanner planner{h.context, store.repo_, 1,
+                      [this]() -> Result<void> {
                         if (folder_refuses) return *folder_refuses;
                         return Ok();
-                      }};
+                      },
+                      ignores};
   PeerSet peers;  // none: every block must come from this device
   BlockFetcher fetcher{h.context, peers, nullptr};
   GroupCommit group_commit{h.context,
@@ -71,6 +97,57 @@ TEST_F(PullTest, AFolderThatIsNotTheSharesIsNotWrittenTo) {
   EXPECT_EQ(plan.error, "the share's folder was moved");
   EXPECT_FALSE(stdfs::exists(h.dir.path() / "a.txt"));
   EXPECT_FALSE(stdfs::exists(h.dir.path() / RelPath::kRepoDirName / "tmp"));
+}
+
+TEST_F(PullTest, NothingIsWrittenToAnIgnoredPathThoughItsRecordIsKept) {
+  Forget("a.txt");
+  Ignore("*.txt\n");
+  auto plan = Plan("a.txt");
+  EXPECT_EQ(plan.step, PullPlan::Step::kDone);
+  EXPECT_EQ(plan.action, PullAction::kNothing);
+  EXPECT_FALSE(stdfs::exists(h.dir.path() / "a.txt"));
+  EXPECT_TRUE(store.repo_->GetRecord(store.LocatorOf("a.txt")));
+  // No longer ignored: the same record is pulled (from copy.txt's blocks).
+  Ignore("// nothing\n");
+  EXPECT_EQ(Plan("a.txt").step, PullPlan::Step::kFetch);
+}
+
+TEST_F(PullTest, AFolderAPeerDeletedGoesWithTheIgnoredFilesMarkedDeletable) {
+  testing::WriteFile(h.dir.path() / "c/x.log", "log");
+  testing::WriteFile(h.dir.path() / "c/cache/deep/y", "cached");
+  Ignore("(?d)*.log\n(?d)cache\n");
+  stdfs::remove(h.dir.path() / "c/d.txt");
+  store.repo_->DeleteFileState("c/d.txt");
+  DeletedByPeer("c", crypto::EntryKind::kDirectory);
+  auto plan = Plan("c");
+  EXPECT_EQ(plan.step, PullPlan::Step::kDone) << plan.error;
+  EXPECT_FALSE(stdfs::exists(h.dir.path() / "c"));
+  EXPECT_FALSE(store.repo_->GetFileState("c"));
+}
+
+TEST_F(PullTest, AFolderAPeerDeletedIsKeptWhileItHoldsIgnoredFilesNotMarkedDeletable) {
+  testing::WriteFile(h.dir.path() / "c/x.log", "log");
+  testing::WriteFile(h.dir.path() / "c/cache/y", "cached");
+  Ignore("(?d)cache\n*.log\n");
+  stdfs::remove(h.dir.path() / "c/d.txt");
+  store.repo_->DeleteFileState("c/d.txt");
+  DeletedByPeer("c", crypto::EntryKind::kDirectory);
+  auto plan = Plan("c");
+  EXPECT_EQ(plan.step, PullPlan::Step::kRetryLater);
+  EXPECT_NE(plan.error.find("holds c/x.log, ignored by .tandemignore:2: *.log"), std::string::npos) << plan.error;
+  EXPECT_EQ(testing::ReadFile(h.dir.path() / "c/x.log"), "log");
+  EXPECT_EQ(testing::ReadFile(h.dir.path() / "c/cache/y"), "cached");  // nothing removed while the folder stays
+  EXPECT_TRUE(store.repo_->GetFileState("c"));
+}
+
+TEST_F(PullTest, AFolderAPeerDeletedIsKeptWhileItHoldsAFileThatIsNotIgnored) {
+  testing::WriteFile(h.dir.path() / "c/x.log", "log");
+  Ignore("(?d)*.log\n");
+  DeletedByPeer("c", crypto::EntryKind::kDirectory);  // c/d.txt is still here
+  auto plan = Plan("c");
+  EXPECT_EQ(plan.step, PullPlan::Step::kRetryLater);
+  EXPECT_NE(plan.error.find("still holds c/d.txt"), std::string::npos) << plan.error;
+  EXPECT_TRUE(stdfs::exists(h.dir.path() / "c/x.log"));
 }
 
 TEST_F(PullTest, AFolderIsMadeByThePlanItself) {

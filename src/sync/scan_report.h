@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,12 +29,17 @@ class ScanReport {
   std::vector<std::string> skipped() const;
   // By path.
   const std::vector<scan::LocalChange>& local_changes() const { return local_changes_; }
+  // The ignored paths the scans met (a folder ignored whole counts once).
+  size_t ignored() const { return ignored_.size(); }
+  // Forgets them: the rules changed, and a scan of everything follows.
+  void ForgetIgnored() { ignored_.clear(); }
 
  private:
   scan::ScanStats last_scan_;
   int64_t last_scan_unix_ = 0;
   std::map<std::string, std::string> skipped_;  // why, by key (scan::ScanStats::skipped_keys)
   std::vector<scan::LocalChange> local_changes_;
+  std::set<std::string> ignored_;
 };
 
 }  // namespace tandem::sync

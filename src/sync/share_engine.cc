@@ -24,7 +24,7 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
     : loop_(loop), pool_(pool), fs_(fs), options_(std::move(options)),
       strand_(asio::make_strand(pool.get_executor())), repo_(std::move(repo)), reader_(std::move(reader)),
       block_server_(loop, pool, options_.root, options_.secrets, reader_,
-                    {options_.test_hooks.forge_blocks, options_.test_hooks.slow_blocks}),
+                    ignores_, {options_.test_hooks.forge_blocks, options_.test_hooks.slow_blocks}),
       epoch_(repo_->epoch()), replica_id_(repo_->replica_id()),
       guard_(std::make_shared<store::ShareFolderGuard>(options_.root, options_.secrets.share_id())),
       context_{loop, pool, strand_, fs, options_.name, options_.root, options_.secrets,
@@ -44,7 +44,7 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
              }),
       group_commit_(context_, [this](const std::function<void()>& group) { return InCheckedTransaction(group); },
                     [this](const store::StoreError& e) { ReportStoreError(e, "moving finished files into place"); }),
-      planner_(context_, repo_, options_.device_short_id, [this] { return CheckFolder(); }),
+      planner_(context_, repo_, options_.device_short_id, [this] { return CheckFolder(); }, ignores_),
       assembler_(context_, repo_, fetcher_, group_commit_,
                  [this](std::string path) {
                    asio::post(loop_, [self = shared_from_this(), path = std::move(path)] {
@@ -115,6 +115,17 @@ void ShareEngine::TellChanges(EventType type, const std::vector<scan::LocalChang
   for (const scan::ConflictCopy& conflict : conflicts) {
     Emit(EventType::kConflictCreated, {{"path", conflict.path}, {"copy", conflict.copy}, {"device", device}});
   }
+}
+
+void ShareEngine::TellIgnorePatterns(bool changed) {
+  const std::string error = ignores_.error();
+  if (changed) {
+    auto rules = ignores_.rules();
+    Emit(EventType::kIgnorePatternsChanged, {{"files", rules ? rules->files() : std::vector<std::string>{}}});
+  }
+  if (error == told_ignore_error_) return;
+  told_ignore_error_ = error;
+  if (!error.empty()) Emit(EventType::kIgnorePatternsFailed, {{"message", error}});
 }
 
 void ShareEngine::Spawn(asio::awaitable<void> work, const char* what) {
@@ -204,8 +215,14 @@ void ShareEngine::Start() {
     auto start = [](std::shared_ptr<ShareEngine> self) -> asio::awaitable<void> {
       // What the index holds is shown from the start, not only after a
       // scan that may not run (a full disk, a missing folder).
-      auto summarize = [self]() { return self->repo_ ? self->repo_->Summarize() : store::IndexSummary{}; };
+      auto summarize = [self]() {
+        if (!self->repo_) return store::IndexSummary{};
+        // Before any need is computed: a path ignored here is not one.
+        self->ignores_.Load(self->fs_, self->options_.root, *self->repo_);
+        return self->repo_->Summarize();
+      };
       self->index_ = co_await RunOn(self->strand_, std::move(summarize));
+      self->TellIgnorePatterns(false);
       co_await self->ComputeNeedsFromStore();
       self->needs_loaded_ = true;
       co_await self->assembler_.SweepPartFiles([self] { return self->needs_.locators(); },
@@ -278,6 +295,7 @@ asio::awaitable<Result<scan::ScanStats>> ShareEngine::RunScan(fs::ChangedPaths c
   }
   scans_.ScanEnded();
   if (shut_down_) co_return outcome.stats;
+  TellIgnorePatterns(outcome.ignore_rules_changed);
   if (outcome.stats) {
     TakeScan(outcome);
   } else if (healthy()) {
@@ -296,6 +314,20 @@ ShareEngine::ScanOutcome ShareEngine::ScanOnStrand(const fs::ChangedPaths& chang
     return outcome;
   }
   auto self = shared_from_this();
+  // The pattern files changed (or this is a scan of everything): read
+  // again. Rules that changed make this a scan of everything, so that what
+  // is no longer ignored is found.
+  fs::ChangedPaths scope = changed;
+  if (ignores_.Touches(changed) && ignores_.Load(fs_, options_.root, *repo_)) {
+    outcome.ignore_rules_changed = true;
+    scope = fs::ChangedPaths{};
+    scope.everything = true;
+  }
+  auto rules = ignores_.rules();
+  if (!rules) {
+    outcome.stats = MakeError(ErrorCode::kFailedPrecondition, ignores_.error());
+    return outcome;
+  }
   // The pool's other thread helps hash large files.
   scan::Helper helper = [self](std::function<void()> task) { asio::post(self->pool_, std::move(task)); };
   scan::Scanner scanner(fs_, *repo_, options_.secrets, author(), options_.root, {}, std::move(helper));
@@ -304,10 +336,11 @@ ShareEngine::ScanOutcome ShareEngine::ScanOnStrand(const fs::ChangedPaths& chang
   held_deletions_.settle = scans_.pauses().confirm_deletions;
   held_deletions_.record_now = std::move(record_now);
   scanner.HoldDeletionsIn(&held_deletions_);
+  scanner.IgnoreWith(std::move(rules));
   if (options_.secrets.CanWrite()) {
-    outcome.stats = scanner.ScanChanged(changed);
+    outcome.stats = scanner.ScanChanged(scope);
   } else {
-    outcome.stats = scanner.ObserveChanged(changed, outcome.local_changes);
+    outcome.stats = scanner.ObserveChanged(scope, outcome.local_changes);
   }
   outcome.summary = repo_->Summarize();
   outcome.held = held_deletions_.paths;
@@ -331,6 +364,7 @@ void ShareEngine::TakeScan(ScanOutcome& outcome) {
   if (options_.events && !options_.secrets.CanWrite()) {
     for (const scan::LocalChange& change : report_.local_changes()) known_changes.emplace(change.path, change.kind);
   }
+  if (outcome.ignore_rules_changed) report_.ForgetIgnored();
   const bool local_changes_changed = report_.Take(s, std::move(outcome.local_changes), UnixNow());
   if (local_changes_changed && options_.events && !options_.secrets.CanWrite()) {
     std::vector<scan::LocalChange> found;
@@ -350,9 +384,10 @@ void ShareEngine::TakeScan(ScanOutcome& outcome) {
                  s.records_written, s.deleted, s.skipped);
   }
   scans_.HoldDeletions(std::move(outcome.held), s.deletions_held > 0);
-  if (s.conflicts > 0) {
-    // Settling wrote versions to pull here too (a conflict copy, the winner).
-    Spawn(ComputeNeedsFromStore(), "conflict");
+  if (s.conflicts > 0 || outcome.ignore_rules_changed) {
+    // Settling wrote versions to pull here too (a conflict copy, the
+    // winner); records of paths no longer ignored are to be pulled now.
+    Spawn(ComputeNeedsFromStore(), s.conflicts > 0 ? "conflict" : "ignore patterns");
   }
   if (s.records_written > 0) sender_.PushUpdates(peers_);
 }
@@ -444,8 +479,10 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerLink
     // Settling may copy a local file; and records of a folder that is not
     // the share's any more must not be taken as received there.
     if (!self->repo_ || !self->CheckFolder()) return std::nullopt;
+    if (!self->ignores_.loaded()) self->ignores_.Load(self->fs_, self->options_.root, *self->repo_);
     AppliedBatch applied = ApplyRecords(*self->repo_, self->options_.secrets, self->replica_id_,
-                                        {self->fs_, self->options_.root}, device, progress, records);
+                                        {self->fs_, self->options_.root}, device, progress, records,
+                                        [&](std::string_view path) { return self->ignores_.Ignores(path); });
     // A few rows (kept by triggers): what completion is measured against.
     store::IndexSummary summary = applied.stored > 0 ? self->repo_->Summarize() : store::IndexSummary{};
     return std::make_pair(std::move(applied), summary);
@@ -538,6 +575,8 @@ EngineStatus ShareEngine::Status() const {
   status.last_scan_unix = report_.last_scan_unix();
   status.last_error = !health_.ok() ? health_.fault() : last_error_;
   status.skipped = report_.skipped();
+  status.ignored = report_.ignored();
+  status.ignore_error = ignores_.error();
   status.failed = needs_.failures();
   return status;
 }

@@ -4,6 +4,7 @@
 // a file pair of its own, whose header says which thread runs it:
 //   ScanScheduler   when the folder is scanned, and which of it
 //   ScanReport      what the scans found (skipped paths, local changes)
+//   IgnorePatterns  the paths this device leaves alone (.tandemignore)
 //   IndexSender     records out to each peer; index_batch.h: records in
 //   NeedQueue       the paths to bring up to date
 //   PullPlanner     decides a pull and does what needs no peer (strand)
@@ -62,6 +63,7 @@
 #include "sync/download_progress.h"
 #include "sync/events.h"
 #include "sync/group_commit.h"
+#include "sync/ignore_patterns.h"
 #include "sync/index_batch.h"
 #include "sync/index_sender.h"
 #include "sync/need_queue.h"
@@ -114,6 +116,10 @@ struct EngineStatus {
   // Paths the last scan could not index, each with why (special files,
   // unreadable files, names that cannot be synced).
   std::vector<std::string> skipped;
+  // Ignored paths the scans met (a folder ignored whole counts once), and
+  // why the pattern files are not in force as written (empty: they are).
+  uint64_t ignored = 0;
+  std::string ignore_error;
 };
 
 // A co_spawn completion handler for engine work: logs what failed, with the
@@ -244,12 +250,15 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
     store::IndexSummary summary;
     std::vector<scan::LocalChange> local_changes;
     std::set<std::string> held;  // deletions not recorded yet
+    bool ignore_rules_changed = false;  // the scan read everything again for them
   };
   ScanOutcome ScanOnStrand(const fs::ChangedPaths& changed, std::set<std::string> record_now);  // strand
   void TakeScan(ScanOutcome& outcome);  // loop; REQUIRES: outcome.stats
   asio::awaitable<void> RequestIndex(std::shared_ptr<AttachedPeer> link);
   // Test hook: records for the local changes, with a signature that is not the share key's.
   void SendForgedEdits();
+  // Tells a change of the ignore patterns, or of why they are not in force.
+  void TellIgnorePatterns(bool changed);
   // The summary shown to the user, read afresh from the store.
   // after_pulls: the share is not idle until the new counts are in.
   void RefreshSummary(bool after_pulls = false);
@@ -302,6 +311,8 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // Serving peers (records to push, blocks to send) reads here, on the pool,
   // so a scan holding the strand does not stall peers.
   const std::shared_ptr<store::RepositoryReader> reader_;
+  // Before the block server, which asks it.
+  IgnorePatterns ignores_;
   const BlockServer block_server_;  // reads through reader_
   const Bytes epoch_;                         // of repo_, fixed at creation
   const uint64_t replica_id_;                 // of repo_: the id our versions carry
@@ -337,6 +348,7 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // What is told (events.h).
   std::string told_state_;
   std::string told_error_;
+  std::string told_ignore_error_;
   bool met_peer_ = false;  // a peer has sent its whole index since start
   int counting_pulled_ = 0;  // summaries under way after pulls: not idle until they end
   bool needs_loaded_ = false;  // what the store says is needed is in needs_ (after start)
