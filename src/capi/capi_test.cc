@@ -155,6 +155,9 @@ TEST(CAbi, EveryResultHasTheShapeTheDescriptionGives) {
       {"share_get_sync_token", a.Ok("share_get_sync_token", {{"share", id}, {"mode", "read"}})},
       {"share_rescan", a.Ok("share_rescan", {{"share", id}})},
       {"share_list_conflicts", a.Ok("share_list_conflicts", {{"share", id}})},
+      {"share_set_ignore_patterns", a.Ok("share_set_ignore_patterns", {{"share", id}, {"text", "build/\n"}})},
+      {"share_get_ignore_patterns", a.Ok("share_get_ignore_patterns", {{"share", id}})},
+      {"share_check_ignored", a.Ok("share_check_ignored", {{"share", id}, {"path", "build/x.o"}})},
       {"device_info", a.Ok("device_info")},
       {"events_poll", a.Ok("events_poll", {{"since", 0}, {"timeout_ms", 0}})},
       {"share_remove_peer", a.Ok("share_remove_peer", {{"share", id}, {"address", "tcp/127.0.0.1:9"}})},
@@ -167,7 +170,8 @@ TEST(CAbi, EveryResultHasTheShapeTheDescriptionGives) {
     EXPECT_TRUE(problems.empty()) << ::testing::PrintToString(problems);
   }
   // The events carry the data fields the description names for their type.
-  for (const json& event : calls[9].second["events"]) {
+  const auto polled = std::find_if(calls.begin(), calls.end(), [](const auto& call) { return call.first == "events_poll"; });
+  for (const json& event : polled->second["events"]) {
     for (const json& e : description["events"]) {
       if (e["type"] != event["type"]) continue;
       for (const auto& [field, unused] : event["data"].items()) {

@@ -11,9 +11,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <iterator>
 #include <spdlog/spdlog.h>
 #include <thread>
 
+#include "base/atomic_file.h"
 #include "cli/client.h"
 #include "cli/follow.h"
 #include "cli/qr.h"
@@ -192,6 +194,15 @@ int main(int argc, char** argv) {
   revert->add_option("SHARE", share)->required();
   revert->add_option("PATH", revert_path, "A path inside the share (default: every local change)");
 
+  std::string ignore_path, ignore_set;
+  auto* ignore = app.add_subcommand(
+      "ignore", "Say whether a path is ignored and by which line; without PATH, show the share's .tandemignore");
+  ignore->add_option("SHARE", share)->required();
+  ignore->add_option("PATH", ignore_path, "A path inside the share (it need not exist)");
+  ignore->add_option("--set", ignore_set, "Replace .tandemignore with this file's patterns (- reads them from stdin); "
+                                          "refused, and nothing saved, if a line is malformed");
+  ignore->add_flag("--json", as_json, "Print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -312,6 +323,22 @@ int main(int argc, char** argv) {
       std::cout << "Reverting " << n << " local change" << (n == 1 ? "" : "s")
                 << "; the share's versions replace them as they arrive.\n";
     });
+  }
+  if (ignore->parsed()) {
+    if (!ignore_set.empty()) {
+      if (!ignore_path.empty()) return Fail("give PATH or --set, not both", 2);
+      std::string text;
+      if (ignore_set == "-") {
+        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      } else {
+        auto read = tandem::ReadWholeFile(ignore_set);
+        if (!read) return Fail("cannot read " + ignore_set + ": " + read.error().message, 1);
+        text = std::move(*read);
+      }
+      return print(call("share_set_ignore_patterns", {{"share", share}, {"text", text}}), PrintIgnorePatterns);
+    }
+    if (ignore_path.empty()) return print(call("share_get_ignore_patterns", {{"share", share}}), PrintIgnorePatterns);
+    return print(call("share_check_ignored", {{"share", share}, {"path", ignore_path}}), PrintIgnoreCheck);
   }
   return Fail("no command given; see tandem --help", 2);
 }

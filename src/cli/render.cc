@@ -48,6 +48,8 @@ std::string StatusLine(const json& s) {
   if (size_t skipped = s.value("skipped", json::array()).size(); skipped > 0) {
     line += fmt::format("  {} path{} skipped by the last scan", skipped, skipped == 1 ? "" : "s");
   }
+  if (uint64_t ignored = s.value("ignored", uint64_t{0}); ignored > 0) line += fmt::format("  {} ignored", ignored);
+  if (!S(s, "ignore_error").empty()) line += "  .tandemignore NOT in force (tandem info " + S(s, "name") + ")";
   if (size_t failed = s.value("failed", json::array()).size(); failed > 0) {
     line += fmt::format("  {} failed (tandem info {})", failed, S(s, "name"));
   }
@@ -93,6 +95,11 @@ void PrintShareInfo(const json& s) {
              index.value("directories", 0), index.value("symlinks", 0),
              HumanBytes(index.value("bytes", uint64_t{0})), index.value("records", 0));
   fmt::print("Needs      {} files, {}\n", s.value("need_files", 0), HumanBytes(s.value("need_bytes", uint64_t{0})));
+  if (uint64_t ignored = s.value("ignored", uint64_t{0}); ignored > 0) {
+    fmt::print("Ignored    {} path{} (a folder counts once; tandem ignore {} PATH says why)\n", ignored,
+               ignored == 1 ? "" : "s", S(s, "name"));
+  }
+  if (!S(s, "ignore_error").empty()) fmt::print("Ignoring   {}\n", S(s, "ignore_error"));
   fmt::print("Received   {} ({}/s now); sent {} ({}/s now)\n", HumanBytes(s.value("received_bytes", uint64_t{0})),
              HumanBytes(s.value("download_rate", uint64_t{0})), HumanBytes(s.value("sent_bytes", uint64_t{0})),
              HumanBytes(s.value("upload_rate", uint64_t{0})));
@@ -109,6 +116,21 @@ void PrintShareInfo(const json& s) {
     fmt::print("Local      {} change{} kept on this device only (tandem revert {} undoes {})\n", count,
                count == 1 ? "" : "s", S(s, "name"), count == 1 ? "it" : "them");
     for (const json& c : local["paths"]) fmt::print("           {:<8}  {}\n", S(c, "change"), S(c, "path"));
+  }
+}
+
+void PrintIgnoreCheck(const json& check) { fmt::print("{}: {}\n", S(check, "path"), S(check, "why")); }
+
+void PrintIgnorePatterns(const json& p) {
+  if (!p.value("exists", false)) {
+    fmt::print("No .tandemignore: nothing is ignored but .tandemignore itself.\n");
+  } else {
+    fmt::print("{}", S(p, "text"));
+    if (!S(p, "text").empty() && S(p, "text").back() != '\n') fmt::print("\n");
+  }
+  if (!S(p, "error").empty()) fmt::print("NOT IN FORCE: {}\n", S(p, "error"));
+  if (uint64_t ignored = p.value("ignored", uint64_t{0}); ignored > 0) {
+    fmt::print("-- {} ignored path{} (a folder counts once)\n", ignored, ignored == 1 ? "" : "s");
   }
 }
 

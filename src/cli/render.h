@@ -11,6 +11,10 @@ void PrintShareTable(const nlohmann::json& shares);
 void PrintShareInfo(const nlohmann::json& share);
 void PrintStatus(const nlohmann::json& shares);
 void PrintConflicts(const nlohmann::json& conflicts);
+// "PATH: ignored by .tandemignore:3: build/"
+void PrintIgnoreCheck(const nlohmann::json& check);
+// .tandemignore as it is, and whether it is in force.
+void PrintIgnorePatterns(const nlohmann::json& patterns);
 void PrintScanStats(const nlohmann::json& stats);
 
 std::string HumanSize(uint64_t bytes);

@@ -237,6 +237,7 @@ class Scanner::Pass {
   Result<void> ReadEntry(const std::filesystem::path& dir, const std::string& prefix, const std::string& name,
                          bool descend) {
     std::string text = prefix.empty() ? name : prefix + "/" + name;
+    if (text == kIgnoreFileName) return Ok();  // this device's own, never synced nor counted
     if (Ignored(text)) {
       // A path below an ignored folder (a change the watcher saw there) is
       // that folder's, as the whole walk would have met it.

@@ -92,6 +92,8 @@ json ToJson(const ShareInfo& info) {
           {"local_changes", LocalChangesJson(info.local_changes)},
           {"failed", FailedJson(info.failed)},
           {"skipped", info.skipped},
+          {"ignored", info.ignored},
+          {"ignore_error", info.ignore_error},
           {"index",
            {{"files", info.index.files},
             {"directories", info.index.directories},
@@ -105,6 +107,19 @@ json ToJson(const ShareInfo& info) {
 }
 
 json ToJson(const scan::ScanStats& s) { return ScanJson(s, std::nullopt); }
+
+json ToJson(const std::string& path, const scan::IgnoreVerdict& v) {
+  json line = nullptr;
+  if (v.by) line = {{"file", v.by->file}, {"line", v.by->line}, {"text", v.by->text}};
+  std::string why = !v.by ? "not ignored: no pattern matches it"
+                    : v.ignored ? "ignored by " + v.by->Where()
+                                : "not ignored: re-included by " + v.by->Where();
+  return {{"path", path}, {"ignored", v.ignored}, {"deletable", v.deletable}, {"line", line}, {"why", why}};
+}
+
+json ToJson(const sync::ShareEngine::IgnorePatternsInfo& i) {
+  return {{"text", i.text}, {"exists", i.exists}, {"files", i.files}, {"error", i.error}, {"ignored", i.ignored}};
+}
 
 // A long poll waits this long unless told otherwise, and an hour at most.
 constexpr uint64_t kDefaultPollMs = 30'000;
@@ -312,6 +327,25 @@ const std::vector<MethodEntry>& MethodTable() {
          std::string path = p.String("path", false);
          co_return Map(co_await s.ShareRevertLocalChanges(share, path),
                        [](uint64_t n) { return json{{"reverted", n}}; });
+       }},
+      {{"share_check_ignored", {"share", "path"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string share = p.String("share");
+         std::string path = p.String("path");
+         co_return Map(co_await s.ShareCheckIgnored(share, path),
+                       [&](const scan::IgnoreVerdict& v) { return ToJson(path, v); });
+       }},
+      {{"share_get_ignore_patterns", {"share"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(co_await s.ShareGetIgnorePatterns(p.String("share")),
+                       [](const sync::ShareEngine::IgnorePatternsInfo& i) { return ToJson(i); });
+       }},
+      {{"share_set_ignore_patterns", {"share", "text"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string share = p.String("share");
+         std::string text = p.String("text");
+         co_return Map(co_await s.ShareSetIgnorePatterns(share, text),
+                       [](const sync::ShareEngine::IgnorePatternsInfo& i) { return ToJson(i); });
        }},
       {{"device_info", {}},
        [](Service& s, const Params&) -> asio::awaitable<Reply> {

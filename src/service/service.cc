@@ -556,6 +556,8 @@ ShareInfo Service::InfoOf(const Share& share) const {
   info.local_changes = status.local_changes;
   info.failed = std::move(status.failed);
   info.skipped = std::move(status.skipped);
+  info.ignored = status.ignored;
+  info.ignore_error = std::move(status.ignore_error);
   info.index = status.index;
   info.last_scan = status.last_scan;
   info.last_scan_unix = status.last_scan_unix;
@@ -671,6 +673,33 @@ asio::awaitable<Result<std::vector<sync::Conflict>>> Service::ShareListConflicts
   if (!share) co_return share.error();
   if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
   co_return co_await (*share)->engine->ListConflicts();
+}
+
+asio::awaitable<Result<scan::IgnoreVerdict>> Service::ShareCheckIgnored(std::string key, std::string path) {
+  auto share = Find(key);
+  if (!share) co_return share.error();
+  auto rel = RelPath::Parse(path);
+  if (!rel) {
+    co_return MakeError(ErrorCode::kInvalidArgument, "bad path '" + path + "': " + rel.error().message +
+                                                         " (give it relative to the share's folder)");
+  }
+  if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
+  co_return co_await (*share)->engine->CheckIgnored(rel->str());
+}
+
+asio::awaitable<Result<sync::ShareEngine::IgnorePatternsInfo>> Service::ShareGetIgnorePatterns(std::string key) {
+  auto share = Find(key);
+  if (!share) co_return share.error();
+  if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
+  co_return co_await (*share)->engine->GetIgnorePatterns();
+}
+
+asio::awaitable<Result<sync::ShareEngine::IgnorePatternsInfo>> Service::ShareSetIgnorePatterns(std::string key,
+                                                                                                std::string text) {
+  auto share = Find(key);
+  if (!share) co_return share.error();
+  if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
+  co_return co_await (*share)->engine->SetIgnorePatterns(std::move(text));
 }
 
 asio::awaitable<Result<std::string>> Service::ShareResolveConflict(std::string key, std::string conflict,

@@ -54,6 +54,8 @@ struct ShareInfo {
   std::vector<scan::LocalChange> local_changes;  // read replicas
   std::vector<sync::NeedQueue::Failure> failed;  // paths not brought up to date, each with why
   std::vector<std::string> skipped;              // paths the last scan could not index, each with why
+  uint64_t ignored = 0;       // ignored paths the scans met (a folder ignored whole counts once)
+  std::string ignore_error;   // why .tandemignore is not in force as written (empty: it is)
   store::IndexSummary index;
   scan::ScanStats last_scan;
   int64_t last_scan_unix = 0;
@@ -132,6 +134,14 @@ class Service {
   // share is healthy.
   // An empty folder is refused unless `force` (it may be an empty mount point).
   asio::awaitable<Result<std::string>> ShareRepair(std::string share, bool force);
+  // Whether `path` (relative to the share's folder) is ignored here, and by
+  // which line of which pattern file.
+  asio::awaitable<Result<scan::IgnoreVerdict>> ShareCheckIgnored(std::string share, std::string path);
+  // The share's .tandemignore and the rules in force; replacing it checks
+  // the text first (kInvalidArgument naming the line; nothing is saved).
+  asio::awaitable<Result<sync::ShareEngine::IgnorePatternsInfo>> ShareGetIgnorePatterns(std::string share);
+  asio::awaitable<Result<sync::ShareEngine::IgnorePatternsInfo>> ShareSetIgnorePatterns(std::string share,
+                                                                                         std::string text);
   DeviceInfo GetDeviceInfo() const;
   // Events after `since` (0: all kept) of the given types (names; none:
   // all) and share (empty: all), at most `limit`; waits up to `timeout`

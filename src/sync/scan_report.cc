@@ -14,6 +14,7 @@ bool ScanReport::Take(const scan::ScanStats& stats, std::vector<scan::LocalChang
   for (size_t i = 0; i < stats.skipped_keys.size(); ++i) skipped_[stats.skipped_keys[i]] = stats.skipped_paths[i];
   std::erase_if(ignored_, [&](const std::string& path) { return covered.Covers(path); });
   ignored_.insert(stats.ignored.begin(), stats.ignored.end());
+  last_scan_.ignored = {};  // counted here; not copied with every status
   const size_t before = local_changes_.size();
   std::erase_if(local_changes_, [&](const scan::LocalChange& change) { return covered.Covers(change.path); });
   local_changes_.insert(local_changes_.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));

@@ -318,7 +318,8 @@ ShareEngine::ScanOutcome ShareEngine::ScanOnStrand(const fs::ChangedPaths& chang
   // again. Rules that changed make this a scan of everything, so that what
   // is no longer ignored is found.
   fs::ChangedPaths scope = changed;
-  if (ignores_.Touches(changed) && ignores_.Load(fs_, options_.root, *repo_)) {
+  if (ignores_.Touches(changed)) ReloadIgnorePatterns();
+  if (std::exchange(ignore_rules_changed_, false)) {
     outcome.ignore_rules_changed = true;
     scope = fs::ChangedPaths{};
     scope.everything = true;

@@ -202,6 +202,23 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // what was done, in words. Write replicas only.
   asio::awaitable<Result<std::string>> ResolveConflict(std::string conflict, ConflictKeep keep);
 
+  // The ignore patterns, as a UI shows and edits them (user_actions.cc).
+  struct IgnorePatternsInfo {
+    std::string text;                // .tandemignore as it is on disk (empty when there is none)
+    bool exists = false;             // whether there is one
+    std::vector<std::string> files;  // the files the rules in force were read from
+    std::string error;               // why the files on disk are not in force (empty: they are)
+    uint64_t ignored = 0;            // ignored paths the scans met
+  };
+  // Whether `path` is ignored here, and by which line. The pattern files
+  // are read again first, so an edit just saved counts.
+  asio::awaitable<Result<scan::IgnoreVerdict>> CheckIgnored(std::string path);
+  asio::awaitable<Result<IgnorePatternsInfo>> GetIgnorePatterns();
+  // Replaces .tandemignore with `text` once it compiles (kInvalidArgument
+  // naming the line otherwise, and nothing is written); the new rules are
+  // in force when this returns, and a scan of everything follows.
+  asio::awaitable<Result<IgnorePatternsInfo>> SetIgnorePatterns(std::string text);
+
   // Sync on/off: off detaches peers and stops pulling; scanning goes on.
   void SetEnabled(bool enabled);
   bool enabled() const { return enabled_; }
@@ -259,6 +276,11 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   void SendForgedEdits();
   // Tells a change of the ignore patterns, or of why they are not in force.
   void TellIgnorePatterns(bool changed);
+  // Reads the pattern files again (strand); a change makes the next scan
+  // one of everything.
+  void ReloadIgnorePatterns();
+  // Reloads on the strand, then scans everything when the rules changed.
+  asio::awaitable<Result<void>> RefreshIgnorePatterns();
   // The summary shown to the user, read afresh from the store.
   // after_pulls: the share is not idle until the new counts are in.
   void RefreshSummary(bool after_pulls = false);
@@ -328,6 +350,9 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // Strand only: paths missing at the last scan, not yet recorded as
   // deleted (scan::Scanner::HoldDeletionsIn).
   scan::DeletionHold held_deletions_;
+  // Strand only: the ignore patterns changed outside a scan; the next scan
+  // reads everything (ScanOnStrand).
+  bool ignore_rules_changed_ = false;
 
   // Scanning.
   std::shared_ptr<fs::Watcher> watcher_;

@@ -1,10 +1,12 @@
 // What a user asks of one share through the service (ShareEngine): a read
-// replica's local changes reverted, conflicts listed and resolved; and the
+// replica's local changes reverted, conflicts listed and resolved, the
+// ignore patterns checked, read and replaced; and the
 // test hook that sends a read replica's edits as forged records. Each checks
 // what the share may do, does the disk work on the strand through
 // sync/local_changes.h and sync/conflicts.h, and hands the engine what
 // follows (needs to pull, a scan).
 #include <asio/co_spawn.hpp>
+#include <chrono>
 #include <spdlog/spdlog.h>
 
 #include "base/async.h"
@@ -39,6 +41,94 @@ asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string pa
   AddNeeds(reverted->needs);
   ScheduleScan();
   co_return reverted->count;
+}
+
+namespace {
+
+Error NoIgnoresOnABlindReplica() {
+  return MakeError(ErrorCode::kFailedPrecondition,
+                   "a blind replica holds no files, so nothing in it is ignored; ignore patterns apply where the files are");
+}
+
+int64_t UnixNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void ShareEngine::ReloadIgnorePatterns() {
+  if (repo_ && ignores_.Load(fs_, options_.root, *repo_)) ignore_rules_changed_ = true;
+}
+
+asio::awaitable<Result<void>> ShareEngine::RefreshIgnorePatterns() {
+  if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
+  if (!options_.secrets.CanRead()) co_return NoIgnoresOnABlindReplica();
+  auto self = shared_from_this();
+  const bool changed = co_await RunOn(strand_, [self] {
+    self->ReloadIgnorePatterns();
+    return self->ignore_rules_changed_;
+  });
+  if (changed) ScheduleScan();
+  TellIgnorePatterns(false);
+  co_return Ok();
+}
+
+asio::awaitable<Result<scan::IgnoreVerdict>> ShareEngine::CheckIgnored(std::string path) {
+  if (auto fresh = co_await RefreshIgnorePatterns(); !fresh) co_return fresh.error();
+  auto rules = ignores_.rules();
+  if (!rules) co_return MakeError(ErrorCode::kFailedPrecondition, ignores_.error());
+  co_return rules->Check(path);
+}
+
+asio::awaitable<Result<ShareEngine::IgnorePatternsInfo>> ShareEngine::GetIgnorePatterns() {
+  if (auto fresh = co_await RefreshIgnorePatterns(); !fresh) co_return fresh.error();
+  auto self = shared_from_this();
+  auto read = [self] {
+    return IgnorePatterns::ReadPatternFile(self->fs_, self->options_.root / scan::kIgnoreFileName);
+  };
+  auto text = co_await RunOn(pool_.get_executor(), std::move(read));
+  if (!text) co_return text.error();
+  IgnorePatternsInfo info;
+  info.exists = text->has_value();
+  info.text = text->value_or("");
+  if (auto rules = ignores_.rules()) info.files = rules->files();
+  info.error = ignores_.error();
+  info.ignored = report_.ignored();
+  co_return info;
+}
+
+asio::awaitable<Result<ShareEngine::IgnorePatternsInfo>> ShareEngine::SetIgnorePatterns(std::string text) {
+  if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
+  if (!options_.secrets.CanRead()) co_return NoIgnoresOnABlindReplica();
+  if (!healthy()) co_return MakeError(ErrorCode::kFailedPrecondition, health_.fault());
+  if (text.size() > IgnorePatterns::kMaxFileSize) {
+    co_return MakeError(ErrorCode::kInvalidArgument, "the patterns are larger than 1 MiB; nothing was saved");
+  }
+  auto self = shared_from_this();
+  // Checked, then written aside in .tandem/tmp and renamed over the file:
+  // a scan never meets half a file, nor a temporary one in the folder.
+  auto save = [self, text]() -> Result<void> {
+    TANDEM_RETURN_IF_ERROR(self->CheckFolder());
+    auto compiled = IgnorePatterns::Compile(self->fs_, self->options_.root, text);
+    if (!compiled) {
+      return MakeError(ErrorCode::kInvalidArgument, compiled.error().message + "; nothing was saved");
+    }
+    const std::filesystem::path repo_dir = self->options_.root / RelPath::kRepoDirName;
+    (void)fs::MakeFoldersBelow(self->fs_, repo_dir, "tmp");
+    const std::filesystem::path tmp = repo_dir / "tmp" / "tandemignore.new";
+    auto written = self->fs_.WriteNewFile(tmp, AsBytes(text), 0644, UnixNowNs());
+    if (written) written = self->fs_.SyncFile(tmp);
+    if (written) written = self->fs_.Rename(tmp, self->options_.root / scan::kIgnoreFileName);
+    if (!written) {
+      (void)self->fs_.Remove(tmp);
+      return MakeError(ErrorCode::kIo, "cannot save " + std::string(scan::kIgnoreFileName) + ": " + written.error().message);
+    }
+    self->ReloadIgnorePatterns();
+    return Ok();
+  };
+  if (auto saved = co_await RunOn(strand_, std::move(save)); !saved) co_return saved.error();
+  co_return co_await GetIgnorePatterns();
 }
 
 asio::awaitable<Result<std::vector<Conflict>>> ShareEngine::ListConflicts() {

@@ -197,6 +197,13 @@ std::string DaemonProcess::device_id() const {
 
 std::string DaemonProcess::Log() const { return ReadFile(log_path_); }
 
+nlohmann::json CallRpc(const DaemonProcess& daemon, const std::string& method, const nlohmann::json& params) {
+  nlohmann::json request = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
+  std::string answer = RawControlRequest(daemon.config_dir(), request.dump() + "\n");
+  nlohmann::json response = nlohmann::json::parse(answer, nullptr, false);
+  return response.is_discarded() ? nlohmann::json{{"error", {{"message", "not JSON: " + answer}}}} : response;
+}
+
 std::string ShareBetween(const DaemonProcess& a, const std::filesystem::path& dir_a, const DaemonProcess& b,
                          const std::filesystem::path& dir_b, bool both_dial) {
   if (auto added = a.Run({"add", dir_a.string(), "--name", "s"}); added.exit_code != 0) return "add: " + added.err;

@@ -87,6 +87,10 @@ class DaemonProcess {
   std::string netns_;  // empty: the test's own namespace
 };
 
+// One JSON-RPC call to `daemon` on a connection of its own; the whole
+// response (its "result" or "error"), or an "error" saying what came back.
+nlohmann::json CallRpc(const DaemonProcess& daemon, const std::string& method, const nlohmann::json& params);
+
 // Adds `dir_a` as share "s" on `a`, imports it with its write token into
 // `dir_b` on `b`, and has `a` dial `b` (and `b` dial `a` when `both_dial`).
 // An empty string when done, else what failed.

@@ -25,19 +25,11 @@ namespace stdfs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// One JSON-RPC call on a connection of its own; the whole response.
-json Call(const DaemonProcess& daemon, const std::string& method, const json& params) {
-  json request = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
-  std::string answer = RawControlRequest(daemon.config_dir(), request.dump() + "\n");
-  json response = json::parse(answer, nullptr, false);
-  return response.is_discarded() ? json{{"error", {{"message", "not JSON: " + answer}}}} : response;
-}
-
 // Every event `daemon` keeps after `since`, of every type.
 std::vector<json> EventsSince(const DaemonProcess& daemon, uint64_t since = 0) {
   std::vector<json> all;
   while (true) {
-    json page = Call(daemon, "events_poll", {{"since", since}, {"timeout_ms", 0}});
+    json page = CallRpc(daemon, "events_poll", {{"since", since}, {"timeout_ms", 0}});
     EXPECT_TRUE(page.contains("result")) << page.dump();
     if (!page.contains("result") || page["result"]["events"].empty()) return all;
     for (const json& event : page["result"]["events"]) all.push_back(event);
@@ -211,7 +203,7 @@ TEST_F(Events, ALongPollWakesWithin50MsOfAnEventAndOneWithNothingReturnsAtItsTim
 
   // Nothing happens: the poll returns empty at its timeout, with the same id.
   auto start = std::chrono::steady_clock::now();
-  json quiet = Call(a_, "events_poll", {{"since", last}, {"timeout_ms", 300}, {"types", {"item_failed"}}});
+  json quiet = CallRpc(a_, "events_poll", {{"since", last}, {"timeout_ms", 300}, {"types", {"item_failed"}}});
   auto waited = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(quiet.contains("result")) << quiet.dump();
   EXPECT_TRUE(quiet["result"]["events"].empty());
@@ -223,7 +215,7 @@ TEST_F(Events, ALongPollWakesWithin50MsOfAnEventAndOneWithNothingReturnsAtItsTim
   json woken;
   int64_t received_ms = 0;
   std::thread poller([&] {
-    woken = Call(a_, "events_poll", {{"since", last}, {"timeout_ms", 20000}, {"types", {"share_state_changed"}}});
+    woken = CallRpc(a_, "events_poll", {{"since", last}, {"timeout_ms", 20000}, {"types", {"share_state_changed"}}});
     received_ms = NowMs();
   });
   ASSERT_EQ(a_.Run({"pause", "s"}).exit_code, 0);  // share_state_changed: paused
@@ -245,7 +237,7 @@ TEST_F(Events, AReaderBehindTheRingIsToldWhatItMissedAndGetsTheRest) {
       << small.Json({"device"}).dump();
   const uint64_t newest = small.Json({"device"})["last_event_id"].get<uint64_t>();
 
-  json page = Call(small, "events_poll", {{"since", 1}, {"timeout_ms", 0}});
+  json page = CallRpc(small, "events_poll", {{"since", 1}, {"timeout_ms", 0}});
   ASSERT_TRUE(page.contains("result")) << page.dump();
   const json& result = page["result"];
   ASSERT_EQ(result["events"].size(), 100u) << "the ring keeps 100";
@@ -253,7 +245,7 @@ TEST_F(Events, AReaderBehindTheRingIsToldWhatItMissedAndGetsTheRest) {
   EXPECT_EQ(result["missed"].get<uint64_t>(), oldest - 2) << "ids 2.." << oldest - 1 << " are gone";
   EXPECT_GE(result["last_id"].get<uint64_t>(), newest);
   // A reader that kept up misses nothing.
-  json up_to_date = Call(small, "events_poll", {{"since", result["last_id"]}, {"timeout_ms", 0}});
+  json up_to_date = CallRpc(small, "events_poll", {{"since", result["last_id"]}, {"timeout_ms", 0}});
   EXPECT_EQ(up_to_date["result"]["missed"], 0);
   // `tandem watch --json` says so too, as a line of its own, then the events.
   std::vector<json> lines = WatchJson(small, {"--since", "1"}, 101);
@@ -336,21 +328,21 @@ TEST_F(Events, BadPollsAreRefusedWithWhyAndChangeNothing) {
   ASSERT_TRUE(WaitUntil([&] { return Info(a_)["state"] == "waiting for peers"; }));
   const uint64_t last = a_.Json({"device"})["last_event_id"].get<uint64_t>();
 
-  EXPECT_NE(ErrorOf(Call(a_, "events_poll", {{"since", 0}, {"types", {"item_finished", "file_teleported"}}}))
+  EXPECT_NE(ErrorOf(CallRpc(a_, "events_poll", {{"since", 0}, {"types", {"item_finished", "file_teleported"}}}))
                 .find("unknown event type 'file_teleported'; the types are share_state_changed, "),
             std::string::npos);
-  EXPECT_NE(ErrorOf(Call(a_, "events_poll", {{"since", 0}, {"timeout_ms", -5}})).find("'timeout_ms' must be 0 or more"),
+  EXPECT_NE(ErrorOf(CallRpc(a_, "events_poll", {{"since", 0}, {"timeout_ms", -5}})).find("'timeout_ms' must be 0 or more"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(Call(a_, "events_poll", {{"since", -1}})).find("'since' must be 0 or more"), std::string::npos);
-  const std::string future = ErrorOf(Call(a_, "events_poll", {{"since", last + 1000}, {"timeout_ms", 0}}));
+  EXPECT_NE(ErrorOf(CallRpc(a_, "events_poll", {{"since", -1}})).find("'since' must be 0 or more"), std::string::npos);
+  const std::string future = ErrorOf(CallRpc(a_, "events_poll", {{"since", last + 1000}, {"timeout_ms", 0}}));
   EXPECT_NE(future.find("is after the newest event"), std::string::npos) << future;
   EXPECT_NE(future.find("start again from 0"), std::string::npos) << future;
-  EXPECT_NE(ErrorOf(Call(a_, "events_poll", {{"timeout_ms", 0}})).find("missing parameter 'since'"), std::string::npos);
-  EXPECT_NE(ErrorOf(Call(a_, "events_poll", {{"since", 0}, {"share", "nope"}})).find("no share 'nope'"),
+  EXPECT_NE(ErrorOf(CallRpc(a_, "events_poll", {{"timeout_ms", 0}})).find("missing parameter 'since'"), std::string::npos);
+  EXPECT_NE(ErrorOf(CallRpc(a_, "events_poll", {{"since", 0}, {"share", "nope"}})).find("no share 'nope'"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(Call(a_, "events_poll", {{"since", 0}, {"limit", 0}})).find("limit must be from 1 to"),
+  EXPECT_NE(ErrorOf(CallRpc(a_, "events_poll", {{"since", 0}, {"limit", 0}})).find("limit must be from 1 to"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(Call(a_, "events_poll", {{"since", 0}, {"types", "item_started"}})).find("must be a list of strings"),
+  EXPECT_NE(ErrorOf(CallRpc(a_, "events_poll", {{"since", 0}, {"types", "item_started"}})).find("must be a list of strings"),
             std::string::npos);
   // The CLI's own: an unknown share to watch, a ring too small to keep.
   CommandResult watch = a_.Run({"watch", "nope"});

@@ -104,6 +104,21 @@ class Api:
     def share_revert_local_changes(self, share: str, path: Optional[str] = None) -> int:
         return self._invoke("share_revert_local_changes", share=share, path=path)
 
+    @_result("IgnoreCheck")
+    def share_check_ignored(self, share: str, path: str) -> t.IgnoreCheck:
+        """Whether ``path`` is ignored here, and by which line of which pattern file."""
+        return self._invoke("share_check_ignored", share=share, path=path)
+
+    @_result("IgnorePatterns")
+    def share_get_ignore_patterns(self, share: str) -> t.IgnorePatterns:
+        return self._invoke("share_get_ignore_patterns", share=share)
+
+    @_result("IgnorePatterns")
+    def share_set_ignore_patterns(self, share: str, text: str) -> t.IgnorePatterns:
+        """Replaces .tandemignore; InvalidArgument naming the line if ``text``
+        does not compile (and nothing is saved)."""
+        return self._invoke("share_set_ignore_patterns", share=share, text=text)
+
     @_result("DeviceInfo")
     def device_info(self) -> t.DeviceInfo:
         return self._invoke("device_info")

@@ -91,6 +91,8 @@ class ShareInfo:
     local_changes: LocalChanges
     failed: List[FailedPath]
     skipped: List[str]
+    ignored: int  # ignored paths the scans met; a folder ignored whole counts once
+    ignore_error: str  # why .tandemignore is not in force as written; empty when it is
     index: IndexSummary
     last_scan: ScanStats
 
@@ -118,6 +120,31 @@ class Conflict:
     path: str
     local: ConflictSide
     remote: ConflictSide
+
+
+@dataclass(frozen=True)
+class IgnoreLine:
+    file: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class IgnoreCheck:
+    path: str
+    ignored: bool
+    deletable: bool  # (?d): may go with a folder a peer deleted
+    line: Optional[IgnoreLine]  # the pattern that decided; None when none matched
+    why: str  # "ignored by .tandemignore:3: build/"
+
+
+@dataclass(frozen=True)
+class IgnorePatterns:
+    text: str  # .tandemignore as it is on disk
+    exists: bool
+    files: List[str]  # the files the patterns in force come from
+    error: str  # why the file on disk is not in force; empty when it is
+    ignored: int
 
 
 @dataclass(frozen=True)
@@ -149,7 +176,7 @@ class EventPage:
 # The description's types that become dataclasses, by name.
 DATACLASSES = {cls.__name__: cls for cls in (AttachedPeer, LocalChange, LocalChanges, FailedPath, IndexSummary,
                                              ScanStats, ShareInfo, PeerInfo, ConflictSide, Conflict, DeviceInfo,
-                                             Event, EventPage)}
+                                             Event, EventPage, IgnoreLine, IgnoreCheck, IgnorePatterns)}
 # One-field results, returned as the field's value.
 UNWRAPPED = {"PeerAddress": "address", "SyncToken": "token", "Done": "done", "Reverted": "reverted"}
 

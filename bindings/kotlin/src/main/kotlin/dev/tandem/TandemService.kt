@@ -194,6 +194,17 @@ class TandemService private constructor(
     suspend fun shareRevertLocalChanges(share: String, path: String? = null): Long =
         obj("share_revert_local_changes", "share" to share, "path" to path).getLong("reverted")
 
+    /** Whether [path] is ignored here, and by which line of which pattern file. */
+    suspend fun shareCheckIgnored(share: String, path: String): IgnoreCheck =
+        IgnoreCheck.of(obj("share_check_ignored", "share" to share, "path" to path))
+
+    suspend fun shareGetIgnorePatterns(share: String): IgnorePatterns =
+        IgnorePatterns.of(obj("share_get_ignore_patterns", "share" to share))
+
+    /** Replaces .tandemignore; [InvalidArgumentException] naming the line if [text] does not compile (nothing is saved). */
+    suspend fun shareSetIgnorePatterns(share: String, text: String): IgnorePatterns =
+        IgnorePatterns.of(obj("share_set_ignore_patterns", "share" to share, "text" to text))
+
     suspend fun deviceInfo(): DeviceInfo = DeviceInfo.of(obj("device_info"))
 
     /** Events after [since], waiting up to [timeoutMs] for one. */

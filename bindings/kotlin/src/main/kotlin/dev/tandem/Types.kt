@@ -83,6 +83,10 @@ data class ShareInfo(
     val localChanges: LocalChanges,
     val failed: List<FailedPath>,
     val skipped: List<String>,
+    /** Ignored paths the scans met; a folder ignored whole counts once. */
+    val ignored: Long,
+    /** Why .tandemignore is not in force as written; empty when it is. */
+    val ignoreError: String,
     val index: IndexSummary,
     val lastScan: ScanStats,
 ) {
@@ -99,6 +103,7 @@ data class ShareInfo(
             j.getJSONArray("attached_peers").objects(AttachedPeer::of),
             LocalChanges.of(j.getJSONObject("local_changes")),
             j.getJSONArray("failed").objects(FailedPath::of), j.getJSONArray("skipped").strings(),
+            j.getLong("ignored"), j.getString("ignore_error"),
             IndexSummary.of(j.getJSONObject("index")), ScanStats.of(j.getJSONObject("last_scan")),
         )
     }
@@ -128,6 +133,46 @@ data class Conflict(val conflict: String, val path: String, val local: ConflictS
         fun of(j: JSONObject) = Conflict(
             j.getString("conflict"), j.getString("path"),
             ConflictSide.of(j.getJSONObject("local")), ConflictSide.of(j.getJSONObject("remote")),
+        )
+    }
+}
+
+data class IgnoreLine(val file: String, val line: Long, val text: String) {
+    internal companion object {
+        fun of(j: JSONObject) = IgnoreLine(j.getString("file"), j.getLong("line"), j.getString("text"))
+    }
+}
+
+data class IgnoreCheck(
+    val path: String, val ignored: Boolean,
+    /** (?d): may go with a folder a peer deleted. */
+    val deletable: Boolean,
+    /** The pattern that decided; null when none matched. */
+    val line: IgnoreLine?,
+    /** "ignored by .tandemignore:3: build/" */
+    val why: String,
+) {
+    internal companion object {
+        fun of(j: JSONObject) = IgnoreCheck(
+            j.getString("path"), j.getBoolean("ignored"), j.getBoolean("deletable"),
+            if (j.isNull("line")) null else IgnoreLine.of(j.getJSONObject("line")), j.getString("why"),
+        )
+    }
+}
+
+data class IgnorePatterns(
+    /** .tandemignore as it is on disk. */
+    val text: String, val exists: Boolean,
+    /** The files the patterns in force come from. */
+    val files: List<String>,
+    /** Why the file on disk is not in force; empty when it is. */
+    val error: String,
+    val ignored: Long,
+) {
+    internal companion object {
+        fun of(j: JSONObject) = IgnorePatterns(
+            j.getString("text"), j.getBoolean("exists"), j.getJSONArray("files").strings(), j.getString("error"),
+            j.getLong("ignored"),
         )
     }
 }
