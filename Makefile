@@ -82,6 +82,7 @@ bench: build
 	bench/index_bench --tandem $(BUILD)/tandem
 	bench/sync_bench --tandem $(BUILD)/tandem
 	$(BUILD)/bench/micro_bench
+	$(BUILD)/bench/ignore_scan_bench
 
 # Issue 17's figures on a share of 100,000 files (several minutes; --quick for a smoke run).
 bench-large: build

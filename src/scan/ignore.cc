@@ -1,6 +1,8 @@
 #include "scan/ignore.h"
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <set>
 
 #include "base/rel_path.h"
@@ -42,6 +44,31 @@ std::u32string Decode(std::string_view s) {
   return out;
 }
 
+// The inverse of Decode (a byte Decode kept apart goes back as itself).
+std::string Encode(const std::u32string& s) {
+  std::string out;
+  for (char32_t c : s) {
+    if (c >= 0xDC80 && c <= 0xDCFF) {
+      out.push_back(static_cast<char>(c - 0xDC00));
+    } else if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else if (c < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  return out;
+}
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
@@ -73,13 +100,30 @@ struct CharClass {
   }
 };
 
+// Which ASCII characters a text holds: a glob whose plain characters are
+// not all in a name cannot match it, and most names show that with one
+// comparison (the other characters are left out, so it only ever passes).
+struct CharMask {
+  uint64_t lo = 0, hi = 0;
+  void Add(char32_t c) {
+    if (c < 64) {
+      lo |= uint64_t{1} << c;
+    } else if (c < 128) {
+      hi |= uint64_t{1} << (c - 64);
+    }
+  }
+  bool Holds(const CharMask& need) const { return (need.lo & ~lo) == 0 && (need.hi & ~hi) == 0; }
+};
+
 struct Glob {
   std::vector<Token> tokens;
+  CharMask need;  // its plain characters
   std::vector<CharClass> classes;
   int segments = 0;  // how many path segments it spans; 0: any number (it has **)
   // Its longest run of plain characters: a path without it cannot match,
   // which most paths show with one search instead of a match per segment.
   std::u32string literal;
+  std::string literal_utf8;  // the same, for a search of the path's bytes before decoding it
 };
 
 // Wildcards a pattern may hold: backtracking over more could take very long.
@@ -87,23 +131,29 @@ constexpr int kMaxWildcards = 24;
 // Alternatives one pattern may expand to ({a,b}{c,d} is four).
 constexpr size_t kMaxAlternatives = 256;
 
-bool MatchFrom(const Glob& g, size_t pi, const char32_t* t, size_t ti, size_t tn) {
+// A character of the text as a code point: an ASCII name is matched in
+// place, byte by byte (each byte one character), anything else decoded.
+inline char32_t At(const char* t, size_t i) { return static_cast<unsigned char>(t[i]); }
+inline char32_t At(const char32_t* t, size_t i) { return t[i]; }
+
+template <typename CharT>
+bool MatchFrom(const Glob& g, size_t pi, const CharT* t, size_t ti, size_t tn) {
   while (pi < g.tokens.size()) {
     const Token& tok = g.tokens[pi];
     switch (tok.op) {
       case Op::kChar:
-        if (ti >= tn || t[ti] != tok.c) return false;
+        if (ti >= tn || At(t, ti) != tok.c) return false;
         break;
       case Op::kAny:
-        if (ti >= tn || t[ti] == U'/') return false;
+        if (ti >= tn || At(t, ti) == U'/') return false;
         break;
       case Op::kClass:
-        if (ti >= tn || t[ti] == U'/' || !g.classes[tok.cls].Has(t[ti])) return false;
+        if (ti >= tn || At(t, ti) == U'/' || !g.classes[tok.cls].Has(At(t, ti))) return false;
         break;
       case Op::kStar:
         for (size_t k = ti;; ++k) {
           if (MatchFrom(g, pi + 1, t, k, tn)) return true;
-          if (k >= tn || t[k] == U'/') return false;
+          if (k >= tn || At(t, k) == U'/') return false;
         }
       case Op::kGlobstar:
         for (size_t k = ti; k <= tn; ++k) {
@@ -113,7 +163,7 @@ bool MatchFrom(const Glob& g, size_t pi, const char32_t* t, size_t ti, size_t tn
       case Op::kGlobstarSlash:
         if (MatchFrom(g, pi + 1, t, ti, tn)) return true;  // no segment at all
         for (size_t k = ti; k < tn; ++k) {
-          if (t[k] == U'/' && MatchFrom(g, pi + 1, t, k + 1, tn)) return true;
+          if (At(t, k) == U'/' && MatchFrom(g, pi + 1, t, k + 1, tn)) return true;
         }
         return false;
     }
@@ -242,6 +292,7 @@ Result<Glob> Compile(const std::u32string& p) {
   }
   std::u32string run;
   for (const Token& t : g.tokens) {
+    if (t.op == Op::kChar) g.need.Add(t.c);
     if (t.op == Op::kChar) {
       run.push_back(t.c);
       if (run.size() > g.literal.size()) g.literal = run;
@@ -249,6 +300,7 @@ Result<Glob> Compile(const std::u32string& p) {
       run.clear();
     }
   }
+  g.literal_utf8 = Encode(g.literal);
   return g;
 }
 
@@ -261,33 +313,95 @@ struct IgnoreRules::Rule {
   bool deletable = false;  // (?d)
   bool anchored = false;   // a leading /
   bool contents_only = false;  // a trailing /: what is in the folder, not the folder
+  bool one_segment = false;    // every glob spans one segment: a name alone decides
   std::vector<Glob> globs;     // one per {a,b} alternative
 
-  // `t` is the path (folded for a (?i) rule); `starts` its segments' starts.
-  bool Matches(const std::u32string& t, const std::vector<size_t>& starts) const {
-    const size_t n = t.size();
+  // Whether a match ends at the end of `t` (the path, folded for a (?i)
+  // rule); `starts` are its segments' starts.
+  bool MatchesAtEnd(const std::u32string& t, const std::vector<size_t>& starts) const {
     for (const Glob& g : globs) {
       if (!g.literal.empty() && t.find(g.literal) == std::u32string::npos) continue;
       for (size_t s = 0; s < starts.size(); ++s) {
         if (anchored && s > 0) break;
-        auto try_end = [&](size_t end) {
-          if (end == n && contents_only) return false;  // the folder itself
-          return MatchFrom(g, 0, t.data() + starts[s], 0, end - starts[s]);
-        };
-        if (g.segments > 0) {
-          const size_t last = s + g.segments;  // the segment after the match
-          if (last > starts.size()) continue;
-          if (try_end(last == starts.size() ? n : starts[last] - 1)) return true;
-        } else {
-          for (size_t e = s + 1; e <= starts.size(); ++e) {
-            if (try_end(e == starts.size() ? n : starts[e] - 1)) return true;
-          }
-        }
+        if (g.segments > 0 && s + g.segments != starts.size()) continue;
+        if (MatchFrom(g, 0, t.data() + starts[s], 0, t.size() - starts[s])) return true;
       }
     }
     return false;
   }
 };
+
+// Most names can match only a few rules: a glob that ends in a plain
+// character matches only names ending in it. So the one-segment globs are
+// listed by their last character (bucket 128: any non-ASCII one), apart
+// from those ending in a wildcard; a name is tried against its bucket, the
+// wildcard-ended globs and the rules of several segments, in rule order.
+struct IgnoreRules::Index {
+  struct NameGlob {
+    uint32_t rule;
+    uint32_t glob;
+  };
+  static constexpr size_t kBuckets = 129;
+  static size_t Bucket(char32_t c) { return c < 128 ? c : 128; }
+  std::array<std::vector<NameGlob>, kBuckets> by_last_exact, by_last_folded;
+  std::vector<NameGlob> any_last;   // one-segment globs not ending in a plain character
+  std::vector<NameGlob> spanning;   // rules of several segments (glob unused)
+  bool any_folded = false;
+};
+
+void IgnoreRules::BuildIndex() {
+  index_ = std::make_unique<Index>();
+  for (uint32_t r = 0; r < rules_.size(); ++r) {
+    const Rule& rule = rules_[r];
+    index_->any_folded |= rule.fold;
+    if (!rule.one_segment) {
+      index_->spanning.push_back({r, 0});
+      continue;
+    }
+    for (uint32_t g = 0; g < rule.globs.size(); ++g) {
+      const std::vector<Token>& tokens = rule.globs[g].tokens;
+      if (tokens.empty() || tokens.back().op != Op::kChar) {
+        index_->any_last.push_back({r, g});
+      } else {
+        auto& buckets = rule.fold ? index_->by_last_folded : index_->by_last_exact;
+        buckets[Index::Bucket(tokens.back().c)].push_back({r, g});
+      }
+    }
+  }
+}
+
+namespace {
+
+bool IsAscii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// `s` as (?i) rules see it: ASCII folds to lower case and needs no
+// normalising, so the usual name skips libunistring.
+std::u32string Folded(std::string_view s) {
+  if (!IsAscii(s)) return Decode(LookAlikeKey(s));
+  std::u32string out = Decode(s);
+  for (char32_t& c : out) {
+    if (c >= U'A' && c <= U'Z') c += U'a' - U'A';
+  }
+  return out;
+}
+
+CharMask MaskOf(const std::u32string& s) {
+  CharMask mask;
+  for (char32_t c : s) mask.Add(c);
+  return mask;
+}
+
+std::vector<size_t> SegmentStarts(const std::u32string& s) {
+  std::vector<size_t> starts{0};
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == U'/') starts.push_back(i + 1);
+  }
+  return starts;
+}
+
+}  // namespace
 
 std::string IgnoreLine::Where() const {
   return line == 0 ? file + ": " + text : file + ":" + std::to_string(line) + ": " + text;
@@ -385,7 +499,7 @@ Result<IgnoreRules> IgnoreRules::Parse(const std::string& file_name, std::string
         if (!glob) return bad(glob.error().message);
         rule.globs.push_back(std::move(*glob));
       }
-      rules.any_case_insensitive_ |= rule.fold;
+      rule.one_segment = std::all_of(rule.globs.begin(), rule.globs.end(), [](const Glob& g) { return g.segments == 1; });
       if (rule.negate) {
         const bool top_level = rule.anchored && std::all_of(rule.globs.begin(), rule.globs.end(),
                                                              [](const Glob& g) { return g.segments == 1; });
@@ -397,47 +511,143 @@ Result<IgnoreRules> IgnoreRules::Parse(const std::string& file_name, std::string
     return Ok();
   };
   TANDEM_RETURN_IF_ERROR(parse_file(file_name, text));
+  rules.BuildIndex();
   return rules;
 }
 
-IgnoreVerdict IgnoreRules::Check(std::string_view path) const {
+// A rule matches a path when it matches the path or a folder above it (a
+// rule ending in / only a folder above it); the first rule that matches
+// decides. So a path's rule is the first of the rules that match a folder
+// above it (Folder::cover) and of those that match with a match ending at
+// the path's end: for a rule of one segment, the path's name alone.
+size_t IgnoreRules::FirstMatchAtEnd(std::string_view path, bool covering, size_t limit) const {
+  limit = std::min(limit, rules_.size());
+  if (limit == 0 || !index_) return kNone;
+  const size_t slash = path.rfind('/');
+  const bool top = slash == std::string_view::npos;
+  const std::string_view name = top ? path : path.substr(slash + 1);
+  // The name as each kind of rule reads it. An ASCII name (most) is
+  // matched as it is, or lowered: a scan pays for matching, not for
+  // decoding every name.
+  const bool ascii = IsAscii(name);
+  struct NameForm {
+    std::string_view bytes;  // ASCII: the name, or lowered (into `lowered`)
+    std::u32string chars;    // otherwise: decoded, or folded
+    CharMask mask;
+    char32_t last = 0;
+  };
+  NameForm exact, folded;
+  std::string lowered;
+  if (ascii) {
+    exact.bytes = name;
+    for (char c : name) exact.mask.Add(static_cast<unsigned char>(c));
+    exact.last = name.empty() ? 0 : static_cast<unsigned char>(name.back());
+    if (index_->any_folded) {
+      const bool upper = std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+      if (upper) {
+        lowered = name;
+        for (char& c : lowered) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        folded.bytes = lowered;
+        for (char c : lowered) folded.mask.Add(static_cast<unsigned char>(c));
+        folded.last = lowered.empty() ? 0 : static_cast<unsigned char>(lowered.back());
+      } else {
+        folded = exact;
+      }
+    }
+  } else {
+    exact.chars = Decode(name);
+    exact.mask = MaskOf(exact.chars);
+    exact.last = exact.chars.empty() ? 0 : exact.chars.back();
+    if (index_->any_folded) {
+      folded.chars = Folded(name);
+      folded.mask = MaskOf(folded.chars);
+      folded.last = folded.chars.empty() ? 0 : folded.chars.back();
+    }
+  }
+  // The whole path, for the rules that span segments (few).
+  std::optional<std::string> folded_bytes;
+  std::optional<std::u32string> exact_path, folded_path;
+  std::vector<size_t> exact_starts, folded_starts;
+  auto spans = [&](const Rule& rule) {
+    if (rule.fold && !folded_bytes) folded_bytes = Encode(Folded(path));
+    const std::string_view bytes = rule.fold ? std::string_view(*folded_bytes) : path;
+    const bool may = std::any_of(rule.globs.begin(), rule.globs.end(), [&](const Glob& g) {
+      return bytes.find(g.literal_utf8) != std::string_view::npos;
+    });
+    if (!may) return false;
+    std::optional<std::u32string>& text = rule.fold ? folded_path : exact_path;
+    std::vector<size_t>& starts = rule.fold ? folded_starts : exact_starts;
+    if (!text) {
+      text = rule.fold ? Folded(path) : Decode(path);
+      starts = SegmentStarts(*text);
+    }
+    return rule.MatchesAtEnd(*text, starts);
+  };
+  auto names = [&](const Rule& rule, uint32_t glob) {
+    const NameForm& f = rule.fold ? folded : exact;
+    const Glob& g = rule.globs[glob];
+    if (!f.mask.Holds(g.need)) return false;
+    return ascii ? MatchFrom(g, 0, f.bytes.data(), 0, f.bytes.size()) : MatchFrom(g, 0, f.chars.data(), 0, f.chars.size());
+  };
+  // The four lists, each in rule order, walked together in rule order.
+  using List = std::vector<Index::NameGlob>;
+  static const List kEmpty;
+  const std::array<const List*, 4> lists = {
+      &index_->by_last_exact[Index::Bucket(exact.last)],
+      index_->any_folded ? &index_->by_last_folded[Index::Bucket(folded.last)] : &kEmpty,
+      &index_->any_last, &index_->spanning};
+  std::array<size_t, 4> at{};
+  while (true) {
+    size_t pick = lists.size();
+    uint32_t best = static_cast<uint32_t>(limit);
+    for (size_t k = 0; k < lists.size(); ++k) {
+      if (at[k] < lists[k]->size() && (*lists[k])[at[k]].rule < best) {
+        best = (*lists[k])[at[k]].rule;
+        pick = k;
+      }
+    }
+    if (pick == lists.size()) return kNone;
+    const Index::NameGlob entry = (*lists[pick])[at[pick]++];
+    const Rule& rule = rules_[entry.rule];
+    if (rule.contents_only && !covering) continue;
+    if (pick == 3 ? spans(rule) : (!(rule.anchored && !top) && names(rule, entry.glob))) return entry.rule;
+  }
+}
+
+IgnoreVerdict IgnoreRules::VerdictOf(size_t rule) const {
+  if (rule == kNone) return {};
+  const Rule& r = rules_[rule];
+  return {.ignored = !r.negate, .deletable = !r.negate && r.deletable, .by = r.line};
+}
+
+IgnoreRules::Folder IgnoreRules::Enter(const Folder& folder, std::string_view path) const {
+  return {std::min(folder.cover, FirstMatchAtEnd(path, /*covering=*/true, folder.cover))};
+}
+
+IgnoreRules::Folder IgnoreRules::FolderOf(std::string_view path) const {
+  Folder folder;
+  if (rules_.empty() || path.empty()) return folder;
+  for (size_t slash = path.find('/'); slash != std::string_view::npos; slash = path.find('/', slash + 1)) {
+    folder = Enter(folder, path.substr(0, slash));
+  }
+  return Enter(folder, path);
+}
+
+IgnoreVerdict IgnoreRules::CheckIn(const Folder& folder, std::string_view path) const {
   if (path == kIgnoreFileName) {
     return {.ignored = true, .by = IgnoreLine{std::string(kIgnoreFileName), 0, "this device's own patterns, never synced"}};
   }
   if (rules_.empty() || path.empty()) return {};
-  const std::u32string exact = Decode(path);
-  std::u32string folded;
-  std::vector<size_t> starts{0}, folded_starts;
-  for (size_t i = 0; i < exact.size(); ++i) {
-    if (exact[i] == U'/') starts.push_back(i + 1);
+  return VerdictOf(std::min(folder.cover, FirstMatchAtEnd(path, /*covering=*/false, folder.cover)));
+}
+
+IgnoreVerdict IgnoreRules::Check(std::string_view path) const {
+  Folder folder;
+  for (size_t slash = path.find('/'); !rules_.empty() && slash != std::string_view::npos;
+       slash = path.find('/', slash + 1)) {
+    folder = Enter(folder, path.substr(0, slash));
   }
-  if (any_case_insensitive_) {
-    // ASCII folds to lower case and needs no normalising: the usual path
-    // skips libunistring.
-    const bool ascii = std::all_of(path.begin(), path.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-    if (ascii) {
-      folded = exact;
-      for (char32_t& c : folded) {
-        if (c >= U'A' && c <= U'Z') c += U'a' - U'A';
-      }
-    } else {
-      folded = Decode(LookAlikeKey(path));
-    }
-    folded_starts.push_back(0);
-    for (size_t i = 0; i < folded.size(); ++i) {
-      if (folded[i] == U'/') folded_starts.push_back(i + 1);
-    }
-  }
-  for (const Rule& rule : rules_) {
-    const bool hit = rule.fold ? rule.Matches(folded, folded_starts) : rule.Matches(exact, starts);
-    if (!hit) continue;
-    IgnoreVerdict verdict;
-    verdict.ignored = !rule.negate;
-    verdict.deletable = verdict.ignored && rule.deletable;
-    verdict.by = rule.line;
-    return verdict;
-  }
-  return {};
+  return CheckIn(folder, path);
 }
 
 }  // namespace tandem::scan

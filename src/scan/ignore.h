@@ -77,6 +77,23 @@ class IgnoreRules {
   // kIgnoreFileName is always ignored.
   IgnoreVerdict Check(std::string_view path) const;
 
+  // Where a folder stands with the rules: a walk of the tree checks each
+  // entry by its name alone (CheckIn), carrying what the folders above it
+  // already said, instead of matching every rule against the whole path.
+  struct Folder {
+    // The first rule matching this folder or one above it, counting rules
+    // that end in / (they cover what is in the folder); kNone: none.
+    size_t cover = kNone;
+  };
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+  // `path` is the entry's whole path; `folder`, that of the folder holding
+  // it (Folder{} for the root). The same verdict as Check(path).
+  IgnoreVerdict CheckIn(const Folder& folder, std::string_view path) const;
+  // The folder at `path`, inside `folder`.
+  Folder Enter(const Folder& folder, std::string_view path) const;
+  // The folder at `path`, from the root.
+  Folder FolderOf(std::string_view path) const;
+
   // True when some line re-includes (`!`) a path below the root: an ignored
   // folder may then hold something that is not ignored, and must still be
   // looked into. `!/top` alone does not count.
@@ -89,9 +106,17 @@ class IgnoreRules {
 
  private:
   struct Rule;
+  // The first rule, before `limit`, with a match that ends at the end of
+  // `path`; with `covering`, a rule ending in / counts (it covers what is
+  // in the folder `path`). kNone when none.
+  size_t FirstMatchAtEnd(std::string_view path, bool covering, size_t limit) const;
+  IgnoreVerdict VerdictOf(size_t rule) const;
+  // Which rules a name may match, by its last character (ignore.cc).
+  struct Index;
+  void BuildIndex();
   std::vector<Rule> rules_;
+  std::unique_ptr<Index> index_;
   std::vector<std::string> files_;
-  bool any_case_insensitive_ = false;
   bool reincludes_below_root_ = false;
 };
 

@@ -108,7 +108,7 @@ class Scanner::Pass {
       s_.repo_.ForEachFileStateMeta([&](store::LocalFileState&& state) { known_.Add(state); });
       known_.Seal();
       tx_.emplace(s_.repo_.Begin());
-      TANDEM_RETURN_IF_ERROR(WalkDirectory(s_.root_, ""));
+      TANDEM_RETURN_IF_ERROR(WalkDirectory(s_.root_, "", IgnoreRules::Folder{}));
     } else {
       stats_.covered = Widen(*changed_);
       tx_.emplace(s_.repo_.Begin());
@@ -199,7 +199,7 @@ class Scanner::Pass {
       if (doubtful && !ListedIn(dir, name)) {
         continue;  // missing as spelled: the tombstone pass decides
       }
-      TANDEM_RETURN_IF_ERROR(ReadEntry(dir, prefix, name, /*descend=*/covered.trees.count(path) > 0));
+      TANDEM_RETURN_IF_ERROR(ReadEntry(dir, prefix, name, /*descend=*/covered.trees.count(path) > 0, FolderOf(prefix)));
       EndBatchIfDue();
     }
     return Ok();
@@ -216,7 +216,9 @@ class Scanner::Pass {
     return !names || std::find(names->begin(), names->end(), name) != names->end();
   }
 
-  Result<void> WalkDirectory(const std::filesystem::path& dir, const std::string& prefix) {
+  // `folder`: where `prefix` stands with the ignore rules.
+  Result<void> WalkDirectory(const std::filesystem::path& dir, const std::string& prefix,
+                             const IgnoreRules::Folder& folder) {
     auto names = s_.fs_.ListDir(dir);
     if (!names) {
       if (prefix.empty()) return names.error();
@@ -227,7 +229,7 @@ class Scanner::Pass {
     std::sort(names->begin(), names->end());
     for (const std::string& name : *names) {
       if (prefix.empty() && name == RelPath::kRepoDirName) continue;
-      TANDEM_RETURN_IF_ERROR(ReadEntry(dir, prefix, name, /*descend=*/true));
+      TANDEM_RETURN_IF_ERROR(ReadEntry(dir, prefix, name, /*descend=*/true, folder));
     }
     return Ok();
   }
@@ -235,10 +237,10 @@ class Scanner::Pass {
   // The entry `name` in `dir` (`prefix` below the root), and with `descend`
   // what is below it. Missing: left to the tombstones.
   Result<void> ReadEntry(const std::filesystem::path& dir, const std::string& prefix, const std::string& name,
-                         bool descend) {
+                         bool descend, const IgnoreRules::Folder& folder) {
     std::string text = prefix.empty() ? name : prefix + "/" + name;
     if (text == kIgnoreFileName) return Ok();  // this device's own, never synced nor counted
-    if (Ignored(text)) {
+    if (s_.ignore_ && s_.ignore_->CheckIn(folder, text).ignored) {
       // A path below an ignored folder (a change the watcher saw there) is
       // that folder's, as the whole walk would have met it.
       std::string top = text;
@@ -253,7 +255,9 @@ class Scanner::Pass {
       // folder worth listing.
       if (!descend || !s_.ignore_->ReincludesBelowRoot()) return Ok();
       auto info = s_.fs_.Lstat(dir / name);
-      if (info && info->kind == fs::FileKind::kDirectory) return WalkDirectory(dir / name, text);
+      if (info && info->kind == fs::FileKind::kDirectory) {
+        return WalkDirectory(dir / name, text, s_.ignore_->Enter(folder, text));
+      }
       return Ok();
     }
     auto rel = RelPath::Parse(text);
@@ -272,7 +276,9 @@ class Scanner::Pass {
     ++stats_.entries_seen;
     Visit(*rel, full, *kind, *info);
     EndBatchIfDue();
-    if (descend && *kind == EntryKind::kDirectory) TANDEM_RETURN_IF_ERROR(WalkDirectory(full, text));
+    if (descend && *kind == EntryKind::kDirectory) {
+      TANDEM_RETURN_IF_ERROR(WalkDirectory(full, text, s_.ignore_ ? s_.ignore_->Enter(folder, text) : folder));
+    }
     return Ok();
   }
 
@@ -479,6 +485,9 @@ class Scanner::Pass {
   }
 
   bool Ignored(const std::string& path) const { return s_.ignore_ && s_.ignore_->Check(path).ignored; }
+  IgnoreRules::Folder FolderOf(const std::string& path) const {
+    return s_.ignore_ && !path.empty() ? s_.ignore_->FolderOf(path) : IgnoreRules::Folder{};
+  }
 
   bool UnderUnreadable(const std::string& path) const {
     for (const std::string& u : unreadable_) {

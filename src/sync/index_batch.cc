@@ -76,8 +76,11 @@ bool WinsOver(store::Repository& repo, const crypto::ShareSecrets& secrets, uint
     return signed_incoming.signature > signed_existing.signature;
   }
   scan::LocalDisk local = disk;
+  // A path ignored here gets no copy on this disk: the copy's record is
+  // pulled, like any other, where it is not ignored.
+  const bool leave_disk = ignored && ignored(mine->path.str());
   scan::Settlement settled = scan::Settle(repo, secrets, replica_id, {existing.record, *mine},
-                                          {incoming.record, *incoming.entry}, &local);
+                                          {incoming.record, *incoming.entry}, leave_disk ? nullptr : &local);
   for (const crypto::Locator& written : settled.written) {
     auto stored = repo.GetRecord(written);
     auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
@@ -149,7 +152,7 @@ AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& s
                              entry->kind});
     }
     ++as_sent;
-    if (entry && !entry->deleted && secrets.CanWrite()) {
+    if (entry && !entry->deleted && secrets.CanWrite() && !(ignored && ignored(entry->path.str()))) {
       // Another device kept our version of a file as a conflict copy: make
       // the copy from the local file now, before the winner replaces it.
       if (auto copy = scan::ParseConflictCopyPath(entry->path.str())) {

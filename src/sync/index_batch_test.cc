@@ -120,12 +120,12 @@ class ApplyingRecords : public IndexBatch {
     repo_ = std::move(*opened);
   }
   AppliedBatch Apply(const crypto::ShareSecrets& secrets, const std::vector<crypto::Record>& records,
-                     uint64_t last_seq) {
+                     uint64_t last_seq, const std::function<bool(std::string_view)>& ignored = {}) {
     auto checked = CheckRecords(secrets, BatchOf(records), 0, records.size());
     EXPECT_TRUE(checked) << checked.error().message;
     if (!checked) return {};
     return ApplyRecords(*repo_, secrets, repo_->replica_id(), {fs_, dir_.path()}, "peer",
-                        {ToBytes(AsBytes(std::string_view("epoch"))), last_seq}, *checked);
+                        {ToBytes(AsBytes(std::string_view("epoch"))), last_seq}, *checked, ignored);
   }
 
   testing::TempDir dir_;
@@ -142,6 +142,16 @@ TEST_F(ApplyingRecords, ANewerVersionIsStoredItsPathNeededAndThePeersProgressKep
   auto newer = Apply(secrets_, {RecordOf(secrets_, "a.txt", 5, Version(7, 2))}, 11);
   EXPECT_EQ(newer.stored, 1u);
   EXPECT_EQ(repo_->GetPeerProgress("peer")->last_seq, 11u);
+}
+
+TEST_F(ApplyingRecords, ARecordOfAnIgnoredPathIsStoredButNeverNeeded) {
+  auto ignored = [](std::string_view path) { return path.starts_with("build/"); };
+  auto applied = Apply(secrets_, {RecordOf(secrets_, "build/a.o", 3, Version(7, 1)), RecordOf(secrets_, "b.txt", 2, Version(7, 2))},
+                       10, ignored);
+  EXPECT_EQ(applied.stored, 2u);
+  ASSERT_EQ(applied.needs.size(), 1u);
+  EXPECT_EQ(applied.needs[0].first, RecordOf(secrets_, "b.txt", 2, Version(7, 2)).locator);
+  EXPECT_TRUE(repo_->GetRecord(RecordOf(secrets_, "build/a.o", 3, Version(7, 1)).locator));  // passed on from here
 }
 
 TEST_F(ApplyingRecords, AnOlderOrTheSameVersionChangesNothing) {
