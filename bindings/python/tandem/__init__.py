@@ -10,13 +10,15 @@ from .api import Api, EventStream
 from .errors import (AlreadyExists, Closed, Corrupt, FailedPrecondition, InternalError, InvalidArgument,
                      InvalidParams, NotFound, StorageError, TandemError, UnknownMethod, Unsupported, WrongThread)
 from .service import Client, NotRunning, Service, connect, default_config_dir
-from .types import (AttachedPeer, Conflict, ConflictSide, DeviceInfo, Event, EventPage, FailedPath, IndexSummary,
-                    LocalChange, LocalChanges, PeerInfo, ScanStats, ShareInfo)
+from .types import (AttachedPeer, Conflict, ConflictSide, DeviceInfo, Event, EventPage, FailedPath, IgnoreCheck,
+                    IgnoreLine, IgnorePatterns, IndexSummary, LocalChange, LocalChanges, PeerInfo, ScanStats,
+                    ShareInfo)
 
 __all__ = [
     "Api", "EventStream", "Service", "Client", "connect", "default_config_dir", "NotRunning",
     "TandemError", "InvalidArgument", "NotFound", "AlreadyExists", "FailedPrecondition", "Unsupported", "Corrupt",
     "StorageError", "InternalError", "UnknownMethod", "InvalidParams", "Closed", "WrongThread",
     "AttachedPeer", "Conflict", "ConflictSide", "DeviceInfo", "Event", "EventPage", "FailedPath", "IndexSummary",
-    "LocalChange", "LocalChanges", "PeerInfo", "ScanStats", "ShareInfo",
+    "LocalChange", "LocalChanges", "PeerInfo", "ScanStats", "ShareInfo", "IgnoreCheck", "IgnoreLine",
+    "IgnorePatterns",
 ]

@@ -63,6 +63,28 @@ def test_a_conflict_is_created_listed_and_resolved_from_python(pair):
         pair.a.share_resolve_conflict("s", conflict.conflict, "keep_everything")
 
 
+def test_ignore_patterns_are_checked_before_they_are_saved_and_keep_files_here(pair):
+    with pytest.raises(tandem.InvalidArgument) as refused:
+        pair.a.share_set_ignore_patterns("s", "ok\n[unclosed\n")
+    assert ".tandemignore:2:" in str(refused.value) and "nothing was saved" in str(refused.value)
+    assert not (pair.dir_a / ".tandemignore").exists()
+    saved = pair.a.share_set_ignore_patterns("s", "build/\n")
+    assert isinstance(saved, tandem.IgnorePatterns)
+    assert (saved.text, saved.exists, saved.files, saved.error) == ("build/\n", True, [".tandemignore"], "")
+    check = pair.a.share_check_ignored("s", "build/app.o")
+    assert isinstance(check, tandem.IgnoreCheck) and check.ignored
+    assert check.line == tandem.IgnoreLine(file=".tandemignore", line=1, text="build/")
+    assert check.why == "ignored by .tandemignore:1: build/"
+    assert not pair.a.share_check_ignored("s", "src/app.c").ignored
+    (pair.dir_a / "build").mkdir()
+    (pair.dir_a / "build" / "app.o").write_bytes(b"object code")
+    (pair.dir_a / "app.c").write_text("int main;")
+    wait_until(lambda: read(pair.dir_b / "app.c") == b"int main;", what="the source on b")
+    wait_until(lambda: pair.a.share_get_info("s").ignored == 1, what="a counting the ignored file")
+    assert not (pair.dir_b / "build" / "app.o").exists()
+    assert pair.a.share_get_ignore_patterns("s").ignored == 1
+
+
 def test_tokens_of_each_mode_give_that_access(tmp_path):
     pair = Pair(tmp_path)
     try:

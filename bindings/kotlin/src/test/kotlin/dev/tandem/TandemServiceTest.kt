@@ -57,6 +57,27 @@ class TandemServiceTest {
     }
 
     @Test
+    fun ignorePatternsAreCheckedBeforeSavingAndKeepAFolderOffThePeer() = runBlocking<Unit> {
+        val p = pair()
+        val refused = assertThrows<InvalidArgumentException> { runBlocking { p.a.shareSetIgnorePatterns("s", "ok\n(?x)bad\n") } }
+        assertTrue(refused.message!!.contains(".tandemignore:2: unknown prefix (?x)"), refused.message)
+        assertFalse(File(p.dirA, ".tandemignore").exists())
+        val saved = p.a.shareSetIgnorePatterns("s", "node_modules\n")
+        assertEquals(listOf(".tandemignore"), saved.files)
+        assertEquals("", saved.error)
+        val check = p.a.shareCheckIgnored("s", "node_modules/left-pad/index.js")
+        assertTrue(check.ignored)
+        assertEquals(IgnoreLine(".tandemignore", 1, "node_modules"), check.line)
+        assertEquals("ignored by .tandemignore:1: node_modules", check.why)
+        File(p.dirA, "node_modules/left-pad").mkdirs()
+        File(p.dirA, "node_modules/left-pad/index.js").writeText("module.exports = 1")
+        File(p.dirA, "index.js").writeText("require('left-pad')")
+        waitUntil("index.js on b") { File(p.dirB, "index.js").textOrNull() == "require('left-pad')" }
+        waitUntil("a counting node_modules") { p.a.shareGetInfo("s").ignored == 1L }
+        assertFalse(File(p.dirB, "node_modules").exists())
+    }
+
+    @Test
     fun twoEmbeddedServicesSyncAFolderBothWays() = runBlocking<Unit> {
         val p = pair()
         File(p.dirA, "from-a.txt").writeText("written on a")
