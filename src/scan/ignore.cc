@@ -501,8 +501,10 @@ Result<IgnoreRules> IgnoreRules::Parse(const std::string& file_name, std::string
       }
       rule.one_segment = std::all_of(rule.globs.begin(), rule.globs.end(), [](const Glob& g) { return g.segments == 1; });
       if (rule.negate) {
-        const bool top_level = rule.anchored && std::all_of(rule.globs.begin(), rule.globs.end(),
-                                                             [](const Glob& g) { return g.segments == 1; });
+        // `!/top` re-includes a top-level entry only; `!/top/` what is in it.
+        const bool top_level = rule.anchored && !rule.contents_only &&
+                               std::all_of(rule.globs.begin(), rule.globs.end(),
+                                           [](const Glob& g) { return g.segments == 1; });
         rules.reincludes_below_root_ |= !top_level;
       }
       rules.rules_.push_back(std::move(rule));

@@ -154,6 +154,7 @@ TEST(IgnoreRules, OnlyReincludesBelowTheRootMakeIgnoredFoldersWorthLookingInto) 
   EXPECT_FALSE(Rules("!/top\n*").ReincludesBelowRoot());
   EXPECT_TRUE(Rules("!/top/inner\n*").ReincludesBelowRoot());
   EXPECT_TRUE(Rules("!frobble\n*").ReincludesBelowRoot());
+  EXPECT_TRUE(Rules("!/photos/\n/*").ReincludesBelowRoot());  // what is in photos
 }
 
 TEST(IgnoreRules, NoRulesIgnoreNothing) {

@@ -252,8 +252,12 @@ class Scanner::Pass {
       }
       if (stats_.ignored.empty() || stats_.ignored.back() != top) stats_.ignored.push_back(std::move(top));
       // Only a line that re-includes something below makes an ignored
-      // folder worth listing.
-      if (!descend || !s_.ignore_->ReincludesBelowRoot()) return Ok();
+      // folder worth listing. What is indexed below one not listed stays
+      // as it is (never taken for deleted), whatever Check says of it.
+      if (!descend || !s_.ignore_->ReincludesBelowRoot()) {
+        if (descend) pruned_.insert(text + "/");
+        return Ok();
+      }
       auto info = s_.fs_.Lstat(dir / name);
       if (info && info->kind == fs::FileKind::kDirectory) {
         return WalkDirectory(dir / name, text, s_.ignore_->Enter(folder, text));
@@ -489,6 +493,13 @@ class Scanner::Pass {
     return s_.ignore_ && !path.empty() ? s_.ignore_->FolderOf(path) : IgnoreRules::Folder{};
   }
 
+  bool UnderPruned(const std::string& path) const {
+    for (size_t slash = path.find('/'); !pruned_.empty() && slash != std::string::npos; slash = path.find('/', slash + 1)) {
+      if (pruned_.count(path.substr(0, slash + 1))) return true;
+    }
+    return false;
+  }
+
   bool UnderUnreadable(const std::string& path) const {
     for (const std::string& u : unreadable_) {
       if (path == u || path.starts_with(u)) return true;
@@ -500,7 +511,7 @@ class Scanner::Pass {
     std::vector<std::string> gone;
     // An ignored path was not looked at: what the index says of it stays.
     known_.ForEachUnseen([&](const std::string& path) {
-      if (!UnderUnreadable(path) && !Ignored(path)) gone.push_back(path);
+      if (!UnderUnreadable(path) && !UnderPruned(path) && !Ignored(path)) gone.push_back(path);
     });
     // Children before parents, so a receiver empties a folder before removing it.
     std::sort(gone.rbegin(), gone.rend());
@@ -559,6 +570,7 @@ class Scanner::Pass {
   ScanStats stats_;
   KnownPaths known_;  // the index's paths this pass may meet; those met are taken
   std::vector<std::string> unreadable_;  // "dir/" prefixes of folders that could not be listed
+  std::set<std::string> pruned_;         // "dir/" prefixes of ignored folders not listed
   std::optional<store::Transaction> tx_;
   uint64_t records_in_batch_ = 0;
   uint64_t bytes_in_batch_ = 0;

@@ -1039,6 +1039,24 @@ TEST_F(IgnoringScanTest, AFileUnderAnIgnoredFolderCountsAsThatFolder) {
   EXPECT_TRUE(RecordedPaths().empty());
 }
 
+TEST_F(IgnoringScanTest, SyncingOnlyWhatIsInOneFolderKeepsItAndDeletesNothing) {
+  testing::WriteFile(root_ / "photos" / "2026" / "a.jpg", "a");
+  testing::WriteFile(root_ / "photos" / "b.jpg", "b");
+  testing::WriteFile(root_ / "music" / "c.mp3", "c");
+  const std::string only_photos = "!/photos/\n/*\n";
+  ScanStats stats = ScanWith(only_photos);
+  EXPECT_EQ(RecordedPaths(), (std::set<std::string>{"photos/2026", "photos/2026/a.jpg", "photos/b.jpg"}));
+  for (int again = 0; again < 2; ++again) {
+    stats = ScanWith(only_photos);
+    EXPECT_EQ(stats.deleted, 0u);
+    EXPECT_EQ(stats.records_written, 0u);
+  }
+  fs::ChangedPaths changed;
+  changed.AddEntry("photos/b.jpg");
+  EXPECT_EQ(ScanWith(only_photos, &changed).records_written, 0u);
+  EXPECT_FALSE(EntryAt("photos/2026/a.jpg")->deleted);
+}
+
 TEST_F(IgnoringScanTest, WhatALineReincludesBelowAnIgnoredFolderIsStillFound) {
   testing::WriteFile(root_ / "logs" / "keep.txt", "keep");
   testing::WriteFile(root_ / "logs" / "other.txt", "other");

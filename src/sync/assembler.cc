@@ -23,9 +23,10 @@ bool SameMeta(const store::LocalFileState& a, const store::LocalFileState& b) {
 }  // namespace
 
 Assembler::Assembler(const ShareContext& context, std::unique_ptr<store::Repository>& repo, BlockFetcher& fetcher,
-                     GroupCommit& group_commit, std::function<void(std::string path)> on_local_change)
+                     GroupCommit& group_commit, std::function<void(std::string path)> on_local_change,
+                     const IgnorePatterns& ignores)
     : context_(context), repo_(repo), fetcher_(fetcher), group_commit_(group_commit),
-      on_local_change_(std::move(on_local_change)), segment_buffers_(kSegmentBuffers) {}
+      on_local_change_(std::move(on_local_change)), ignores_(ignores), segment_buffers_(kSegmentBuffers) {}
 
 bool Assembler::WritesWhole(const PullPlan& plan) {
   return plan.step == PullPlan::Step::kFetch && plan.entry->blocks.size() == 1 && plan.sources.front().empty();
@@ -137,6 +138,8 @@ Result<void> Assembler::MoveIntoPlace(const crypto::Locator& locator, const Pull
   stdfs::path full = context_.root / rel;
   auto stored = repo.GetRecord(locator);
   if (!stored || stored->seq != plan.seq) return Ok();  // superseded: the newer record is queued
+  // Ignored while it was assembled: the disk is left as it is.
+  if (ignores_.Ignores(rel)) return Ok();
   auto local = repo.GetFileState(rel);
   auto disk = context_.fs.Lstat(full);
   // A revert goes ahead only while the disk is as it was when asked.

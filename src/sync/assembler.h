@@ -27,6 +27,7 @@
 #include "store/repository.h"
 #include "sync/block_fetcher.h"
 #include "sync/group_commit.h"
+#include "sync/ignore_patterns.h"
 #include "sync/pull_planner.h"
 #include "sync/share_context.h"
 
@@ -36,9 +37,11 @@ class Assembler {
  public:
   // `repo` is the engine's (strand only; null once closed). `on_local_change`
   // is called on the strand with a path whose disk changed since it was
-  // planned: it is to be scanned.
+  // planned: it is to be scanned. A path ignored by the time its file is
+  // assembled is not written (`ignores`: the engine's).
   Assembler(const ShareContext& context, std::unique_ptr<store::Repository>& repo, BlockFetcher& fetcher,
-            GroupCommit& group_commit, std::function<void(std::string path)> on_local_change);
+            GroupCommit& group_commit, std::function<void(std::string path)> on_local_change,
+            const IgnorePatterns& ignores);
 
   // Whether the pull of `plan` writes its one block straight into a new
   // file: a file of one block that no local file holds (most small files).
@@ -78,6 +81,7 @@ class Assembler {
   BlockFetcher& fetcher_;
   GroupCommit& group_commit_;
   const std::function<void(std::string)> on_local_change_;
+  const IgnorePatterns& ignores_;
   // Loop only. The part file each path's last pull left behind.
   std::map<crypto::Locator, std::filesystem::path> kept_parts_;
   // Large files being assembled gather whole segments here before they go

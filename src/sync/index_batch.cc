@@ -57,9 +57,15 @@ namespace {
 // Whether `incoming` takes the place of `existing` (concurrent with it). A
 // writer settles the two with records every device applies alike; those it
 // wrote are added to `out`.
+// Which paths this device leaves alone, for a batch (ApplyRecords).
+struct Ignored {
+  std::function<bool(std::string_view path)> needs;  // pulls nothing for
+  std::function<bool(std::string_view path)> disk;   // reads and writes nothing at
+};
+
 bool WinsOver(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t replica_id,
               const scan::LocalDisk& disk, const store::StoredRecord& existing, const CheckedRecord& incoming,
-              const std::function<bool(std::string_view path)>& ignored, AppliedBatch& out) {
+              const Ignored& ignored, AppliedBatch& out) {
   std::optional<crypto::Entry> mine;
   if (secrets.CanRead()) {
     auto opened = crypto::OpenRecord(secrets, existing.record);
@@ -78,13 +84,13 @@ bool WinsOver(store::Repository& repo, const crypto::ShareSecrets& secrets, uint
   scan::LocalDisk local = disk;
   // A path ignored here gets no copy on this disk: the copy's record is
   // pulled, like any other, where it is not ignored.
-  const bool leave_disk = ignored && ignored(mine->path.str());
+  const bool leave_disk = ignored.disk(mine->path.str());
   scan::Settlement settled = scan::Settle(repo, secrets, replica_id, {existing.record, *mine},
                                           {incoming.record, *incoming.entry}, leave_disk ? nullptr : &local);
   for (const crypto::Locator& written : settled.written) {
     auto stored = repo.GetRecord(written);
     auto entry = stored ? crypto::OpenRecord(secrets, stored->record) : MakeError(ErrorCode::kNotFound, "");
-    if (entry && ignored && ignored(entry->path.str())) continue;
+    if (entry && ignored.needs(entry->path.str())) continue;
     out.needs.emplace_back(written, Need{entry && !entry->deleted ? entry->size : 0, entry && entry->deleted});
   }
   out.stored += settled.written.size();
@@ -128,9 +134,14 @@ asio::awaitable<Result<CheckedBatch>> CheckBatch(asio::thread_pool& pool, const 
 
 AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t replica_id,
                           scan::LocalDisk disk, const std::string& device, const store::PeerProgress& progress,
-                          const std::vector<CheckedRecord>& records,
-                          const std::function<bool(std::string_view path)>& ignored) {
+                          const std::vector<CheckedRecord>& records, const IgnorePatterns* ignores) {
   AppliedBatch out;
+  // Not pulled here: ignored, or not known yet. Not touched on disk: ignored
+  // by rules that are known.
+  const std::shared_ptr<const scan::IgnoreRules> rules = ignores ? ignores->rules() : nullptr;
+  const Ignored ignored{
+      .needs = [&](std::string_view path) { return ignores && (!rules || rules->Check(path).ignored); },
+      .disk = [&](std::string_view path) { return rules && rules->Check(path).ignored; }};
   auto tx = repo.Begin();
   const uint64_t seq_before = repo.LastSeq();
   size_t as_sent = 0;
@@ -152,15 +163,16 @@ AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& s
                              entry->kind});
     }
     ++as_sent;
-    if (entry && !entry->deleted && secrets.CanWrite() && !(ignored && ignored(entry->path.str()))) {
+    if (entry && !entry->deleted && secrets.CanWrite() && !ignored.disk(entry->path.str())) {
       // Another device kept our version of a file as a conflict copy: make
-      // the copy from the local file now, before the winner replaces it.
-      if (auto copy = scan::ParseConflictCopyPath(entry->path.str())) {
+      // the copy from the local file now, before the winner replaces it
+      // (unless that file is one this device leaves alone).
+      if (auto copy = scan::ParseConflictCopyPath(entry->path.str()); copy && !ignored.disk(copy->original)) {
         scan::CopyIndexedFile(repo, disk, copy->original, *entry, entry->path.str(), record.vector);
       }
     }
     if (entry) {
-      if (!ignored || !ignored(entry->path.str())) {
+      if (!ignored.needs(entry->path.str())) {
         out.needs.emplace_back(record.locator, Need{entry->deleted ? 0 : entry->size, entry->deleted});
       }
     } else {

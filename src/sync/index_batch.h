@@ -24,6 +24,7 @@
 #include "scan/conflict.h"
 #include "scan/scanner.h"
 #include "store/repository.h"
+#include "sync/ignore_patterns.h"
 #include "sync/need_queue.h"
 #include "tandem.pb.h"
 
@@ -76,11 +77,13 @@ struct AppliedBatch {
 // settled by a writer (scan/conflict.h, using the files on `disk`); read
 // and blind replicas keep the version with the larger signature, as every
 // relay does. Throws store::StoreError.
-// `ignored`: paths this device leaves alone; their records are stored (and
-// passed on) like any other, but never become needs.
+// `ignores`: the paths this device leaves alone (none when null); their
+// records are stored (and passed on) like any other, but never become
+// needs, and no conflict copy is made on this disk from or for them. While
+// the rules are not known nothing becomes a need, but conflicts are
+// settled with the disk as always: the local version is kept either way.
 AppliedBatch ApplyRecords(store::Repository& repo, const crypto::ShareSecrets& secrets, uint64_t replica_id,
                           scan::LocalDisk disk, const std::string& device, const store::PeerProgress& progress,
-                          const std::vector<CheckedRecord>& records,
-                          const std::function<bool(std::string_view path)>& ignored = {});
+                          const std::vector<CheckedRecord>& records, const IgnorePatterns* ignores = nullptr);
 
 }  // namespace tandem::sync

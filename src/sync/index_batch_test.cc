@@ -120,12 +120,12 @@ class ApplyingRecords : public IndexBatch {
     repo_ = std::move(*opened);
   }
   AppliedBatch Apply(const crypto::ShareSecrets& secrets, const std::vector<crypto::Record>& records,
-                     uint64_t last_seq, const std::function<bool(std::string_view)>& ignored = {}) {
+                     uint64_t last_seq, const IgnorePatterns* ignores = nullptr) {
     auto checked = CheckRecords(secrets, BatchOf(records), 0, records.size());
     EXPECT_TRUE(checked) << checked.error().message;
     if (!checked) return {};
     return ApplyRecords(*repo_, secrets, repo_->replica_id(), {fs_, dir_.path()}, "peer",
-                        {ToBytes(AsBytes(std::string_view("epoch"))), last_seq}, *checked, ignored);
+                        {ToBytes(AsBytes(std::string_view("epoch"))), last_seq}, *checked, ignores);
   }
 
   testing::TempDir dir_;
@@ -145,13 +145,25 @@ TEST_F(ApplyingRecords, ANewerVersionIsStoredItsPathNeededAndThePeersProgressKep
 }
 
 TEST_F(ApplyingRecords, ARecordOfAnIgnoredPathIsStoredButNeverNeeded) {
-  auto ignored = [](std::string_view path) { return path.starts_with("build/"); };
+  testing::WriteFile(dir_.path() / ".tandemignore", "build/\n");
+  IgnorePatterns ignores;
+  ignores.Load(fs_, dir_.path(), *repo_);
   auto applied = Apply(secrets_, {RecordOf(secrets_, "build/a.o", 3, Version(7, 1)), RecordOf(secrets_, "b.txt", 2, Version(7, 2))},
-                       10, ignored);
+                       10, &ignores);
   EXPECT_EQ(applied.stored, 2u);
   ASSERT_EQ(applied.needs.size(), 1u);
   EXPECT_EQ(applied.needs[0].first, RecordOf(secrets_, "b.txt", 2, Version(7, 2)).locator);
   EXPECT_TRUE(repo_->GetRecord(RecordOf(secrets_, "build/a.o", 3, Version(7, 1)).locator));  // passed on from here
+}
+
+TEST_F(ApplyingRecords, WhileNoRulesAreKnownNothingIsNeeded) {
+  testing::WriteFile(dir_.path() / ".tandemignore", "[never closed\n");
+  IgnorePatterns ignores;
+  ignores.Load(fs_, dir_.path(), *repo_);
+  ASSERT_FALSE(ignores.rules());
+  auto applied = Apply(secrets_, {RecordOf(secrets_, "b.txt", 2, Version(7, 2))}, 10, &ignores);
+  EXPECT_EQ(applied.stored, 1u);
+  EXPECT_TRUE(applied.needs.empty());
 }
 
 TEST_F(ApplyingRecords, AnOlderOrTheSameVersionChangesNothing) {

@@ -219,25 +219,34 @@ Result<void> PullPlanner::CarryOut(const PullDecision& decision, const PullFacts
 
 Result<void> PullPlanner::ClearDeletable(const stdfs::path& full, const std::string& rel) {
   auto rules = ignores_.rules();
-  TANDEM_ASSIGN_OR_RETURN(std::vector<std::string> names, context_.fs.ListDir(full));
-  std::sort(names.begin(), names.end());
-  std::vector<std::string> deletable;
-  for (const std::string& name : names) {
-    const std::string path = rel + "/" + name;
-    const scan::IgnoreVerdict verdict = rules ? rules->Check(path) : scan::IgnoreVerdict{};
-    if (!verdict.ignored) {
-      // Synced content: its own deletion comes first, or this is a local
-      // addition the next scan records. Either way the folder waits.
-      return MakeError(ErrorCode::kIo, "cannot delete folder " + rel + ": it still holds " + path);
+  // Everything below is checked before anything is removed: a (?d) folder
+  // may hold a file a later line re-includes, or one ignored without (?d).
+  std::vector<std::string> deletable;  // the folder's own entries, to remove whole
+  std::function<Result<void>(const stdfs::path&, const std::string&, bool)> check =
+      [&](const stdfs::path& dir, const std::string& prefix, bool top) -> Result<void> {
+    TANDEM_ASSIGN_OR_RETURN(std::vector<std::string> names, context_.fs.ListDir(dir));
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      const std::string path = prefix + "/" + name;
+      const scan::IgnoreVerdict verdict = rules ? rules->Check(path) : scan::IgnoreVerdict{};
+      if (!verdict.ignored) {
+        // Synced content: its own deletion comes first, or this is a local
+        // addition the next scan records. Either way the folder waits.
+        return MakeError(ErrorCode::kIo, "cannot delete folder " + rel + ": it still holds " + path);
+      }
+      if (!verdict.deletable) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "folder " + rel + " was deleted by a peer but is kept here: it holds " + path +
+                             ", ignored by " + verdict.by->Where() +
+                             " (mark such a line (?d) to let these files go with their folder)");
+      }
+      if (top) deletable.push_back(path);
+      auto info = context_.fs.Lstat(dir / name);
+      if (info && info->kind == fs::FileKind::kDirectory) TANDEM_RETURN_IF_ERROR(check(dir / name, path, false));
     }
-    if (!verdict.deletable) {
-      return MakeError(ErrorCode::kFailedPrecondition,
-                       "folder " + rel + " was deleted by a peer but is kept here: it holds " + path +
-                           ", ignored by " + verdict.by->Where() +
-                           " (mark such a line (?d) to let these files go with their folder)");
-    }
-    deletable.push_back(path);
-  }
+    return Ok();
+  };
+  TANDEM_RETURN_IF_ERROR(check(full, rel, true));
   for (const std::string& path : deletable) {
     TANDEM_RETURN_IF_ERROR(RemoveTree(context_.root / path, path));
     spdlog::info("share {}: removed {}, ignored and marked (?d), with its deleted folder", context_.name, path);

@@ -80,7 +80,7 @@ class PullTest : public ::testing::Test {
                            [](const store::StoreError&) {}};
   std::vector<std::string> local_changes;
   Assembler assembler{h.context, store.repo_, fetcher, group_commit,
-                      [this](std::string path) { local_changes.push_back(std::move(path)); }};
+                      [this](std::string path) { local_changes.push_back(std::move(path)); }, ignores};
 };
 
 TEST_F(PullTest, AFileAsRecordedOnDiskAndInTheIndexNeedsNothing) {
@@ -140,6 +140,28 @@ TEST_F(PullTest, AFolderAPeerDeletedIsKeptWhileItHoldsIgnoredFilesNotMarkedDelet
   EXPECT_TRUE(store.repo_->GetFileState("c"));
 }
 
+TEST_F(PullTest, AFolderAPeerDeletedIsKeptWhileADeletableFolderInItHoldsSomethingElse) {
+  testing::WriteFile(h.dir.path() / "c/build/app.o", "object");
+  testing::WriteFile(h.dir.path() / "c/build/app.cfg", "the user's settings");
+  testing::WriteFile(h.dir.path() / "c/build/deep/notes.bak", "a backup");
+  stdfs::remove(h.dir.path() / "c/d.txt");
+  store.repo_->DeleteFileState("c/d.txt");
+  DeletedByPeer("c", crypto::EntryKind::kDirectory);
+  struct Case {
+    std::string patterns;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{{"!build/app.cfg\n(?d)build\n", "still holds c/build/app.cfg"},
+                                         {"*.bak\n(?d)build\n", "holds c/build/deep/notes.bak, ignored by .tandemignore:1: *.bak"}}) {
+    Ignore(c.patterns);
+    auto plan = Plan("c");
+    EXPECT_EQ(plan.step, PullPlan::Step::kRetryLater) << c.patterns;
+    EXPECT_NE(plan.error.find(c.says), std::string::npos) << plan.error;
+    EXPECT_EQ(testing::ReadFile(h.dir.path() / "c/build/app.cfg"), "the user's settings");
+    EXPECT_EQ(testing::ReadFile(h.dir.path() / "c/build/app.o"), "object");  // nothing removed while the folder stays
+  }
+}
+
 TEST_F(PullTest, AFolderAPeerDeletedIsKeptWhileItHoldsAFileThatIsNotIgnored) {
   testing::WriteFile(h.dir.path() / "c/x.log", "log");
   Ignore("(?d)*.log\n");
@@ -177,6 +199,19 @@ TEST_F(PullTest, AFileWhoseBlocksALocalFileHoldsIsAssembledWithoutAPeer) {
   EXPECT_EQ(testing::ReadFile(h.dir.path() / "a.txt"), "shared content");
   EXPECT_TRUE(store.repo_->GetFileState("a.txt").has_value());
   EXPECT_TRUE(local_changes.empty());
+}
+
+TEST_F(PullTest, AFileIgnoredWhileItIsAssembledIsNotMovedIntoPlace) {
+  Forget("a.txt");
+  auto plan = Plan("a.txt");
+  ASSERT_EQ(plan.step, PullPlan::Step::kFetch) << plan.error;
+  plan = Start(std::move(plan));
+  ASSERT_TRUE(h.Await(assembler.Assemble(plan, false)));
+  Ignore("a.txt\n");  // saved while the blocks were arriving
+  auto finished = h.Await(assembler.Finish(store.LocatorOf("a.txt"), std::move(plan)));
+  ASSERT_TRUE(finished) << finished.error().message;
+  EXPECT_FALSE(stdfs::exists(h.dir.path() / "a.txt"));
+  EXPECT_FALSE(store.repo_->GetFileState("a.txt").has_value());
 }
 
 TEST_F(PullTest, AFullDiskWhileAssemblingLeavesNoFileUnderItsRealName) {

@@ -50,7 +50,8 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
                    asio::post(loop_, [self = shared_from_this(), path = std::move(path)] {
                      self->scans_.ScanEntrySoon(std::move(path));
                    });
-                 }),
+                 },
+                 ignores_),
       progress_(loop, [this](nlohmann::json data) { Emit(EventType::kDownloadProgress, std::move(data)); }),
       retry_timer_(loop), large_pulls_(loop.get_executor(), kLargePulls) {
   guard_->PinDatabase(options_.root / RelPath::kRepoDirName / store::kIndexFileName);
@@ -327,6 +328,8 @@ ShareEngine::ScanOutcome ShareEngine::ScanOnStrand(const fs::ChangedPaths& chang
   auto rules = ignores_.rules();
   if (!rules) {
     outcome.stats = MakeError(ErrorCode::kFailedPrecondition, ignores_.error());
+    ignore_rules_changed_ |= outcome.ignore_rules_changed;
+    outcome.ignore_rules_changed = false;
     return outcome;
   }
   // The pool's other thread helps hash large files.
@@ -342,6 +345,12 @@ ShareEngine::ScanOutcome ShareEngine::ScanOnStrand(const fs::ChangedPaths& chang
     outcome.stats = scanner.ScanChanged(scope);
   } else {
     outcome.stats = scanner.ObserveChanged(scope, outcome.local_changes);
+  }
+  // A failed scan of everything leaves the rules change for the next one:
+  // what is no longer ignored must still be found and pulled.
+  if (!outcome.stats && outcome.ignore_rules_changed) {
+    ignore_rules_changed_ = true;
+    outcome.ignore_rules_changed = false;
   }
   outcome.summary = repo_->Summarize();
   outcome.held = held_deletions_.paths;
@@ -483,7 +492,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerLink
     if (!self->ignores_.loaded()) self->ignores_.Load(self->fs_, self->options_.root, *self->repo_);
     AppliedBatch applied = ApplyRecords(*self->repo_, self->options_.secrets, self->replica_id_,
                                         {self->fs_, self->options_.root}, device, progress, records,
-                                        [&](std::string_view path) { return self->ignores_.Ignores(path); });
+                                        &self->ignores_);
     // A few rows (kept by triggers): what completion is measured against.
     store::IndexSummary summary = applied.stored > 0 ? self->repo_->Summarize() : store::IndexSummary{};
     return std::make_pair(std::move(applied), summary);
