@@ -54,7 +54,7 @@ tandem_test(fs_test
 # The share engine's stages, without daemons, sockets or sleeps.
 tandem_test(sync_test
   SOURCES
-    src/sync/version_policy_test.cc
+    src/sync/version_policy_test.cc src/sync/versions_test.cc
     src/sync/conflicts_test.cc src/sync/index_batch_test.cc src/sync/need_queue_test.cc src/sync/peer_set_test.cc
     src/sync/pull_decision_test.cc src/sync/local_changes_test.cc
     src/sync/scan_report_test.cc src/sync/scan_scheduler_test.cc src/sync/share_health_test.cc src/sync/group_commit_test.cc

@@ -99,6 +99,9 @@ class Filesystem {
   virtual Result<void> RemoveFolder(const std::filesystem::path& path) = 0;
   // Replaces a file or symlink at `to` in one step.
   virtual Result<void> Rename(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
+  // A second name `to` for the file `from` (both on one filesystem); `to`
+  // must not exist. kUnsupported where the filesystem has no hard links.
+  virtual Result<void> HardLink(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
   // One folder; kAlreadyExists if something is there.
   virtual Result<void> MakeFolder(const std::filesystem::path& path) = 0;
   virtual Result<void> MakeSymlink(const std::string& target, const std::filesystem::path& path) = 0;
@@ -130,6 +133,7 @@ class PosixFilesystem final : public Filesystem {
   Result<void> Remove(const std::filesystem::path& path) override;
   Result<void> RemoveFolder(const std::filesystem::path& path) override;
   Result<void> Rename(const std::filesystem::path& from, const std::filesystem::path& to) override;
+  Result<void> HardLink(const std::filesystem::path& from, const std::filesystem::path& to) override;
   Result<void> MakeFolder(const std::filesystem::path& path) override;
   Result<void> MakeSymlink(const std::string& target, const std::filesystem::path& path) override;
   Result<void> SetMode(const std::filesystem::path& path, uint32_t mode) override;

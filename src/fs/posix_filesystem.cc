@@ -151,6 +151,17 @@ Result<void> PosixFilesystem::Rename(const std::filesystem::path& from, const st
   return Ok();
 }
 
+Result<void> PosixFilesystem::HardLink(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::link(from.c_str(), to.c_str()) != 0) {
+    if (errno == EPERM || errno == EXDEV || errno == EOPNOTSUPP || errno == EMLINK) {
+      return MakeError(ErrorCode::kUnsupported, "cannot link " + from.string() + " as " + to.string() + ": " +
+                                                    std::strerror(errno));
+    }
+    return ErrnoError("cannot link " + from.string() + " as", to);
+  }
+  return Ok();
+}
+
 Result<void> PosixFilesystem::MakeFolder(const std::filesystem::path& path) {
   if (::mkdir(path.c_str(), 0755) != 0) {
     if (errno == EEXIST) return MakeError(ErrorCode::kAlreadyExists, path.string() + " exists already");

@@ -196,6 +196,23 @@ void Repository::PutSetting(std::string_view key, std::string_view value) {
   set.Bind(1, "setting." + std::string(key)).BindBlob(2, AsBytes(value)).Run();
 }
 
+void Repository::NoteVersion(std::string_view file, std::string_view device) {
+  Statement set(db_.handle(), "INSERT OR REPLACE INTO versions(file, device) VALUES (?1, ?2)");
+  set.Bind(1, file).Bind(2, device).Run();
+}
+
+std::optional<std::string> Repository::VersionDevice(std::string_view file) {
+  Statement get(db_.handle(), "SELECT device FROM versions WHERE file = ?1");
+  get.Bind(1, file);
+  if (!get.Step()) return std::nullopt;
+  return get.ColumnText(0);
+}
+
+void Repository::ForgetVersion(std::string_view file) {
+  Statement drop(db_.handle(), "DELETE FROM versions WHERE file = ?1");
+  drop.Bind(1, file).Run();
+}
+
 size_t Repository::SchemaVersion() {
   Statement get_version(db_.handle(), "PRAGMA user_version");
   get_version.Step();

@@ -82,6 +82,16 @@ TEST_F(RepositoryTest, ASettingSurvivesReopeningAndCannotReachTheShareId) {
   EXPECT_EQ(repo->GetSetting("share_id"), "not the share id");
 }
 
+TEST_F(RepositoryTest, AVersionsDeviceIsKeptUntilForgotten) {
+  auto repo = Open();
+  ASSERT_TRUE(repo);
+  EXPECT_FALSE(repo->VersionDevice("docs/a~20261205-143000.txt"));
+  repo->NoteVersion("docs/a~20261205-143000.txt", "ABCDEFG");
+  EXPECT_EQ(repo->VersionDevice("docs/a~20261205-143000.txt"), "ABCDEFG");
+  repo->ForgetVersion("docs/a~20261205-143000.txt");
+  EXPECT_FALSE(repo->VersionDevice("docs/a~20261205-143000.txt"));
+}
+
 TEST_F(RepositoryTest, PutRecordThenGetItBack) {
   auto repo = Open();
   ASSERT_TRUE(repo);

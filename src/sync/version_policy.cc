@@ -142,10 +142,12 @@ std::optional<ParsedVersionName> ParseVersionFileName(std::string_view file) {
     std::string_view rest = file.substr(tilde + 1);
     if (rest.size() < 15 || !Digits(rest.substr(0, 8)) || rest[8] != '-' || !Digits(rest.substr(9, 6))) continue;
     std::string_view after = rest.substr(15);
+    int n = 1;
     if (after.starts_with("-")) {
       size_t end = 1;
       while (end < after.size() && after[end] >= '0' && after[end] <= '9') ++end;
-      if (end == 1) continue;
+      if (end == 1 || end > 6) continue;
+      n = std::stoi(std::string(after.substr(1, end - 1)));
       after.remove_prefix(end);
     }
     if (!after.empty() && !after.starts_with(".")) continue;
@@ -159,7 +161,7 @@ std::optional<ParsedVersionName> ParseVersionFileName(std::string_view file) {
     if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
       continue;
     }
-    return ParsedVersionName{std::string(file.substr(0, tilde)) + std::string(after), static_cast<int64_t>(timegm(&tm))};
+    return ParsedVersionName{std::string(file.substr(0, tilde)) + std::string(after), static_cast<int64_t>(timegm(&tm)), n};
   }
   return std::nullopt;
 }

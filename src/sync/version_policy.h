@@ -64,6 +64,7 @@ std::string VersionFileName(std::string_view name, int64_t unix, int n = 1);
 struct ParsedVersionName {
   std::string name;
   int64_t unix = 0;
+  int n = 1;  // the order of versions kept in the same second
 };
 std::optional<ParsedVersionName> ParseVersionFileName(std::string_view file_name);
 

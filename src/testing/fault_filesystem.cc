@@ -105,6 +105,10 @@ Result<void> FaultFilesystem::Rename(const std::filesystem::path& from, const st
   TANDEM_FAULT(Op::kRename, from, to);
   return real_.Rename(from, to);
 }
+Result<void> FaultFilesystem::HardLink(const std::filesystem::path& from, const std::filesystem::path& to) {
+  TANDEM_FAULT(Op::kHardLink, from, to);
+  return real_.HardLink(from, to);
+}
 Result<void> FaultFilesystem::MakeFolder(const std::filesystem::path& path) {
   TANDEM_FAULT(Op::kMakeFolder, path);
   return real_.MakeFolder(path);

@@ -27,6 +27,9 @@ class DiskFilesystem : public fs::Filesystem {
   Result<std::string> ReadLink(const std::filesystem::path& path) override { return real_.ReadLink(path); }
   Result<void> Remove(const std::filesystem::path& path) override { return real_.Remove(path); }
   Result<void> RemoveFolder(const std::filesystem::path& path) override { return real_.RemoveFolder(path); }
+  Result<void> HardLink(const std::filesystem::path& from, const std::filesystem::path& to) override {
+    return real_.HardLink(from, to);
+  }
   Result<void> Rename(const std::filesystem::path& from, const std::filesystem::path& to) override {
     return real_.Rename(from, to);
   }
@@ -57,7 +60,7 @@ class FaultFilesystem final : public DiskFilesystem {
  public:
   enum class Op {
     kLstat, kListDir, kOpenRead, kReadLink,
-    kRemove, kRemoveFolder, kRename, kMakeFolder, kMakeSymlink, kSetMode, kSetMtime, kWriteNewFile,
+    kRemove, kRemoveFolder, kRename, kHardLink, kMakeFolder, kMakeSymlink, kSetMode, kSetMtime, kWriteNewFile,
     kSyncFile, kSyncFilesystem,
     kOpenPartFile, kWritePart,  // kWritePart: a block placed in a part file (also its flush and stamp)
   };
@@ -81,6 +84,7 @@ class FaultFilesystem final : public DiskFilesystem {
   Result<void> Remove(const std::filesystem::path& path) override;
   Result<void> RemoveFolder(const std::filesystem::path& path) override;
   Result<void> Rename(const std::filesystem::path& from, const std::filesystem::path& to) override;
+  Result<void> HardLink(const std::filesystem::path& from, const std::filesystem::path& to) override;
   Result<void> MakeFolder(const std::filesystem::path& path) override;
   Result<void> MakeSymlink(const std::string& target, const std::filesystem::path& path) override;
   Result<void> SetMode(const std::filesystem::path& path, uint32_t mode) override;

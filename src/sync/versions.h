@@ -1,0 +1,73 @@
+// Versions: the old content of files that a change from a peer replaces or
+// deletes here, kept in the share's .tandem/versions/ (`path/name~YYYYMMDD-
+// HHMMSS.ext`, Syncthing's naming, UTC), never synced and never scanned
+// (.tandem is neither). The repository notes which device's change it was.
+//
+// Keeping costs no copy: the file gets a second name in the versions (a
+// hard link) before the new content is renamed over it or it is removed.
+// A crash between the two leaves the old content at its name as well,
+// never nowhere. On a filesystem without hard links a deletion moves the
+// file into the versions instead (one rename), and a replacement keeps no
+// version (said once in the log and in status).
+//
+// Threads: the engine's strand (it uses the repository); the policy is
+// plain data given with each call.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "fs/filesystem.h"
+#include "store/repository.h"
+#include "sync/version_policy.h"
+
+namespace tandem::sync {
+
+struct KeptVersion {
+  std::string path;    // the file's path in the share
+  std::string file;    // the version, relative to .tandem/versions
+  int64_t unix = 0;    // when it was kept
+  int n = 1;           // the order of those kept in the same second
+  uint64_t size = 0;
+  std::string device;  // whose change replaced or deleted it (empty: not known)
+};
+
+class Versions {
+ public:
+  static constexpr const char* kDirName = "versions";  // in .tandem
+
+  Versions(fs::Filesystem& fs, std::filesystem::path root);
+
+  // The file at `rel` is about to be replaced (`removing` false) or
+  // removed by a change from `device`: keeps its content as a version. For
+  // a removal on a filesystem without hard links this moves the file, so
+  // the caller's removal then finds it gone. Returns the version's file
+  // (relative to the versions folder), or nothing when none was kept.
+  Result<std::optional<std::string>> Keep(store::Repository& repo, const std::string& rel, const std::string& device,
+                                          bool removing, int64_t now);
+  // Undoes a Keep whose change did not happen.
+  void Drop(store::Repository& repo, const std::string& file);
+
+  // Every kept version at or below `under` (everything when empty), by path,
+  // newest first.
+  std::vector<KeptVersion> List(store::Repository& repo, const std::string& under = {});
+
+  // Removes what `policy` lets go at `now`, and the oldest beyond its size
+  // cap (never the newest version of a file). Returns how many went.
+  size_t Cleanup(store::Repository& repo, const VersioningPolicy& policy, int64_t now);
+
+  std::filesystem::path dir() const { return root_ / RelPath::kRepoDirName / kDirName; }
+  // Whether hard links failed here (versions of replaced files not kept).
+  bool links_unsupported() const { return links_unsupported_; }
+
+ private:
+  fs::Filesystem& fs_;
+  const std::filesystem::path root_;
+  bool links_unsupported_ = false;
+};
+
+}  // namespace tandem::sync
