@@ -203,6 +203,32 @@ int main(int argc, char** argv) {
                                           "refused, and nothing saved, if a line is malformed");
   ignore->add_flag("--json", as_json, "Print JSON");
 
+  auto* config_cmd = app.add_subcommand("config", "Change a share's settings");
+  config_cmd->require_subcommand(1);
+  auto* versioning = config_cmd->add_subcommand(
+      "versioning", "What to keep of files a peer's change replaces or deletes: none, trashcan, simple or staggered");
+  std::string versioning_type;
+  int64_t versioning_days = -1, versioning_keep = -1, versioning_max_bytes = -1;
+  versioning->add_option("SHARE", share)->required();
+  versioning->add_option("TYPE", versioning_type, "none, trashcan, simple or staggered")->required();
+  versioning->add_option("--days", versioning_days,
+                         "trashcan, simple: remove versions older than this; staggered: the maximum age (0: never; default 30)");
+  versioning->add_option("--keep", versioning_keep, "simple: keep the last this many of each file (default 5)");
+  versioning->add_option("--max-bytes", versioning_max_bytes, "all versions together at most this size (0: no cap)");
+  versioning->add_flag("--json", as_json, "Print JSON");
+  std::string versions_path;
+  auto* versions = app.add_subcommand("versions", "List the versions kept of files peers replaced or deleted");
+  versions->add_option("SHARE", share)->required();
+  versions->add_option("PATH", versions_path, "A file, or a folder (default: everything)");
+  versions->add_flag("--json", as_json, "Print JSON");
+  std::string restore_path, restore_at;
+  auto* restore = app.add_subcommand("restore", "Put a kept version back (what is there now is kept first)");
+  restore->add_option("SHARE", share)->required();
+  restore->add_option("PATH", restore_path, "The file's path in the share")->required();
+  restore->add_option("--at", restore_at,
+                      "The newest version kept at or before this time: YYYYMMDD-HHMMSS (UTC), as listed, or Unix seconds");
+  restore->add_flag("--json", as_json, "Print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -322,6 +348,30 @@ int main(int argc, char** argv) {
       uint64_t n = j["reverted"].get<uint64_t>();
       std::cout << "Reverting " << n << " local change" << (n == 1 ? "" : "s")
                 << "; the share's versions replace them as they arrive.\n";
+    });
+  }
+  if (versioning->parsed()) {
+    json params = {{"share", share}, {"type", versioning_type}};
+    // Passed as given, a negative number too: the service says what is wrong.
+    if (versioning_days != -1) params["days"] = versioning_days;
+    if (versioning_keep != -1) params["keep"] = versioning_keep;
+    if (versioning_max_bytes != -1) params["max_bytes"] = versioning_max_bytes;
+    return print(call("share_set_versioning", params),
+                 [](const json& j) { std::cout << "Versioning " << j["description"].get<std::string>() << "\n"; });
+  }
+  if (versions->parsed()) {
+    return print(call("share_list_versions", {{"share", share}, {"path", versions_path}}), PrintVersions);
+  }
+  if (restore->parsed()) {
+    json params = {{"share", share}, {"path", restore_path}};
+    if (!restore_at.empty()) {
+      auto at = ParseVersionTime(restore_at);
+      if (!at) return Fail(at.error().message, 2);
+      params["at"] = *at;
+    }
+    return print(call("share_restore_version", params), [&](const json& j) {
+      std::cout << "Restored " << restore_path << " as it was kept at " << VersionTimeText(j["time"].get<int64_t>())
+                << "; it syncs to the peers as a change made here.\n";
     });
   }
   if (ignore->parsed()) {

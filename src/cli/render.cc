@@ -95,6 +95,7 @@ void PrintShareInfo(const json& s) {
              index.value("directories", 0), index.value("symlinks", 0),
              HumanBytes(index.value("bytes", uint64_t{0})), index.value("records", 0));
   fmt::print("Needs      {} files, {}\n", s.value("need_files", 0), HumanBytes(s.value("need_bytes", uint64_t{0})));
+  if (s.contains("versioning")) fmt::print("Versions   {}\n", S(s["versioning"], "description"));
   if (uint64_t ignored = s.value("ignored", uint64_t{0}); ignored > 0) {
     fmt::print("Ignored    {} path{} (a folder counts once; tandem ignore {} PATH says why)\n", ignored,
                ignored == 1 ? "" : "s", S(s, "name"));
@@ -116,6 +117,49 @@ void PrintShareInfo(const json& s) {
     fmt::print("Local      {} change{} kept on this device only (tandem revert {} undoes {})\n", count,
                count == 1 ? "" : "s", S(s, "name"), count == 1 ? "it" : "them");
     for (const json& c : local["paths"]) fmt::print("           {:<8}  {}\n", S(c, "change"), S(c, "path"));
+  }
+}
+
+std::string VersionTimeText(int64_t unix) {
+  std::time_t seconds = static_cast<std::time_t>(unix);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return stamp;
+}
+
+tandem::Result<int64_t> ParseVersionTime(const std::string& text) {
+  auto bad = [&] {
+    return tandem::MakeError(tandem::ErrorCode::kInvalidArgument,
+                             "bad time '" + text + "': give YYYYMMDD-HHMMSS (UTC), as tandem versions lists, or Unix seconds");
+  };
+  const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  if (digits && text.size() <= 12) return static_cast<int64_t>(std::stoll(text));
+  std::tm tm{};
+  if (text.size() != 15 || text[8] != '-' || text.find_first_not_of("0123456789-") != std::string::npos) return bad();
+  tm.tm_year = std::stoi(text.substr(0, 4)) - 1900;
+  tm.tm_mon = std::stoi(text.substr(4, 2)) - 1;
+  tm.tm_mday = std::stoi(text.substr(6, 2));
+  tm.tm_hour = std::stoi(text.substr(9, 2));
+  tm.tm_min = std::stoi(text.substr(11, 2));
+  tm.tm_sec = std::stoi(text.substr(13, 2));
+  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+      tm.tm_sec > 60) {
+    return bad();
+  }
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+void PrintVersions(const json& versions) {
+  if (versions.empty()) {
+    fmt::print("No versions kept.\n");
+    return;
+  }
+  for (const json& v : versions) {
+    const std::string device = S(v, "device").empty() ? "?" : S(v, "device");
+    fmt::print("{}  {:>10}  {:<7}  {}\n", VersionTimeText(v.value("time", int64_t{0})),
+               HumanBytes(v.value("size", uint64_t{0})), device, S(v, "path"));
   }
 }
 

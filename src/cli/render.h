@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
+
 namespace tandem::cli {
 
 void PrintShareTable(const nlohmann::json& shares);
@@ -13,6 +15,12 @@ void PrintStatus(const nlohmann::json& shares);
 void PrintConflicts(const nlohmann::json& conflicts);
 // "PATH: ignored by .tandemignore:3: build/"
 void PrintIgnoreCheck(const nlohmann::json& check);
+// Kept versions, a line each: time, size, whose change, path.
+void PrintVersions(const nlohmann::json& versions);
+// "2026-12-05 14:30:00 UTC"
+std::string VersionTimeText(int64_t unix);
+// YYYYMMDD-HHMMSS (UTC, as versions are named) or Unix seconds.
+tandem::Result<int64_t> ParseVersionTime(const std::string& text);
 // .tandemignore as it is, and whether it is in force.
 void PrintIgnorePatterns(const nlohmann::json& patterns);
 void PrintScanStats(const nlohmann::json& stats);

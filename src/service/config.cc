@@ -53,6 +53,13 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
       share.peers = s.value("peers", std::vector<std::string>{});
       share.enabled = s.value("enabled", true);
       share.repository = s.value("repository", "");
+      if (s.contains("versioning")) {
+        const json& v = s.at("versioning");
+        auto kind = sync::ParseVersioningKind(v.at("type").get<std::string>());
+        if (!kind) return Corrupt(file, "share " + share.id + ": " + kind.error().message);
+        share.versioning = {*kind, v.at("days").get<uint32_t>(), v.at("keep").get<uint32_t>(),
+                            v.at("max_bytes").get<uint64_t>()};
+      }
       if (!IsUuid(share.id)) return Corrupt(file, "a share id is not a UUID");
       if (!crypto::ParseToken(share.secret)) return Corrupt(file, "share " + share.id + " has a bad secret");
       config.shares.push_back(std::move(share));
@@ -74,7 +81,11 @@ Result<void> SaveConfig(const std::filesystem::path& file, const Config& config)
                       {"secret", s.secret},
                       {"peers", s.peers},
                       {"enabled", s.enabled},
-                      {"repository", s.repository}});
+                      {"repository", s.repository},
+                      {"versioning", {{"type", sync::VersioningKindName(s.versioning.kind)},
+                                      {"days", s.versioning.days},
+                                      {"keep", s.versioning.keep},
+                                      {"max_bytes", s.versioning.max_bytes}}}});
   }
   json j = {{"version", 1},
             {"device_key", config.device_seed},

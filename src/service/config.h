@@ -12,6 +12,7 @@
 #include "base/result.h"
 #include "crypto/keys.h"
 #include "net/address.h"
+#include "sync/version_policy.h"
 
 namespace tandem::service {
 
@@ -32,6 +33,9 @@ struct ShareConfig {
   // empty until one is made. Once set, a folder without the share's
   // repository is never given a new one silently: that takes `tandem repair`.
   std::string repository;
+  // What is kept of files a peer's change replaces or deletes; a config
+  // from before versioning gets the default (trashcan, 30 days).
+  sync::VersioningPolicy versioning = sync::VersioningPolicy::Default();
 };
 
 struct Config {

@@ -68,6 +68,18 @@ json FailedJson(const std::vector<sync::NeedQueue::Failure>& failed) {
   return list;
 }
 
+json VersioningJson(const sync::VersioningPolicy& p) {
+  return {{"type", sync::VersioningKindName(p.kind)},
+          {"days", p.days},
+          {"keep", p.keep},
+          {"max_bytes", p.max_bytes},
+          {"description", sync::DescribeVersioning(p)}};
+}
+
+json VersionJson(const sync::KeptVersion& v) {
+  return {{"path", v.path}, {"file", v.file}, {"time", v.unix}, {"size", v.size}, {"device", v.device}};
+}
+
 json ToJson(const ShareInfo& info) {
   return {{"id", info.id},
           {"name", info.name},
@@ -94,6 +106,7 @@ json ToJson(const ShareInfo& info) {
           {"skipped", info.skipped},
           {"ignored", info.ignored},
           {"ignore_error", info.ignore_error},
+          {"versioning", VersioningJson(info.versioning)},
           {"index",
            {{"files", info.index.files},
             {"directories", info.index.directories},
@@ -346,6 +359,38 @@ const std::vector<MethodEntry>& MethodTable() {
          std::string text = p.String("text");
          co_return Map(co_await s.ShareSetIgnorePatterns(share, text),
                        [](const sync::ShareEngine::IgnorePatternsInfo& i) { return ToJson(i); });
+       }},
+      {{"share_set_versioning", {"share", "type", "days", "keep", "max_bytes"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string share = p.String("share");
+         auto kind = sync::ParseVersioningKind(p.String("type"));
+         if (!kind) co_return kind.error();
+         const sync::VersioningPolicy fallback = sync::VersioningPolicy::Default();
+         const uint64_t days = p.Count("days", fallback.days);
+         const uint64_t keep = p.Count("keep", fallback.keep);
+         if (days > 36500) throw BadParams{"parameter 'days' must be at most 36500 (100 years); 0 keeps for ever"};
+         if (keep > 100000) throw BadParams{"parameter 'keep' must be at most 100000"};
+         sync::VersioningPolicy policy{*kind, static_cast<uint32_t>(days), static_cast<uint32_t>(keep),
+                                       p.Count("max_bytes", 0)};
+         co_return Map(s.ShareSetVersioning(share, policy), VersioningJson);
+       }},
+      {{"share_list_versions", {"share", "path"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string share = p.String("share");
+         std::string path = p.String("path", false);
+         co_return Map(co_await s.ShareListVersions(share, path), [](const std::vector<sync::KeptVersion>& vs) {
+           json list = json::array();
+           for (const sync::KeptVersion& v : vs) list.push_back(VersionJson(v));
+           return list;
+         });
+       }},
+      {{"share_restore_version", {"share", "path", "at"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string share = p.String("share");
+         std::string path = p.String("path");
+         std::optional<int64_t> at;
+         if (uint64_t when = p.Count("at", 0); when > 0) at = static_cast<int64_t>(when);
+         co_return Map(co_await s.ShareRestoreVersion(share, path, at), VersionJson);
        }},
       {{"device_info", {}},
        [](Service& s, const Params&) -> asio::awaitable<Reply> {

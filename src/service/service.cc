@@ -207,7 +207,8 @@ void Service::OpenEngine(Share& share, bool new_share) {
                                      device_.DeviceId(), test_hooks_, [this, id = share.config.id] { OnHealthChanged(id); },
                                      [this, id = share.config.id](sync::EventType type, nlohmann::json data) {
                                        events_.Add(type, id, std::move(data));
-                                     }};
+                                     },
+                                     share.config.versioning};
   share.engine = std::make_shared<sync::ShareEngine>(io_, pool_, fs_, std::move(options), std::move(*repo),
                                                      std::move(*reader));
   share.engine->SetEnabled(share.config.enabled);
@@ -556,6 +557,7 @@ ShareInfo Service::InfoOf(const Share& share) const {
   info.local_changes = status.local_changes;
   info.failed = std::move(status.failed);
   info.skipped = std::move(status.skipped);
+  info.versioning = share.config.versioning;
   info.ignored = status.ignored;
   info.ignore_error = std::move(status.ignore_error);
   info.index = status.index;
@@ -673,6 +675,52 @@ asio::awaitable<Result<std::vector<sync::Conflict>>> Service::ShareListConflicts
   if (!share) co_return share.error();
   if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
   co_return co_await (*share)->engine->ListConflicts();
+}
+
+Result<sync::VersioningPolicy> Service::ShareSetVersioning(const std::string& key, const sync::VersioningPolicy& policy) {
+  auto share = Find(key);
+  if (!share) return share.error();
+  if (policy.kind == sync::VersioningPolicy::Kind::kSimple && policy.keep == 0) {
+    return Invalid("simple versioning keeps at least 1 version of each file (--keep 1 or more)");
+  }
+  ShareConfig& config = (*share)->config;
+  const sync::VersioningPolicy before = config.versioning;
+  config.versioning = policy;
+  if (auto saved = Persist(); !saved) {
+    config.versioning = before;
+    return saved.error();
+  }
+  if ((*share)->engine) (*share)->engine->SetVersioning(policy);
+  spdlog::info("share {}: versioning {}", config.name, sync::DescribeVersioning(policy));
+  return policy;
+}
+
+asio::awaitable<Result<std::vector<sync::KeptVersion>>> Service::ShareListVersions(std::string key, std::string path) {
+  auto share = Find(key);
+  if (!share) co_return share.error();
+  if (!path.empty()) {
+    auto rel = RelPath::Parse(path);
+    if (!rel) {
+      co_return MakeError(ErrorCode::kInvalidArgument, "bad path '" + path + "': " + rel.error().message +
+                                                           " (give it relative to the share's folder)");
+    }
+    path = rel->str();
+  }
+  if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
+  co_return co_await (*share)->engine->ListVersions(std::move(path));
+}
+
+asio::awaitable<Result<sync::KeptVersion>> Service::ShareRestoreVersion(std::string key, std::string path,
+                                                                       std::optional<int64_t> at) {
+  auto share = Find(key);
+  if (!share) co_return share.error();
+  auto rel = RelPath::Parse(path);
+  if (!rel) {
+    co_return MakeError(ErrorCode::kInvalidArgument, "bad path '" + path + "': " + rel.error().message +
+                                                         " (give it relative to the share's folder)");
+  }
+  if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
+  co_return co_await (*share)->engine->RestoreVersion(rel->str(), at);
 }
 
 asio::awaitable<Result<scan::IgnoreVerdict>> Service::ShareCheckIgnored(std::string key, std::string path) {

@@ -54,6 +54,7 @@ struct ShareInfo {
   std::vector<scan::LocalChange> local_changes;  // read replicas
   std::vector<sync::NeedQueue::Failure> failed;  // paths not brought up to date, each with why
   std::vector<std::string> skipped;              // paths the last scan could not index, each with why
+  sync::VersioningPolicy versioning;  // what is kept of files a peer's change replaces or deletes
   uint64_t ignored = 0;       // ignored paths the scans met (a folder ignored whole counts once)
   std::string ignore_error;   // why .tandemignore is not in force as written (empty: it is)
   store::IndexSummary index;
@@ -142,6 +143,13 @@ class Service {
   asio::awaitable<Result<sync::ShareEngine::IgnorePatternsInfo>> ShareGetIgnorePatterns(std::string share);
   asio::awaitable<Result<sync::ShareEngine::IgnorePatternsInfo>> ShareSetIgnorePatterns(std::string share,
                                                                                          std::string text);
+  // Versions (sync/versions.h): the policy, saved in the config and in
+  // force at once; those kept at or below `path`; one put back (the newest,
+  // or the newest kept at or before `at`, Unix seconds).
+  Result<sync::VersioningPolicy> ShareSetVersioning(const std::string& share, const sync::VersioningPolicy& policy);
+  asio::awaitable<Result<std::vector<sync::KeptVersion>>> ShareListVersions(std::string share, std::string path);
+  asio::awaitable<Result<sync::KeptVersion>> ShareRestoreVersion(std::string share, std::string path,
+                                                                 std::optional<int64_t> at);
   DeviceInfo GetDeviceInfo() const;
   // Events after `since` (0: all kept) of the given types (names; none:
   // all) and share (empty: all), at most `limit`; waits up to `timeout`

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/async.h"
+#include "scan/conflict.h"
 #include "scan/scanner.h"
 #include "sync/local_blocks.h"
 
@@ -153,7 +154,14 @@ Result<void> Assembler::MoveIntoPlace(const crypto::Locator& locator, const Pull
   if (!fs::ParentsAreFolders(context_.fs, context_.root, entry.path, group_commit_.folders_checked())) {
     return MakeError(ErrorCode::kIo, "not writing " + rel + ": a folder above it is a symlink or a file here");
   }
+  // The content this replaces is kept first (a second name: no copy).
+  std::optional<std::string> kept;
+  if (context_.versions && disk && disk->kind == fs::FileKind::kRegular) {
+    TANDEM_ASSIGN_OR_RETURN(kept, context_.versions->KeepBefore(repo, rel, scan::Device7(entry.device_short_id),
+                                                                /*removing=*/false));
+  }
   if (auto moved = context_.fs.Rename(plan.tmp, full); !moved) {
+    if (kept) context_.versions->Drop(repo, *kept);
     return MakeError(ErrorCode::kIo, "cannot move " + rel + " into place: " + moved.error().message);
   }
   renamed = true;

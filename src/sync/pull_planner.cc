@@ -163,6 +163,15 @@ Result<void> PullPlanner::CarryOut(const PullDecision& decision, const PullFacts
   auto index_disk = [&](std::vector<crypto::BlockRef> blocks) {
     if (auto now = context_.fs.Lstat(full)) repo.PutFileState(StateFromDisk(rel, entry.kind, *now, std::move(blocks), plan.vector));
   };
+  // What a peer's change replaces or removes here is kept first, when
+  // versioning is on (sync/versions.h); a file moved into the versions is
+  // gone from its name, which the removal below takes as done.
+  auto keep = [&](bool removing) -> Result<void> {
+    if (!context_.versions || !facts.disk || facts.disk->kind != fs::FileKind::kRegular) return Ok();
+    auto kept = context_.versions->KeepBefore(repo, rel, scan::Device7(entry.device_short_id), removing);
+    if (!kept) return kept.error();
+    return Ok();
+  };
   switch (decision.action) {
     case PullAction::kNothing:
       return Ok();
@@ -181,6 +190,7 @@ Result<void> PullPlanner::CarryOut(const PullDecision& decision, const PullFacts
     case PullAction::kRemove: {
       // A folder only if empty: children go first.
       const bool folder = facts.disk->kind == fs::FileKind::kDirectory;
+      if (!folder) TANDEM_RETURN_IF_ERROR(keep(/*removing=*/true));
       auto removed = folder ? context_.fs.RemoveFolder(full) : context_.fs.Remove(full);
       if (!removed && folder && removed.error().code != ErrorCode::kNotFound) {
         TANDEM_RETURN_IF_ERROR(ClearDeletable(full, rel));
@@ -191,7 +201,10 @@ Result<void> PullPlanner::CarryOut(const PullDecision& decision, const PullFacts
       return Ok();
     }
     case PullAction::kMakeFolder: {
-      if (facts.disk && facts.disk->kind != fs::FileKind::kDirectory && !decision.move_edit_aside) (void)context_.fs.Remove(full);
+      if (facts.disk && facts.disk->kind != fs::FileKind::kDirectory && !decision.move_edit_aside) {
+        TANDEM_RETURN_IF_ERROR(keep(/*removing=*/true));
+        (void)context_.fs.Remove(full);
+      }
       auto made = fs::MakeFoldersBelow(context_.fs, context_.root, rel);
       if (made) made = context_.fs.SetMode(full, entry.mode);
       if (!made) return MakeError(ErrorCode::kIo, "cannot create folder " + rel + ": " + made.error().message);
@@ -202,6 +215,7 @@ Result<void> PullPlanner::CarryOut(const PullDecision& decision, const PullFacts
       index_disk({});
       return Ok();
     case PullAction::kMakeSymlink:
+      if (!decision.move_edit_aside) TANDEM_RETURN_IF_ERROR(keep(/*removing=*/false));
       TANDEM_RETURN_IF_ERROR(MakeSymlinkFor(entry, locator));
       index_disk({});
       return Ok();

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "crypto/keys.h"
+#include "sync/versions.h"
 #include "fs/filesystem.h"
 
 namespace tandem::sync {
@@ -34,6 +35,9 @@ struct ShareContext {
   // it ends; what it throws is logged as a failure of `what`, and a failure
   // of the repository stops the share (ShareEngine::ReportStoreError).
   std::function<void(asio::awaitable<void> work, const char* what)> spawn;
+  // Where the old content of what a peer's change replaces or removes is
+  // kept (strand); none in tests that do not ask for it.
+  Versions* versions = nullptr;
 };
 
 }  // namespace tandem::sync

@@ -27,8 +27,9 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
                     ignores_, {options_.test_hooks.forge_blocks, options_.test_hooks.slow_blocks}),
       epoch_(repo_->epoch()), replica_id_(repo_->replica_id()),
       guard_(std::make_shared<store::ShareFolderGuard>(options_.root, options_.secrets.share_id())),
+      versions_(fs, options_.root),
       context_{loop, pool, strand_, fs, options_.name, options_.root, options_.secrets,
-               [this](asio::awaitable<void> work, const char* what) { Spawn(std::move(work), what); }},
+               [this](asio::awaitable<void> work, const char* what) { Spawn(std::move(work), what); }, &versions_},
       health_(context_, guard_,
               {.on_failed = [this] { OnFailed(); },
                .on_recovered = [this] { OnRecovered(); },
@@ -55,6 +56,7 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
       progress_(loop, [this](nlohmann::json data) { Emit(EventType::kDownloadProgress, std::move(data)); }),
       retry_timer_(loop), large_pulls_(loop.get_executor(), kLargePulls) {
   guard_->PinDatabase(options_.root / RelPath::kRepoDirName / store::kIndexFileName);
+  versions_.SetPolicy(options_.versioning);
 }
 
 void ShareEngine::Emit(EventType type, nlohmann::json data) {
@@ -228,6 +230,7 @@ void ShareEngine::Start() {
       self->needs_loaded_ = true;
       co_await self->assembler_.SweepPartFiles([self] { return self->needs_.locators(); },
                                                [self] { return self->shut_down_; });
+      (void)co_await self->CleanupVersions();
     };
     asio::co_spawn(loop_, start(self), LogErrors(self, "startup"));
   } else {

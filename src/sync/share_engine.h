@@ -74,6 +74,7 @@
 #include "sync/scan_scheduler.h"
 #include "sync/share_context.h"
 #include "sync/share_health.h"
+#include "sync/versions.h"
 #include "tandem.pb.h"
 
 namespace tandem::sync {
@@ -165,6 +166,8 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
     std::function<void()> on_health_changed;
     // What happens, as it happens (events.h); may be empty.
     EventSink events;
+    // What is kept of files a peer's change replaces or deletes (versions.h).
+    VersioningPolicy versioning = VersioningPolicy::Default();
   };
 
   // Why the share is not syncing now (share_health.h).
@@ -218,6 +221,16 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // naming the line otherwise, and nothing is written); the new rules are
   // in force when this returns, and a scan of everything follows.
   asio::awaitable<Result<IgnorePatternsInfo>> SetIgnorePatterns(std::string text);
+
+  // Versions (user_actions.cc): the policy, from now on; those kept (at or
+  // below `path`); one put back at its path (the newest, or the newest kept
+  // at or before `at`, Unix seconds), the content there kept first, as an
+  // ordinary local change that syncs; and a cleanup by the policy.
+  void SetVersioning(const VersioningPolicy& policy) { versions_.SetPolicy(policy); }
+  VersioningPolicy versioning() const { return versions_.policy(); }
+  asio::awaitable<Result<std::vector<KeptVersion>>> ListVersions(std::string path);
+  asio::awaitable<Result<KeptVersion>> RestoreVersion(std::string path, std::optional<int64_t> at);
+  asio::awaitable<Result<size_t>> CleanupVersions();
 
   // Sync on/off: off detaches peers and stops pulling; scanning goes on.
   void SetEnabled(bool enabled);
@@ -340,6 +353,8 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   const uint64_t replica_id_;                 // of repo_: the id our versions carry
   // Proves the folder is the share's before anything is written; any thread.
   const std::shared_ptr<store::ShareFolderGuard> guard_;
+  // The versions kept in .tandem/versions; before the context, which points here.
+  Versions versions_;
   // What the stages below share (share_context.h).
   const ShareContext context_;
   bool shut_down_ = false;

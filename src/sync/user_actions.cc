@@ -11,6 +11,7 @@
 
 #include "base/async.h"
 #include "crypto/keyed_hash.h"
+#include "scan/conflict.h"
 #include "sync/forged_edits.h"
 #include "sync/local_changes.h"
 #include "sync/share_engine.h"
@@ -129,6 +130,105 @@ asio::awaitable<Result<ShareEngine::IgnorePatternsInfo>> ShareEngine::SetIgnoreP
   };
   if (auto saved = co_await RunOn(strand_, std::move(save)); !saved) co_return saved.error();
   co_return co_await GetIgnorePatterns();
+}
+
+asio::awaitable<Result<std::vector<KeptVersion>>> ShareEngine::ListVersions(std::string path) {
+  if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
+  if (!options_.secrets.CanRead()) {
+    co_return MakeError(ErrorCode::kFailedPrecondition, "a blind replica holds no files, so it keeps no versions");
+  }
+  auto self = shared_from_this();
+  co_return co_await RunOn(strand_, [self, path]() -> std::vector<KeptVersion> {
+    return self->repo_ ? self->versions_.List(*self->repo_, path) : std::vector<KeptVersion>{};
+  });
+}
+
+asio::awaitable<Result<KeptVersion>> ShareEngine::RestoreVersion(std::string path, std::optional<int64_t> at) {
+  if (shut_down_) co_return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
+  if (!healthy()) co_return MakeError(ErrorCode::kFailedPrecondition, health_.fault());
+  if (!options_.secrets.CanWrite()) {
+    co_return MakeError(ErrorCode::kFailedPrecondition,
+                        std::string("a restore is a change to the share, which a ") +
+                            crypto::AccessModeName(options_.secrets.mode()) + " replica cannot make");
+  }
+  auto self = shared_from_this();
+  auto restore = [self, path, at]() -> Result<KeptVersion> {
+    if (!self->repo_) return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
+    TANDEM_RETURN_IF_ERROR(self->CheckFolder());
+    store::Repository& repo = *self->repo_;
+    std::optional<KeptVersion> chosen;
+    for (const KeptVersion& v : self->versions_.List(repo, path)) {
+      if (v.path == path && (!at || v.unix <= *at)) {
+        chosen = v;
+        break;  // newest first
+      }
+    }
+    if (!chosen) {
+      return MakeError(ErrorCode::kNotFound, "no version of " + path + (at ? " kept at or before that time" : "") +
+                                                 " is kept; tandem versions SHARE PATH lists them");
+    }
+    // A copy, not the version itself: an edit of the restored file in
+    // place must not change the version. Written aside, then renamed in.
+    const std::filesystem::path repo_dir = self->options_.root / RelPath::kRepoDirName;
+    (void)fs::MakeFoldersBelow(self->fs_, repo_dir, "tmp");
+    const std::filesystem::path tmp = repo_dir / "tmp" / "restore.part";
+    (void)self->fs_.Remove(tmp);
+    // Copied by the kernel (copy_file_range), so a large file costs no
+    // memory; with the version's modification time, made durable.
+    const std::filesystem::path version = self->versions_.dir() / chosen->file;
+    std::error_code ec;
+    std::filesystem::copy_file(version, tmp, std::filesystem::copy_options::overwrite_existing, ec);
+    Result<void> written = ec ? MakeError(ErrorCode::kIo, ec.message()) : Result<void>(Ok());
+    if (written) {
+      auto info = self->fs_.Lstat(version);
+      if (info) written = self->fs_.SetMtime(tmp, info->mtime_ns);
+    }
+    if (written) written = self->fs_.SyncFile(tmp);
+    if (!written) {
+      (void)self->fs_.Remove(tmp);
+      return MakeError(ErrorCode::kIo, "cannot restore " + path + ": " + written.error().message);
+    }
+    if (auto folders = fs::MakeFoldersBelow(self->fs_, self->options_.root, RelPath::Parse(path)->Parent());
+        !folders) {
+      (void)self->fs_.Remove(tmp);
+      return folders.error();
+    }
+    // What is there now is kept first, as this device's change replaces it.
+    std::optional<std::string> kept;
+    auto disk = self->fs_.Lstat(self->options_.root / path);
+    if (disk && disk->kind == fs::FileKind::kRegular) {
+      auto keeping = self->versions_.Keep(repo, path, scan::Device7(self->options_.device_short_id), false,
+                                          UnixNowNs() / 1'000'000'000);
+      if (!keeping) {
+        (void)self->fs_.Remove(tmp);
+        return keeping.error();
+      }
+      kept = *keeping;
+    }
+    if (auto moved = self->fs_.Rename(tmp, self->options_.root / path); !moved) {
+      if (kept) self->versions_.Drop(repo, *kept);
+      (void)self->fs_.Remove(tmp);
+      return MakeError(ErrorCode::kIo, "cannot restore " + path + ": " + moved.error().message);
+    }
+    return *chosen;
+  };
+  auto restored = co_await RunOn(strand_, std::move(restore));
+  if (!restored) co_return restored.error();
+  spdlog::info("share {}: restored {} as kept at {}", options_.name, path, restored->unix);
+  scans_.ScanEntrySoon(path);  // an ordinary local change: indexed and sent
+  co_return restored;
+}
+
+asio::awaitable<Result<size_t>> ShareEngine::CleanupVersions() {
+  if (shut_down_ || !options_.secrets.CanRead()) co_return size_t{0};
+  auto self = shared_from_this();
+  const VersioningPolicy policy = versions_.policy();
+  const int64_t now = UnixNowNs() / 1'000'000'000;
+  const size_t removed = co_await RunOn(strand_, [self, policy, now]() -> size_t {
+    return self->repo_ ? self->versions_.Cleanup(*self->repo_, policy, now) : 0;
+  });
+  if (removed > 0) spdlog::info("share {}: {} old versions removed ({})", options_.name, removed, DescribeVersioning(policy));
+  co_return removed;
 }
 
 asio::awaitable<Result<std::vector<Conflict>>> ShareEngine::ListConflicts() {

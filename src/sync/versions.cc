@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <map>
 
@@ -40,6 +41,25 @@ Result<std::optional<std::string>> Versions::Keep(store::Repository& repo, const
   if (!linked) return MakeError(ErrorCode::kIo, "cannot keep a version of " + rel + ": " + linked.error().message);
   repo.NoteVersion(file, device);
   return std::optional<std::string>(file);
+}
+
+Result<std::optional<std::string>> Versions::KeepBefore(store::Repository& repo, const std::string& rel,
+                                                        const std::string& device, bool removing) {
+  if (policy().kind == VersioningPolicy::Kind::kNone) return std::optional<std::string>();
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return Keep(repo, rel, device, removing, now);
+}
+
+void Versions::SetPolicy(const VersioningPolicy& policy) {
+  std::lock_guard lock(mutex_);
+  policy_ = policy;
+}
+
+VersioningPolicy Versions::policy() const {
+  std::lock_guard lock(mutex_);
+  return policy_;
 }
 
 void Versions::Drop(store::Repository& repo, const std::string& file) {

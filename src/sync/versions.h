@@ -10,12 +10,13 @@
 // file into the versions instead (one rename), and a replacement keeps no
 // version (said once in the log and in status).
 //
-// Threads: the engine's strand (it uses the repository); the policy is
-// plain data given with each call.
+// Threads: the engine's strand (it uses the repository), except the
+// policy, which any thread may set and read.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,8 +50,15 @@ class Versions {
   // (relative to the versions folder), or nothing when none was kept.
   Result<std::optional<std::string>> Keep(store::Repository& repo, const std::string& rel, const std::string& device,
                                           bool removing, int64_t now);
+  // Keep, now, unless the policy is none: what the stages call before a
+  // change from a peer replaces or removes a file.
+  Result<std::optional<std::string>> KeepBefore(store::Repository& repo, const std::string& rel,
+                                                const std::string& device, bool removing);
   // Undoes a Keep whose change did not happen.
   void Drop(store::Repository& repo, const std::string& file);
+
+  void SetPolicy(const VersioningPolicy& policy);
+  VersioningPolicy policy() const;
 
   // Every kept version at or below `under` (everything when empty), by path,
   // newest first.
@@ -68,6 +76,8 @@ class Versions {
   fs::Filesystem& fs_;
   const std::filesystem::path root_;
   bool links_unsupported_ = false;
+  mutable std::mutex mutex_;
+  VersioningPolicy policy_ = VersioningPolicy::Default();
 };
 
 }  // namespace tandem::sync

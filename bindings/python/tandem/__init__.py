@@ -12,7 +12,7 @@ from .errors import (AlreadyExists, Closed, Corrupt, FailedPrecondition, Interna
 from .service import Client, NotRunning, Service, connect, default_config_dir
 from .types import (AttachedPeer, Conflict, ConflictSide, DeviceInfo, Event, EventPage, FailedPath, IgnoreCheck,
                     IgnoreLine, IgnorePatterns, IndexSummary, LocalChange, LocalChanges, PeerInfo, ScanStats,
-                    ShareInfo)
+                    ShareInfo, Version, Versioning)
 
 __all__ = [
     "Api", "EventStream", "Service", "Client", "connect", "default_config_dir", "NotRunning",
@@ -20,5 +20,5 @@ __all__ = [
     "StorageError", "InternalError", "UnknownMethod", "InvalidParams", "Closed", "WrongThread",
     "AttachedPeer", "Conflict", "ConflictSide", "DeviceInfo", "Event", "EventPage", "FailedPath", "IndexSummary",
     "LocalChange", "LocalChanges", "PeerInfo", "ScanStats", "ShareInfo", "IgnoreCheck", "IgnoreLine",
-    "IgnorePatterns",
+    "IgnorePatterns", "Version", "Versioning",
 ]

@@ -119,6 +119,21 @@ class Api:
         does not compile (and nothing is saved)."""
         return self._invoke("share_set_ignore_patterns", share=share, text=text)
 
+    @_result("Versioning")
+    def share_set_versioning(self, share: str, type: str, days: Optional[int] = None, keep: Optional[int] = None,
+                             max_bytes: Optional[int] = None) -> t.Versioning:
+        """type: "none", "trashcan", "simple" or "staggered"."""
+        return self._invoke("share_set_versioning", share=share, type=type, days=days, keep=keep, max_bytes=max_bytes)
+
+    @_result("[Version]")
+    def share_list_versions(self, share: str, path: Optional[str] = None) -> List[t.Version]:
+        return self._invoke("share_list_versions", share=share, path=path)
+
+    @_result("Version")
+    def share_restore_version(self, share: str, path: str, at: Optional[int] = None) -> t.Version:
+        """Puts back the newest version of ``path`` (kept at or before ``at``, Unix seconds)."""
+        return self._invoke("share_restore_version", share=share, path=path, at=at)
+
     @_result("DeviceInfo")
     def device_info(self) -> t.DeviceInfo:
         return self._invoke("device_info")

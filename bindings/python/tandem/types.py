@@ -67,6 +67,24 @@ class ScanStats:
 
 
 @dataclass(frozen=True)
+class Versioning:
+    type: str  # none, trashcan, simple, staggered
+    days: int  # 0: kept for ever
+    keep: int  # simple: the last this many of each file
+    max_bytes: int  # 0: no cap
+    description: str
+
+
+@dataclass(frozen=True)
+class Version:
+    path: str  # the file's path in the share
+    file: str  # the version's name in .tandem/versions
+    time: int  # when it was kept, Unix seconds
+    size: int
+    device: str  # whose change replaced or deleted it
+
+
+@dataclass(frozen=True)
 class ShareInfo:
     id: str
     name: str
@@ -93,6 +111,7 @@ class ShareInfo:
     skipped: List[str]
     ignored: int  # ignored paths the scans met; a folder ignored whole counts once
     ignore_error: str  # why .tandemignore is not in force as written; empty when it is
+    versioning: Versioning
     index: IndexSummary
     last_scan: ScanStats
 
@@ -176,7 +195,8 @@ class EventPage:
 # The description's types that become dataclasses, by name.
 DATACLASSES = {cls.__name__: cls for cls in (AttachedPeer, LocalChange, LocalChanges, FailedPath, IndexSummary,
                                              ScanStats, ShareInfo, PeerInfo, ConflictSide, Conflict, DeviceInfo,
-                                             Event, EventPage, IgnoreLine, IgnoreCheck, IgnorePatterns)}
+                                             Event, EventPage, IgnoreLine, IgnoreCheck, IgnorePatterns, Versioning,
+                                             Version)}
 # One-field results, returned as the field's value.
 UNWRAPPED = {"PeerAddress": "address", "SyncToken": "token", "Done": "done", "Reverted": "reverted"}
 

@@ -205,6 +205,20 @@ class TandemService private constructor(
     suspend fun shareSetIgnorePatterns(share: String, text: String): IgnorePatterns =
         IgnorePatterns.of(obj("share_set_ignore_patterns", "share" to share, "text" to text))
 
+    /** [type]: none, trashcan, simple or staggered. */
+    suspend fun shareSetVersioning(
+        share: String, type: String, days: Long? = null, keep: Long? = null, maxBytes: Long? = null,
+    ): Versioning = Versioning.of(
+        obj("share_set_versioning", "share" to share, "type" to type, "days" to days, "keep" to keep, "max_bytes" to maxBytes),
+    )
+
+    suspend fun shareListVersions(share: String, path: String? = null): List<Version> =
+        list("share_list_versions", "share" to share, "path" to path).objects(Version::of)
+
+    /** Puts back the newest version of [path] (kept at or before [at], Unix seconds). */
+    suspend fun shareRestoreVersion(share: String, path: String, at: Long? = null): Version =
+        Version.of(obj("share_restore_version", "share" to share, "path" to path, "at" to at))
+
     suspend fun deviceInfo(): DeviceInfo = DeviceInfo.of(obj("device_info"))
 
     /** Events after [since], waiting up to [timeoutMs] for one. */

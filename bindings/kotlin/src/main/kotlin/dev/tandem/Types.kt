@@ -87,6 +87,7 @@ data class ShareInfo(
     val ignored: Long,
     /** Why .tandemignore is not in force as written; empty when it is. */
     val ignoreError: String,
+    val versioning: Versioning,
     val index: IndexSummary,
     val lastScan: ScanStats,
 ) {
@@ -103,7 +104,7 @@ data class ShareInfo(
             j.getJSONArray("attached_peers").objects(AttachedPeer::of),
             LocalChanges.of(j.getJSONObject("local_changes")),
             j.getJSONArray("failed").objects(FailedPath::of), j.getJSONArray("skipped").strings(),
-            j.getLong("ignored"), j.getString("ignore_error"),
+            j.getLong("ignored"), j.getString("ignore_error"), Versioning.of(j.getJSONObject("versioning")),
             IndexSummary.of(j.getJSONObject("index")), ScanStats.of(j.getJSONObject("last_scan")),
         )
     }
@@ -133,6 +134,35 @@ data class Conflict(val conflict: String, val path: String, val local: ConflictS
         fun of(j: JSONObject) = Conflict(
             j.getString("conflict"), j.getString("path"),
             ConflictSide.of(j.getJSONObject("local")), ConflictSide.of(j.getJSONObject("remote")),
+        )
+    }
+}
+
+data class Versioning(
+    /** none, trashcan, simple or staggered */
+    val type: String,
+    /** 0: kept for ever */
+    val days: Long, val keep: Long, val maxBytes: Long, val description: String,
+) {
+    internal companion object {
+        fun of(j: JSONObject) = Versioning(
+            j.getString("type"), j.getLong("days"), j.getLong("keep"), j.getLong("max_bytes"), j.getString("description"),
+        )
+    }
+}
+
+data class Version(
+    val path: String,
+    /** The version's name in .tandem/versions. */
+    val file: String,
+    /** When it was kept, Unix seconds. */
+    val time: Long, val size: Long,
+    /** Whose change replaced or deleted it. */
+    val device: String,
+) {
+    internal companion object {
+        fun of(j: JSONObject) = Version(
+            j.getString("path"), j.getString("file"), j.getLong("time"), j.getLong("size"), j.getString("device"),
         )
     }
 }
