@@ -31,6 +31,15 @@ namespace stdfs = std::filesystem;
 
 Error Invalid(std::string message) { return MakeError(ErrorCode::kInvalidArgument, std::move(message)); }
 
+// A path in a share as a caller gives it, in normal form; empty stays
+// empty where `optional`.
+Result<std::string> SharePath(const std::string& path, bool optional = false) {
+  if (optional && path.empty()) return std::string();
+  auto rel = RelPath::Parse(path);
+  if (!rel) return Invalid("bad path '" + path + "': " + rel.error().message + " (give it relative to the share's folder)");
+  return rel->str();
+}
+
 // Whether `inner` is `outer` or lies below it (both canonical).
 bool IsWithin(const stdfs::path& inner, const stdfs::path& outer) {
   auto [o, i] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
@@ -698,41 +707,29 @@ Result<sync::VersioningPolicy> Service::ShareSetVersioning(const std::string& ke
 asio::awaitable<Result<std::vector<sync::KeptVersion>>> Service::ShareListVersions(std::string key, std::string path) {
   auto share = Find(key);
   if (!share) co_return share.error();
-  if (!path.empty()) {
-    auto rel = RelPath::Parse(path);
-    if (!rel) {
-      co_return MakeError(ErrorCode::kInvalidArgument, "bad path '" + path + "': " + rel.error().message +
-                                                           " (give it relative to the share's folder)");
-    }
-    path = rel->str();
-  }
+  auto rel = SharePath(path, /*optional=*/true);
+  if (!rel) co_return rel.error();
   if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
-  co_return co_await (*share)->engine->ListVersions(std::move(path));
+  co_return co_await (*share)->engine->ListVersions(std::move(*rel));
 }
 
 asio::awaitable<Result<sync::KeptVersion>> Service::ShareRestoreVersion(std::string key, std::string path,
                                                                        std::optional<int64_t> at) {
   auto share = Find(key);
   if (!share) co_return share.error();
-  auto rel = RelPath::Parse(path);
-  if (!rel) {
-    co_return MakeError(ErrorCode::kInvalidArgument, "bad path '" + path + "': " + rel.error().message +
-                                                         " (give it relative to the share's folder)");
-  }
+  auto rel = SharePath(path);
+  if (!rel) co_return rel.error();
   if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
-  co_return co_await (*share)->engine->RestoreVersion(rel->str(), at);
+  co_return co_await (*share)->engine->RestoreVersion(std::move(*rel), at);
 }
 
 asio::awaitable<Result<scan::IgnoreVerdict>> Service::ShareCheckIgnored(std::string key, std::string path) {
   auto share = Find(key);
   if (!share) co_return share.error();
-  auto rel = RelPath::Parse(path);
-  if (!rel) {
-    co_return MakeError(ErrorCode::kInvalidArgument, "bad path '" + path + "': " + rel.error().message +
-                                                         " (give it relative to the share's folder)");
-  }
+  auto rel = SharePath(path);
+  if (!rel) co_return rel.error();
   if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
-  co_return co_await (*share)->engine->CheckIgnored(rel->str());
+  co_return co_await (*share)->engine->CheckIgnored(std::move(*rel));
 }
 
 asio::awaitable<Result<sync::ShareEngine::IgnorePatternsInfo>> Service::ShareGetIgnorePatterns(std::string key) {
@@ -762,13 +759,9 @@ asio::awaitable<Result<uint64_t>> Service::ShareRevertLocalChanges(std::string k
   auto share = Find(key);
   if (!share) co_return share.error();
   if (!(*share)->engine) co_return MakeError(ErrorCode::kFailedPrecondition, (*share)->last_error);
-  if (!path.empty()) {
-    auto rel = RelPath::Parse(path);
-    if (!rel) co_return MakeError(ErrorCode::kInvalidArgument, "bad path '" + path + "': " + rel.error().message +
-                                                                   " (give it relative to the share's folder)");
-    path = rel->str();
-  }
-  co_return co_await (*share)->engine->RevertLocalChanges(std::move(path));
+  auto rel = SharePath(path, /*optional=*/true);
+  if (!rel) co_return rel.error();
+  co_return co_await (*share)->engine->RevertLocalChanges(std::move(*rel));
 }
 
 asio::awaitable<Result<std::string>> Service::ShareRepair(std::string key, bool force) {

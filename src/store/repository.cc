@@ -196,16 +196,16 @@ void Repository::PutSetting(std::string_view key, std::string_view value) {
   set.Bind(1, "setting." + std::string(key)).BindBlob(2, AsBytes(value)).Run();
 }
 
-void Repository::NoteVersion(std::string_view file, std::string_view device) {
-  Statement set(db_.handle(), "INSERT OR REPLACE INTO versions(file, device) VALUES (?1, ?2)");
-  set.Bind(1, file).Bind(2, device).Run();
+void Repository::NoteVersion(std::string_view file, const VersionNote& note) {
+  Statement set(db_.handle(), "INSERT OR REPLACE INTO versions(file, path, device) VALUES (?1, ?2, ?3)");
+  set.Bind(1, file).Bind(2, note.path).Bind(3, note.device).Run();
 }
 
-std::optional<std::string> Repository::VersionDevice(std::string_view file) {
-  Statement get(db_.handle(), "SELECT device FROM versions WHERE file = ?1");
+std::optional<Repository::VersionNote> Repository::GetVersionNote(std::string_view file) {
+  Statement get(db_.handle(), "SELECT path, device FROM versions WHERE file = ?1");
   get.Bind(1, file);
   if (!get.Step()) return std::nullopt;
-  return get.ColumnText(0);
+  return VersionNote{get.ColumnText(0), get.ColumnText(1)};
 }
 
 void Repository::ForgetVersion(std::string_view file) {

@@ -131,10 +131,15 @@ class Repository {
   std::optional<std::string> GetSetting(std::string_view key);
   void PutSetting(std::string_view key, std::string_view value);
 
-  // Which device's change replaced or deleted the file kept as version
-  // `file` (relative to .tandem/versions; sync/versions.h).
-  void NoteVersion(std::string_view file, std::string_view device);
-  std::optional<std::string> VersionDevice(std::string_view file);
+  // The file kept as version `file` (relative to .tandem/versions;
+  // sync/versions.h): its path in the share, and whose change replaced or
+  // deleted it.
+  struct VersionNote {
+    std::string path;
+    std::string device;
+  };
+  void NoteVersion(std::string_view file, const VersionNote& note);
+  std::optional<VersionNote> GetVersionNote(std::string_view file);
   void ForgetVersion(std::string_view file);
 
   // Groups writes; many small writes in one transaction are ~100x faster.

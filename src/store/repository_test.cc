@@ -85,11 +85,14 @@ TEST_F(RepositoryTest, ASettingSurvivesReopeningAndCannotReachTheShareId) {
 TEST_F(RepositoryTest, AVersionsDeviceIsKeptUntilForgotten) {
   auto repo = Open();
   ASSERT_TRUE(repo);
-  EXPECT_FALSE(repo->VersionDevice("docs/a~20261205-143000.txt"));
-  repo->NoteVersion("docs/a~20261205-143000.txt", "ABCDEFG");
-  EXPECT_EQ(repo->VersionDevice("docs/a~20261205-143000.txt"), "ABCDEFG");
+  EXPECT_FALSE(repo->GetVersionNote("docs/a~20261205-143000.txt"));
+  repo->NoteVersion("docs/a~20261205-143000.txt", {"docs/a.txt", "ABCDEFG"});
+  auto note = repo->GetVersionNote("docs/a~20261205-143000.txt");
+  ASSERT_TRUE(note);
+  EXPECT_EQ(note->path, "docs/a.txt");
+  EXPECT_EQ(note->device, "ABCDEFG");
   repo->ForgetVersion("docs/a~20261205-143000.txt");
-  EXPECT_FALSE(repo->VersionDevice("docs/a~20261205-143000.txt"));
+  EXPECT_FALSE(repo->GetVersionNote("docs/a~20261205-143000.txt"));
 }
 
 TEST_F(RepositoryTest, PutRecordThenGetItBack) {

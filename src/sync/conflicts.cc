@@ -77,7 +77,7 @@ Result<Conflict> FindConflict(const std::vector<Conflict>& conflicts, const std:
 }
 
 Result<std::string> ResolveOnDisk(fs::Filesystem& filesystem, const stdfs::path& root, const Conflict& conflict,
-                                  ConflictKeep keep) {
+                                  ConflictKeep keep, const KeepBeforeChange& keep_version) {
   stdfs::path copy = root / conflict.id;
   for (const std::string& path : {conflict.id, conflict.path}) {
     auto rel = RelPath::Parse(path);
@@ -92,7 +92,10 @@ Result<std::string> ResolveOnDisk(fs::Filesystem& filesystem, const stdfs::path&
   }
   switch (keep) {
     case ConflictKeep::kLocal:
-      TANDEM_RETURN_IF_ERROR(filesystem.Remove(copy));
+      if (keep_version) TANDEM_RETURN_IF_ERROR(keep_version(conflict.id, /*removing=*/true));
+      if (auto removed = filesystem.Remove(copy); !removed && removed.error().code != ErrorCode::kNotFound) {
+        return removed.error();
+      }
       return "kept " + conflict.path + " as it is; deleted " + conflict.id;
     case ConflictKeep::kRemote: {
       auto target = filesystem.Lstat(root / conflict.path);
@@ -100,6 +103,7 @@ Result<std::string> ResolveOnDisk(fs::Filesystem& filesystem, const stdfs::path&
         return MakeError(ErrorCode::kFailedPrecondition, conflict.path + " is a folder now; move it away first");
       }
       TANDEM_RETURN_IF_ERROR(fs::MakeFoldersBelow(filesystem, root, RelPath::Parse(conflict.path)->Parent()));
+      if (keep_version) TANDEM_RETURN_IF_ERROR(keep_version(conflict.path, /*removing=*/false));
       TANDEM_RETURN_IF_ERROR(filesystem.Rename(copy, root / conflict.path));
       return "replaced " + conflict.path + " with the version from " + conflict.remote.device7;
     }

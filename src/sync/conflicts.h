@@ -14,6 +14,7 @@
 #include "crypto/keys.h"
 #include "fs/filesystem.h"
 #include "store/repository.h"
+#include "sync/versions.h"
 
 namespace tandem::sync {
 
@@ -48,8 +49,9 @@ Result<Conflict> FindConflict(const std::vector<Conflict>& conflicts, const std:
 // moves it to the file's name, kBoth renames it to a plain name. Refuses
 // (and changes nothing) when a folder above either path is not a real
 // folder, the copy is not on disk, the file's name is a folder, or the plain
-// name is taken. Returns what was done, in words.
+// name is taken. Returns what was done, in words. The version discarded
+// (kLocal: the copy; kRemote: what was at the name) goes to `keep` first.
 Result<std::string> ResolveOnDisk(fs::Filesystem& filesystem, const std::filesystem::path& root, const Conflict& conflict,
-                                  ConflictKeep keep);
+                                  ConflictKeep keep, const KeepBeforeChange& keep_version = {});
 
 }  // namespace tandem::sync

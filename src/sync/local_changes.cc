@@ -23,7 +23,8 @@ Result<void> RemoveAddition(fs::Filesystem& fs, const std::filesystem::path& ful
 }  // namespace
 
 Result<Revert> RevertOnDisk(store::Repository& repo, fs::Filesystem& fs, const crypto::ShareSecrets& secrets,
-                            scan::Author author, const std::filesystem::path& root, const std::string& path) {
+                            scan::Author author, const std::filesystem::path& root, const std::string& path,
+                            const KeepBeforeChange& keep_version) {
   std::vector<scan::LocalChange> changes;
   scan::Scanner scanner(fs, repo, secrets, author, root);
   if (auto scanned = scanner.ObserveAll(changes); !scanned) return scanned.error();
@@ -42,6 +43,12 @@ Result<Revert> RevertOnDisk(store::Repository& repo, fs::Filesystem& fs, const c
       out.needs.emplace_back(locator, need);
       ++out.count;
       continue;
+    }
+    if (keep_version && change.entry_kind == crypto::EntryKind::kFile) {
+      if (auto kept = keep_version(change.path, /*removing=*/true); !kept) {
+        out.failed.push_back("cannot keep " + change.path + " as a version: " + kept.error().message);
+        continue;
+      }
     }
     if (auto removed = RemoveAddition(fs, root / change.path); !removed) {
       out.failed.push_back("cannot remove " + change.path + ": " + removed.error().message);

@@ -18,6 +18,7 @@
 #include "scan/scanner.h"
 #include "store/repository.h"
 #include "sync/need_queue.h"
+#include "sync/versions.h"
 
 namespace tandem::sync {
 
@@ -29,8 +30,10 @@ struct Revert {
 
 // Reads the local changes afresh (a scan that records nothing) and reverts
 // those at or below `path` (all when empty), deepest first: additions are
-// removed now, the rest become needs marked as reverts.
+// removed now (a file's content going to `keep_version` first), the rest
+// become needs marked as reverts (kept, if so, as they are replaced).
 Result<Revert> RevertOnDisk(store::Repository& repo, fs::Filesystem& fs, const crypto::ShareSecrets& secrets,
-                            scan::Author author, const std::filesystem::path& root, const std::string& path);
+                            scan::Author author, const std::filesystem::path& root, const std::string& path,
+                            const KeepBeforeChange& keep_version = {});
 
 }  // namespace tandem::sync

@@ -292,6 +292,8 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // Reads the pattern files again (strand); a change makes the next scan
   // one of everything.
   void ReloadIgnorePatterns();
+  // Strand: keeps what a user's action discards (this device's decision).
+  KeepBeforeChange KeepAsVersion();
   // Reloads on the strand, then scans everything when the rules changed.
   asio::awaitable<Result<void>> RefreshIgnorePatterns();
   // The summary shown to the user, read afresh from the store.

@@ -30,7 +30,8 @@ asio::awaitable<Result<uint64_t>> ShareEngine::RevertLocalChanges(std::string pa
   auto revert = [self, path]() -> Result<Revert> {
     if (!self->repo_) return Revert{};
     TANDEM_RETURN_IF_ERROR(self->CheckFolder());
-    return RevertOnDisk(*self->repo_, self->fs_, self->options_.secrets, self->author(), self->options_.root, path);
+    return RevertOnDisk(*self->repo_, self->fs_, self->options_.secrets, self->author(), self->options_.root, path,
+                        self->KeepAsVersion());
   };
   auto reverted = co_await RunOn(strand_, std::move(revert));
   if (!reverted) co_return reverted.error();
@@ -219,6 +220,15 @@ asio::awaitable<Result<KeptVersion>> ShareEngine::RestoreVersion(std::string pat
   co_return restored;
 }
 
+KeepBeforeChange ShareEngine::KeepAsVersion() {
+  return [this](const std::string& rel, bool removing) -> Result<void> {
+    if (!repo_) return Ok();
+    auto kept = versions_.KeepBefore(*repo_, rel, scan::Device7(options_.device_short_id), removing);
+    if (!kept) return kept.error();
+    return Ok();
+  };
+}
+
 asio::awaitable<Result<size_t>> ShareEngine::CleanupVersions() {
   if (shut_down_ || !options_.secrets.CanRead()) co_return size_t{0};
   auto self = shared_from_this();
@@ -264,7 +274,7 @@ asio::awaitable<Result<std::string>> ShareEngine::ResolveConflict(std::string ke
   auto self = shared_from_this();
   auto act = [self, conflict, keep]() -> Result<std::string> {
     TANDEM_RETURN_IF_ERROR(self->CheckFolder());
-    return ResolveOnDisk(self->fs_, self->options_.root, conflict, keep);
+    return ResolveOnDisk(self->fs_, self->options_.root, conflict, keep, self->KeepAsVersion());
   };
   auto done = co_await RunOn(strand_, std::move(act));
   if (!done) co_return done.error();

@@ -128,12 +128,19 @@ std::string VersionFileName(std::string_view name, int64_t unix, int n) {
   gmtime_r(&seconds, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-  std::string out(name.substr(0, ExtensionAt(name)));
-  out += "~";
-  out += stamp;
-  if (n > 1) out += "-" + std::to_string(n);
-  out += name.substr(ExtensionAt(name));
-  return out;
+  std::string suffix = std::string("~") + stamp;
+  if (n > 1) suffix += "-" + std::to_string(n);
+  suffix += name.substr(ExtensionAt(name));
+  std::string stem(name.substr(0, ExtensionAt(name)));
+  // A name is at most 255 bytes: a long one gives up the end of its stem,
+  // at a UTF-8 character boundary (the repository keeps the whole path).
+  constexpr size_t kMaxName = 255;
+  if (stem.size() + suffix.size() > kMaxName) {
+    size_t keep = suffix.size() < kMaxName ? kMaxName - suffix.size() : 0;
+    while (keep > 0 && (static_cast<unsigned char>(stem[keep]) & 0xC0) == 0x80) --keep;
+    stem.resize(keep);
+  }
+  return stem + suffix;
 }
 
 std::optional<ParsedVersionName> ParseVersionFileName(std::string_view file) {

@@ -58,6 +58,7 @@ const std::vector<ThinningStep>& StaggeredSteps();
 
 // `name~20261205-143000.ext` for `name.ext` kept at `unix`; `n` > 1 for a
 // second version kept in the same second: `name~20261205-143000-2.ext`.
+// At most 255 bytes: a longer name gives up the end of its stem.
 std::string VersionFileName(std::string_view name, int64_t unix, int n = 1);
 // The file's own name and when it was kept, from a version's file name;
 // nullopt for a name that is not one.

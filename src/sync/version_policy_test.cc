@@ -124,6 +124,11 @@ TEST(VersionNames, AreSyncthingsWithTheExtensionLastAndParseBack) {
     EXPECT_EQ(parsed->unix, t);
   }
   EXPECT_EQ(VersionFileName("a.txt", t, 2), "a~20261205-143000-2.txt");
+  const std::string long_name = std::string(200, 'p') + "\xc3\xa9" + std::string(50, 'q') + ".txt";
+  const std::string shortened = VersionFileName(long_name, t);
+  EXPECT_LE(shortened.size(), 255u);
+  EXPECT_TRUE(shortened.ends_with("~20261205-143000.txt")) << shortened;
+  EXPECT_TRUE(long_name.starts_with(shortened.substr(0, shortened.size() - 20)));
   EXPECT_EQ(ParseVersionFileName("a~20261205-143000-2.txt")->name, "a.txt");
   for (const char* not_one : {"a.txt", "a~2026120-143000.txt", "a~20261305-143000.txt", "a~20261205-143000x.txt",
                               "~20261205-143000"}) {

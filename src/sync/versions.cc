@@ -39,7 +39,7 @@ Result<std::optional<std::string>> Versions::Keep(store::Repository& repo, const
     linked = fs_.Rename(from, dir() / file);  // the removal itself, kept
   }
   if (!linked) return MakeError(ErrorCode::kIo, "cannot keep a version of " + rel + ": " + linked.error().message);
-  repo.NoteVersion(file, device);
+  repo.NoteVersion(file, {rel, device});
   return std::optional<std::string>(file);
 }
 
@@ -85,8 +85,13 @@ std::vector<KeptVersion> Versions::List(store::Repository& repo, const std::stri
       if (!parsed || info->kind != fs::FileKind::kRegular) continue;
       KeptVersion v{.path = prefix.empty() ? parsed->name : prefix + "/" + parsed->name, .file = file,
                     .unix = parsed->unix, .n = parsed->n, .size = info->size};
+      // The note has the path as it was (a long name is shortened in the
+      // version's name) and whose change it was.
+      if (auto note = repo.GetVersionNote(file)) {
+        v.path = note->path;
+        v.device = note->device;
+      }
       if (!under.empty() && v.path != under && !v.path.starts_with(under + "/")) continue;
-      v.device = repo.VersionDevice(file).value_or("");
       out.push_back(std::move(v));
     }
   };

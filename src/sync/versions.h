@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,6 +28,11 @@
 #include "sync/version_policy.h"
 
 namespace tandem::sync {
+
+// What a stage calls before it discards the content of the file at `rel`
+// (removing it, or renaming another over it): keeps it as a version when
+// versioning is on. Empty: nothing is kept.
+using KeepBeforeChange = std::function<Result<void>(const std::string& rel, bool removing)>;
 
 struct KeptVersion {
   std::string path;    // the file's path in the share

@@ -61,6 +61,17 @@ TEST_F(VersionsTest, AReplacedFileIsKeptByASecondNameNotACopy) {
   EXPECT_EQ(fs_.calls(Op::kHardLink), 1);
 }
 
+TEST_F(VersionsTest, ALongNameIsShortenedInTheVersionAndListedAsItWas) {
+  const std::string name = std::string(250, 'p') + ".txt";  // 254 bytes: the stamp does not fit
+  testing::WriteFile(dir_.path() / name, "long");
+  auto file = Keep(name, false);
+  ASSERT_TRUE(file);
+  EXPECT_LE(file->size(), 255u);
+  auto listed = versions_.List(*repo_, name);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].path, name);
+}
+
 TEST_F(VersionsTest, TwoVersionsInOneSecondBothStayAndAreListedNewestFirst) {
   testing::WriteFile(dir_.path() / "a.txt", "one");
   ASSERT_EQ(Keep("a.txt", false), "a~20261205-143000.txt");
@@ -125,7 +136,7 @@ TEST_F(VersionsTest, CleanupThinsEachFileByPolicyAndTheSizeCapSparesEachNewest) 
   ASSERT_EQ(left.size(), 2u);
   EXPECT_EQ(left[0].unix, kT - 86400);
   EXPECT_EQ(left[1].unix, kT - 86400 - 1);
-  EXPECT_FALSE(repo_->VersionDevice("a~" "20261202-143000.txt"));  // forgotten with its file
+  EXPECT_FALSE(repo_->GetVersionNote("a~20261202-143000.txt"));  // forgotten with its file
 }
 
 }  // namespace

@@ -397,6 +397,11 @@ TEST_P(ResolvedConflict, KeepLocalDeletesTheCopyEverywhere) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(w_.Converged(1));
   for (int i = 0; i < 2; ++i) EXPECT_EQ(ReadFile(w_.dir(i) / name_), "newer edit");
+  // The version it discarded is kept (issue 21).
+  nlohmann::json kept = w_.d(0).Json({"versions", "s", listed_["conflict"], "--json"});
+  ASSERT_EQ(kept.size(), 1u) << kept.dump();
+  EXPECT_EQ(ReadFile(w_.dir(0) / ".tandem/versions" / kept[0]["file"].get<std::string>()), "older edit");
+  EXPECT_EQ(kept[0]["device"], w_.d(0).device_id().substr(0, 7));
 }
 
 TEST_P(ResolvedConflict, KeepBothLeavesTwoPlainFilesAndNoConflict) {

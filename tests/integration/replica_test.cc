@@ -227,6 +227,10 @@ TEST_F(ReadReplica, KeepsItsEditsLocalReportsThemAndRevertsThem) {
   EXPECT_TRUE(WaitUntil([&] { return SnapshotTree(r_dir_) == SnapshotTree(w_dir_); }))
       << ::testing::PrintToString(SnapshotTree(r_dir_)) << reader_.Log();
   EXPECT_TRUE(WaitUntil([&] { return LocalChanges(reader_)["count"] == 0; })) << LocalChanges(reader_);
+  // The edits it threw away are kept as versions (issue 21).
+  nlohmann::json added = reader_.Json({"versions", "s", "new.txt", "--json"});
+  ASSERT_EQ(added.size(), 1u) << added.dump();
+  EXPECT_EQ(ReadFile(r_dir_ / ".tandem/versions" / added[0]["file"].get<std::string>()), "added on the read replica");
 }
 
 TEST_F(ReadReplica, RevertsOnePathAndRefusesUnknownOnes) {
