@@ -365,7 +365,13 @@ asio::awaitable<void> Service::PeriodicRescan() {
     co_await rescan_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || stopped_) co_return;
     for (auto& [id, share] : shares_) {
-      if (share->engine) share->engine->ScheduleScan();
+      if (!share->engine) continue;
+      share->engine->ScheduleScan();
+      // Versions past their policy go on the same round (and at start).
+      auto cleanup = [](std::shared_ptr<sync::ShareEngine> engine) -> asio::awaitable<void> {
+        (void)co_await engine->CleanupVersions();
+      };
+      asio::co_spawn(io_, cleanup(share->engine), LogIfThrew("cleaning up versions"));
     }
   }
 }

@@ -42,6 +42,19 @@ class CrashSafety : public ::testing::Test {
     ASSERT_TRUE(a_.Start());
     ASSERT_TRUE(b_.Start());
     ASSERT_EQ(ShareBetween(a_, dir_a_, b_, dir_b_), "");
+    // B keeps every version A's edits replace there (issue 21).
+    ASSERT_EQ(b_.Run({"config", "versioning", "s", "simple", "--keep", "1000", "--days", "0"}).exit_code, 0);
+  }
+
+  // Every file's content in `dir`'s versions folder.
+  static std::set<std::string> VersionDigests(const stdfs::path& dir) {
+    std::set<std::string> out;
+    std::error_code ec;
+    for (auto it = stdfs::recursive_directory_iterator(dir / ".tandem" / "versions", ec);
+         !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file()) out.insert(Digest(ReadFile(it->path())));
+    }
+    return out;
   }
 
   // Writes `content` at `rel` in A the way editors save: a temporary file
@@ -113,6 +126,7 @@ TEST_F(CrashSafety, DaemonsKilledAtRandomMomentsLoseNothing) {
   std::mt19937_64 rng(seed);
   int kills_of[2] = {0, 0};
   int mid_sync = 0;  // kills that struck before B held all of A
+  std::map<std::string, std::set<std::string>> held_by_b;  // what B held at its kills, by path
   for (int round = 0; round < kills; ++round) {
     ChangeSomething(round, rng);
     // Where this kill strikes: in A's scan of what was just written, while
@@ -141,6 +155,11 @@ TEST_F(CrashSafety, DaemonsKilledAtRandomMomentsLoseNothing) {
     if (SnapshotTree(dir_a_) != SnapshotTree(dir_b_)) ++mid_sync;
     SCOPED_TRACE("round " + std::to_string(round) + ", killed " + (side == 0 ? "A" : "B"));
     ASSERT_EQ(OnlyWholeVersions(dir), "");
+    if (side == 1) {
+      for (const auto& [rel, value] : SnapshotTree(dir_b_)) {
+        if (value != "<dir>") held_by_b[rel].insert(Digest(value));
+      }
+    }
     ASSERT_EQ(IndexIntegrity(dir), "ok");
     ASSERT_TRUE(ConfigParses(victim.config_dir()));
     ASSERT_TRUE(victim.Start()) << victim.Log();
@@ -149,6 +168,20 @@ TEST_F(CrashSafety, DaemonsKilledAtRandomMomentsLoseNothing) {
   bool same = WaitUntil([&] { return SnapshotTree(dir_a_) == SnapshotTree(dir_b_); }, 180s);
   ASSERT_TRUE(same) << "A log:\n" << a_.Log().substr(0, 20000) << "\nB log:\n" << b_.Log().substr(0, 20000);
   EXPECT_EQ(OnlyWholeVersions(dir_b_), "");
+  // Whatever B held when it was killed is still somewhere: at its name, or
+  // kept as a version when A's edit replaced it. Never nowhere.
+  const std::map<std::string, std::string> now = SnapshotTree(dir_b_);
+  const std::set<std::string> kept = VersionDigests(dir_b_);
+  size_t replaced = 0;
+  for (const auto& [rel, digests] : held_by_b) {
+    for (const std::string& digest : digests) {
+      auto at_name = now.find(rel);
+      if (at_name != now.end() && Digest(at_name->second) == digest) continue;
+      ++replaced;
+      EXPECT_TRUE(kept.count(digest)) << rel << ": a content B held is neither at its name nor in its versions";
+    }
+  }
+  std::printf("[ versions ] %zu contents B held were replaced and are kept as versions\n", replaced);
   EXPECT_GT(kills_of[0], 0);
   EXPECT_GT(kills_of[1], 0);
   EXPECT_GE(mid_sync, kills / 2) << "most kills should strike while something is still syncing";
