@@ -203,13 +203,13 @@ int main(int argc, char** argv) {
                                           "refused, and nothing saved, if a line is malformed");
   ignore->add_flag("--json", as_json, "Print JSON");
 
-  auto* config_cmd = app.add_subcommand("config", "Change a share's settings");
+  auto* config_cmd = app.add_subcommand("config", "Change a share's settings: tandem config SHARE versioning ...");
+  config_cmd->add_option("SHARE", share)->required();
   config_cmd->require_subcommand(1);
   auto* versioning = config_cmd->add_subcommand(
       "versioning", "What to keep of files a peer's change replaces or deletes: none, trashcan, simple or staggered");
   std::string versioning_type;
   int64_t versioning_days = -1, versioning_keep = -1, versioning_max_bytes = -1;
-  versioning->add_option("SHARE", share)->required();
   versioning->add_option("TYPE", versioning_type, "none, trashcan, simple or staggered")->required();
   versioning->add_option("--days", versioning_days,
                          "trashcan, simple: remove versions older than this; staggered: the maximum age (0: never; default 30)");

@@ -43,7 +43,7 @@ class CrashSafety : public ::testing::Test {
     ASSERT_TRUE(b_.Start());
     ASSERT_EQ(ShareBetween(a_, dir_a_, b_, dir_b_), "");
     // B keeps every version A's edits replace there (issue 21).
-    ASSERT_EQ(b_.Run({"config", "versioning", "s", "simple", "--keep", "1000", "--days", "0"}).exit_code, 0);
+    ASSERT_EQ(b_.Run({"config", "s", "versioning", "simple", "--keep", "1000", "--days", "0"}).exit_code, 0);
   }
 
   // Every file's content in `dir`'s versions folder.

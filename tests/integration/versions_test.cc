@@ -102,7 +102,7 @@ TEST_F(Versioning, TheVersionsFolderNeverSyncsNorCountsAsAChange) {
 }
 
 TEST_F(Versioning, WithVersioningOffNothingIsKeptAndThePolicyIsSaved) {
-  CommandResult set = a_.Run({"config", "versioning", "s", "none"});
+  CommandResult set = a_.Run({"config", "s", "versioning", "none"});
   ASSERT_EQ(set.exit_code, 0) << set.err;
   EXPECT_NE(set.out.find("none"), std::string::npos);
   WriteFile(dir_a_ / "a.txt", "one");
@@ -110,7 +110,7 @@ TEST_F(Versioning, WithVersioningOffNothingIsKeptAndThePolicyIsSaved) {
   WriteFile(dir_b_ / "a.txt", "two");
   ASSERT_TRUE(Arrives(dir_a_ / "a.txt", "two"));
   EXPECT_TRUE(Versions(a_).empty());
-  ASSERT_EQ(a_.Run({"config", "versioning", "s", "simple", "--keep", "3", "--days", "0"}).exit_code, 0);
+  ASSERT_EQ(a_.Run({"config", "s", "versioning", "simple", "--keep", "3", "--days", "0"}).exit_code, 0);
   ASSERT_EQ(a_.Stop(), 0);
   ASSERT_TRUE(a_.Start());
   json versioning = a_.Json({"info", "s"})["versioning"];
@@ -125,10 +125,10 @@ TEST_F(Versioning, BadInputSaysWhatWasWrongAndChangesNothing) {
     std::string says;
   };
   const std::vector<Bad> cases = {
-      {{"config", "versioning", "s", "external"}, "unknown versioning 'external' (none, trashcan, simple or staggered)"},
-      {{"config", "versioning", "s", "trashcan", "--days", "-3"}, "'days' must be 0 or more"},
-      {{"config", "versioning", "s", "simple", "--keep", "0"}, "keeps at least 1 version"},
-      {{"config", "versioning", "nosuchshare", "none"}, "nosuchshare"},
+      {{"config", "s", "versioning", "external"}, "unknown versioning 'external' (none, trashcan, simple or staggered)"},
+      {{"config", "s", "versioning", "trashcan", "--days", "-3"}, "'days' must be 0 or more"},
+      {{"config", "s", "versioning", "simple", "--keep", "0"}, "keeps at least 1 version"},
+      {{"config", "nosuchshare", "versioning", "none"}, "nosuchshare"},
       {{"restore", "s", "never-kept.txt"}, "no version of never-kept.txt is kept"},
       {{"restore", "s", "../outside.txt"}, "bad path '../outside.txt'"},
       {{"restore", "s", "/etc/passwd"}, "bad path '/etc/passwd'"},

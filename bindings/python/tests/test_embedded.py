@@ -85,6 +85,28 @@ def test_ignore_patterns_are_checked_before_they_are_saved_and_keep_files_here(p
     assert pair.a.share_get_ignore_patterns("s").ignored == 1
 
 
+def test_a_peers_overwrite_is_kept_as_a_version_and_restored_from_python(pair):
+    (pair.dir_a / "plan.txt").write_text("the plan")
+    wait_until(lambda: read(pair.dir_b / "plan.txt") == b"the plan", what="the plan on b")
+    (pair.dir_b / "plan.txt").write_text("b's rewrite")
+    wait_until(lambda: read(pair.dir_a / "plan.txt") == b"b's rewrite", what="the rewrite on a")
+    (kept,) = pair.a.share_list_versions("s", "plan.txt")
+    assert isinstance(kept, tandem.Version)
+    assert (kept.path, kept.size) == ("plan.txt", len("the plan"))
+    assert pair.a.share_get_info("s").versioning == tandem.Versioning(
+        type="trashcan", days=30, keep=5, max_bytes=0,
+        description="trashcan: the last version of each file, kept for 30 days")
+    restored = pair.a.share_restore_version("s", "plan.txt")
+    assert restored.time == kept.time
+    wait_until(lambda: read(pair.dir_b / "plan.txt") == b"the plan", what="the restore on b")
+    with pytest.raises(tandem.NotFound):
+        pair.a.share_restore_version("s", "never-there.txt")
+    with pytest.raises(tandem.InvalidArgument):
+        pair.a.share_set_versioning("s", "external")
+    policy = pair.a.share_set_versioning("s", "staggered", days=365)
+    assert (policy.type, policy.days) == ("staggered", 365)
+
+
 def test_tokens_of_each_mode_give_that_access(tmp_path):
     pair = Pair(tmp_path)
     try:

@@ -57,6 +57,23 @@ class TandemServiceTest {
     }
 
     @Test
+    fun aPeersOverwriteIsKeptAsAVersionAndRestored() = runBlocking<Unit> {
+        val p = pair()
+        File(p.dirA, "plan.txt").writeText("the plan")
+        waitUntil("the plan on b") { File(p.dirB, "plan.txt").textOrNull() == "the plan" }
+        File(p.dirB, "plan.txt").writeText("b's rewrite")
+        waitUntil("the rewrite on a") { File(p.dirA, "plan.txt").textOrNull() == "b's rewrite" }
+        val kept = p.a.shareListVersions("s", "plan.txt").single()
+        assertEquals("plan.txt", kept.path)
+        assertEquals("the plan".length.toLong(), kept.size)
+        assertEquals("trashcan", p.a.shareGetInfo("s").versioning.type)
+        p.a.shareRestoreVersion("s", "plan.txt")
+        waitUntil("the restore on b") { File(p.dirB, "plan.txt").textOrNull() == "the plan" }
+        assertThrows<NotFoundException> { runBlocking { p.a.shareRestoreVersion("s", "never-there.txt") } }
+        assertEquals("simple", p.a.shareSetVersioning("s", "simple", keep = 3).type)
+    }
+
+    @Test
     fun ignorePatternsAreCheckedBeforeSavingAndKeepAFolderOffThePeer() = runBlocking<Unit> {
         val p = pair()
         val refused = assertThrows<InvalidArgumentException> { runBlocking { p.a.shareSetIgnorePatterns("s", "ok\n(?x)bad\n") } }
