@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
 
   auto* remove = app.add_subcommand("remove", "Stop syncing a share (your files stay)");
   remove->add_option("SHARE", share, "Share id, id prefix or name")->required();
-  remove->add_flag("--delete-repo", delete_repo, "Also delete the share's .tandem folder");
+  remove->add_flag("--delete-repo", delete_repo, "Also delete the share's .tandem folder, with the versions kept in it");
 
   auto* list = app.add_subcommand("list", "List shares");
   list->add_flag("--json", as_json, "Print JSON");
@@ -212,7 +212,8 @@ int main(int argc, char** argv) {
   int64_t versioning_days = -1, versioning_keep = -1, versioning_max_bytes = -1;
   versioning->add_option("TYPE", versioning_type, "none, trashcan, simple or staggered")->required();
   versioning->add_option("--days", versioning_days,
-                         "trashcan, simple: remove versions older than this; staggered: the maximum age (0: never; default 30)");
+                         "trashcan, simple: remove versions older than this; staggered: the maximum age (0: never; "
+                         "unchanged when not given; a new type starts at 30, staggered at 365)");
   versioning->add_option("--keep", versioning_keep, "simple: keep the last this many of each file (default 5)");
   versioning->add_option("--max-bytes", versioning_max_bytes, "all versions together at most this size (0: no cap)");
   versioning->add_flag("--json", as_json, "Print JSON");
@@ -226,7 +227,8 @@ int main(int argc, char** argv) {
   restore->add_option("SHARE", share)->required();
   restore->add_option("PATH", restore_path, "The file's path in the share")->required();
   restore->add_option("--at", restore_at,
-                      "The newest version kept at or before this time: YYYYMMDD-HHMMSS (UTC), as listed, or Unix seconds");
+                      "The newest version kept at or before this time (UTC): as listed (\"2026-12-05 14:30:00\"), "
+                      "YYYYMMDD-HHMMSS, or Unix seconds");
   restore->add_flag("--json", as_json, "Print JSON");
 
   try {

@@ -132,18 +132,25 @@ std::string VersionTimeText(int64_t unix) {
 tandem::Result<int64_t> ParseVersionTime(const std::string& text) {
   auto bad = [&] {
     return tandem::MakeError(tandem::ErrorCode::kInvalidArgument,
-                             "bad time '" + text + "': give YYYYMMDD-HHMMSS (UTC), as tandem versions lists, or Unix seconds");
+                             "bad time '" + text + "': give it as tandem versions lists it (2026-12-05 14:30:00), as "
+                             "YYYYMMDD-HHMMSS (UTC), or in Unix seconds");
   };
+  // As listed ("2026-12-05 14:30:00 UTC") or as named ("20261205-143000").
+  std::string compact;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') compact += c;
+  }
   const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-  if (digits && text.size() <= 12) return static_cast<int64_t>(std::stoll(text));
+  if (digits && text.size() >= 9 && text.size() <= 12) return static_cast<int64_t>(std::stoll(text));  // Unix seconds
+  if (compact.size() != 14 || text.find_first_not_of("0123456789-: TUC") != std::string::npos) return bad();
+  const std::string t = compact.substr(0, 8) + "-" + compact.substr(8);
   std::tm tm{};
-  if (text.size() != 15 || text[8] != '-' || text.find_first_not_of("0123456789-") != std::string::npos) return bad();
-  tm.tm_year = std::stoi(text.substr(0, 4)) - 1900;
-  tm.tm_mon = std::stoi(text.substr(4, 2)) - 1;
-  tm.tm_mday = std::stoi(text.substr(6, 2));
-  tm.tm_hour = std::stoi(text.substr(9, 2));
-  tm.tm_min = std::stoi(text.substr(11, 2));
-  tm.tm_sec = std::stoi(text.substr(13, 2));
+  tm.tm_year = std::stoi(t.substr(0, 4)) - 1900;
+  tm.tm_mon = std::stoi(t.substr(4, 2)) - 1;
+  tm.tm_mday = std::stoi(t.substr(6, 2));
+  tm.tm_hour = std::stoi(t.substr(9, 2));
+  tm.tm_min = std::stoi(t.substr(11, 2));
+  tm.tm_sec = std::stoi(t.substr(13, 2));
   if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
       tm.tm_sec > 60) {
     return bad();

@@ -365,14 +365,19 @@ const std::vector<MethodEntry>& MethodTable() {
          std::string share = p.String("share");
          auto kind = sync::ParseVersioningKind(p.String("type"));
          if (!kind) co_return kind.error();
-         const sync::VersioningPolicy fallback = sync::VersioningPolicy::Default();
-         const uint64_t days = p.Count("days", fallback.days);
-         const uint64_t keep = p.Count("keep", fallback.keep);
-         if (days > 36500) throw BadParams{"parameter 'days' must be at most 36500 (100 years); 0 keeps for ever"};
-         if (keep > 100000) throw BadParams{"parameter 'keep' must be at most 100000"};
-         sync::VersioningPolicy policy{*kind, static_cast<uint32_t>(days), static_cast<uint32_t>(keep),
-                                       p.Count("max_bytes", 0)};
-         co_return Map(s.ShareSetVersioning(share, policy), VersioningJson);
+         // What is not given stays as it was (Service::ShareSetVersioning).
+         Service::VersioningChange change{.kind = *kind};
+         constexpr uint64_t kUnset = static_cast<uint64_t>(-1);
+         if (uint64_t days = p.Count("days", kUnset); days != kUnset) {
+           if (days > 36500) throw BadParams{"parameter 'days' must be at most 36500 (100 years); 0 keeps for ever"};
+           change.days = static_cast<uint32_t>(days);
+         }
+         if (uint64_t keep = p.Count("keep", kUnset); keep != kUnset) {
+           if (keep > 100000) throw BadParams{"parameter 'keep' must be at most 100000"};
+           change.keep = static_cast<uint32_t>(keep);
+         }
+         if (uint64_t max_bytes = p.Count("max_bytes", kUnset); max_bytes != kUnset) change.max_bytes = max_bytes;
+         co_return Map(s.ShareSetVersioning(share, change), VersioningJson);
        }},
       {{"share_list_versions", {"share", "path"}},
        [](Service& s, const Params& p) -> asio::awaitable<Reply> {

@@ -692,9 +692,19 @@ asio::awaitable<Result<std::vector<sync::Conflict>>> Service::ShareListConflicts
   co_return co_await (*share)->engine->ListConflicts();
 }
 
-Result<sync::VersioningPolicy> Service::ShareSetVersioning(const std::string& key, const sync::VersioningPolicy& policy) {
+Result<sync::VersioningPolicy> Service::ShareSetVersioning(const std::string& key, const VersioningChange& change) {
   auto share = Find(key);
   if (!share) return share.error();
+  const sync::VersioningPolicy& now = (*share)->config.versioning;
+  sync::VersioningPolicy policy = now;
+  policy.kind = change.kind;
+  if (change.days) {
+    policy.days = *change.days;
+  } else if (change.kind != now.kind) {
+    policy.days = change.kind == sync::VersioningPolicy::Kind::kStaggered ? 365 : 30;
+  }
+  if (change.keep) policy.keep = *change.keep;
+  if (change.max_bytes) policy.max_bytes = *change.max_bytes;
   if (policy.kind == sync::VersioningPolicy::Kind::kSimple && policy.keep == 0) {
     return Invalid("simple versioning keeps at least 1 version of each file (--keep 1 or more)");
   }

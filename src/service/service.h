@@ -146,7 +146,14 @@ class Service {
   // Versions (sync/versions.h): the policy, saved in the config and in
   // force at once; those kept at or below `path`; one put back (the newest,
   // or the newest kept at or before `at`, Unix seconds).
-  Result<sync::VersioningPolicy> ShareSetVersioning(const std::string& share, const sync::VersioningPolicy& policy);
+  // What is not given stays as it was; a new type's age starts at its
+  // default (365 days for staggered, as Syncthing's; else 30).
+  struct VersioningChange {
+    sync::VersioningPolicy::Kind kind;
+    std::optional<uint32_t> days, keep;
+    std::optional<uint64_t> max_bytes;
+  };
+  Result<sync::VersioningPolicy> ShareSetVersioning(const std::string& share, const VersioningChange& change);
   asio::awaitable<Result<std::vector<sync::KeptVersion>>> ShareListVersions(std::string share, std::string path);
   asio::awaitable<Result<sync::KeptVersion>> ShareRestoreVersion(std::string share, std::string path,
                                                                  std::optional<int64_t> at);

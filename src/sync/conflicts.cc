@@ -92,7 +92,7 @@ Result<std::string> ResolveOnDisk(fs::Filesystem& filesystem, const stdfs::path&
   }
   switch (keep) {
     case ConflictKeep::kLocal:
-      if (keep_version) TANDEM_RETURN_IF_ERROR(keep_version(conflict.id, /*removing=*/true));
+      if (keep_version) TANDEM_RETURN_IF_ERROR(keep_version(conflict.id, /*removing=*/true));  // moves it
       if (auto removed = filesystem.Remove(copy); !removed && removed.error().code != ErrorCode::kNotFound) {
         return removed.error();
       }
@@ -103,8 +103,14 @@ Result<std::string> ResolveOnDisk(fs::Filesystem& filesystem, const stdfs::path&
         return MakeError(ErrorCode::kFailedPrecondition, conflict.path + " is a folder now; move it away first");
       }
       TANDEM_RETURN_IF_ERROR(fs::MakeFoldersBelow(filesystem, root, RelPath::Parse(conflict.path)->Parent()));
-      if (keep_version) TANDEM_RETURN_IF_ERROR(keep_version(conflict.path, /*removing=*/false));
-      TANDEM_RETURN_IF_ERROR(filesystem.Rename(copy, root / conflict.path));
+      std::function<void()> undo;
+      if (keep_version) {
+        TANDEM_ASSIGN_OR_RETURN(undo, keep_version(conflict.path, /*removing=*/false));
+      }
+      if (auto moved = filesystem.Rename(copy, root / conflict.path); !moved) {
+        if (undo) undo();
+        return moved.error();
+      }
       return "replaced " + conflict.path + " with the version from " + conflict.remote.device7;
     }
     case ConflictKeep::kBoth: {

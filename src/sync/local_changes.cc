@@ -45,7 +45,7 @@ Result<Revert> RevertOnDisk(store::Repository& repo, fs::Filesystem& fs, const c
       continue;
     }
     if (keep_version && change.entry_kind == crypto::EntryKind::kFile) {
-      if (auto kept = keep_version(change.path, /*removing=*/true); !kept) {
+      if (auto kept = keep_version(change.path, /*removing=*/true); !kept) {  // moves it
         out.failed.push_back("cannot keep " + change.path + " as a version: " + kept.error().message);
         continue;
       }

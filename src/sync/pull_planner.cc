@@ -166,10 +166,10 @@ Result<void> PullPlanner::CarryOut(const PullDecision& decision, const PullFacts
   // What a peer's change replaces or removes here is kept first, when
   // versioning is on (sync/versions.h); a file moved into the versions is
   // gone from its name, which the removal below takes as done.
+  std::optional<std::string> kept;  // a replacement's version, dropped if the replacement fails
   auto keep = [&](bool removing) -> Result<void> {
     if (!context_.versions || !facts.disk || facts.disk->kind != fs::FileKind::kRegular) return Ok();
-    auto kept = context_.versions->KeepBefore(repo, rel, scan::Device7(entry.device_short_id), removing);
-    if (!kept) return kept.error();
+    TANDEM_ASSIGN_OR_RETURN(kept, context_.versions->KeepBefore(repo, rel, scan::Device7(entry.device_short_id), removing));
     return Ok();
   };
   switch (decision.action) {
@@ -216,7 +216,10 @@ Result<void> PullPlanner::CarryOut(const PullDecision& decision, const PullFacts
       return Ok();
     case PullAction::kMakeSymlink:
       if (!decision.move_edit_aside) TANDEM_RETURN_IF_ERROR(keep(/*removing=*/false));
-      TANDEM_RETURN_IF_ERROR(MakeSymlinkFor(entry, locator));
+      if (auto made = MakeSymlinkFor(entry, locator); !made) {
+        if (kept) context_.versions->Drop(repo, *kept);
+        return made;
+      }
       index_disk({});
       return Ok();
     case PullAction::kSetMetadata:

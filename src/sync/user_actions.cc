@@ -157,6 +157,12 @@ asio::awaitable<Result<KeptVersion>> ShareEngine::RestoreVersion(std::string pat
     if (!self->repo_) return MakeError(ErrorCode::kFailedPrecondition, "the share was removed");
     TANDEM_RETURN_IF_ERROR(self->CheckFolder());
     store::Repository& repo = *self->repo_;
+    // Never through a symlink or a file where a folder was: that would
+    // write outside the share.
+    if (!fs::ParentsAreFolders(self->fs_, self->options_.root, *RelPath::Parse(path))) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "a folder above " + path + " is a symlink or a file here; not restoring through it");
+    }
     std::optional<KeptVersion> chosen;
     for (const KeptVersion& v : self->versions_.List(repo, path)) {
       if (v.path == path && (!at || v.unix <= *at)) {
@@ -172,7 +178,8 @@ asio::awaitable<Result<KeptVersion>> ShareEngine::RestoreVersion(std::string pat
     // place must not change the version. Written aside, then renamed in.
     const std::filesystem::path repo_dir = self->options_.root / RelPath::kRepoDirName;
     (void)fs::MakeFoldersBelow(self->fs_, repo_dir, "tmp");
-    const std::filesystem::path tmp = repo_dir / "tmp" / "restore.part";
+    // Not a .part name: the startup sweep removes those.
+    const std::filesystem::path tmp = repo_dir / "tmp" / "restore.new";
     (void)self->fs_.Remove(tmp);
     // Copied by the kernel (copy_file_range), so a large file costs no
     // memory; with the version's modification time, made durable.
@@ -221,21 +228,25 @@ asio::awaitable<Result<KeptVersion>> ShareEngine::RestoreVersion(std::string pat
 }
 
 KeepBeforeChange ShareEngine::KeepAsVersion() {
-  return [this](const std::string& rel, bool removing) -> Result<void> {
-    if (!repo_) return Ok();
-    auto kept = versions_.KeepBefore(*repo_, rel, scan::Device7(options_.device_short_id), removing);
-    if (!kept) return kept.error();
-    return Ok();
+  return [this](const std::string& rel, bool removing) -> Result<std::function<void()>> {
+    if (!repo_) return std::function<void()>();
+    TANDEM_ASSIGN_OR_RETURN(auto kept, versions_.KeepBefore(*repo_, rel, scan::Device7(options_.device_short_id), removing));
+    if (!kept || removing) return std::function<void()>();
+    return std::function<void()>([this, file = *kept] {
+      if (repo_) versions_.Drop(*repo_, file);
+    });
   };
 }
 
 asio::awaitable<Result<size_t>> ShareEngine::CleanupVersions() {
-  if (shut_down_ || !options_.secrets.CanRead()) co_return size_t{0};
+  if (shut_down_ || !options_.secrets.CanRead() || !healthy()) co_return size_t{0};
   auto self = shared_from_this();
   const VersioningPolicy policy = versions_.policy();
   const int64_t now = UnixNowNs() / 1'000'000'000;
   const size_t removed = co_await RunOn(strand_, [self, policy, now]() -> size_t {
-    return self->repo_ ? self->versions_.Cleanup(*self->repo_, policy, now) : 0;
+    // Only in the share's own folder: another mounted in its place keeps its versions.
+    if (!self->repo_ || !self->CheckFolder(/*thorough=*/true)) return 0;
+    return self->versions_.Cleanup(*self->repo_, policy, now);
   });
   if (removed > 0) spdlog::info("share {}: {} old versions removed ({})", options_.name, removed, DescribeVersioning(policy));
   co_return removed;

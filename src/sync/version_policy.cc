@@ -25,6 +25,9 @@ constexpr std::array<std::pair<VersioningPolicy::Kind, const char*>, 4> kKinds =
 size_t ExtensionAt(std::string_view name) {
   const size_t dot = name.rfind('.');
   if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return name.size();
+  // An extension with a ~ (a name already stamped, "a.pdf~20230101-120000")
+  // is no extension: the stamp goes last, so it is the one read back.
+  if (name.find('~', dot) != std::string_view::npos) return name.size();
   return dot;
 }
 

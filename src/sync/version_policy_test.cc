@@ -116,7 +116,8 @@ TEST(VersionNames, AreSyncthingsWithTheExtensionLastAndParseBack) {
                                          {"Makefile", "Makefile~20261205-143000"},
                                          {".bashrc", ".bashrc~20261205-143000"},
                                          {"notes~draft.txt", "notes~draft~20261205-143000.txt"},
-                                         {"trailing.", "trailing.~20261205-143000"}}) {
+                                         {"trailing.", "trailing.~20261205-143000"},
+                                         {"report.pdf~20230101-120000", "report.pdf~20230101-120000~20261205-143000"}}) {
     EXPECT_EQ(VersionFileName(c.name, t), c.version);
     auto parsed = ParseVersionFileName(c.version);
     ASSERT_TRUE(parsed) << c.version;

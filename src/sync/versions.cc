@@ -28,17 +28,18 @@ Result<std::optional<std::string>> Versions::Keep(store::Repository& repo, const
     if (!fs_.Lstat(dir() / file)) break;
     if (n > 1000) return MakeError(ErrorCode::kIo, "too many versions of " + rel + " in one second");
   }
-  auto linked = fs_.HardLink(from, dir() / file);
-  if (!linked && linked.error().code == ErrorCode::kUnsupported) {
+  // A removal moves the file into the versions: one rename, which is the
+  // removal itself, and no second name left on a live file if what follows
+  // fails. A replacement links, so the name is never empty.
+  Result<void> kept = removing ? fs_.Rename(from, dir() / file) : fs_.HardLink(from, dir() / file);
+  if (!kept && !removing && kept.error().code == ErrorCode::kUnsupported) {
     if (!links_unsupported_) {
-      spdlog::warn("versions: this filesystem has no hard links ({}); replaced files are not kept as versions",
-                   linked.error().message);
+      spdlog::warn("versions: {}; files replaced there are not kept as versions", kept.error().message);
     }
     links_unsupported_ = true;
-    if (!removing) return std::optional<std::string>();
-    linked = fs_.Rename(from, dir() / file);  // the removal itself, kept
+    return std::optional<std::string>();
   }
-  if (!linked) return MakeError(ErrorCode::kIo, "cannot keep a version of " + rel + ": " + linked.error().message);
+  if (!kept) return MakeError(ErrorCode::kIo, "cannot keep a version of " + rel + ": " + kept.error().message);
   repo.NoteVersion(file, {rel, device});
   return std::optional<std::string>(file);
 }

@@ -3,12 +3,14 @@
 // HHMMSS.ext`, Syncthing's naming, UTC), never synced and never scanned
 // (.tandem is neither). The repository notes which device's change it was.
 //
-// Keeping costs no copy: the file gets a second name in the versions (a
-// hard link) before the new content is renamed over it or it is removed.
-// A crash between the two leaves the old content at its name as well,
-// never nowhere. On a filesystem without hard links a deletion moves the
-// file into the versions instead (one rename), and a replacement keeps no
-// version (said once in the log and in status).
+// Keeping costs no copy. A file to be removed is moved into the versions
+// (the rename is the removal). A file to be replaced gets a second name in
+// the versions (a hard link) before the new content is renamed over it: a
+// crash between the two leaves the old content at its name as well, never
+// nowhere, and a failed replacement drops the link again (Drop). Where
+// hard links are refused (a filesystem without them, a file the kernel's
+// protected_hardlinks guards), a replacement keeps no version, said once
+// in the log.
 //
 // Threads: the engine's strand (it uses the repository), except the
 // policy, which any thread may set and read.
@@ -31,8 +33,10 @@ namespace tandem::sync {
 
 // What a stage calls before it discards the content of the file at `rel`
 // (removing it, or renaming another over it): keeps it as a version when
-// versioning is on. Empty: nothing is kept.
-using KeepBeforeChange = std::function<Result<void>(const std::string& rel, bool removing)>;
+// versioning is on, and returns what undoes that if the replacement then
+// fails (empty when there is nothing to undo). An empty KeepBeforeChange
+// keeps nothing.
+using KeepBeforeChange = std::function<Result<std::function<void()>>(const std::string& rel, bool removing)>;
 
 struct KeptVersion {
   std::string path;    // the file's path in the share
@@ -50,10 +54,10 @@ class Versions {
   Versions(fs::Filesystem& fs, std::filesystem::path root);
 
   // The file at `rel` is about to be replaced (`removing` false) or
-  // removed by a change from `device`: keeps its content as a version. For
-  // a removal on a filesystem without hard links this moves the file, so
-  // the caller's removal then finds it gone. Returns the version's file
-  // (relative to the versions folder), or nothing when none was kept.
+  // removed by a change from `device`: keeps its content as a version. A
+  // removal moves the file, so the caller's removal then finds it gone.
+  // Returns the version's file (relative to the versions folder), or
+  // nothing when none was kept.
   Result<std::optional<std::string>> Keep(store::Repository& repo, const std::string& rel, const std::string& device,
                                           bool removing, int64_t now);
   // Keep, now, unless the policy is none: what the stages call before a
@@ -75,7 +79,7 @@ class Versions {
   size_t Cleanup(store::Repository& repo, const VersioningPolicy& policy, int64_t now);
 
   std::filesystem::path dir() const { return root_ / RelPath::kRepoDirName / kDirName; }
-  // Whether hard links failed here (versions of replaced files not kept).
+  // Whether hard links were refused here (versions of replaced files not kept).
   bool links_unsupported() const { return links_unsupported_; }
 
  private:

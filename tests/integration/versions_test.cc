@@ -110,13 +110,17 @@ TEST_F(Versioning, WithVersioningOffNothingIsKeptAndThePolicyIsSaved) {
   WriteFile(dir_b_ / "a.txt", "two");
   ASSERT_TRUE(Arrives(dir_a_ / "a.txt", "two"));
   EXPECT_TRUE(Versions(a_).empty());
-  ASSERT_EQ(a_.Run({"config", "s", "versioning", "simple", "--keep", "3", "--days", "0"}).exit_code, 0);
+  ASSERT_EQ(a_.Run({"config", "s", "versioning", "simple", "--keep", "3", "--days", "0", "--max-bytes", "1000000"}).exit_code, 0);
+  ASSERT_EQ(a_.Run({"config", "s", "versioning", "simple", "--keep", "4"}).exit_code, 0);  // the rest stays
   ASSERT_EQ(a_.Stop(), 0);
   ASSERT_TRUE(a_.Start());
   json versioning = a_.Json({"info", "s"})["versioning"];
   EXPECT_EQ(versioning["type"], "simple");
-  EXPECT_EQ(versioning["keep"], 3);
+  EXPECT_EQ(versioning["keep"], 4);
   EXPECT_EQ(versioning["days"], 0);
+  EXPECT_EQ(versioning["max_bytes"], 1000000);
+  // A new type's age starts at its own default: a year for staggered.
+  EXPECT_EQ(a_.Json({"config", "s", "versioning", "staggered", "--json"})["days"], 365);
 }
 
 TEST_F(Versioning, BadInputSaysWhatWasWrongAndChangesNothing) {
@@ -141,8 +145,20 @@ TEST_F(Versioning, BadInputSaysWhatWasWrongAndChangesNothing) {
   }
   CommandResult time = a_.Run({"restore", "s", "a.txt", "--at", "yesterday"});
   EXPECT_EQ(time.exit_code, 2);
-  EXPECT_NE(time.err.find("YYYYMMDD-HHMMSS"), std::string::npos) << time.err;
+  EXPECT_NE(time.err.find("as tandem versions lists it"), std::string::npos) << time.err;
   EXPECT_EQ(a_.Json({"info", "s"})["versioning"]["type"], "trashcan") << "nothing changed";
+  // A version whose folder is now a symlink to elsewhere is not restored through it.
+  WriteFile(dir_a_ / "docs" / "plan.txt", "one");
+  ASSERT_TRUE(Arrives(dir_b_ / "docs" / "plan.txt", "one"));
+  WriteFile(dir_b_ / "docs" / "plan.txt", "two");
+  ASSERT_TRUE(Arrives(dir_a_ / "docs" / "plan.txt", "two"));
+  stdfs::create_directories(tmp_ / "elsewhere");
+  stdfs::remove_all(dir_a_ / "docs");
+  stdfs::create_directory_symlink(tmp_ / "elsewhere", dir_a_ / "docs");
+  CommandResult through = a_.Run({"restore", "s", "docs/plan.txt"});
+  EXPECT_EQ(through.exit_code, 1) << through.out;
+  EXPECT_NE(through.err.find("a folder above docs/plan.txt is a symlink"), std::string::npos) << through.err;
+  EXPECT_FALSE(stdfs::exists(tmp_ / "elsewhere" / "plan.txt"));
   EXPECT_FALSE(stdfs::exists(tmp_ / "outside.txt"));
 }
 
