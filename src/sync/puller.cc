@@ -102,7 +102,7 @@ asio::awaitable<void> ShareEngine::ComputeNeedsFromStore() {
     std::vector<std::pair<crypto::Locator, Need>> out;
     if (!self->repo_) return out;
     store::Repository& repo = *self->repo_;
-    if (!self->ignores_.loaded()) self->ignores_.Load(self->fs_, self->options_.root, repo);
+    self->LoadIgnorePatternsOnce();
     // A page of records at a time: every record of a large share opened at
     // once held 400 bytes each (40 MiB for 100,000 files).
     uint64_t after = 0;

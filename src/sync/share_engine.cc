@@ -221,7 +221,7 @@ void ShareEngine::Start() {
       auto summarize = [self]() {
         if (!self->repo_) return store::IndexSummary{};
         // Before any need is computed: a path ignored here is not one.
-        self->ignores_.Load(self->fs_, self->options_.root, *self->repo_);
+        self->LoadIgnorePatternsOnce();
         return self->repo_->Summarize();
       };
       self->index_ = co_await RunOn(self->strand_, std::move(summarize));
@@ -330,7 +330,9 @@ ShareEngine::ScanOutcome ShareEngine::ScanOnStrand(const fs::ChangedPaths& chang
   }
   auto rules = ignores_.rules();
   if (!rules) {
-    outcome.stats = MakeError(ErrorCode::kFailedPrecondition, ignores_.error());
+    // Not read yet (the folder failed its check) or not known (a bad file).
+    auto folder = CheckFolder(/*thorough=*/true);
+    outcome.stats = folder ? MakeError(ErrorCode::kFailedPrecondition, ignores_.error()) : folder.error();
     ignore_rules_changed_ |= outcome.ignore_rules_changed;
     outcome.ignore_rules_changed = false;
     return outcome;
@@ -492,7 +494,7 @@ asio::awaitable<Result<void>> ShareEngine::OnIndexBatch(std::shared_ptr<PeerLink
     // Settling may copy a local file; and records of a folder that is not
     // the share's any more must not be taken as received there.
     if (!self->repo_ || !self->CheckFolder()) return std::nullopt;
-    if (!self->ignores_.loaded()) self->ignores_.Load(self->fs_, self->options_.root, *self->repo_);
+    self->LoadIgnorePatternsOnce();
     AppliedBatch applied = ApplyRecords(*self->repo_, self->options_.secrets, self->replica_id_,
                                         {self->fs_, self->options_.root}, device, progress, records,
                                         &self->ignores_);

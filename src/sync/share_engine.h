@@ -227,7 +227,6 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // at or before `at`, Unix seconds), the content there kept first, as an
   // ordinary local change that syncs; and a cleanup by the policy.
   void SetVersioning(const VersioningPolicy& policy) { versions_.SetPolicy(policy); }
-  VersioningPolicy versioning() const { return versions_.policy(); }
   asio::awaitable<Result<std::vector<KeptVersion>>> ListVersions(std::string path);
   asio::awaitable<Result<KeptVersion>> RestoreVersion(std::string path, std::optional<int64_t> at);
   asio::awaitable<Result<size_t>> CleanupVersions();
@@ -292,6 +291,8 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // Reads the pattern files again (strand); a change makes the next scan
   // one of everything.
   void ReloadIgnorePatterns();
+  // The first read of the pattern files, before anything asks them (strand).
+  void LoadIgnorePatternsOnce();
   // Strand: keeps what a user's action discards (this device's decision).
   KeepBeforeChange KeepAsVersion();
   // Reloads on the strand, then scans everything when the rules changed.

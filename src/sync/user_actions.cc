@@ -59,8 +59,15 @@ int64_t UnixNowNs() {
 
 }  // namespace
 
+// Only in the share's own folder: an unmounted or moved one has no
+// .tandemignore, and reading that as "no patterns" would replace the rules
+// kept for a restart with a bad file by none.
 void ShareEngine::ReloadIgnorePatterns() {
-  if (repo_ && ignores_.Load(fs_, options_.root, *repo_)) ignore_rules_changed_ = true;
+  if (repo_ && CheckFolder() && ignores_.Load(fs_, options_.root, *repo_)) ignore_rules_changed_ = true;
+}
+
+void ShareEngine::LoadIgnorePatternsOnce() {
+  if (repo_ && !ignores_.loaded() && CheckFolder()) ignores_.Load(fs_, options_.root, *repo_);
 }
 
 asio::awaitable<Result<void>> ShareEngine::RefreshIgnorePatterns() {

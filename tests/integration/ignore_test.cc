@@ -227,6 +227,25 @@ TEST_F(Ignoring, EachMalformedPatternFileKeepsTheRulesInForceWithTheErrorShown) 
   EXPECT_EQ(Why(a_, "x.tmp"), "ignored by .tandemignore:2: *.tmp");
 }
 
+TEST_F(Ignoring, AFolderMovedAwayAndBackWithABadFileKeepsTheRulesFromBefore) {
+  WriteFile(dir_a_ / ".tandemignore", "secret\n");
+  Connect();
+  ASSERT_EQ(Why(a_, "secret/x"), "ignored by .tandemignore:1: secret");
+  // Gone (no .tandemignore to read), then back with a file that does not compile.
+  const stdfs::path away = tmp_ / "away";
+  stdfs::rename(dir_a_, away);
+  ASSERT_TRUE(WaitUntil([&] { return Info(a_)["state"] == "error"; })) << Info(a_).dump(2);
+  WriteFile(away / ".tandemignore", "[never closed\n");
+  stdfs::rename(away, dir_a_);
+  ASSERT_TRUE(WaitUntil([&] { return Info(a_)["ignore_error"].get<std::string>().find("has no closing") != std::string::npos; }))
+      << Info(a_).dump(2) << a_.Log();
+  EXPECT_EQ(Why(a_, "secret/x"), "ignored by .tandemignore:1: secret");
+  WriteFile(dir_a_ / "secret" / "key", "hidden");
+  WriteFile(dir_a_ / "marker.txt", "after");
+  ASSERT_TRUE(Arrives(dir_b_ / "marker.txt"));
+  EXPECT_FALSE(stdfs::exists(dir_b_ / "secret"));
+}
+
 TEST_F(Ignoring, ReplacingThePatternsThroughTheApiChecksThemFirst) {
   Connect();
   const stdfs::path patterns = tmp_ / "patterns";
