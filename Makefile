@@ -8,7 +8,7 @@ FUZZ_BUILD ?= build-fuzz
 # Seconds each fuzz target runs under `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan test-python test-kotlin bench bench-large fuzz clean
+.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan test-python test-kotlin test-gui bench bench-large fuzz clean
 
 all: build
 
@@ -37,8 +37,8 @@ demo: build
 	@scripts/demo $(BUILD)/tandem
 
 # The whole suite, once optimised and once under ASan/UBSan, then the
-# bindings over the optimised libtandem.
-test: test-release test-asan test-python test-kotlin
+# bindings over the optimised libtandem, then the web UI in a browser.
+test: test-release test-asan test-python test-kotlin test-gui
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
@@ -70,6 +70,13 @@ test-python: build
 # pinned Kotlin, JNA and JUnit from Maven Central.
 test-kotlin: build
 	cd bindings/kotlin && TANDEM_LIBRARY=$(abspath $(BUILD))/libtandem.so mvn -B -q test
+
+# The web UI in Debian's chromium, headless, driven by playwright-core
+# (pinned in web/package-lock.json; the build installed it), against two
+# optimised daemons. Screenshots of a failure stay in $(BUILD)/ui-test-results.
+test-gui: build
+	cd web && TANDEM_BIN=$(abspath $(BUILD))/tandem TANDEM_UI_ARTIFACTS=$(abspath $(BUILD))/ui-test-results \
+	  node --test --test-concurrency=1 tests/
 
 build-fuzz: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)

@@ -17,6 +17,7 @@ tandem_test(base_test
 tandem_test(crypto_test
   SOURCES
     src/crypto/keys_test.cc
+    src/crypto/password_test.cc
     src/crypto/record_test.cc
     src/crypto/seal_test.cc
     src/crypto/token_test.cc

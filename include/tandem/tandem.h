@@ -98,6 +98,9 @@ TANDEM_EXPORT const char* tandem_status_name(int32_t status);
  *   "control_socket": true to also serve JSON-RPC on <config_dir>/tandem.sock,
  *                     so the tandem CLI and tandem.connect() can reach it
  *                     (default false)
+ *   "gui":            "HOST:PORT" to serve the web UI there (port 0: any free
+ *                     one; gui_login tells which), or "off" (default). Beyond
+ *                     loopback only once a password is set (docs/gui.md).
  *   "tune_allocator": true to set glibc's mmap and trim thresholds for
  *                     Tandem's blocks (mallopt: process-wide, so only when
  *                     asked; the daemon does). Without it a 1 GiB transfer

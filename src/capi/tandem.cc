@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "capi/log_router.h"
+#include "gui/web_server.h"
 #include "service/rpc.h"
 #include "service/service.h"
 
@@ -125,6 +126,7 @@ std::optional<Request> ParseRequest(const char* method, const char* params_json,
 struct tandem_service {
   std::unique_ptr<tandem::service::Service> service;
   std::unique_ptr<tandem::service::RpcServer> control_socket;
+  std::unique_ptr<tandem::gui::WebServer> web_ui;
   std::thread loop;
   std::thread::id loop_id;
   uint64_t log_route = 0;
@@ -210,6 +212,8 @@ struct tandem_service {
       if (closing) return;
       closing = true;  // from here every new call ends at once with TANDEM_E_CLOSED
     }
+    // Before the loop stops: the UI's calls waiting on it end now.
+    web_ui.reset();
     asio::post(service->io(), [this] { service->Stop(); });
     loop.join();
     std::map<uint64_t, Done> left;
@@ -274,6 +278,7 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
     tandem::capi::LogRoute route{.callback = log, .context = log_context};
     bool control_socket = false;
     bool tune_allocator = false;
+    std::string gui = "off";
     for (const auto& [key, value] : options.items()) {
       if (key == "listen" && value.is_string()) {
         service_options.listen = value.get<std::string>();
@@ -288,6 +293,8 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
         service_options.events_kept = value.get<size_t>();
       } else if (key == "control_socket" && value.is_boolean()) {
         control_socket = value.get<bool>();
+      } else if (key == "gui" && value.is_string()) {
+        gui = value.get<std::string>();
       } else if (key == "tune_allocator" && value.is_boolean()) {
         tune_allocator = value.get<bool>();
       } else if (key == "test_hooks" && value.is_string()) {
@@ -302,7 +309,7 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
       } else {
         return Fail(error_message, TANDEM_E_INVALID_ARGUMENT,
                     "bad option '" + key + "' = " + value.dump() +
-                        " (options: listen, log_level, events_kept 100..1000000, control_socket, tune_allocator)");
+                        " (options: listen, log_level, events_kept 100..1000000, control_socket, gui, tune_allocator)");
       }
     }
     if (tune_allocator) TuneAllocatorForBlocks();
@@ -324,9 +331,21 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
     auto service = tandem::service::Service::Create(std::move(service_options));
     if (!service) return Fail(error_message, StatusOf(service.error().code), service.error().message);
     handle->service = std::move(*service);
+    // The web UI first: it queues nothing on the loop, so when it cannot
+    // start, the service goes with nothing of the control socket's queued
+    // (its accept loop, polled while the service closes, would outlive it).
+    if (gui != "off") {
+      auto web_ui = tandem::gui::WebServer::Start(*handle->service, gui);
+      if (!web_ui) {
+        handle->service.reset();
+        return Fail(error_message, StatusOf(web_ui.error().code), web_ui.error().message);
+      }
+      handle->web_ui = std::move(*web_ui);
+    }
     if (control_socket) {
       handle->control_socket = std::make_unique<tandem::service::RpcServer>(handle->service->io(), *handle->service);
       if (auto started = handle->control_socket->Start(); !started) {
+        handle->web_ui.reset();
         handle->control_socket.reset();
         handle->service.reset();
         return Fail(error_message, StatusOf(started.error().code), started.error().message);

@@ -4,6 +4,7 @@
 // (1: the request failed, 2: bad command line, 3: no daemon to talk to).
 #include <pthread.h>
 #include <signal.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,7 @@
 #include "cli/follow.h"
 #include "cli/qr.h"
 #include "cli/render.h"
+#include "gui/web_server.h"
 #include "service/rpc.h"
 #include "service/service.h"
 #include "tandem/tandem.h"
@@ -45,9 +47,37 @@ int Fail(const std::string& message, int status = 1) {
   return status;
 }
 
+// One line from stdin; asked for twice, unechoed, at a terminal.
+Result<std::string> ReadPassword() {
+  const bool tty = ::isatty(STDIN_FILENO) == 1;
+  auto read_line = [&](const char* prompt) {
+    termios before{};
+    if (tty) {
+      std::cerr << prompt << std::flush;
+      ::tcgetattr(STDIN_FILENO, &before);
+      termios quiet = before;
+      quiet.c_lflag &= ~ECHO;
+      ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::string line;
+    std::getline(std::cin, line);
+    if (tty) {
+      ::tcsetattr(STDIN_FILENO, TCSANOW, &before);
+      std::cerr << "\n";
+    }
+    return line;
+  };
+  std::string password = read_line("New web UI password: ");
+  if (password.empty()) return tandem::MakeError(tandem::ErrorCode::kInvalidArgument, "no password given on stdin");
+  if (tty && read_line("Again: ") != password) {
+    return tandem::MakeError(tandem::ErrorCode::kInvalidArgument, "the two passwords differ; nothing was changed");
+  }
+  return password;
+}
+
 // The daemon is a thin main over libtandem's C ABI: the service runs on the
 // library's threads while this one waits for SIGINT or SIGTERM.
-int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen,
+int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen, const std::string& gui,
               const std::string& log_level, size_t events_kept) {
   // Blocked before the library starts its threads (they inherit the mask),
   // so only sigwait below ever sees them.
@@ -59,7 +89,7 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
 
   // The daemon is the whole process: glibc is tuned for blocks (tandem.h, "tune_allocator").
   json options = {{"listen", listen},          {"log_level", log_level},     {"events_kept", events_kept},
-                  {"control_socket", true},    {"tune_allocator", true}};
+                  {"control_socket", true},    {"tune_allocator", true},     {"gui", gui}};
   if (const char* hooks = std::getenv("TANDEM_TEST_HOOKS"); hooks && *hooks) options["test_hooks"] = hooks;
   tandem_service* service = nullptr;
   char* error = nullptr;
@@ -98,6 +128,8 @@ int main(int argc, char** argv) {
   auto* daemon = app.add_subcommand("daemon", "Run the Tandem service");
   daemon->add_option("--listen", listen, "Address for peers, e.g. tcp/0.0.0.0:20209");
   daemon->add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
+  std::string gui = tandem::gui::kDefaultAddress;
+  daemon->add_option("--gui", gui, "Address of the web UI (HOST:PORT), or off")->capture_default_str();
   size_t events_kept = tandem::service::EventLog::kDefaultCapacity;
   daemon->add_option("--events-kept", events_kept, "How many recent events are kept for readers (events_poll)")
       ->capture_default_str()
@@ -231,6 +263,13 @@ int main(int argc, char** argv) {
                       "YYYYMMDD-HHMMSS, or Unix seconds");
   restore->add_flag("--json", as_json, "Print JSON");
 
+  bool set_password = false, clear_password = false;
+  auto* gui_cmd = app.add_subcommand("gui", "Print the web UI's address with a one-time login link (opens nothing)");
+  gui_cmd->add_flag("--set-password", set_password,
+                    "Set the web UI's password, read from stdin (needed to listen beyond this machine)");
+  gui_cmd->add_flag("--clear-password", clear_password, "Remove the web UI's password");
+  gui_cmd->add_flag("--json", as_json, "Print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -240,7 +279,7 @@ int main(int argc, char** argv) {
 
   std::filesystem::path config_path(config_dir);
   if (!config_path.is_absolute()) config_path = std::filesystem::absolute(config_path);
-  if (daemon->parsed()) return RunDaemon(config_path, listen, log_level, events_kept);
+  if (daemon->parsed()) return RunDaemon(config_path, listen, gui, log_level, events_kept);
 
   auto call = [&](const std::string& method, const json& params) -> Result<json> {
     return tandem::cli::CallDaemon(config_path, method, params);
@@ -375,6 +414,22 @@ int main(int argc, char** argv) {
       std::cout << "Restored " << restore_path << " as it was kept at " << VersionTimeText(j["time"].get<int64_t>())
                 << "; it syncs to the peers as a change made here.\n";
     });
+  }
+  if (gui_cmd->parsed()) {
+    if (set_password && clear_password) return Fail("give --set-password or --clear-password, not both", 2);
+    if (set_password || clear_password) {
+      std::string password;
+      if (set_password) {
+        auto read = ReadPassword();
+        if (!read) return Fail(read.error().message, 2);
+        password = std::move(*read);
+      }
+      return print(call("gui_set_password", {{"password", password}}), [](const json& j) {
+        std::cout << (j["password"].get<bool>() ? "The web UI's password is set; logged-in pages must log in again.\n"
+                                                : "The web UI has no password now.\n");
+      });
+    }
+    return print(call("gui_login", json::object()), PrintGuiLogin);
   }
   if (ignore->parsed()) {
     if (!ignore_set.empty()) {

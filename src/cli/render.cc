@@ -273,4 +273,11 @@ void PrintScanStats(const json& stats) {
              stats.value("deleted", 0), stats.value("skipped", 0));
 }
 
+void PrintGuiLogin(const json& login) {
+  std::cout << "Web UI: " << login["url"].get<std::string>() << "\n"
+            << "Open this link to log in (it works once, within 10 minutes):\n  "
+            << login["login_url"].get<std::string>() << "\n";
+  if (login["password"].get<bool>()) std::cout << "Or log in there with the web UI's password.\n";
+}
+
 }  // namespace tandem::cli

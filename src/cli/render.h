@@ -17,6 +17,8 @@ void PrintConflicts(const nlohmann::json& conflicts);
 void PrintIgnoreCheck(const nlohmann::json& check);
 // Kept versions, a line each: time, size, whose change, path.
 void PrintVersions(const nlohmann::json& versions);
+// gui_login's answer: where the web UI is and the one-time link.
+void PrintGuiLogin(const nlohmann::json& login);
 // "2026-12-05 14:30:00 UTC"
 std::string VersionTimeText(int64_t unix);
 // YYYYMMDD-HHMMSS (UTC, as versions are named) or Unix seconds.

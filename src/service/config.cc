@@ -7,6 +7,7 @@
 #include "base/atomic_file.h"
 #include "base/bytes.h"
 #include "base/uuid.h"
+#include "crypto/password.h"
 #include "crypto/token.h"
 
 namespace tandem::service {
@@ -32,6 +33,7 @@ Config NewConfig() {
   crypto::DeviceKey key = crypto::DeviceKey::Generate();
   config.device_seed = Base64UrlEncode(key.seed());
   config.device_name = HostName();
+  config.gui.api_key = crypto::RandomToken();
   return config;
 }
 
@@ -44,6 +46,10 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
     config.device_name = j.value("device_name", HostName());
     config.listen = j.value("listen", config.listen);
     config.rescan_interval_s = j.value("rescan_interval_s", config.rescan_interval_s);
+    if (j.contains("gui")) {
+      config.gui.api_key = j.at("gui").value("api_key", "");
+      config.gui.password_hash = j.at("gui").value("password_hash", "");
+    }
     for (const json& s : j.value("shares", json::array())) {
       ShareConfig share;
       share.id = s.at("id").get<std::string>();
@@ -92,6 +98,7 @@ Result<void> SaveConfig(const std::filesystem::path& file, const Config& config)
             {"device_name", config.device_name},
             {"listen", config.listen},
             {"rescan_interval_s", config.rescan_interval_s},
+            {"gui", {{"api_key", config.gui.api_key}, {"password_hash", config.gui.password_hash}}},
             {"shares", shares}};
   return WriteFileAtomically(file, j.dump(2) + "\n", 0600);
 }

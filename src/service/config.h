@@ -38,12 +38,21 @@ struct ShareConfig {
   sync::VersioningPolicy versioning = sync::VersioningPolicy::Default();
 };
 
+// Who may use the web UI (service/web_access.h): the key scripts present,
+// and the password's Argon2id hash (empty: none; the UI then listens on
+// loopback only).
+struct WebUiConfig {
+  std::string api_key;
+  std::string password_hash;
+};
+
 struct Config {
   std::string device_seed;  // base64url Ed25519 seed
   std::string device_name;
   std::string listen = "tcp/0.0.0.0:" + std::to_string(net::kDefaultPort);
   int rescan_interval_s = 3600;
   std::vector<ShareConfig> shares;
+  WebUiConfig gui;
 };
 
 // A new configuration with a fresh device key.

@@ -23,6 +23,7 @@ Config SampleConfig() {
   config.device_name = "laptop ü";
   config.listen = "tcp/[::1]:20300";
   config.rescan_interval_s = 120;
+  config.gui.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
   crypto::Key32 seed;
   seed.fill(9);
   crypto::ShareSecrets secrets = crypto::ShareSecrets::FromWriteSeed(seed);
@@ -46,6 +47,8 @@ void ExpectSameConfig(const Config& got, const Config& want) {
   EXPECT_EQ(got.device_name, want.device_name);
   EXPECT_EQ(got.listen, want.listen);
   EXPECT_EQ(got.rescan_interval_s, want.rescan_interval_s);
+  EXPECT_EQ(got.gui.api_key, want.gui.api_key);
+  EXPECT_EQ(got.gui.password_hash, want.gui.password_hash);
   ASSERT_EQ(got.shares.size(), want.shares.size());
   for (size_t i = 0; i < got.shares.size(); ++i) {
     EXPECT_EQ(got.shares[i].id, want.shares[i].id);
@@ -87,6 +90,18 @@ TEST_F(ConfigTest, NewConfigHasAUsableDeviceKey) {
   EXPECT_FALSE(config.device_name.empty());
   EXPECT_TRUE(config.shares.empty());
   EXPECT_NE(NewConfig().device_seed, config.device_seed);
+  // The web UI's API key is random per device; no password at first.
+  EXPECT_EQ(config.gui.api_key.size(), 43u);
+  EXPECT_NE(NewConfig().gui.api_key, config.gui.api_key);
+  EXPECT_TRUE(config.gui.password_hash.empty());
+}
+
+TEST_F(ConfigTest, AConfigFromBeforeTheWebUiLoadsWithoutAKey) {
+  SaveEdited([](json& j) { j.erase("gui"); });
+  auto loaded = LoadConfig(file_);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_TRUE(loaded->gui.api_key.empty());  // the Service makes one and saves it
+  EXPECT_TRUE(loaded->gui.password_hash.empty());
 }
 
 TEST_F(ConfigTest, SaveThenLoadRoundTrips) {

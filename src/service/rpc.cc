@@ -7,6 +7,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/read_until.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/streambuf.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -404,6 +405,18 @@ const std::vector<MethodEntry>& MethodTable() {
                         {"listen", d.listen},             {"config_dir", d.config_dir},
                         {"listening_port", d.listening_port}, {"last_event_id", d.last_event_id}};
        }},
+      {{"gui_login", {}},
+       [](Service& s, const Params&) -> asio::awaitable<Reply> {
+         co_return Map(s.GuiLoginLink(), [](const Service::GuiLogin& l) {
+           return json{{"url", l.url}, {"login_url", l.login_url}, {"api_key", l.api_key}, {"password", l.password}};
+         });
+       }},
+      {{"gui_set_password", {"password"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string password = p.String("password");
+         co_return Map(co_await s.GuiSetPassword(std::move(password)),
+                       [](bool set) { return json{{"password", set}}; });
+       }},
       {{"events_poll", {"since", "timeout_ms", "types", "share", "limit"}},
        [](Service& s, const Params& p) -> asio::awaitable<Reply> {
          const uint64_t since = p.Count("since", std::nullopt);
@@ -504,9 +517,14 @@ asio::awaitable<void> RpcServer::AcceptLoop() {
   while (true) {
     std::error_code ec;
     auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted) co_return;
+    // Closed: the server is going. Never a loop of failures (a closed
+    // acceptor fails at once, every time).
+    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
     if (ec) {
+      // Out of descriptors, say: wait a moment rather than spin on it.
       spdlog::warn("control socket accept: {}", ec.message());
+      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
     // The socket's mode (0600) keeps other users out; the peer's credentials

@@ -19,6 +19,7 @@
 #include "base/bytes.h"
 #include "base/rel_path.h"
 #include "base/uuid.h"
+#include "crypto/password.h"
 #include "crypto/token.h"
 #include "net/address.h"
 #include "store/repository.h"
@@ -104,6 +105,13 @@ Result<std::unique_ptr<Service>> Service::Create(Options options) {
       return Invalid("bad --listen address: " + address.error().message);
     }
     config.listen = address->ToString();
+  }
+  if (config.gui.api_key.empty()) {  // a config from before the web UI
+    config.gui.api_key = crypto::RandomToken();
+    if (auto saved = SaveConfig(config_file, config); !saved) {
+      ::close(lock_fd);
+      return saved.error();
+    }
   }
   auto device = crypto::DeviceKey::FromSeed(*Base64UrlDecode(config.device_seed));
   std::unique_ptr<Service> service(
@@ -295,7 +303,8 @@ asio::awaitable<void> Service::RetryUnavailableShares() {
 Service::Service(stdfs::path config_dir, Config config, crypto::DeviceKey device, int lock_fd,
                  sync::ShareEngine::TestHooks test_hooks, size_t events_kept)
     : pool_(2), events_(io_, events_kept), config_dir_(std::move(config_dir)), config_(std::move(config)),
-      device_(device), lock_fd_(lock_fd), rescan_timer_(io_), retry_timer_(io_), test_hooks_(test_hooks) {
+      device_(device), lock_fd_(lock_fd), rescan_timer_(io_), retry_timer_(io_), test_hooks_(test_hooks),
+      web_access_(std::make_shared<WebAccess>(config_.gui.api_key, config_.gui.password_hash)) {
   for (ShareConfig& sc : config_.shares) {
     auto parsed = crypto::ParseToken(sc.secret);  // validated by LoadConfig
     auto share = std::make_shared<Share>(sc, parsed->secrets);
@@ -875,6 +884,47 @@ asio::awaitable<Result<std::string>> Service::ShareRepair(std::string key, bool 
   UpdateNetwork();
   co_return (aside.empty() ? std::string("made a new repository") : "moved the damaged repository to " + (repo_dir / aside).string() + " and made a new one") +
       "; it is rebuilt from the folder and the peers, and files that differ from the peers' versions are kept as conflict copies";
+}
+
+Result<Service::GuiLogin> Service::GuiLoginLink() {
+  std::string address = web_access_->address();
+  if (address.empty()) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "the web UI is off: start the daemon with --gui 127.0.0.1:20210 (or another address)");
+  }
+  GuiLogin login;
+  login.url = "http://" + address + "/";
+  login.login_url = login.url + "login?token=" + web_access_->MintLoginToken();
+  login.api_key = web_access_->api_key();
+  login.password = web_access_->has_password();
+  return login;
+}
+
+asio::awaitable<Result<bool>> Service::GuiSetPassword(std::string password) {
+  std::string hash;
+  if (password.empty()) {
+    if (web_access_->beyond_loopback()) {
+      co_return MakeError(ErrorCode::kFailedPrecondition,
+                          "the web UI listens on " + web_access_->address() +
+                              ", beyond this machine, so it must keep a password; restart the daemon with "
+                              "--gui 127.0.0.1:20210 first");
+    }
+  } else {
+    // Argon2id takes tens of milliseconds and 64 MiB: not on the loop.
+    auto make_hash = [password = std::move(password)] { return crypto::HashPassword(password); };
+    auto made = co_await RunOn(pool_.get_executor(), std::move(make_hash));
+    if (!made) co_return made.error();
+    hash = std::move(*made);
+  }
+  const std::string before = config_.gui.password_hash;
+  config_.gui.password_hash = hash;
+  if (auto saved = Persist(); !saved) {
+    config_.gui.password_hash = before;
+    co_return saved.error();
+  }
+  web_access_->SetPasswordHash(hash);
+  spdlog::info("web UI password {}", hash.empty() ? "cleared" : "set");
+  co_return !hash.empty();
 }
 
 DeviceInfo Service::GetDeviceInfo() const {

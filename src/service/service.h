@@ -24,6 +24,7 @@
 #include "service/config.h"
 #include "service/event_log.h"
 #include "service/share.h"
+#include "service/web_access.h"
 #include "sync/network.h"
 
 namespace tandem::service {
@@ -166,6 +167,20 @@ class Service {
   asio::awaitable<Result<EventPage>> EventsPoll(uint64_t since, std::chrono::milliseconds timeout,
                                                 std::vector<std::string> types, std::string share, size_t limit);
 
+  // The web UI (src/gui serves it; WebAccess decides who gets in): the
+  // page's address with a one-time login link and the API key;
+  // kFailedPrecondition while it is off.
+  struct GuiLogin {
+    std::string url, login_url, api_key;
+    bool password = false;  // whether one is set
+  };
+  Result<GuiLogin> GuiLoginLink();
+  // Sets the UI's password (kept as its hash in the config), or clears it
+  // when empty; returns whether one is set. Sessions made before end.
+  // Clearing it is refused while the UI listens beyond loopback.
+  asio::awaitable<Result<bool>> GuiSetPassword(std::string password);
+  const std::shared_ptr<WebAccess>& web_access() const { return web_access_; }
+
   const std::filesystem::path& config_dir() const { return config_dir_; }
 
  private:
@@ -208,6 +223,7 @@ class Service {
   asio::steady_timer rescan_timer_;
   asio::steady_timer retry_timer_;
   sync::ShareEngine::TestHooks test_hooks_;
+  std::shared_ptr<WebAccess> web_access_;
   bool stopped_ = false;
 };
 

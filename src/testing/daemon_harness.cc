@@ -146,6 +146,12 @@ bool DaemonProcess::Start(std::chrono::milliseconds timeout) {
   argv.insert(argv.end(), {TandemBinary().string(), "--config-dir", config_dir_.string(), "daemon",
                            "--log-level", "debug"});
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  // Many daemons run at once: none takes the web UI's one default port
+  // unless its test asks for the UI.
+  if (std::find(extra_args_.begin(), extra_args_.end(), "--gui") == extra_args_.end()) {
+    argv.push_back("--gui");
+    argv.push_back("off");
+  }
   if (std::find(extra_args_.begin(), extra_args_.end(), "--listen") == extra_args_.end()) {
     argv.push_back("--listen");
     argv.push_back(netns_.empty() ? address() : "tcp/0.0.0.0:" + std::to_string(port_));

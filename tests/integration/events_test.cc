@@ -348,7 +348,7 @@ TEST_F(Events, BadPollsAreRefusedWithWhyAndChangeNothing) {
   CommandResult watch = a_.Run({"watch", "nope"});
   EXPECT_EQ(watch.exit_code, 1);
   EXPECT_NE(watch.err.find("no share 'nope'"), std::string::npos) << watch.err;
-  CommandResult tiny = RunTandem(tmp_ / "config-tiny", {"daemon", "--events-kept", "5"});
+  CommandResult tiny = RunTandem(tmp_ / "config-tiny", {"daemon", "--gui", "off", "--events-kept", "5"});
   EXPECT_EQ(tiny.exit_code, 2);
   EXPECT_NE(tiny.err.find("--events-kept"), std::string::npos) << tiny.err;
   EXPECT_FALSE(stdfs::exists(tmp_ / "config-tiny")) << "a refused daemon makes nothing";

@@ -10,7 +10,7 @@ from .api import Api, EventStream
 from .errors import (AlreadyExists, Closed, Corrupt, FailedPrecondition, InternalError, InvalidArgument,
                      InvalidParams, NotFound, StorageError, TandemError, UnknownMethod, Unsupported, WrongThread)
 from .service import Client, NotRunning, Service, connect, default_config_dir
-from .types import (AttachedPeer, Conflict, ConflictSide, DeviceInfo, Event, EventPage, FailedPath, IgnoreCheck,
+from .types import (AttachedPeer, Conflict, ConflictSide, DeviceInfo, Event, EventPage, FailedPath, GuiLogin, IgnoreCheck,
                     IgnoreLine, IgnorePatterns, IndexSummary, LocalChange, LocalChanges, PeerInfo, ScanStats,
                     ShareInfo, Version, Versioning)
 
@@ -18,7 +18,7 @@ __all__ = [
     "Api", "EventStream", "Service", "Client", "connect", "default_config_dir", "NotRunning",
     "TandemError", "InvalidArgument", "NotFound", "AlreadyExists", "FailedPrecondition", "Unsupported", "Corrupt",
     "StorageError", "InternalError", "UnknownMethod", "InvalidParams", "Closed", "WrongThread",
-    "AttachedPeer", "Conflict", "ConflictSide", "DeviceInfo", "Event", "EventPage", "FailedPath", "IndexSummary",
+    "AttachedPeer", "Conflict", "ConflictSide", "DeviceInfo", "Event", "EventPage", "FailedPath", "GuiLogin", "IndexSummary",
     "LocalChange", "LocalChanges", "PeerInfo", "ScanStats", "ShareInfo", "IgnoreCheck", "IgnoreLine",
     "IgnorePatterns", "Version", "Versioning",
 ]

@@ -138,6 +138,17 @@ class Api:
     def device_info(self) -> t.DeviceInfo:
         return self._invoke("device_info")
 
+    @_result("GuiLogin")
+    def gui_login(self) -> t.GuiLogin:
+        """The web UI's address, a one-time login link and the API key."""
+        return self._invoke("gui_login")
+
+    @_result("GuiPassword")
+    def gui_set_password(self, password: str) -> bool:
+        """Sets the web UI's password (at least 8 characters), or clears it when
+        empty; returns whether one is set."""
+        return self._invoke("gui_set_password", password=password)
+
     @_result("EventPage")
     def events_poll(self, since: int, timeout_ms: Optional[int] = None, types: Optional[Sequence[str]] = None,
                     share: Optional[str] = None, limit: Optional[int] = None) -> t.EventPage:

@@ -46,7 +46,7 @@ class Service(Api):
     def open(cls, config_dir, *, listen: Optional[str] = None, log_level: str = "info",
              events_kept: Optional[int] = None, control_socket: bool = False,
              log: Optional[Callable[[int, str], None]] = None, tune_allocator: bool = False,
-             test_hooks: Optional[str] = None) -> "Service":
+             test_hooks: Optional[str] = None, gui: Optional[str] = None) -> "Service":
         """Opens (creating when missing) the service of ``config_dir``, an absolute path.
 
         listen: "tcp/HOST:PORT" for peers (port 0: any free one; device_info
@@ -56,7 +56,9 @@ class Service(Api):
         "tandem" logger of the logging module. tune_allocator: set glibc's
         malloc thresholds for Tandem's blocks, process-wide (as the daemon
         does; about 5 % faster on large transfers). test_hooks: for tests of
-        other peers only (a service that misbehaves on purpose)."""
+        other peers only (a service that misbehaves on purpose). gui:
+        serve the web UI on "HOST:PORT" (port 0: any free one; gui_login
+        tells which); default: none."""
         lib = _native.library()
         options = {"log_level": log_level, "control_socket": control_socket}
         if tune_allocator:
@@ -67,6 +69,8 @@ class Service(Api):
             options["events_kept"] = events_kept
         if test_hooks is not None:
             options["test_hooks"] = test_hooks
+        if gui is not None:
+            options["gui"] = gui
         sink = log or _to_logging
 
         def on_line(_context, level, line, length):

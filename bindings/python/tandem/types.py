@@ -177,6 +177,19 @@ class DeviceInfo:
 
 
 @dataclass(frozen=True)
+class GuiLogin:
+    url: str
+    login_url: str  # works once, for 10 minutes
+    api_key: str    # for scripts: the X-API-Key header
+    password: bool  # whether one is set
+
+
+@dataclass(frozen=True)
+class GuiPassword:
+    password: bool  # whether one is set now
+
+
+@dataclass(frozen=True)
 class Event:
     id: int
     time: str  # RFC 3339, UTC
@@ -196,9 +209,9 @@ class EventPage:
 DATACLASSES = {cls.__name__: cls for cls in (AttachedPeer, LocalChange, LocalChanges, FailedPath, IndexSummary,
                                              ScanStats, ShareInfo, PeerInfo, ConflictSide, Conflict, DeviceInfo,
                                              Event, EventPage, IgnoreLine, IgnoreCheck, IgnorePatterns, Versioning,
-                                             Version)}
+                                             Version, GuiLogin)}
 # One-field results, returned as the field's value.
-UNWRAPPED = {"PeerAddress": "address", "SyncToken": "token", "Done": "done", "Reverted": "reverted"}
+UNWRAPPED = {"GuiPassword": "password", "PeerAddress": "address", "SyncToken": "token", "Done": "done", "Reverted": "reverted"}
 
 
 def build(cls: Any, value: Any) -> Any:

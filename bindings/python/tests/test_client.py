@@ -10,7 +10,7 @@ from conftest import open_service, wait_until
 
 def test_connect_drives_a_daemon_like_an_embedded_service(tmp_path, tandem_bin):
     config = tmp_path / "config"
-    daemon = subprocess.Popen([tandem_bin, "--config-dir", str(config), "daemon", "--listen", "tcp/127.0.0.1:0",
+    daemon = subprocess.Popen([tandem_bin, "--config-dir", str(config), "daemon", "--listen", "tcp/127.0.0.1:0", "--gui", "off",
                                "--log-level", "warn"])
     try:
         def up():

@@ -69,6 +69,7 @@ class TandemService private constructor(
          * [controlSocket]: also serve <configDir>/tandem.sock for the tandem CLI.
          * [log]: (level 0..4, line), called on the service's threads; null: stderr.
          * [tuneAllocator]: set glibc's malloc thresholds for Tandem's blocks, process-wide.
+         * [gui]: serve the web UI on "HOST:PORT" (port 0: any free one; [guiLogin] tells which).
          * Blocks while the config and the repositories open.
          */
         fun open(
@@ -79,11 +80,13 @@ class TandemService private constructor(
             controlSocket: Boolean = false,
             log: ((Int, String) -> Unit)? = null,
             tuneAllocator: Boolean = false,
+            gui: String? = null,
         ): TandemService {
             val options = JSONObject().put("log_level", logLevel).put("control_socket", controlSocket)
                 .put("tune_allocator", tuneAllocator)
             listen?.let { options.put("listen", it) }
             eventsKept?.let { options.put("events_kept", it) }
+            gui?.let { options.put("gui", it) }
             val callback = log?.let { sink ->
                 TandemLibrary.LogCallback { _, level, line, length ->
                     runCatching { sink(level, String(line.getByteArray(0, length.toInt()), Charsets.UTF_8)) }
@@ -220,6 +223,13 @@ class TandemService private constructor(
         Version.of(obj("share_restore_version", "share" to share, "path" to path, "at" to at))
 
     suspend fun deviceInfo(): DeviceInfo = DeviceInfo.of(obj("device_info"))
+
+    /** The web UI's address, a one-time login link and the API key. */
+    suspend fun guiLogin(): GuiLogin = GuiLogin.of(obj("gui_login"))
+
+    /** Sets the web UI's password (at least 8 characters), or clears it when empty; whether one is set. */
+    suspend fun guiSetPassword(password: String): Boolean =
+        obj("gui_set_password", "password" to password).getBoolean("password")
 
     /** Events after [since], waiting up to [timeoutMs] for one. */
     suspend fun eventsPoll(

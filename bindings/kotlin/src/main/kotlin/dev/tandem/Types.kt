@@ -219,6 +219,22 @@ data class DeviceInfo(
     }
 }
 
+data class GuiLogin(
+    val url: String,
+    /** Works once, for 10 minutes. */
+    val loginUrl: String,
+    /** For scripts: the X-API-Key header. */
+    val apiKey: String,
+    /** Whether a password is set. */
+    val password: Boolean,
+) {
+    internal companion object {
+        fun of(j: JSONObject) = GuiLogin(
+            j.getString("url"), j.getString("login_url"), j.getString("api_key"), j.getBoolean("password"),
+        )
+    }
+}
+
 data class Event(
     val id: Long,
     /** RFC 3339, UTC */
