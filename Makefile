@@ -8,7 +8,7 @@ FUZZ_BUILD ?= build-fuzz
 # Seconds each fuzz target runs under `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan test-python test-kotlin test-gui bench bench-large fuzz clean
+.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan test-python test-kotlin test-gui bench bench-gui bench-large fuzz clean
 
 all: build
 
@@ -90,6 +90,11 @@ bench: build
 	bench/sync_bench --tandem $(BUILD)/tandem
 	$(BUILD)/bench/micro_bench
 	$(BUILD)/bench/ignore_scan_bench
+	node bench/gui_bench.mjs --tandem $(BUILD)/tandem
+
+# The web UI alone: first load, change to page, idle cost (issue 22).
+bench-gui: build
+	node bench/gui_bench.mjs --tandem $(BUILD)/tandem
 
 # Issue 17's figures on a share of 100,000 files (several minutes; --quick for a smoke run).
 bench-large: build

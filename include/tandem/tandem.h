@@ -101,6 +101,9 @@ TANDEM_EXPORT const char* tandem_status_name(int32_t status);
  *   "gui":            "HOST:PORT" to serve the web UI there (port 0: any free
  *                     one; gui_login tells which), or "off" (default). Beyond
  *                     loopback only once a password is set (docs/gui.md).
+ *   "gui_optional":   true: when the UI's address cannot be bound, run
+ *                     without it (gui_login says why) rather than fail
+ *                     (default false; the daemon's default address is so).
  *   "tune_allocator": true to set glibc's mmap and trim thresholds for
  *                     Tandem's blocks (mallopt: process-wide, so only when
  *                     asked; the daemon does). Without it a 1 GiB transfer

@@ -233,6 +233,31 @@ TEST(CAbi, OpeningWithBadInputSaysWhyAndCreatesNothing) {
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::current_path() / "relative"));
 }
 
+TEST(CAbi, AWebUiWhoseAddressIsTakenFailsTheOpenUnlessItIsOptional) {
+  TempDir tmp;
+  Embedded first(tmp / "first", {{"gui", "127.0.0.1:0"}});
+  ASSERT_TRUE(first.open()) << first.error();
+  const std::string url = first.Call("gui_login").result["url"].get<std::string>();
+  const std::string taken = url.substr(7, url.size() - 8);  // http://HOST:PORT/
+  // Asked for that address: the open fails, saying why, and the UI there is untouched.
+  Embedded strict(tmp / "strict", {{"gui", taken}});
+  EXPECT_FALSE(strict.open());
+  EXPECT_EQ(strict.status(), TANDEM_E_IO);
+  EXPECT_NE(strict.error().find("cannot listen on " + taken), std::string::npos) << strict.error();
+  EXPECT_EQ(first.Call("gui_login").status, TANDEM_OK);
+  // Only hoped for (the daemon's default): the service runs without its UI and says why.
+  Embedded relaxed(tmp / "relaxed", {{"gui", taken}, {"gui_optional", true}});
+  ASSERT_TRUE(relaxed.open()) << relaxed.error();
+  Reply off = relaxed.Call("gui_login");
+  EXPECT_EQ(off.status, TANDEM_E_FAILED_PRECONDITION);
+  EXPECT_NE(off.error.find("the web UI is off (the web UI cannot listen on " + taken), std::string::npos) << off.error;
+  EXPECT_EQ(relaxed.Call("share_list").status, TANDEM_OK);
+  // A bad address is refused even so.
+  Embedded bad(tmp / "bad", {{"gui", "nonsense"}, {"gui_optional", true}});
+  EXPECT_FALSE(bad.open());
+  EXPECT_NE(bad.error().find("bad web UI address"), std::string::npos) << bad.error();
+}
+
 TEST(CAbi, AConfigFolderIsHeldByOneServiceAtATime) {
   TempDir tmp;
   Embedded first(tmp / "config");

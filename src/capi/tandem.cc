@@ -279,6 +279,7 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
     bool control_socket = false;
     bool tune_allocator = false;
     std::string gui = "off";
+    bool gui_optional = false;
     for (const auto& [key, value] : options.items()) {
       if (key == "listen" && value.is_string()) {
         service_options.listen = value.get<std::string>();
@@ -295,6 +296,8 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
         control_socket = value.get<bool>();
       } else if (key == "gui" && value.is_string()) {
         gui = value.get<std::string>();
+      } else if (key == "gui_optional" && value.is_boolean()) {
+        gui_optional = value.get<bool>();
       } else if (key == "tune_allocator" && value.is_boolean()) {
         tune_allocator = value.get<bool>();
       } else if (key == "test_hooks" && value.is_string()) {
@@ -309,7 +312,7 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
       } else {
         return Fail(error_message, TANDEM_E_INVALID_ARGUMENT,
                     "bad option '" + key + "' = " + value.dump() +
-                        " (options: listen, log_level, events_kept 100..1000000, control_socket, gui, tune_allocator)");
+                        " (options: listen, log_level, events_kept 100..1000000, control_socket, gui, gui_optional, tune_allocator)");
       }
     }
     if (tune_allocator) TuneAllocatorForBlocks();
@@ -336,11 +339,17 @@ int32_t tandem_service_open(const char* config_dir, const char* options_json, ta
     // (its accept loop, polled while the service closes, would outlive it).
     if (gui != "off") {
       auto web_ui = tandem::gui::WebServer::Start(*handle->service, gui);
-      if (!web_ui) {
+      if (web_ui) {
+        handle->web_ui = std::move(*web_ui);
+      } else if (gui_optional && web_ui.error().code == ErrorCode::kIo) {
+        // Only the default address, taken (another user's daemon, say):
+        // the service runs without its UI, and says why.
+        spdlog::warn("{}; the web UI is off", web_ui.error().message);
+        handle->service->web_access()->SetOffBecause(web_ui.error().message);
+      } else {
         handle->service.reset();
         return Fail(error_message, StatusOf(web_ui.error().code), web_ui.error().message);
       }
-      handle->web_ui = std::move(*web_ui);
     }
     if (control_socket) {
       handle->control_socket = std::make_unique<tandem::service::RpcServer>(handle->service->io(), *handle->service);

@@ -77,8 +77,10 @@ Result<std::string> ReadPassword() {
 
 // The daemon is a thin main over libtandem's C ABI: the service runs on the
 // library's threads while this one waits for SIGINT or SIGTERM.
+// `gui_given`: the web UI's address was asked for; the default one, when
+// taken, only leaves the daemon without its UI.
 int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen, const std::string& gui,
-              const std::string& log_level, size_t events_kept) {
+              bool gui_given, const std::string& log_level, size_t events_kept) {
   // Blocked before the library starts its threads (they inherit the mask),
   // so only sigwait below ever sees them.
   sigset_t stop_signals;
@@ -89,7 +91,8 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
 
   // The daemon is the whole process: glibc is tuned for blocks (tandem.h, "tune_allocator").
   json options = {{"listen", listen},          {"log_level", log_level},     {"events_kept", events_kept},
-                  {"control_socket", true},    {"tune_allocator", true},     {"gui", gui}};
+                  {"control_socket", true},    {"tune_allocator", true},     {"gui", gui},
+                  {"gui_optional", !gui_given}};
   if (const char* hooks = std::getenv("TANDEM_TEST_HOOKS"); hooks && *hooks) options["test_hooks"] = hooks;
   tandem_service* service = nullptr;
   char* error = nullptr;
@@ -129,7 +132,8 @@ int main(int argc, char** argv) {
   daemon->add_option("--listen", listen, "Address for peers, e.g. tcp/0.0.0.0:20209");
   daemon->add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
   std::string gui = tandem::gui::kDefaultAddress;
-  daemon->add_option("--gui", gui, "Address of the web UI (HOST:PORT), or off")->capture_default_str();
+  auto* gui_option =
+      daemon->add_option("--gui", gui, "Address of the web UI (HOST:PORT), or off")->capture_default_str();
   size_t events_kept = tandem::service::EventLog::kDefaultCapacity;
   daemon->add_option("--events-kept", events_kept, "How many recent events are kept for readers (events_poll)")
       ->capture_default_str()
@@ -279,7 +283,7 @@ int main(int argc, char** argv) {
 
   std::filesystem::path config_path(config_dir);
   if (!config_path.is_absolute()) config_path = std::filesystem::absolute(config_path);
-  if (daemon->parsed()) return RunDaemon(config_path, listen, gui, log_level, events_kept);
+  if (daemon->parsed()) return RunDaemon(config_path, listen, gui, gui_option->count() > 0, log_level, events_kept);
 
   auto call = [&](const std::string& method, const json& params) -> Result<json> {
     return tandem::cli::CallDaemon(config_path, method, params);

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <asio/co_spawn.hpp>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <httplib.h>
@@ -33,9 +35,16 @@ struct WebServer::Calls {
 
 namespace {
 
-// A browser holds a few connections open; a long poll takes one worker for
-// its whole wait.
-constexpr int kWorkers = 12;
+// A browser holds a few connections open (each holds a worker while it is
+// kept alive); a long poll takes one worker for its whole wait.
+constexpr int kWorkers = 16;
+constexpr int kKeepAliveSeconds = 2;
+// A long poll over HTTP waits at most this long (the page asks for 25 s):
+// a worker is not held for the hour the API allows.
+constexpr uint64_t kMaxPollMs = 60'000;
+// What only the tandem command (the control socket) or an embedding app may
+// do: a session must not read the API key or change the password.
+bool LocalOnly(const std::string& method) { return method == "gui_login" || method == "gui_set_password"; }
 constexpr size_t kMaxBody = 1 << 20;  // as the control socket's requests
 
 std::optional<in6_addr> ParseIp(const std::string& host, int& family) {
@@ -115,7 +124,9 @@ std::string OutcomeKind(const service::Outcome& outcome) {
 void SendError(httplib::Response& res, int status, const std::string& kind, const std::string& message) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
-  res.set_content(json{{"error", {{"kind", kind}, {"message", message}}}}.dump(), "application/json");
+  res.set_content(json{{"error", {{"kind", kind}, {"message", message}}}}.dump(-1, ' ', false,
+                                                                                json::error_handler_t::replace),
+                  "application/json");
 }
 
 // The value of cookie `name` in a Cookie header ("a=1; b=2").
@@ -209,13 +220,18 @@ bool HostAllowed(std::string_view host_header, const Endpoint& bound) {
     if (close == std::string_view::npos) return false;
     host = std::string(host_header.substr(1, close - 1));
     std::string_view rest = host_header.substr(close + 1);
-    if (!rest.starts_with(":")) return false;
-    port = rest.substr(1);
+    if (rest.empty()) {
+      port = "80";
+    } else if (rest.starts_with(":")) {
+      port = rest.substr(1);
+    } else {
+      return false;
+    }
   } else {
     size_t colon = host_header.rfind(':');
-    if (colon == std::string_view::npos) return false;
     host = std::string(host_header.substr(0, colon));
-    port = host_header.substr(colon + 1);
+    // A browser leaves out port 80.
+    port = colon == std::string_view::npos ? std::string_view("80") : host_header.substr(colon + 1);
   }
   if (port != std::to_string(bound.port)) return false;
   if (host == "localhost") return true;
@@ -245,6 +261,15 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(service::Service& service, s
   httplib::Server& http = *server->server_;
   http.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
   http.set_payload_max_length(kMaxBody);
+  http.set_keep_alive_timeout(kKeepAliveSeconds);
+  // httplib's default adds SO_REUSEPORT, with which a second daemon of the
+  // same user binds the same port and the kernel splits the connections
+  // between the two. Only SO_REUSEADDR (a restart need not wait out
+  // TIME_WAIT).
+  http.set_socket_options([](int socket) {
+    int yes = 1;
+    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   http.set_address_family(endpoint.host.find(':') != std::string::npos ? AF_INET6 : AF_INET);
   if (endpoint.port == 0) {
     int port = http.bind_to_any_port(endpoint.host);
@@ -257,8 +282,24 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(service::Service& service, s
   }
   server->cookie_name_ = "tandem_session_" + std::to_string(server->endpoint_.port);
   server->Route();
-  server->listener_ = std::thread([&http] { http.listen_after_bind(); });
-  service.web_access()->SetAddress(server->endpoint_.HostPort(), server->endpoint_.loopback);
+  auto listening_ended = std::make_shared<std::atomic<bool>>(false);
+  server->listener_ = std::thread([&http, listening_ended] {
+    http.listen_after_bind();
+    *listening_ended = true;
+  });
+  // httplib's stop() does nothing before its listener runs: Start returns
+  // only once it does, so a Stop right after cannot be lost.
+  while (!http.is_running() && !*listening_ended) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!http.is_running()) {
+    server->listener_.join();
+    return MakeError(ErrorCode::kIo, "the web UI stopped listening on " + server->endpoint_.HostPort() + " at once");
+  }
+  // The address a link from this machine reaches it at: a wildcard's own
+  // loopback.
+  Endpoint reachable = server->endpoint_;
+  if (reachable.host == "0.0.0.0") reachable.host = "127.0.0.1";
+  if (reachable.host == "::") reachable.host = "::1";
+  service.web_access()->SetAddress(reachable.HostPort(), server->endpoint_.loopback);
   spdlog::info("web UI on http://{}/ (tandem gui prints a login link)", server->endpoint_.HostPort());
   return server;
 }
@@ -355,7 +396,12 @@ void WebServer::Route() {
     res.set_redirect("/", 303);
   });
   http.Post("/login", [this, access](const httplib::Request& req, httplib::Response& res) {
-    auto session = access->LogInWithPassword(req.get_param_value("password"));
+    service::WebAccess::PasswordLogIn login = access->LogInWithPassword(req.get_param_value("password"));
+    if (login.wait) {
+      SendLoginPage(res, 429, "Too many tries: wait a second and try again.", true);
+      return;
+    }
+    const auto& session = login.session;
     if (!session) {
       SendLoginPage(res, 403, access->has_password() ? "Wrong password." : "This web UI has no password.",
                     access->has_password());
@@ -379,6 +425,10 @@ void WebServer::Route() {
   });
   http.Post(R"(/rest/([a-z_]+))", [this, admit_change](const httplib::Request& req, httplib::Response& res) {
     if (!admit_change(req, res)) return;
+    const std::string method = req.matches[1].str();
+    if (LocalOnly(method)) {
+      return SendError(res, 403, "forbidden", method + " is for the tandem command on this machine, not the web");
+    }
     json params = json::object();
     if (!req.body.empty()) {
       params = json::parse(req.body, nullptr, false);
@@ -386,10 +436,18 @@ void WebServer::Route() {
         return SendError(res, 400, "invalid_params", "the body must be a JSON object of the method's parameters");
       }
     }
+    if (method == "events_poll" && params.contains("timeout_ms") && params["timeout_ms"].is_number_unsigned() &&
+        params["timeout_ms"].get<uint64_t>() > kMaxPollMs) {
+      params["timeout_ms"] = kMaxPollMs;  // answered early, as a poll with nothing new; the reader asks again
+    }
     // Crosses onto the loop; this worker waits for the outcome.
     auto outcome = std::make_shared<std::optional<service::Outcome>>();
     std::shared_ptr<Calls> calls = calls_;
-    asio::co_spawn(service_.io(), service::Invoke(service_, req.matches[1].str(), std::move(params)),
+    {
+      std::lock_guard lock(calls->mutex);
+      if (calls->stopping) return SendError(res, 503, "closed", "the daemon is stopping; nothing was done");
+    }
+    asio::co_spawn(service_.io(), service::Invoke(service_, method, std::move(params)),
                    [calls, outcome](std::exception_ptr, service::Outcome o) {
                      {
                        std::lock_guard lock(calls->mutex);
@@ -399,7 +457,9 @@ void WebServer::Route() {
                    });
     std::unique_lock lock(calls->mutex);
     calls->ended.wait(lock, [&] { return outcome->has_value() || calls->stopping; });
-    if (!outcome->has_value()) return SendError(res, 503, "closed", "the daemon is stopping");
+    if (!outcome->has_value()) {
+      return SendError(res, 503, "closed", "the daemon stopped before the call ended (whether it took effect is unknown)");
+    }
     const service::Outcome& o = **outcome;
     if (o.code != 0) return SendError(res, HttpStatus(o), OutcomeKind(o), o.message);
     res.set_header("Cache-Control", "no-store");

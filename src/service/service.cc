@@ -889,8 +889,10 @@ asio::awaitable<Result<std::string>> Service::ShareRepair(std::string key, bool 
 Result<Service::GuiLogin> Service::GuiLoginLink() {
   std::string address = web_access_->address();
   if (address.empty()) {
+    std::string why = web_access_->off_because();
     return MakeError(ErrorCode::kFailedPrecondition,
-                     "the web UI is off: start the daemon with --gui 127.0.0.1:20210 (or another address)");
+                     "the web UI is off" + (why.empty() ? std::string() : " (" + why + ")") +
+                         ": start the daemon with --gui 127.0.0.1:20210 (or another address)");
   }
   GuiLogin login;
   login.url = "http://" + address + "/";

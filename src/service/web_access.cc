@@ -15,6 +15,16 @@ void WebAccess::SetAddress(std::string host_port, bool loopback) {
   loopback_ = loopback;
 }
 
+void WebAccess::SetOffBecause(std::string why) {
+  std::lock_guard lock(mutex_);
+  off_because_ = std::move(why);
+}
+
+std::string WebAccess::off_because() const {
+  std::lock_guard lock(mutex_);
+  return off_because_;
+}
+
 bool WebAccess::beyond_loopback() const {
   std::lock_guard lock(mutex_);
   return !address_.empty() && !loopback_;
@@ -63,16 +73,23 @@ std::optional<WebAccess::Session> WebAccess::LogIn(std::string_view token) {
   return NewSessionLocked();
 }
 
-std::optional<WebAccess::Session> WebAccess::LogInWithPassword(std::string_view password) {
+WebAccess::PasswordLogIn WebAccess::LogInWithPassword(std::string_view password) {
+  std::unique_lock checking(password_check_, std::try_to_lock);
+  if (!checking.owns_lock()) return {.wait = true};
   std::string hash;
   {
     std::lock_guard lock(mutex_);
+    if (Clock::now() - last_wrong_password_ < std::chrono::seconds(1)) return {.wait = true};
     hash = password_hash_;
   }
-  if (hash.empty() || !crypto::CheckPassword(password, hash)) return std::nullopt;
+  const bool right = !hash.empty() && crypto::CheckPassword(password, hash);
   std::lock_guard lock(mutex_);
-  if (password_hash_ != hash) return std::nullopt;  // changed meanwhile
-  return NewSessionLocked();
+  if (!right) {
+    if (!hash.empty()) last_wrong_password_ = Clock::now();
+    return {};
+  }
+  if (password_hash_ != hash) return {};  // changed meanwhile
+  return {.session = NewSessionLocked()};
 }
 
 std::optional<std::string> WebAccess::CsrfOf(std::string_view session_id) {

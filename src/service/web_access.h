@@ -41,13 +41,24 @@ class WebAccess {
   void SetAddress(std::string host_port, bool loopback);
   std::string address() const;
   bool beyond_loopback() const;
+  // Why the UI is off although it was asked for (its default port in use);
+  // empty when it is on or was not asked for.
+  void SetOffBecause(std::string why);
+  std::string off_because() const;
 
   // A new one-time token for a login link.
   std::string MintLoginToken();
   // The token's session, if it is a live link's; the link is used up.
   std::optional<Session> LogIn(std::string_view token);
   // A session for the right password (none when no password is set).
-  std::optional<Session> LogInWithPassword(std::string_view password);
+  // Passwords are checked one at a time, and not again within a second of
+  // a wrong one (`wait`): each check costs 64 MiB and tens of
+  // milliseconds, and guesses must not come fast.
+  struct PasswordLogIn {
+    std::optional<Session> session;
+    bool wait = false;
+  };
+  PasswordLogIn LogInWithPassword(std::string_view password);
   // The session's CSRF token, if the session is live (it is used now).
   std::optional<std::string> CsrfOf(std::string_view session_id);
   void LogOut(std::string_view session_id);
@@ -65,6 +76,9 @@ class WebAccess {
   mutable std::mutex mutex_;
   std::string address_;
   bool loopback_ = true;
+  std::string off_because_;
+  std::mutex password_check_;  // held while one password is checked
+  Clock::time_point last_wrong_password_{};
   const std::string api_key_;
   std::string password_hash_;
   std::map<std::string, Clock::time_point, std::less<>> login_links_;  // token -> made

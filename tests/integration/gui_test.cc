@@ -168,6 +168,17 @@ TEST_F(WebUi, EveryRequestAnAdminPageMustRefuseIsRefusedAndChangesNothing) {
   EXPECT_EQ(cross_login->status, 403);
   EXPECT_FALSE(cross_login->has_header("Set-Cookie"));
 
+  // A session may not read the API key or change the password: those are
+  // for the tandem command on this machine.
+  for (const auto& [method, params] : std::vector<std::pair<std::string, json>>{
+           {"gui_login", json::object()}, {"gui_set_password", {{"password", "a new password"}}}}) {
+    auto answer = Call(method, params, {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 403) << method;
+    EXPECT_EQ(answer->body.find(key), std::string::npos);
+  }
+  EXPECT_EQ(daemon_.Json({"gui", "--json"})["password"], false);
+
   EXPECT_EQ(ShareCount(), 0u) << "a refused request changed nothing";
   EXPECT_FALSE(stdfs::exists(tmp_ / "folder" / ".tandem"));
 
@@ -270,15 +281,24 @@ TEST_F(WebUi, BeyondLoopbackTheUiNeedsAPasswordAndThePasswordLogsIn) {
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 403);
   EXPECT_FALSE(wrong->has_header("Set-Cookie"));
-  auto right = client.Post("/login", "password=correct+horse+battery", "application/x-www-form-urlencoded");
-  ASSERT_TRUE(right);
-  EXPECT_EQ(right->status, 303) << right->body;
-  auto session = client.Get("/session", {{"Cookie", CookieOf(right)}});
+  // Guesses do not come fast: within a second of a wrong one, even the
+  // right password waits.
+  auto too_soon = client.Post("/login", "password=correct+horse+battery", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(too_soon);
+  EXPECT_EQ(too_soon->status, 429);
+  EXPECT_FALSE(too_soon->has_header("Set-Cookie"));
+  std::optional<httplib::Result> right;
+  ASSERT_TRUE(WaitUntil([&] {
+    right.emplace(client.Post("/login", "password=correct+horse+battery", "application/x-www-form-urlencoded"));
+    return *right && (*right)->status != 429;
+  }, 10s));
+  EXPECT_EQ((*right)->status, 303) << (*right)->body;
+  auto session = client.Get("/session", {{"Cookie", CookieOf(*right)}});
   EXPECT_EQ(session->status, 200);
   // An IP literal Host of any address reaches it now; a name still does not.
-  EXPECT_EQ(client.Get("/session", {{"Cookie", CookieOf(right)}, {"Host", "192.0.2.7:" + std::to_string(port)}})->status,
+  EXPECT_EQ(client.Get("/session", {{"Cookie", CookieOf(*right)}, {"Host", "192.0.2.7:" + std::to_string(port)}})->status,
             200);
-  EXPECT_EQ(client.Get("/session", {{"Cookie", CookieOf(right)}, {"Host", "nas.example:" + std::to_string(port)}})->status,
+  EXPECT_EQ(client.Get("/session", {{"Cookie", CookieOf(*right)}, {"Host", "nas.example:" + std::to_string(port)}})->status,
             403);
   // The password cannot go while the UI listens beyond loopback.
   CommandResult clear = wide.Run({"gui", "--clear-password"});

@@ -55,7 +55,7 @@ async function post(path, body, accept) {
 // One API call: the method's result, or an ApiError with the service's message.
 export function call(method, params = {}) {
   const clean = {};
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') clean[k] = v;
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) clean[k] = v;
   return post(`/rest/${method}`, clean);
 }
 

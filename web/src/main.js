@@ -62,7 +62,9 @@ function App() {
   useMinuteTick();
   if (store.loggedOut) {
     return html`<main class="narrow"><h1>Tandem</h1>
-      <p role="alert">You are logged out. On this machine, run <code>tandem gui</code> and open the link it prints.</p></main>`;
+      <p role="alert">You are logged out (the daemon restarted, or the password changed).</p>
+      <p>On this machine, run <code>tandem gui</code> and open the link it prints, or <a href="/">log in with the
+        password</a> if one is set.</p></main>`;
   }
   if (!store.ready) return html`<main><p class="loading" role="status">Loading…</p></main>`;
   let screen;

@@ -226,8 +226,12 @@ function VersioningForm({ share }) {
   const [keep, setKeep] = useState(String(v.keep));
   const form = useSubmit(async () => {
     const params = { share: share.id, type };
-    if (type !== v.type || days !== String(v.days)) params.days = Number(days);
-    if (type === 'simple') params.keep = Number(keep);
+    const whole = (text, what, min) => {
+      if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new Error(`${what} must be a whole number from ${min} up`);
+      return Number(text);
+    };
+    if (type !== 'none' && (type !== v.type || days !== String(v.days))) params.days = whole(days, 'The days', 0);
+    if (type === 'simple') params.keep = whole(keep, 'The number of versions', 1);
     const set = await call('share_set_versioning', params);
     refreshShare(share.id);
     return `Versions: ${set.description}.`;

@@ -72,7 +72,7 @@ export function AddShare() {
   const [path, setPath] = useState('');
   const [name, setName] = useState('');
   const form = useSubmit(async () => {
-    const info = await call('share_add', { path, name });
+    const info = await call('share_add', { path, name: name || undefined });
     refreshAll();
     location.hash = `#/share/${info.id}`;
   });
@@ -97,7 +97,7 @@ export function JoinShare() {
   const [name, setName] = useState('');
   const [peer, setPeer] = useState('');
   const form = useSubmit(async () => {
-    const info = await call('share_import_from_token', { token: token.trim(), path, name });
+    const info = await call('share_import_from_token', { token: token.trim(), path, name: name || undefined });
     if (peer.trim()) await call('share_add_peer', { share: info.id, address: peer.trim() });
     refreshAll();
     location.hash = `#/share/${info.id}`;

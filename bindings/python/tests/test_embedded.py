@@ -249,3 +249,34 @@ def test_a_cancelled_async_step_neither_loses_nor_repeats_an_event(pair):
     first, second = asyncio.run(main())
     assert (first.data["path"], second.data["path"]) == ("once.txt", "twice.txt")
     assert second.id > first.id
+
+
+def test_an_embedded_service_serves_the_web_ui_when_asked(tmp_path):
+    import json
+    import urllib.error
+    import urllib.request
+
+    svc = open_service(tmp_path / "config", gui="127.0.0.1:0")
+    try:
+        login = svc.gui_login()
+        assert login.url.startswith("http://127.0.0.1:") and login.login_url.startswith(login.url + "login?token=")
+        assert login.password is False
+        # Without a session or key: refused, and the page says how to get in.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(login.url)
+        assert refused.value.code == 401
+        # A script with the API key calls the same API.
+        request = urllib.request.Request(login.url + "rest/device_info", data=b"{}",
+                                         headers={"X-API-Key": login.api_key, "Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as answer:
+            assert json.load(answer)["result"]["device_id"] == svc.device_info().device_id
+        with pytest.raises(tandem.InvalidArgument, match="at least 8"):
+            svc.gui_set_password("short")
+        assert svc.gui_set_password("long enough password") is True
+        assert svc.gui_login().password is True
+    finally:
+        svc.close()
+    # Off unless asked.
+    with open_service(tmp_path / "config2") as quiet:
+        with pytest.raises(tandem.FailedPrecondition, match="web UI is off"):
+            quiet.gui_login()

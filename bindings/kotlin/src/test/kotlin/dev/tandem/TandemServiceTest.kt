@@ -177,4 +177,30 @@ class TandemServiceTest {
         job.join()
         assertEquals("added", event.data.getString("kind"))
     }
+
+    @Test
+    fun anEmbeddedServiceServesTheWebUiWhenAsked() = runBlocking<Unit> {
+        val svc = TandemService.open(tmp.resolve("config-ui").toString(), listen = "tcp/127.0.0.1:0", gui = "127.0.0.1:0")
+            .also { open += it }
+        val login = svc.guiLogin()
+        assertTrue(login.loginUrl.startsWith(login.url + "login?token="), login.loginUrl)
+        assertFalse(login.password)
+        val http = java.net.http.HttpClient.newHttpClient()
+        val refused = http.send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI(login.url)).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString(),
+        )
+        assertEquals(401, refused.statusCode())
+        val byKey = http.send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI(login.url + "rest/device_info"))
+                .header("X-API-Key", login.apiKey)
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString(),
+        )
+        assertEquals(200, byKey.statusCode(), byKey.body())
+        assertTrue(byKey.body().contains(svc.deviceInfo().deviceId))
+        assertThrows<InvalidArgumentException> { runBlocking { svc.guiSetPassword("short") } }
+        assertTrue(svc.guiSetPassword("long enough password"))
+        assertThrows<FailedPreconditionException> { runBlocking { service("config-quiet").guiLogin() } }
+    }
 }
