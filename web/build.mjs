@@ -2,7 +2,8 @@
 // app.css, ready to embed in the daemon (cmake/embed_assets.cmake).
 // Minified, no source maps, no network: everything comes from node_modules.
 import { build } from 'esbuild';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,3 +23,14 @@ await build({
 await copyFile(path.join(here, 'src/style.css'), path.join(out, 'app.css'));
 await copyFile(path.join(here, 'src/index.html'), path.join(out, 'index.html'));
 await copyFile(path.join(here, 'src/favicon.svg'), path.join(out, 'favicon.svg'));
+
+// Compressed once here, at the best levels, rather than by the daemon for
+// every request (brotli at its best level took 60 ms a request there).
+for (const name of ['index.html', 'app.js', 'app.css', 'favicon.svg']) {
+  const file = path.join(out, name);
+  const data = await readFile(file);
+  await writeFile(`${file}.br`, brotliCompressSync(data, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: data.length },
+  }));
+  await writeFile(`${file}.gz`, gzipSync(data, { level: 9 }));
+}

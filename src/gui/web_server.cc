@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstring>
 #include <httplib.h>
 #include <mutex>
@@ -31,6 +33,11 @@ struct WebServer::Calls {
   std::mutex mutex;
   std::condition_variable ended;
   bool stopping = false;
+  // The long polls waiting, oldest first: each holds a worker, and one
+  // whose page was closed holds it until its timeout (httplib does not
+  // tell a handler that its client left). Past kMaxWaitingPolls the
+  // oldest is answered at once, as a poll with nothing new.
+  std::deque<std::shared_ptr<bool>> polls;  // true: released
 };
 
 namespace {
@@ -42,6 +49,7 @@ constexpr int kKeepAliveSeconds = 2;
 // A long poll over HTTP waits at most this long (the page asks for 25 s):
 // a worker is not held for the hour the API allows.
 constexpr uint64_t kMaxPollMs = 60'000;
+constexpr size_t kMaxWaitingPolls = 6;
 // What only the tandem command (the control socket) or an embedding app may
 // do: a session must not read the API key or change the password.
 bool LocalOnly(const std::string& method) { return method == "gui_login" || method == "gui_set_password"; }
@@ -121,12 +129,28 @@ std::string OutcomeKind(const service::Outcome& outcome) {
   return "internal";
 }
 
+// Every body goes out as it is. httplib would otherwise compress each answer
+// a browser accepts brotli for, at brotli's slowest level (45 ms for the
+// page's script, a few for each API answer); on loopback that is time lost.
+// The page's files were compressed when it was built (Assets: .br, .gz).
+void SendStatic(httplib::Response& res, std::string_view bytes, const std::string& type) {
+  res.set_content_provider(bytes.size(), type, [bytes](size_t offset, size_t length, httplib::DataSink& sink) {
+    return sink.write(bytes.data() + offset, std::min(length, bytes.size() - offset));
+  });
+}
+
+void Send(httplib::Response& res, std::string body, const std::string& type) {
+  auto owned = std::make_shared<const std::string>(std::move(body));
+  res.set_content_provider(owned->size(), type, [owned](size_t offset, size_t length, httplib::DataSink& sink) {
+    return sink.write(owned->data() + offset, std::min(length, owned->size() - offset));
+  });
+}
+
 void SendError(httplib::Response& res, int status, const std::string& kind, const std::string& message) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
-  res.set_content(json{{"error", {{"kind", kind}, {"message", message}}}}.dump(-1, ' ', false,
-                                                                                json::error_handler_t::replace),
-                  "application/json");
+  Send(res, json{{"error", {{"kind", kind}, {"message", message}}}}.dump(-1, ' ', false, json::error_handler_t::replace),
+       "application/json");
 }
 
 // The value of cookie `name` in a Cookie header ("a=1; b=2").
@@ -185,7 +209,14 @@ void SendLoginPage(httplib::Response& res, int status, const std::string& messag
   res.headers.erase("Content-Security-Policy");
   res.set_header("Content-Security-Policy",
                  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
-  res.set_content(LoginPage(message, password), "text/html; charset=utf-8");
+  Send(res, LoginPage(message, password), "text/html; charset=utf-8");
+}
+
+const Asset* FindAsset(std::string_view path) {
+  for (const Asset& asset : Assets()) {
+    if (asset.path == path) return &asset;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -265,10 +296,13 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(service::Service& service, s
   // httplib's default adds SO_REUSEPORT, with which a second daemon of the
   // same user binds the same port and the kernel splits the connections
   // between the two. Only SO_REUSEADDR (a restart need not wait out
-  // TIME_WAIT).
+  // TIME_WAIT), and TCP_NODELAY (inherited by every accepted connection):
+  // httplib writes a response's head and body apart, and Nagle's algorithm
+  // against the browser's delayed ACK held each body back 40 ms.
   http.set_socket_options([](int socket) {
     int yes = 1;
     ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    ::setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
   });
   http.set_address_family(endpoint.host.find(':') != std::string::npos ? AF_INET6 : AF_INET);
   if (endpoint.port == 0) {
@@ -415,13 +449,13 @@ void WebServer::Route() {
     access->LogOut(identify(req).session);
     res.set_header("Set-Cookie", cookie_name_ + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     res.set_header("Cache-Control", "no-store");
-    res.set_content("{}", "application/json");
+    Send(res, "{}", "application/json");
   });
   http.Get("/session", [identify](const httplib::Request& req, httplib::Response& res) {
     Caller caller = identify(req);
     if (!caller.known) return SendError(res, 401, "unauthorized", "log in first");
     res.set_header("Cache-Control", "no-store");
-    res.set_content(json{{"csrf", caller.csrf}}.dump(), "application/json");
+    Send(res, json{{"csrf", caller.csrf}}.dump(), "application/json");
   });
   http.Post(R"(/rest/([a-z_]+))", [this, admit_change](const httplib::Request& req, httplib::Response& res) {
     if (!admit_change(req, res)) return;
@@ -443,10 +477,21 @@ void WebServer::Route() {
     // Crosses onto the loop; this worker waits for the outcome.
     auto outcome = std::make_shared<std::optional<service::Outcome>>();
     std::shared_ptr<Calls> calls = calls_;
+    std::shared_ptr<bool> released;
     {
       std::lock_guard lock(calls->mutex);
       if (calls->stopping) return SendError(res, 503, "closed", "the daemon is stopping; nothing was done");
+      if (method == "events_poll") {
+        if (calls->polls.size() >= kMaxWaitingPolls) {
+          *calls->polls.front() = true;
+          calls->polls.pop_front();
+          calls->ended.notify_all();
+        }
+        released = std::make_shared<bool>(false);
+        calls->polls.push_back(released);
+      }
     }
+    const uint64_t since = params.value("since", json(0)).is_number_unsigned() ? params["since"].get<uint64_t>() : 0;
     asio::co_spawn(service_.io(), service::Invoke(service_, method, std::move(params)),
                    [calls, outcome](std::exception_ptr, service::Outcome o) {
                      {
@@ -456,15 +501,21 @@ void WebServer::Route() {
                      calls->ended.notify_all();
                    });
     std::unique_lock lock(calls->mutex);
-    calls->ended.wait(lock, [&] { return outcome->has_value() || calls->stopping; });
+    calls->ended.wait(lock, [&] { return outcome->has_value() || calls->stopping || (released && *released); });
+    if (released) std::erase(calls->polls, released);
+    if (!outcome->has_value() && released && *released) {
+      // Newer polls came: this one ends as if its wait ran out.
+      res.set_header("Cache-Control", "no-store");
+      return Send(res, json{{"result", {{"events", json::array()}, {"last_id", since}, {"missed", 0}}}}.dump(),
+                  "application/json");
+    }
     if (!outcome->has_value()) {
       return SendError(res, 503, "closed", "the daemon stopped before the call ended (whether it took effect is unknown)");
     }
     const service::Outcome& o = **outcome;
     if (o.code != 0) return SendError(res, HttpStatus(o), OutcomeKind(o), o.message);
     res.set_header("Cache-Control", "no-store");
-    res.set_content(json{{"result", o.result}}.dump(-1, ' ', false, json::error_handler_t::replace),
-                    "application/json");
+    Send(res, json{{"result", o.result}}.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
   });
   http.Post("/qr", [admit_change](const httplib::Request& req, httplib::Response& res) {
     if (!admit_change(req, res)) return;
@@ -475,7 +526,7 @@ void WebServer::Route() {
     auto svg = QrSvg(body["text"].get<std::string>());
     if (!svg) return SendError(res, 400, "invalid_argument", svg.error().message);
     res.set_header("Cache-Control", "no-store");
-    res.set_content(*svg, "image/svg+xml");
+    Send(res, std::move(*svg), "image/svg+xml");
   });
   http.Get(R"(/[A-Za-z0-9._/-]*)", [access, identify](const httplib::Request& req, httplib::Response& res) {
     const std::string path = req.path == "/" ? "/index.html" : req.path;
@@ -485,18 +536,25 @@ void WebServer::Route() {
       }
       return SendError(res, 401, "unauthorized", "log in first: run `tandem gui` and open the link it prints");
     }
-    for (const Asset& asset : Assets()) {
-      if (asset.path == path) {
-        res.set_header("Cache-Control", "no-cache");
-        res.set_content(asset.body.data(), asset.body.size(), std::string(asset.content_type));
+    const Asset* plain = FindAsset(path);
+    if (!plain) return SendError(res, 404, "not_found", "no such page: " + req.path);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("Vary", "Accept-Encoding");
+    // Compressed when the page was built (brotli at its best, gzip), never here.
+    const std::string accepted = req.get_header_value("Accept-Encoding");
+    for (const char* encoding : {"br", "gzip"}) {
+      const Asset* packed = FindAsset(path + (std::string_view(encoding) == "br" ? ".br" : ".gz"));
+      if (packed && accepted.find(encoding) != std::string::npos) {
+        res.set_header("Content-Encoding", encoding);
+        SendStatic(res, packed->body, std::string(plain->content_type));
         return;
       }
     }
-    SendError(res, 404, "not_found", "no such page: " + req.path);
+    SendStatic(res, plain->body, std::string(plain->content_type));
   });
   // Every other method and path: nothing here.
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) {
+    if (res.body.empty() && !res.has_header("Content-Type")) {
       SendError(res, res.status, res.status == 404 ? "not_found" : "error",
                 res.status == 404 ? "no such page" : "the request was refused (HTTP " + std::to_string(res.status) + ")");
     }

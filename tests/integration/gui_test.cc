@@ -238,6 +238,42 @@ TEST_F(WebUi, ALongPollOfTheEventsEndsWhenTheDaemonStops) {
   if (r) EXPECT_EQ(r->status, 503) << r->body;
 }
 
+TEST_F(WebUi, PagesLeftOpenCannotHoldEveryWorkerWithTheirLongPolls) {
+  // Eight polls (closed tabs, say) where six may wait: the two oldest are
+  // answered at once with nothing new, and the UI keeps answering.
+  const std::string key = login_["api_key"].get<std::string>();
+  const uint64_t last = daemon_.Json({"device", "--json"})["last_event_id"].get<uint64_t>();
+  std::vector<std::future<httplib::Result>> polls;
+  for (int i = 0; i < 8; ++i) {
+    polls.push_back(std::async(std::launch::async, [&] {
+      auto client = Client();
+      return client.Post("/rest/events_poll", {{"X-API-Key", key}},
+                         json{{"since", last}, {"timeout_ms", 60'000}}.dump(), "application/json");
+    }));
+  }
+  auto ended = [&] {
+    size_t n = 0;
+    for (auto& p : polls) n += p.wait_for(0s) == std::future_status::ready;
+    return n;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return ended() == 2; }, 20s)) << ended() << " polls ended";
+  auto answer = Call("share_list", json::object(), {{"X-API-Key", key}});
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(ended(), 2u) << "the six newest still wait";
+  for (auto& p : polls) {
+    if (p.wait_for(0s) != std::future_status::ready) continue;
+    auto r = p.get();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    json page = json::parse(r->body)["result"];
+    EXPECT_TRUE(page["events"].empty());
+    EXPECT_EQ(page["last_id"], last);
+  }
+  // Stopping ends the six.
+  EXPECT_EQ(daemon_.Stop(), 0);
+}
+
 TEST_F(WebUi, BeyondLoopbackTheUiNeedsAPasswordAndThePasswordLogsIn) {
   // Refused without a password: the daemon does not start.
   ASSERT_EQ(daemon_.Stop(), 0);

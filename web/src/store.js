@@ -100,8 +100,8 @@ export async function start() {
     changed();
   });
   await startSession();
-  state.device = await call('device_info');
-  await loadShares();
+  const [device] = await Promise.all([call('device_info'), loadShares()]);
+  state.device = device;
   // The events kept from before the page opened give the recent history.
   const since = Math.max(0, state.device.last_event_id - 200);
   state.ready = true;
