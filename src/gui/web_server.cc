@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <cstdlib>
 #include <cstring>
 #include <httplib.h>
 #include <mutex>
@@ -133,8 +134,11 @@ std::string OutcomeKind(const service::Outcome& outcome) {
 // a browser accepts brotli for, at brotli's slowest level (45 ms for the
 // page's script, a few for each API answer); on loopback that is time lost.
 // The page's files were compressed when it was built (Assets: .br, .gz).
+// Range requests are refused before any route (httplib 0.11 does not hold
+// a range to a provider's length); the offset check stands anyway.
 void SendStatic(httplib::Response& res, std::string_view bytes, const std::string& type) {
   res.set_content_provider(bytes.size(), type, [bytes](size_t offset, size_t length, httplib::DataSink& sink) {
+    if (offset >= bytes.size()) return false;
     return sink.write(bytes.data() + offset, std::min(length, bytes.size() - offset));
   });
 }
@@ -142,8 +146,32 @@ void SendStatic(httplib::Response& res, std::string_view bytes, const std::strin
 void Send(httplib::Response& res, std::string body, const std::string& type) {
   auto owned = std::make_shared<const std::string>(std::move(body));
   res.set_content_provider(owned->size(), type, [owned](size_t offset, size_t length, httplib::DataSink& sink) {
+    if (offset >= owned->size()) return false;
     return sink.write(owned->data() + offset, std::min(length, owned->size() - offset));
   });
+}
+
+// Whether an Accept-Encoding header takes `coding` ("br;q=0" refuses it).
+bool Accepts(const std::string& header, std::string_view coding) {
+  size_t at = 0;
+  while (at <= header.size()) {
+    size_t end = header.find(',', at);
+    if (end == std::string::npos) end = header.size();
+    std::string_view item(header.data() + at, end - at);
+    at = end + 1;
+    auto trim = [](std::string_view v) {
+      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+      return v;
+    };
+    const size_t semicolon = item.find(';');
+    if (trim(item.substr(0, semicolon)) != coding) continue;
+    if (semicolon == std::string_view::npos) return true;
+    std::string_view q = trim(item.substr(semicolon + 1));
+    if (!q.starts_with("q=")) return true;
+    return std::strtod(std::string(q.substr(2)).c_str(), nullptr) > 0;
+  }
+  return false;
 }
 
 void SendError(httplib::Response& res, int status, const std::string& kind, const std::string& message) {
@@ -374,6 +402,13 @@ void WebServer::Route() {
                     "/");
       return httplib::Server::HandlerResponse::Handled;
     }
+    if (req.has_header("Range")) {
+      // Nothing here is served in parts; and a range httplib applied to a
+      // content provider unchecked would read past the answer.
+      res.status = 416;
+      res.set_header("Content-Type", "text/plain");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     const std::string origin = req.get_header_value("Origin");
     const std::string site = req.get_header_value("Sec-Fetch-Site");
     if (req.method == "OPTIONS" || (!origin.empty() && origin != "http://" + host) || site == "cross-site" ||
@@ -430,9 +465,10 @@ void WebServer::Route() {
     res.set_redirect("/", 303);
   });
   http.Post("/login", [this, access](const httplib::Request& req, httplib::Response& res) {
-    service::WebAccess::PasswordLogIn login = access->LogInWithPassword(req.get_param_value("password"));
+    service::WebAccess::PasswordLogIn login =
+        access->LogInWithPassword(req.get_param_value("password"), req.remote_addr);
     if (login.wait) {
-      SendLoginPage(res, 429, "Too many tries: wait a second and try again.", true);
+      SendLoginPage(res, 429, "Wrong password a moment ago: wait a second and try again.", true);
       return;
     }
     const auto& session = login.session;
@@ -536,7 +572,7 @@ void WebServer::Route() {
       }
       return SendError(res, 401, "unauthorized", "log in first: run `tandem gui` and open the link it prints");
     }
-    const Asset* plain = FindAsset(path);
+    const Asset* plain = path.ends_with(".br") || path.ends_with(".gz") ? nullptr : FindAsset(path);
     if (!plain) return SendError(res, 404, "not_found", "no such page: " + req.path);
     res.set_header("Cache-Control", "no-cache");
     res.set_header("Vary", "Accept-Encoding");
@@ -544,7 +580,7 @@ void WebServer::Route() {
     const std::string accepted = req.get_header_value("Accept-Encoding");
     for (const char* encoding : {"br", "gzip"}) {
       const Asset* packed = FindAsset(path + (std::string_view(encoding) == "br" ? ".br" : ".gz"));
-      if (packed && accepted.find(encoding) != std::string::npos) {
+      if (packed && Accepts(accepted, encoding)) {
         res.set_header("Content-Encoding", encoding);
         SendStatic(res, packed->body, std::string(plain->content_type));
         return;

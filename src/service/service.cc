@@ -890,9 +890,12 @@ Result<Service::GuiLogin> Service::GuiLoginLink() {
   std::string address = web_access_->address();
   if (address.empty()) {
     std::string why = web_access_->off_because();
+    if (!why.empty()) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "the web UI is off (" + why + "): start the daemon with --gui and a free port, e.g. --gui 127.0.0.1:20211");
+    }
     return MakeError(ErrorCode::kFailedPrecondition,
-                     "the web UI is off" + (why.empty() ? std::string() : " (" + why + ")") +
-                         ": start the daemon with --gui 127.0.0.1:20210 (or another address)");
+                     "the web UI is off: start the daemon with --gui 127.0.0.1:20210 (or another address)");
   }
   GuiLogin login;
   login.url = "http://" + address + "/";

@@ -73,19 +73,20 @@ std::optional<WebAccess::Session> WebAccess::LogIn(std::string_view token) {
   return NewSessionLocked();
 }
 
-WebAccess::PasswordLogIn WebAccess::LogInWithPassword(std::string_view password) {
-  std::unique_lock checking(password_check_, std::try_to_lock);
-  if (!checking.owns_lock()) return {.wait = true};
+WebAccess::PasswordLogIn WebAccess::LogInWithPassword(std::string_view password, const std::string& remote) {
+  std::lock_guard checking(password_check_);
   std::string hash;
   {
     std::lock_guard lock(mutex_);
-    if (Clock::now() - last_wrong_password_ < std::chrono::seconds(1)) return {.wait = true};
+    const auto now = Clock::now();
+    std::erase_if(wrong_password_from_, [&](const auto& w) { return now - w.second >= std::chrono::seconds(1); });
+    if (wrong_password_from_.contains(remote)) return {.wait = true};
     hash = password_hash_;
   }
   const bool right = !hash.empty() && crypto::CheckPassword(password, hash);
   std::lock_guard lock(mutex_);
   if (!right) {
-    if (!hash.empty()) last_wrong_password_ = Clock::now();
+    if (!hash.empty()) wrong_password_from_[remote] = Clock::now();
     return {};
   }
   if (password_hash_ != hash) return {};  // changed meanwhile

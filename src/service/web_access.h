@@ -51,14 +51,15 @@ class WebAccess {
   // The token's session, if it is a live link's; the link is used up.
   std::optional<Session> LogIn(std::string_view token);
   // A session for the right password (none when no password is set).
-  // Passwords are checked one at a time, and not again within a second of
-  // a wrong one (`wait`): each check costs 64 MiB and tens of
-  // milliseconds, and guesses must not come fast.
+  // Passwords are checked one at a time (each check costs 64 MiB and tens
+  // of milliseconds), and one from `remote` (the client's address) is not
+  // checked within a second of a wrong one from there (`wait`): guesses
+  // must not come fast, and one guesser must not keep the owner out.
   struct PasswordLogIn {
     std::optional<Session> session;
     bool wait = false;
   };
-  PasswordLogIn LogInWithPassword(std::string_view password);
+  PasswordLogIn LogInWithPassword(std::string_view password, const std::string& remote);
   // The session's CSRF token, if the session is live (it is used now).
   std::optional<std::string> CsrfOf(std::string_view session_id);
   void LogOut(std::string_view session_id);
@@ -78,7 +79,7 @@ class WebAccess {
   bool loopback_ = true;
   std::string off_because_;
   std::mutex password_check_;  // held while one password is checked
-  Clock::time_point last_wrong_password_{};
+  std::map<std::string, Clock::time_point> wrong_password_from_;  // remote -> when; a second kept
   const std::string api_key_;
   std::string password_hash_;
   std::map<std::string, Clock::time_point, std::less<>> login_links_;  // token -> made

@@ -121,6 +121,40 @@ TEST_F(WebUi, AOneTimeLinkLogsInOnceAndThePageNeedsTheSession) {
   EXPECT_EQ(client.Get("/nothing-here.js", cookie)->status, 404);
 }
 
+TEST_F(WebUi, ThePagesFilesComeCompressedAsAskedAndNothingIsServedInParts) {
+  const httplib::Headers key = {{"X-API-Key", login_["api_key"].get<std::string>()}};
+  auto client = Client();
+  client.set_decompress(false);
+  auto with = [&](const std::string& accept) {
+    httplib::Headers h = key;
+    h.emplace("Accept-Encoding", accept);
+    return client.Get("/app.js", h);
+  };
+  auto plain = with("identity");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->has_header("Content-Encoding"));
+  EXPECT_NE(plain->body.find("function"), std::string::npos);
+  EXPECT_EQ(with("gzip, deflate, br")->get_header_value("Content-Encoding"), "br");
+  auto gzip = with("br;q=0, gzip");
+  EXPECT_EQ(gzip->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_LT(gzip->body.size(), plain->body.size() / 2);
+  EXPECT_EQ(gzip->get_header_value("Vary"), "Accept-Encoding");
+  EXPECT_FALSE(with("br;q=0, gzip;q=0")->has_header("Content-Encoding"));
+  // The compressed copies are not pages of their own.
+  EXPECT_EQ(client.Get("/app.js.br", key)->status, 404);
+  // No part of anything, even past its end, and whether logged in or not.
+  for (const char* path : {"/app.js", "/session", "/"}) {
+    for (const httplib::Headers& who : {key, httplib::Headers{}}) {
+      httplib::Headers h = who;
+      h.emplace("Range", "bytes=500-60000");
+      auto part = client.Get(path, h);
+      ASSERT_TRUE(part) << path;
+      EXPECT_EQ(part->status, 416) << path;
+      EXPECT_TRUE(part->body.empty()) << path << ": " << part->body.size() << " bytes";
+    }
+  }
+}
+
 TEST_F(WebUi, EveryRequestAnAdminPageMustRefuseIsRefusedAndChangesNothing) {
   stdfs::create_directories(tmp_ / "folder");
   const json add = {{"path", (tmp_ / "folder").string()}, {"name", "f"}};

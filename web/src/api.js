@@ -77,11 +77,15 @@ export function followEvents(since, handle, onHealth) {
   (async () => {
     while (!stopped) {
       try {
+        const asked = Date.now();
         const page = await call('events_poll', { since, timeout_ms: 25000, limit: 1000 });
         since = page.last_id;
         delay = 500;
         onHealth(true);
         if (page.events.length) handle(page.events);
+        // Nothing, long before the wait was up: the daemon let this poll go
+        // for newer ones (many pages open). Not straight back.
+        else if (Date.now() - asked < 20000) await new Promise((r) => setTimeout(r, 5000));
       } catch (e) {
         if (e.status === 401) return;
         // The daemon restarted: its ids began again. Read from its start.
