@@ -8,7 +8,7 @@ FUZZ_BUILD ?= build-fuzz
 # Seconds each fuzz target runs under `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan test-python test-kotlin test-gui bench bench-gui bench-large fuzz clean
+.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan test-python test-kotlin test-gui install package bench bench-gui bench-large fuzz clean
 
 all: build
 
@@ -77,6 +77,15 @@ test-kotlin: build
 test-gui: build
 	cd web && TANDEM_BIN=$(abspath $(BUILD))/tandem TANDEM_UI_ARTIFACTS=$(abspath $(BUILD))/ui-test-results \
 	  node --test --test-concurrency=1 tests/
+
+# The binary, libtandem, the header, the man page and the completions under
+# PREFIX (default /usr/local); the .deb in $(BUILD) (apt install ./tandem_*.deb).
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 build-fuzz: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
