@@ -17,7 +17,7 @@ fail() { echo "package_test: $*" >&2; exit 1; }
 
 # 1. The install.
 cmake --install "$build" --prefix "$work/stage" >/dev/null
-for f in bin/tandem include/tandem/tandem.h share/man/man1/tandem.1 \
+for f in bin/tandem include/tandem/tandem.h share/man/man1/tandem.1 lib/systemd/user/tandem.service lib/systemd/system/tandem@.service \
          share/bash-completion/completions/tandem share/zsh/vendor-completions/_tandem share/doc/tandem/gui.md; do
   [ -e "$work/stage/$f" ] || fail "cmake --install did not put $f"
 done
@@ -32,6 +32,9 @@ complete_words() {
 [[ $(complete_words tandem pe) == *" peer "* ]] || fail "bash completion: tandem pe -> $(complete_words tandem pe)"
 [[ $(complete_words tandem peer a) == " add " ]] || fail "bash completion: tandem peer a -> $(complete_words tandem peer a)"
 [[ $(complete_words tandem daemon --g) == " --gui " ]] || fail "bash completion: tandem daemon --g"
+
+grep -q "^ExecStart=$work/stage/bin/tandem daemon\$" "$work/stage/lib/systemd/user/tandem.service" ||
+  fail "the user unit does not start the installed binary"
 
 # 2. The package.
 (cd "$build" && cpack -G DEB -B "$work/pkg" >/dev/null) || fail "cpack failed"
@@ -58,6 +61,12 @@ unshare --mount --fork bash -euo pipefail -c '
   in_root tandem --version | grep -q "^tandem " || { echo "tandem does not run from PATH"; exit 1; }
   in_root man -w tandem >/dev/null || { echo "man tandem is not found"; exit 1; }
   [ -f "$new/usr/share/bash-completion/completions/tandem" ] || { echo "no bash completion"; exit 1; }
+  # The units, as installed, pass systemd'"'"'s own check (the template as an instance).
+  in_root systemd-analyze verify /usr/lib/systemd/user/tandem.service || { echo "the user unit fails verify"; exit 1; }
+  cp "$new/usr/lib/systemd/system/tandem@.service" "$new/tmp/tandem@root.service"
+  in_root systemd-analyze verify /tmp/tandem@root.service || { echo "the system unit fails verify"; exit 1; }
+  grep -q "^ExecStart=/usr/bin/tandem daemon$" "$new/usr/lib/systemd/system/tandem@.service" ||
+    { echo "the system unit does not start /usr/bin/tandem"; exit 1; }
   in_root dpkg -L tandem | grep -v "^/\.$" > "$work/files"
   in_root dpkg -r tandem >/dev/null
   while read -r f; do

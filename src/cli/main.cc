@@ -3,16 +3,21 @@
 // 0 on success; otherwise one line on stderr and a non-zero status
 // (1: the request failed, 2: bad command line, 3: no daemon to talk to).
 #include <pthread.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <iostream>
 #include <iterator>
+#include <mutex>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -47,6 +52,52 @@ int Fail(const std::string& message, int status = 1) {
   return status;
 }
 
+// Where the daemon's log lines go. Under systemd, when stderr is the
+// journal's stream (JOURNAL_STREAM names it), each line starts with its
+// syslog priority, which journald reads, and has no time stamp, which the
+// journal adds; otherwise stderr or --log-file, time-stamped.
+class DaemonLog {
+ public:
+  explicit DaemonLog(FILE* out) : out_(out), journal_(out == stderr && ToJournal()) {}
+
+  static void Write(void* self, int32_t level, const char* line, size_t length) {
+    static_cast<DaemonLog*>(self)->Line(level, std::string_view(line, length));
+  }
+
+ private:
+  static bool ToJournal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    struct stat st {};
+    if (!stream || ::fstat(STDERR_FILENO, &st) != 0) return false;
+    return std::string(stream) == std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  }
+
+  void Line(int32_t level, std::string_view line) {
+    static constexpr const char* kNames[] = {"trace", "debug", "info", "warning", "error"};
+    static constexpr int kPriorities[] = {7, 7, 6, 4, 3};  // syslog's debug, info, warning, err
+    const int at = std::clamp(level, 0, 4);
+    std::lock_guard lock(mutex_);
+    if (journal_) {
+      std::fprintf(out_, "<%d>%.*s\n", kPriorities[at], static_cast<int>(line.size()), line.data());
+    } else {
+      const auto now = std::chrono::system_clock::now();
+      const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+      const int ms = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+      std::tm local{};
+      ::localtime_r(&seconds, &local);
+      char stamp[32];
+      std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &local);
+      std::fprintf(out_, "%s.%03d %s %.*s\n", stamp, ms, kNames[at], static_cast<int>(line.size()), line.data());
+    }
+    std::fflush(out_);
+  }
+
+  FILE* out_;
+  bool journal_;
+  std::mutex mutex_;
+};
+
 // One line from stdin; asked for twice, unechoed, at a terminal.
 Result<std::string> ReadPassword() {
   const bool tty = ::isatty(STDIN_FILENO) == 1;
@@ -80,7 +131,14 @@ Result<std::string> ReadPassword() {
 // `gui_given`: the web UI's address was asked for; the default one, when
 // taken, only leaves the daemon without its UI.
 int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen, const std::string& gui,
-              bool gui_given, const std::string& log_level, size_t events_kept) {
+              bool gui_given, const std::string& log_level, const std::string& log_file, size_t events_kept) {
+  FILE* log_out = stderr;
+  if (!log_file.empty()) {
+    log_out = std::fopen(log_file.c_str(), "ae");
+    if (!log_out) return Fail("cannot open the log file " + log_file + ": " + std::strerror(errno), 2);
+    ::fchmod(::fileno(log_out), 0600);
+  }
+  DaemonLog log(log_out);
   // Blocked before the library starts its threads (they inherit the mask),
   // so only sigwait below ever sees them.
   sigset_t stop_signals;
@@ -97,7 +155,7 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
   tandem_service* service = nullptr;
   char* error = nullptr;
   const std::string dir = std::filesystem::absolute(config_dir).string();
-  if (int32_t status = tandem_service_open(dir.c_str(), options.dump().c_str(), nullptr, nullptr, &service, &error);
+  if (int32_t status = tandem_service_open(dir.c_str(), options.dump().c_str(), &DaemonLog::Write, &log, &service, &error);
       status != TANDEM_OK) {
     std::string message = error ? error : tandem_status_name(status);
     tandem_free(error);
@@ -131,6 +189,9 @@ int main(int argc, char** argv) {
   auto* daemon = app.add_subcommand("daemon", "Run the Tandem service");
   daemon->add_option("--listen", listen, "Address for peers, e.g. tcp/0.0.0.0:20209");
   daemon->add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
+  std::string log_file;
+  daemon->add_option("--log-file", log_file,
+                     "Append the log to this file (default: stderr; under systemd, the journal)");
   std::string gui = tandem::gui::kDefaultAddress;
   auto* gui_option =
       daemon->add_option("--gui", gui, "Address of the web UI (HOST:PORT), or off")->capture_default_str();
@@ -283,7 +344,7 @@ int main(int argc, char** argv) {
 
   std::filesystem::path config_path(config_dir);
   if (!config_path.is_absolute()) config_path = std::filesystem::absolute(config_path);
-  if (daemon->parsed()) return RunDaemon(config_path, listen, gui, gui_option->count() > 0, log_level, events_kept);
+  if (daemon->parsed()) return RunDaemon(config_path, listen, gui, gui_option->count() > 0, log_level, log_file, events_kept);
 
   auto call = [&](const std::string& method, const json& params) -> Result<json> {
     return tandem::cli::CallDaemon(config_path, method, params);

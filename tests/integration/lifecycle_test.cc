@@ -221,3 +221,48 @@ TEST_F(Lifecycle, ConflictAndRevertCommandsRefuseWhatTheyCannotDo) {
 
 }  // namespace
 }  // namespace tandem::testing
+
+namespace tandem::testing {
+namespace {
+
+// Where the daemon's log goes (issue 23): a file of its own, or, under
+// systemd, the journal with each line's priority for journald to read.
+TEST(DaemonLog, GoesToTheLogFileOrToTheJournalWithEachLinesPriority) {
+  TempDir tmp;
+  const stdfs::path file = tmp / "tandem.log";
+  {
+    DaemonProcess daemon(tmp / "config-file", {"--log-file", file.string()});
+    ASSERT_TRUE(daemon.Start());
+    EXPECT_EQ(daemon.Stop(), 0);
+  }
+  const std::string logged = ReadFile(file);
+  EXPECT_NE(logged.find(" info ready: device "), std::string::npos) << logged;
+  EXPECT_NE(logged.find(" info signal 15: stopping"), std::string::npos) << logged;
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // A log file that cannot be opened stops the daemon before it starts.
+  CommandResult bad = RunTandem(tmp / "config-bad", {"daemon", "--gui", "off", "--log-file", "/nonexistent/x.log"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("cannot open the log file /nonexistent/x.log"), std::string::npos) << bad.err;
+  EXPECT_FALSE(stdfs::exists(tmp / "config-bad"));
+
+  // The journal: stderr is the stream JOURNAL_STREAM names (device:inode).
+  const stdfs::path stream = tmp / "config-journal.log";  // the harness's stderr for that daemon
+  WriteFile(stream, "");
+  ASSERT_EQ(::stat(stream.c_str(), &st), 0);
+  ::setenv("JOURNAL_STREAM", (std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)).c_str(), 1);
+  {
+    DaemonProcess daemon(tmp / "config-journal");
+    const bool started = daemon.Start();
+    ::unsetenv("JOURNAL_STREAM");
+    ASSERT_TRUE(started);
+    EXPECT_EQ(daemon.Stop(), 0);
+  }
+  const std::string journal = ReadFile(stream);
+  EXPECT_NE(journal.find("<6>ready: device "), std::string::npos) << journal;
+  EXPECT_EQ(journal.find(" info "), std::string::npos) << "no time stamps or level names: the journal has its own";
+}
+
+}  // namespace
+}  // namespace tandem::testing
