@@ -101,26 +101,48 @@ class DaemonLog {
 // One line from stdin; asked for twice, unechoed, at a terminal.
 Result<std::string> ReadPassword() {
   const bool tty = ::isatty(STDIN_FILENO) == 1;
+  // At a terminal, read key by key with echo and signals off, so that
+  // Ctrl-C cancels here and leaves the terminal as it was.
+  bool cancelled = false;
   auto read_line = [&](const char* prompt) {
-    termios before{};
-    if (tty) {
-      std::cerr << prompt << std::flush;
-      ::tcgetattr(STDIN_FILENO, &before);
-      termios quiet = before;
-      quiet.c_lflag &= ~ECHO;
-      ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-    }
     std::string line;
-    std::getline(std::cin, line);
-    if (tty) {
-      ::tcsetattr(STDIN_FILENO, TCSANOW, &before);
-      std::cerr << "\n";
+    if (!tty) {
+      std::getline(std::cin, line);
+      return line;
     }
+    std::cerr << prompt << std::flush;
+    termios before{};
+    ::tcgetattr(STDIN_FILENO, &before);
+    termios quiet = before;
+    quiet.c_lflag &= ~(ECHO | ICANON | ISIG);
+    quiet.c_cc[VMIN] = 1;
+    quiet.c_cc[VTIME] = 0;
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    char c = 0;
+    while (::read(STDIN_FILENO, &c, 1) == 1 && c != '\n' && c != '\r') {
+      if (c == 3 || (c == 4 && line.empty())) {  // Ctrl-C; Ctrl-D on nothing
+        cancelled = true;
+        break;
+      }
+      if (c == 127 || c == 8) {
+        if (!line.empty()) line.pop_back();
+      } else {
+        line += c;
+      }
+    }
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &before);
+    std::cerr << "\n";
     return line;
   };
   std::string password = read_line("New web UI password: ");
+  auto nothing_changed = [] {
+    return tandem::MakeError(tandem::ErrorCode::kInvalidArgument, "cancelled; nothing was changed");
+  };
+  if (cancelled) return nothing_changed();
   if (password.empty()) return tandem::MakeError(tandem::ErrorCode::kInvalidArgument, "no password given on stdin");
-  if (tty && read_line("Again: ") != password) {
+  std::string again = tty ? read_line("Again: ") : password;
+  if (cancelled) return nothing_changed();
+  if (again != password) {
     return tandem::MakeError(tandem::ErrorCode::kInvalidArgument, "the two passwords differ; nothing was changed");
   }
   return password;

@@ -3,6 +3,10 @@
 // admin page must refuse, each refused with its status and nothing changed.
 // The page itself is tested in a real browser (web/tests).
 #include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -375,6 +379,84 @@ TEST_F(WebUi, BeyondLoopbackTheUiNeedsAPasswordAndThePasswordLogsIn) {
   EXPECT_NE(clear.exit_code, 0);
   EXPECT_NE(clear.err.find("beyond this machine"), std::string::npos) << clear.err;
   EXPECT_NE(ReadFile(tmp_ / "config" / "config.json").find("$argon2id$"), std::string::npos);
+}
+
+// `tandem gui --set-password` at a terminal (a pty): `keys` typed, one
+// string after each prompt seen; what the terminal showed, the exit status,
+// and whether echo and line editing are on again after it.
+struct AtTerminal {
+  std::string seen;
+  int status = -1;
+  bool restored = false;
+};
+AtTerminal SetPasswordAtTerminal(const stdfs::path& config, const std::vector<std::string>& keys) {
+  AtTerminal out;
+  int master = -1, slave = -1;
+  if (::openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) return out;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::setsid();
+    ::dup2(slave, 0);
+    ::dup2(slave, 1);
+    ::dup2(slave, 2);
+    ::close(master);
+    const std::string bin = TandemBinary().string(), dir = config.string();
+    ::execl(bin.c_str(), bin.c_str(), "--config-dir", dir.c_str(), "gui", "--set-password", nullptr);
+    ::_exit(127);
+  }
+  auto read_until = [&](const std::string& text) {
+    return WaitUntil([&] {
+      char buffer[256];
+      pollfd p{master, POLLIN, 0};
+      if (::poll(&p, 1, 10) > 0) {
+        ssize_t n = ::read(master, buffer, sizeof(buffer));
+        if (n > 0) out.seen.append(buffer, static_cast<size_t>(n));
+      }
+      return out.seen.find(text) != std::string::npos;
+    }, 10s);
+  };
+  const char* prompts[] = {"New web UI password: ", "Again: "};
+  for (size_t i = 0; i < keys.size() && i < 2; ++i) {
+    if (!read_until(prompts[i])) break;
+    if (::write(master, keys[i].data(), keys[i].size()) != static_cast<ssize_t>(keys[i].size())) break;
+  }
+  if (WaitUntil([&] { return ::waitpid(child, &out.status, WNOHANG) == child; }, 20s)) {
+    // Whatever it printed last: all there once it exited.
+    char buffer[256];
+    pollfd p{master, POLLIN, 0};
+    for (ssize_t n = 1; n > 0 && ::poll(&p, 1, 50) > 0;) {
+      n = ::read(master, buffer, sizeof(buffer));
+      if (n > 0) out.seen.append(buffer, static_cast<size_t>(n));
+    }
+    termios after{};
+    out.restored = ::tcgetattr(slave, &after) == 0 && (after.c_lflag & ECHO) && (after.c_lflag & ICANON);
+  } else {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &out.status, 0);
+  }
+  ::close(master);
+  ::close(slave);
+  return out;
+}
+
+TEST_F(WebUi, AtATerminalThePasswordIsAskedTwiceUnechoedAndCtrlCCancels) {
+  AtTerminal cancelled = SetPasswordAtTerminal(tmp_ / "config", {"secret\x03"});
+  EXPECT_NE(cancelled.seen.find("cancelled; nothing was changed"), std::string::npos) << cancelled.seen;
+  EXPECT_EQ(cancelled.seen.find("secret"), std::string::npos) << "nothing typed is echoed";
+  EXPECT_EQ(WEXITSTATUS(cancelled.status), 2);
+  EXPECT_TRUE(cancelled.restored) << "echo and line editing are on again";
+  EXPECT_EQ(daemon_.Json({"gui", "--json"})["password"], false);
+
+  AtTerminal differ = SetPasswordAtTerminal(tmp_ / "config", {"first password\r", "other password\r"});
+  EXPECT_NE(differ.seen.find("the two passwords differ"), std::string::npos) << differ.seen;
+  EXPECT_TRUE(differ.restored);
+  EXPECT_EQ(daemon_.Json({"gui", "--json"})["password"], false);
+
+  AtTerminal set = SetPasswordAtTerminal(tmp_ / "config", {"good password\x7f!\r", "good passwor!\r"});
+  EXPECT_EQ(WEXITSTATUS(set.status), 0) << set.seen;
+  EXPECT_EQ(set.seen.find("good"), std::string::npos) << "nothing typed is echoed";
+  EXPECT_TRUE(set.restored);
+  EXPECT_EQ(daemon_.Json({"gui", "--json"})["password"], true);
 }
 
 TEST_F(WebUi, BadAddressesAndABusyPortAreRefusedWithWhatToDo) {
