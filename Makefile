@@ -79,7 +79,7 @@ test-gui: build
 	  node --test --test-concurrency=1 tests/
 
 # The binary, libtandem, the header, the man page and the completions under
-# PREFIX (default /usr/local); the .deb in $(BUILD) (apt install ./tandem_*.deb).
+# PREFIX (default /usr/local); `make package` leaves the .deb in $(BUILD) (docs/service.md).
 PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
