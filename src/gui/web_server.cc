@@ -47,6 +47,7 @@ namespace {
 // kept alive); a long poll takes one worker for its whole wait.
 constexpr int kWorkers = 16;
 constexpr int kKeepAliveSeconds = 2;
+constexpr size_t kMaxBody = 1 << 20;  // as the control socket's requests
 // A long poll over HTTP waits at most this long (the page asks for 25 s):
 // a worker is not held for the hour the API allows.
 constexpr uint64_t kMaxPollMs = 60'000;
@@ -54,7 +55,6 @@ constexpr size_t kMaxWaitingPolls = 6;
 // What only the tandem command (the control socket) or an embedding app may
 // do: a session must not read the API key or change the password.
 bool LocalOnly(const std::string& method) { return method == "gui_login" || method == "gui_set_password"; }
-constexpr size_t kMaxBody = 1 << 20;  // as the control socket's requests
 
 std::optional<in6_addr> ParseIp(const std::string& host, int& family) {
   in6_addr out{};
@@ -136,19 +136,26 @@ std::string OutcomeKind(const service::Outcome& outcome) {
 // The page's files were compressed when it was built (Assets: .br, .gz).
 // Range requests are refused before any route (httplib 0.11 does not hold
 // a range to a provider's length); the offset check stands anyway.
-void SendStatic(httplib::Response& res, std::string_view bytes, const std::string& type) {
-  res.set_content_provider(bytes.size(), type, [bytes](size_t offset, size_t length, httplib::DataSink& sink) {
-    if (offset >= bytes.size()) return false;
-    return sink.write(bytes.data() + offset, std::min(length, bytes.size() - offset));
-  });
+// `bytes` as they are; `owner` keeps them alive until they are sent (none
+// for the embedded files, which live as long as the program).
+void SendBytes(httplib::Response& res, std::string_view bytes, const std::string& type,
+               std::shared_ptr<const std::string> owner = nullptr) {
+  res.set_content_provider(bytes.size(), type,
+                           [bytes, owner](size_t offset, size_t length, httplib::DataSink& sink) {
+                             if (offset >= bytes.size()) return false;
+                             return sink.write(bytes.data() + offset, std::min(length, bytes.size() - offset));
+                           });
 }
 
 void Send(httplib::Response& res, std::string body, const std::string& type) {
   auto owned = std::make_shared<const std::string>(std::move(body));
-  res.set_content_provider(owned->size(), type, [owned](size_t offset, size_t length, httplib::DataSink& sink) {
-    if (offset >= owned->size()) return false;
-    return sink.write(owned->data() + offset, std::min(length, owned->size() - offset));
-  });
+  SendBytes(res, *owned, type, owned);
+}
+
+std::string_view Trim(std::string_view v) {
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  return v;
 }
 
 // Whether an Accept-Encoding header takes `coding` ("br;q=0" refuses it).
@@ -159,15 +166,10 @@ bool Accepts(const std::string& header, std::string_view coding) {
     if (end == std::string::npos) end = header.size();
     std::string_view item(header.data() + at, end - at);
     at = end + 1;
-    auto trim = [](std::string_view v) {
-      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-      return v;
-    };
     const size_t semicolon = item.find(';');
-    if (trim(item.substr(0, semicolon)) != coding) continue;
+    if (Trim(item.substr(0, semicolon)) != coding) continue;
     if (semicolon == std::string_view::npos) return true;
-    std::string_view q = trim(item.substr(semicolon + 1));
+    std::string_view q = Trim(item.substr(semicolon + 1));
     if (!q.starts_with("q=")) return true;
     return std::strtod(std::string(q.substr(2)).c_str(), nullptr) > 0;
   }
@@ -187,8 +189,7 @@ std::string CookieValue(const std::string& header, const std::string& name) {
   while (at < header.size()) {
     size_t end = header.find(';', at);
     if (end == std::string::npos) end = header.size();
-    std::string_view pair(header.data() + at, end - at);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    std::string_view pair = Trim(std::string_view(header.data() + at, end - at));
     if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
       return std::string(pair.substr(name.size() + 1));
     }
@@ -578,15 +579,14 @@ void WebServer::Route() {
     res.set_header("Vary", "Accept-Encoding");
     // Compressed when the page was built (brotli at its best, gzip), never here.
     const std::string accepted = req.get_header_value("Accept-Encoding");
-    for (const char* encoding : {"br", "gzip"}) {
-      const Asset* packed = FindAsset(path + (std::string_view(encoding) == "br" ? ".br" : ".gz"));
+    for (const auto& [encoding, suffix] : {std::pair{"br", ".br"}, std::pair{"gzip", ".gz"}}) {
+      const Asset* packed = FindAsset(path + suffix);
       if (packed && Accepts(accepted, encoding)) {
         res.set_header("Content-Encoding", encoding);
-        SendStatic(res, packed->body, std::string(plain->content_type));
-        return;
+        return SendBytes(res, packed->body, std::string(plain->content_type));
       }
     }
-    SendStatic(res, plain->body, std::string(plain->content_type));
+    SendBytes(res, plain->body, std::string(plain->content_type));
   });
   // Every other method and path: nothing here.
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {

@@ -258,6 +258,19 @@ TEST_F(WebUi, TheServicesErrorsComeBackWithTheirKindAndStatus) {
   auto client = Client();
   auto not_json = client.Post("/rest/share_list", key, "{not json", "application/json");
   EXPECT_EQ(not_json->status, 400);
+  // QR codes: a body without text, and a text too long for any QR code.
+  EXPECT_EQ(client.Post("/qr", key, "{}", "application/json")->status, 400);
+  auto too_long = client.Post("/qr", key, json{{"text", std::string(8000, 'x')}}.dump(), "application/json");
+  EXPECT_EQ(too_long->status, 400);
+  EXPECT_NE(too_long->body.find("too long for a QR code"), std::string::npos) << too_long->body;
+  auto qr = client.Post("/qr", key, json{{"text", "tandem:abc"}}.dump(), "application/json");
+  EXPECT_EQ(qr->status, 200);
+  EXPECT_TRUE(qr->body.starts_with("<svg")) << qr->body.substr(0, 40);
+  // The CLI's own: both password flags at once.
+  CommandResult both = daemon_.Run({"gui", "--set-password", "--clear-password"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
+  EXPECT_EQ(daemon_.Json({"gui", "--json"})["password"], false);
   EXPECT_EQ(ShareCount(), 0u);
 }
 

@@ -1,16 +1,17 @@
 // One share's page: its state, what is arriving, what failed, conflicts,
 // a read replica's own changes, peers, tokens, ignore patterns and kept
-// versions. Each list is read again when the share's info changes (an
-// event about it arrived), never on a timer.
+// versions. Each list is read again only when an event that may change it
+// arrives (store.js, kListsChangedBy) or the user changed it, never on a
+// timer.
 import { useEffect, useState } from 'preact/hooks';
 import { call, qrSvg } from './api.js';
 import { RecentChanges } from './events.js';
 import { ShareFacts, SyncButtons } from './shares.js';
-import { refreshAll, refreshShare } from './store.js';
+import { listsOf, refreshAll, refreshShare } from './store.js';
 import { Action, FormStatus, StateBadge, bytes, html, plural, shortId, useSubmit, when } from './ui.js';
 
-// `load` again whenever `info` changes; [value, error].
-function useLoaded(load, info) {
+// `load` again whenever `key` changes; [value, error, setValue].
+function useLoaded(load, key) {
   const [value, setValue] = useState(null);
   const [error, setError] = useState('');
   useEffect(() => {
@@ -20,7 +21,7 @@ function useLoaded(load, info) {
       (e) => live && setError(e.message),
     );
     return () => { live = false; };
-  }, [info]);
+  }, [key]);
   return [value, error, setValue];
 }
 
@@ -81,7 +82,8 @@ function Side({ title, side }) {
 }
 
 function Conflicts({ share }) {
-  const [list, error] = useLoaded(() => call('share_list_conflicts', { share: share.id }), share);
+  const [list, error] = useLoaded(() => call('share_list_conflicts', { share: share.id }),
+    `${share.id}:${listsOf(share.id).conflicts}`);
   if (error) return html`<p class="error">${error}</p>`;
   if (!list) return html`<p class="muted">Loading…</p>`;
   if (!list.length) return html`<p class="muted">No conflicts.</p>`;
@@ -119,7 +121,8 @@ function LocalChanges({ share }) {
 }
 
 function Peers({ share }) {
-  const [list, error] = useLoaded(() => call('share_list_peers', { share: share.id }), share);
+  const [list, error] = useLoaded(() => call('share_list_peers', { share: share.id }),
+    `${share.id}:${listsOf(share.id).peers}:${share.peers.join(' ')}:${share.connected_devices.join(' ')}`);
   const [address, setAddress] = useState('');
   const form = useSubmit(async () => {
     await call('share_add_peer', { share: share.id, address: address.trim() });
@@ -183,7 +186,8 @@ function Tokens({ share }) {
 }
 
 function Ignore({ share }) {
-  const [patterns, error, setPatterns] = useLoaded(() => call('share_get_ignore_patterns', { share: share.id }), share);
+  const [patterns, error, setPatterns] = useLoaded(() => call('share_get_ignore_patterns', { share: share.id }),
+    `${share.id}:${listsOf(share.id).ignore}`);
   const [text, setText] = useState(null);
   const [path, setPath] = useState('');
   const [verdict, setVerdict] = useState(null);
@@ -254,7 +258,8 @@ function VersioningForm({ share }) {
 }
 
 function Versions({ share }) {
-  const [list, error] = useLoaded(() => call('share_list_versions', { share: share.id }), share);
+  const [list, error] = useLoaded(() => call('share_list_versions', { share: share.id }),
+    `${share.id}:${listsOf(share.id).versions}`);
   const restore = (v) => () =>
     call('share_restore_version', { share: share.id, path: v.path, at: v.time }).then(() => refreshShare(share.id));
   return html`<${VersioningForm} share=${share} />

@@ -17,6 +17,7 @@ const state = {
   shares: new Map(), // id -> ShareInfo
   events: [], // newest last
   progress: new Map(), // share id -> the last download_progress (kept: the last arrivals stay shown)
+  lists: new Map(), // share id -> {conflicts, versions, peers, ignore}: bumped by the events that change each list
   changed: 0, // bumps when any of the above changes
 };
 
@@ -84,8 +85,37 @@ export function refreshAll() {
   scheduleRefresh(null);
 }
 
+// Which of a share's lists an event may change. A share's page reads a list
+// again only then (not on every change of its info: while files arrive that
+// is several times a second, and each read is the share's store's time).
+const kListsChangedBy = {
+  conflict_created: ['conflicts'],
+  conflict_resolved: ['conflicts', 'versions'],
+  item_finished: ['versions'],
+  local_change_detected: ['versions'],
+  ignore_patterns_changed: ['ignore'],
+  ignore_patterns_failed: ['ignore'],
+  peer_connected: ['peers'],
+  peer_disconnected: ['peers'],
+  share_state_changed: ['peers'],
+};
+
+export function listsOf(shareId) {
+  if (!state.lists.has(shareId)) state.lists.set(shareId, { conflicts: 0, versions: 0, peers: 0, ignore: 0 });
+  return state.lists.get(shareId);
+}
+
+function bumpLists(e) {
+  const names = kListsChangedBy[e.type];
+  if (!names) return;
+  // Peer events name no share: every share's peers may have changed.
+  const shares = e.share ? [e.share] : [...state.shares.keys()];
+  for (const id of shares) for (const name of names) listsOf(id)[name]++;
+}
+
 function onEvents(events) {
   for (const e of events) {
+    bumpLists(e);
     if (e.type === 'download_progress' && e.share) state.progress.set(e.share, e.data);
     scheduleRefresh(e.share ?? null);
   }
