@@ -10,6 +10,7 @@ tandem_test(base_test
     src/base/bytes_test.cc
     src/base/rate_meter_test.cc
     src/base/token_bucket_test.cc
+    src/base/throttle_test.cc
     src/base/rel_path_test.cc
     src/base/uuid_test.cc
     src/base/version_vector_test.cc

@@ -31,6 +31,12 @@ TokenBucket::Clock::duration TokenBucket::Reserve(uint64_t bytes, Clock::time_po
   if (rate_ == 0) return Clock::duration::zero();
   Refill(now);
   tokens_ -= static_cast<double>(bytes);
+  return Owed(now);
+}
+
+TokenBucket::Clock::duration TokenBucket::Owed(Clock::time_point now) {
+  if (rate_ == 0) return Clock::duration::zero();
+  Refill(now);
   if (tokens_ >= 0) return Clock::duration::zero();
   return std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(-tokens_ / static_cast<double>(rate_)));

@@ -31,6 +31,10 @@ class TokenBucket {
   // Reserves `bytes` and returns how long to wait before sending them
   // (zero when the bucket held them, always zero without a limit).
   Clock::duration Reserve(uint64_t bytes, Clock::time_point now);
+  // How long until what was reserved is paid for, at the rate in force now
+  // (a caller woken by a rate change asks again rather than keeping the
+  // wait it was given).
+  Clock::duration Owed(Clock::time_point now);
 
  private:
   void Refill(Clock::time_point now);

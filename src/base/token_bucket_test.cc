@@ -76,6 +76,17 @@ TEST(TokenBucket, RaisingTheRateMidWaySpeedsTheRestUpAndLoweringSlowsIt) {
   EXPECT_NEAR(slow, 3.75, 0.3);  // 2 MiB at 0.5 MiB/s, less the first block
 }
 
+TEST(TokenBucket, WhatIsOwedIsPaidFasterAfterTheRateIsRaised) {
+  const Clock::time_point t0{};
+  TokenBucket bucket(kMiB, t0);
+  (void)bucket.Reserve(kMiB / 4, t0);  // the burst
+  EXPECT_NEAR(std::chrono::duration<double>(bucket.Reserve(kMiB, t0)).count(), 1.0, 0.001);
+  EXPECT_NEAR(std::chrono::duration<double>(bucket.Owed(t0 + 500ms)).count(), 0.5, 0.001);
+  bucket.SetRate(4 * kMiB, t0 + 500ms);
+  EXPECT_NEAR(std::chrono::duration<double>(bucket.Owed(t0 + 500ms)).count(), 0.125, 0.001);
+  EXPECT_EQ(bucket.Owed(t0 + 700ms), Clock::duration::zero());
+}
+
 TEST(TokenBucket, LiftingTheLimitForgivesWhatWasOwed) {
   const Clock::time_point t0{};
   TokenBucket bucket(kMiB, t0);

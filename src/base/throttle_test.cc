@@ -1,0 +1,99 @@
+#include "base/throttle.h"
+
+#include <gtest/gtest.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <chrono>
+#include <vector>
+
+namespace tandem {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr uint64_t kKiB = 1024;
+
+// Runs what is ready without waiting on time.
+void Settle(asio::io_context& io) {
+  io.restart();
+  while (io.poll() > 0) {
+  }
+}
+
+// Runs the loop until `done` holds or `deadline` passes.
+template <typename Done>
+bool RunUntil(asio::io_context& io, Done done, std::chrono::milliseconds deadline = 10s) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  io.restart();
+  while (!done() && std::chrono::steady_clock::now() < end) io.run_one_for(50ms);
+  return done();
+}
+
+TEST(Throttle, WithoutALimitNothingWaits) {
+  asio::io_context io;
+  Throttle throttle;
+  int sent = 0;
+  for (int i = 0; i < 100; ++i) {
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      co_await throttle.Take(1 << 20);
+      ++sent;
+    }, asio::detached);
+  }
+  Settle(io);
+  EXPECT_EQ(sent, 100);
+}
+
+TEST(Throttle, WaitersGoInTheOrderTheyCameAndLiftingTheLimitLetsThemAllGo) {
+  asio::io_context io;
+  Throttle throttle(64 * kKiB);  // its burst is one 64 KiB block: the first goes, the others wait seconds
+  std::vector<int> sent;
+  for (int who = 0; who < 4; ++who) {
+    asio::co_spawn(io, [&, who]() -> asio::awaitable<void> {
+      co_await throttle.Take(64 * kKiB);
+      sent.push_back(who);
+    }, asio::detached);
+  }
+  Settle(io);
+  EXPECT_EQ(sent, std::vector<int>{0});
+  EXPECT_EQ(throttle.waiting(), 3u);
+  throttle.SetRate(0);
+  Settle(io);
+  EXPECT_EQ(sent, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(throttle.waiting(), 0u);
+}
+
+TEST(Throttle, RaisingTheRateShortensTheWaitOfTransfersAlreadyWaiting) {
+  asio::io_context io;
+  Throttle throttle(1 * kKiB);  // 64 KiB beyond the burst: a wait of a minute
+  int sent = 0;
+  for (int i = 0; i < 2; ++i) {
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      co_await throttle.Take(64 * kKiB);
+      ++sent;
+    }, asio::detached);
+  }
+  Settle(io);
+  ASSERT_EQ(sent, 1);
+  throttle.SetRate(64 * 1024 * kKiB);  // now a millisecond
+  EXPECT_TRUE(RunUntil(io, [&] { return sent == 2; }));
+}
+
+TEST(Throttle, BytesGoNoFasterThanTheRate) {
+  asio::io_context io;
+  Throttle throttle(1024 * kKiB);
+  int sent = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      co_await throttle.Take(256 * kKiB);
+      ++sent;
+    }, asio::detached);
+  }
+  ASSERT_TRUE(RunUntil(io, [&] { return sent == 5; }));
+  // The first quarter MiB is the burst; the other four wait a quarter second each.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 990ms);
+}
+
+}  // namespace
+}  // namespace tandem
