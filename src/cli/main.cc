@@ -350,6 +350,16 @@ int main(int argc, char** argv) {
                       "YYYYMMDD-HHMMSS, or Unix seconds");
   restore->add_flag("--json", as_json, "Print JSON");
 
+  std::string limit_upload, limit_download, limit_lan;
+  auto* limits_cmd = app.add_subcommand(
+      "limits", "Show or set bandwidth limits: the device's, or one share's (e.g. tandem limits --upload 1M)");
+  limits_cmd->add_option("SHARE", share, "Set this share's limits (default: the device's)");
+  limits_cmd->add_option("--upload", limit_upload, "Bytes a second, e.g. 500K, 2M or 1.5MiB/s; 0 or none: no limit");
+  limits_cmd->add_option("--download", limit_download, "Bytes a second, e.g. 500K, 2M or 1.5MiB/s; 0 or none: no limit");
+  limits_cmd->add_option("--lan", limit_lan, "Whether the limits also hold for peers on the local network (device only)")
+      ->check(CLI::IsMember({"yes", "no"}));
+  limits_cmd->add_flag("--json", as_json, "Print JSON");
+
   bool set_password = false, clear_password = false;
   auto* gui_cmd = app.add_subcommand("gui", "Print the web UI's address with a one-time login link (opens nothing)");
   gui_cmd->add_flag("--set-password", set_password,
@@ -457,10 +467,53 @@ int main(int argc, char** argv) {
                                      : call("share_get_info", {{"share", share}});
       if (r && !share.empty()) r = json::array({*r});
       int rc = print(r, PrintStatus);
+      if (rc == 0 && !as_json && share.empty()) {
+        if (Result<json> d = call("device_info", json::object())) {
+          const json& l = (*d)["limits"];
+          std::cout << "All shares: down " << HumanSize((*d)["download_rate"].get<uint64_t>()) << "/s, up "
+                    << HumanSize((*d)["upload_rate"].get<uint64_t>()) << "/s";
+          if (l["upload"].get<uint64_t>() || l["download"].get<uint64_t>()) {
+            std::cout << " (limits: down " << RateText(l["download"].get<uint64_t>()) << ", up "
+                      << RateText(l["upload"].get<uint64_t>()) << ")";
+          }
+          std::cout << "\n";
+        }
+      }
       if (!watch || rc != 0) return rc;
       std::this_thread::sleep_for(std::chrono::seconds(1));
       std::cout << "\n";
     }
+  }
+  if (limits_cmd->parsed()) {
+    json params = json::object();
+    for (auto [key, text] : {std::pair{"upload", &limit_upload}, std::pair{"download", &limit_download}}) {
+      if (text->empty()) continue;
+      auto rate = ParseRate(*text);
+      if (!rate) return Fail(rate.error().message, 2);
+      params[key] = *rate;
+    }
+    if (!limit_lan.empty()) {
+      if (!share.empty()) return Fail("--lan is the device's setting, for every share: leave out SHARE", 2);
+      params["lan"] = limit_lan == "yes";
+    }
+    if (!params.empty()) {
+      Result<json> set = share.empty() ? call("device_set_limits", params)
+                                       : call("share_set_limits", [&] {
+                                           params["share"] = share;
+                                           return params;
+                                         }());
+      if (!set) return print(set, quiet);
+    }
+    Result<json> device_now = call("device_info", json::object());
+    if (!device_now || share.empty()) return print(device_now, [](const json& j) { PrintLimits(j, nullptr); });
+    Result<json> share_now = call("share_get_info", {{"share", share}});
+    if (!share_now) return print(share_now, quiet);
+    if (as_json) {
+      std::cout << json{{"device", *device_now}, {"share", *share_now}}.dump(2) << "\n";
+      return 0;
+    }
+    PrintLimits(*device_now, &*share_now);
+    return 0;
   }
   if (conflicts->parsed()) return print(call("share_list_conflicts", {{"share", share}}), PrintConflicts);
   if (resolve->parsed()) {

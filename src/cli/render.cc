@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <string>
 
@@ -40,6 +41,10 @@ std::string StatusLine(const json& s) {
   }
   const uint64_t down = s.value("download_rate", uint64_t{0}), up = s.value("upload_rate", uint64_t{0});
   if (down > 0 || up > 0) line += fmt::format("  down {}/s up {}/s", HumanBytes(down), HumanBytes(up));
+  const uint64_t down_limit = s.value("download_limit", uint64_t{0}), up_limit = s.value("upload_limit", uint64_t{0});
+  if (down_limit > 0 || up_limit > 0) {
+    line += fmt::format("  (limits: down {}, up {})", RateText(down_limit), RateText(up_limit));
+  }
   const size_t connected = s.value("connected_devices", json::array()).size();
   line += fmt::format("  {} peer{} connected", connected, connected == 1 ? "" : "s");
   if (uint64_t local = s.value("local_changes", json::object()).value("count", uint64_t{0}); local > 0) {
@@ -156,6 +161,54 @@ tandem::Result<int64_t> ParseVersionTime(const std::string& text) {
     return bad();
   }
   return static_cast<int64_t>(timegm(&tm));
+}
+
+tandem::Result<uint64_t> ParseRate(const std::string& text) {
+  auto bad = [&] {
+    return tandem::MakeError(tandem::ErrorCode::kInvalidArgument,
+                             "bad rate '" + text + "': give bytes a second, e.g. 500K, 1.5M or 2MiB/s (powers of 1024), "
+                             "or 0 (or none) for no limit");
+  };
+  std::string t = text;
+  if (t == "none" || t == "off" || t == "unlimited") return uint64_t{0};
+  for (const char* tail : {"/s", "B"}) {
+    if (t.size() > std::strlen(tail) && t.ends_with(tail)) t.resize(t.size() - std::strlen(tail));
+  }
+  if (t.size() > 1 && t.ends_with("i")) t.pop_back();  // KiB, MiB, GiB
+  double unit = 1;
+  if (!t.empty()) {
+    switch (t.back()) {
+      case 'k': case 'K': unit = 1024; break;
+      case 'm': case 'M': unit = 1024.0 * 1024; break;
+      case 'g': case 'G': unit = 1024.0 * 1024 * 1024; break;
+      default: break;
+    }
+    if (unit != 1) t.pop_back();
+  }
+  if (t.empty() || t.find_first_not_of("0123456789.") != std::string::npos || std::count(t.begin(), t.end(), '.') > 1) {
+    return bad();
+  }
+  const double value = std::stod(t) * unit;
+  if (value > 1e15) return bad();
+  return static_cast<uint64_t>(value);
+}
+
+std::string RateText(uint64_t bytes_per_second) {
+  return bytes_per_second == 0 ? "none" : HumanBytes(bytes_per_second) + "/s";
+}
+
+void PrintLimits(const json& device, const json* share) {
+  const json& limits = device.value("limits", json::object());
+  fmt::print("Device limits: upload {}, download {}; {}\n", RateText(limits.value("upload", uint64_t{0})),
+             RateText(limits.value("download", uint64_t{0})),
+             limits.value("lan", false) ? "also for peers on the local network"
+                                        : "peers on the local network are not limited");
+  if (share) {
+    fmt::print("Share {} limits: upload {}, download {}\n", S(*share, "name"),
+               RateText(share->value("upload_limit", uint64_t{0})), RateText(share->value("download_limit", uint64_t{0})));
+  }
+  fmt::print("Now: download {}/s, upload {}/s\n", HumanBytes(device.value("download_rate", uint64_t{0})),
+             HumanBytes(device.value("upload_rate", uint64_t{0})));
 }
 
 void PrintVersions(const json& versions) {

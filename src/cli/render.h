@@ -26,6 +26,14 @@ tandem::Result<int64_t> ParseVersionTime(const std::string& text);
 // .tandemignore as it is, and whether it is in force.
 void PrintIgnorePatterns(const nlohmann::json& patterns);
 void PrintScanStats(const nlohmann::json& stats);
+// A bandwidth limit as written on the command line: bytes a second, with
+// K/KiB, M/MiB or G/GiB (powers of 1024) and an optional "/s"; 0 or
+// "none" for no limit. kInvalidArgument saying how to write it.
+tandem::Result<uint64_t> ParseRate(const std::string& text);
+// "1.0 MiB/s", or "none" for 0.
+std::string RateText(uint64_t bytes_per_second);
+// The device's limits and rates (device_info), and a share's limits.
+void PrintLimits(const nlohmann::json& device, const nlohmann::json* share);
 
 std::string HumanSize(uint64_t bytes);
 // "42.0%", or "-" while nobody knows the share's version yet.

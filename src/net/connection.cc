@@ -158,6 +158,7 @@ Connection::Connection(tcp::socket socket, SslPtr ssl, bool outgoing, crypto::Ke
   if (!ec) {
     PeerAddress address{Transport::kTcp, endpoint.address().to_string(), endpoint.port()};
     remote_ = address.ToString();
+    remote_address_ = endpoint.address();
   }
   wake_writer_.expires_at(asio::steady_timer::time_point::max());
   room_.expires_at(asio::steady_timer::time_point::max());

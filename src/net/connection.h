@@ -64,6 +64,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const Bytes& session_binding() const { return binding_; }
   bool outgoing() const { return outgoing_; }
   std::string remote_endpoint() const { return remote_; }
+  const asio::ip::address& remote_address() const { return remote_address_; }
 
  private:
   struct SslFree {
@@ -89,6 +90,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string peer_device_id_;
   Bytes binding_;
   std::string remote_;
+  asio::ip::address remote_address_;
   protocol::FrameDecoder decoder_;
   // Left uninitialised: a connection that never carries much never touches
   // most of their pages.

@@ -26,6 +26,15 @@ Error Corrupt(const std::filesystem::path& file, const std::string& why) {
                                             "); restore it from a backup or move it away");
 }
 
+// A limit in bytes a second: absent is none; a negative number is damage
+// (nlohmann would read it as a huge unsigned one).
+uint64_t LimitIn(const json& limits, const char* key) {
+  if (!limits.contains(key)) return 0;
+  const json& value = limits.at(key);
+  if (!value.is_number_unsigned()) throw json::type_error::create(302, std::string(key) + " is not a byte count", &value);
+  return value.get<uint64_t>();
+}
+
 }  // namespace
 
 Config NewConfig() {
@@ -50,6 +59,10 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
       config.gui.api_key = j.at("gui").value("api_key", "");
       config.gui.password_hash = j.at("gui").value("password_hash", "");
     }
+    if (j.contains("limits")) {
+      const json& l = j.at("limits");
+      config.limits = {LimitIn(l, "upload"), LimitIn(l, "download"), l.value("lan", false)};
+    }
     for (const json& s : j.value("shares", json::array())) {
       ShareConfig share;
       share.id = s.at("id").get<std::string>();
@@ -59,6 +72,11 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
       share.peers = s.value("peers", std::vector<std::string>{});
       share.enabled = s.value("enabled", true);
       share.repository = s.value("repository", "");
+      share.discovery = s.value("discovery", false);
+      if (s.contains("limits")) {
+        share.upload_limit = LimitIn(s.at("limits"), "upload");
+        share.download_limit = LimitIn(s.at("limits"), "download");
+      }
       if (s.contains("versioning")) {
         const json& v = s.at("versioning");
         auto kind = sync::ParseVersioningKind(v.at("type").get<std::string>());
@@ -88,6 +106,8 @@ Result<void> SaveConfig(const std::filesystem::path& file, const Config& config)
                       {"peers", s.peers},
                       {"enabled", s.enabled},
                       {"repository", s.repository},
+                      {"discovery", s.discovery},
+                      {"limits", {{"upload", s.upload_limit}, {"download", s.download_limit}}},
                       {"versioning", {{"type", sync::VersioningKindName(s.versioning.kind)},
                                       {"days", s.versioning.days},
                                       {"keep", s.versioning.keep},
@@ -98,6 +118,9 @@ Result<void> SaveConfig(const std::filesystem::path& file, const Config& config)
             {"device_name", config.device_name},
             {"listen", config.listen},
             {"rescan_interval_s", config.rescan_interval_s},
+            {"limits", {{"upload", config.limits.upload},
+                        {"download", config.limits.download},
+                        {"lan", config.limits.apply_on_lan}}},
             {"gui", {{"api_key", config.gui.api_key}, {"password_hash", config.gui.password_hash}}},
             {"shares", shares}};
   return WriteFileAtomically(file, j.dump(2) + "\n", 0600);

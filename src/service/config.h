@@ -36,6 +36,20 @@ struct ShareConfig {
   // What is kept of files a peer's change replaces or deletes; a config
   // from before versioning gets the default (trashcan, 30 days).
   sync::VersioningPolicy versioning = sync::VersioningPolicy::Default();
+  // The share's bandwidth limits in bytes a second (0: none), beside the device's.
+  uint64_t upload_limit = 0;
+  uint64_t download_limit = 0;
+  // Announced on the local network (LAN discovery), so peers holding the
+  // share find this device's address without a peer entry. Off by default.
+  bool discovery = false;
+};
+
+// The device's bandwidth limits in bytes a second (0: none). Peers on the
+// local network are spared them (and the shares') unless `apply_on_lan`.
+struct BandwidthLimits {
+  uint64_t upload = 0;
+  uint64_t download = 0;
+  bool apply_on_lan = false;
 };
 
 // Who may use the web UI (service/web_access.h): the key scripts present,
@@ -53,6 +67,7 @@ struct Config {
   int rescan_interval_s = 3600;
   std::vector<ShareConfig> shares;
   WebUiConfig gui;
+  BandwidthLimits limits;
 };
 
 // A new configuration with a fresh device key.

@@ -24,6 +24,7 @@ Config SampleConfig() {
   config.listen = "tcp/[::1]:20300";
   config.rescan_interval_s = 120;
   config.gui.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+  config.limits = {.upload = 1 << 20, .download = 5 << 20, .apply_on_lan = true};
   crypto::Key32 seed;
   seed.fill(9);
   crypto::ShareSecrets secrets = crypto::ShareSecrets::FromWriteSeed(seed);
@@ -32,7 +33,10 @@ Config SampleConfig() {
                            .name = "Photos",
                            .secret = crypto::EncodeToken(secrets, crypto::AccessMode::kWrite),
                            .peers = {"tcp/192.0.2.1:20209", "tcp/[2001:db8::1]:1"},
-                           .enabled = true});
+                           .enabled = true,
+                           .upload_limit = 65536,
+                           .download_limit = 131072,
+                           .discovery = true});
   config.shares.push_back({.id = NewUuid(),
                            .path = "/srv/文件",
                            .name = "文件",
@@ -49,6 +53,9 @@ void ExpectSameConfig(const Config& got, const Config& want) {
   EXPECT_EQ(got.rescan_interval_s, want.rescan_interval_s);
   EXPECT_EQ(got.gui.api_key, want.gui.api_key);
   EXPECT_EQ(got.gui.password_hash, want.gui.password_hash);
+  EXPECT_EQ(got.limits.upload, want.limits.upload);
+  EXPECT_EQ(got.limits.download, want.limits.download);
+  EXPECT_EQ(got.limits.apply_on_lan, want.limits.apply_on_lan);
   ASSERT_EQ(got.shares.size(), want.shares.size());
   for (size_t i = 0; i < got.shares.size(); ++i) {
     EXPECT_EQ(got.shares[i].id, want.shares[i].id);
@@ -57,6 +64,9 @@ void ExpectSameConfig(const Config& got, const Config& want) {
     EXPECT_EQ(got.shares[i].secret, want.shares[i].secret);
     EXPECT_EQ(got.shares[i].peers, want.shares[i].peers);
     EXPECT_EQ(got.shares[i].enabled, want.shares[i].enabled);
+    EXPECT_EQ(got.shares[i].upload_limit, want.shares[i].upload_limit);
+    EXPECT_EQ(got.shares[i].download_limit, want.shares[i].download_limit);
+    EXPECT_EQ(got.shares[i].discovery, want.shares[i].discovery);
   }
 }
 
@@ -102,6 +112,22 @@ TEST_F(ConfigTest, AConfigFromBeforeTheWebUiLoadsWithoutAKey) {
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_TRUE(loaded->gui.api_key.empty());  // the Service makes one and saves it
   EXPECT_TRUE(loaded->gui.password_hash.empty());
+}
+
+TEST_F(ConfigTest, AConfigFromBeforeLimitsAndDiscoveryLoadsWithoutEither) {
+  SaveEdited([](json& j) {
+    j.erase("limits");
+    for (json& share : j["shares"]) {
+      share.erase("limits");
+      share.erase("discovery");
+    }
+  });
+  auto loaded = LoadConfig(file_);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->limits.upload, 0u);
+  EXPECT_FALSE(loaded->limits.apply_on_lan);
+  EXPECT_EQ(loaded->shares[0].upload_limit, 0u);
+  EXPECT_FALSE(loaded->shares[0].discovery);
 }
 
 TEST_F(ConfigTest, SaveThenLoadRoundTrips) {
@@ -199,6 +225,9 @@ TEST_F(ConfigTest, InvalidContentsAreCorrupt) {
       {"device key is a number", [](json& j) { j["device_key"] = 1; }},
       {"rescan interval is text", [](json& j) { j["rescan_interval_s"] = "often"; }},
       {"peers is not a list", [](json& j) { j["shares"][0]["peers"] = "tcp/1.2.3.4:5"; }},
+      {"a limit is text", [](json& j) { j["limits"]["upload"] = "fast"; }},
+      {"a limit is negative", [](json& j) { j["shares"][0]["limits"]["download"] = -1; }},
+      {"discovery is text", [](json& j) { j["shares"][0]["discovery"] = "yes"; }},
       {"top level is a list", [](json& j) { j = json::array(); }},
       {"top level is a string", [](json& j) { j = "config"; }},
   };

@@ -77,6 +77,10 @@ json VersioningJson(const sync::VersioningPolicy& p) {
           {"description", sync::DescribeVersioning(p)}};
 }
 
+json LimitsJson(const BandwidthLimits& l) {
+  return {{"upload", l.upload}, {"download", l.download}, {"lan", l.apply_on_lan}};
+}
+
 json VersionJson(const sync::KeptVersion& v) {
   return {{"path", v.path}, {"file", v.file}, {"time", v.unix}, {"size", v.size}, {"device", v.device}};
 }
@@ -100,6 +104,9 @@ json ToJson(const ShareInfo& info) {
           {"sent_bytes", info.sent_bytes},
           {"download_rate", info.download_rate},
           {"upload_rate", info.upload_rate},
+          {"upload_limit", info.upload_limit},
+          {"download_limit", info.download_limit},
+          {"discovery", info.discovery},
           {"last_in_sync", info.last_in_sync_unix},
           {"attached_peers", AttachedJson(info.attached)},
           {"local_changes", LocalChangesJson(info.local_changes)},
@@ -199,6 +206,8 @@ class Params {
     return out;
   }
 
+  bool Has(const char* name) const { return params_.is_object() && params_.contains(name); }
+
   bool Bool(const char* name, std::optional<bool> fallback) const {
     if (!params_.is_object() || !params_.contains(name)) {
       if (!fallback) throw BadParams{std::string("missing parameter '") + name + "'"};
@@ -212,6 +221,18 @@ class Params {
  private:
   const json& params_;
 };
+
+// A limit change's parameters; what is absent stays as it was.
+Service::LimitsChange LimitsChangeOf(const Params& p, bool with_lan) {
+  constexpr uint64_t kUnset = static_cast<uint64_t>(-1);
+  Service::LimitsChange change;
+  if (uint64_t upload = p.Count("upload", kUnset); upload != kUnset) change.upload = upload;
+  if (uint64_t download = p.Count("download", kUnset); download != kUnset) change.download = download;
+  if (with_lan) {
+    if (p.Has("lan")) change.apply_on_lan = p.Bool("lan", std::nullopt);
+  }
+  return change;
+}
 
 // A method's result, or the Service's error.
 using Reply = Result<json>;
@@ -401,9 +422,24 @@ const std::vector<MethodEntry>& MethodTable() {
       {{"device_info", {}},
        [](Service& s, const Params&) -> asio::awaitable<Reply> {
          DeviceInfo d = s.GetDeviceInfo();
-         co_return json{{"device_id", d.device_id},       {"device_name", d.device_name},
-                        {"listen", d.listen},             {"config_dir", d.config_dir},
-                        {"listening_port", d.listening_port}, {"last_event_id", d.last_event_id}};
+         co_return json{{"device_id", d.device_id},
+                        {"device_name", d.device_name},
+                        {"listen", d.listen},
+                        {"config_dir", d.config_dir},
+                        {"listening_port", d.listening_port},
+                        {"last_event_id", d.last_event_id},
+                        {"limits", LimitsJson(d.limits)},
+                        {"upload_rate", d.upload_rate},
+                        {"download_rate", d.download_rate}};
+       }},
+      {{"device_set_limits", {"upload", "download", "lan"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(s.DeviceSetLimits(LimitsChangeOf(p, true)), LimitsJson);
+       }},
+      {{"share_set_limits", {"share", "upload", "download"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         std::string share = p.String("share");
+         co_return Map(s.ShareSetLimits(share, LimitsChangeOf(p, false)), LimitsJson);
        }},
       {{"gui_login", {}},
        [](Service& s, const Params&) -> asio::awaitable<Reply> {

@@ -132,6 +132,7 @@ Result<void> Service::StartNetwork() {
   });
   if (!network) return network.error();
   network_ = std::move(*network);
+  network_->SetLimits(config_.limits.upload, config_.limits.download, config_.limits.apply_on_lan);
   auto address = net::ParseListenAddress(config_.listen);
   if (!address) return Invalid("bad listen address in the config: " + address.error().message);
   if (address->transport != net::Transport::kTcp) {
@@ -229,6 +230,7 @@ void Service::OpenEngine(Share& share, bool new_share) {
   share.engine = std::make_shared<sync::ShareEngine>(io_, pool_, fs_, std::move(options), std::move(*repo),
                                                      std::move(*reader));
   share.engine->SetEnabled(share.config.enabled);
+  share.engine->SetLimits(share.config.upload_limit, share.config.download_limit);
   if (!share.last_error.empty()) spdlog::info("share {}: available again", name);
   share.last_error.clear();
   share.told_unavailable.clear();
@@ -582,6 +584,9 @@ ShareInfo Service::InfoOf(const Share& share) const {
   info.failed = std::move(status.failed);
   info.skipped = std::move(status.skipped);
   info.versioning = share.config.versioning;
+  info.upload_limit = share.config.upload_limit;
+  info.download_limit = share.config.download_limit;
+  info.discovery = share.config.discovery;
   info.ignored = status.ignored;
   info.ignore_error = std::move(status.ignore_error);
   info.index = status.index;
@@ -936,7 +941,79 @@ DeviceInfo Service::GetDeviceInfo() const {
   DeviceInfo info{device_.DeviceId(), config_.device_name, config_.listen, config_dir_.string(), 0, {}};
   if (network_) info.listening_port = network_->listening_port();
   info.last_event_id = events_.last_id();
+  info.limits = config_.limits;
+  for (const auto& [id, share] : shares_) {
+    if (!share->engine) continue;
+    const sync::EngineStatus status = share->engine->Status();
+    info.upload_rate += status.upload_rate;
+    info.download_rate += status.download_rate;
+  }
   return info;
+}
+
+namespace {
+
+// A limit's words for messages: "1.5 MiB/s".
+std::string RateText(uint64_t bytes_per_second) {
+  if (bytes_per_second == 0) return "none";
+  char text[32];
+  if (bytes_per_second >= (1u << 20)) {
+    std::snprintf(text, sizeof text, "%.1f MiB/s", static_cast<double>(bytes_per_second) / (1u << 20));
+  } else {
+    std::snprintf(text, sizeof text, "%.0f KiB/s", static_cast<double>(bytes_per_second) / 1024);
+  }
+  return text;
+}
+
+Result<void> CheckLimit(const std::optional<uint64_t>& limit, const char* which) {
+  if (!limit || *limit == 0 || *limit >= kLeastLimit) return Ok();
+  return MakeError(ErrorCode::kInvalidArgument,
+                   std::string("a ") + which + " limit of " + std::to_string(*limit) +
+                       " bytes a second is too low: give 0 for none, or at least " + std::to_string(kLeastLimit) +
+                       " (32 KiB/s; below it a block would wait longer than a peer waits for it)");
+}
+
+}  // namespace
+
+Result<BandwidthLimits> Service::DeviceSetLimits(const LimitsChange& change) {
+  TANDEM_RETURN_IF_ERROR(CheckLimit(change.upload, "upload"));
+  TANDEM_RETURN_IF_ERROR(CheckLimit(change.download, "download"));
+  const BandwidthLimits before = config_.limits;
+  BandwidthLimits& limits = config_.limits;
+  limits.upload = change.upload.value_or(limits.upload);
+  limits.download = change.download.value_or(limits.download);
+  limits.apply_on_lan = change.apply_on_lan.value_or(limits.apply_on_lan);
+  if (auto saved = Persist(); !saved) {
+    limits = before;
+    return saved.error();
+  }
+  if (network_) network_->SetLimits(limits.upload, limits.download, limits.apply_on_lan);
+  spdlog::info("device limits: upload {}, download {}, {}", RateText(limits.upload), RateText(limits.download),
+               limits.apply_on_lan ? "also on the local network" : "not on the local network");
+  return limits;
+}
+
+Result<BandwidthLimits> Service::ShareSetLimits(const std::string& key, const LimitsChange& change) {
+  auto share = Find(key);
+  if (!share) return share.error();
+  if (change.apply_on_lan) {
+    return Invalid("whether limits hold on the local network is the device's setting, for every share: "
+                   "set it without naming a share");
+  }
+  TANDEM_RETURN_IF_ERROR(CheckLimit(change.upload, "upload"));
+  TANDEM_RETURN_IF_ERROR(CheckLimit(change.download, "download"));
+  ShareConfig& config = (*share)->config;
+  const ShareConfig before = config;
+  config.upload_limit = change.upload.value_or(config.upload_limit);
+  config.download_limit = change.download.value_or(config.download_limit);
+  if (auto saved = Persist(); !saved) {
+    config = before;
+    return saved.error();
+  }
+  if ((*share)->engine) (*share)->engine->SetLimits(config.upload_limit, config.download_limit);
+  spdlog::info("share {}: limits: upload {}, download {}", config.name, RateText(config.upload_limit),
+               RateText(config.download_limit));
+  return BandwidthLimits{config.upload_limit, config.download_limit, config_.limits.apply_on_lan};
 }
 
 asio::awaitable<Result<EventPage>> Service::EventsPoll(uint64_t since, std::chrono::milliseconds timeout,

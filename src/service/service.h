@@ -44,6 +44,9 @@ struct ShareInfo {
   uint64_t need_deletes = 0;
   uint64_t download_rate = 0;  // bytes a second
   uint64_t upload_rate = 0;
+  uint64_t upload_limit = 0;  // bytes a second; 0: none
+  uint64_t download_limit = 0;
+  bool discovery = false;  // announced on the local network
   uint64_t sent_bytes = 0;
   int64_t last_in_sync_unix = 0;  // 0: not since the daemon started
   std::vector<sync::AttachedPeerStatus> attached;
@@ -80,7 +83,14 @@ struct DeviceInfo {
   uint16_t listening_port = 0;
   std::vector<std::string> connected_devices;
   uint64_t last_event_id = 0;  // to read events from now on (events_poll since)
+  BandwidthLimits limits;
+  uint64_t upload_rate = 0;  // bytes a second, all shares together
+  uint64_t download_rate = 0;
 };
+
+// The least bandwidth limit: below it one 256 KiB block would wait longer
+// than a peer waits for an answer (sync/peer_session.h, kBlockTimeout).
+inline constexpr uint64_t kLeastLimit = 32 * 1024;
 
 class Service {
  public:
@@ -159,6 +169,17 @@ class Service {
   asio::awaitable<Result<sync::KeptVersion>> ShareRestoreVersion(std::string share, std::string path,
                                                                  std::optional<int64_t> at);
   DeviceInfo GetDeviceInfo() const;
+  // Bandwidth limits in bytes a second (0: none): the device's, or one
+  // share's beside them. What is not given stays as it was; saved, and in
+  // force at once, also for blocks already waiting. kInvalidArgument for a
+  // limit below kLeastLimit, or `apply_on_lan` given for a share (it is
+  // the device's). Returns the limits in force.
+  struct LimitsChange {
+    std::optional<uint64_t> upload, download;
+    std::optional<bool> apply_on_lan;
+  };
+  Result<BandwidthLimits> DeviceSetLimits(const LimitsChange& change);
+  Result<BandwidthLimits> ShareSetLimits(const std::string& share, const LimitsChange& change);
   // Events after `since` (0: all kept) of the given types (names; none:
   // all) and share (empty: all), at most `limit`; waits up to `timeout`
   // for one (service/event_log.h). kInvalidArgument for an unknown type,

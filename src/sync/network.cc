@@ -202,6 +202,12 @@ void Network::SetDialAddresses(const std::set<std::string>& addresses) {
   }
 }
 
+void Network::SetLimits(uint64_t upload, uint64_t download, bool apply_on_lan) {
+  upload_limit_.SetRate(upload);
+  download_limit_.SetRate(download);
+  limits_apply_on_lan_ = apply_on_lan;
+}
+
 void Network::SharesChanged() {
   for (auto& [device, session] : sessions_) session->SendOffers();
 }

@@ -54,6 +54,12 @@ class Network : public SessionHost {
   bool Register(const std::shared_ptr<PeerSession>& session) override;
   void Unregister(PeerSession* session) override;
   const std::string& device_name() const override { return device_name_; }
+  Throttle& upload_limit() override { return upload_limit_; }
+  Throttle& download_limit() override { return download_limit_; }
+  bool limits_apply_on_lan() const override { return limits_apply_on_lan_; }
+
+  // The device's limits in bytes a second (0: none), in force at once.
+  void SetLimits(uint64_t upload, uint64_t download, bool apply_on_lan);
 
  private:
   struct Dialer {
@@ -84,6 +90,9 @@ class Network : public SessionHost {
   asio::ip::tcp::acceptor acceptor_;
   std::map<std::string, std::shared_ptr<PeerSession>> sessions_;  // by device id
   std::map<std::string, std::shared_ptr<Dialer>> dialers_;        // by address
+  Throttle upload_limit_;
+  Throttle download_limit_;
+  bool limits_apply_on_lan_ = false;
   size_t handshakes_ = 0;
   bool stopped_ = false;
 };

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/bytes.h"
+#include "base/throttle.h"
 #include "base/result.h"
 #include "crypto/keyed_hash.h"
 #include "crypto/keys.h"
@@ -58,6 +59,9 @@ class ShareEndpoint {
  public:
   virtual ~ShareEndpoint() = default;
   virtual const crypto::ShareSecrets& secrets() const = 0;
+  // The share's own bandwidth limits (the device's are the session host's).
+  virtual Throttle& upload_limit() = 0;
+  virtual Throttle& download_limit() = 0;
   // The peer has the share in common (both offered it) / no longer has.
   virtual void Attach(std::shared_ptr<PeerLink> peer, std::string offer) = 0;
   virtual void Detach(PeerLink* peer) = 0;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/async.h"
+#include "net/interfaces.h"
 #include "protocol/framing.h"
 
 namespace tandem::sync {
@@ -18,6 +19,7 @@ constexpr std::chrono::seconds kHelloTimeout{10};
 PeerSession::PeerSession(std::shared_ptr<net::Connection> connection, SessionHost& host,
                          std::string dial_address)
     : connection_(std::move(connection)), host_(host), dial_address_(std::move(dial_address)),
+      on_lan_(net::OnLocalNetwork(connection_->remote_address(), net::LocalInterfaces())),
       last_receive_(std::chrono::steady_clock::now()), keepalive_(connection_->executor()),
       requests_(connection_->executor(), kRequestsInFlightPerPeer) {}
 
@@ -170,6 +172,7 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       co_return OnBlockRequest(std::move(*frame.mutable_block_request()));
     case wire::Frame::kBlockResponse: {
       auto it = pending_.find(frame.block_response().request_id());
+      last_block_response_ = std::chrono::steady_clock::now();
       if (it != pending_.end()) {
         it->second->response = std::move(*frame.mutable_block_response());
         it->second->signal.cancel();
@@ -221,6 +224,10 @@ Result<void> PeerSession::OnBlockRequest(wire::BlockRequest request) {
 }
 
 asio::awaitable<void> PeerSession::Serve(std::shared_ptr<ShareEndpoint> share, wire::BlockRequest request) {
+  // Paced before the block is read, so answers waiting for their turn hold
+  // no memory; at the size asked, as sent at most (the peer's word).
+  co_await Pace(*share, Direction::kUpload, std::min<uint64_t>(request.size(), kAnswerInProgressBytes));
+  if (closed()) co_return;
   wire::Frame reply;
   bool peer_reads = readers_.count(request.share()) > 0;
   *reply.mutable_block_response() = co_await share->OnBlockRequest(std::move(request), peer_reads);
@@ -235,6 +242,7 @@ asio::awaitable<Result<FetchedBlock>> PeerSession::FetchBlock(const std::string&
   AsyncSlots::Held slot = co_await requests_.Acquire([this] { return !closed(); });
   if (!slot) co_return MakeError(ErrorCode::kNotFound, "peer disconnected");
   auto executor = co_await asio::this_coro::executor;
+  if (auto share = ShareFor(offer)) co_await Pace(*share, Direction::kDownload, size);
   for (int busy = 0;; ++busy) {
     // Closed during a busy pause: nothing would wake a new request's wait.
     if (closed()) co_return MakeError(ErrorCode::kNotFound, "peer disconnected");
@@ -251,6 +259,13 @@ asio::awaitable<Result<FetchedBlock>> PeerSession::FetchBlock(const std::string&
     connection_->Send(frame);
     std::error_code ec;
     co_await pending->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    // Timed out while the peer still answers other blocks: ours is queued
+    // behind them (its upload limit paces them), so it waits on.
+    while (!pending->response && !closed() && pending_.count(request_id) &&
+           std::chrono::steady_clock::now() - last_block_response_ < kBlockTimeout) {
+      pending->signal.expires_at(last_block_response_ + kBlockTimeout);
+      co_await pending->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
     pending_.erase(request_id);
     if (!pending->response) {
       co_return MakeError(ErrorCode::kNotFound, closed() ? "peer disconnected" : "block request timed out");
@@ -267,6 +282,13 @@ asio::awaitable<Result<FetchedBlock>> PeerSession::FetchBlock(const std::string&
     if (response.has_plain()) co_return FetchedBlock{std::move(*response.mutable_plain()), false};
     co_return FetchedBlock{std::move(*response.mutable_sealed()), true};
   }
+}
+
+asio::awaitable<void> PeerSession::Pace(ShareEndpoint& share, Direction direction, uint64_t bytes) {
+  if (on_lan_ && !host_.limits_apply_on_lan()) co_return;
+  const bool up = direction == Direction::kUpload;
+  co_await (up ? share.upload_limit() : share.download_limit()).Take(bytes);
+  co_await (up ? host_.upload_limit() : host_.download_limit()).Take(bytes);
 }
 
 asio::awaitable<void> PeerSession::Keepalive() {

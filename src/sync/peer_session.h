@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/async.h"
+#include "base/throttle.h"
 #include "crypto/keyed_hash.h"
 #include "net/connection.h"
 #include "sync/peer_link.h"
@@ -35,10 +36,17 @@ class SessionHost {
   virtual bool Register(const std::shared_ptr<class PeerSession>& session) = 0;
   virtual void Unregister(class PeerSession* session) = 0;
   virtual const std::string& device_name() const = 0;
+  // The device's bandwidth limits, and whether they (and the shares') also
+  // hold for peers on the local network.
+  virtual Throttle& upload_limit() = 0;
+  virtual Throttle& download_limit() = 0;
+  virtual bool limits_apply_on_lan() const = 0;
 };
 
 inline constexpr std::chrono::seconds kPingInterval{15};
 inline constexpr std::chrono::seconds kIdleTimeout{45};
+// A block request fails when no block answer at all came on the connection
+// for this long: one queued behind others that a limit paces waits on.
 inline constexpr std::chrono::seconds kBlockTimeout{30};
 inline constexpr size_t kMaxServedAtOnce = 256;
 // Answers for a peer that asks faster than it reads: past the first (answers
@@ -111,6 +119,11 @@ class PeerSession final : public PeerLink, public std::enable_shared_from_this<P
   std::shared_ptr<ShareEndpoint> ShareFor(const std::string& offer) const;
   asio::awaitable<void> Serve(std::shared_ptr<ShareEndpoint> share, wire::BlockRequest request);
   asio::awaitable<void> Keepalive();
+  // Returns once `bytes` of `share` may cross in `direction` under the
+  // share's limit and the device's (at once for a peer on the local
+  // network, unless the limits are set to hold there too).
+  enum class Direction { kUpload, kDownload };
+  asio::awaitable<void> Pace(ShareEndpoint& share, Direction direction, uint64_t bytes);
   void DetachAll();
 
   std::shared_ptr<net::Connection> connection_;
@@ -118,6 +131,7 @@ class PeerSession final : public PeerLink, public std::enable_shared_from_this<P
   std::string dial_address_;
   std::string close_reason_;  // once the session ended
   std::string device_name_;
+  const bool on_lan_;
   bool hello_received_ = false;
   std::map<std::string, std::shared_ptr<ShareEndpoint>> common_;  // by offer bytes
   std::set<std::string> their_offers_;
@@ -127,6 +141,7 @@ class PeerSession final : public PeerLink, public std::enable_shared_from_this<P
   size_t serving_ = 0;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_receive_;
+  std::chrono::steady_clock::time_point last_block_response_;
   asio::steady_timer keepalive_;
   AsyncSlots requests_;  // our block requests in flight
 };

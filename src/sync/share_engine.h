@@ -227,6 +227,12 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   // at or before `at`, Unix seconds), the content there kept first, as an
   // ordinary local change that syncs; and a cleanup by the policy.
   void SetVersioning(const VersioningPolicy& policy) { versions_.SetPolicy(policy); }
+  // The share's bandwidth limits in bytes a second (0: none), in force at
+  // once, also for blocks already waiting their turn.
+  void SetLimits(uint64_t upload, uint64_t download) {
+    upload_limit_.SetRate(upload);
+    download_limit_.SetRate(download);
+  }
   asio::awaitable<Result<std::vector<KeptVersion>>> ListVersions(std::string path);
   asio::awaitable<Result<KeptVersion>> RestoreVersion(std::string path, std::optional<int64_t> at);
   asio::awaitable<Result<size_t>> CleanupVersions();
@@ -256,6 +262,8 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
     health_.ReportStoreError(error, what);
   }
   const crypto::ShareSecrets& secrets() const override { return options_.secrets; }
+  Throttle& upload_limit() override { return upload_limit_; }
+  Throttle& download_limit() override { return download_limit_; }
   const std::filesystem::path& root() const { return options_.root; }
 
  private:
@@ -397,6 +405,8 @@ class ShareEngine final : public ShareEndpoint, public std::enable_shared_from_t
   bool needs_loaded_ = false;  // what the store says is needed is in needs_ (after start)
   int64_t last_in_sync_unix_ = 0;
   RateMeter sent_;  // block bytes served
+  Throttle upload_limit_;
+  Throttle download_limit_;
   DownloadProgress progress_;
 
   // Pulling.

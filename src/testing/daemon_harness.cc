@@ -190,6 +190,24 @@ int DaemonProcess::Stop() {
   return status;
 }
 
+std::optional<int> DaemonProcess::StopWithin(std::chrono::milliseconds deadline) {
+  if (pid_ <= 0) return std::nullopt;
+  ::kill(pid_, SIGTERM);
+  std::optional<int> exit_status;
+  const bool exited = WaitUntil([&] {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+    exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+    return true;
+  }, deadline);
+  if (exited) {
+    pid_ = -1;
+    return exit_status;
+  }
+  Kill();
+  return std::nullopt;
+}
+
 void DaemonProcess::Kill() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,9 @@ class DaemonProcess {
   bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // SIGTERM, then wait for exit; returns its exit status.
   int Stop();
+  // SIGTERM, then its exit status if it exits within `deadline`; if not,
+  // nullopt (and it is killed).
+  std::optional<int> StopWithin(std::chrono::milliseconds deadline);
   void Kill();  // SIGKILL and reap
   bool Running();
   std::string Log() const;

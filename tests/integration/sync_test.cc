@@ -338,6 +338,88 @@ TEST_F(TwoDevices, AReceiverKilledMidTransferResumesAndNeverShowsAPartialFile) {
   EXPECT_LT(received_after_restart, payload.size()) << "what had arrived is not fetched again";
 }
 
+TEST_F(TwoDevices, SigtermMidTransferStopsWithinSecondsAndTheRestartResumes) {
+  Connect();
+  // A limit keeps the transfer going long enough to stop it midway
+  // (loopback is the local network: the limit must be told to hold there).
+  ASSERT_EQ(b_.Run({"limits", "--download", "2M", "--lan", "yes"}).exit_code, 0);
+  const std::string payload = RandomBytes(24 << 20, 700);
+  WriteFile(dir_a_ / "video.bin", payload);
+  ASSERT_TRUE(WaitUntil([&] { return PartFileArrived(4u << 20); }, 60s));
+  const std::optional<int> status = b_.StopWithin(10s);
+  ASSERT_TRUE(status.has_value()) << "the daemon did not stop within 10 s of SIGTERM\n" << b_.Log().substr(0, 20000);
+  EXPECT_EQ(*status, 0);
+  EXPECT_FALSE(stdfs::exists(dir_b_ / "video.bin")) << "a half-transferred file never appears under its name";
+  EXPECT_EQ(IndexIntegrity(dir_b_), "ok");
+  ASSERT_TRUE(b_.Start());
+  ASSERT_EQ(b_.Run({"limits", "--download", "0"}).exit_code, 0);
+  ASSERT_TRUE(Converged(false, 120s));
+  EXPECT_LT(b_.Json({"info", "s"})["received_bytes"].get<uint64_t>(), payload.size())
+      << "what had arrived is not fetched again";
+  EXPECT_TRUE(PartFiles().empty());
+}
+
+// When b first knows it needs `path` (the pull starts at once).
+std::chrono::steady_clock::time_point NeededAt(const DaemonProcess& b) {
+  EXPECT_TRUE(WaitUntil([&] { return b.Json({"info", "s"})["need_files"].get<uint64_t>() > 0; }, 30s));
+  return std::chrono::steady_clock::now();
+}
+
+TEST_F(TwoDevices, TenMiBUnderAOneMiBLimitTakeAboutTenSecondsAndRaisingTheLimitSpeedsThemUp) {
+  Connect();
+  // b's download limit, for the device: the first 10 MiB.
+  CommandResult set = b_.Run({"limits", "--download", "1M", "--lan", "yes"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_NE(set.out.find("download 1.0 MiB/s"), std::string::npos) << set.out;
+  const std::string first = RandomBytes(10 << 20, 710);
+  WriteFile(dir_a_ / "first.bin", first);
+  auto began = NeededAt(b_);
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(dir_b_ / "first.bin") == first; }, 60s)) << b_.Log().substr(0, 20000);
+  const auto limited = std::chrono::steady_clock::now() - began;
+  // A quarter second's bytes go at once, the rest at 1 MiB/s: 9.75 s at the least.
+  EXPECT_GE(limited, 9s);
+  EXPECT_LT(limited, 12s);
+
+  // a's limit for the share's uploads, raised while the second file is on its way.
+  ASSERT_EQ(b_.Run({"limits", "--download", "none"}).exit_code, 0);
+  ASSERT_EQ(a_.Run({"limits", "--lan", "yes"}).exit_code, 0);
+  set = a_.Run({"limits", "s", "--upload", "1M"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_NE(set.out.find("Share s limits: upload 1.0 MiB/s"), std::string::npos) << set.out;
+  const uint64_t before = b_.Json({"info", "s"})["received_bytes"];
+  const std::string second = RandomBytes(10 << 20, 711);
+  WriteFile(dir_a_ / "second.bin", second);
+  began = NeededAt(b_);
+  ASSERT_TRUE(WaitUntil([&] { return b_.Json({"info", "s"})["received_bytes"].get<uint64_t>() > before + (2u << 20); },
+                        30s));
+  EXPECT_GE(std::chrono::steady_clock::now() - began, 1500ms) << "the share's upload limit holds";
+  ASSERT_EQ(a_.Run({"limits", "s", "--upload", "64M"}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(dir_b_ / "second.bin") == second; }, 60s));
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 7s) << "the raised limit sped up blocks already waiting";
+  // Rates and limits are shown.
+  const json device = a_.Json({"limits"});
+  EXPECT_EQ(device["limits"]["lan"], true);
+  EXPECT_EQ(a_.Json({"info", "s"})["upload_limit"], 64u << 20);
+}
+
+TEST_F(TwoDevices, ALimitTooLowOrWrittenBadlyIsRefusedAndNothingChanges) {
+  Connect();
+  CommandResult low = b_.Run({"limits", "--upload", "1K"});
+  EXPECT_EQ(low.exit_code, 1);
+  EXPECT_NE(low.err.find("at least 32768"), std::string::npos) << low.err;
+  CommandResult bad = b_.Run({"limits", "--upload", "fast"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("bad rate 'fast'"), std::string::npos) << bad.err;
+  CommandResult lan_for_share = b_.Run({"limits", "s", "--lan", "yes"});
+  EXPECT_EQ(lan_for_share.exit_code, 2);
+  const json rpc = CallRpc(b_, "share_set_limits", {{"share", "s"}, {"download", -5}});
+  EXPECT_NE(rpc["error"]["message"].get<std::string>().find("must be 0 or more"), std::string::npos) << rpc.dump();
+  const json device = b_.Json({"device"});
+  EXPECT_EQ(device["limits"], (json{{"upload", 0}, {"download", 0}, {"lan", false}}));
+  EXPECT_EQ(b_.Json({"info", "s"})["download_limit"], 0u);
+  EXPECT_TRUE(Converged());
+}
+
 // A download cut short keeps its part file for a resume. Once the version
 // it was for can never complete (by the time the receiver is back the
 // sender has a newer one, or has deleted the file), or its path needs

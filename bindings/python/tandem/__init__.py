@@ -11,7 +11,7 @@ from .errors import (AlreadyExists, Closed, Corrupt, FailedPrecondition, Interna
                      InvalidParams, NotFound, StorageError, TandemError, UnknownMethod, Unsupported, WrongThread)
 from .service import Client, NotRunning, Service, connect, default_config_dir
 from .types import (AttachedPeer, Conflict, ConflictSide, DeviceInfo, Event, EventPage, FailedPath, GuiLogin, IgnoreCheck,
-                    IgnoreLine, IgnorePatterns, IndexSummary, LocalChange, LocalChanges, PeerInfo, ScanStats,
+                    IgnoreLine, IgnorePatterns, IndexSummary, Limits, LocalChange, LocalChanges, PeerInfo, ScanStats,
                     ShareInfo, Version, Versioning)
 
 __all__ = [
@@ -19,6 +19,6 @@ __all__ = [
     "TandemError", "InvalidArgument", "NotFound", "AlreadyExists", "FailedPrecondition", "Unsupported", "Corrupt",
     "StorageError", "InternalError", "UnknownMethod", "InvalidParams", "Closed", "WrongThread",
     "AttachedPeer", "Conflict", "ConflictSide", "DeviceInfo", "Event", "EventPage", "FailedPath", "GuiLogin", "IndexSummary",
-    "LocalChange", "LocalChanges", "PeerInfo", "ScanStats", "ShareInfo", "IgnoreCheck", "IgnoreLine",
+    "Limits", "LocalChange", "LocalChanges", "PeerInfo", "ScanStats", "ShareInfo", "IgnoreCheck", "IgnoreLine",
     "IgnorePatterns", "Version", "Versioning",
 ]

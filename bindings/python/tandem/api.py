@@ -138,6 +138,18 @@ class Api:
     def device_info(self) -> t.DeviceInfo:
         return self._invoke("device_info")
 
+    @_result("Limits")
+    def device_set_limits(self, upload: Optional[int] = None, download: Optional[int] = None,
+                          lan: Optional[bool] = None) -> t.Limits:
+        """Bytes a second for all shares together (0: none, else at least
+        32768); what is not given stays as it was."""
+        return self._invoke("device_set_limits", upload=upload, download=download, lan=lan)
+
+    @_result("Limits")
+    def share_set_limits(self, share: str, upload: Optional[int] = None, download: Optional[int] = None) -> t.Limits:
+        """One share's limits, beside the device's."""
+        return self._invoke("share_set_limits", share=share, upload=upload, download=download)
+
     @_result("GuiLogin")
     def gui_login(self) -> t.GuiLogin:
         """The web UI's address, a one-time login link and the API key."""

@@ -112,6 +112,9 @@ class ShareInfo:
     ignored: int  # ignored paths the scans met; a folder ignored whole counts once
     ignore_error: str  # why .tandemignore is not in force as written; empty when it is
     versioning: Versioning
+    upload_limit: int  # bytes a second; 0: none
+    download_limit: int
+    discovery: bool  # announced on the local network
     index: IndexSummary
     last_scan: ScanStats
 
@@ -167,6 +170,13 @@ class IgnorePatterns:
 
 
 @dataclass(frozen=True)
+class Limits:
+    upload: int  # bytes a second; 0: none
+    download: int
+    lan: bool  # the device's: whether limits also hold for peers on the local network
+
+
+@dataclass(frozen=True)
 class DeviceInfo:
     device_id: str
     device_name: str
@@ -174,6 +184,9 @@ class DeviceInfo:
     config_dir: str
     listening_port: int
     last_event_id: int
+    limits: Limits
+    upload_rate: int  # bytes a second, all shares together
+    download_rate: int
 
 
 @dataclass(frozen=True)
@@ -208,7 +221,7 @@ class EventPage:
 # The description's types that become dataclasses, by name.
 DATACLASSES = {cls.__name__: cls for cls in (AttachedPeer, LocalChange, LocalChanges, FailedPath, IndexSummary,
                                              ScanStats, ShareInfo, PeerInfo, ConflictSide, Conflict, DeviceInfo,
-                                             Event, EventPage, IgnoreLine, IgnoreCheck, IgnorePatterns, Versioning,
+                                             Event, EventPage, IgnoreLine, IgnoreCheck, IgnorePatterns, Versioning, Limits,
                                              Version, GuiLogin)}
 # One-field results, returned as the field's value.
 UNWRAPPED = {"GuiPassword": "password", "PeerAddress": "address", "SyncToken": "token", "Done": "done", "Reverted": "reverted"}

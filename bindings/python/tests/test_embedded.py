@@ -107,6 +107,17 @@ def test_a_peers_overwrite_is_kept_as_a_version_and_restored_from_python(pair):
     assert (policy.type, policy.days) == ("staggered", 365)
 
 
+def test_bandwidth_limits_are_set_read_back_and_a_too_low_one_is_refused(pair):
+    assert pair.a.device_info().limits == tandem.Limits(upload=0, download=0, lan=False)
+    assert pair.a.device_set_limits(upload=1 << 20, lan=True) == tandem.Limits(upload=1 << 20, download=0, lan=True)
+    assert pair.a.share_set_limits("s", download=65536) == tandem.Limits(upload=0, download=65536, lan=True)
+    info = pair.a.share_get_info("s")
+    assert (info.upload_limit, info.download_limit) == (0, 65536)
+    with pytest.raises(tandem.InvalidArgument, match="at least 32768"):
+        pair.a.device_set_limits(download=100)
+    assert pair.a.device_info().limits.download == 0
+
+
 def test_tokens_of_each_mode_give_that_access(tmp_path):
     pair = Pair(tmp_path)
     try:

@@ -224,6 +224,14 @@ class TandemService private constructor(
 
     suspend fun deviceInfo(): DeviceInfo = DeviceInfo.of(obj("device_info"))
 
+    /** The device's bandwidth limits in bytes a second (0: none, else at least 32768); null: unchanged. */
+    suspend fun deviceSetLimits(upload: Long? = null, download: Long? = null, lan: Boolean? = null): Limits =
+        Limits.of(obj("device_set_limits", "upload" to upload, "download" to download, "lan" to lan))
+
+    /** One share's bandwidth limits, beside the device's; null: unchanged. */
+    suspend fun shareSetLimits(share: String, upload: Long? = null, download: Long? = null): Limits =
+        Limits.of(obj("share_set_limits", "share" to share, "upload" to upload, "download" to download))
+
     /** The web UI's address, a one-time login link and the API key. */
     suspend fun guiLogin(): GuiLogin = GuiLogin.of(obj("gui_login"))
 

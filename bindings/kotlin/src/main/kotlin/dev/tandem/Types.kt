@@ -88,6 +88,10 @@ data class ShareInfo(
     /** Why .tandemignore is not in force as written; empty when it is. */
     val ignoreError: String,
     val versioning: Versioning,
+    /** Bytes a second; 0: none. */
+    val uploadLimit: Long, val downloadLimit: Long,
+    /** Announced on the local network. */
+    val discovery: Boolean,
     val index: IndexSummary,
     val lastScan: ScanStats,
 ) {
@@ -105,6 +109,7 @@ data class ShareInfo(
             LocalChanges.of(j.getJSONObject("local_changes")),
             j.getJSONArray("failed").objects(FailedPath::of), j.getJSONArray("skipped").strings(),
             j.getLong("ignored"), j.getString("ignore_error"), Versioning.of(j.getJSONObject("versioning")),
+            j.getLong("upload_limit"), j.getLong("download_limit"), j.getBoolean("discovery"),
             IndexSummary.of(j.getJSONObject("index")), ScanStats.of(j.getJSONObject("last_scan")),
         )
     }
@@ -210,12 +215,23 @@ data class IgnorePatterns(
 data class DeviceInfo(
     val deviceId: String, val deviceName: String, val listen: String, val configDir: String,
     val listeningPort: Long, val lastEventId: Long,
+    val limits: Limits,
+    /** Bytes a second, all shares together. */
+    val uploadRate: Long, val downloadRate: Long,
 ) {
     internal companion object {
         fun of(j: JSONObject) = DeviceInfo(
             j.getString("device_id"), j.getString("device_name"), j.getString("listen"),
             j.getString("config_dir"), j.getLong("listening_port"), j.getLong("last_event_id"),
+            Limits.of(j.getJSONObject("limits")), j.getLong("upload_rate"), j.getLong("download_rate"),
         )
+    }
+}
+
+/** Bytes a second, 0: none; [lan] is the device's: whether limits also hold for peers on the local network. */
+data class Limits(val upload: Long, val download: Long, val lan: Boolean) {
+    internal companion object {
+        fun of(j: JSONObject) = Limits(j.getLong("upload"), j.getLong("download"), j.getBoolean("lan"))
     }
 }
 
