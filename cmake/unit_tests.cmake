@@ -48,7 +48,7 @@ tandem_test(service_test
   LIBS tandem_service)
 target_compile_definitions(service_test PRIVATE TANDEM_API_DESCRIPTION="${PROJECT_SOURCE_DIR}/api/tandem-api.json")
 
-tandem_test(protocol_test SOURCES src/protocol/framing_test.cc LIBS tandem_protocol)
+tandem_test(protocol_test SOURCES src/protocol/framing_test.cc src/protocol/beacon_test.cc LIBS tandem_protocol)
 
 tandem_test(fs_test
   SOURCES src/fs/changed_paths_test.cc src/fs/part_file_test.cc src/fs/filesystem_test.cc src/fs/watcher_test.cc
@@ -64,3 +64,6 @@ tandem_test(sync_test
     src/sync/block_fetcher_test.cc src/sync/blind_fetcher_test.cc src/sync/index_sender_test.cc src/sync/pull_planner_test.cc
     src/sync/download_progress_test.cc src/sync/memory_link.cc src/sync/share_engine_test.cc
   LIBS tandem_sync tandem_testing)
+
+# The CLI's pure parts (the journal entries of the daemon's log).
+tandem_test(cli_test SOURCES src/cli/journal_test.cc LIBS tandem_cli_lib)

@@ -8,6 +8,7 @@
 
 #include "crypto/record.h"
 #include "crypto/token.h"
+#include "protocol/beacon.h"
 #include "protocol/framing.h"
 
 namespace {
@@ -97,6 +98,15 @@ int main(int argc, char** argv) {
   for (const char* address : {"tcp/127.0.0.1:20209", "tcp/[::1]:8080", "tcp/example.org:1", "tcp/localhost",
                               "quic/10.0.0.1:443", "tcp/[fe80::1%eth0]:22"}) {
     Write(root / "address", "address-" + std::to_string(i++), std::string(address));
+  }
+  for (size_t tags : {size_t{1}, size_t{3}, protocol::kMaxBeaconTags}) {
+    protocol::Beacon beacon;
+    beacon.nonce.fill(7);
+    beacon.port = 20209;
+    beacon.tags.resize(tags);
+    for (size_t t = 0; t < tags; ++t) beacon.tags[t].fill(static_cast<uint8_t>(t));
+    const Bytes bytes = protocol::EncodeBeacon(beacon);
+    Write(root / "beacon", "beacon-" + std::to_string(tags), std::string(bytes.begin(), bytes.end()));
   }
   std::printf("seeds written under %s\n", root.c_str());
   return 0;

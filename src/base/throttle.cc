@@ -17,6 +17,7 @@ class Throttle::InQueue {
     if (throttle_.queue_.size() == 1) waiter_.turn = true;
   }
   ~InQueue() {
+    if (!waiter_.throttle) return;  // the throttle went first
     auto& queue = throttle_.queue_;
     const bool was_front = !queue.empty() && queue.front() == &waiter_;
     queue.erase(std::remove(queue.begin(), queue.end(), &waiter_), queue.end());
@@ -32,6 +33,13 @@ class Throttle::InQueue {
 
 Throttle::Throttle(uint64_t bytes_per_second) : bucket_(bytes_per_second) {}
 
+Throttle::~Throttle() {
+  for (Waiter* waiter : queue_) {
+    waiter->throttle = nullptr;
+    waiter->timer->cancel();
+  }
+}
+
 void Throttle::SetRate(uint64_t bytes_per_second) {
   bucket_.SetRate(bytes_per_second, TokenBucket::Clock::now());
   WakeFront();
@@ -46,17 +54,20 @@ void Throttle::WakeFront() {
 asio::awaitable<void> Throttle::Take(uint64_t bytes) {
   if (!bucket_.limited() && queue_.empty()) co_return;
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  Waiter waiter{&timer};
+  Waiter waiter{&timer, this};
   InQueue place(*this, waiter);
   std::error_code ec;
+  // After each wait: if the throttle is gone, nothing of it is touched.
   while (!waiter.turn) {
     timer.expires_at(asio::steady_timer::time_point::max());
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!waiter.throttle) co_return;
   }
   auto wait = bucket_.Reserve(bytes, TokenBucket::Clock::now());
   while (wait > TokenBucket::Clock::duration::zero()) {
     timer.expires_after(wait);
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!waiter.throttle) co_return;
     wait = bucket_.Owed(TokenBucket::Clock::now());
   }
 }

@@ -23,6 +23,11 @@ class Throttle {
  public:
   // A rate of 0 is no limit.
   explicit Throttle(uint64_t bytes_per_second = 0);
+  // Waiters still queued (their coroutines destroyed later, with the loop)
+  // are let go of: they touch nothing of this once woken or destroyed.
+  ~Throttle();
+  Throttle(const Throttle&) = delete;
+  Throttle& operator=(const Throttle&) = delete;
 
   void SetRate(uint64_t bytes_per_second);
   uint64_t rate() const { return bucket_.rate(); }
@@ -35,6 +40,7 @@ class Throttle {
  private:
   struct Waiter {
     asio::steady_timer* timer;
+    Throttle* throttle;  // null once the throttle is gone
     bool turn = false;
   };
   class InQueue;

@@ -30,16 +30,21 @@ bool RunUntil(asio::io_context& io, Done done, std::chrono::milliseconds deadlin
   return done();
 }
 
+// `count` coroutines, each sending `bytes` through `throttle`, counted in `sent` once let through.
+void SpawnSenders(asio::io_context& io, Throttle& throttle, int count, uint64_t bytes, int& sent) {
+  for (int i = 0; i < count; ++i) {
+    asio::co_spawn(io, [&throttle, &sent, bytes]() -> asio::awaitable<void> {
+      co_await throttle.Take(bytes);
+      ++sent;
+    }, asio::detached);
+  }
+}
+
 TEST(Throttle, WithoutALimitNothingWaits) {
   asio::io_context io;
   Throttle throttle;
   int sent = 0;
-  for (int i = 0; i < 100; ++i) {
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      co_await throttle.Take(1 << 20);
-      ++sent;
-    }, asio::detached);
-  }
+  SpawnSenders(io, throttle, 100, 1 << 20, sent);
   Settle(io);
   EXPECT_EQ(sent, 100);
 }
@@ -67,16 +72,25 @@ TEST(Throttle, RaisingTheRateShortensTheWaitOfTransfersAlreadyWaiting) {
   asio::io_context io;
   Throttle throttle(1 * kKiB);  // 64 KiB beyond the burst: a wait of a minute
   int sent = 0;
-  for (int i = 0; i < 2; ++i) {
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      co_await throttle.Take(64 * kKiB);
-      ++sent;
-    }, asio::detached);
-  }
+  SpawnSenders(io, throttle, 2, 64 * kKiB, sent);
   Settle(io);
   ASSERT_EQ(sent, 1);
   throttle.SetRate(64 * 1024 * kKiB);  // now a millisecond
   EXPECT_TRUE(RunUntil(io, [&] { return sent == 2; }));
+}
+
+TEST(Throttle, WaitersOutliveTheThrottleSafely) {
+  asio::io_context io;
+  int sent = 0;
+  {
+    Throttle throttle(64 * kKiB);
+    SpawnSenders(io, throttle, 3, 64 * kKiB, sent);
+    Settle(io);
+    ASSERT_EQ(sent, 1);
+  }
+  // Woken by the throttle's end, they return without touching it.
+  Settle(io);
+  EXPECT_EQ(sent, 3);
 }
 
 TEST(Throttle, BytesGoNoFasterThanTheRate) {
@@ -84,12 +98,7 @@ TEST(Throttle, BytesGoNoFasterThanTheRate) {
   Throttle throttle(1024 * kKiB);
   int sent = 0;
   const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 5; ++i) {
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      co_await throttle.Take(256 * kKiB);
-      ++sent;
-    }, asio::detached);
-  }
+  SpawnSenders(io, throttle, 5, 256 * kKiB, sent);
   ASSERT_TRUE(RunUntil(io, [&] { return sent == 5; }));
   // The first quarter MiB is the burst; the other four wait a quarter second each.
   EXPECT_GE(std::chrono::steady_clock::now() - start, 990ms);

@@ -3,7 +3,9 @@
 // 0 on success; otherwise one line on stderr and a non-zero status
 // (1: the request failed, 2: bad command line, 3: no daemon to talk to).
 #include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@
 #include "base/atomic_file.h"
 #include "cli/client.h"
 #include "cli/follow.h"
+#include "cli/journal.h"
 #include "cli/qr.h"
 #include "cli/render.h"
 #include "gui/web_server.h"
@@ -53,12 +56,19 @@ int Fail(const std::string& message, int status = 1) {
 }
 
 // Where the daemon's log lines go. Under systemd, when stderr is the
-// journal's stream (JOURNAL_STREAM names it), each line starts with its
-// syslog priority, which journald reads, and has no time stamp, which the
-// journal adds; otherwise stderr or --log-file, time-stamped.
+// journal's stream (JOURNAL_STREAM names it), each line goes to journald's
+// native socket as an entry with fields (cli/journal.h); if that socket
+// cannot take it, to stderr starting with its syslog priority, which
+// journald reads. The journal adds the time stamp. Otherwise stderr or
+// --log-file, time-stamped.
 class DaemonLog {
  public:
-  explicit DaemonLog(FILE* out) : out_(out), journal_(out == stderr && ToJournal()) {}
+  explicit DaemonLog(FILE* out) : out_(out), journal_(out == stderr && ToJournal()) {
+    if (journal_) native_ = OpenNativeJournal();
+  }
+  ~DaemonLog() {
+    if (native_ >= 0) ::close(native_);
+  }
 
   static void Write(void* self, int32_t level, const char* line, size_t length) {
     static_cast<DaemonLog*>(self)->Line(level, std::string_view(line, length));
@@ -72,11 +82,32 @@ class DaemonLog {
     return std::string(stream) == std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
   }
 
+  // journald's socket (TANDEM_JOURNAL_SOCKET moves it, for tests), or -1.
+  static int OpenNativeJournal() {
+    const char* path = std::getenv("TANDEM_JOURNAL_SOCKET");
+    if (!path || !*path) path = "/run/systemd/journal/socket";
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (std::strlen(path) >= sizeof(address.sun_path)) return -1;
+    std::strcpy(address.sun_path, path);
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
   void Line(int32_t level, std::string_view line) {
     static constexpr const char* kNames[] = {"trace", "debug", "info", "warning", "error"};
     static constexpr int kPriorities[] = {7, 7, 6, 4, 3};  // syslog's debug, info, warning, err
     const int at = std::clamp(level, 0, 4);
     std::lock_guard lock(mutex_);
+    if (native_ >= 0) {
+      const std::string entry = tandem::cli::JournalEntry(kPriorities[at], line);
+      if (::send(native_, entry.data(), entry.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(entry.size())) return;
+    }
     if (journal_) {
       std::fprintf(out_, "<%d>%.*s\n", kPriorities[at], static_cast<int>(line.size()), line.data());
     } else {
@@ -95,6 +126,7 @@ class DaemonLog {
 
   FILE* out_;
   bool journal_;
+  int native_ = -1;
   std::mutex mutex_;
 };
 
@@ -167,6 +199,7 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // not a stop: reload the config
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   // The daemon is the whole process: glibc is tuned for blocks (tandem.h, "tune_allocator").
@@ -190,7 +223,16 @@ int RunDaemon(const std::filesystem::path& config_dir, const std::string& listen
   }
   tandem_free(device);
   int signal = 0;
-  sigwait(&stop_signals, &signal);
+  while (sigwait(&stop_signals, &signal) == 0 && signal == SIGHUP) {
+    char* result = nullptr;
+    char* why = nullptr;
+    // The service logs what it reloaded; only a refusal is said here.
+    if (tandem_call(service, "config_reload", nullptr, &result, &why) != TANDEM_OK) {
+      spdlog::error("SIGHUP: {}", why ? why : "config not reloaded");
+    }
+    tandem_free(result);
+    tandem_free(why);
+  }
   spdlog::info("signal {}: stopping", signal);
   tandem_service_close(service);
   return 0;
@@ -322,7 +364,8 @@ int main(int argc, char** argv) {
                                           "refused, and nothing saved, if a line is malformed");
   ignore->add_flag("--json", as_json, "Print JSON");
 
-  auto* config_cmd = app.add_subcommand("config", "Change a share's settings: tandem config SHARE versioning ...");
+  auto* config_cmd = app.add_subcommand(
+      "config", "Change a share's settings: tandem config SHARE versioning ... / discovery on|off");
   config_cmd->add_option("SHARE", share)->required();
   config_cmd->require_subcommand(1);
   auto* versioning = config_cmd->add_subcommand(
@@ -336,6 +379,10 @@ int main(int argc, char** argv) {
   versioning->add_option("--keep", versioning_keep, "simple: keep the last this many of each file (default 5)");
   versioning->add_option("--max-bytes", versioning_max_bytes, "all versions together at most this size (0: no cap)");
   versioning->add_flag("--json", as_json, "Print JSON");
+  std::string discovery_switch;
+  auto* discovery = config_cmd->add_subcommand(
+      "discovery", "Announce the share on the local network and find its peers there (LAN discovery): on or off");
+  discovery->add_option("SWITCH", discovery_switch, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
   std::string versions_path;
   auto* versions = app.add_subcommand("versions", "List the versions kept of files peers replaced or deleted");
   versions->add_option("SHARE", share)->required();
@@ -449,7 +496,8 @@ int main(int argc, char** argv) {
     return print(call("share_list_peers", {{"share", share}}), [](const json& j) {
       if (j.empty()) std::cout << "No peers. Add one with: tandem peer add SHARE tcp/HOST:PORT\n";
       for (const json& p : j) {
-        std::cout << p["address"].get<std::string>() << "  " << p["state"].get<std::string>() << "\n";
+        std::cout << p["address"].get<std::string>() << "  " << p["state"].get<std::string>()
+                  << (p.value("discovered", false) ? "  (found on the local network)" : "") << "\n";
       }
     });
   }
@@ -530,6 +578,12 @@ int main(int argc, char** argv) {
       std::cout << "Reverting " << n << " local change" << (n == 1 ? "" : "s")
                 << "; the share's versions replace them as they arrive.\n";
     });
+  }
+  if (discovery->parsed()) {
+    return print(call("share_set_discovery", {{"share", share}, {"enabled", discovery_switch == "on"}}),
+                 [&](const json&) {
+                   std::cout << "LAN discovery " << discovery_switch << " for " << share << "\n";
+                 });
   }
   if (versioning->parsed()) {
     json params = {{"share", share}, {"type", versioning_type}};

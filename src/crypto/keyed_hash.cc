@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
+
 namespace tandem::crypto {
 namespace {
 
@@ -30,6 +32,20 @@ namespace tandem::crypto {
 
 Key32 ComputeShareOffer(const Key32& share_id, ByteView session_binding) {
   return HmacSha256(share_id, session_binding);
+}
+
+DiscoveryTag ComputeDiscoveryTag(const Key32& share_id, ByteView nonce, uint16_t port) {
+  // The label keeps a tag from ever equalling an offer (whose message is a
+  // 32-byte exporter secret).
+  static constexpr std::string_view kLabel = "tandem lan discovery v1";
+  Bytes message(kLabel.begin(), kLabel.end());
+  message.insert(message.end(), nonce.begin(), nonce.end());
+  message.push_back(static_cast<uint8_t>(port >> 8));
+  message.push_back(static_cast<uint8_t>(port & 0xff));
+  const Key32 full = HmacSha256(share_id, message);
+  DiscoveryTag tag;
+  std::copy_n(full.begin(), tag.size(), tag.begin());
+  return tag;
 }
 
 namespace {

@@ -24,6 +24,15 @@ namespace tandem::crypto {
 // recognises it, and it is useless on any other connection.
 Key32 ComputeShareOffer(const Key32& share_id, ByteView session_binding);
 
+// How a share is named in one LAN discovery beacon (protocol/beacon.h):
+// HMAC-SHA-256 keyed by the share id over a label, the beacon's nonce and
+// the TCP port it announces, cut to 16 bytes. Only a device that knows the
+// share recognises it; a fresh nonce makes every beacon's tags new, so
+// beacons cannot be linked to each other by their tags; the port is bound
+// so a copied beacon cannot point elsewhere on the same address.
+using DiscoveryTag = std::array<uint8_t, 16>;
+DiscoveryTag ComputeDiscoveryTag(const Key32& share_id, ByteView nonce, uint16_t port);
+
 // Which end of a TLS connection a reader proof speaks for. Both ends share
 // the exporter secret, so without the role a blind peer could send a
 // reader's own proof straight back to it.

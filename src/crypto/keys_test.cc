@@ -114,6 +114,22 @@ TEST(ShareSecrets, EveryModeVerifiesWhatTheWriterSigned) {
   EXPECT_FALSE(other.Verify(message, signature));
 }
 
+TEST(DiscoveryTag, NamesOneShareForOneNonceAndPortOnly) {
+  const ShareSecrets share = ShareSecrets::GenerateWrite();
+  const ShareSecrets other = ShareSecrets::GenerateWrite();
+  const Bytes nonce(16, 1), another_nonce(16, 2);
+  const DiscoveryTag tag = ComputeDiscoveryTag(share.share_id(), nonce, 20209);
+  EXPECT_EQ(tag, ComputeDiscoveryTag(share.share_id(), nonce, 20209));
+  // Every holder computes it, from any mode's token.
+  EXPECT_EQ(tag, ComputeDiscoveryTag(ShareSecrets::FromShareId(share.share_id()).share_id(), nonce, 20209));
+  EXPECT_NE(tag, ComputeDiscoveryTag(other.share_id(), nonce, 20209));
+  EXPECT_NE(tag, ComputeDiscoveryTag(share.share_id(), another_nonce, 20209));
+  EXPECT_NE(tag, ComputeDiscoveryTag(share.share_id(), nonce, 20210));
+  // Nothing of the id shows in it.
+  const std::string id(AsChars(share.share_id()));
+  EXPECT_EQ(id.find(std::string(AsChars(tag)).substr(0, 8)), std::string::npos);
+}
+
 TEST(ReaderProof, OnlyAReaderOfTheShareMakesOneAndOnlyForThisSessionAndEnd) {
   using enum ConnectionRole;
   ShareSecrets write = ShareSecrets::FromWriteSeed(Seed(40));

@@ -29,6 +29,16 @@ bool IsHostName(std::string_view host) {
   return label > 0 && host.front() != '-' && host.back() != '-';
 }
 
+// An interface name as Linux allows it (at most 15 characters, no '/' or
+// space), of the characters interface names use in practice.
+bool IsZone(std::string_view zone) {
+  if (zone.empty() || zone.size() > 15) return false;
+  for (char c : zone) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string PeerAddress::ToString() const {
@@ -60,9 +70,15 @@ Result<PeerAddress> Parse(std::string_view text, bool any_port) {
     size_t close = rest.find(']');
     if (close == std::string_view::npos) return Bad(text, "missing ']' after the IPv6 address");
     address.host = std::string(rest.substr(1, close - 1));
+    // A link-local address names its interface: [fe80::1%eth0].
+    const size_t zone = address.host.find('%');
+    const std::string ip = address.host.substr(0, zone);
     in6_addr v6;
-    if (inet_pton(AF_INET6, address.host.c_str(), &v6) != 1) {
+    if (inet_pton(AF_INET6, ip.c_str(), &v6) != 1) {
       return Bad(text, "not a valid IPv6 address");
+    }
+    if (zone != std::string::npos && !IsZone(std::string_view(address.host).substr(zone + 1))) {
+      return Bad(text, "not a valid interface name after '%'");
     }
     if (rest.size() == close + 1 || rest[close + 1] != ':') return Bad(text, "missing :PORT");
     port_text = rest.substr(close + 2);

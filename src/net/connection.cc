@@ -160,6 +160,7 @@ Connection::Connection(tcp::socket socket, SslPtr ssl, bool outgoing, crypto::Ke
     remote_ = address.ToString();
     remote_address_ = endpoint.address();
   }
+  if (auto local = socket_.local_endpoint(ec); !ec) local_address_ = local.address();
   wake_writer_.expires_at(asio::steady_timer::time_point::max());
   room_.expires_at(asio::steady_timer::time_point::max());
 }

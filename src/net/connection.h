@@ -65,6 +65,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool outgoing() const { return outgoing_; }
   std::string remote_endpoint() const { return remote_; }
   const asio::ip::address& remote_address() const { return remote_address_; }
+  // This end's address (the interface the connection goes out of).
+  const asio::ip::address& local_address() const { return local_address_; }
 
  private:
   struct SslFree {
@@ -91,6 +93,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Bytes binding_;
   std::string remote_;
   asio::ip::address remote_address_;
+  asio::ip::address local_address_;
   protocol::FrameDecoder decoder_;
   // Left uninitialised: a connection that never carries much never touches
   // most of their pages.

@@ -72,8 +72,13 @@ std::vector<LocalInterface> LocalInterfaces() {
     entry.multicast = (it->ifa_flags & IFF_MULTICAST) != 0;
     entry.up = (it->ifa_flags & IFF_UP) != 0 && (it->ifa_flags & IFF_RUNNING) != 0;
     if ((it->ifa_flags & IFF_BROADCAST) && address->is_v4()) {
-      if (auto broadcast = AddressOf(it->ifa_broadaddr); broadcast && broadcast->is_v4()) {
+      auto broadcast = AddressOf(it->ifa_broadaddr);
+      if (broadcast && broadcast->is_v4() && !broadcast->to_v4().is_unspecified()) {
         entry.broadcast = broadcast->to_v4();
+      } else if (entry.prefix_length > 0 && entry.prefix_length < 31) {
+        // An address added without "brd" has none listed: the subnet's own.
+        const uint32_t host_bits = 0xffffffffu >> entry.prefix_length;
+        entry.broadcast = asio::ip::address_v4(address->to_v4().to_uint() | host_bits);
       }
     }
     out.push_back(std::move(entry));

@@ -303,7 +303,9 @@ const std::vector<MethodEntry>& MethodTable() {
                              {"state", peer.state},
                              {"connected", peer.connected},
                              {"device_id", peer.device_id},
-                             {"share", peer.share ? AttachedJson(*peer.share) : json(nullptr)}});
+                             {"share", peer.share ? AttachedJson(*peer.share) : json(nullptr)},
+                             {"discovered", peer.discovered},
+                             {"last_seen", peer.last_seen_unix}});
            }
            return list;
          });
@@ -311,6 +313,10 @@ const std::vector<MethodEntry>& MethodTable() {
       {{"share_set_sync_enabled", {"share", "enabled"}},
        [](Service& s, const Params& p) -> asio::awaitable<Reply> {
          co_return Map(s.ShareSetSyncEnabled(p.String("share"), p.Bool("enabled", std::nullopt)));
+       }},
+      {{"share_set_discovery", {"share", "enabled"}},
+       [](Service& s, const Params& p) -> asio::awaitable<Reply> {
+         co_return Map(s.ShareSetDiscovery(p.String("share"), p.Bool("enabled", std::nullopt)));
        }},
       {{"share_get_sync_token", {"share", "mode"}},
        [](Service& s, const Params& p) -> asio::awaitable<Reply> {
@@ -431,6 +437,10 @@ const std::vector<MethodEntry>& MethodTable() {
                         {"limits", LimitsJson(d.limits)},
                         {"upload_rate", d.upload_rate},
                         {"download_rate", d.download_rate}};
+       }},
+      {{"config_reload", {}},
+       [](Service& s, const Params&) -> asio::awaitable<Reply> {
+         co_return Map(s.ConfigReload(), [](const std::string& done) { return json{{"done", done}}; });
        }},
       {{"device_set_limits", {"upload", "download", "lan"}},
        [](Service& s, const Params& p) -> asio::awaitable<Reply> {

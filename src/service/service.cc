@@ -139,16 +139,35 @@ Result<void> Service::StartNetwork() {
     return MakeError(ErrorCode::kUnsupported, "cannot listen on " + config_.listen + ": only tcp/ is supported for now");
   }
   TANDEM_RETURN_IF_ERROR(network_->Listen(*address));
+  sync::LanDiscovery::Callbacks callbacks;
+  callbacks.shares = [this] {
+    std::vector<sync::LanDiscovery::Share> announced;
+    for (const auto& [id, share] : shares_) {
+      if (share->config.discovery && share->config.enabled && share->engine && share->engine->healthy()) {
+        announced.push_back({id, share->config.name, share->secrets.share_id()});
+      }
+    }
+    return announced;
+  };
+  callbacks.listening_port = [this] { return network_->listening_port(); };
+  // Posted: UpdateNetwork itself updates discovery, which may find this.
+  callbacks.found_changed = [this] { asio::post(io_, [this] { UpdateNetwork(); }); };
+  callbacks.addresses_changed = [this](const std::set<asio::ip::address>& now) { network_->KeepSessionsOn(now); };
+  discovery_ = std::make_unique<sync::LanDiscovery>(io_, sync::LanDiscovery::Options{}, std::move(callbacks));
   UpdateNetwork();
   return Ok();
 }
 
 void Service::UpdateNetwork() {
   if (!network_) return;
+  if (discovery_) discovery_->Update();
   std::set<std::string> addresses;
   for (const auto& [id, share] : shares_) {
     if (!share->config.enabled || !share->engine) continue;
     addresses.insert(share->config.peers.begin(), share->config.peers.end());
+    if (discovery_) {
+      for (const auto& found : discovery_->FoundFor(id)) addresses.insert(found.address);
+    }
   }
   network_->SetDialAddresses(addresses);
   network_->SharesChanged();
@@ -325,9 +344,12 @@ Service::Service(stdfs::path config_dir, Config config, crypto::DeviceKey device
 
 Service::~Service() {
   Stop();
+  if (discovery_) discovery_->Stop();
   if (network_) network_->Stop();
   for (auto& [id, share] : shares_) {
-    if (share->engine) share->engine->SetEnabled(false);
+    if (!share->engine) continue;
+    share->engine->SetEnabled(false);
+    share->engine->SetLimits(0, 0);  // blocks waiting their turn go, into closed connections
   }
   pool_.join();
   // Let cancelled operations finish so their coroutines release what they
@@ -476,8 +498,8 @@ Result<ShareInfo> Service::Register(ShareConfig sc, crypto::ShareSecrets secrets
     return error;
   }
   (void)Persist();  // with the repository's epoch
-  spdlog::info("share {} added: {} ({}, {})", sc.id, sc.path, sc.name,
-               crypto::AccessModeName(share->secrets.mode()));
+  spdlog::info("share {}: added, folder {} ({} replica, id {})", sc.name, sc.path,
+               crypto::AccessModeName(share->secrets.mode()), sc.id);
   share->engine->Start();
   UpdateNetwork();
   return InfoOf(*share);
@@ -538,7 +560,8 @@ asio::awaitable<Result<void>> Service::ShareRemove(std::string key, bool delete_
     shares_.emplace(share->config.id, share);
     co_return saved.error();
   }
-  spdlog::info("share {} removed ({})", share->config.id, delete_repo ? "repository deleted" : "repository kept");
+  spdlog::info("share {}: removed ({}; id {})", share->config.name, delete_repo ? "repository deleted" : "repository kept",
+               share->config.id);
   UpdateNetwork();
   if (!share->engine) {
     if (delete_repo) co_return store::DeleteRepository(share->config.path, share->secrets.share_id());
@@ -658,6 +681,27 @@ Result<std::vector<PeerInfo>> Service::ShareListPeers(const std::string& key) co
     }
     peers.push_back(std::move(peer));
   }
+  // Addresses LAN discovery found, not configured here.
+  if (discovery_) {
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& found : discovery_->FoundFor(share->config.id)) {
+      if (std::find(share->config.peers.begin(), share->config.peers.end(), found.address) !=
+          share->config.peers.end()) {
+        continue;
+      }
+      PeerInfo peer{found.address, network_ ? network_->AddressState(found.address) : "not connected"};
+      peer.device_id = network_ ? network_->ConnectedDevice(found.address) : std::string();
+      peer.connected = !peer.device_id.empty();
+      for (const auto& a : attached) {
+        if (peer.connected && a.device_id == peer.device_id) peer.share = a;
+      }
+      peer.discovered = true;
+      peer.last_seen_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                (std::chrono::system_clock::now() - (now - found.last_seen)).time_since_epoch())
+                                .count();
+      peers.push_back(std::move(peer));
+    }
+  }
   // Peers that dialled us, at an address not configured here.
   for (const auto& a : attached) {
     bool listed = std::any_of(peers.begin(), peers.end(), [&](const PeerInfo& p) { return p.device_id == a.device_id; });
@@ -675,6 +719,19 @@ Result<void> Service::ShareSetSyncEnabled(const std::string& key, bool enabled) 
     return saved.error();
   }
   if (share->engine) share->engine->SetEnabled(enabled);
+  UpdateNetwork();
+  return Ok();
+}
+
+Result<void> Service::ShareSetDiscovery(const std::string& key, bool enabled) {
+  TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
+  if (share->config.discovery == enabled) return Ok();
+  share->config.discovery = enabled;
+  if (auto saved = Persist(); !saved) {
+    share->config.discovery = !enabled;
+    return saved.error();
+  }
+  spdlog::info("share {}: LAN discovery {}", share->config.name, enabled ? "on" : "off");
   UpdateNetwork();
   return Ok();
 }
@@ -968,12 +1025,103 @@ std::string RateText(uint64_t bytes_per_second) {
 Result<void> CheckLimit(const std::optional<uint64_t>& limit, const char* which) {
   if (!limit || *limit == 0 || *limit >= kLeastLimit) return Ok();
   return MakeError(ErrorCode::kInvalidArgument,
-                   std::string("a ") + which + " limit of " + std::to_string(*limit) +
+                   std::string("the ") + which + " limit of " + std::to_string(*limit) +
                        " bytes a second is too low: give 0 for none, or at least " + std::to_string(kLeastLimit) +
                        " (32 KiB/s; below it a block would wait longer than a peer waits for it)");
 }
 
 }  // namespace
+
+Result<std::string> Service::ConfigReload() {
+  const stdfs::path file = config_dir_ / kConfigFileName;
+  auto refuse = [](ErrorCode code, const std::string& why) {
+    return MakeError(code, "config not reloaded, nothing changed: " + why);
+  };
+  auto loaded = LoadConfig(file);
+  if (!loaded) return refuse(loaded.error().code, loaded.error().message);
+  Config& next = *loaded;
+  if (next.device_seed != config_.device_seed) {
+    return refuse(ErrorCode::kFailedPrecondition, "its device key differs from the running one (a new key takes a restart)");
+  }
+  std::set<std::string> ids;
+  for (const ShareConfig& sc : next.shares) ids.insert(sc.id);
+  if (ids.size() != next.shares.size()) return refuse(ErrorCode::kInvalidArgument, "a share is listed twice");
+  if (ids.size() != shares_.size() ||
+      !std::all_of(ids.begin(), ids.end(), [&](const std::string& id) { return shares_.count(id) > 0; })) {
+    return refuse(ErrorCode::kFailedPrecondition,
+                  "it adds or removes shares; add, import and remove shares with tandem add, import and remove");
+  }
+  auto limits_ok = [&](uint64_t upload, uint64_t download) -> Result<void> {
+    for (auto [limit, which] : {std::pair{upload, "upload"}, std::pair{download, "download"}}) {
+      if (auto bad = CheckLimit(limit, which); !bad) return refuse(ErrorCode::kInvalidArgument, bad.error().message);
+    }
+    return Ok();
+  };
+  TANDEM_RETURN_IF_ERROR(limits_ok(next.limits.upload, next.limits.download));
+  std::set<std::string> names;
+  for (const ShareConfig& sc : next.shares) {
+    if (!names.insert(sc.name).second) return refuse(ErrorCode::kInvalidArgument, "two shares are named " + sc.name);
+  }
+  for (ShareConfig& sc : next.shares) {
+    const ShareConfig& now = shares_.at(sc.id)->config;
+    if (sc.path != now.path || sc.secret != now.secret) {
+      return refuse(ErrorCode::kFailedPrecondition, "share " + now.name + "'s folder or secret differs from the running "
+                                                    "one; a share moves by tandem remove and add (or import)");
+    }
+    if (sc.name.empty()) return refuse(ErrorCode::kInvalidArgument, "share " + now.name + " has an empty name");
+    TANDEM_RETURN_IF_ERROR(limits_ok(sc.upload_limit, sc.download_limit));
+    for (std::string& peer : sc.peers) {
+      auto address = net::ParsePeerAddress(peer);
+      if (!address) return refuse(ErrorCode::kInvalidArgument, "share " + now.name + ": " + address.error().message);
+      peer = address->ToString();
+    }
+  }
+
+  std::vector<std::string> changed;
+  if (next.limits.upload != config_.limits.upload || next.limits.download != config_.limits.download ||
+      next.limits.apply_on_lan != config_.limits.apply_on_lan) {
+    config_.limits = next.limits;
+    if (network_) network_->SetLimits(next.limits.upload, next.limits.download, next.limits.apply_on_lan);
+    changed.push_back("the device's limits");
+  }
+  if (next.rescan_interval_s != config_.rescan_interval_s) {
+    config_.rescan_interval_s = next.rescan_interval_s;
+    changed.push_back("the rescan interval (from the next rescan)");
+  }
+  if (next.listen != config_.listen || next.device_name != config_.device_name) {
+    config_.listen = next.listen;
+    config_.device_name = next.device_name;
+    changed.push_back("the listen address or device name (in force at the next start)");
+  }
+  for (const ShareConfig& sc : next.shares) {
+    Share& share = *shares_.at(sc.id);
+    ShareConfig& now = share.config;
+    const std::string name = now.name;
+    bool share_changed = false;
+    if (sc.name != now.name || sc.peers != now.peers || sc.discovery != now.discovery) share_changed = true;
+    if (sc.enabled != now.enabled) {
+      if (share.engine) share.engine->SetEnabled(sc.enabled);
+      share_changed = true;
+    }
+    if (sc.upload_limit != now.upload_limit || sc.download_limit != now.download_limit) {
+      if (share.engine) share.engine->SetLimits(sc.upload_limit, sc.download_limit);
+      share_changed = true;
+    }
+    if (!(sc.versioning == now.versioning)) {
+      if (share.engine) share.engine->SetVersioning(sc.versioning);
+      share_changed = true;
+    }
+    const std::string repository = now.repository;
+    now = sc;
+    now.repository = repository;  // the running share's own record of its repository
+    if (share_changed) changed.push_back("share " + name);
+  }
+  UpdateNetwork();
+  std::string done = changed.empty() ? "config reloaded: nothing had changed" : "config reloaded: ";
+  for (size_t i = 0; i < changed.size(); ++i) done += (i ? ", " : "") + changed[i];
+  spdlog::info("{}", done);
+  return done;
+}
 
 Result<BandwidthLimits> Service::DeviceSetLimits(const LimitsChange& change) {
   TANDEM_RETURN_IF_ERROR(CheckLimit(change.upload, "upload"));

@@ -25,6 +25,7 @@
 #include "service/event_log.h"
 #include "service/share.h"
 #include "service/web_access.h"
+#include "sync/discovery.h"
 #include "sync/network.h"
 
 namespace tandem::service {
@@ -73,6 +74,10 @@ struct PeerInfo {
   bool connected = false;
   // How much of our version it has been sent, when it has the share attached.
   std::optional<sync::AttachedPeerStatus> share;
+  // Found by LAN discovery, not configured; `last_seen_unix` is when its
+  // beacon was last heard.
+  bool discovered = false;
+  int64_t last_seen_unix = 0;
 };
 
 struct DeviceInfo {
@@ -129,6 +134,8 @@ class Service {
   Result<void> ShareRemovePeer(const std::string& share, const std::string& address);
   Result<std::vector<PeerInfo>> ShareListPeers(const std::string& share) const;
   Result<void> ShareSetSyncEnabled(const std::string& share, bool enabled);
+  // LAN discovery for the share (sync/discovery.h): saved, in force at once.
+  Result<void> ShareSetDiscovery(const std::string& share, bool enabled);
   Result<std::string> ShareGetSyncToken(const std::string& share, crypto::AccessMode mode) const;
   // Scans the share now and returns what the scan did.
   asio::awaitable<Result<scan::ScanStats>> ShareRescan(std::string share);
@@ -202,6 +209,17 @@ class Service {
   asio::awaitable<Result<bool>> GuiSetPassword(std::string password);
   const std::shared_ptr<WebAccess>& web_access() const { return web_access_; }
 
+  // Reads config.json again (tandem daemon does on SIGHUP) and puts in
+  // force what changed there: device and share limits, each share's peers,
+  // pause, LAN discovery, versioning and name, the rescan interval. The
+  // listen address and device name are kept for the next start. Nothing is
+  // applied unless all of it can be: kCorrupt for a damaged file;
+  // kFailedPrecondition when it adds or removes shares or changes a
+  // share's folder or secret, or the device key (those go through tandem
+  // add, import, remove, or a restart); kInvalidArgument for a bad value.
+  // Returns what changed, in words.
+  Result<std::string> ConfigReload();
+
   const std::filesystem::path& config_dir() const { return config_dir_; }
 
  private:
@@ -241,6 +259,7 @@ class Service {
   fs::PosixFilesystem fs_;
   std::map<std::string, std::shared_ptr<Share>> shares_;  // by UUID
   std::unique_ptr<sync::Network> network_;
+  std::unique_ptr<sync::LanDiscovery> discovery_;
   asio::steady_timer rescan_timer_;
   asio::steady_timer retry_timer_;
   sync::ShareEngine::TestHooks test_hooks_;

@@ -84,6 +84,10 @@ uint16_t Network::listening_port() const {
 void Network::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  // Blocks waiting for their turn go at once (into closed connections), so
+  // nothing is left waiting on a timer when the loop is drained.
+  upload_limit_.SetRate(0);
+  download_limit_.SetRate(0);
   std::error_code ec;
   acceptor_.close(ec);
   for (auto& [address, dialer] : dialers_) {
@@ -206,6 +210,15 @@ void Network::SetLimits(uint64_t upload, uint64_t download, bool apply_on_lan) {
   upload_limit_.SetRate(upload);
   download_limit_.SetRate(download);
   limits_apply_on_lan_ = apply_on_lan;
+}
+
+void Network::KeepSessionsOn(const std::set<asio::ip::address>& addresses) {
+  auto sessions = sessions_;
+  for (auto& [device, session] : sessions) {
+    const asio::ip::address& local = session->local_address();
+    if (local.is_unspecified() || addresses.count(local)) continue;
+    session->Close("this device's address " + local.to_string() + " went away");
+  }
 }
 
 void Network::SharesChanged() {

@@ -42,6 +42,10 @@ class Network : public SessionHost {
   void SetDialAddresses(const std::set<std::string>& addresses);
   // A share was added, removed, paused or resumed: offer again everywhere.
   void SharesChanged();
+  // This device's addresses are now `addresses`: a session going out of an
+  // address that went away is dead (nothing reaches it any more), though
+  // TCP would take minutes to say so; it is closed, so both ends redial.
+  void KeepSessionsOn(const std::set<asio::ip::address>& addresses);
   void Stop();
 
   // "connected (DEVICE-ID)", "connecting", "retrying in 4 s: <error>", ...

@@ -99,6 +99,7 @@ class PeerSession final : public PeerLink, public std::enable_shared_from_this<P
 
   const std::string& device_name() const { return device_name_; }
   const std::string& dial_address() const { return dial_address_; }
+  const asio::ip::address& local_address() const { return connection_->local_address(); }
   // No share in common (yet): a stranger, or a peer whose offers are on the way.
   bool SharesNothing() const { return common_.empty(); }
   std::chrono::steady_clock::time_point started() const { return started_; }

@@ -75,6 +75,8 @@ class DaemonProcess {
     host_ = std::move(host);
   }
   void set_host(std::string host) { host_ = std::move(host); }
+  // In a namespace, any port is free: one device may take another's number.
+  void set_port(uint16_t port) { port_ = port; }
   std::string device_id() const;
   const std::filesystem::path& config_dir() const { return config_dir_; }
 

@@ -1,5 +1,9 @@
 // The whole life of a share, through the real CLI against a real daemon.
+#include <signal.h>
 #include <sys/stat.h>
+#include <cstring>
+#include <sys/un.h>
+#include <sys/socket.h>
 
 #include <filesystem>
 #include <map>
@@ -227,6 +231,55 @@ namespace {
 
 // Where the daemon's log goes (issue 23): a file of its own, or, under
 // systemd, the journal with each line's priority for journald to read.
+TEST_F(Lifecycle, SighupPutsAHandEditedConfigInForceAndABadOneChangesNothing) {
+  ASSERT_EQ(daemon_.Run({"add", data_.string(), "--name", "docs"}).exit_code, 0);
+  ASSERT_EQ(daemon_.Run({"peer", "add", "docs", "tcp/127.0.0.1:9"}).exit_code, 0);
+  const stdfs::path file = daemon_.config_dir() / "config.json";
+  json config = json::parse(ReadFile(file));
+  config["limits"] = {{"upload", 0}, {"download", 1 << 20}, {"lan", true}};
+  config["shares"][0]["name"] = "papers";
+  config["shares"][0]["peers"] = {"tcp/127.0.0.1:10"};
+  config["shares"][0]["enabled"] = false;
+  config["shares"][0]["limits"] = {{"upload", 65536}, {"download", 0}};
+  WriteFile(file, config.dump(2));
+  ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
+  ASSERT_TRUE(WaitUntil([&] {
+    return daemon_.Log().find("config reloaded: the device's limits, share docs") != std::string::npos;
+  })) << daemon_.Log();
+  const json info = Info(daemon_, "papers");
+  EXPECT_EQ(info["enabled"], false);
+  EXPECT_EQ(info["peers"], json::array({"tcp/127.0.0.1:10"}));
+  EXPECT_EQ(info["upload_limit"], 65536);
+  EXPECT_EQ(daemon_.Json({"device"})["limits"]["download"], 1 << 20);
+
+  // A damaged file, a share added by hand, a limit too low: refused, said
+  // in the log, nothing changed, the daemon goes on.
+  const json good = json::parse(ReadFile(file));
+  json added = good;
+  added["shares"].push_back(good["shares"][0]);
+  added["shares"][1]["id"] = "0b6f2b1e-5d3c-4b8e-9a71-2f0c1d4e5a6b";
+  json too_low = good;
+  too_low["limits"]["upload"] = 100;
+  const std::pair<std::string, std::string> cases[] = {
+      {"{ \"device_key\": ", "is damaged"},
+      {added.dump(), "it adds or removes shares"},
+      {too_low.dump(), "the upload limit of 100 bytes a second is too low"},
+  };
+  for (const auto& [text, refusal] : cases) {
+    const std::string why = refusal;
+    WriteFile(file, text);
+    ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
+    ASSERT_TRUE(WaitUntil([&] {
+      const std::string log = daemon_.Log();
+      return log.find("SIGHUP: config not reloaded, nothing changed: ") != std::string::npos &&
+             log.find(why) != std::string::npos;
+    })) << why << "\n" << daemon_.Log();
+    EXPECT_TRUE(daemon_.Running());
+    EXPECT_EQ(Info(daemon_, "papers")["peers"], json::array({"tcp/127.0.0.1:10"}));
+    EXPECT_EQ(daemon_.Json({"device"})["limits"]["upload"], 0);
+  }
+}
+
 TEST(DaemonLog, GoesToTheLogFileOrToTheJournalWithEachLinesPriority) {
   TempDir tmp;
   const stdfs::path file = tmp / "tandem.log";
@@ -262,6 +315,45 @@ TEST(DaemonLog, GoesToTheLogFileOrToTheJournalWithEachLinesPriority) {
   const std::string journal = ReadFile(stream);
   EXPECT_NE(journal.find("<6>ready: device "), std::string::npos) << journal;
   EXPECT_EQ(journal.find(" info "), std::string::npos) << "no time stamps or level names: the journal has its own";
+
+  // With journald's socket there (here a stand-in the test reads), each
+  // line is an entry with fields to search by.
+  const stdfs::path socket_path = tmp / "journal.socket";
+  const int journald = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  ASSERT_GE(journald, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strcpy(address.sun_path, socket_path.c_str());
+  ASSERT_EQ(::bind(journald, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ::setenv("JOURNAL_STREAM", (std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)).c_str(), 1);
+  ::setenv("TANDEM_JOURNAL_SOCKET", socket_path.c_str(), 1);
+  const stdfs::path folder = tmp / "docs";
+  stdfs::create_directories(folder);
+  {
+    DaemonProcess daemon(tmp / "config-journal");
+    const bool started = daemon.Start();
+    ::unsetenv("JOURNAL_STREAM");
+    ::unsetenv("TANDEM_JOURNAL_SOCKET");
+    ASSERT_TRUE(started);
+    ASSERT_EQ(daemon.Run({"add", folder.string(), "--name", "docs"}).exit_code, 0);
+    EXPECT_EQ(daemon.Stop(), 0);
+  }
+  std::vector<std::string> entries;
+  char buffer[65536];
+  for (ssize_t n; (n = ::recv(journald, buffer, sizeof buffer, 0)) > 0;) entries.emplace_back(buffer, n);
+  ::close(journald);
+  auto entry_with = [&](const std::string& text) {
+    for (const std::string& entry : entries) {
+      if (entry.find(text) != std::string::npos) return entry;
+    }
+    return std::string();
+  };
+  const std::string added = entry_with("MESSAGE=share docs: added");
+  EXPECT_NE(added.find("\nPRIORITY=6\n"), std::string::npos) << added;
+  EXPECT_NE(added.find("\nSYSLOG_IDENTIFIER=tandem\n"), std::string::npos) << added;
+  EXPECT_NE(added.find("\nTANDEM_SHARE=docs\n"), std::string::npos) << added;
+  EXPECT_NE(entry_with("MESSAGE=ready: device "), "") << "every line goes to the socket";
+  EXPECT_EQ(ReadFile(stream).find("share docs: added"), std::string::npos) << "and not to stderr as well";
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "testing/daemon_harness.h"
+#include "testing/netns.h"
 #include "testing/temp_dir.h"
 
 namespace tandem::testing {
@@ -25,24 +26,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 using namespace std::chrono_literals;
-
-struct Shell {
-  bool ok = false;
-  std::string output;
-};
-
-// Runs a command line (ip, tc, nft) and captures what it printed.
-Shell Sh(const std::string& command) {
-  Shell result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 512> buffer;
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
-  int status = ::pclose(pipe);
-  result.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  return result;
-}
 
 class NetworkFaults : public ::testing::Test {
  protected:

@@ -78,6 +78,12 @@ class Api:
     def share_set_sync_enabled(self, share: str, enabled: bool) -> None:
         return self._invoke("share_set_sync_enabled", share=share, enabled=enabled)
 
+    @_result("Empty")
+    def share_set_discovery(self, share: str, enabled: bool) -> None:
+        """LAN discovery for the share: announced on the local network, and
+        peers holding it found there without a peer entry."""
+        return self._invoke("share_set_discovery", share=share, enabled=enabled)
+
     @_result("SyncToken")
     def share_get_sync_token(self, share: str, mode: Optional[str] = None) -> str:
         """A token granting "write" (default), "read" or "blind" access."""
@@ -137,6 +143,11 @@ class Api:
     @_result("DeviceInfo")
     def device_info(self) -> t.DeviceInfo:
         return self._invoke("device_info")
+
+    @_result("Done")
+    def config_reload(self) -> str:
+        """Reads config.json again and puts in force what changed there; what changed, in words."""
+        return self._invoke("config_reload")
 
     @_result("Limits")
     def device_set_limits(self, upload: Optional[int] = None, download: Optional[int] = None,

@@ -126,6 +126,8 @@ class PeerInfo:
     connected: bool
     device_id: str
     share: Optional[AttachedPeer]
+    discovered: bool  # found by LAN discovery, not configured
+    last_seen: int  # when its beacon was last heard, Unix seconds (0: configured)
 
 
 @dataclass(frozen=True)

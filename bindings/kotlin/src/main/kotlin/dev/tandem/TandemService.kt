@@ -178,6 +178,11 @@ class TandemService private constructor(
         obj("share_set_sync_enabled", "share" to share, "enabled" to enabled)
     }
 
+    /** LAN discovery for the share: announced on the local network, and peers holding it found there. */
+    suspend fun shareSetDiscovery(share: String, enabled: Boolean) {
+        obj("share_set_discovery", "share" to share, "enabled" to enabled)
+    }
+
     /** A token granting "write" (default), "read" or "blind" access. */
     suspend fun shareGetSyncToken(share: String, mode: String? = null): String =
         obj("share_get_sync_token", "share" to share, "mode" to mode).getString("token")
@@ -223,6 +228,9 @@ class TandemService private constructor(
         Version.of(obj("share_restore_version", "share" to share, "path" to path, "at" to at))
 
     suspend fun deviceInfo(): DeviceInfo = DeviceInfo.of(obj("device_info"))
+
+    /** Reads config.json again and puts in force what changed there; what changed, in words. */
+    suspend fun configReload(): String = obj("config_reload").getString("done")
 
     /** The device's bandwidth limits in bytes a second (0: none, else at least 32768); null: unchanged. */
     suspend fun deviceSetLimits(upload: Long? = null, download: Long? = null, lan: Boolean? = null): Limits =

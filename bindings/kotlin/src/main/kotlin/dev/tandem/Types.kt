@@ -118,11 +118,14 @@ data class ShareInfo(
 data class PeerInfo(
     val address: String, val state: String, val connected: Boolean, val deviceId: String,
     val share: AttachedPeer?,
+    /** Found by LAN discovery, not configured; [lastSeen]: when its beacon was last heard (Unix seconds). */
+    val discovered: Boolean, val lastSeen: Long,
 ) {
     internal companion object {
         fun of(j: JSONObject) = PeerInfo(
             j.getString("address"), j.getString("state"), j.getBoolean("connected"), j.getString("device_id"),
             if (j.isNull("share")) null else AttachedPeer.of(j.getJSONObject("share")),
+            j.getBoolean("discovered"), j.getLong("last_seen"),
         )
     }
 }

@@ -1,0 +1,48 @@
+#include "cli/journal.h"
+
+#include <cstdint>
+#include <regex>
+
+namespace tandem::cli {
+namespace {
+
+void AddField(std::string& entry, std::string_view key, std::string_view value) {
+  if (value.find('\n') == std::string_view::npos) {
+    entry.append(key).append("=").append(value).append("\n");
+    return;
+  }
+  entry.append(key).append("\n");
+  uint64_t size = value.size();
+  for (int i = 0; i < 8; ++i) entry.push_back(static_cast<char>((size >> (8 * i)) & 0xff));  // little-endian
+  entry.append(value).append("\n");
+}
+
+}  // namespace
+
+JournalFields FieldsOf(std::string_view line) {
+  JournalFields fields;
+  static constexpr std::string_view kShare = "share ";
+  if (line.starts_with(kShare)) {
+    const size_t end = line.find(": ", kShare.size());
+    if (end != std::string_view::npos && end > kShare.size()) fields.share = line.substr(kShare.size(), end - kShare.size());
+  }
+  // "peer " and a device id: eight groups of base32, seven of 7 characters
+  // and one of 3 (this device's own id, in other words, is no peer).
+  static const std::regex kPeer("peer ([A-Z2-7]{7}(-[A-Z2-7]{7}){6}-[A-Z2-7]{3})");
+  std::match_results<std::string_view::const_iterator> found;
+  if (std::regex_search(line.begin(), line.end(), found, kPeer)) fields.peer = found.str(1);
+  return fields;
+}
+
+std::string JournalEntry(int priority, std::string_view line) {
+  std::string entry;
+  AddField(entry, "MESSAGE", line);
+  AddField(entry, "PRIORITY", std::to_string(priority));
+  AddField(entry, "SYSLOG_IDENTIFIER", "tandem");
+  const JournalFields fields = FieldsOf(line);
+  if (!fields.share.empty()) AddField(entry, "TANDEM_SHARE", fields.share);
+  if (!fields.peer.empty()) AddField(entry, "TANDEM_PEER", fields.peer);
+  return entry;
+}
+
+}  // namespace tandem::cli
