@@ -8,7 +8,7 @@ FUZZ_BUILD ?= build-fuzz
 # Seconds each fuzz target runs under `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan test-python test-kotlin test-gui install package bench bench-gui bench-large fuzz clean
+.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan test-python test-kotlin test-gui install package check-deb bench bench-gui bench-large fuzz clean
 
 all: build
 
@@ -86,6 +86,12 @@ install: build
 
 package: build
 	cd $(BUILD) && cpack -G DEB
+
+# The .deb on a fresh Debian 12 root that debootstrap makes (downloads
+# about 100 MB from a Debian mirror, so not part of `make test`).
+check-deb: package
+	scripts/install-deps --clean-root
+	tests/deb_clean_root.sh $$(ls -t $(BUILD)/tandem_*.deb | head -1)
 
 build-fuzz: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)

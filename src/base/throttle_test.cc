@@ -68,6 +68,38 @@ TEST(Throttle, WaitersGoInTheOrderTheyCameAndLiftingTheLimitLetsThemAllGo) {
   EXPECT_EQ(throttle.waiting(), 0u);
 }
 
+TEST(Throttle, TurnsGoRoundTheKeysSoOnePeersQueueDoesNotHoldUpAnother) {
+  asio::io_context io;
+  Throttle throttle(64 * kKiB);
+  std::vector<int> sent;
+  // Four blocks of one peer (key 1), then one of another (key 2). The first
+  // goes on the burst, the second holds the turn; then the keys alternate.
+  for (int who = 0; who < 5; ++who) {
+    asio::co_spawn(io, [&, who]() -> asio::awaitable<void> {
+      co_await throttle.Take(64 * kKiB, who < 4 ? 1 : 2);
+      sent.push_back(who);
+    }, asio::detached);
+  }
+  Settle(io);
+  throttle.SetRate(0);
+  Settle(io);
+  EXPECT_EQ(sent, (std::vector<int>{0, 1, 2, 4, 3}));
+}
+
+TEST(Throttle, AWaiterNoLongerWantedLeavesWithoutSpendingTheLimit) {
+  asio::io_context io;
+  Throttle throttle(64 * kKiB);  // a burst of one 64 KiB block
+  std::vector<int> sent;
+  for (int who = 0; who < 2; ++who) {
+    asio::co_spawn(io, [&, who]() -> asio::awaitable<void> {
+      co_await throttle.Take(64 * kKiB, 0, [who] { return who != 0; });  // the first one's session closed
+      sent.push_back(who);
+    }, asio::detached);
+  }
+  Settle(io);
+  EXPECT_EQ(sent, (std::vector<int>{0, 1})) << "the second went at once, on the burst the first did not spend";
+}
+
 TEST(Throttle, RaisingTheRateShortensTheWaitOfTransfersAlreadyWaiting) {
   asio::io_context io;
   Throttle throttle(1 * kKiB);  // 64 KiB beyond the burst: a wait of a minute

@@ -185,7 +185,8 @@ tandem::Result<uint64_t> ParseRate(const std::string& text) {
     }
     if (unit != 1) t.pop_back();
   }
-  if (t.empty() || t.find_first_not_of("0123456789.") != std::string::npos || std::count(t.begin(), t.end(), '.') > 1) {
+  if (t.empty() || t.find_first_not_of("0123456789.") != std::string::npos || std::count(t.begin(), t.end(), '.') > 1 ||
+      t.find_first_of("0123456789") == std::string::npos) {
     return bad();
   }
   const double value = std::stod(t) * unit;

@@ -95,6 +95,8 @@ bool OnLocalNetwork(const asio::ip::address& peer, const std::vector<LocalInterf
   if (address.is_v6() && address.to_v6().is_link_local()) return true;
   if (address.is_v4() && (address.to_v4().to_uint() >> 16) == 0xa9fe) return true;  // 169.254/16
   for (const LocalInterface& local : interfaces) {
+    // An interface down, or with no netmask, says nothing about who is near.
+    if (!local.up || local.prefix_length == 0) continue;
     if (SamePrefix(address, local.address, local.prefix_length)) return true;
   }
   return false;

@@ -10,6 +10,7 @@ LocalInterface Interface(const char* address, unsigned prefix) {
   entry.name = "eth0";
   entry.address = asio::ip::make_address(address);
   entry.prefix_length = prefix;
+  entry.up = true;
   return entry;
 }
 
@@ -21,6 +22,11 @@ TEST(OnLocalNetwork, APeerInTheSubnetOfAnInterfaceIsLocalAndOneBeyondARouterIsNo
   EXPECT_FALSE(OnLocalNetwork(asio::ip::make_address("192.168.2.77"), interfaces));
   EXPECT_FALSE(OnLocalNetwork(asio::ip::make_address("203.0.113.9"), interfaces));
   EXPECT_FALSE(OnLocalNetwork(asio::ip::make_address("2001:db8:2::99"), interfaces));
+  // An interface that is down, or has no netmask, makes nobody local.
+  LocalInterface down = Interface("192.168.5.1", 24);
+  down.up = false;
+  EXPECT_FALSE(OnLocalNetwork(asio::ip::make_address("192.168.5.2"), {down}));
+  EXPECT_FALSE(OnLocalNetwork(asio::ip::make_address("203.0.113.9"), {Interface("203.0.113.1", 0)}));
 }
 
 TEST(OnLocalNetwork, LoopbackAndLinkLocalAreAlwaysLocal) {

@@ -88,6 +88,10 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
       if (!crypto::ParseToken(share.secret)) return Corrupt(file, "share " + share.id + " has a bad secret");
       config.shares.push_back(std::move(share));
     }
+  } catch (const json::parse_error& e) {
+    // Only where: the parser's own text quotes what it read, which may be
+    // part of a key or a share's secret.
+    return Corrupt(file, "not valid JSON at byte " + std::to_string(e.byte));
   } catch (const json::exception& e) {
     return Corrupt(file, e.what());
   }

@@ -237,6 +237,23 @@ TEST_F(ConfigTest, InvalidContentsAreCorrupt) {
   }
 }
 
+TEST_F(ConfigTest, AParseErrorSaysWhereAndNeverQuotesWhatItRead) {
+  ASSERT_TRUE(SaveConfig(file_, SampleConfig()));
+  std::string text = testing::ReadFile(file_);
+  const std::string secret = SampleConfig().shares[0].secret;
+  const size_t at = text.find(secret);
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at + secret.size() / 2, "\n");  // a secret broken by a stray newline
+  testing::WriteFile(file_, text);
+  auto loaded = LoadConfig(file_);
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().message.find("not valid JSON at byte"), std::string::npos) << loaded.error().message;
+  const std::string body = secret.substr(crypto::kTokenPrefix.size());
+  for (size_t i = 0; i + 8 <= body.size(); ++i) {
+    ASSERT_EQ(loaded.error().message.find(body.substr(i, 8)), std::string::npos) << loaded.error().message;
+  }
+}
+
 TEST_F(ConfigTest, NotJsonAtAllIsCorrupt) {
   for (const char* text : {"", "\n", "not json", "{\"device_key\": ", "\xff\xfe{}"}) {
     testing::WriteFile(file_, text);

@@ -150,6 +150,7 @@ Result<void> Service::StartNetwork() {
     return announced;
   };
   callbacks.listening_port = [this] { return network_->listening_port(); };
+  callbacks.listening_families = [this] { return network_->listening_families(); };
   // Posted: UpdateNetwork itself updates discovery, which may find this.
   callbacks.found_changed = [this] { asio::post(io_, [this] { UpdateNetwork(); }); };
   callbacks.addresses_changed = [this](const std::set<asio::ip::address>& now) { network_->KeepSessionsOn(now); };
@@ -159,7 +160,7 @@ Result<void> Service::StartNetwork() {
 }
 
 void Service::UpdateNetwork() {
-  if (!network_) return;
+  if (!network_ || stopped_) return;
   if (discovery_) discovery_->Update();
   std::set<std::string> addresses;
   for (const auto& [id, share] : shares_) {
@@ -1069,6 +1070,9 @@ Result<std::string> Service::ConfigReload() {
                                                     "one; a share moves by tandem remove and add (or import)");
     }
     if (sc.name.empty()) return refuse(ErrorCode::kInvalidArgument, "share " + now.name + " has an empty name");
+    if (sc.versioning.kind == sync::VersioningPolicy::Kind::kSimple && sc.versioning.keep == 0) {
+      return refuse(ErrorCode::kInvalidArgument, "share " + now.name + ": simple versioning keeps at least 1 version");
+    }
     TANDEM_RETURN_IF_ERROR(limits_ok(sc.upload_limit, sc.download_limit));
     for (std::string& peer : sc.peers) {
       auto address = net::ParsePeerAddress(peer);
@@ -1077,7 +1081,19 @@ Result<std::string> Service::ConfigReload() {
     }
   }
 
+  // A password cleared by hand (forgotten) is in force at once; the UI
+  // beyond loopback still needs one.
+  const bool password_changed = next.gui.password_hash != config_.gui.password_hash;
+  if (password_changed && next.gui.password_hash.empty() && web_access_->beyond_loopback()) {
+    return refuse(ErrorCode::kFailedPrecondition, "the web UI listens beyond this machine and needs a password");
+  }
+
   std::vector<std::string> changed;
+  if (password_changed) {
+    config_.gui.password_hash = next.gui.password_hash;
+    web_access_->SetPasswordHash(next.gui.password_hash);
+    changed.push_back(next.gui.password_hash.empty() ? "the web UI password (cleared)" : "the web UI password");
+  }
   if (next.limits.upload != config_.limits.upload || next.limits.download != config_.limits.download ||
       next.limits.apply_on_lan != config_.limits.apply_on_lan) {
     config_.limits = next.limits;

@@ -22,8 +22,9 @@ namespace {
 using asio::ip::udp;
 using Clock = std::chrono::steady_clock;
 
-// Our own nonces remembered, to know our beacons when they come back.
-constexpr size_t kNoncesKept = 32;
+// Our own nonces are remembered this long (a copy of one of our beacons
+// sent back to us later makes us dial ourselves, which the handshake ends).
+constexpr std::chrono::minutes kNoncesKept{10};
 
 asio::ip::address_v6 Group(unsigned interface_index) {
   asio::ip::address_v6 group = asio::ip::make_address_v6(LanDiscovery::kMulticastGroup);
@@ -41,7 +42,7 @@ LanDiscovery::~LanDiscovery() { Stop(); }
 void LanDiscovery::Stop() {
   announced_.clear();
   announced_ids_.clear();
-  Close();
+  Close(false);
 }
 
 void LanDiscovery::Update() {
@@ -110,14 +111,14 @@ void LanDiscovery::Open() {
   Announce();
 }
 
-void LanDiscovery::Close() {
+void LanDiscovery::Close(bool say) {
   if (alive_) *alive_ = false;
   alive_.reset();
   std::error_code ec;
   timer_.cancel();
   v4_.close(ec);
   v6_.close(ec);
-  if (running_) spdlog::info("LAN discovery off (no share asks for it)");
+  if (running_ && say) spdlog::info("LAN discovery off (no share asks for it)");
   running_ = false;
   problem_.clear();
   joined_.clear();
@@ -176,6 +177,7 @@ void LanDiscovery::Announce() {
   if (!running_ || announced_.empty()) return;
   const uint16_t port = callbacks_.listening_port();
   if (port == 0) return;
+  const auto [to_v4, to_v6] = callbacks_.listening_families ? callbacks_.listening_families() : std::pair{true, true};
   last_announce_ = Clock::now();
   // Where to: each IPv4 subnet's broadcast address, each IPv6 link's group.
   std::set<asio::ip::address_v4> broadcasts;
@@ -185,6 +187,7 @@ void LanDiscovery::Announce() {
     if (local.broadcast) broadcasts.insert(*local.broadcast);
     if (local.multicast && local.address.is_v6() && local.address.to_v6().is_link_local()) links.insert(local.index);
   }
+  bool sent_any = false;
   for (size_t first = 0; first < announced_.size(); first += protocol::kMaxBeaconTags) {
     protocol::Beacon beacon;
     randombytes_buf(beacon.nonce.data(), beacon.nonce.size());
@@ -193,23 +196,29 @@ void LanDiscovery::Announce() {
     for (size_t i = first; i < end; ++i) {
       beacon.tags.push_back(crypto::ComputeDiscoveryTag(announced_[i].share_id, beacon.nonce, port));
     }
-    sent_.push_back(beacon.nonce);
-    if (sent_.size() > kNoncesKept) sent_.pop_front();
+    sent_.emplace_back(beacon.nonce, last_announce_);
+    while (!sent_.empty() && last_announce_ - sent_.front().second > kNoncesKept) sent_.pop_front();
     const Bytes bytes = protocol::EncodeBeacon(beacon);
     std::error_code ec;
-    if (v4_.is_open()) {
+    if (v4_.is_open() && to_v4) {
       for (const auto& broadcast : broadcasts) {
         v4_.send_to(asio::buffer(bytes), udp::endpoint(broadcast, options_.port), 0, ec);
         if (ec) spdlog::debug("LAN discovery: cannot send to {}: {}", broadcast.to_string(), ec.message());
+        sent_any |= !ec;
       }
     }
-    if (v6_.is_open()) {
+    if (v6_.is_open() && to_v6) {
       for (unsigned index : links) {
         v6_.send_to(asio::buffer(bytes), udp::endpoint(Group(index), options_.port), 0, ec);
+        // A link-local address still being checked (DAD) cannot send yet.
         if (ec) spdlog::debug("LAN discovery: cannot send on interface {}: {}", index, ec.message());
+        sent_any |= !ec;
       }
     }
   }
+  // Nothing went out (no network yet, addresses still tentative): again at
+  // the next look at the interfaces, not in 30 s.
+  if (!sent_any) last_announce_ = {};
 }
 
 asio::awaitable<void> LanDiscovery::ReceiveLoop(udp::socket& socket, std::shared_ptr<bool> alive) {
@@ -228,21 +237,29 @@ asio::awaitable<void> LanDiscovery::ReceiveLoop(udp::socket& socket, std::shared
 
 void LanDiscovery::OnBeacon(ByteView datagram, const asio::ip::address& from) {
   const auto now = Clock::now();
+  auto beacon = protocol::DecodeBeacon(datagram);
+  if (!beacon) return;  // anything may arrive on a LAN port; not worth a line in the log
+  // Only beacons count toward the bound (junk costs no hash, so it need not).
   if (now - second_ >= std::chrono::seconds(1)) {
     second_ = now;
     beacons_this_second_ = 0;
   }
   if (++beacons_this_second_ > kBeaconsPerSecond) return;
-  auto beacon = protocol::DecodeBeacon(datagram);
-  if (!beacon) return;  // anything may arrive on a LAN port; not worth a line in the log
-  if (std::find(sent_.begin(), sent_.end(), beacon->nonce) != sent_.end()) return;  // ours
+  const bool ours = std::any_of(sent_.begin(), sent_.end(), [&](const auto& s) { return s.first == beacon->nonce; });
+  if (ours) return;
   const std::set<protocol::BeaconTag> tags(beacon->tags.begin(), beacon->tags.end());
   const std::string address = net::PeerAddress{net::Transport::kTcp, from.to_string(), beacon->port}.ToString();
   bool changed = false;
   for (const Share& share : announced_) {
     if (!tags.count(crypto::ComputeDiscoveryTag(share.share_id, beacon->nonce, beacon->port))) continue;
-    auto [it, added] = found_[share.id].try_emplace(address, now);
+    auto& addresses = found_[share.id];
+    auto [it, added] = addresses.try_emplace(address, now);
     it->second = now;
+    if (added && addresses.size() > kFoundPerShare) {
+      auto oldest = std::min_element(addresses.begin(), addresses.end(),
+                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+      addresses.erase(oldest);
+    }
     if (added) {
       spdlog::info("share {}: LAN discovery found a device holding it at {}", share.name, address);
       changed = true;
@@ -255,16 +272,23 @@ void LanDiscovery::ForgetOld() {
   const auto now = Clock::now();
   bool changed = false;
   for (auto& [share, addresses] : found_) {
-    const std::string& id = share;
+    const std::string name = NameOf(share);
     changed |= std::erase_if(addresses, [&](const auto& entry) {
                  if (now - entry.second <= options_.lifetime) return false;
-                 spdlog::info("LAN discovery: nothing heard from {} for a while (share {}); forgotten", entry.first,
-                              id);
+                 spdlog::info("share {}: LAN discovery heard nothing from {} for a while; forgotten", name,
+                              entry.first);
                  return true;
                }) > 0;
   }
   std::erase_if(found_, [](const auto& entry) { return entry.second.empty(); });
   if (changed && callbacks_.found_changed) callbacks_.found_changed();
+}
+
+std::string LanDiscovery::NameOf(const std::string& share) const {
+  for (const Share& s : announced_) {
+    if (s.id == share) return s.name;
+  }
+  return share;
 }
 
 std::vector<LanDiscovery::Found> LanDiscovery::FoundFor(const std::string& share) const {

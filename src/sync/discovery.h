@@ -55,12 +55,17 @@ class LanDiscovery {
     std::chrono::milliseconds interface_check = std::chrono::seconds(3);
   };
   static constexpr int kBeaconsPerSecond = 50;
+  // Addresses kept per share; past it the one heard of longest ago goes.
+  static constexpr size_t kFoundPerShare = 16;
   // The IPv6 group (link-local scope) beacons go to.
   static constexpr const char* kMulticastGroup = "ff12::7464";
 
   struct Callbacks {
     std::function<std::vector<Share>()> shares;  // the shares to announce now
     std::function<uint16_t()> listening_port;    // this device's port for peers
+    // The address families peers can reach it by (a listener on 0.0.0.0
+    // takes no IPv6): beacons go out on those only.
+    std::function<std::pair<bool, bool>()> listening_families;  // {IPv4, IPv6}
     std::function<void()> found_changed;         // an address was found or forgotten
     // This device's addresses changed (one went away, or came): sessions
     // bound to a vanished one are dead and may be closed.
@@ -89,7 +94,9 @@ class LanDiscovery {
 
  private:
   void Open();
-  void Close();
+  // `say`: log that discovery is off (not when the daemon stops).
+  void Close(bool say = true);
+  std::string NameOf(const std::string& share) const;
   void Announce();
   asio::awaitable<void> ReceiveLoop(asio::ip::udp::socket& socket, std::shared_ptr<bool> alive);
   asio::awaitable<void> TimerLoop(std::shared_ptr<bool> alive);
@@ -111,7 +118,8 @@ class LanDiscovery {
   std::set<std::string> announced_ids_;
   std::set<asio::ip::address> addresses_;   // this device's, at the last check
   std::set<unsigned> joined_;               // interfaces the IPv6 group is joined on
-  std::deque<protocol::BeaconNonce> sent_;  // our recent nonces: our own beacons come back
+  // Our nonces of the last few minutes: our own beacons come back.
+  std::deque<std::pair<protocol::BeaconNonce, std::chrono::steady_clock::time_point>> sent_;
   std::chrono::steady_clock::time_point last_announce_{};
   std::chrono::steady_clock::time_point second_{};
   int beacons_this_second_ = 0;

@@ -81,6 +81,15 @@ uint16_t Network::listening_port() const {
   return ec ? 0 : endpoint.port();
 }
 
+std::pair<bool, bool> Network::listening_families() const {
+  std::error_code ec;
+  auto endpoint = acceptor_.local_endpoint(ec);
+  if (ec) return {false, false};
+  if (endpoint.address().is_v4()) return {true, false};
+  // [::] takes IPv4 too (Linux's default dual stack); a v6 address only itself.
+  return {endpoint.address().is_unspecified(), true};
+}
+
 void Network::Stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -215,7 +224,10 @@ void Network::SetLimits(uint64_t upload, uint64_t download, bool apply_on_lan) {
 void Network::KeepSessionsOn(const std::set<asio::ip::address>& addresses) {
   auto sessions = sessions_;
   for (auto& [device, session] : sessions) {
-    const asio::ip::address& local = session->local_address();
+    asio::ip::address local = session->local_address();
+    if (local.is_v6() && local.to_v6().is_v4_mapped()) {  // IPv4 on a dual-stack listener
+      local = asio::ip::make_address_v4(asio::ip::v4_mapped, local.to_v6());
+    }
     if (local.is_unspecified() || addresses.count(local)) continue;
     session->Close("this device's address " + local.to_string() + " went away");
   }

@@ -37,6 +37,8 @@ class Network : public SessionHost {
   Result<void> Listen(const net::PeerAddress& address);
   // The port actually bound (useful with port 0).
   uint16_t listening_port() const;
+  // Whether peers can reach the listener over {IPv4, IPv6}.
+  std::pair<bool, bool> listening_families() const;
 
   // The peer addresses to keep connections to (all enabled shares' peers).
   void SetDialAddresses(const std::set<std::string>& addresses);

@@ -172,7 +172,7 @@ asio::awaitable<Result<void>> PeerSession::Handle(wire::Frame frame) {
       co_return OnBlockRequest(std::move(*frame.mutable_block_request()));
     case wire::Frame::kBlockResponse: {
       auto it = pending_.find(frame.block_response().request_id());
-      last_block_response_ = std::chrono::steady_clock::now();
+      if (it != pending_.end() && !frame.block_response().busy()) last_block_response_ = std::chrono::steady_clock::now();
       if (it != pending_.end()) {
         it->second->response = std::move(*frame.mutable_block_response());
         it->second->signal.cancel();
@@ -226,11 +226,16 @@ Result<void> PeerSession::OnBlockRequest(wire::BlockRequest request) {
 asio::awaitable<void> PeerSession::Serve(std::shared_ptr<ShareEndpoint> share, wire::BlockRequest request) {
   // Paced before the block is read, so answers waiting for their turn hold
   // no memory; at the size asked, as sent at most (the peer's word).
-  co_await Pace(*share, Direction::kUpload, std::min<uint64_t>(request.size(), kAnswerInProgressBytes));
+  const uint64_t charged = std::min<uint64_t>(request.size(), kAnswerInProgressBytes);
+  co_await Pace(*share, Direction::kUpload, charged);
   if (closed()) co_return;
   wire::Frame reply;
   bool peer_reads = readers_.count(request.share()) > 0;
   *reply.mutable_block_response() = co_await share->OnBlockRequest(std::move(request), peer_reads);
+  // A peer that asked for less than the block is charged the rest.
+  const wire::BlockResponse& answer = reply.block_response();
+  const uint64_t sent = answer.plain().size() + answer.sealed().size();
+  if (sent > charged) co_await Pace(*share, Direction::kUpload, sent - charged);
   connection_->Send(reply);
 }
 
@@ -258,12 +263,14 @@ asio::awaitable<Result<FetchedBlock>> PeerSession::FetchBlock(const std::string&
     req->set_size(size);
     connection_->Send(frame);
     std::error_code ec;
+    const auto asked = std::chrono::steady_clock::now();
     co_await pending->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     // Timed out while the peer still answers other blocks: ours is queued
-    // behind them (its upload limit paces them), so it waits on.
+    // behind them (its upload limit paces them), so it waits on, up to a cap.
     while (!pending->response && !closed() && pending_.count(request_id) &&
-           std::chrono::steady_clock::now() - last_block_response_ < kBlockTimeout) {
-      pending->signal.expires_at(last_block_response_ + kBlockTimeout);
+           std::chrono::steady_clock::now() - last_block_response_ < kBlockTimeout &&
+           std::chrono::steady_clock::now() - asked < kBlockWaitCap) {
+      pending->signal.expires_at(std::min(last_block_response_ + kBlockTimeout, asked + kBlockWaitCap));
       co_await pending->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     pending_.erase(request_id);
@@ -287,8 +294,11 @@ asio::awaitable<Result<FetchedBlock>> PeerSession::FetchBlock(const std::string&
 asio::awaitable<void> PeerSession::Pace(ShareEndpoint& share, Direction direction, uint64_t bytes) {
   if (on_lan_ && !host_.limits_apply_on_lan()) co_return;
   const bool up = direction == Direction::kUpload;
-  co_await (up ? share.upload_limit() : share.download_limit()).Take(bytes);
-  co_await (up ? host_.upload_limit() : host_.download_limit()).Take(bytes);
+  // Turns go round the sessions; a closed session's blocks leave the line.
+  const auto key = reinterpret_cast<uintptr_t>(this);
+  auto open = [this] { return !closed(); };
+  co_await (up ? share.upload_limit() : share.download_limit()).Take(bytes, key, open);
+  co_await (up ? host_.upload_limit() : host_.download_limit()).Take(bytes, key, open);
 }
 
 asio::awaitable<void> PeerSession::Keepalive() {

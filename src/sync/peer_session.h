@@ -48,6 +48,8 @@ inline constexpr std::chrono::seconds kIdleTimeout{45};
 // A block request fails when no block answer at all came on the connection
 // for this long: one queued behind others that a limit paces waits on.
 inline constexpr std::chrono::seconds kBlockTimeout{30};
+// However long other answers keep coming, a request waits no longer than this.
+inline constexpr std::chrono::minutes kBlockWaitCap{5};
 inline constexpr size_t kMaxServedAtOnce = 256;
 // Answers for a peer that asks faster than it reads: past the first (answers
 // queued, plus answers being prepared at the largest block size) its block

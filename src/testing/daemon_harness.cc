@@ -154,7 +154,9 @@ bool DaemonProcess::Start(std::chrono::milliseconds timeout) {
   }
   if (std::find(extra_args_.begin(), extra_args_.end(), "--listen") == extra_args_.end()) {
     argv.push_back("--listen");
-    argv.push_back(netns_.empty() ? address() : "tcp/0.0.0.0:" + std::to_string(port_));
+    // In a namespace: every address, of the family the test placed it by.
+    const std::string any = host_.find(':') != std::string::npos ? "[::]" : "0.0.0.0";
+    argv.push_back(netns_.empty() ? address() : "tcp/" + any + ":" + std::to_string(port_));
   }
   pid_ = Spawn(argv, log_path_.string() + ".out", log_path_);
   if (pid_ < 0) return false;

@@ -68,6 +68,20 @@ class LanDiscovery : public ::testing::Test {
     return found;
   }
 
+  // a shares s, b imports it, both turn discovery on and nothing else:
+  // they must find each other.
+  void ShareWithDiscoveryAndWaitUntilConnected() {
+    stdfs::create_directories(dir_a_);
+    ASSERT_TRUE(a_.Start());
+    ASSERT_TRUE(b_.Start());
+    ASSERT_EQ(a_.Run({"add", dir_a_.string(), "--name", "s"}).exit_code, 0);
+    DiscoveryOn(a_, "s");
+    ASSERT_EQ(b_.Run({"import", TokenOf(a_, "s"), dir_b_.string()}).exit_code, 0);
+    DiscoveryOn(b_, "s");
+    ASSERT_TRUE(WaitUntil([&] { return Connected(a_, "s").size() == 1 && Connected(b_, "s").size() == 1; }, 30s))
+        << a_.Log() << b_.Log();
+  }
+
   std::string At(int device, const DaemonProcess& daemon) const {
     return "tcp/" + lan_->ip(device) + ":" + std::to_string(daemon.port());
   }
@@ -83,15 +97,7 @@ class LanDiscovery : public ::testing::Test {
 };
 
 TEST_F(LanDiscovery, TwoDevicesFindEachOtherWithoutAPeerEntryAndAgainAfterAnAddressChange) {
-  stdfs::create_directories(dir_a_);
-  ASSERT_TRUE(a_.Start());
-  ASSERT_TRUE(b_.Start());
-  ASSERT_EQ(a_.Run({"add", dir_a_.string(), "--name", "s"}).exit_code, 0);
-  DiscoveryOn(a_, "s");
-  ASSERT_EQ(b_.Run({"import", TokenOf(a_, "s"), dir_b_.string()}).exit_code, 0);
-  DiscoveryOn(b_, "s");
-  ASSERT_TRUE(WaitUntil([&] { return Connected(a_, "s").size() == 1 && Connected(b_, "s").size() == 1; }, 30s))
-      << a_.Log() << b_.Log();
+  ASSERT_NO_FATAL_FAILURE(ShareWithDiscoveryAndWaitUntilConnected());
   EXPECT_TRUE(a_.Json({"info", "s"})["peers"].empty()) << "no peer entry was made";
   EXPECT_EQ(Discovered(a_, "s"), std::set<std::string>{At(1, b_)});
   EXPECT_NE(a_.Run({"peer", "list", "s"}).out.find("(found on the local network)"), std::string::npos);
@@ -108,6 +114,27 @@ TEST_F(LanDiscovery, TwoDevicesFindEachOtherWithoutAPeerEntryAndAgainAfterAnAddr
   ASSERT_TRUE(WaitUntil([&] { return ReadFile(dir_b_ / "after.txt") == "after the move"; }, 60s))
       << a_.Log() << b_.Log();
   EXPECT_EQ(Connected(a_, "s"), std::vector<std::string>{b_.device_id()});
+}
+
+TEST_F(LanDiscovery, OverIpv6AloneDevicesFindEachOtherByLinkLocalMulticast) {
+  // No IPv4 address at all: only the link-local IPv6 ones each interface makes.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(InNetns(lan_->ns(i), "ip -4 addr flush dev eth0").ok);
+    devices_[i]->PlaceInNetns(lan_->ns(i), "::");
+  }
+  ASSERT_TRUE(WaitUntil([&] {
+    for (int i = 0; i < 2; ++i) {
+      const std::string addresses = InNetns(lan_->ns(i), "ip -6 addr show dev eth0").output;
+      if (addresses.find("fe80::") == std::string::npos || addresses.find("tentative") != std::string::npos) return false;
+    }
+    return true;
+  }, 30s)) << "link-local addresses did not come up";
+  ASSERT_NO_FATAL_FAILURE(ShareWithDiscoveryAndWaitUntilConnected());
+  const std::set<std::string> found = Discovered(a_, "s");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_TRUE(found.begin()->starts_with("tcp/[fe80::")) << *found.begin();
+  WriteFile(dir_a_ / "v6.txt", "over link-local IPv6");
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(dir_b_ / "v6.txt") == "over link-local IPv6"; }, 30s));
 }
 
 TEST_F(LanDiscovery, AnOutsiderLearnsNothingFromTheBeaconsAndAForgedOneIsNeverTrusted) {

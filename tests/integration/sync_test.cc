@@ -407,9 +407,11 @@ TEST_F(TwoDevices, ALimitTooLowOrWrittenBadlyIsRefusedAndNothingChanges) {
   CommandResult low = b_.Run({"limits", "--upload", "1K"});
   EXPECT_EQ(low.exit_code, 1);
   EXPECT_NE(low.err.find("at least 32768"), std::string::npos) << low.err;
-  CommandResult bad = b_.Run({"limits", "--upload", "fast"});
-  EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_NE(bad.err.find("bad rate 'fast'"), std::string::npos) << bad.err;
+  for (const std::string rate : {"fast", ".", "5X", "1.2.3M"}) {
+    CommandResult bad = b_.Run({"limits", "--upload", rate});
+    EXPECT_EQ(bad.exit_code, 2) << rate;
+    EXPECT_NE(bad.err.find("bad rate '" + rate + "'"), std::string::npos) << bad.err;
+  }
   CommandResult lan_for_share = b_.Run({"limits", "s", "--lan", "yes"});
   EXPECT_EQ(lan_for_share.exit_code, 2);
   const json rpc = CallRpc(b_, "share_set_limits", {{"share", "s"}, {"download", -5}});
