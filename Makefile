@@ -103,6 +103,7 @@ fuzz: build-fuzz
 bench: build
 	bench/index_bench --tandem $(BUILD)/tandem
 	bench/sync_bench --tandem $(BUILD)/tandem
+	bench/limits_bench --tandem $(BUILD)/tandem
 	$(BUILD)/bench/micro_bench
 	$(BUILD)/bench/ignore_scan_bench
 	node bench/gui_bench.mjs --tandem $(BUILD)/tandem

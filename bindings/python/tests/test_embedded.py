@@ -116,6 +116,8 @@ def test_bandwidth_limits_are_set_read_back_and_a_too_low_one_is_refused(pair):
     with pytest.raises(tandem.InvalidArgument, match="at least 32768"):
         pair.a.device_set_limits(download=100)
     assert pair.a.device_info().limits.download == 0
+    # The config on disk holds what was set: a reload finds nothing new.
+    assert pair.a.config_reload() == "config reloaded: nothing had changed"
 
 
 def test_tokens_of_each_mode_give_that_access(tmp_path):
