@@ -24,7 +24,13 @@ JournalFields FieldsOf(std::string_view line) {
   static constexpr std::string_view kShare = "share ";
   if (line.starts_with(kShare)) {
     const size_t end = line.find(": ", kShare.size());
-    if (end != std::string_view::npos && end > kShare.size()) fields.share = line.substr(kShare.size(), end - kShare.size());
+    if (end != std::string_view::npos && end > kShare.size()) {
+      fields.share = line.substr(kShare.size(), end - kShare.size());
+      // ... and a line about one path of it goes on "\"PATH\": ".
+      const std::string_view rest = line.substr(end + 2);
+      const size_t close = rest.starts_with('"') ? rest.find("\": ", 1) : std::string_view::npos;
+      if (close != std::string_view::npos && close > 1) fields.path = rest.substr(1, close - 1);
+    }
   }
   // "peer " and a device id: eight groups of base32, seven of 7 characters
   // and one of 3 (this device's own id, in other words, is no peer).
@@ -42,6 +48,7 @@ std::string JournalEntry(int priority, std::string_view line) {
   const JournalFields fields = FieldsOf(line);
   if (!fields.share.empty()) AddField(entry, "TANDEM_SHARE", fields.share);
   if (!fields.peer.empty()) AddField(entry, "TANDEM_PEER", fields.peer);
+  if (!fields.path.empty()) AddField(entry, "TANDEM_PATH", fields.path);
   return entry;
 }
 

@@ -15,6 +15,15 @@ TEST(JournalFields, ALineAboutAShareNamesItAndADeviceIdIsThePeer) {
   EXPECT_EQ(FieldsOf(std::string("peer ") + kDevice + " (laptop) connected from tcp/10.0.0.2:5").peer, kDevice);
 }
 
+TEST(JournalFields, ALineAboutAPathNamesItInQuotesAfterTheShare) {
+  const JournalFields failed = FieldsOf("share docs: \"a dir/b: c.txt\": cannot write: No space left on device");
+  EXPECT_EQ(failed.share, "docs");
+  EXPECT_EQ(failed.path, "a dir/b: c.txt");
+  EXPECT_TRUE(FieldsOf("share docs: scanned 4 entries").path.empty());
+  EXPECT_TRUE(FieldsOf("share docs: \"unclosed: nothing").path.empty());
+  EXPECT_NE(JournalEntry(4, "share docs: \"x.txt\": edited here").find("\nTANDEM_PATH=x.txt\n"), std::string::npos);
+}
+
 TEST(JournalFields, OtherLinesCarryNoFieldsTheyDoNotHave) {
   const JournalFields listening = FieldsOf("listening for peers on tcp/0.0.0.0:20209");
   EXPECT_TRUE(listening.share.empty());

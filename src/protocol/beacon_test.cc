@@ -20,7 +20,7 @@ Beacon Sample(size_t tags) {
 TEST(Beacon, RoundTripsWithOneTagAndWithTheMost) {
   for (size_t tags : {size_t{1}, kMaxBeaconTags}) {
     const Bytes bytes = EncodeBeacon(Sample(tags));
-    EXPECT_EQ(bytes.size(), 25 + 16 * tags);
+    EXPECT_EQ(bytes.size(), 24 + 16 * tags);
     auto decoded = DecodeBeacon(bytes);
     ASSERT_TRUE(decoded) << decoded.error().message;
     EXPECT_EQ(*decoded, Sample(tags));

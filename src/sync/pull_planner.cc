@@ -130,7 +130,7 @@ Result<void> PullPlanner::MoveEditAside(const crypto::Entry& entry, const fs::Fi
   if (auto moved = context_.fs.Rename(context_.root / rel, context_.root / copy); !moved) {
     return MakeError(ErrorCode::kIo, "cannot move the local edit of " + rel + " aside: " + moved.error().message);
   }
-  spdlog::warn("share {}: {} was edited here; the share's version takes its place and the edit is kept as {}",
+  spdlog::warn("share {}: \"{}\": edited here; the share's version takes its place and the edit is kept as {}",
                context_.name, rel, copy);
   repo_->DeleteFileState(rel);
   return Ok();
@@ -266,7 +266,7 @@ Result<void> PullPlanner::ClearDeletable(const stdfs::path& full, const std::str
   TANDEM_RETURN_IF_ERROR(check(full, rel, true));
   for (const std::string& path : deletable) {
     TANDEM_RETURN_IF_ERROR(RemoveTree(context_.root / path, path));
-    spdlog::info("share {}: removed {}, ignored and marked (?d), with its deleted folder", context_.name, path);
+    spdlog::info("share {}: \"{}\": removed, ignored and marked (?d), with its deleted folder", context_.name, path);
   }
   return Ok();
 }

@@ -164,10 +164,10 @@ asio::awaitable<void> ShareEngine::PullWorker() {
         continue;
       case NeedQueue::Outcome::kWaiting:
         // Retried when a peer (re)attaches or sends records.
-        spdlog::debug("share {}: waiting for blocks: {}", options_.name, pulled.why);
+        spdlog::debug("share {}: \"{}\": waiting for blocks: {}", options_.name, pulled.path, pulled.why);
         break;
       case NeedQueue::Outcome::kFailed:
-        if (new_reason) spdlog::warn("share {}: {}", options_.name, pulled.why);
+        if (new_reason) spdlog::warn("share {}: \"{}\": {}", options_.name, pulled.path, pulled.why);
         break;
     }
     ScheduleRetry();

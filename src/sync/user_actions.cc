@@ -229,7 +229,7 @@ asio::awaitable<Result<KeptVersion>> ShareEngine::RestoreVersion(std::string pat
   };
   auto restored = co_await RunOn(strand_, std::move(restore));
   if (!restored) co_return restored.error();
-  spdlog::info("share {}: restored {} as kept at {}", options_.name, path, restored->unix);
+  spdlog::info("share {}: \"{}\": restored as kept at {}", options_.name, path, restored->unix);
   scans_.ScanEntrySoon(path);  // an ordinary local change: indexed and sent
   co_return restored;
 }
