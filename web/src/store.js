@@ -105,9 +105,16 @@ export function listsOf(shareId) {
   return state.lists.get(shareId);
 }
 
+// A conflict copy is also a file like any other: one a peer made (it settled
+// the conflict) arrives here as an item, and one deleted anywhere goes as one.
+const kConflictCopy = /\.sync-conflict-\d{8}-\d{6}-/;
+
 function bumpLists(e) {
-  const names = kListsChangedBy[e.type];
-  if (!names) return;
+  const names = [...(kListsChangedBy[e.type] ?? [])];
+  if ((e.type === 'item_finished' || e.type === 'local_change_detected') && kConflictCopy.test(e.data?.path ?? '')) {
+    names.push('conflicts');
+  }
+  if (!names.length) return;
   // Peer events name no share: every share's peers may have changed.
   const shares = e.share ? [e.share] : [...state.shares.keys()];
   for (const id of shares) for (const name of names) listsOf(id)[name]++;

@@ -2,7 +2,7 @@
 // only through its own page, as a person would, with the files on disk as
 // the proof. On failure every page's screenshot is kept in ARTIFACTS.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -133,6 +133,18 @@ test('a conflict is shown with both versions and resolved with a button', async 
     await waitUntil(() => copies(dirA).length === 0 && copies(dirB).length === 0, 'the conflict copies to go');
     await waitUntil(() => read(path.join(dirB, 'plan.txt')) === mine, "B to hold A's kept version");
     assert.equal(read(path.join(dirA, 'plan.txt')), mine);
+  });
+});
+
+test('a conflict copy another device made is listed without a reload, and goes when it is deleted there', async (t) => {
+  await withScreenshotsOnFailure(t, pages, async () => {
+    // What A sees when B settled a conflict: the copy arrives as a file.
+    writeFileSync(path.join(dirB, 'memo.txt'), 'the memo as it is');
+    writeFileSync(path.join(dirB, 'memo.sync-conflict-20260101-000000-ABCDEFG.txt'), 'the memo as it was');
+    const conflicts = region(pageA, 'Conflicts');
+    await conflicts.getByRole('listitem', { name: 'Conflict on memo.txt' }).waitFor({ timeout: 30000 });
+    unlinkSync(path.join(dirB, 'memo.sync-conflict-20260101-000000-ABCDEFG.txt'));
+    await conflicts.getByText('No conflicts.').waitFor({ timeout: 30000 });
   });
 });
 
