@@ -142,7 +142,6 @@ Result<std::string> ReadPassword() {
       std::getline(std::cin, line);
       return line;
     }
-    std::cerr << prompt << std::flush;
     termios before{};
     ::tcgetattr(STDIN_FILENO, &before);
     termios quiet = before;
@@ -150,6 +149,9 @@ Result<std::string> ReadPassword() {
     quiet.c_cc[VMIN] = 1;
     quiet.c_cc[VTIME] = 0;
     ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    // The prompt only once echo is off: a key typed the moment it shows is
+    // not echoed (the pty test types right after it, and saw its keys).
+    std::cerr << prompt << std::flush;
     char c = 0;
     while (::read(STDIN_FILENO, &c, 1) == 1 && c != '\n' && c != '\r') {
       if (c == 3 || (c == 4 && line.empty())) {  // Ctrl-C; Ctrl-D on nothing
