@@ -94,7 +94,7 @@ bool IgnorePatterns::Load(fs::Filesystem& fs, const std::filesystem::path& root,
         repo.PutSetting(kSourcesSetting, nlohmann::json(sources).dump());
       }
       if (!sources.empty() || loaded_) {
-        spdlog::info("share {}: ignore patterns in force from {} files", root.filename().string(), sources.size());
+        spdlog::info("share {}: ignore patterns in force from {} files", (name_.empty() ? root.filename().string() : name_), sources.size());
       }
       Put(std::make_shared<const scan::IgnoreRules>(std::move(*compiled)), std::move(sources), {});
     } else {
@@ -106,7 +106,7 @@ bool IgnorePatterns::Load(fs::Filesystem& fs, const std::filesystem::path& root,
   const std::string error = "the ignore patterns were not changed: " + compiled.error().message;
   {
     std::lock_guard lock(mutex_);
-    if (!error_.starts_with(error)) spdlog::warn("share {}: {}", root.filename().string(), error);
+    if (!error_.starts_with(error)) spdlog::warn("share {}: {}", (name_.empty() ? root.filename().string() : name_), error);
     if (rules_) {
       error_ = error;
       return false;

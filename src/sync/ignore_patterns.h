@@ -40,6 +40,8 @@ class IgnorePatterns {
   // Returns true when the rules in force changed (a scan of everything is
   // then due: a path no longer ignored must be looked at).
   bool Load(fs::Filesystem& fs, const std::filesystem::path& root, store::Repository& repo);
+  // The share's name, for the log (before the first Load; else the folder's).
+  void set_name(std::string name) { name_ = std::move(name); }
   // Whether Load has run (strand): before it, rules() is null because
   // nothing was read yet, not because nothing is known.
   bool loaded() const { return loaded_; }
@@ -69,6 +71,7 @@ class IgnorePatterns {
   Sources sources_;  // of rules_
   std::string error_;
   bool loaded_ = false;
+  std::string name_;
 };
 
 }  // namespace tandem::sync

@@ -57,6 +57,7 @@ ShareEngine::ShareEngine(asio::io_context& loop, asio::thread_pool& pool, fs::Fi
       retry_timer_(loop), large_pulls_(loop.get_executor(), kLargePulls) {
   guard_->PinDatabase(options_.root / RelPath::kRepoDirName / store::kIndexFileName);
   versions_.SetPolicy(options_.versioning);
+  ignores_.set_name(options_.name);
 }
 
 void ShareEngine::Emit(EventType type, nlohmann::json data) {
