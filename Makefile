@@ -91,7 +91,7 @@ package: build
 # about 100 MB from a Debian mirror, so not part of `make test`).
 check-deb: package
 	scripts/install-deps --clean-root
-	tests/deb_clean_root.sh $$(ls -t $(BUILD)/tandem_*.deb | head -1)
+	scripts/check-deb-clean-root $$(ls -t $(BUILD)/tandem_*.deb | head -1)
 
 build-fuzz: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
