@@ -673,29 +673,24 @@ Result<std::vector<PeerInfo>> Service::ShareListPeers(const std::string& key) co
   std::vector<PeerInfo> peers;
   std::vector<sync::AttachedPeerStatus> attached;
   if (share->engine) attached = share->engine->Status().peers;
-  for (const std::string& address : share->config.peers) {
+  // What the network knows of an address, configured or found.
+  auto peer_at = [&](const std::string& address) {
     PeerInfo peer{address, network_ ? network_->AddressState(address) : "not connected"};
     peer.device_id = network_ ? network_->ConnectedDevice(address) : std::string();
     peer.connected = !peer.device_id.empty();
     for (const auto& a : attached) {
       if (peer.connected && a.device_id == peer.device_id) peer.share = a;
     }
-    peers.push_back(std::move(peer));
-  }
+    return peer;
+  };
+  for (const std::string& address : share->config.peers) peers.push_back(peer_at(address));
   // Addresses LAN discovery found, not configured here.
   if (discovery_) {
     const auto now = std::chrono::steady_clock::now();
+    const auto& configured = share->config.peers;
     for (const auto& found : discovery_->FoundFor(share->config.id)) {
-      if (std::find(share->config.peers.begin(), share->config.peers.end(), found.address) !=
-          share->config.peers.end()) {
-        continue;
-      }
-      PeerInfo peer{found.address, network_ ? network_->AddressState(found.address) : "not connected"};
-      peer.device_id = network_ ? network_->ConnectedDevice(found.address) : std::string();
-      peer.connected = !peer.device_id.empty();
-      for (const auto& a : attached) {
-        if (peer.connected && a.device_id == peer.device_id) peer.share = a;
-      }
+      if (std::find(configured.begin(), configured.end(), found.address) != configured.end()) continue;
+      PeerInfo peer = peer_at(found.address);
       peer.discovered = true;
       peer.last_seen_unix = std::chrono::duration_cast<std::chrono::seconds>(
                                 (std::chrono::system_clock::now() - (now - found.last_seen)).time_since_epoch())
@@ -711,27 +706,34 @@ Result<std::vector<PeerInfo>> Service::ShareListPeers(const std::string& key) co
   return peers;
 }
 
-Result<void> Service::ShareSetSyncEnabled(const std::string& key, bool enabled) {
+// A share's on/off setting: saved (put back if the save fails), then the
+// network told.
+Result<std::shared_ptr<Share>> Service::SetShareSwitch(const std::string& key, bool ShareConfig::*setting, bool on,
+                                                       bool* changed) {
   TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
-  if (share->config.enabled == enabled) return Ok();
-  share->config.enabled = enabled;
+  *changed = share->config.*setting != on;
+  if (!*changed) return share;
+  share->config.*setting = on;
   if (auto saved = Persist(); !saved) {
-    share->config.enabled = !enabled;
+    share->config.*setting = !on;
     return saved.error();
   }
+  return share;
+}
+
+Result<void> Service::ShareSetSyncEnabled(const std::string& key, bool enabled) {
+  bool changed = false;
+  TANDEM_ASSIGN_OR_RETURN(auto share, SetShareSwitch(key, &ShareConfig::enabled, enabled, &changed));
+  if (!changed) return Ok();
   if (share->engine) share->engine->SetEnabled(enabled);
   UpdateNetwork();
   return Ok();
 }
 
 Result<void> Service::ShareSetDiscovery(const std::string& key, bool enabled) {
-  TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
-  if (share->config.discovery == enabled) return Ok();
-  share->config.discovery = enabled;
-  if (auto saved = Persist(); !saved) {
-    share->config.discovery = !enabled;
-    return saved.error();
-  }
+  bool changed = false;
+  TANDEM_ASSIGN_OR_RETURN(auto share, SetShareSwitch(key, &ShareConfig::discovery, enabled, &changed));
+  if (!changed) return Ok();
   spdlog::info("share {}: LAN discovery {}", share->config.name, enabled ? "on" : "off");
   UpdateNetwork();
   return Ok();

@@ -242,6 +242,9 @@ class Service {
 
   // The share named by a UUID, a unique UUID prefix or a unique name.
   Result<std::shared_ptr<Share>> Find(const std::string& share) const;
+  // Sets a share's on/off setting and saves it; `changed` says whether it was off/on before.
+  Result<std::shared_ptr<Share>> SetShareSwitch(const std::string& share, bool ShareConfig::*setting, bool on,
+                                                bool* changed);
   Result<std::filesystem::path> CheckNewSharePath(const std::string& path, bool create) const;
   Result<std::string> CheckName(const std::string& name, const std::filesystem::path& dir) const;
   Result<ShareInfo> Register(ShareConfig config, crypto::ShareSecrets secrets);

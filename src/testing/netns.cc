@@ -25,6 +25,22 @@ bool EnterNetns(const std::string& ns) {
   return entered;
 }
 
+// A UDP socket with `option` (SO_REUSEADDR, SO_BROADCAST) on, and an IPv4
+// address of `port` (any host until the caller sets one).
+int UdpSocket(int option) {
+  const int s = ::socket(AF_INET, SOCK_DGRAM, 0);
+  const int one = 1;
+  ::setsockopt(s, SOL_SOCKET, option, &one, sizeof one);
+  return s;
+}
+
+sockaddr_in Ipv4(uint16_t port) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  return address;
+}
+
 bool WriteAll(int fd, const void* data, size_t size) {
   const auto* p = static_cast<const uint8_t*>(data);
   while (size > 0) {
@@ -111,12 +127,8 @@ std::vector<Bytes> ReceiveDatagramsIn(const std::string& ns, uint16_t port, size
   if (child == 0) {
     ::close(fds[0]);
     if (!EnterNetns(ns)) ::_exit(1);
-    const int s = ::socket(AF_INET, SOCK_DGRAM, 0);
-    const int one = 1;
-    ::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
+    const int s = UdpSocket(SO_REUSEADDR);
+    sockaddr_in address = Ipv4(port);
     if (::bind(s, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) ::_exit(2);
     const auto end = std::chrono::steady_clock::now() + timeout;
     for (size_t got = 0; got < count;) {
@@ -159,12 +171,8 @@ bool SendDatagramFrom(const std::string& ns, const std::string& ip, uint16_t por
   const pid_t child = ::fork();
   if (child == 0) {
     if (!EnterNetns(ns)) ::_exit(1);
-    const int s = ::socket(AF_INET, SOCK_DGRAM, 0);
-    const int one = 1;
-    ::setsockopt(s, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
+    const int s = UdpSocket(SO_BROADCAST);
+    sockaddr_in to = Ipv4(port);
     if (::inet_pton(AF_INET, ip.c_str(), &to.sin_addr) != 1) ::_exit(2);
     const ssize_t n = ::sendto(s, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
     ::_exit(n == static_cast<ssize_t>(datagram.size()) ? 0 : 3);
