@@ -25,8 +25,7 @@ bool EnterNetns(const std::string& ns) {
   return entered;
 }
 
-// A UDP socket with `option` (SO_REUSEADDR, SO_BROADCAST) on, and an IPv4
-// address of `port` (any host until the caller sets one).
+// A UDP socket with `option` (SO_REUSEADDR, SO_BROADCAST) on.
 int UdpSocket(int option) {
   const int s = ::socket(AF_INET, SOCK_DGRAM, 0);
   const int one = 1;
@@ -34,6 +33,7 @@ int UdpSocket(int option) {
   return s;
 }
 
+// An IPv4 address at `port`, any host until the caller sets one.
 sockaddr_in Ipv4(uint16_t port) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
