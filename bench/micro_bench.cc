@@ -20,7 +20,7 @@
 #include "crypto/keys.h"
 #include "crypto/record.h"
 #include "crypto/seal.h"
-#include "net/connection.h"
+#include "net/tcp_connection.h"
 #include "net/tls.h"
 #include "scan/chunker.h"
 #include "scan/ignore.h"
@@ -194,13 +194,13 @@ void BM_BlocksOverTlsLoopback(benchmark::State& state) {
   std::shared_ptr<net::Connection> sender, receiver;
   auto accept = [&]() -> asio::awaitable<void> {
     tcp::socket socket = co_await acceptor.async_accept(asio::use_awaitable);
-    auto c = co_await net::Connection::Establish(std::move(socket), **tls_b, false);
+    auto c = co_await net::TcpConnection::Establish(std::move(socket), **tls_b, false);
     if (c) receiver = *c;
   };
   auto connect = [&]() -> asio::awaitable<void> {
     tcp::socket socket(io);
     co_await socket.async_connect(acceptor.local_endpoint(), asio::use_awaitable);
-    auto c = co_await net::Connection::Establish(std::move(socket), **tls_a, true);
+    auto c = co_await net::TcpConnection::Establish(std::move(socket), **tls_a, true);
     if (c) sender = *c;
   };
   asio::co_spawn(io, accept(), asio::detached);

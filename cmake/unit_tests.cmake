@@ -26,7 +26,7 @@ tandem_test(crypto_test
   LIBS tandem_crypto)
 
 tandem_test(net_test
-  SOURCES src/net/address_test.cc src/net/interfaces_test.cc
+  SOURCES src/net/address_test.cc src/net/interfaces_test.cc src/net/quic_test.cc
   LIBS tandem_net)
 
 tandem_test(scan_test

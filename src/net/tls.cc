@@ -1,6 +1,7 @@
 #include "net/tls.h"
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <cstring>
@@ -8,20 +9,24 @@
 namespace tandem::net {
 namespace {
 
-constexpr char kExporterLabel[] = "EXPORTER-tandem-share-offer";
-
 template <typename T, void (*Free)(T*)>
 struct Deleter {
   void operator()(T* p) const { Free(p); }
 };
 using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 
 Error TlsError(const std::string& what) { return MakeError(ErrorCode::kInternal, "TLS setup: " + what); }
 
-}  // namespace
 
-Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const crypto::DeviceKey& device) {
+struct DeviceCertificate {
+  PkeyPtr key;
+  X509Ptr cert;
+};
+
+// A self-signed certificate for the device key; its subject names the device.
+Result<DeviceCertificate> MakeDeviceCertificate(const crypto::DeviceKey& device) {
   PkeyPtr key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, device.seed().data(),
                                            device.seed().size()));
   if (!key) return TlsError("cannot load the device key");
@@ -38,7 +43,59 @@ Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const crypto::DeviceK
   X509_set_issuer_name(cert.get(), name);
   X509_set_pubkey(cert.get(), key.get());
   if (X509_sign(cert.get(), key.get(), nullptr) <= 0) return TlsError("cannot sign the certificate");
+  return DeviceCertificate{std::move(key), std::move(cert)};
+}
 
+std::string TextOf(BIO* bio) {
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  return size > 0 ? std::string(data, static_cast<size_t>(size)) : std::string();
+}
+
+Result<crypto::Key32> RawEd25519Key(EVP_PKEY* key) {
+  crypto::Key32 raw;
+  size_t len = raw.size();
+  if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519 ||
+      EVP_PKEY_get_raw_public_key(key, raw.data(), &len) != 1 || len != raw.size()) {
+    return MakeError(ErrorCode::kCorrupt, "peer certificate does not carry an Ed25519 device key");
+  }
+  return raw;
+}
+
+}  // namespace
+
+DeviceCertificatePem::~DeviceCertificatePem() { OPENSSL_cleanse(key.data(), key.size()); }
+
+Result<DeviceCertificatePem> MakeDeviceCertificatePem(const crypto::DeviceKey& device) {
+  auto made = MakeDeviceCertificate(device);
+  if (!made) return made.error();
+  BioPtr cert(BIO_new(BIO_s_mem()));
+  BioPtr key(BIO_new(BIO_s_mem()));
+  if (!cert || !key || PEM_write_bio_X509(cert.get(), made->cert.get()) != 1 ||
+      PEM_write_bio_PrivateKey(key.get(), made->key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    return TlsError("cannot write the device certificate");
+  }
+  DeviceCertificatePem pem;
+  pem.certificate = TextOf(cert.get());
+  pem.key = TextOf(key.get());
+  // The memory BIO's copy of the key is wiped before it is freed.
+  BUF_MEM* memory = nullptr;
+  BIO_get_mem_ptr(key.get(), &memory);
+  if (memory && memory->data) OPENSSL_cleanse(memory->data, memory->max);
+  return pem;
+}
+
+Result<crypto::Key32> Ed25519KeyOfCertificate(ByteView der) {
+  const unsigned char* p = der.data();
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!cert) return MakeError(ErrorCode::kCorrupt, "peer certificate cannot be read");
+  return RawEd25519Key(X509_get0_pubkey(cert.get()));
+}
+
+Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const crypto::DeviceKey& device) {
+  auto made = MakeDeviceCertificate(device);
+  if (!made) return made.error();
+  auto& [key, cert] = *made;
   auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
@@ -56,20 +113,13 @@ Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const crypto::DeviceK
 Result<crypto::Key32> PeerPublicKey(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (!cert) return MakeError(ErrorCode::kCorrupt, "peer presented no certificate");
-  EVP_PKEY* key = X509_get0_pubkey(cert);
-  crypto::Key32 raw;
-  size_t len = raw.size();
-  if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519 ||
-      EVP_PKEY_get_raw_public_key(key, raw.data(), &len) != 1 || len != raw.size()) {
-    return MakeError(ErrorCode::kCorrupt, "peer certificate does not carry an Ed25519 device key");
-  }
-  return raw;
+  return RawEd25519Key(X509_get0_pubkey(cert));
 }
 
 Result<Bytes> SessionBinding(SSL* ssl) {
   Bytes out(32);
-  if (SSL_export_keying_material(ssl, out.data(), out.size(), kExporterLabel,
-                                 sizeof(kExporterLabel) - 1, nullptr, 0, 0) != 1) {
+  if (SSL_export_keying_material(ssl, out.data(), out.size(), kSessionBindingLabel,
+                                 sizeof(kSessionBindingLabel) - 1, nullptr, 0, 0) != 1) {
     return MakeError(ErrorCode::kInternal, "cannot derive the session binding");
   }
   return out;

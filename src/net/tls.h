@@ -22,6 +22,22 @@ Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const crypto::DeviceK
 // The peer's raw Ed25519 public key, after a completed handshake.
 Result<crypto::Key32> PeerPublicKey(SSL* ssl);
 
+// The same device certificate and its key, in PEM, for QUIC's TLS stack
+// (GnuTLS): one identity whatever carries the connection. The key's text is
+// wiped when this goes.
+struct DeviceCertificatePem {
+  std::string certificate;
+  std::string key;
+  ~DeviceCertificatePem();
+};
+Result<DeviceCertificatePem> MakeDeviceCertificatePem(const crypto::DeviceKey& device);
+
+// The raw Ed25519 key a DER certificate carries; kCorrupt if none.
+Result<crypto::Key32> Ed25519KeyOfCertificate(ByteView der);
+
+// The label both transports derive the session binding under.
+inline constexpr char kSessionBindingLabel[] = "EXPORTER-tandem-share-offer";
+
 // 32 bytes both ends derive from this session (RFC 8446 exporter), binding
 // share offers to it.
 Result<Bytes> SessionBinding(SSL* ssl);

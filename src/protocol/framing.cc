@@ -61,6 +61,7 @@ Result<std::optional<wire::Frame>> FrameDecoder::Next() {
     return MakeError(ErrorCode::kCorrupt, "malformed or unknown frame");
   }
   consumed_ += kFrameHeaderSize + size;
+  decoded_bytes_ += kFrameHeaderSize + size;
   return std::optional<wire::Frame>(std::move(frame));
 }
 

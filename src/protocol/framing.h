@@ -50,9 +50,14 @@ class FrameDecoder {
   // (and the decoder is dead) for an oversized or unparseable frame.
   Result<std::optional<wire::Frame>> Next();
 
+  // Bytes of the frames Next() has given out so far, headers included: what
+  // a transport with flow control credits back once those frames are used.
+  uint64_t decoded_bytes() const { return decoded_bytes_; }
+
  private:
   Bytes buffer_;
   size_t consumed_ = 0;
+  uint64_t decoded_bytes_ = 0;
   bool failed_ = false;
 };
 

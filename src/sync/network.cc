@@ -11,6 +11,7 @@
 
 #include "base/async.h"
 #include "base/backoff.h"
+#include "net/tcp_connection.h"
 #include "net/tls.h"
 
 namespace tandem::sync {
@@ -123,7 +124,7 @@ asio::awaitable<void> Network::AcceptLoop() {
 
 asio::awaitable<void> Network::HandleIncoming(tcp::socket socket) {
   ++handshakes_;
-  auto connection = co_await net::Connection::Establish(std::move(socket), *tls_, false);
+  auto connection = co_await net::TcpConnection::Establish(std::move(socket), *tls_, false);
   --handshakes_;
   if (!connection) {
     spdlog::debug("incoming connection refused: {}", connection.error().message);
@@ -291,7 +292,7 @@ asio::awaitable<void> Network::DialLoop(std::shared_ptr<Dialer> dialer) {
         failure = ec.message();
       } else {
         socket.set_option(tcp::no_delay(true), ec);
-        auto connection = co_await net::Connection::Establish(std::move(socket), *tls_, true);
+        auto connection = co_await net::TcpConnection::Establish(std::move(socket), *tls_, true);
         if (!connection) {
           failure = connection.error().message;
         } else if ((*connection)->peer_key() == device_.public_key()) {

@@ -1,4 +1,4 @@
-#include "net/connection.h"
+#include "net/tcp_connection.h"
 
 #include <openssl/buffer.h>
 #include <openssl/crypto.h>
@@ -115,7 +115,7 @@ bool FreeingRecordBuffersIsSafe() {
 
 }  // namespace
 
-asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::Establish(tcp::socket socket,
+asio::awaitable<Result<std::shared_ptr<Connection>>> TcpConnection::Establish(tcp::socket socket,
                                                                            asio::ssl::context& tls,
                                                                            bool outgoing) {
   SslPtr ssl(SSL_new(tls.native_handle()));
@@ -142,41 +142,41 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::Establish(tcp::
   if (!key) co_return key.error();
   auto binding = SessionBinding(ssl.get());
   if (!binding) co_return binding.error();
-  co_return std::shared_ptr<Connection>(
-      new Connection(std::move(socket), std::move(ssl), outgoing, *key, std::move(*binding)));
+  PeerIdentity identity{.peer_key = *key,
+                        .peer_device_id = crypto::DeviceIdFromPublicKey(*key),
+                        .binding = std::move(*binding),
+                        .outgoing = outgoing};
+  std::error_code ec;
+  if (auto endpoint = socket.remote_endpoint(ec); !ec) {
+    identity.remote = PeerAddress{Transport::kTcp, endpoint.address().to_string(), endpoint.port()}.ToString();
+    identity.remote_address = endpoint.address();
+  }
+  if (auto local = socket.local_endpoint(ec); !ec) identity.local_address = local.address();
+  co_return std::shared_ptr<Connection>(new TcpConnection(std::move(socket), std::move(ssl), std::move(identity)));
 }
 
-Connection::Connection(tcp::socket socket, SslPtr ssl, bool outgoing, crypto::Key32 peer_key, Bytes binding)
-    : socket_(std::move(socket)), ssl_(std::move(ssl)), from_network_(SSL_get_rbio(ssl_.get())),
-      to_network_(SSL_get_wbio(ssl_.get())), outgoing_(outgoing), peer_key_(peer_key),
-      peer_device_id_(crypto::DeviceIdFromPublicKey(peer_key)), binding_(std::move(binding)),
+TcpConnection::TcpConnection(tcp::socket socket, SslPtr ssl, PeerIdentity identity)
+    : Connection(std::move(identity)), socket_(std::move(socket)), ssl_(std::move(ssl)),
+      from_network_(SSL_get_rbio(ssl_.get())), to_network_(SSL_get_wbio(ssl_.get())),
       read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(kReadSize)),
       plain_buffer_(std::make_unique_for_overwrite<uint8_t[]>(kPlainSize)),
       wake_writer_(socket_.get_executor()), room_(socket_.get_executor()) {
-  std::error_code ec;
-  auto endpoint = socket_.remote_endpoint(ec);
-  if (!ec) {
-    PeerAddress address{Transport::kTcp, endpoint.address().to_string(), endpoint.port()};
-    remote_ = address.ToString();
-    remote_address_ = endpoint.address();
-  }
-  if (auto local = socket_.local_endpoint(ec); !ec) local_address_ = local.address();
   wake_writer_.expires_at(asio::steady_timer::time_point::max());
   room_.expires_at(asio::steady_timer::time_point::max());
 }
 
-Connection::~Connection() = default;
+TcpConnection::~TcpConnection() = default;
 
-void Connection::Start() {
-  auto writer = [self = shared_from_this()]() { return self->WriteLoop(); };
-  asio::co_spawn(socket_.get_executor(), writer(), [self = shared_from_this()](std::exception_ptr e) {
+void TcpConnection::Start() {
+  auto writer = [self = std::static_pointer_cast<TcpConnection>(shared_from_this())]() { return self->WriteLoop(); };
+  asio::co_spawn(socket_.get_executor(), writer(), [self = std::static_pointer_cast<TcpConnection>(shared_from_this())](std::exception_ptr e) {
     if (!e) return;
-    spdlog::debug("connection {}: write failed: {}", self->remote_, WhatThrew(e));
+    spdlog::debug("connection {}: write failed: {}", self->remote_endpoint(), WhatThrew(e));
     self->Shutdown();
   });
 }
 
-asio::awaitable<Result<wire::Frame>> Connection::Receive() {
+asio::awaitable<Result<wire::Frame>> TcpConnection::Receive() {
   while (true) {
     auto next = decoder_.Next();
     if (!next) co_return next.error();
@@ -222,7 +222,7 @@ asio::awaitable<Result<wire::Frame>> Connection::Receive() {
   }
 }
 
-void Connection::Send(const wire::Frame& frame) {
+void TcpConnection::Send(const wire::Frame& frame) {
   if (closed_) return;
   protocol::EncodedFrame bytes = protocol::EncodeFrame(frame);
   queued_bytes_ += bytes.size();
@@ -230,14 +230,14 @@ void Connection::Send(const wire::Frame& frame) {
   wake_writer_.cancel();
 }
 
-asio::awaitable<void> Connection::WaitForRoom(size_t limit) {
+asio::awaitable<void> TcpConnection::WaitForRoom(size_t limit) {
   while (!closed_ && queued_bytes_ > limit) {
     std::error_code ec;
     co_await room_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 
-asio::awaitable<void> Connection::WriteLoop() {
+asio::awaitable<void> TcpConnection::WriteLoop() {
   while (true) {
     if (broken_) {
       // TLS failed while reading: the alert OpenSSL wrote still goes out,
@@ -290,7 +290,7 @@ asio::awaitable<void> Connection::WriteLoop() {
   Shutdown();
 }
 
-void Connection::ReleaseIdleBuffers() {
+void TcpConnection::ReleaseIdleBuffers() {
   write_buffer_.reset();
   if (EmptyButLarge(to_network_)) {
     if (BIO* fresh = NewBuffer()) {
@@ -312,7 +312,7 @@ void Connection::ReleaseIdleBuffers() {
   if (FreeingRecordBuffersIsSafe()) (void)SSL_free_buffers(ssl_.get());
 }
 
-void Connection::Ended() {
+void TcpConnection::Ended() {
   // The writer may be parked waiting for frames: it must wake to shut the
   // socket down, or the connection would never be freed.
   closed_ = true;
@@ -320,7 +320,7 @@ void Connection::Ended() {
   room_.cancel();
 }
 
-void Connection::Close(const std::string& reason) {
+void TcpConnection::Close(const std::string& reason) {
   if (closed_) return;
   wire::Frame frame;
   frame.mutable_close()->set_reason(reason);
@@ -330,7 +330,7 @@ void Connection::Close(const std::string& reason) {
   room_.cancel();
 }
 
-void Connection::Shutdown() {
+void TcpConnection::Shutdown() {
   closed_ = true;
   queue_.clear();
   front_written_ = 0;

@@ -1,0 +1,669 @@
+#include "net/quic_connection.h"
+
+#include <gnutls/x509.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <openssl/rand.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "base/async.h"
+#include "net/quic_endpoint.h"
+#include "net/tls.h"
+
+namespace tandem::net {
+namespace {
+
+// TLS 1.3 only, the AEADs ngtcp2's GnuTLS helper knows, and no middlebox
+// compatibility mode (QUIC forbids it).
+constexpr char kPriority[] =
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"
+    "%DISABLE_TLS13_COMPAT_MODE";
+// Packets written per flush before the loop gets a turn (a bulk transfer
+// otherwise starves the reading side, which brings the acknowledgements).
+constexpr size_t kPacketsPerFlush = 64;
+constexpr size_t kPacketBuffer = 64 * 1024;
+constexpr size_t kVectorsPerWrite = 16;
+// The application error code of a CONNECTION_CLOSE that Close sends.
+constexpr uint64_t kClosedByApplication = 0x100;
+
+void RandomBytes(uint8_t* out, size_t size) {
+  if (RAND_bytes(out, static_cast<int>(size)) != 1) throw std::runtime_error("no randomness");
+}
+
+ngtcp2_cid RandomConnectionId() {
+  ngtcp2_cid cid;
+  cid.datalen = kConnectionIdSize;
+  RandomBytes(cid.data, cid.datalen);
+  return cid;
+}
+
+void Rand(uint8_t* out, size_t size, const ngtcp2_rand_ctx*) { RandomBytes(out, size); }
+
+void SetAddress(ngtcp2_addr& addr, const asio::ip::udp::endpoint& endpoint) {
+  std::memcpy(addr.addr, endpoint.data(), endpoint.size());
+  addr.addrlen = static_cast<ngtcp2_socklen>(endpoint.size());
+}
+
+asio::ip::udp::endpoint EndpointOf(const ngtcp2_addr& addr) {
+  asio::ip::udp::endpoint endpoint;
+  std::memcpy(endpoint.data(), addr.addr, addr.addrlen);
+  endpoint.resize(addr.addrlen);
+  return endpoint;
+}
+
+void SetPath(ngtcp2_path_storage& storage, const asio::ip::udp::endpoint& local,
+             const asio::ip::udp::endpoint& remote) {
+  ngtcp2_path_storage_zero(&storage);
+  SetAddress(storage.path.local, local);
+  SetAddress(storage.path.remote, remote);
+}
+
+ngtcp2_settings Settings() {
+  ngtcp2_settings settings;
+  ngtcp2_settings_default(&settings);
+  settings.initial_ts = QuicNow();
+  settings.handshake_timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(kHandshakeTimeout).count();
+  settings.max_window = kConnectionWindow;
+  settings.max_stream_window = kStreamWindow;
+  return settings;
+}
+
+ngtcp2_transport_params Parameters() {
+  ngtcp2_transport_params params;
+  ngtcp2_transport_params_default(&params);
+  params.initial_max_streams_uni = kMaxPeerStreams;
+  params.initial_max_streams_bidi = 0;
+  params.initial_max_stream_data_uni = kStreamWindow;
+  params.initial_max_data = kConnectionWindow;
+  params.max_idle_timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(kQuicIdleTimeout).count();
+  return params;
+}
+
+std::string TlsReason(int code) { return gnutls_strerror(code); }
+
+}  // namespace
+
+ngtcp2_tstamp QuicNow() {
+  return static_cast<ngtcp2_tstamp>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+
+// --- credentials ---------------------------------------------------------
+
+Result<std::shared_ptr<QuicCredentials>> QuicCredentials::Create(const crypto::DeviceKey& device) {
+  auto pem = MakeDeviceCertificatePem(device);
+  if (!pem) return pem.error();
+  std::shared_ptr<QuicCredentials> made(new QuicCredentials());
+  if (gnutls_certificate_allocate_credentials(&made->credentials_) != GNUTLS_E_SUCCESS) {
+    return MakeError(ErrorCode::kInternal, "QUIC TLS setup: out of memory");
+  }
+  gnutls_datum_t cert{reinterpret_cast<unsigned char*>(pem->certificate.data()),
+                      static_cast<unsigned>(pem->certificate.size())};
+  gnutls_datum_t key{reinterpret_cast<unsigned char*>(pem->key.data()), static_cast<unsigned>(pem->key.size())};
+  int rv = gnutls_certificate_set_x509_key_mem2(made->credentials_, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
+  if (rv < 0) return MakeError(ErrorCode::kInternal, "QUIC TLS setup: cannot install the device certificate: " + TlsReason(rv));
+  RandomBytes(made->reset_secret_.data(), made->reset_secret_.size());
+  return made;
+}
+
+QuicCredentials::~QuicCredentials() {
+  if (credentials_) gnutls_certificate_free_credentials(credentials_);
+}
+
+// --- set-up ---------------------------------------------------------------
+
+QuicConnection::QuicConnection(std::shared_ptr<QuicEndpoint> endpoint, std::shared_ptr<QuicCredentials> credentials,
+                               bool outgoing)
+    : Connection(PeerIdentity{.outgoing = outgoing}), executor_(endpoint->executor()),
+      endpoint_(std::move(endpoint)), credentials_(std::move(credentials)), packet_(kPacketBuffer),
+      timer_(executor_), signal_(executor_) {
+  ref_.get_conn = &QuicConnection::ConnOf;
+  ref_.user_data = this;
+  timer_.expires_at(asio::steady_timer::time_point::max());
+  signal_.expires_at(asio::steady_timer::time_point::max());
+}
+
+QuicConnection::~QuicConnection() {
+  ForgetConnectionIds();
+  if (conn_) ngtcp2_conn_del(conn_);
+  if (tls_) gnutls_deinit(tls_);
+}
+
+ngtcp2_conn* QuicConnection::ConnOf(ngtcp2_crypto_conn_ref* ref) {
+  return static_cast<QuicConnection*>(ref->user_data)->conn_;
+}
+
+const ngtcp2_callbacks& QuicConnection::Callbacks(bool server) {
+  static const ngtcp2_callbacks callbacks = [] {
+    ngtcp2_callbacks c{};
+    c.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+    c.encrypt = ngtcp2_crypto_encrypt_cb;
+    c.decrypt = ngtcp2_crypto_decrypt_cb;
+    c.hp_mask = ngtcp2_crypto_hp_mask_cb;
+    c.update_key = ngtcp2_crypto_update_key_cb;
+    c.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+    c.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+    c.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+    c.version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+    c.rand = Rand;
+    c.handshake_completed = &QuicConnection::OnHandshakeCompletedCb;
+    c.recv_stream_data = &QuicConnection::OnStreamDataCb;
+    c.acked_stream_data_offset = &QuicConnection::OnAckedCb;
+    c.get_new_connection_id = &QuicConnection::OnNewConnectionIdCb;
+    c.remove_connection_id = &QuicConnection::OnRemoveConnectionIdCb;
+    c.stream_reset = &QuicConnection::OnStreamResetCb;
+    c.extend_max_stream_data = &QuicConnection::OnExtendMaxStreamDataCb;
+    return c;
+  }();
+  static const ngtcp2_callbacks client = [] {
+    ngtcp2_callbacks c = callbacks;
+    c.client_initial = ngtcp2_crypto_client_initial_cb;
+    c.recv_retry = ngtcp2_crypto_recv_retry_cb;
+    return c;
+  }();
+  static const ngtcp2_callbacks for_server = [] {
+    ngtcp2_callbacks c = callbacks;
+    c.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+    return c;
+  }();
+  return server ? for_server : client;
+}
+
+Result<void> QuicConnection::SetUpTls(bool server) {
+  unsigned flags = (server ? GNUTLS_SERVER : GNUTLS_CLIENT | GNUTLS_FORCE_CLIENT_CERT) | GNUTLS_NO_END_OF_EARLY_DATA;
+  int rv = gnutls_init(&tls_, flags);
+  if (rv == 0) rv = gnutls_priority_set_direct(tls_, kPriority, nullptr);
+  if (rv == 0) {
+    rv = server ? ngtcp2_crypto_gnutls_configure_server_session(tls_)
+                : ngtcp2_crypto_gnutls_configure_client_session(tls_);
+    if (rv != 0) rv = GNUTLS_E_INTERNAL_ERROR;
+  }
+  if (rv == 0) rv = gnutls_credentials_set(tls_, GNUTLS_CRD_CERTIFICATE, credentials_->get());
+  if (rv != 0) return MakeError(ErrorCode::kInternal, "QUIC TLS setup: " + TlsReason(rv));
+  gnutls_session_set_ptr(tls_, &ref_);
+  // Both sides show a certificate; its key, not a CA, is the identity.
+  if (server) gnutls_certificate_server_set_request(tls_, GNUTLS_CERT_REQUIRE);
+  gnutls_session_set_verify_function(tls_, &QuicConnection::VerifyPeerCb);
+  gnutls_datum_t alpn{reinterpret_cast<unsigned char*>(const_cast<char*>(kAlpn)), sizeof(kAlpn) - 1};
+  gnutls_alpn_set_protocols(tls_, &alpn, 1, GNUTLS_ALPN_MANDATORY);
+  ngtcp2_conn_set_tls_native_handle(conn_, tls_);
+  return Ok();
+}
+
+asio::awaitable<Result<std::shared_ptr<Connection>>> QuicConnection::Dial(
+    asio::any_io_executor executor, asio::ip::udp::endpoint remote, std::shared_ptr<QuicCredentials> credentials) {
+  auto endpoint = QuicEndpoint::ForDialing(executor, remote);
+  if (!endpoint) co_return endpoint.error();
+  std::shared_ptr<QuicConnection> self(new QuicConnection(*endpoint, std::move(credentials), true));
+  asio::ip::udp::endpoint local = (*endpoint)->local_endpoint();
+  SetPath(self->path_, local, remote);
+  ngtcp2_cid dcid = RandomConnectionId(), scid = RandomConnectionId();
+  ngtcp2_settings settings = Settings();
+  ngtcp2_transport_params params = Parameters();
+  if (ngtcp2_conn_client_new(&self->conn_, &dcid, &scid, &self->path_.path, NGTCP2_PROTO_VER_V1, &Callbacks(false),
+                             &settings, &params, nullptr, self.get()) != 0) {
+    (*endpoint)->Close();
+    co_return MakeError(ErrorCode::kInternal, "QUIC setup: out of memory");
+  }
+  if (auto tls = self->SetUpTls(false); !tls) {
+    (*endpoint)->Close();
+    co_return tls.error();
+  }
+  self->RouteId(scid);
+  (*endpoint)->Start();
+  asio::co_spawn(self->executor_, self->TimerLoop(), LogIfThrew("a QUIC timer", spdlog::level::debug));
+  self->Flush();
+  auto done = co_await self->Handshake();
+  if (!done) {
+    self->Ended(done.error().message);
+    co_return done.error();
+  }
+  co_return std::shared_ptr<Connection>(std::move(self));
+}
+
+std::shared_ptr<QuicConnection> QuicConnection::Accept(std::shared_ptr<QuicEndpoint> endpoint,
+                                                       std::shared_ptr<QuicCredentials> credentials,
+                                                       const ngtcp2_pkt_hd& header, const ngtcp2_cid* original_dcid,
+                                                       const asio::ip::udp::endpoint& local,
+                                                       const asio::ip::udp::endpoint& remote) {
+  std::shared_ptr<QuicConnection> self(new QuicConnection(endpoint, std::move(credentials), false));
+  SetPath(self->path_, local, remote);
+  ngtcp2_cid scid = RandomConnectionId();
+  ngtcp2_settings settings = Settings();
+  ngtcp2_transport_params params = Parameters();
+  if (original_dcid) {
+    // The client's first Initial went to `original_dcid`; this one, after
+    // the Retry, to the id the Retry gave.
+    params.original_dcid = *original_dcid;
+    params.retry_scid = header.dcid;
+    params.retry_scid_present = 1;
+  } else {
+    params.original_dcid = header.dcid;
+  }
+  params.stateless_reset_token_present = 1;
+  const auto& secret = self->credentials_->reset_secret();
+  if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, secret.data(), secret.size(),
+                                                    &scid) != 0) {
+    return nullptr;
+  }
+  if (ngtcp2_conn_server_new(&self->conn_, &header.scid, &scid, &self->path_.path, header.version,
+                             &Callbacks(true), &settings, &params, nullptr, self.get()) != 0) {
+    return nullptr;
+  }
+  if (!self->SetUpTls(true)) return nullptr;
+  self->RouteId(header.dcid);
+  self->RouteId(scid);
+  asio::co_spawn(self->executor_, self->TimerLoop(), LogIfThrew("a QUIC timer", spdlog::level::debug));
+  return self;
+}
+
+int QuicConnection::VerifyPeerCb(gnutls_session_t session) {
+  auto* self = static_cast<QuicConnection*>(static_cast<ngtcp2_crypto_conn_ref*>(gnutls_session_get_ptr(session))->user_data);
+  unsigned count = 0;
+  const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
+  if (!chain || count == 0 || !Ed25519KeyOfCertificate(ByteView(chain[0].data, chain[0].size))) {
+    self->peer_refused_ = true;
+    return GNUTLS_E_CERTIFICATE_ERROR;
+  }
+  return 0;
+}
+
+Result<void> QuicConnection::LearnPeer() {
+  unsigned count = 0;
+  const gnutls_datum_t* chain = gnutls_certificate_get_peers(tls_, &count);
+  if (!chain || count == 0) return MakeError(ErrorCode::kCorrupt, "peer presented no certificate");
+  auto key = Ed25519KeyOfCertificate(ByteView(chain[0].data, chain[0].size));
+  if (!key) return key.error();
+  Bytes binding(32);
+  if (gnutls_prf_rfc5705(tls_, sizeof(kSessionBindingLabel) - 1, kSessionBindingLabel, 0, nullptr, binding.size(),
+                         reinterpret_cast<char*>(binding.data())) != 0) {
+    return MakeError(ErrorCode::kInternal, "cannot derive the session binding");
+  }
+  identity_.peer_key = *key;
+  identity_.peer_device_id = crypto::DeviceIdFromPublicKey(*key);
+  identity_.binding = std::move(binding);
+  auto remote = EndpointOf(path_.path.remote);
+  identity_.remote = PeerAddress{Transport::kQuic, remote.address().to_string(), remote.port()}.ToString();
+  identity_.remote_address = remote.address();
+  identity_.local_address = EndpointOf(path_.path.local).address();
+  return Ok();
+}
+
+asio::awaitable<Result<void>> QuicConnection::Handshake() {
+  asio::steady_timer deadline(executor_);
+  deadline.expires_after(kHandshakeTimeout);
+  bool late = false;
+  deadline.async_wait([this, &late](std::error_code ec) {
+    if (ec) return;
+    late = true;
+    Wake();
+  });
+  while (!handshake_done_ && !closed_ && !late) {
+    std::error_code ec;
+    co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  deadline.cancel();
+  if (handshake_done_ && !closed_) {
+    auto learnt = LearnPeer();
+    if (!learnt) {
+      Fail(NGTCP2_ERR_CALLBACK_FAILURE, learnt.error().message);
+      co_return learnt.error();
+    }
+    co_return Ok();
+  }
+  if (late && !closed_) Ended("QUIC handshake timed out");
+  if (peer_refused_) co_return MakeError(ErrorCode::kCorrupt, "peer certificate does not carry an Ed25519 device key");
+  co_return MakeError(ErrorCode::kIo, "QUIC handshake failed: " + end_reason_);
+}
+
+// --- callbacks (inside ngtcp2: no ngtcp2 calls here) ----------------------
+
+int QuicConnection::OnHandshakeCompletedCb(ngtcp2_conn*, void* self) {
+  static_cast<QuicConnection*>(self)->handshake_done_ = true;
+  static_cast<QuicConnection*>(self)->Wake();
+  return 0;
+}
+
+int QuicConnection::OnStreamDataCb(ngtcp2_conn*, uint32_t, int64_t stream, uint64_t, const uint8_t* data, size_t size,
+                                   void* self, void*) {
+  return static_cast<QuicConnection*>(self)->OnStreamData(stream, ByteView(data, size));
+}
+
+int QuicConnection::OnStreamData(int64_t stream, ByteView data) {
+  // Only the peer's unidirectional streams carry frames; ngtcp2 already
+  // refuses bidirectional ones (none allowed) and streams past the limit.
+  if (corrupt_) return 0;
+  Incoming& in = incoming_[stream];
+  in.decoder.Feed(data);
+  while (true) {
+    uint64_t before = in.decoder.decoded_bytes();
+    auto next = in.decoder.Next();
+    if (!next) {
+      corrupt_ = next.error();
+      break;
+    }
+    if (!*next) break;
+    inbox_.push_back(Received{std::move(**next), stream, in.decoder.decoded_bytes() - before});
+  }
+  Wake();
+  return 0;
+}
+
+int QuicConnection::OnAckedCb(ngtcp2_conn*, int64_t stream, uint64_t offset, uint64_t size, void* self, void*) {
+  static_cast<QuicConnection*>(self)->OnAcked(stream, offset, size);
+  return 0;
+}
+
+void QuicConnection::OnAcked(int64_t stream, uint64_t offset, uint64_t size) {
+  for (Lane& lane : lanes_) {
+    if (lane.stream != stream) continue;
+    const uint64_t acked = offset + size;
+    while (!lane.frames.empty() && lane.front_offset + lane.frames.front().size() <= acked) {
+      lane.front_offset += lane.frames.front().size();
+      queued_bytes_ -= lane.frames.front().size();
+      lane.frames.pop_front();
+    }
+    Wake();
+    return;
+  }
+}
+
+int QuicConnection::OnNewConnectionIdCb(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t size, void* self) {
+  auto* me = static_cast<QuicConnection*>(self);
+  cid->datalen = size;
+  RandomBytes(cid->data, size);
+  const auto& secret = me->credentials_->reset_secret();
+  if (ngtcp2_crypto_generate_stateless_reset_token(token, secret.data(), secret.size(), cid) != 0) {
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  me->RouteId(*cid);
+  return 0;
+}
+
+int QuicConnection::OnRemoveConnectionIdCb(ngtcp2_conn*, const ngtcp2_cid* cid, void* self) {
+  auto* me = static_cast<QuicConnection*>(self);
+  me->endpoint_->Unroute(*cid);
+  me->routed_.erase(std::string(reinterpret_cast<const char*>(cid->data), cid->datalen));
+  return 0;
+}
+
+int QuicConnection::OnStreamResetCb(ngtcp2_conn*, int64_t, uint64_t, uint64_t, void* self, void*) {
+  // A lane cut short loses part of a frame: the stream of frames is broken.
+  auto* me = static_cast<QuicConnection*>(self);
+  if (!me->corrupt_) me->corrupt_ = MakeError(ErrorCode::kCorrupt, "peer reset a stream");
+  me->Wake();
+  return 0;
+}
+
+int QuicConnection::OnExtendMaxStreamDataCb(ngtcp2_conn*, int64_t, uint64_t, void* self, void*) {
+  static_cast<QuicConnection*>(self)->FlushSoon();
+  return 0;
+}
+
+// --- datagrams and packets ---------------------------------------------------
+
+void QuicConnection::OnDatagram(const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote,
+                                ByteView datagram) {
+  if (closed_ || !conn_) return;
+  ngtcp2_path_storage storage;
+  SetPath(storage, local, remote);
+  ngtcp2_pkt_info info{};
+  int rv = ngtcp2_conn_read_pkt(conn_, &storage.path, &info, datagram.data(), datagram.size(), QuicNow());
+  if (rv != 0) {
+    if (rv == NGTCP2_ERR_DRAINING) {
+      ngtcp2_connection_close_error error;
+      ngtcp2_conn_get_connection_close_error(conn_, &error);
+      std::string reason(reinterpret_cast<const char*>(error.reason), error.reasonlen);
+      Ended(reason.empty() ? "closed by the peer" : "closed by the peer: " + reason.substr(0, 200));
+    } else if (rv == NGTCP2_ERR_DROP_CONN) {
+      Ended("dropped");
+    } else if (rv == NGTCP2_ERR_CRYPTO) {
+      Fail(rv, peer_refused_ ? "peer certificate does not carry an Ed25519 device key"
+                             : "TLS alert " + std::to_string(ngtcp2_conn_get_tls_alert(conn_)));
+    } else {
+      Fail(rv, ngtcp2_strerror(rv));
+    }
+    return;
+  }
+  Flush();
+}
+
+void QuicConnection::FlushSoon() {
+  if (flush_posted_ || closed_) return;
+  flush_posted_ = true;
+  asio::post(executor_, [self = std::static_pointer_cast<QuicConnection>(shared_from_this())] {
+    self->flush_posted_ = false;
+    self->Flush();
+  });
+}
+
+bool QuicConnection::Transmit(const asio::ip::udp::endpoint& to, ByteView packet) {
+  std::error_code ec;
+  if (endpoint_->SendTo(to, packet, ec)) return true;
+  if (ec != asio::error::would_block) return true;  // the socket is gone: as good as lost
+  // The socket is full: the packet waits, and writing resumes once it has room.
+  held_packet_.assign(packet.begin(), packet.end());
+  held_to_ = to;
+  endpoint_->WhenWritable([weak = std::weak_ptr<Connection>(shared_from_this())] {
+    if (auto self = weak.lock()) static_cast<QuicConnection*>(self.get())->Flush();
+  });
+  return false;
+}
+
+void QuicConnection::Flush() {
+  if (closed_ || !conn_) return;
+  if (!held_packet_.empty()) {
+    Bytes held = std::move(held_packet_);
+    held_packet_.clear();
+    if (!Transmit(held_to_, held)) return;
+  }
+  const ngtcp2_tstamp now = QuicNow();
+  for (Lane& lane : lanes_) lane.blocked = false;
+  size_t packets = 0;
+  bool mid_packet = false;  // ngtcp2 allows no other call until the packet is out
+  while (packets < kPacketsPerFlush) {
+    // The control lane first, then the answer lanes from where the last
+    // packet left off.
+    Lane* lane = nullptr;
+    for (size_t i = 0; i < lanes_.size() && !lane; ++i) {
+      size_t index = i == 0 ? 0 : 1 + (next_answer_lane_ + i - 1) % kAnswerLanes;
+      Lane& candidate = lanes_[index];
+      if (!candidate.blocked && candidate.written < candidate.end && handshake_done_) lane = &candidate;
+    }
+    std::array<ngtcp2_vec, kVectorsPerWrite> vectors;
+    size_t count = 0;
+    if (lane) {
+      if (lane->stream < 0 && (mid_packet || ngtcp2_conn_open_uni_stream(conn_, &lane->stream, nullptr) != 0)) {
+        lane->stream = -1;
+        lane->blocked = true;  // the peer allows no more streams yet, or not mid-packet
+        continue;
+      }
+      uint64_t position = lane->front_offset;
+      for (auto& frame : lane->frames) {
+        if (count == vectors.size()) break;
+        uint64_t end = position + frame.size();
+        if (end > lane->written) {
+          uint64_t skip = lane->written > position ? lane->written - position : 0;
+          vectors[count++] = ngtcp2_vec{frame.data() + skip, static_cast<size_t>(frame.size() - skip)};
+        }
+        position = end;
+      }
+    }
+    ngtcp2_ssize accepted = -1;
+    ngtcp2_path_storage storage;
+    ngtcp2_path_storage_zero(&storage);
+    ngtcp2_pkt_info info{};
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &storage.path, &info, packet_.data(), packet_.size(), &accepted,
+                                               NGTCP2_WRITE_STREAM_FLAG_MORE, lane ? lane->stream : -1,
+                                               count ? vectors.data() : nullptr, count, now);
+    if (lane && accepted > 0) lane->written += static_cast<uint64_t>(accepted);
+    if (n == NGTCP2_ERR_WRITE_MORE) {
+      mid_packet = true;
+      continue;
+    }
+    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR) {
+      if (lane) lane->blocked = true;
+      mid_packet = true;
+      continue;
+    }
+    mid_packet = false;
+    if (n < 0) {
+      Fail(static_cast<int>(n), ngtcp2_strerror(static_cast<int>(n)));
+      return;
+    }
+    if (n == 0) break;  // nothing to send, or congestion says wait
+    if (lane && lane != &lanes_[0]) next_answer_lane_ = (next_answer_lane_ + 1) % kAnswerLanes;
+    for (Lane& l : lanes_) l.blocked = false;
+    ngtcp2_path_copy(&path_.path, &storage.path);
+    ++packets;
+    if (!Transmit(EndpointOf(storage.path.remote), ByteView(packet_.data(), static_cast<size_t>(n)))) break;
+  }
+  ngtcp2_conn_update_pkt_tx_time(conn_, now);
+  if (packets == kPacketsPerFlush) FlushSoon();
+  ArmTimer();
+}
+
+void QuicConnection::ArmTimer() {
+  if (closed_ || !conn_) return;
+  ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn_);
+  auto at = expiry == UINT64_MAX ? asio::steady_timer::time_point::max()
+                                 : asio::steady_timer::time_point(std::chrono::nanoseconds(expiry));
+  if (timer_.expiry() != at) timer_.expires_at(at);
+}
+
+asio::awaitable<void> QuicConnection::TimerLoop() {
+  auto self = shared_from_this();
+  while (!closed_) {
+    std::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (closed_) break;
+    if (ec) continue;  // moved by ArmTimer
+    timer_.expires_at(asio::steady_timer::time_point::max());
+    int rv = ngtcp2_conn_handle_expiry(conn_, QuicNow());
+    if (rv != 0) {
+      Ended(rv == NGTCP2_ERR_IDLE_CLOSE ? "no traffic: idle timeout"
+                                        : rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT ? "handshake timed out"
+                                                                             : ngtcp2_strerror(rv));
+      break;
+    }
+    Flush();
+  }
+}
+
+// --- frames -----------------------------------------------------------------
+
+void QuicConnection::Start() { started_ = true; }
+
+void QuicConnection::Send(const wire::Frame& frame) {
+  if (closed_) return;
+  Lane& lane = frame.has_block_response() ? lanes_[1 + answers_sent_++ % kAnswerLanes] : lanes_[0];
+  protocol::EncodedFrame bytes = protocol::EncodeFrame(frame);
+  lane.end += bytes.size();
+  queued_bytes_ += bytes.size();
+  lane.frames.push_back(std::move(bytes));
+  FlushSoon();
+}
+
+asio::awaitable<Result<wire::Frame>> QuicConnection::Receive() {
+  auto self = shared_from_this();
+  while (true) {
+    if (!inbox_.empty()) {
+      Received next = std::move(inbox_.front());
+      inbox_.pop_front();
+      if (!closed_ && conn_) {
+        ngtcp2_conn_extend_max_stream_offset(conn_, next.stream, next.bytes);
+        ngtcp2_conn_extend_max_offset(conn_, next.bytes);
+        FlushSoon();
+      }
+      co_return std::move(next.frame);
+    }
+    if (corrupt_) co_return *corrupt_;
+    if (closed_) co_return MakeError(ErrorCode::kNotFound, "connection closed: " + end_reason_);
+    std::error_code ec;
+    co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<void> QuicConnection::WaitForRoom(size_t limit) {
+  auto self = shared_from_this();
+  while (!closed_ && queued_bytes_ > limit) {
+    std::error_code ec;
+    co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+void QuicConnection::Wake() { signal_.cancel(); }
+
+// --- ends -------------------------------------------------------------------
+
+void QuicConnection::Close(const std::string& reason) {
+  if (closed_) return;
+  wire::Frame frame;
+  frame.mutable_close()->set_reason(reason);
+  Send(frame);
+  Flush();
+  if (closed_) return;
+  ngtcp2_connection_close_error error;
+  ngtcp2_connection_close_error_default(&error);
+  std::string phrase = reason.substr(0, 200);
+  ngtcp2_connection_close_error_set_application_error(&error, kClosedByApplication,
+                                                      reinterpret_cast<const uint8_t*>(phrase.data()), phrase.size());
+  SendConnectionClose(error);
+  Ended("closed: " + reason);
+}
+
+void QuicConnection::Fail(int code, const std::string& why) {
+  if (closed_) return;
+  if (conn_ && code != NGTCP2_ERR_DRAINING && code != NGTCP2_ERR_DROP_CONN && code != NGTCP2_ERR_IDLE_CLOSE) {
+    ngtcp2_connection_close_error error;
+    ngtcp2_connection_close_error_default(&error);
+    ngtcp2_connection_close_error_set_transport_error_liberr(&error, code, nullptr, 0);
+    SendConnectionClose(error);
+  }
+  Ended(why);
+}
+
+void QuicConnection::SendConnectionClose(const ngtcp2_connection_close_error& error) {
+  if (!conn_ || ngtcp2_conn_is_in_closing_period(conn_) || ngtcp2_conn_is_in_draining_period(conn_)) return;
+  ngtcp2_path_storage storage;
+  ngtcp2_path_storage_zero(&storage);
+  ngtcp2_pkt_info info{};
+  ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &storage.path, &info, packet_.data(), packet_.size(),
+                                                      &error, QuicNow());
+  if (n <= 0) return;
+  std::error_code ec;
+  endpoint_->SendTo(EndpointOf(storage.path.remote), ByteView(packet_.data(), static_cast<size_t>(n)), ec);
+}
+
+void QuicConnection::Ended(std::string why) {
+  if (closed_) return;
+  closed_ = true;
+  end_reason_ = std::move(why);
+  timer_.cancel();
+  Wake();
+  ForgetConnectionIds();
+}
+
+void QuicConnection::RouteId(const ngtcp2_cid& id) {
+  routed_.insert(std::string(reinterpret_cast<const char*>(id.data), id.datalen));
+  endpoint_->Route(id, std::static_pointer_cast<QuicConnection>(shared_from_this()));
+}
+
+void QuicConnection::ForgetConnectionIds() {
+  if (!endpoint_) return;
+  for (const std::string& id : routed_) {
+    ngtcp2_cid cid;
+    ngtcp2_cid_init(&cid, reinterpret_cast<const uint8_t*>(id.data()), id.size());
+    endpoint_->Unroute(cid);
+  }
+  routed_.clear();
+  // A dialled connection's socket is its own.
+  if (outgoing()) endpoint_->Close();
+}
+
+}  // namespace tandem::net

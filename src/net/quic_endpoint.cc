@@ -1,0 +1,217 @@
+#include "net/quic_endpoint.h"
+
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <openssl/rand.h>
+#include <sys/socket.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "base/async.h"
+#include "net/quic_connection.h"
+
+namespace tandem::net {
+namespace {
+
+using asio::ip::udp;
+
+// One datagram: QUIC's are at most 64 KiB.
+constexpr size_t kDatagramBuffer = 65536;
+// Kernel buffers asked for: a window's worth of packets in flight on a fast
+// link must not overflow the receiving socket. Root may exceed the system's
+// cap (the tests and the service); anyone else gets the cap.
+constexpr int kSocketBuffer = 8 << 20;
+
+std::string IdOf(const uint8_t* data, size_t size) { return std::string(reinterpret_cast<const char*>(data), size); }
+
+void GrowBuffers(udp::socket& socket) {
+  int size = kSocketBuffer;
+  int fd = socket.native_handle();
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  }
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0) {
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  }
+}
+
+}  // namespace
+
+QuicEndpoint::QuicEndpoint(asio::any_io_executor executor, std::shared_ptr<QuicCredentials> credentials,
+                           AcceptFn accepted)
+    : executor_(executor), socket_(executor), credentials_(std::move(credentials)), accepted_(std::move(accepted)) {
+  if (RAND_bytes(token_secret_.data(), static_cast<int>(token_secret_.size())) != 1) {
+    throw std::runtime_error("no randomness");
+  }
+}
+
+Result<std::shared_ptr<QuicEndpoint>> QuicEndpoint::Listen(asio::any_io_executor executor,
+                                                            const udp::endpoint& address,
+                                                            std::shared_ptr<QuicCredentials> credentials,
+                                                            AcceptFn accepted) {
+  std::shared_ptr<QuicEndpoint> endpoint(new QuicEndpoint(executor, std::move(credentials), std::move(accepted)));
+  std::error_code ec;
+  endpoint->socket_.open(address.protocol(), ec);
+  if (!ec) endpoint->socket_.bind(address, ec);
+  if (ec) return MakeError(ErrorCode::kIo, ec.message());
+  endpoint->socket_.non_blocking(true, ec);
+  GrowBuffers(endpoint->socket_);
+  endpoint->local_ = endpoint->socket_.local_endpoint(ec);
+  return endpoint;
+}
+
+Result<std::shared_ptr<QuicEndpoint>> QuicEndpoint::ForDialing(asio::any_io_executor executor,
+                                                                const udp::endpoint& remote) {
+  std::shared_ptr<QuicEndpoint> endpoint(new QuicEndpoint(executor, nullptr, nullptr));
+  std::error_code ec;
+  endpoint->socket_.open(remote.protocol(), ec);
+  // Connecting picks the interface (and so the local address) packets to
+  // `remote` leave from; QUIC's path needs it.
+  if (!ec) endpoint->socket_.connect(remote, ec);
+  if (ec) return MakeError(ErrorCode::kIo, "cannot reach " + remote.address().to_string() + ": " + ec.message());
+  endpoint->socket_.non_blocking(true, ec);
+  GrowBuffers(endpoint->socket_);
+  endpoint->local_ = endpoint->socket_.local_endpoint(ec);
+  return endpoint;
+}
+
+udp::endpoint QuicEndpoint::local_endpoint() const { return local_; }
+
+void QuicEndpoint::Start() {
+  asio::co_spawn(executor_, [self = shared_from_this()] { return self->ReceiveLoop(); },
+                 LogIfThrew("reading QUIC datagrams", spdlog::level::debug));
+}
+
+void QuicEndpoint::Close() {
+  std::error_code ec;
+  socket_.close(ec);
+  when_writable_.clear();
+}
+
+void QuicEndpoint::Route(const ngtcp2_cid& id, const std::shared_ptr<QuicConnection>& connection) {
+  routes_[IdOf(id.data, id.datalen)] = connection;
+}
+
+void QuicEndpoint::Unroute(const ngtcp2_cid& id) { routes_.erase(IdOf(id.data, id.datalen)); }
+
+bool QuicEndpoint::SendTo(const udp::endpoint& remote, ByteView datagram, std::error_code& ec) {
+  if (!socket_.is_open()) {
+    ec = asio::error::bad_descriptor;
+    return false;
+  }
+  socket_.send_to(asio::buffer(datagram.data(), datagram.size()), remote, 0, ec);
+  return !ec;
+}
+
+void QuicEndpoint::WhenWritable(std::function<void()> then) {
+  when_writable_.push_back(std::move(then));
+  if (waiting_writable_) return;
+  waiting_writable_ = true;
+  socket_.async_wait(udp::socket::wait_write, [self = shared_from_this()](std::error_code) {
+    self->waiting_writable_ = false;
+    auto waiting = std::move(self->when_writable_);
+    self->when_writable_.clear();
+    for (auto& then : waiting) then();
+  });
+}
+
+asio::awaitable<void> QuicEndpoint::ReceiveLoop() {
+  auto self = shared_from_this();
+  auto buffer = std::make_unique_for_overwrite<uint8_t[]>(kDatagramBuffer);
+  while (socket_.is_open()) {
+    udp::endpoint remote;
+    std::error_code ec;
+    size_t n = co_await socket_.async_receive_from(asio::buffer(buffer.get(), kDatagramBuffer), remote,
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || !socket_.is_open()) break;
+    if (ec) continue;  // ICMP errors surface here on Linux; QUIC's timers handle them
+    ++datagrams_;
+    Dispatch(remote, ByteView(buffer.get(), n));
+  }
+}
+
+void QuicEndpoint::Dispatch(const udp::endpoint& remote, ByteView datagram) {
+  ngtcp2_version_cid ids;
+  // ngtcp2 asserts on an empty datagram rather than refusing it.
+  int rv = datagram.empty() ? -1 : ngtcp2_pkt_decode_version_cid(&ids, datagram.data(), datagram.size(), kConnectionIdSize);
+  if (rv != 0) {
+    ++dropped_;  // garbage, or a version we do not speak
+    return;
+  }
+  auto route = routes_.find(IdOf(ids.dcid, ids.dcidlen));
+  if (route != routes_.end()) {
+    if (auto connection = route->second.lock()) {
+      connection->OnDatagram(local_, remote, datagram);
+      return;
+    }
+    routes_.erase(route);
+  }
+  if (!credentials_) {
+    ++dropped_;
+    return;
+  }
+  OnInitial(remote, datagram);
+}
+
+void QuicEndpoint::OnInitial(const udp::endpoint& remote, ByteView datagram) {
+  ngtcp2_pkt_hd header;
+  if (ngtcp2_accept(&header, datagram.data(), datagram.size()) != 0 || handshakes_ >= kMaxQuicHandshakes) {
+    ++dropped_;  // not a client's first Initial (or too short to be one), or too many at once
+    return;
+  }
+  if (header.token.len == 0) {
+    SendRetry(header, remote);
+    return;
+  }
+  ngtcp2_cid original_dcid;
+  if (header.token.base[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY ||
+      ngtcp2_crypto_verify_retry_token(&original_dcid, header.token.base, header.token.len, token_secret_.data(),
+                                       token_secret_.size(), header.version, remote.data(),
+                                       static_cast<ngtcp2_socklen>(remote.size()), &header.dcid,
+                                       std::chrono::duration_cast<std::chrono::nanoseconds>(kRetryTokenLifetime).count(),
+                                       QuicNow()) != 0) {
+    ++dropped_;  // a token from another address, expired, or forged
+    return;
+  }
+  auto connection = QuicConnection::Accept(shared_from_this(), credentials_, header, &original_dcid, local_, remote);
+  if (!connection) {
+    ++dropped_;
+    return;
+  }
+  connection->OnDatagram(local_, remote, datagram);
+  ++handshakes_;
+  asio::co_spawn(executor_, AwaitHandshake(std::move(connection)),
+                 LogIfThrew("a QUIC handshake", spdlog::level::debug));
+}
+
+void QuicEndpoint::SendRetry(const ngtcp2_pkt_hd& header, const udp::endpoint& remote) {
+  ngtcp2_cid retry_scid;
+  retry_scid.datalen = kConnectionIdSize;
+  if (RAND_bytes(retry_scid.data, static_cast<int>(retry_scid.datalen)) != 1) return;
+  uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+  ngtcp2_ssize token_size = ngtcp2_crypto_generate_retry_token(
+      token, token_secret_.data(), token_secret_.size(), header.version, remote.data(),
+      static_cast<ngtcp2_socklen>(remote.size()), &retry_scid, &header.dcid, QuicNow());
+  if (token_size < 0) return;
+  uint8_t packet[1500];
+  ngtcp2_ssize n = ngtcp2_crypto_write_retry(packet, sizeof(packet), header.version, &header.scid, &retry_scid,
+                                             &header.dcid, token, static_cast<size_t>(token_size));
+  if (n <= 0) return;
+  std::error_code ec;
+  SendTo(remote, ByteView(packet, static_cast<size_t>(n)), ec);
+}
+
+asio::awaitable<void> QuicEndpoint::AwaitHandshake(std::shared_ptr<QuicConnection> connection) {
+  auto self = shared_from_this();
+  auto done = co_await connection->Handshake();
+  --handshakes_;
+  if (!done) {
+    spdlog::debug("incoming QUIC connection refused: {}", done.error().message);
+    co_return;
+  }
+  if (accepted_ && socket_.is_open()) accepted_(std::move(connection));
+}
+
+}  // namespace tandem::net
