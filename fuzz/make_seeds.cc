@@ -6,7 +6,14 @@
 #include <fstream>
 #include <string>
 
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <chrono>
+#include <optional>
+
 #include "crypto/record.h"
+#include "net/quic_connection.h"
+#include "net/quic_endpoint.h"
 #include "crypto/token.h"
 #include "protocol/beacon.h"
 #include "protocol/framing.h"
@@ -22,6 +29,46 @@ void Write(const fs::path& dir, const std::string& name, const std::string& byte
 }
 void Write(const fs::path& dir, const std::string& name, const Bytes& bytes) {
   Write(dir, name, std::string(bytes.begin(), bytes.end()));
+}
+
+asio::awaitable<void> Dial(asio::any_io_executor executor, asio::ip::udp::endpoint to,
+                          std::shared_ptr<net::QuicCredentials> credentials) {
+  (void)co_await net::QuicConnection::Dial(executor, to, credentials);
+}
+
+// A real client's first Initial, and the one it sends after the listener's
+// Retry (with the token), relayed through a socket of ours.
+std::vector<std::string> QuicInitials() {
+  using asio::ip::udp;
+  asio::io_context loop;
+  auto client = net::QuicCredentials::Create(crypto::DeviceKey::Generate());
+  auto server = net::QuicCredentials::Create(crypto::DeviceKey::Generate());
+  auto listener = net::QuicEndpoint::Listen(loop.get_executor(), udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+                                            *server, nullptr);
+  if (!client || !server || !listener) return {};
+  (*listener)->Start();
+  udp::socket relay(loop, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  relay.non_blocking(true);
+  asio::co_spawn(loop, Dial(loop.get_executor(), relay.local_endpoint(), *client), [](std::exception_ptr) {});
+  std::vector<std::string> out;
+  udp::endpoint dialler, from;
+  std::string buffer(65536, '\0');
+  auto next = [&](udp::endpoint& sender) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      loop.run_for(std::chrono::milliseconds(5));
+      std::error_code ec;
+      size_t n = relay.receive_from(asio::buffer(buffer), sender, 0, ec);
+      if (!ec) return buffer.substr(0, n);
+    }
+    return std::string();
+  };
+  out.push_back(next(dialler));
+  relay.send_to(asio::buffer(out.back()), (*listener)->local_endpoint());
+  std::string retry = next(from);
+  relay.send_to(asio::buffer(retry), dialler);
+  out.push_back(next(from));
+  return out;
 }
 
 }  // namespace
@@ -108,6 +155,17 @@ int main(int argc, char** argv) {
     const Bytes bytes = protocol::EncodeBeacon(beacon);
     Write(root / "beacon", "beacon-" + std::to_string(tags), std::string(bytes.begin(), bytes.end()));
   }
+  for (const char* listen : {"0.0.0.0:20209", "tcp/127.0.0.1:0,quic/[::]:0", " [::1]:5 , tcp/1.2.3.4:6"}) {
+    Write(root / "address", "address-" + std::to_string(i++), std::string(listen));
+  }
+  i = 0;
+  for (const std::string& initial : QuicInitials()) {
+    Write(root / "quic_datagram", "initial-" + std::to_string(i++), initial);
+  }
+  // A short header for a connection id nobody has, and a version nobody speaks.
+  Write(root / "quic_datagram", "short-header", std::string("\x40", 1) + std::string(18, 'c') + std::string(40, 'x'));
+  Write(root / "quic_datagram", "unknown-version",
+        std::string("\xc0\x0a\x0a\x0a\x0a\x08", 6) + std::string(8, 'd') + std::string(1, '\0') + std::string(1200, 'p'));
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }

@@ -254,7 +254,9 @@ int main(int argc, char** argv) {
   std::string listen, log_level = "info";
   auto* daemon = app.add_subcommand(
       "daemon", "Run the Tandem service (SIGTERM or SIGINT stops it; SIGHUP reloads config.json)");
-  daemon->add_option("--listen", listen, "Address for peers, e.g. tcp/0.0.0.0:20209");
+  daemon->add_option("--listen", listen,
+                     "Addresses for peers, separated by commas: HOST:PORT for TCP and QUIC at that port "
+                     "(the default: 0.0.0.0:20209), or tcp/HOST:PORT, quic/HOST:PORT");
   daemon->add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
   std::string log_file;
   daemon->add_option("--log-file", log_file,

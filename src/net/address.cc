@@ -11,7 +11,7 @@ namespace {
 Error Bad(std::string_view text, std::string_view why) {
   return MakeError(ErrorCode::kInvalidArgument,
                    "invalid peer address '" + std::string(text) + "': " + std::string(why) +
-                       " (expected tcp/HOST:PORT or tcp/[IPv6]:PORT)");
+                       " (expected tcp/HOST:PORT, quic/HOST:PORT or, for IPv6, tcp/[IPv6]:PORT)");
 }
 
 bool IsHostName(std::string_view host) {
@@ -109,14 +109,47 @@ Result<PeerAddress> ParsePeerAddress(std::string_view text) { return Parse(text,
 
 Result<PeerAddress> ParseListenAddress(std::string_view text) { return Parse(text, true); }
 
-Result<PeerAddress> ParseUsablePeerAddress(std::string_view text) {
-  TANDEM_ASSIGN_OR_RETURN(PeerAddress address, ParsePeerAddress(text));
-  if (address.transport == Transport::kQuic) {
-    return MakeError(ErrorCode::kUnsupported,
-                     "the QUIC transport is not supported yet; use tcp/" +
-                         address.ToString().substr(5));
+Result<std::vector<PeerAddress>> ParseListenAddresses(std::string_view text) {
+  std::vector<PeerAddress> addresses;
+  while (true) {
+    const size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.starts_with("tcp/") || item.starts_with("quic/")) {
+      TANDEM_ASSIGN_OR_RETURN(PeerAddress address, ParseListenAddress(item));
+      addresses.push_back(address);
+    } else if (!item.empty()) {
+      auto both = ParseListenAddress("tcp/" + std::string(item));
+      if (!both) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "invalid listen address '" + std::string(item) +
+                             "': expected HOST:PORT (TCP and QUIC), tcp/HOST:PORT or quic/HOST:PORT");
+      }
+      addresses.push_back(*both);
+      both->transport = Transport::kQuic;
+      addresses.push_back(*both);
+    }
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
   }
-  return address;
+  if (addresses.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "no listen address: expected HOST:PORT, e.g. 0.0.0.0:20209");
+  }
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (addresses[i] == addresses[j]) {
+        return MakeError(ErrorCode::kInvalidArgument, "listen address " + addresses[i].ToString() + " is given twice");
+      }
+    }
+  }
+  return addresses;
+}
+
+std::string ListenAddressesToString(const std::vector<PeerAddress>& addresses) {
+  std::string out;
+  for (const PeerAddress& address : addresses) out += (out.empty() ? "" : ",") + address.ToString();
+  return out;
 }
 
 }  // namespace tandem::net

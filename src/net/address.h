@@ -1,11 +1,11 @@
-// Peer addresses as users write them: tcp/HOST:PORT or tcp/[IPv6]:PORT.
-// quic/... parses (so a config written for a later version still loads) but
-// is refused by the transport for now. Pure functions.
+// Peer addresses as users write them: tcp/HOST:PORT, quic/HOST:PORT, with
+// IPv6 addresses in brackets (tcp/[::1]:PORT). Pure functions.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -32,7 +32,11 @@ Result<PeerAddress> ParsePeerAddress(std::string_view text);
 // free port (device_info tells which it gave).
 Result<PeerAddress> ParseListenAddress(std::string_view text);
 
-// Parses, then refuses transports this build cannot use (kUnsupported).
-Result<PeerAddress> ParseUsablePeerAddress(std::string_view text);
+// The addresses to listen on, separated by commas: each as above, or
+// HOST:PORT without a transport for both TCP and QUIC at that port
+// ("0.0.0.0:20209"). kInvalidArgument for a bad one, none, or one twice.
+Result<std::vector<PeerAddress>> ParseListenAddresses(std::string_view text);
+// Their normal form: "tcp/0.0.0.0:20209,quic/0.0.0.0:20209".
+std::string ListenAddressesToString(const std::vector<PeerAddress>& addresses);
 
 }  // namespace tandem::net

@@ -41,9 +41,12 @@ TEST(PeerAddress, ParsesGoodAddressesToTheirNormalForm) {
     EXPECT_EQ(*again, *parsed);
     EXPECT_EQ(again->ToString(), c.normal);
 
-    auto usable = ParseUsablePeerAddress(c.text);
-    ASSERT_TRUE(usable) << c.text;
-    EXPECT_EQ(*usable, *parsed);
+    // The same over QUIC.
+    auto quic = ParsePeerAddress("quic/" + c.text.substr(4));
+    ASSERT_TRUE(quic) << c.text;
+    EXPECT_EQ(quic->transport, Transport::kQuic);
+    EXPECT_EQ(quic->host, c.host);
+    EXPECT_EQ(quic->ToString(), "quic/" + c.normal.substr(4));
   }
 }
 
@@ -103,10 +106,6 @@ TEST(PeerAddress, RejectsBadAddressesSayingWhatIsExpected) {
         << c.why << ": " << parsed.error().message;
     EXPECT_NE(parsed.error().message.find("expected tcp/HOST:PORT"), std::string::npos)
         << c.why << ": " << parsed.error().message;
-
-    auto usable = ParseUsablePeerAddress(c.text);
-    ASSERT_FALSE(usable) << c.why;
-    EXPECT_EQ(usable.error().code, ErrorCode::kInvalidArgument) << c.why;
   }
 }
 
@@ -123,30 +122,48 @@ TEST(PeerAddress, OnlyAListenAddressMayAskForAnyFreePort) {
   EXPECT_NE(too_big.error().message.find("from 0 (any free port)"), std::string::npos) << too_big.error().message;
 }
 
-TEST(PeerAddress, QuicParsesButIsNotUsableYet) {
-  auto parsed = ParsePeerAddress("quic/1.2.3.4:5");
-  ASSERT_TRUE(parsed);
-  EXPECT_EQ(parsed->transport, Transport::kQuic);
-  EXPECT_EQ(parsed->host, "1.2.3.4");
-  EXPECT_EQ(parsed->port, 5);
-  EXPECT_EQ(parsed->ToString(), "quic/1.2.3.4:5");
+TEST(ListenAddresses, HostAndPortAloneMeanBothTransportsAtThatPort) {
+  auto both = ParseListenAddresses("0.0.0.0:20209");
+  ASSERT_TRUE(both) << both.error().message;
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ(ListenAddressesToString(*both), "tcp/0.0.0.0:20209,quic/0.0.0.0:20209");
+  auto v6 = ParseListenAddresses("[::]:0");
+  ASSERT_TRUE(v6) << v6.error().message;
+  EXPECT_EQ(ListenAddressesToString(*v6), "tcp/[::]:0,quic/[::]:0");
+}
 
-  auto v6 = ParsePeerAddress("quic/[::1]:5");
-  ASSERT_TRUE(v6);
-  EXPECT_EQ(v6->ToString(), "quic/[::1]:5");
+TEST(ListenAddresses, AListOfTransportsParsesToItsNormalFormWhichIsAFixedPoint) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"tcp/127.0.0.1:0", "tcp/127.0.0.1:0"},
+      {"quic/[::1]:20209", "quic/[::1]:20209"},
+      {" tcp/0.0.0.0:1 , quic/0.0.0.0:2 ", "tcp/0.0.0.0:1,quic/0.0.0.0:2"},
+      {"127.0.0.1:5,quic/[::]:5", "tcp/127.0.0.1:5,quic/127.0.0.1:5,quic/[::]:5"},
+  };
+  for (const auto& [text, normal] : cases) {
+    auto parsed = ParseListenAddresses(text);
+    ASSERT_TRUE(parsed) << text << ": " << parsed.error().message;
+    EXPECT_EQ(ListenAddressesToString(*parsed), normal) << text;
+    auto again = ParseListenAddresses(normal);
+    ASSERT_TRUE(again) << normal;
+    EXPECT_EQ(*again, *parsed);
+  }
+}
 
-  auto usable = ParseUsablePeerAddress("quic/1.2.3.4:5");
-  ASSERT_FALSE(usable);
-  EXPECT_EQ(usable.error().code, ErrorCode::kUnsupported);
-  EXPECT_NE(usable.error().message.find("not supported yet"), std::string::npos)
-      << usable.error().message;
-  // The message offers the address that would work.
-  EXPECT_NE(usable.error().message.find("tcp/1.2.3.4:5"), std::string::npos)
-      << usable.error().message;
-
-  auto bad_quic = ParseUsablePeerAddress("quic/1.2.3.4:0");
-  ASSERT_FALSE(bad_quic);
-  EXPECT_EQ(bad_quic.error().code, ErrorCode::kInvalidArgument);
+TEST(ListenAddresses, BadOnesAreRefusedSayingWhy) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "no listen address"},
+      {" , ", "no listen address"},
+      {"udp/1.2.3.4:5", "expected HOST:PORT"},
+      {"1.2.3.4", "expected HOST:PORT"},
+      {"quic/1.2.3.4:70000", "from 0 (any free port)"},
+      {"tcp/1.2.3.4:5,1.2.3.4:5", "given twice"},
+  };
+  for (const auto& [text, why] : cases) {
+    auto parsed = ParseListenAddresses(text);
+    ASSERT_FALSE(parsed) << text;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument) << text;
+    EXPECT_NE(parsed.error().message.find(why), std::string::npos) << text << ": " << parsed.error().message;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <asio/co_spawn.hpp>
@@ -107,7 +109,13 @@ Result<std::shared_ptr<QuicCredentials>> QuicCredentials::Create(const crypto::D
   gnutls_datum_t key{reinterpret_cast<unsigned char*>(pem->key.data()), static_cast<unsigned>(pem->key.size())};
   int rv = gnutls_certificate_set_x509_key_mem2(made->credentials_, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
   if (rv < 0) return MakeError(ErrorCode::kInternal, "QUIC TLS setup: cannot install the device certificate: " + TlsReason(rv));
-  RandomBytes(made->reset_secret_.data(), made->reset_secret_.size());
+  static constexpr char kResetLabel[] = "tandem QUIC stateless reset";
+  unsigned int size = static_cast<unsigned int>(made->reset_secret_.size());
+  if (!HMAC(EVP_sha256(), device.seed().data(), static_cast<int>(device.seed().size()),
+            reinterpret_cast<const unsigned char*>(kResetLabel), sizeof(kResetLabel) - 1, made->reset_secret_.data(),
+            &size)) {
+    return MakeError(ErrorCode::kInternal, "QUIC TLS setup: cannot derive the reset key");
+  }
   return made;
 }
 
@@ -197,7 +205,7 @@ Result<void> QuicConnection::SetUpTls(bool server) {
 
 asio::awaitable<Result<std::shared_ptr<Connection>>> QuicConnection::Dial(
     asio::any_io_executor executor, asio::ip::udp::endpoint remote, std::shared_ptr<QuicCredentials> credentials) {
-  auto endpoint = QuicEndpoint::ForDialing(executor, remote);
+  auto endpoint = QuicEndpoint::ForDialing(executor, remote, credentials);
   if (!endpoint) co_return endpoint.error();
   std::shared_ptr<QuicConnection> self(new QuicConnection(*endpoint, std::move(credentials), true));
   asio::ip::udp::endpoint local = (*endpoint)->local_endpoint();
@@ -406,6 +414,12 @@ int QuicConnection::OnExtendMaxStreamDataCb(ngtcp2_conn*, int64_t, uint64_t, voi
 }
 
 // --- datagrams and packets ---------------------------------------------------
+
+asio::ip::udp::endpoint QuicConnection::peer_endpoint() const { return EndpointOf(path_.path.remote); }
+
+void QuicConnection::OnRefused() {
+  if (!handshake_done_) Ended("connection refused");
+}
 
 void QuicConnection::OnDatagram(const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote,
                                 ByteView datagram) {

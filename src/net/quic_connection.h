@@ -68,7 +68,8 @@ class QuicCredentials {
   QuicCredentials(const QuicCredentials&) = delete;
   QuicCredentials& operator=(const QuicCredentials&) = delete;
   gnutls_certificate_credentials_t get() const { return credentials_; }
-  // The key that makes stateless reset tokens (per run; random).
+  // The key that makes stateless reset tokens: derived from the device key,
+  // so after a restart this device can still end its old connections.
   const std::array<uint8_t, 32>& reset_secret() const { return reset_secret_; }
 
  private:
@@ -106,6 +107,13 @@ class QuicConnection final : public Connection {
   asio::any_io_executor executor() override { return executor_; }
   Transport transport() const override { return Transport::kQuic; }
 
+  // For QuicEndpoint: nothing listens where this connection dials (ICMP
+  // said so). Ends a handshake at once, as TCP's refusal would; an
+  // established connection ignores it (ICMP is easy to forge), and QUIC's
+  // own timers and resets tell.
+  void OnRefused();
+  // For QuicEndpoint: where this connection's packets go now.
+  asio::ip::udp::endpoint peer_endpoint() const;
   // For QuicEndpoint: a datagram for this connection arrived.
   void OnDatagram(const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote, ByteView datagram);
   // Ok once the handshake finished and the peer is proven (its identity

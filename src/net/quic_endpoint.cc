@@ -63,8 +63,9 @@ Result<std::shared_ptr<QuicEndpoint>> QuicEndpoint::Listen(asio::any_io_executor
 }
 
 Result<std::shared_ptr<QuicEndpoint>> QuicEndpoint::ForDialing(asio::any_io_executor executor,
-                                                                const udp::endpoint& remote) {
-  std::shared_ptr<QuicEndpoint> endpoint(new QuicEndpoint(executor, nullptr, nullptr));
+                                                                const udp::endpoint& remote,
+                                                                std::shared_ptr<QuicCredentials> credentials) {
+  std::shared_ptr<QuicEndpoint> endpoint(new QuicEndpoint(executor, std::move(credentials), nullptr));
   std::error_code ec;
   endpoint->socket_.open(remote.protocol(), ec);
   // Connecting picks the interface (and so the local address) packets to
@@ -126,7 +127,17 @@ asio::awaitable<void> QuicEndpoint::ReceiveLoop() {
     size_t n = co_await socket_.async_receive_from(asio::buffer(buffer.get(), kDatagramBuffer), remote,
                                                    asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || !socket_.is_open()) break;
-    if (ec) continue;  // ICMP errors surface here on Linux; QUIC's timers handle them
+    if (ec == asio::error::connection_refused) {
+      refused_ = true;
+      // Ending a connection takes its routes out: collected first.
+      std::vector<std::shared_ptr<QuicConnection>> told;
+      for (auto& [id, route] : routes_) {
+        if (auto connection = route.lock()) told.push_back(std::move(connection));
+      }
+      for (auto& connection : told) connection->OnRefused();
+      continue;
+    }
+    if (ec) continue;
     ++datagrams_;
     Dispatch(remote, ByteView(buffer.get(), n));
   }
@@ -148,11 +159,52 @@ void QuicEndpoint::Dispatch(const udp::endpoint& remote, ByteView datagram) {
     }
     routes_.erase(route);
   }
-  if (!credentials_) {
+  if ((datagram[0] & 0x80) == 0 && ids.dcidlen == kConnectionIdSize) {
+    // A stateless reset looks like a short header with a random id: one
+    // from the address of a connection of ours goes to it, whose ngtcp2
+    // knows the peer's reset tokens.
+    for (auto& [id, route] : routes_) {
+      auto connection = route.lock();
+      if (connection && connection->peer_endpoint() == remote) {
+        connection->OnDatagram(local_, remote, datagram);
+        return;
+      }
+    }
+    ngtcp2_cid id;
+    ngtcp2_cid_init(&id, ids.dcid, ids.dcidlen);
+    SendStatelessReset(remote, id, datagram.size());
+    return;
+  }
+  if (!accepted_) {
     ++dropped_;
     return;
   }
   OnInitial(remote, datagram);
+}
+
+void QuicEndpoint::SendStatelessReset(const udp::endpoint& remote, const ngtcp2_cid& id, size_t prompted_by) {
+  ++dropped_;
+  // Smaller than the packet that prompted it (so two endpoints cannot keep
+  // each other busy), and never so small that it cannot pass for a packet.
+  constexpr size_t kSmallest = 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN + 16;
+  if (prompted_by <= kSmallest) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - reset_second_ >= std::chrono::seconds(1)) {
+    reset_second_ = now;
+    resets_this_second_ = 0;
+  }
+  if (++resets_this_second_ > kResetsPerSecond) return;
+  uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN];
+  const auto& secret = credentials_->reset_secret();
+  if (ngtcp2_crypto_generate_stateless_reset_token(token, secret.data(), secret.size(), &id) != 0) return;
+  const size_t size = std::min<size_t>(prompted_by - 1, 64);
+  uint8_t random[64];
+  if (RAND_bytes(random, sizeof(random)) != 1) return;
+  uint8_t packet[64];
+  ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(packet, size, token, random, size - 1 - sizeof(token));
+  if (n <= 0) return;
+  std::error_code ec;
+  SendTo(remote, ByteView(packet, static_cast<size_t>(n)), ec);
 }
 
 void QuicEndpoint::OnInitial(const udp::endpoint& remote, ByteView datagram) {

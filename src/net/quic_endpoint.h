@@ -6,8 +6,15 @@
 // addresses costs one small datagram each). A dialled connection has an
 // endpoint of its own, closed with it.
 //
-// Garbage (too short, unknown version or connection id, not an Initial) is
-// dropped unanswered. Lives on the event loop; not thread-safe.
+// A short-header packet for a connection id this endpoint does not know (its
+// connection is gone: this device restarted, say) is answered with a
+// stateless reset, which the peer can check because the reset tokens come
+// from a secret derived from the device key: the peer learns at once that
+// the connection is over, as TCP's reset would tell it. Resets are smaller
+// than what prompted them and at most kResetsPerSecond go out.
+//
+// Other garbage (too short, unknown version, not an Initial) is dropped
+// unanswered. Lives on the event loop; not thread-safe.
 #pragma once
 
 #include <ngtcp2/ngtcp2.h>
@@ -34,6 +41,7 @@ class QuicCredentials;
 inline constexpr size_t kMaxQuicHandshakes = 64;
 // How long a Retry token is good for.
 inline constexpr std::chrono::seconds kRetryTokenLifetime{10};
+inline constexpr int kResetsPerSecond = 100;
 
 class QuicEndpoint : public std::enable_shared_from_this<QuicEndpoint> {
  public:
@@ -47,7 +55,8 @@ class QuicEndpoint : public std::enable_shared_from_this<QuicEndpoint> {
                                                       AcceptFn accepted);
   // A socket on any free port, for one connection this device dials.
   static Result<std::shared_ptr<QuicEndpoint>> ForDialing(asio::any_io_executor executor,
-                                                          const asio::ip::udp::endpoint& remote);
+                                                          const asio::ip::udp::endpoint& remote,
+                                                          std::shared_ptr<QuicCredentials> credentials);
 
   void Start();
   void Close();
@@ -64,29 +73,39 @@ class QuicEndpoint : public std::enable_shared_from_this<QuicEndpoint> {
   bool SendTo(const asio::ip::udp::endpoint& remote, ByteView datagram, std::error_code& ec);
   void WhenWritable(std::function<void()> then);
 
+  // One datagram from `remote`, as the receive loop hands it over (the fuzz
+  // target calls it directly).
+  void Dispatch(const asio::ip::udp::endpoint& remote, ByteView datagram);
+
   // Datagrams read, and those dropped as garbage or past a limit (tests).
   uint64_t datagrams() const { return datagrams_; }
   uint64_t dropped() const { return dropped_; }
+  bool refused() const { return refused_; }
 
  private:
   QuicEndpoint(asio::any_io_executor executor, std::shared_ptr<QuicCredentials> credentials, AcceptFn accepted);
   asio::awaitable<void> ReceiveLoop();
-  void Dispatch(const asio::ip::udp::endpoint& remote, ByteView datagram);
   void OnInitial(const asio::ip::udp::endpoint& remote, ByteView datagram);
   void SendRetry(const ngtcp2_pkt_hd& header, const asio::ip::udp::endpoint& remote);
+  void SendStatelessReset(const asio::ip::udp::endpoint& remote, const ngtcp2_cid& id, size_t prompted_by);
   asio::awaitable<void> AwaitHandshake(std::shared_ptr<QuicConnection> connection);
 
   asio::any_io_executor executor_;
   asio::ip::udp::socket socket_;
   asio::ip::udp::endpoint local_;
-  std::shared_ptr<QuicCredentials> credentials_;  // null for a dialer's endpoint
-  AcceptFn accepted_;
+  std::shared_ptr<QuicCredentials> credentials_;
+  AcceptFn accepted_;  // null for a dialer's endpoint
   std::map<std::string, std::weak_ptr<QuicConnection>> routes_;  // by connection id bytes
   std::array<uint8_t, 32> token_secret_{};
   size_t handshakes_ = 0;
   uint64_t datagrams_ = 0;
   uint64_t dropped_ = 0;
   bool waiting_writable_ = false;
+  std::chrono::steady_clock::time_point reset_second_;
+  int resets_this_second_ = 0;
+  // A dialer's socket was told by ICMP that nothing listens at the peer's
+  // port (Linux reports it on a connected UDP socket).
+  bool refused_ = false;
   std::vector<std::function<void()>> when_writable_;
 };
 

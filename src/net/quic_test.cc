@@ -195,6 +195,43 @@ TEST_F(Quic, CloseDeliversItsReasonAndEndsBothSides) {
   EXPECT_TRUE(b_->closed());
 }
 
+TEST_F(Quic, AfterARestartTheListenerResetsItsOldConnectionsSoTheirPeersKnowAtOnce) {
+  Connect();
+  const udp::endpoint where = listener_->local_endpoint();
+  // B's process ends without a word (killed): its sockets are gone.
+  listener_->Close();
+  accepted_ = nullptr;
+  b_.reset();
+  // B starts again, with the same device key, on the same port.
+  auto again = QuicCredentials::Create(device_b_);
+  ASSERT_TRUE(again);
+  auto listener = QuicEndpoint::Listen(loop_.get_executor(), where, *again, [](std::shared_ptr<Connection>) {});
+  ASSERT_TRUE(listener) << listener.error().message;
+  listener_ = *listener;
+  listener_->Start();
+  std::vector<wire::Frame> received;
+  std::optional<Error> ended;
+  Collect(a_, received, ended);
+  const auto sent = std::chrono::steady_clock::now();
+  a_->Send(PingFrame());
+  ASSERT_TRUE(RunUntil([&] { return ended.has_value(); }));
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(5)) << "not left to the idle timeout";
+  EXPECT_TRUE(a_->closed());
+}
+
+TEST_F(Quic, DiallingAPortWhereNothingListensFailsAtOnce) {
+  udp::socket taken(loop_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const udp::endpoint nobody = taken.local_endpoint();
+  taken.close();
+  std::optional<Result<std::shared_ptr<Connection>>> dialled;
+  const auto began = std::chrono::steady_clock::now();
+  asio::co_spawn(loop_, DialInto(loop_.get_executor(), nobody, credentials_a_, &dialled), [](std::exception_ptr) {});
+  ASSERT_TRUE(RunUntil([&] { return dialled.has_value(); }));
+  ASSERT_FALSE(*dialled);
+  EXPECT_NE(dialled->error().message.find("connection refused"), std::string::npos) << dialled->error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - began, kHandshakeTimeout / 2);
+}
+
 TEST_F(Quic, GarbageAndStrayPacketsAreDroppedAndTheListenerStillAccepts) {
   udp::socket stray(loop_, udp::v4());
   const std::string junk[] = {"", "x", std::string(1200, '\xff'), std::string(1500, '\0'),

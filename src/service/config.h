@@ -63,7 +63,10 @@ struct WebUiConfig {
 struct Config {
   std::string device_seed;  // base64url Ed25519 seed
   std::string device_name;
-  std::string listen = "tcp/0.0.0.0:" + std::to_string(net::kDefaultPort);
+  // Where peers reach this device (net::ParseListenAddresses): TCP and QUIC
+  // at the same port unless the user says otherwise.
+  std::string listen = "tcp/0.0.0.0:" + std::to_string(net::kDefaultPort) + ",quic/0.0.0.0:" +
+                       std::to_string(net::kDefaultPort);
   int rescan_interval_s = 3600;
   std::vector<ShareConfig> shares;
   WebUiConfig gui;

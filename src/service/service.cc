@@ -99,12 +99,12 @@ Result<std::unique_ptr<Service>> Service::Create(Options options) {
     return loaded.error();
   }
   if (!options.listen.empty()) {
-    auto address = net::ParseListenAddress(options.listen);
-    if (!address) {
+    auto addresses = net::ParseListenAddresses(options.listen);
+    if (!addresses) {
       ::close(lock_fd);
-      return Invalid("bad --listen address: " + address.error().message);
+      return Invalid("bad --listen address: " + addresses.error().message);
     }
-    config.listen = address->ToString();
+    config.listen = net::ListenAddressesToString(*addresses);
   }
   if (config.gui.api_key.empty()) {  // a config from before the web UI
     config.gui.api_key = crypto::RandomToken();
@@ -133,12 +133,9 @@ Result<void> Service::StartNetwork() {
   if (!network) return network.error();
   network_ = std::move(*network);
   network_->SetLimits(config_.limits.upload, config_.limits.download, config_.limits.apply_on_lan);
-  auto address = net::ParseListenAddress(config_.listen);
-  if (!address) return Invalid("bad listen address in the config: " + address.error().message);
-  if (address->transport != net::Transport::kTcp) {
-    return MakeError(ErrorCode::kUnsupported, "cannot listen on " + config_.listen + ": only tcp/ is supported for now");
-  }
-  TANDEM_RETURN_IF_ERROR(network_->Listen(*address));
+  auto addresses = net::ParseListenAddresses(config_.listen);
+  if (!addresses) return Invalid("bad listen address in the config: " + addresses.error().message);
+  TANDEM_RETURN_IF_ERROR(network_->Listen(*addresses));
   sync::LanDiscovery::Callbacks callbacks;
   callbacks.shares = [this] {
     std::vector<sync::LanDiscovery::Share> announced;
@@ -635,7 +632,7 @@ Result<ShareInfo> Service::ShareGetInfo(const std::string& key) const {
 
 Result<std::string> Service::ShareAddPeer(const std::string& key, const std::string& address) {
   TANDEM_ASSIGN_OR_RETURN(auto share, Find(key));
-  TANDEM_ASSIGN_OR_RETURN(net::PeerAddress parsed, net::ParseUsablePeerAddress(address));
+  TANDEM_ASSIGN_OR_RETURN(net::PeerAddress parsed, net::ParsePeerAddress(address));
   std::string normal = parsed.ToString();
   auto& peers = share->config.peers;
   if (std::find(peers.begin(), peers.end(), normal) != peers.end()) {

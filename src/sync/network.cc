@@ -11,6 +11,7 @@
 
 #include "base/async.h"
 #include "base/backoff.h"
+#include "net/quic_connection.h"
 #include "net/tcp_connection.h"
 #include "net/tls.h"
 
@@ -45,50 +46,111 @@ Result<std::unique_ptr<Network>> Network::Create(asio::io_context& io, const cry
                                                  std::string device_name, OfferedFn offered) {
   auto tls = net::MakeTlsContext(device);
   if (!tls) return tls.error();
-  return std::unique_ptr<Network>(new Network(io, device, std::move(device_name), std::move(offered), std::move(*tls)));
+  auto quic = net::QuicCredentials::Create(device);
+  if (!quic) return quic.error();
+  return std::unique_ptr<Network>(
+      new Network(io, device, std::move(device_name), std::move(offered), std::move(*tls), std::move(*quic)));
 }
 
 Network::Network(asio::io_context& io, crypto::DeviceKey device, std::string device_name, OfferedFn offered,
-                 std::unique_ptr<asio::ssl::context> tls)
+                 std::unique_ptr<asio::ssl::context> tls, std::shared_ptr<net::QuicCredentials> quic)
     : io_(io), device_(device), device_id_(device.DeviceId()), device_name_(std::move(device_name)),
-      offered_(std::move(offered)), tls_(std::move(tls)), acceptor_(io) {}
+      offered_(std::move(offered)), tls_(std::move(tls)), quic_(std::move(quic)), acceptor_(io) {}
 
 Network::~Network() { Stop(); }
 
-Result<void> Network::Listen(const net::PeerAddress& address) {
+Result<void> Network::Listen(const std::vector<net::PeerAddress>& addresses) {
+  // Port 0: the port TCP got, for QUIC too (a peer is told one port). Rarely
+  // it is taken for UDP; then both try again elsewhere.
+  for (int attempt = 0;; ++attempt) {
+    uint16_t chosen = 0;
+    Result<void> outcome = Ok();
+    for (net::PeerAddress address : addresses) {
+      if (address.port == 0 && chosen != 0) address.port = chosen;
+      outcome = ListenOn(address);
+      if (!outcome) break;
+      if (chosen == 0) chosen = listening_port();
+    }
+    if (outcome || attempt == 4 || std::none_of(addresses.begin(), addresses.end(), [](const auto& a) {
+          return a.port == 0;
+        })) {
+      if (!outcome) {
+        std::error_code ec;
+        acceptor_.close(ec);
+        if (quic_listener_) quic_listener_->Close();
+        quic_listener_.reset();
+      }
+      return outcome;
+    }
+    std::error_code ec;
+    acceptor_.close(ec);
+    acceptor_ = tcp::acceptor(io_);
+    if (quic_listener_) quic_listener_->Close();
+    quic_listener_.reset();
+  }
+}
+
+Result<void> Network::ListenOn(const net::PeerAddress& address) {
   std::error_code ec;
   auto ip = asio::ip::make_address(address.host, ec);
   if (ec) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "listen address " + address.ToString() + " must be an IP address, e.g. tcp/0.0.0.0:20209");
   }
-  tcp::endpoint endpoint(ip, address.port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return MakeError(ErrorCode::kIo, "cannot listen on " + address.ToString() + ": " + ec.message() +
-                                         "; choose another address with --listen");
+  auto refused = [&](const std::string& why) {
+    return MakeError(ErrorCode::kIo,
+                     "cannot listen on " + address.ToString() + ": " + why + "; choose another address with --listen");
+  };
+  if (address.transport == net::Transport::kQuic) {
+    if (quic_listener_) return refused("QUIC already listens on " + quic_listener_->local_endpoint().address().to_string());
+    auto listener = net::QuicEndpoint::Listen(
+        io_.get_executor(), asio::ip::udp::endpoint(ip, address.port), quic_,
+        [this](std::shared_ptr<net::Connection> connection) {
+          if (stopped_) return;
+          asio::co_spawn(io_, RunSession(std::move(connection), ""), LogIfThrew("a QUIC session", spdlog::level::debug));
+        });
+    if (!listener) return refused(listener.error().message);
+    quic_listener_ = *listener;
+    quic_listener_->Start();
+  } else {
+    if (acceptor_.is_open()) return refused("TCP already listens on " + acceptor_.local_endpoint(ec).address().to_string());
+    tcp::endpoint endpoint(ip, address.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return refused(ec.message());
+    asio::co_spawn(io_, AcceptLoop(), LogIfThrew("accepting peers", spdlog::level::err));
   }
-  asio::co_spawn(io_, AcceptLoop(), LogIfThrew("accepting peers", spdlog::level::err));
-  spdlog::info("listening for peers on {}", address.ToString());
+  net::PeerAddress bound = address;
+  bound.port = listening_port();
+  if (address.transport == net::Transport::kQuic) bound.port = quic_listener_->local_endpoint().port();
+  spdlog::info("listening for peers on {}", bound.ToString());
   return Ok();
 }
 
 uint16_t Network::listening_port() const {
   std::error_code ec;
   auto endpoint = acceptor_.local_endpoint(ec);
-  return ec ? 0 : endpoint.port();
+  if (!ec) return endpoint.port();
+  return quic_listener_ ? quic_listener_->local_endpoint().port() : 0;
 }
 
 std::pair<bool, bool> Network::listening_families() const {
+  std::pair<bool, bool> families{false, false};
+  auto add = [&](const asio::ip::address& address) {
+    if (address.is_v4()) {
+      families.first = true;
+    } else {
+      // [::] takes IPv4 too (Linux's default dual stack); a v6 address only itself.
+      families.first = families.first || address.is_unspecified();
+      families.second = true;
+    }
+  };
   std::error_code ec;
-  auto endpoint = acceptor_.local_endpoint(ec);
-  if (ec) return {false, false};
-  if (endpoint.address().is_v4()) return {true, false};
-  // [::] takes IPv4 too (Linux's default dual stack); a v6 address only itself.
-  return {endpoint.address().is_unspecified(), true};
+  if (auto endpoint = acceptor_.local_endpoint(ec); !ec) add(endpoint.address());
+  if (quic_listener_) add(quic_listener_->local_endpoint().address());
+  return families;
 }
 
 void Network::Stop() {
@@ -100,6 +162,7 @@ void Network::Stop() {
   download_limit_.SetRate(0);
   std::error_code ec;
   acceptor_.close(ec);
+  if (quic_listener_) quic_listener_->Close();
   for (auto& [address, dialer] : dialers_) {
     dialer->active = false;
     dialer->wake.cancel();
@@ -147,13 +210,17 @@ bool Network::Register(const std::shared_ptr<PeerSession>& session) {
   if (stopped_) return false;
   auto [it, inserted] = sessions_.emplace(session->device_id(), session);
   if (!inserted) {
-    // Keep the connection opened by the device with the larger id, so both
-    // ends drop the same one; between two of the same kind keep the newer.
+    // Keep one over QUIC (it survives address changes and loss better);
+    // between two over the same transport, the one opened by the device with
+    // the larger id, so both ends drop the same one; between two of the same
+    // kind, the newer.
     const auto& existing = it->second;
     auto opener = [&](const PeerSession& s) { return s.outgoing() ? device_id_ : s.device_id(); };
     std::string existing_opener = opener(*existing);
     std::string new_opener = opener(*session);
-    bool keep_new = existing_opener == new_opener || new_opener > existing_opener;
+    bool keep_new = session->transport() != existing->transport()
+                        ? session->transport() == net::Transport::kQuic
+                        : existing_opener == new_opener || new_opener > existing_opener;
     if (!keep_new) return false;
     existing->Close("duplicate connection");
     it->second = session;
@@ -257,12 +324,11 @@ std::string Network::AddressState(const std::string& address) const {
 
 asio::awaitable<void> Network::DialLoop(std::shared_ptr<Dialer> dialer) {
   Backoff backoff(kFirstBackoff, kMaxBackoff);
-  auto parsed = net::ParseUsablePeerAddress(dialer->address);
+  auto parsed = net::ParsePeerAddress(dialer->address);
   if (!parsed) {
     dialer->state = parsed.error().message;
     co_return;
   }
-  tcp::resolver resolver(io_);
   while (dialer->active && !stopped_) {
     // Already connected to that device (perhaps it dialled us): wait until that ends.
     if (!dialer->device_id.empty() && sessions_.count(dialer->device_id)) {
@@ -275,45 +341,58 @@ asio::awaitable<void> Network::DialLoop(std::shared_ptr<Dialer> dialer) {
     }
     dialer->state = "connecting";
     std::string failure;
-    std::error_code ec;
-    auto endpoints = co_await resolver.async_resolve(parsed->host, std::to_string(parsed->port),
-                                                     asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      failure = "cannot resolve " + parsed->host + ": " + ec.message();
+    auto connection = co_await Connect(*parsed);
+    if (!connection) {
+      failure = connection.error().message;
+    } else if ((*connection)->peer_key() == device_.public_key()) {
+      failure = "this address is this device itself";
+      co_await RunSession(std::move(*connection), dialer->address);
     } else {
-      tcp::socket socket(io_);
-      asio::steady_timer deadline(io_);
-      deadline.expires_after(kConnectTimeout);
-      auto outcome = co_await (asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec)) ||
-                               deadline.async_wait(asio::use_awaitable));
-      if (outcome.index() == 1) {
-        failure = "connection timed out";
-      } else if (ec) {
-        failure = ec.message();
-      } else {
-        socket.set_option(tcp::no_delay(true), ec);
-        auto connection = co_await net::TcpConnection::Establish(std::move(socket), *tls_, true);
-        if (!connection) {
-          failure = connection.error().message;
-        } else if ((*connection)->peer_key() == device_.public_key()) {
-          failure = "this address is this device itself";
-          co_await RunSession(std::move(*connection), dialer->address);
-        } else {
-          auto session_device = (*connection)->peer_device_id();
-          const auto began = std::chrono::steady_clock::now();
-          co_await RunSession(std::move(*connection), dialer->address);
-          dialer->device_id = session_device;
-          failure = "disconnected";
-          if (std::chrono::steady_clock::now() - began >= kStableSession) backoff.Reset();
-        }
-      }
+      auto session_device = (*connection)->peer_device_id();
+      const auto began = std::chrono::steady_clock::now();
+      co_await RunSession(std::move(*connection), dialer->address);
+      dialer->device_id = session_device;
+      failure = "disconnected";
+      if (std::chrono::steady_clock::now() - began >= kStableSession) backoff.Reset();
     }
     if (!dialer->active || stopped_) break;
     const std::chrono::milliseconds pause = backoff.Next();
     dialer->state = "retrying in " + std::to_string((pause.count() + 999) / 1000) + " s: " + failure;
     dialer->wake.expires_after(pause);
+    std::error_code ec;
     co_await dialer->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+}
+
+asio::awaitable<Result<std::shared_ptr<net::Connection>>> Network::Connect(const net::PeerAddress& address) {
+  std::error_code ec;
+  if (address.transport == net::Transport::kQuic) {
+    asio::ip::udp::resolver resolver(io_);
+    auto endpoints = co_await resolver.async_resolve(address.host, std::to_string(address.port),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return MakeError(ErrorCode::kIo, "cannot resolve " + address.host + ": " + ec.message());
+    // Each address the name has, in turn, as TCP's connect does.
+    Error last = MakeError(ErrorCode::kIo, "no address for " + address.host);
+    for (const auto& entry : endpoints) {
+      auto connection = co_await net::QuicConnection::Dial(io_.get_executor(), entry.endpoint(), quic_);
+      if (connection) co_return connection;
+      last = connection.error();
+    }
+    co_return last;
+  }
+  tcp::resolver resolver(io_);
+  auto endpoints = co_await resolver.async_resolve(address.host, std::to_string(address.port),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return MakeError(ErrorCode::kIo, "cannot resolve " + address.host + ": " + ec.message());
+  tcp::socket socket(io_);
+  asio::steady_timer deadline(io_);
+  deadline.expires_after(kConnectTimeout);
+  auto outcome = co_await (asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec)) ||
+                           deadline.async_wait(asio::use_awaitable));
+  if (outcome.index() == 1) co_return MakeError(ErrorCode::kIo, "connection timed out");
+  if (ec) co_return MakeError(ErrorCode::kIo, ec.message());
+  socket.set_option(tcp::no_delay(true), ec);
+  co_return co_await net::TcpConnection::Establish(std::move(socket), *tls_, true);
 }
 
 }  // namespace tandem::sync

@@ -1,8 +1,9 @@
-// Network: this device's side of the peer-to-peer mesh. Listens for peers,
-// dials every configured peer address with backoff, keeps one session per
-// peer device (when both dial at once, the connection opened by the device
-// with the larger id stays), and tells sessions when the offered shares
-// change. Lives on the event loop.
+// Network: this device's side of the peer-to-peer mesh. Listens for peers
+// over TCP and QUIC, dials every configured peer address with backoff, keeps
+// one session per peer device (of two, one over QUIC stays; when both dial at
+// once over the same transport, the connection opened by the device with the
+// larger id stays), and tells sessions when the offered shares change. Lives
+// on the event loop.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -19,6 +20,7 @@
 
 #include "crypto/keys.h"
 #include "net/address.h"
+#include "net/quic_endpoint.h"
 #include "sync/peer_session.h"
 
 namespace tandem::sync {
@@ -32,10 +34,11 @@ class Network : public SessionHost {
                                                  std::string device_name, OfferedFn offered);
   ~Network() override;
 
-  // Starts accepting peers; kIo with a clear message if the address cannot
-  // be bound, kInvalidArgument if it is not an IP address.
-  Result<void> Listen(const net::PeerAddress& address);
-  // The port actually bound (useful with port 0).
+  // Starts accepting peers on each address; kIo with a clear message if one
+  // cannot be bound, kInvalidArgument if it is not an IP address. Port 0
+  // asks for any free port, the same one for TCP and QUIC.
+  Result<void> Listen(const std::vector<net::PeerAddress>& addresses);
+  // The port actually bound (useful with port 0): TCP's, else QUIC's.
   uint16_t listening_port() const;
   // Whether peers can reach the listener over {IPv4, IPv6}.
   std::pair<bool, bool> listening_families() const;
@@ -79,7 +82,10 @@ class Network : public SessionHost {
   };
 
   Network(asio::io_context& io, crypto::DeviceKey device, std::string device_name, OfferedFn offered,
-          std::unique_ptr<asio::ssl::context> tls);
+          std::unique_ptr<asio::ssl::context> tls, std::shared_ptr<net::QuicCredentials> quic);
+  Result<void> ListenOn(const net::PeerAddress& address);
+  // One connection to the address `dialer` names, or why not.
+  asio::awaitable<Result<std::shared_ptr<net::Connection>>> Connect(const net::PeerAddress& address);
   asio::awaitable<void> AcceptLoop();
   asio::awaitable<void> HandleIncoming(asio::ip::tcp::socket socket);
   asio::awaitable<void> DialLoop(std::shared_ptr<Dialer> dialer);
@@ -93,7 +99,9 @@ class Network : public SessionHost {
   std::string device_name_;
   OfferedFn offered_;
   std::unique_ptr<asio::ssl::context> tls_;
+  std::shared_ptr<net::QuicCredentials> quic_;
   asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<net::QuicEndpoint> quic_listener_;
   std::map<std::string, std::shared_ptr<PeerSession>> sessions_;  // by device id
   std::map<std::string, std::shared_ptr<Dialer>> dialers_;        // by address
   Throttle upload_limit_;

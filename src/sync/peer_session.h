@@ -93,6 +93,7 @@ class PeerSession final : public PeerLink, public std::enable_shared_from_this<P
   const std::string& device_id() const override { return connection_->peer_device_id(); }
   const Bytes& session_binding() const override { return connection_->session_binding(); }
   bool outgoing() const override { return connection_->outgoing(); }
+  net::Transport transport() const { return connection_->transport(); }
   bool closed() const override { return connection_->closed(); }
   std::string address() const override {
     return outgoing() ? dial_address_ : connection_->remote_endpoint();

@@ -126,6 +126,18 @@ uint16_t FreeLoopbackPort() {
   return port;
 }
 
+std::string PeerTransport() {
+  const char* chosen = std::getenv("TANDEM_TEST_TRANSPORT");
+  return chosen && std::string(chosen) == "quic" ? "quic" : "tcp";
+}
+
+std::string DaemonProcess::address() const { return address(PeerTransport()); }
+
+std::string DaemonProcess::address(const std::string& transport) const {
+  const std::string host = host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
+  return transport + "/" + host + ":" + std::to_string(port_);
+}
+
 DaemonProcess::DaemonProcess(std::filesystem::path config_dir, std::vector<std::string> extra_args)
     : config_dir_(std::move(config_dir)), extra_args_(std::move(extra_args)), port_(FreeLoopbackPort()) {
   std::filesystem::create_directories(config_dir_);
@@ -155,8 +167,9 @@ bool DaemonProcess::Start(std::chrono::milliseconds timeout) {
   if (std::find(extra_args_.begin(), extra_args_.end(), "--listen") == extra_args_.end()) {
     argv.push_back("--listen");
     // In a namespace: every address, of the family the test placed it by.
-    const std::string any = host_.find(':') != std::string::npos ? "[::]" : "0.0.0.0";
-    argv.push_back(netns_.empty() ? address() : "tcp/" + any + ":" + std::to_string(port_));
+    const bool v6 = host_.find(':') != std::string::npos;
+    const std::string host = netns_.empty() ? (v6 ? "[" + host_ + "]" : host_) : v6 ? "[::]" : "0.0.0.0";
+    argv.push_back(host + ":" + std::to_string(port_));  // TCP and QUIC
   }
   pid_ = Spawn(argv, log_path_.string() + ".out", log_path_);
   if (pid_ < 0) return false;

@@ -46,9 +46,15 @@ std::string IndexIntegrity(const std::filesystem::path& share_dir);
 // A TCP port on 127.0.0.1 that nothing listens on right now.
 uint16_t FreeLoopbackPort();
 
+// The transport peers dial each other over in this run: "quic" when the
+// environment says TANDEM_TEST_TRANSPORT=quic (CTest runs the sync tests a
+// second time so), else "tcp". Daemons listen on both either way.
+std::string PeerTransport();
+
 class DaemonProcess {
  public:
-  // The daemon listens for peers on 127.0.0.1 at a free port, kept across restarts.
+  // The daemon listens for peers on 127.0.0.1 at a free port (TCP and QUIC),
+  // kept across restarts.
   explicit DaemonProcess(std::filesystem::path config_dir, std::vector<std::string> extra_args = {});
   ~DaemonProcess();  // SIGKILLs a daemon still running
 
@@ -65,8 +71,10 @@ class DaemonProcess {
   std::string Log() const;
   pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
-  // The address other daemons use to reach this one.
-  std::string address() const { return "tcp/" + host_ + ":" + std::to_string(port_); }
+  // The address other daemons use to reach this one, over PeerTransport().
+  std::string address() const;
+  // The same, over the transport named.
+  std::string address(const std::string& transport) const;
   // From the next Start on, the daemon runs inside network namespace
   // `netns` (one the test made), listens on all of that namespace's
   // addresses, and is reached at `host`.
