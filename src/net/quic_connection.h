@@ -55,6 +55,9 @@ inline constexpr uint64_t kMaxPeerStreams = 1 + kAnswerLanes;
 // Connection ids this end picks: 18 random bytes (QUIC allows up to 20).
 inline constexpr size_t kConnectionIdSize = 18;
 inline constexpr std::chrono::seconds kQuicIdleTimeout{60};
+// Packets to a peer on the local network may be as large as its route's MTU
+// allows, up to this.
+inline constexpr size_t kLargestLocalPayload = 60 * 1024;
 inline constexpr char kAlpn[] = "tandem/1";
 
 // ngtcp2's clock: the steady clock, in nanoseconds.

@@ -2,6 +2,7 @@
 
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <openssl/rand.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <asio/co_spawn.hpp>
@@ -26,9 +27,15 @@ constexpr int kSocketBuffer = 8 << 20;
 
 std::string IdOf(const uint8_t* data, size_t size) { return std::string(reinterpret_cast<const char*>(data), size); }
 
-void GrowBuffers(udp::socket& socket) {
+// Larger kernel buffers, and never fragmenting: a packet larger than the
+// path allows is refused (QUIC's path MTU probes rely on it).
+void SetSocketOptions(udp::socket& socket) {
   int size = kSocketBuffer;
   int fd = socket.native_handle();
+  int dont_fragment = IP_PMTUDISC_DO;
+  (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &dont_fragment, sizeof(dont_fragment));
+  int dont_fragment6 = IPV6_PMTUDISC_DO;
+  (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &dont_fragment6, sizeof(dont_fragment6));
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
   }
@@ -57,7 +64,7 @@ Result<std::shared_ptr<QuicEndpoint>> QuicEndpoint::Listen(asio::any_io_executor
   if (!ec) endpoint->socket_.bind(address, ec);
   if (ec) return MakeError(ErrorCode::kIo, ec.message());
   endpoint->socket_.non_blocking(true, ec);
-  GrowBuffers(endpoint->socket_);
+  SetSocketOptions(endpoint->socket_);
   endpoint->local_ = endpoint->socket_.local_endpoint(ec);
   return endpoint;
 }
@@ -73,7 +80,7 @@ Result<std::shared_ptr<QuicEndpoint>> QuicEndpoint::ForDialing(asio::any_io_exec
   if (!ec) endpoint->socket_.connect(remote, ec);
   if (ec) return MakeError(ErrorCode::kIo, "cannot reach " + remote.address().to_string() + ": " + ec.message());
   endpoint->socket_.non_blocking(true, ec);
-  GrowBuffers(endpoint->socket_);
+  SetSocketOptions(endpoint->socket_);
   endpoint->local_ = endpoint->socket_.local_endpoint(ec);
   return endpoint;
 }
