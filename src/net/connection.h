@@ -25,6 +25,8 @@
 namespace tandem::net {
 
 inline constexpr std::chrono::seconds kHandshakeTimeout{10};
+// What Close may take to send what is queued before the connection goes.
+inline constexpr std::chrono::seconds kCloseFlushTimeout{3};
 
 // Who the other end is, as its TLS handshake proved, and where it is.
 struct PeerIdentity {
@@ -64,6 +66,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   virtual asio::any_io_executor executor() = 0;
   virtual Transport transport() const = 0;
+
+  // This device's address the connection goes out of went away: carries on
+  // from an address this device has now, if the transport can (QUIC's
+  // dialling side migrates); false if it cannot.
+  virtual bool MoveToNewAddress() { return false; }
 
   const crypto::Key32& peer_key() const { return identity_.peer_key; }
   const std::string& peer_device_id() const { return identity_.peer_device_id; }

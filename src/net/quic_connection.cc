@@ -69,24 +69,44 @@ void SetPath(ngtcp2_path_storage& storage, const asio::ip::udp::endpoint& local,
   SetAddress(storage.path.remote, remote);
 }
 
+// What the routing table says of the way to `remote`: the address packets
+// leave from and the MTU. Connecting a UDP socket sends nothing: it only
+// looks the route up.
+struct Route {
+  asio::ip::address source;
+  int mtu = 0;
+};
+Route RouteTo(const asio::ip::udp::endpoint& remote) {
+  Route route;
+  int fd = ::socket(remote.address().is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return route;
+  if (::connect(fd, remote.data(), static_cast<socklen_t>(remote.size())) == 0) {
+    asio::ip::udp::endpoint local;
+    socklen_t size = static_cast<socklen_t>(local.capacity());
+    if (::getsockname(fd, local.data(), &size) == 0) {
+      local.resize(size);
+      route.source = local.address();
+    }
+    socklen_t mtu_size = sizeof(route.mtu);
+    if ((remote.address().is_v4() ? ::getsockopt(fd, IPPROTO_IP, IP_MTU, &route.mtu, &mtu_size)
+                                  : ::getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &route.mtu, &mtu_size)) != 0) {
+      route.mtu = 0;
+    }
+  }
+  ::close(fd);
+  return route;
+}
+
 // The largest UDP payload for packets to `remote`: on this side of any
-// router, the route's MTU as the kernel knows it (loopback's is 64 KiB, a
-// LAN's its interfaces'), since nothing between can have a smaller one; 0
-// beyond, where QUIC starts at 1200 bytes and probes for more (PMTUD).
-// Fewer, larger packets are most of what QUIC costs in CPU on a fast link.
+// router, the route's MTU (loopback's is 64 KiB, a LAN's its interfaces'),
+// since nothing between can have a smaller one; 0 beyond, where QUIC starts
+// at 1200 bytes and probes for more (PMTUD). Fewer, larger packets are most
+// of what QUIC costs in CPU on a fast link.
 size_t LocalPathPayload(const asio::ip::udp::endpoint& remote) {
   if (!OnLocalNetwork(remote.address(), LocalInterfaces())) return 0;
-  int fd = ::socket(remote.address().is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  int mtu = 0;
-  socklen_t size = sizeof(mtu);
-  // Connecting a UDP socket sends nothing: it only looks the route up.
-  bool known = ::connect(fd, remote.data(), static_cast<socklen_t>(remote.size())) == 0 &&
-               (remote.address().is_v4() ? ::getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &size)
-                                         : ::getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &size)) == 0;
-  ::close(fd);
+  const int mtu = RouteTo(remote).mtu;
   const int headers = remote.address().is_v4() ? 20 + 8 : 40 + 8;
-  if (!known || mtu - headers <= static_cast<int>(NGTCP2_MAX_UDP_PAYLOAD_SIZE)) return 0;
+  if (mtu - headers <= static_cast<int>(NGTCP2_MAX_UDP_PAYLOAD_SIZE)) return 0;
   return std::min<size_t>(static_cast<size_t>(mtu - headers), kLargestLocalPayload);
 }
 
@@ -334,6 +354,10 @@ Result<void> QuicConnection::LearnPeer() {
   identity_.remote = PeerAddress{Transport::kQuic, remote.address().to_string(), remote.port()}.ToString();
   identity_.remote_address = remote.address();
   identity_.local_address = EndpointOf(path_.path.local).address();
+  // A listener bound to every address does not say which one a peer
+  // reached: the route back to the peer does (what KeepSessionsOn needs
+  // when that address goes away).
+  if (identity_.local_address.is_unspecified()) identity_.local_address = RouteTo(remote).source;
   return Ok();
 }
 
@@ -450,15 +474,47 @@ int QuicConnection::OnExtendMaxStreamDataCb(ngtcp2_conn*, int64_t, uint64_t, voi
 
 // --- datagrams and packets ---------------------------------------------------
 
+bool QuicConnection::MoveToNewAddress() {
+  if (!outgoing() || closed_ || !conn_ || !handshake_done_) return false;
+  const asio::ip::udp::endpoint remote = peer_endpoint();
+  auto moved = QuicEndpoint::ForDialing(executor_, remote, credentials_);
+  if (!moved) return false;
+  ngtcp2_path_storage path;
+  SetPath(path, (*moved)->local_endpoint(), remote);
+  if (ngtcp2_conn_initiate_immediate_migration(conn_, &path.path, QuicNow()) != 0) {
+    (*moved)->Close();
+    return false;
+  }
+  auto old = std::exchange(endpoint_, *moved);
+  for (const std::string& id : routed_) {
+    ngtcp2_cid cid;
+    ngtcp2_cid_init(&cid, reinterpret_cast<const uint8_t*>(id.data()), id.size());
+    old->Unroute(cid);
+    endpoint_->Route(cid, std::static_pointer_cast<QuicConnection>(shared_from_this()));
+  }
+  old->Close();
+  endpoint_->Start();
+  held_packet_.clear();
+  ngtcp2_path_copy(&path_.path, &path.path);
+  identity_.local_address = endpoint_->local_endpoint().address();
+  Flush();
+  return true;
+}
+
 asio::ip::udp::endpoint QuicConnection::peer_endpoint() const { return EndpointOf(path_.path.remote); }
 
 void QuicConnection::OnRefused() {
-  if (!handshake_done_) Ended("connection refused");
+  if (!handshake_done_) {
+    Ended("connection refused");
+  } else if (std::chrono::steady_clock::now() - last_datagram_ >= kRefusedSilence) {
+    Ended("the peer's port is closed (ICMP), and nothing came from it for a second");
+  }
 }
 
 void QuicConnection::OnDatagram(const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote,
                                 ByteView datagram) {
   if (closed_ || !conn_) return;
+  last_datagram_ = std::chrono::steady_clock::now();
   ngtcp2_path_storage storage;
   SetPath(storage, local, remote);
   ngtcp2_pkt_info info{};
@@ -494,6 +550,14 @@ void QuicConnection::FlushSoon() {
 bool QuicConnection::Transmit(const asio::ip::udp::endpoint& to, ByteView packet) {
   std::error_code ec;
   if (endpoint_->SendTo(to, packet, ec)) return true;
+  if (ec == asio::error::connection_refused) {
+    // ICMP's answer to an earlier packet, reported on this send instead of
+    // a receive. Posted: ending the connection here would end it mid-Flush.
+    asio::post(executor_, [weak = std::weak_ptr<Connection>(shared_from_this())] {
+      if (auto self = weak.lock()) static_cast<QuicConnection*>(self.get())->OnRefused();
+    });
+    return true;
+  }
   if (ec != asio::error::would_block) return true;  // the socket is gone: as good as lost
   // The socket is full: the packet waits, and writing resumes once it has room.
   held_packet_.assign(packet.begin(), packet.end());

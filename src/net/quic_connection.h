@@ -59,6 +59,7 @@ inline constexpr std::chrono::seconds kQuicIdleTimeout{60};
 // allows, up to this.
 inline constexpr size_t kLargestLocalPayload = 60 * 1024;
 inline constexpr char kAlpn[] = "tandem/1";
+inline constexpr std::chrono::seconds kRefusedSilence{1};
 
 // ngtcp2's clock: the steady clock, in nanoseconds.
 ngtcp2_tstamp QuicNow();
@@ -109,11 +110,16 @@ class QuicConnection final : public Connection {
   asio::awaitable<void> WaitForRoom(size_t limit) override;
   asio::any_io_executor executor() override { return executor_; }
   Transport transport() const override { return Transport::kQuic; }
+  // The dialling side moves to a socket of its own on the address the route
+  // to the peer now leaves from, and migrates there (the peer checks the new
+  // path before it sends much on it). The accepting side cannot.
+  bool MoveToNewAddress() override;
 
   // For QuicEndpoint: nothing listens where this connection dials (ICMP
-  // said so). Ends a handshake at once, as TCP's refusal would; an
-  // established connection ignores it (ICMP is easy to forge), and QUIC's
-  // own timers and resets tell.
+  // said so). Ends a handshake at once, as TCP's refusal would. An
+  // established connection ends only if nothing came from the peer for
+  // kRefusedSilence either (ICMP is easy to forge; a live peer's packets
+  // keep arriving): its process is gone, as TCP's reset would say.
   void OnRefused();
   // For QuicEndpoint: where this connection's packets go now.
   asio::ip::udp::endpoint peer_endpoint() const;
@@ -208,6 +214,7 @@ class QuicConnection final : public Connection {
   bool handshake_done_ = false;
   bool peer_refused_ = false;  // the peer's certificate did not carry a device key
   bool closed_ = false;
+  std::chrono::steady_clock::time_point last_datagram_ = std::chrono::steady_clock::now();
   std::string end_reason_;
   std::optional<Error> corrupt_;
 };

@@ -219,6 +219,23 @@ TEST_F(Quic, AfterARestartTheListenerResetsItsOldConnectionsSoTheirPeersKnowAtOn
   EXPECT_TRUE(a_->closed());
 }
 
+TEST_F(Quic, ADiallerWhosePeersPortClosedEndsWithinSecondsNotAtTheIdleTimeout) {
+  Connect();
+  std::vector<wire::Frame> received;
+  std::optional<Error> ended;
+  Collect(a_, received, ended);
+  // B's process ends and nothing takes its port: only ICMP answers A.
+  listener_->Close();
+  listener_.reset();
+  accepted_ = nullptr;
+  b_.reset();
+  const auto sent = std::chrono::steady_clock::now();
+  a_->Send(PingFrame());
+  ASSERT_TRUE(RunUntil([&] { return ended.has_value(); }));
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(10)) << "not left to the idle timeout";
+  EXPECT_NE(ended->message.find("port is closed"), std::string::npos) << ended->message;
+}
+
 TEST_F(Quic, DiallingAPortWhereNothingListensFailsAtOnce) {
   udp::socket taken(loop_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   const udp::endpoint nobody = taken.local_endpoint();

@@ -160,7 +160,7 @@ TcpConnection::TcpConnection(tcp::socket socket, SslPtr ssl, PeerIdentity identi
       from_network_(SSL_get_rbio(ssl_.get())), to_network_(SSL_get_wbio(ssl_.get())),
       read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(kReadSize)),
       plain_buffer_(std::make_unique_for_overwrite<uint8_t[]>(kPlainSize)),
-      wake_writer_(socket_.get_executor()), room_(socket_.get_executor()) {
+      wake_writer_(socket_.get_executor()), room_(socket_.get_executor()), close_deadline_(socket_.get_executor()) {
   wake_writer_.expires_at(asio::steady_timer::time_point::max());
   room_.expires_at(asio::steady_timer::time_point::max());
 }
@@ -328,10 +328,15 @@ void TcpConnection::Close(const std::string& reason) {
   closed_ = true;  // the writer flushes the queue, then shuts down
   wake_writer_.cancel();
   room_.cancel();
+  close_deadline_.expires_after(kCloseFlushTimeout);
+  close_deadline_.async_wait([self = std::static_pointer_cast<TcpConnection>(shared_from_this())](std::error_code ec) {
+    if (!ec) self->Shutdown();
+  });
 }
 
 void TcpConnection::Shutdown() {
   closed_ = true;
+  close_deadline_.cancel();
   queue_.clear();
   front_written_ = 0;
   queued_bytes_ = 0;

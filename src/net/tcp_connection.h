@@ -78,6 +78,10 @@ class TcpConnection final : public Connection {
   size_t queued_bytes_ = 0;
   asio::steady_timer wake_writer_;
   asio::steady_timer room_;
+  // After Close, how long the writer may take to flush what is queued: a
+  // peer that reads nothing (gone with its address) must not keep the
+  // connection, and the session on it, alive until TCP gives up.
+  asio::steady_timer close_deadline_;
   bool closed_ = false;
   bool broken_ = false;  // TLS failed; nothing more can be encrypted
 };

@@ -150,7 +150,6 @@ Result<void> Service::StartNetwork() {
   callbacks.listening_families = [this] { return network_->listening_families(); };
   // Posted: UpdateNetwork itself updates discovery, which may find this.
   callbacks.found_changed = [this] { asio::post(io_, [this] { UpdateNetwork(); }); };
-  callbacks.addresses_changed = [this](const std::set<asio::ip::address>& now) { network_->KeepSessionsOn(now); };
   discovery_ = std::make_unique<sync::LanDiscovery>(io_, sync::LanDiscovery::Options{}, std::move(callbacks));
   UpdateNetwork();
   return Ok();

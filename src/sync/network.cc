@@ -11,6 +11,7 @@
 
 #include "base/async.h"
 #include "base/backoff.h"
+#include "net/interfaces.h"
 #include "net/quic_connection.h"
 #include "net/tcp_connection.h"
 #include "net/tls.h"
@@ -38,6 +39,11 @@ constexpr size_t kMaxHandshakes = 64;
 // peer's offers arrive one round trip after its hello, long before it is
 // the oldest; one closed early redials.
 constexpr size_t kMaxStrangers = 32;
+// How often this device's addresses are looked at.
+constexpr std::chrono::seconds kAddressCheck{2};
+// Two sessions with one device that began this close together are the two
+// ends dialling at once, not one end replacing a connection it gave up.
+constexpr std::chrono::seconds kDialRace{5};
 
 
 }  // namespace
@@ -55,7 +61,9 @@ Result<std::unique_ptr<Network>> Network::Create(asio::io_context& io, const cry
 Network::Network(asio::io_context& io, crypto::DeviceKey device, std::string device_name, OfferedFn offered,
                  std::unique_ptr<asio::ssl::context> tls, std::shared_ptr<net::QuicCredentials> quic)
     : io_(io), device_(device), device_id_(device.DeviceId()), device_name_(std::move(device_name)),
-      offered_(std::move(offered)), tls_(std::move(tls)), quic_(std::move(quic)), acceptor_(io) {}
+      offered_(std::move(offered)), tls_(std::move(tls)), quic_(std::move(quic)), acceptor_(io), address_check_(io) {
+  asio::co_spawn(io_, WatchAddresses(), LogIfThrew("watching this device's addresses"));
+}
 
 Network::~Network() { Stop(); }
 
@@ -162,6 +170,7 @@ void Network::Stop() {
   download_limit_.SetRate(0);
   std::error_code ec;
   acceptor_.close(ec);
+  address_check_.cancel();
   if (quic_listener_) quic_listener_->Close();
   for (auto& [address, dialer] : dialers_) {
     dialer->active = false;
@@ -221,6 +230,12 @@ bool Network::Register(const std::shared_ptr<PeerSession>& session) {
     bool keep_new = session->transport() != existing->transport()
                         ? session->transport() == net::Transport::kQuic
                         : existing_opener == new_opener || new_opener > existing_opener;
+    // The peer gave the existing one up (its hello says it holds no other),
+    // which this end may not know yet: after an address change nothing
+    // reaches it to say so.
+    if (session->peer_holds_no_other() && std::chrono::steady_clock::now() - existing->started() > kDialRace) {
+      keep_new = true;
+    }
     if (!keep_new) return false;
     existing->Close("duplicate connection");
     it->second = session;
@@ -297,7 +312,27 @@ void Network::KeepSessionsOn(const std::set<asio::ip::address>& addresses) {
       local = asio::ip::make_address_v4(asio::ip::v4_mapped, local.to_v6());
     }
     if (local.is_unspecified() || addresses.count(local)) continue;
+    if (session->MoveToNewAddress()) {
+      spdlog::info("peer {}: this device's address {} went away; the connection moved", session->device_id(),
+                   local.to_string());
+      continue;
+    }
     session->Close("this device's address " + local.to_string() + " went away");
+  }
+}
+
+asio::awaitable<void> Network::WatchAddresses() {
+  std::set<asio::ip::address> known;
+  while (!stopped_) {
+    std::set<asio::ip::address> now;
+    for (const net::LocalInterface& local : net::LocalInterfaces()) {
+      if (local.up) now.insert(local.address);
+    }
+    if (!known.empty() && now != known && !now.empty()) KeepSessionsOn(now);
+    known = std::move(now);
+    address_check_.expires_after(kAddressCheck);
+    std::error_code ec;
+    co_await address_check_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 

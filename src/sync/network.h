@@ -49,7 +49,10 @@ class Network : public SessionHost {
   void SharesChanged();
   // This device's addresses are now `addresses`: a session going out of an
   // address that went away is dead (nothing reaches it any more), though
-  // TCP would take minutes to say so; it is closed, so both ends redial.
+  // TCP would take minutes to say so. A QUIC session this device dialled
+  // moves to the new address (connection migration); any other is closed,
+  // and this device dials again (its hello then says it holds no other
+  // session, so the peer drops the dead one at once).
   void KeepSessionsOn(const std::set<asio::ip::address>& addresses);
   void Stop();
 
@@ -62,6 +65,7 @@ class Network : public SessionHost {
   std::vector<std::shared_ptr<ShareEndpoint>> OfferedShares() override { return offered_(); }
   bool Register(const std::shared_ptr<PeerSession>& session) override;
   void Unregister(PeerSession* session) override;
+  bool HasSessionWith(const std::string& device) const override { return sessions_.count(device) > 0; }
   const std::string& device_name() const override { return device_name_; }
   Throttle& upload_limit() override { return upload_limit_; }
   Throttle& download_limit() override { return download_limit_; }
@@ -87,6 +91,9 @@ class Network : public SessionHost {
   // One connection to the address `dialer` names, or why not.
   asio::awaitable<Result<std::shared_ptr<net::Connection>>> Connect(const net::PeerAddress& address);
   asio::awaitable<void> AcceptLoop();
+  // Every kAddressCheck, this device's addresses: sessions on one that went
+  // away move or close (KeepSessionsOn), whether or not LAN discovery runs.
+  asio::awaitable<void> WatchAddresses();
   asio::awaitable<void> HandleIncoming(asio::ip::tcp::socket socket);
   asio::awaitable<void> DialLoop(std::shared_ptr<Dialer> dialer);
   void CloseOldestStrangers();
@@ -101,6 +108,7 @@ class Network : public SessionHost {
   std::unique_ptr<asio::ssl::context> tls_;
   std::shared_ptr<net::QuicCredentials> quic_;
   asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer address_check_;
   std::shared_ptr<net::QuicEndpoint> quic_listener_;
   std::map<std::string, std::shared_ptr<PeerSession>> sessions_;  // by device id
   std::map<std::string, std::shared_ptr<Dialer>> dialers_;        // by address

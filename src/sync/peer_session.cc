@@ -29,6 +29,7 @@ asio::awaitable<void> PeerSession::Run() {
   wire::Frame hello;
   hello.mutable_hello()->set_protocol_version(protocol::kProtocolVersion);
   hello.mutable_hello()->set_device_name(host_.device_name());
+  hello.mutable_hello()->set_sole_session(!host_.HasSessionWith(connection_->peer_device_id()));
   connection_->Send(hello);
 
   std::string reason;
@@ -48,6 +49,7 @@ asio::awaitable<void> PeerSession::Run() {
     } else {
       hello_received_ = true;
       device_name_ = first->hello().device_name().substr(0, 64);
+      peer_holds_no_other_ = first->hello().sole_session();
       last_receive_ = std::chrono::steady_clock::now();
       if (!host_.Register(self)) {
         reason = "duplicate connection";

@@ -35,6 +35,8 @@ class SessionHost {
   // to keep; the new session then closes.
   virtual bool Register(const std::shared_ptr<class PeerSession>& session) = 0;
   virtual void Unregister(class PeerSession* session) = 0;
+  // Whether a session with `device` is registered now.
+  virtual bool HasSessionWith(const std::string& device) const = 0;
   virtual const std::string& device_name() const = 0;
   // The device's bandwidth limits, and whether they (and the shares') also
   // hold for peers on the local network.
@@ -94,6 +96,12 @@ class PeerSession final : public PeerLink, public std::enable_shared_from_this<P
   const Bytes& session_binding() const override { return connection_->session_binding(); }
   bool outgoing() const override { return connection_->outgoing(); }
   net::Transport transport() const { return connection_->transport(); }
+  // The peer said, in its hello, that it holds no other session with us.
+  bool peer_holds_no_other() const { return peer_holds_no_other_; }
+  // This device's address the connection went out of is gone: moves the
+  // connection to one that is here if its transport can (QUIC, dialled
+  // side); false if it cannot (the caller closes it).
+  bool MoveToNewAddress() { return connection_->MoveToNewAddress(); }
   bool closed() const override { return connection_->closed(); }
   std::string address() const override {
     return outgoing() ? dial_address_ : connection_->remote_endpoint();
@@ -130,6 +138,7 @@ class PeerSession final : public PeerLink, public std::enable_shared_from_this<P
   asio::awaitable<void> Pace(ShareEndpoint& share, Direction direction, uint64_t bytes);
   void DetachAll();
 
+  bool peer_holds_no_other_ = false;
   std::shared_ptr<net::Connection> connection_;
   SessionHost& host_;
   std::string dial_address_;
