@@ -152,18 +152,28 @@ ngtcp2_tstamp QuicNow() {
 
 // --- credentials ---------------------------------------------------------
 
-Result<std::shared_ptr<QuicCredentials>> QuicCredentials::Create(const crypto::DeviceKey& device) {
-  auto pem = MakeDeviceCertificatePem(device);
-  if (!pem) return pem.error();
+Result<std::shared_ptr<QuicCredentials>> QuicCredentials::FromPem(const std::string& certificate,
+                                                                   const std::string& key) {
   std::shared_ptr<QuicCredentials> made(new QuicCredentials());
   if (gnutls_certificate_allocate_credentials(&made->credentials_) != GNUTLS_E_SUCCESS) {
     return MakeError(ErrorCode::kInternal, "QUIC TLS setup: out of memory");
   }
-  gnutls_datum_t cert{reinterpret_cast<unsigned char*>(pem->certificate.data()),
-                      static_cast<unsigned>(pem->certificate.size())};
-  gnutls_datum_t key{reinterpret_cast<unsigned char*>(pem->key.data()), static_cast<unsigned>(pem->key.size())};
-  int rv = gnutls_certificate_set_x509_key_mem2(made->credentials_, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
-  if (rv < 0) return MakeError(ErrorCode::kInternal, "QUIC TLS setup: cannot install the device certificate: " + TlsReason(rv));
+  if (certificate.empty()) return made;
+  gnutls_datum_t cert{reinterpret_cast<unsigned char*>(const_cast<char*>(certificate.data())),
+                      static_cast<unsigned>(certificate.size())};
+  gnutls_datum_t private_key{reinterpret_cast<unsigned char*>(const_cast<char*>(key.data())),
+                             static_cast<unsigned>(key.size())};
+  int rv = gnutls_certificate_set_x509_key_mem2(made->credentials_, &cert, &private_key, GNUTLS_X509_FMT_PEM, nullptr, 0);
+  if (rv < 0) return MakeError(ErrorCode::kInternal, "QUIC TLS setup: cannot install the certificate: " + TlsReason(rv));
+  return made;
+}
+
+Result<std::shared_ptr<QuicCredentials>> QuicCredentials::Create(const crypto::DeviceKey& device) {
+  auto pem = MakeDeviceCertificatePem(device);
+  if (!pem) return pem.error();
+  auto created = FromPem(pem->certificate, pem->key);
+  if (!created) return created.error();
+  std::shared_ptr<QuicCredentials> made = std::move(*created);
   static constexpr char kResetLabel[] = "tandem QUIC stateless reset";
   unsigned int size = static_cast<unsigned int>(made->reset_secret_.size());
   if (!HMAC(EVP_sha256(), device.seed().data(), static_cast<int>(device.seed().size()),
@@ -671,6 +681,16 @@ asio::awaitable<void> QuicConnection::TimerLoop() {
 // --- frames -----------------------------------------------------------------
 
 void QuicConnection::Start() { started_ = true; }
+
+void QuicConnection::SendBytes(ByteView bytes) {
+  if (closed_) return;
+  protocol::EncodedFrame raw(bytes.size());
+  std::memcpy(raw.data(), bytes.data(), bytes.size());
+  lanes_[0].end += raw.size();
+  queued_bytes_ += raw.size();
+  lanes_[0].frames.push_back(std::move(raw));
+  FlushSoon();
+}
 
 void QuicConnection::Send(const wire::Frame& frame) {
   if (closed_) return;

@@ -68,6 +68,9 @@ ngtcp2_tstamp QuicNow();
 class QuicCredentials {
  public:
   static Result<std::shared_ptr<QuicCredentials>> Create(const crypto::DeviceKey& device);
+  // Any certificate and key (PEM), or none when both are empty: what a
+  // hostile client could present (the tests' use).
+  static Result<std::shared_ptr<QuicCredentials>> FromPem(const std::string& certificate, const std::string& key);
   ~QuicCredentials();
   QuicCredentials(const QuicCredentials&) = delete;
   QuicCredentials& operator=(const QuicCredentials&) = delete;
@@ -110,6 +113,9 @@ class QuicConnection final : public Connection {
   asio::awaitable<void> WaitForRoom(size_t limit) override;
   asio::any_io_executor executor() override { return executor_; }
   Transport transport() const override { return Transport::kQuic; }
+  // Bytes on the control stream that need not be a frame: what a hostile
+  // peer sends (the tests' use).
+  void SendBytes(ByteView bytes);
   // The dialling side moves to a socket of its own on the address the route
   // to the peer now leaves from, and migrates there (the peer checks the new
   // path before it sends much on it). The accepting side cannot.

@@ -7,6 +7,10 @@
 #include <asio/use_future.hpp>
 #include <optional>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "net/quic_connection.h"
 #include "net/quic_endpoint.h"
 
@@ -44,6 +48,35 @@ asio::awaitable<void> DialInto(asio::any_io_executor executor, udp::endpoint rem
                                std::shared_ptr<QuicCredentials> credentials,
                                std::optional<Result<std::shared_ptr<Connection>>>* outcome) {
   *outcome = co_await QuicConnection::Dial(executor, remote, credentials);
+}
+
+// A self-signed P-256 certificate and its key (PEM): a valid certificate
+// that is not a device's.
+std::pair<std::string, std::string> EcdsaCertificate() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
+  X509_set_pubkey(cert, key);
+  X509_sign(cert, key, EVP_sha256());
+  BIO* cert_bio = BIO_new(BIO_s_mem());
+  BIO* key_bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(cert_bio, cert);
+  PEM_write_bio_PrivateKey(key_bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  auto text = [](BIO* bio) {
+    char* data = nullptr;
+    long size = BIO_get_mem_data(bio, &data);
+    return std::string(data, static_cast<size_t>(size));
+  };
+  std::string cert_pem = text(cert_bio);
+  std::string key_pem = text(key_bio);
+  BIO_free(cert_bio);
+  BIO_free(key_bio);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return {cert_pem, key_pem};
 }
 
 class Quic : public ::testing::Test {
@@ -116,6 +149,48 @@ TEST_F(Quic, BothEndsLearnTheOthersDeviceAndTheSameSessionBinding) {
   EXPECT_EQ(a_->transport(), Transport::kQuic);
   EXPECT_EQ(a_->remote_endpoint(), "quic/127.0.0.1:" + std::to_string(listener_->local_endpoint().port()));
   EXPECT_EQ(b_->remote_address(), asio::ip::make_address("127.0.0.1"));
+}
+
+TEST_F(Quic, AClientWithoutADeviceCertificateIsRefusedAndTheListenerStillAccepts) {
+  auto [cert, key] = EcdsaCertificate();
+  auto ecdsa = QuicCredentials::FromPem(cert, key);
+  auto none = QuicCredentials::FromPem("", "");
+  ASSERT_TRUE(ecdsa && none);
+  for (const auto& credentials : {*ecdsa, *none}) {
+    std::optional<Result<std::shared_ptr<Connection>>> dialled;
+    asio::co_spawn(loop_, DialInto(loop_.get_executor(), listener_->local_endpoint(), credentials, &dialled),
+                   [](std::exception_ptr) {});
+    ASSERT_TRUE(RunUntil([&] { return dialled.has_value(); }));
+    // The client may finish its side first; the listener never hands it on.
+    if (*dialled) {
+      std::vector<wire::Frame> received;
+      std::optional<Error> ended;
+      Collect(**dialled, received, ended);
+      ASSERT_TRUE(RunUntil([&] { return ended.has_value(); }));
+      EXPECT_TRUE(received.empty());
+    }
+    EXPECT_EQ(accepted_, nullptr);
+  }
+  // A device can still connect.
+  Connect();
+  EXPECT_EQ(b_->peer_device_id(), device_a_.DeviceId());
+}
+
+TEST_F(Quic, AListenerWithoutADeviceCertificateIsRefusedByTheDialler) {
+  auto [cert, key] = EcdsaCertificate();
+  auto ecdsa = QuicCredentials::FromPem(cert, key);
+  ASSERT_TRUE(ecdsa);
+  auto impostor = QuicEndpoint::Listen(loop_.get_executor(), udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+                                       *ecdsa, [](std::shared_ptr<Connection>) {});
+  ASSERT_TRUE(impostor);
+  (*impostor)->Start();
+  std::optional<Result<std::shared_ptr<Connection>>> dialled;
+  asio::co_spawn(loop_, DialInto(loop_.get_executor(), (*impostor)->local_endpoint(), credentials_a_, &dialled),
+                 [](std::exception_ptr) {});
+  ASSERT_TRUE(RunUntil([&] { return dialled.has_value(); }));
+  ASSERT_FALSE(*dialled);
+  EXPECT_NE(dialled->error().message.find("Ed25519 device key"), std::string::npos) << dialled->error().message;
+  (*impostor)->Close();
 }
 
 TEST_F(Quic, EachConnectionHasItsOwnBinding) {

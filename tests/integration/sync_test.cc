@@ -15,6 +15,11 @@
 #include <gtest/gtest.h>
 
 #include "crypto/keys.h"
+#include <asio/co_spawn.hpp>
+#include <asio/ip/udp.hpp>
+#include <optional>
+
+#include "net/quic_connection.h"
 #include "net/tls.h"
 #include "testing/daemon_harness.h"
 #include "testing/temp_dir.h"
@@ -554,8 +559,52 @@ TEST_F(TwoDevices, APeerThatIsDownAtFirstIsReachedLater) {
   EXPECT_TRUE(Converged(false, 60s));
 }
 
+asio::awaitable<void> DialQuic(asio::ip::udp::endpoint to, std::optional<Result<std::shared_ptr<net::Connection>>>* out) {
+  auto credentials = net::QuicCredentials::Create(crypto::DeviceKey::Generate());
+  if (!credentials) {
+    *out = credentials.error();
+    co_return;
+  }
+  *out = co_await net::QuicConnection::Dial(co_await asio::this_coro::executor, to, *credentials);
+}
+
+asio::awaitable<void> ReceiveUntilEnd(std::shared_ptr<net::Connection> connection, bool* ended) {
+  while (co_await connection->Receive()) {
+  }
+  *ended = true;
+}
+
+// Over QUIC: datagrams that are not QUIC, then a client with a valid device
+// certificate that sends bytes that are not frames.
+void SendQuicGarbage(uint16_t port) {
+  asio::io_context io;
+  const asio::ip::udp::endpoint daemon(asio::ip::make_address("127.0.0.1"), port);
+  asio::ip::udp::socket plain(io, asio::ip::udp::v4());
+  for (size_t size : {1, 40, 1200, 1500}) plain.send_to(asio::buffer(RandomBytes(size, size)), daemon);
+  std::optional<Result<std::shared_ptr<net::Connection>>> dialled;
+  asio::co_spawn(io, DialQuic(daemon, &dialled), [](std::exception_ptr) {});
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!dialled && std::chrono::steady_clock::now() < deadline) io.run_for(5ms);
+  ASSERT_TRUE(dialled && *dialled) << (dialled ? dialled->error().message : "no answer");
+  auto connection = std::static_pointer_cast<net::QuicConnection>(**dialled);
+  connection->Start();
+  const std::string frame = std::string("\x00\x00\x00\x10", 4) + RandomBytes(16, 10);
+  connection->SendBytes(AsBytes(frame));
+  bool ended = false;
+  asio::co_spawn(io, ReceiveUntilEnd(connection, &ended), [](std::exception_ptr) {});
+  while (!ended && std::chrono::steady_clock::now() < deadline) io.run_for(5ms);
+  EXPECT_TRUE(ended) << "the daemon closes a connection that sends garbage frames";
+}
+
 TEST_F(TwoDevices, GarbageFromStrangersIsDroppedAndSyncGoesOn) {
   Connect();
+  if (PeerTransport() == "quic") {
+    SendQuicGarbage(a_.port());
+    WriteFile(dir_a_ / "after.txt", "still syncing");
+    EXPECT_TRUE(Converged());
+    EXPECT_TRUE(a_.Running());
+    return;
+  }
   asio::io_context io;
   {
     // A plain TCP client that does not speak TLS.
@@ -585,6 +634,32 @@ TEST_F(TwoDevices, GarbageFromStrangersIsDroppedAndSyncGoesOn) {
   WriteFile(dir_a_ / "after.txt", "still syncing");
   EXPECT_TRUE(Converged());
   EXPECT_TRUE(a_.Running());
+}
+
+TEST_F(TwoDevices, ADeviceThatCannotProveTheShareIsConnectedButNeverAttached) {
+  Connect();
+  WriteFile(dir_a_ / "private.txt", "for a and b");
+  ASSERT_TRUE(Converged());
+  // c has a share of the same name, but not this one: it dials b.
+  TempDir tmp;
+  DaemonProcess c(tmp / "config-c");
+  ASSERT_TRUE(c.Start());
+  stdfs::create_directories(tmp / "c");
+  ASSERT_EQ(c.Run({"add", (tmp / "c").string(), "--name", "s"}).exit_code, 0);
+  ASSERT_EQ(c.Run({"peer", "add", "s", b_.address()}).exit_code, 0);
+  const std::string b_id = b_.device_id();
+  ASSERT_TRUE(WaitUntil([&] {
+    return c.Json({"peer", "list", "s"})[0]["state"].get<std::string>().find("connected (" + b_id) != std::string::npos;
+  })) << c.Log();
+  // Connected, over the transport asked for, and no share in common.
+  EXPECT_NE(c.Log().find("connected to " + b_.address()), std::string::npos) << c.Log();
+  WriteFile(dir_a_ / "later.txt", "still only for a and b");
+  ASSERT_TRUE(Converged());
+  EXPECT_TRUE(c.Json({"info", "s"})["attached_peers"].empty());
+  json attached = b_.Json({"info", "s"})["attached_peers"];
+  ASSERT_EQ(attached.size(), 1u);
+  EXPECT_EQ(attached[0]["device_id"], a_.device_id());
+  EXPECT_EQ(CountFiles(tmp / "c"), 0u) << "nothing of b's share reached c";
 }
 
 TEST(ThreeDevices, ChangesTravelAlongAChain) {
