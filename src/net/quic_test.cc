@@ -324,6 +324,66 @@ TEST_F(Quic, DiallingAPortWhereNothingListensFailsAtOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - began, kHandshakeTimeout / 2);
 }
 
+TEST_F(Quic, AFrameOverTheLimitEndsTheConnection) {
+  Connect();
+  std::vector<wire::Frame> received;
+  std::optional<Error> ended;
+  Collect(b_, received, ended);
+  a_->Send(PingFrame());
+  // A header announcing one byte more than a frame may have.
+  const uint32_t size = protocol::kMaxFrameSize + 1;
+  const uint8_t header[4] = {static_cast<uint8_t>(size >> 24), static_cast<uint8_t>(size >> 16),
+                             static_cast<uint8_t>(size >> 8), static_cast<uint8_t>(size)};
+  std::static_pointer_cast<QuicConnection>(a_)->SendBytes(ByteView(header, sizeof(header)));
+  ASSERT_TRUE(RunUntil([&] { return ended.has_value(); }));
+  EXPECT_EQ(ended->code, ErrorCode::kCorrupt) << ended->message;
+  EXPECT_NE(ended->message.find("exceeds the limit"), std::string::npos) << ended->message;
+  ASSERT_EQ(received.size(), 1u) << "the frames before it still arrive";
+}
+
+TEST_F(Quic, AFloodOfInitialsCostsOneRetryEachAndNoConnection) {
+  // A real client's first Initial, captured, then sent 2,000 times from one
+  // address: each is answered by a Retry at most, none makes a connection
+  // or a handshake, and a client that follows the rules still gets in.
+  udp::socket relay(loop_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  relay.non_blocking(true);
+  std::optional<Result<std::shared_ptr<Connection>>> dialled;
+  asio::co_spawn(loop_, DialInto(loop_.get_executor(), relay.local_endpoint(), credentials_a_, &dialled),
+                 [](std::exception_ptr) {});
+  std::vector<uint8_t> buffer(65536);
+  udp::endpoint from;
+  size_t n = 0;
+  ASSERT_TRUE(RunUntil([&] {
+    std::error_code ec;
+    n = relay.receive_from(asio::buffer(buffer), from, 0, ec);
+    return !ec;
+  }));
+  const std::vector<uint8_t> initial(buffer.begin(), buffer.begin() + n);
+  udp::socket flood(loop_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  constexpr int kSent = 2000;
+  size_t retries = 0;
+  for (int i = 0; i < kSent; ++i) {
+    flood.send_to(asio::buffer(initial), listener_->local_endpoint());
+    if (i % 100 == 99) {
+      loop_.restart();
+      loop_.run_for(std::chrono::milliseconds(2));
+    }
+  }
+  ASSERT_TRUE(RunUntil([&] { return listener_->datagrams() >= kSent * 9 / 10; })) << listener_->datagrams();
+  flood.non_blocking(true);
+  std::error_code ec;
+  while (true) {
+    size_t got = flood.receive_from(asio::buffer(buffer), from, 0, ec);
+    if (ec) break;
+    EXPECT_LT(got, initial.size()) << "a Retry is smaller than the Initial it answers";
+    ++retries;
+  }
+  EXPECT_GT(retries, 0u);
+  EXPECT_EQ(accepted_, nullptr);
+  Connect();
+  EXPECT_EQ(b_->peer_device_id(), device_a_.DeviceId());
+}
+
 TEST_F(Quic, GarbageAndStrayPacketsAreDroppedAndTheListenerStillAccepts) {
   udp::socket stray(loop_, udp::v4());
   const std::string junk[] = {"", "x", std::string(1200, '\xff'), std::string(1500, '\0'),

@@ -167,7 +167,6 @@ bool LanDiscovery::CheckInterfaces() {
   const bool changed = now != addresses_;
   if (changed && !addresses_.empty()) {
     spdlog::info("this device's addresses changed: announcing the shares with LAN discovery again");
-    if (callbacks_.addresses_changed) callbacks_.addresses_changed(now);
   }
   addresses_ = std::move(now);
   return changed;

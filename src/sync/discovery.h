@@ -67,9 +67,6 @@ class LanDiscovery {
     // takes no IPv6): beacons go out on those only.
     std::function<std::pair<bool, bool>()> listening_families;  // {IPv4, IPv6}
     std::function<void()> found_changed;         // an address was found or forgotten
-    // This device's addresses changed (one went away, or came): sessions
-    // bound to a vanished one are dead and may be closed.
-    std::function<void(const std::set<asio::ip::address>& now)> addresses_changed;
   };
 
   LanDiscovery(asio::io_context& io, Options options, Callbacks callbacks);

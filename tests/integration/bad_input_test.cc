@@ -1,4 +1,6 @@
 // Every bad input gets a one-line error and changes nothing.
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -94,12 +96,36 @@ TEST_F(BadInput, Tokens) {
 TEST_F(BadInput, PeerAddresses) {
   for (std::string bad : {"127.0.0.1:20209", "tcp/127.0.0.1", "tcp/127.0.0.1:0", "tcp/127.0.0.1:65536",
                           "tcp/127.0.0.1:http", "udp/127.0.0.1:1", "tcp/::1:20209", "tcp/[::1:20209",
-                          "tcp/[zz::1]:20209", "tcp/:20209", "tcp/exa mple.com:1", ""}) {
+                          "tcp/[zz::1]:20209", "tcp/:20209", "tcp/exa mple.com:1", "", "quic/127.0.0.1",
+                          "quic/127.0.0.1:0", "quic//127.0.0.1:1", "quic/[::1:20209"}) {
     ExpectRefused({"peer", "add", "shared", bad}, "invalid peer address");
   }
-  ExpectRefused({"peer", "add", "shared", "quic/127.0.0.1:20209"}, "not supported yet");
   ExpectRefused({"peer", "add", "shared", "tcp/127.0.0.1:20400"}, "already a peer");
   ExpectRefused({"peer", "remove", "shared", "tcp/127.0.0.1:20401"}, "not a peer");
+}
+
+TEST_F(BadInput, ListenAddressesThatCannotBeHadStopTheDaemonSayingWhy) {
+  // A UDP port taken by someone else: QUIC cannot have it, though TCP could.
+  asio::io_context io;
+  asio::ip::udp::socket taken(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string port = std::to_string(taken.local_endpoint().port());
+  const std::pair<std::string, std::string> cases[] = {
+      {"udp/127.0.0.1:1", "bad --listen address"},
+      {"127.0.0.1", "bad --listen address"},
+      {"tcp/127.0.0.1:1,tcp/127.0.0.1:1", "given twice"},
+      {"quic/127.0.0.1:" + port, "cannot listen on quic/127.0.0.1:" + port},
+      {"127.0.0.1:" + port, "cannot listen on quic/127.0.0.1:" + port},
+  };
+  for (const auto& [listen, expected] : cases) {
+    const stdfs::path config = tmp_ / "other-config";
+    CommandResult r = RunTandem(config, {"daemon", "--gui", "off", "--listen", listen});
+    EXPECT_NE(r.exit_code, 0) << listen;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << listen << " said: " << r.err;
+    EXPECT_NE(r.err.find("--listen"), std::string::npos) << listen << " must say what to change: " << r.err;
+    if (stdfs::exists(config / "config.json")) {
+      EXPECT_EQ(ReadFile(config / "config.json").find(listen), std::string::npos) << listen << " was kept";
+    }
+  }
 }
 
 TEST_F(BadInput, UnknownShares) {

@@ -636,6 +636,20 @@ TEST_F(TwoDevices, GarbageFromStrangersIsDroppedAndSyncGoesOn) {
   EXPECT_TRUE(a_.Running());
 }
 
+TEST_F(TwoDevices, GivenBothTransportsOneConnectionStaysAndItIsQuic) {
+  Connect();
+  // a also knows b's address on the other transport.
+  ASSERT_EQ(a_.Run({"peer", "add", "s", b_.address(PeerTransport() == "quic" ? "tcp" : "quic")}).exit_code, 0);
+  auto one_over_quic = [&](const DaemonProcess& d) {
+    json attached = d.Json({"info", "s"})["attached_peers"];
+    return attached.size() == 1 && attached[0]["address"].get<std::string>().rfind("quic/", 0) == 0;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return one_over_quic(a_) && one_over_quic(b_); })) << a_.Log() << b_.Log();
+  WriteFile(dir_a_ / "after.txt", "over QUIC");
+  EXPECT_TRUE(Converged());
+  EXPECT_TRUE(one_over_quic(a_) && one_over_quic(b_));
+}
+
 TEST_F(TwoDevices, ADeviceThatCannotProveTheShareIsConnectedButNeverAttached) {
   Connect();
   WriteFile(dir_a_ / "private.txt", "for a and b");
