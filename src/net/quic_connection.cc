@@ -10,7 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -23,6 +25,8 @@
 
 namespace tandem::net {
 namespace {
+
+using namespace asio::experimental::awaitable_operators;
 
 // TLS 1.3 only, the AEADs ngtcp2's GnuTLS helper knows, and no middlebox
 // compatibility mode (QUIC forbids it).
@@ -110,7 +114,8 @@ size_t LocalPathPayload(const asio::ip::udp::endpoint& remote) {
   return std::min<size_t>(static_cast<size_t>(mtu - headers), kLargestLocalPayload);
 }
 
-ngtcp2_settings Settings(const asio::ip::udp::endpoint& remote) {
+// `payload`: LocalPathPayload's, or 0.
+ngtcp2_settings Settings(size_t payload) {
   ngtcp2_settings settings;
   ngtcp2_settings_default(&settings);
   // BBR v2 rather than CUBIC: it paces to the path's measured bandwidth and
@@ -118,7 +123,7 @@ ngtcp2_settings Settings(const asio::ip::udp::endpoint& remote) {
   // kept CUBIC's at 10-30 KiB (16 MiB over 100 ms and 1% loss: 83 s; BBR
   // v2: 1.6 s; TCP: 2.1 s; docs/benchmarks.md).
   settings.cc_algo = NGTCP2_CC_ALGO_BBR2;
-  if (size_t payload = LocalPathPayload(remote)) {
+  if (payload) {
     settings.max_tx_udp_payload_size = payload;
     settings.no_tx_udp_payload_size_shaping = 1;
   }
@@ -129,9 +134,13 @@ ngtcp2_settings Settings(const asio::ip::udp::endpoint& remote) {
   return settings;
 }
 
-ngtcp2_transport_params Parameters() {
+ngtcp2_transport_params Parameters(size_t payload) {
   ngtcp2_transport_params params;
   ngtcp2_transport_params_default(&params);
+  // What this end's route takes, told to the peer, which sends no larger:
+  // two hosts on one link may have different MTUs (a 9000-byte NAS beside a
+  // 1500-byte laptop), and each side's own route says only its own.
+  if (payload) params.max_udp_payload_size = payload;
   params.initial_max_streams_uni = kMaxPeerStreams;
   params.initial_max_streams_bidi = 0;
   params.initial_max_stream_data_uni = kStreamWindow;
@@ -231,6 +240,7 @@ const ngtcp2_callbacks& QuicConnection::Callbacks(bool server) {
     c.remove_connection_id = &QuicConnection::OnRemoveConnectionIdCb;
     c.stream_reset = &QuicConnection::OnStreamResetCb;
     c.extend_max_stream_data = &QuicConnection::OnExtendMaxStreamDataCb;
+    c.stream_stop_sending = &QuicConnection::OnStopSendingCb;
     return c;
   }();
   static const ngtcp2_callbacks client = [] {
@@ -276,8 +286,13 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> QuicConnection::Dial(
   asio::ip::udp::endpoint local = (*endpoint)->local_endpoint();
   SetPath(self->path_, local, remote);
   ngtcp2_cid dcid = RandomConnectionId(), scid = RandomConnectionId();
-  ngtcp2_settings settings = Settings(remote);
-  ngtcp2_transport_params params = Parameters();
+  const size_t payload = LocalPathPayload(remote);
+  ngtcp2_settings settings = Settings(payload);
+  ngtcp2_transport_params params = Parameters(payload);
+  // A dialled connection's reset tokens come from a key of its own: its
+  // socket dies with this process, so nothing would use one from the device
+  // key, and a listener then cannot be made to answer for its ids.
+  RandomBytes(self->reset_secret_.data(), self->reset_secret_.size());
   if (ngtcp2_conn_client_new(&self->conn_, &dcid, &scid, &self->path_.path, NGTCP2_PROTO_VER_V1, &Callbacks(false),
                              &settings, &params, nullptr, self.get()) != 0) {
     (*endpoint)->Close();
@@ -307,9 +322,14 @@ std::shared_ptr<QuicConnection> QuicConnection::Accept(std::shared_ptr<QuicEndpo
   std::shared_ptr<QuicConnection> self(new QuicConnection(endpoint, std::move(credentials), false));
   SetPath(self->path_, local, remote);
   ngtcp2_cid scid = RandomConnectionId();
-  ngtcp2_settings settings = Settings(remote);
-  ngtcp2_transport_params params = Parameters();
+  const size_t payload = LocalPathPayload(remote);
+  ngtcp2_settings settings = Settings(payload);
+  ngtcp2_transport_params params = Parameters(payload);
+  self->reset_secret_ = self->credentials_->reset_secret();
   if (original_dcid) {
+    // The address is validated: ngtcp2 may send more than three times what
+    // it received before the handshake ends.
+    settings.token = header.token;
     // The client's first Initial went to `original_dcid`; this one, after
     // the Retry, to the id the Retry gave.
     params.original_dcid = *original_dcid;
@@ -319,7 +339,7 @@ std::shared_ptr<QuicConnection> QuicConnection::Accept(std::shared_ptr<QuicEndpo
     params.original_dcid = header.dcid;
   }
   params.stateless_reset_token_present = 1;
-  const auto& secret = self->credentials_->reset_secret();
+  const auto& secret = self->reset_secret_;
   if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, secret.data(), secret.size(),
                                                     &scid) != 0) {
     return nullptr;
@@ -372,19 +392,19 @@ Result<void> QuicConnection::LearnPeer() {
 }
 
 asio::awaitable<Result<void>> QuicConnection::Handshake() {
+  auto self = shared_from_this();
   asio::steady_timer deadline(executor_);
   deadline.expires_after(kHandshakeTimeout);
   bool late = false;
-  deadline.async_wait([this, &late](std::error_code ec) {
-    if (ec) return;
-    late = true;
-    Wake();
-  });
-  while (!handshake_done_ && !closed_ && !late) {
-    std::error_code ec;
-    co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  while (!handshake_done_ && !closed_) {
+    // Whichever comes first; the other wait is cancelled before this resumes.
+    auto woken = co_await (signal_.async_wait(asio::experimental::as_tuple(asio::use_awaitable)) ||
+                           deadline.async_wait(asio::experimental::as_tuple(asio::use_awaitable)));
+    if (woken.index() == 1) {
+      late = true;
+      break;
+    }
   }
-  deadline.cancel();
   if (handshake_done_ && !closed_) {
     auto learnt = LearnPeer();
     if (!learnt) {
@@ -454,7 +474,7 @@ int QuicConnection::OnNewConnectionIdCb(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* 
   auto* me = static_cast<QuicConnection*>(self);
   cid->datalen = size;
   RandomBytes(cid->data, size);
-  const auto& secret = me->credentials_->reset_secret();
+  const auto& secret = me->reset_secret_;
   if (ngtcp2_crypto_generate_stateless_reset_token(token, secret.data(), secret.size(), cid) != 0) {
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
@@ -473,6 +493,14 @@ int QuicConnection::OnStreamResetCb(ngtcp2_conn*, int64_t, uint64_t, uint64_t, v
   // A lane cut short loses part of a frame: the stream of frames is broken.
   auto* me = static_cast<QuicConnection*>(self);
   if (!me->corrupt_) me->corrupt_ = MakeError(ErrorCode::kCorrupt, "peer reset a stream");
+  me->Wake();
+  return 0;
+}
+
+int QuicConnection::OnStopSendingCb(ngtcp2_conn*, int64_t, uint64_t, void* self, void*) {
+  // The peer will not read one of our lanes: its frames would wait forever.
+  auto* me = static_cast<QuicConnection*>(self);
+  if (!me->corrupt_) me->corrupt_ = MakeError(ErrorCode::kCorrupt, "peer stopped reading a stream");
   me->Wake();
   return 0;
 }
@@ -516,7 +544,15 @@ asio::ip::udp::endpoint QuicConnection::peer_endpoint() const { return EndpointO
 void QuicConnection::OnRefused() {
   if (!handshake_done_) {
     Ended("connection refused");
-  } else if (std::chrono::steady_clock::now() - last_datagram_ >= kRefusedSilence) {
+    return;
+  }
+  // Believed only while packets of ours go unanswered (data in flight, two
+  // probes without an acknowledgement) and nothing came from the peer for a
+  // second: an idle connection, or a live one, ignores forged ICMP.
+  ngtcp2_conn_stat stat;
+  ngtcp2_conn_get_conn_stat(conn_, &stat);
+  if (stat.bytes_in_flight > 0 && stat.pto_count >= 2 &&
+      std::chrono::steady_clock::now() - last_datagram_ >= kRefusedSilence) {
     Ended("the peer's port is closed (ICMP), and nothing came from it for a second");
   }
 }
@@ -557,9 +593,9 @@ void QuicConnection::FlushSoon() {
   });
 }
 
-bool QuicConnection::Transmit(const asio::ip::udp::endpoint& to, ByteView packet) {
+bool QuicConnection::Transmit(const asio::ip::address& from, const asio::ip::udp::endpoint& to, ByteView packet) {
   std::error_code ec;
-  if (endpoint_->SendTo(to, packet, ec)) return true;
+  if (endpoint_->SendFrom(from, to, packet, ec)) return true;
   if (ec == asio::error::connection_refused) {
     // ICMP's answer to an earlier packet, reported on this send instead of
     // a receive. Posted: ending the connection here would end it mid-Flush.
@@ -572,6 +608,7 @@ bool QuicConnection::Transmit(const asio::ip::udp::endpoint& to, ByteView packet
   // The socket is full: the packet waits, and writing resumes once it has room.
   held_packet_.assign(packet.begin(), packet.end());
   held_to_ = to;
+  held_from_ = from;
   endpoint_->WhenWritable([weak = std::weak_ptr<Connection>(shared_from_this())] {
     if (auto self = weak.lock()) static_cast<QuicConnection*>(self.get())->Flush();
   });
@@ -583,12 +620,16 @@ void QuicConnection::Flush() {
   if (!held_packet_.empty()) {
     Bytes held = std::move(held_packet_);
     held_packet_.clear();
-    if (!Transmit(held_to_, held)) return;
+    if (!Transmit(held_from_, held_to_, held)) return;
   }
   const ngtcp2_tstamp now = QuicNow();
   for (Lane& lane : lanes_) lane.blocked = false;
   size_t packets = 0;
   bool mid_packet = false;  // ngtcp2 allows no other call until the packet is out
+  // The same path and packet info for every call that adds to one packet.
+  ngtcp2_path_storage storage;
+  ngtcp2_path_storage_zero(&storage);
+  ngtcp2_pkt_info info{};
   while (packets < kPacketsPerFlush) {
     // The control lane first, then the answer lanes from where the last
     // packet left off.
@@ -618,9 +659,6 @@ void QuicConnection::Flush() {
       }
     }
     ngtcp2_ssize accepted = -1;
-    ngtcp2_path_storage storage;
-    ngtcp2_path_storage_zero(&storage);
-    ngtcp2_pkt_info info{};
     ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &storage.path, &info, packet_.data(), packet_.size(), &accepted,
                                                NGTCP2_WRITE_STREAM_FLAG_MORE, lane ? lane->stream : -1,
                                                count ? vectors.data() : nullptr, count, now);
@@ -644,7 +682,10 @@ void QuicConnection::Flush() {
     for (Lane& l : lanes_) l.blocked = false;
     ngtcp2_path_copy(&path_.path, &storage.path);
     ++packets;
-    if (!Transmit(EndpointOf(storage.path.remote), ByteView(packet_.data(), static_cast<size_t>(n)))) break;
+    if (!Transmit(EndpointOf(storage.path.local).address(), EndpointOf(storage.path.remote),
+                  ByteView(packet_.data(), static_cast<size_t>(n)))) {
+      break;
+    }
   }
   ngtcp2_conn_update_pkt_tx_time(conn_, now);
   if (packets == kPacketsPerFlush) FlushSoon();
@@ -680,7 +721,17 @@ asio::awaitable<void> QuicConnection::TimerLoop() {
 
 // --- frames -----------------------------------------------------------------
 
-void QuicConnection::Start() { started_ = true; }
+void QuicConnection::Start() {
+  started_ = true;
+  // Every lane's stream at once, outside any packet being written (where
+  // ngtcp2 allows no other call); a lane the peer allows no stream for yet
+  // opens later.
+  if (conn_ && !closed_) {
+    for (Lane& lane : lanes_) {
+      if (lane.stream < 0 && ngtcp2_conn_open_uni_stream(conn_, &lane.stream, nullptr) != 0) lane.stream = -1;
+    }
+  }
+}
 
 void QuicConnection::SendBytes(ByteView bytes) {
   if (closed_) return;
@@ -770,7 +821,8 @@ void QuicConnection::SendConnectionClose(const ngtcp2_connection_close_error& er
                                                       &error, QuicNow());
   if (n <= 0) return;
   std::error_code ec;
-  endpoint_->SendTo(EndpointOf(storage.path.remote), ByteView(packet_.data(), static_cast<size_t>(n)), ec);
+  endpoint_->SendFrom(EndpointOf(storage.path.local).address(), EndpointOf(storage.path.remote),
+                      ByteView(packet_.data(), static_cast<size_t>(n)), ec);
 }
 
 void QuicConnection::Ended(std::string why) {

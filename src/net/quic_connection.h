@@ -169,6 +169,7 @@ class QuicConnection final : public Connection {
   static int OnNewConnectionIdCb(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t size, void* self);
   static int OnRemoveConnectionIdCb(ngtcp2_conn*, const ngtcp2_cid* cid, void* self);
   static int OnStreamResetCb(ngtcp2_conn*, int64_t stream, uint64_t final_size, uint64_t error, void* self, void*);
+  static int OnStopSendingCb(ngtcp2_conn*, int64_t stream, uint64_t error, void* self, void*);
   static int OnExtendMaxStreamDataCb(ngtcp2_conn*, int64_t stream, uint64_t max_data, void* self, void*);
   static int VerifyPeerCb(gnutls_session_t session);
 
@@ -192,7 +193,7 @@ class QuicConnection final : public Connection {
   void ForgetConnectionIds();
   // Sends one packet; false if the socket is full (the packet is held, and
   // Flush runs again once there is room).
-  bool Transmit(const asio::ip::udp::endpoint& to, ByteView packet);
+  bool Transmit(const asio::ip::address& from, const asio::ip::udp::endpoint& to, ByteView packet);
 
   asio::any_io_executor executor_;
   std::shared_ptr<QuicEndpoint> endpoint_;
@@ -211,6 +212,9 @@ class QuicConnection final : public Connection {
   Bytes packet_;  // one datagram being written
   Bytes held_packet_;  // written, waiting for room in the socket
   asio::ip::udp::endpoint held_to_;
+  asio::ip::address held_from_;
+  // The key this connection's stateless reset tokens come from.
+  std::array<uint8_t, 32> reset_secret_{};
   std::set<std::string> routed_;  // our connection ids the endpoint routes here
 
   asio::steady_timer timer_;   // ngtcp2's next deadline

@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstring>
+
 #include <asio/co_spawn.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -65,6 +67,12 @@ Result<std::shared_ptr<QuicEndpoint>> QuicEndpoint::Listen(asio::any_io_executor
   if (ec) return MakeError(ErrorCode::kIo, ec.message());
   endpoint->socket_.non_blocking(true, ec);
   SetSocketOptions(endpoint->socket_);
+  // Each datagram says which of this machine's addresses it was sent to.
+  int on = 1;
+  (void)setsockopt(endpoint->socket_.native_handle(), IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+  if (address.address().is_v6()) {
+    (void)setsockopt(endpoint->socket_.native_handle(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+  }
   endpoint->local_ = endpoint->socket_.local_endpoint(ec);
   return endpoint;
 }
@@ -105,12 +113,55 @@ void QuicEndpoint::Route(const ngtcp2_cid& id, const std::shared_ptr<QuicConnect
 void QuicEndpoint::Unroute(const ngtcp2_cid& id) { routes_.erase(IdOf(id.data, id.datalen)); }
 
 bool QuicEndpoint::SendTo(const udp::endpoint& remote, ByteView datagram, std::error_code& ec) {
+  return SendFrom(local_.address(), remote, datagram, ec);
+}
+
+bool QuicEndpoint::SendFrom(const asio::ip::address& from, const udp::endpoint& remote, ByteView datagram,
+                            std::error_code& ec) {
   if (!socket_.is_open()) {
     ec = asio::error::bad_descriptor;
     return false;
   }
-  socket_.send_to(asio::buffer(datagram.data(), datagram.size()), remote, 0, ec);
-  return !ec;
+  if (from.is_unspecified() || from == local_.address() || accepted_ == nullptr) {
+    socket_.send_to(asio::buffer(datagram.data(), datagram.size()), remote, 0, ec);
+    return !ec;
+  }
+  // A listener on every address answers from the one it was reached at: a
+  // peer's connected socket takes datagrams from that address only.
+  iovec io{const_cast<uint8_t*>(datagram.data()), datagram.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
+  msghdr message{};
+  message.msg_name = const_cast<sockaddr*>(remote.data());
+  message.msg_namelen = static_cast<socklen_t>(remote.size());
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  cmsghdr* header = reinterpret_cast<cmsghdr*>(control);
+  const bool v4 = from.is_v4() || (from.is_v6() && from.to_v6().is_v4_mapped());
+  if (v4) {
+    in_pktinfo info{};
+    info.ipi_spec_dst.s_addr =
+        htonl((from.is_v4() ? from.to_v4() : asio::ip::make_address_v4(asio::ip::v4_mapped, from.to_v6())).to_uint());
+    header->cmsg_level = IPPROTO_IP;
+    header->cmsg_type = IP_PKTINFO;
+    header->cmsg_len = CMSG_LEN(sizeof(info));
+    std::memcpy(CMSG_DATA(header), &info, sizeof(info));
+    message.msg_controllen = CMSG_SPACE(sizeof(info));
+  } else {
+    in6_pktinfo info{};
+    const auto bytes = from.to_v6().to_bytes();
+    std::memcpy(&info.ipi6_addr, bytes.data(), bytes.size());
+    header->cmsg_level = IPPROTO_IPV6;
+    header->cmsg_type = IPV6_PKTINFO;
+    header->cmsg_len = CMSG_LEN(sizeof(info));
+    std::memcpy(CMSG_DATA(header), &info, sizeof(info));
+    message.msg_controllen = CMSG_SPACE(sizeof(info));
+  }
+  if (::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT) < 0) {
+    ec = std::error_code(errno == EAGAIN ? EWOULDBLOCK : errno, asio::error::get_system_category());
+    return false;
+  }
+  return true;
 }
 
 void QuicEndpoint::WhenWritable(std::function<void()> then) {
@@ -130,9 +181,9 @@ asio::awaitable<void> QuicEndpoint::ReceiveLoop() {
   auto buffer = std::make_unique_for_overwrite<uint8_t[]>(kDatagramBuffer);
   while (socket_.is_open()) {
     udp::endpoint remote;
+    asio::ip::address local;
     std::error_code ec;
-    size_t n = co_await socket_.async_receive_from(asio::buffer(buffer.get(), kDatagramBuffer), remote,
-                                                   asio::redirect_error(asio::use_awaitable, ec));
+    size_t n = co_await ReceiveOne(buffer.get(), remote, local, ec);
     if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || !socket_.is_open()) break;
     if (ec == asio::error::connection_refused) {
       refused_ = true;
@@ -146,11 +197,56 @@ asio::awaitable<void> QuicEndpoint::ReceiveLoop() {
     }
     if (ec) continue;
     ++datagrams_;
-    Dispatch(remote, ByteView(buffer.get(), n));
+    Dispatch(udp::endpoint(local.is_unspecified() ? local_.address() : local, local_.port()), remote,
+             ByteView(buffer.get(), n));
   }
 }
 
-void QuicEndpoint::Dispatch(const udp::endpoint& remote, ByteView datagram) {
+asio::awaitable<size_t> QuicEndpoint::ReceiveOne(uint8_t* buffer, udp::endpoint& remote, asio::ip::address& local,
+                                                 std::error_code& ec) {
+  while (true) {
+    iovec io{buffer, kDatagramBuffer};
+    alignas(cmsghdr) char control[256];
+    msghdr message{};
+    message.msg_name = remote.data();
+    message.msg_namelen = static_cast<socklen_t>(remote.capacity());
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    ssize_t n = ::recvmsg(socket_.native_handle(), &message, MSG_DONTWAIT);
+    if (n >= 0) {
+      remote.resize(message.msg_namelen);
+      // Where it was sent to (a listener on every address learns which).
+      for (cmsghdr* c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(&message, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+          in_pktinfo info;
+          std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+          local = asio::ip::address_v4(ntohl(info.ipi_addr.s_addr));
+          if (local_.address().is_v6()) local = asio::ip::make_address_v6(asio::ip::v4_mapped, local.to_v4());
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+          in6_pktinfo info;
+          std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+          asio::ip::address_v6::bytes_type bytes;
+          std::memcpy(bytes.data(), &info.ipi6_addr, bytes.size());
+          local = asio::ip::address_v6(bytes);
+        }
+      }
+      ec.clear();
+      co_return static_cast<size_t>(n);
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      ec = std::error_code(errno, asio::error::get_system_category());
+      co_return 0;
+    }
+    co_await socket_.async_wait(udp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return 0;
+  }
+}
+
+void QuicEndpoint::Dispatch(const udp::endpoint& remote, ByteView datagram) { Dispatch(local_, remote, datagram); }
+
+void QuicEndpoint::Dispatch(const udp::endpoint& local, const udp::endpoint& remote, ByteView datagram) {
   ngtcp2_version_cid ids;
   // ngtcp2 asserts on an empty datagram rather than refusing it.
   int rv = datagram.empty() ? -1 : ngtcp2_pkt_decode_version_cid(&ids, datagram.data(), datagram.size(), kConnectionIdSize);
@@ -161,7 +257,7 @@ void QuicEndpoint::Dispatch(const udp::endpoint& remote, ByteView datagram) {
   auto route = routes_.find(IdOf(ids.dcid, ids.dcidlen));
   if (route != routes_.end()) {
     if (auto connection = route->second.lock()) {
-      connection->OnDatagram(local_, remote, datagram);
+      connection->OnDatagram(local, remote, datagram);
       return;
     }
     routes_.erase(route);
@@ -173,24 +269,29 @@ void QuicEndpoint::Dispatch(const udp::endpoint& remote, ByteView datagram) {
     for (auto& [id, route] : routes_) {
       auto connection = route.lock();
       if (connection && connection->peer_endpoint() == remote) {
-        connection->OnDatagram(local_, remote, datagram);
+        connection->OnDatagram(local, remote, datagram);
         return;
       }
     }
     ngtcp2_cid id;
     ngtcp2_cid_init(&id, ids.dcid, ids.dcidlen);
-    SendStatelessReset(remote, id, datagram.size());
+    SendStatelessReset(local.address(), remote, id, datagram.size());
     return;
   }
   if (!accepted_) {
     ++dropped_;
     return;
   }
-  OnInitial(remote, datagram);
+  OnInitial(local, remote, datagram);
 }
 
-void QuicEndpoint::SendStatelessReset(const udp::endpoint& remote, const ngtcp2_cid& id, size_t prompted_by) {
+void QuicEndpoint::SendStatelessReset(const asio::ip::address& from, const udp::endpoint& remote, const ngtcp2_cid& id,
+                                      size_t prompted_by) {
   ++dropped_;
+  // Only a listener: its connection ids' tokens come from the device key.
+  // A dialled connection's come from a key of its own, so a listener cannot
+  // be made to answer for an id it does not hold with a token that works.
+  if (!accepted_) return;
   // Smaller than the packet that prompted it (so two endpoints cannot keep
   // each other busy), and never so small that it cannot pass for a packet.
   constexpr size_t kSmallest = 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN + 16;
@@ -211,17 +312,17 @@ void QuicEndpoint::SendStatelessReset(const udp::endpoint& remote, const ngtcp2_
   ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(packet, size, token, random, size - 1 - sizeof(token));
   if (n <= 0) return;
   std::error_code ec;
-  SendTo(remote, ByteView(packet, static_cast<size_t>(n)), ec);
+  SendFrom(from, remote, ByteView(packet, static_cast<size_t>(n)), ec);
 }
 
-void QuicEndpoint::OnInitial(const udp::endpoint& remote, ByteView datagram) {
+void QuicEndpoint::OnInitial(const udp::endpoint& local, const udp::endpoint& remote, ByteView datagram) {
   ngtcp2_pkt_hd header;
   if (ngtcp2_accept(&header, datagram.data(), datagram.size()) != 0 || handshakes_ >= kMaxQuicHandshakes) {
     ++dropped_;  // not a client's first Initial (or too short to be one), or too many at once
     return;
   }
   if (header.token.len == 0) {
-    SendRetry(header, remote);
+    SendRetry(header, local.address(), remote);
     return;
   }
   ngtcp2_cid original_dcid;
@@ -234,18 +335,18 @@ void QuicEndpoint::OnInitial(const udp::endpoint& remote, ByteView datagram) {
     ++dropped_;  // a token from another address, expired, or forged
     return;
   }
-  auto connection = QuicConnection::Accept(shared_from_this(), credentials_, header, &original_dcid, local_, remote);
+  auto connection = QuicConnection::Accept(shared_from_this(), credentials_, header, &original_dcid, local, remote);
   if (!connection) {
     ++dropped_;
     return;
   }
-  connection->OnDatagram(local_, remote, datagram);
+  connection->OnDatagram(local, remote, datagram);
   ++handshakes_;
   asio::co_spawn(executor_, AwaitHandshake(std::move(connection)),
                  LogIfThrew("a QUIC handshake", spdlog::level::debug));
 }
 
-void QuicEndpoint::SendRetry(const ngtcp2_pkt_hd& header, const udp::endpoint& remote) {
+void QuicEndpoint::SendRetry(const ngtcp2_pkt_hd& header, const asio::ip::address& from, const udp::endpoint& remote) {
   ngtcp2_cid retry_scid;
   retry_scid.datalen = kConnectionIdSize;
   if (RAND_bytes(retry_scid.data, static_cast<int>(retry_scid.datalen)) != 1) return;
@@ -259,7 +360,7 @@ void QuicEndpoint::SendRetry(const ngtcp2_pkt_hd& header, const udp::endpoint& r
                                              &header.dcid, token, static_cast<size_t>(token_size));
   if (n <= 0) return;
   std::error_code ec;
-  SendTo(remote, ByteView(packet, static_cast<size_t>(n)), ec);
+  SendFrom(from, remote, ByteView(packet, static_cast<size_t>(n)), ec);
 }
 
 asio::awaitable<void> QuicEndpoint::AwaitHandshake(std::shared_ptr<QuicConnection> connection) {

@@ -71,10 +71,15 @@ class QuicEndpoint : public std::enable_shared_from_this<QuicEndpoint> {
   // Sends one datagram; false if the socket cannot take it now (the caller
   // waits with WhenWritable) or is gone.
   bool SendTo(const asio::ip::udp::endpoint& remote, ByteView datagram, std::error_code& ec);
+  // The same, from `from`, one of this machine's addresses (a listener
+  // bound to all of them answers from the one a peer reached).
+  bool SendFrom(const asio::ip::address& from, const asio::ip::udp::endpoint& remote, ByteView datagram,
+                std::error_code& ec);
   void WhenWritable(std::function<void()> then);
 
-  // One datagram from `remote`, as the receive loop hands it over (the fuzz
-  // target calls it directly).
+  // One datagram from `remote` to `local`, as the receive loop hands it
+  // over (the fuzz target calls it directly; without `local`, the socket's).
+  void Dispatch(const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote, ByteView datagram);
   void Dispatch(const asio::ip::udp::endpoint& remote, ByteView datagram);
 
   // Datagrams read, and those dropped as garbage or past a limit (tests).
@@ -85,9 +90,13 @@ class QuicEndpoint : public std::enable_shared_from_this<QuicEndpoint> {
  private:
   QuicEndpoint(asio::any_io_executor executor, std::shared_ptr<QuicCredentials> credentials, AcceptFn accepted);
   asio::awaitable<void> ReceiveLoop();
-  void OnInitial(const asio::ip::udp::endpoint& remote, ByteView datagram);
-  void SendRetry(const ngtcp2_pkt_hd& header, const asio::ip::udp::endpoint& remote);
-  void SendStatelessReset(const asio::ip::udp::endpoint& remote, const ngtcp2_cid& id, size_t prompted_by);
+  // One datagram (recvmsg: with the address it was sent to, into `local`).
+  asio::awaitable<size_t> ReceiveOne(uint8_t* buffer, asio::ip::udp::endpoint& remote, asio::ip::address& local,
+                                     std::error_code& ec);
+  void OnInitial(const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote, ByteView datagram);
+  void SendRetry(const ngtcp2_pkt_hd& header, const asio::ip::address& from, const asio::ip::udp::endpoint& remote);
+  void SendStatelessReset(const asio::ip::address& from, const asio::ip::udp::endpoint& remote, const ngtcp2_cid& id,
+                          size_t prompted_by);
   asio::awaitable<void> AwaitHandshake(std::shared_ptr<QuicConnection> connection);
 
   asio::any_io_executor executor_;

@@ -193,6 +193,26 @@ TEST_F(Quic, AListenerWithoutADeviceCertificateIsRefusedByTheDialler) {
   (*impostor)->Close();
 }
 
+TEST_F(Quic, AListenerOnEveryAddressAnswersFromTheOneItWasReachedAt) {
+  // Dialled at 127.0.0.2, a listener on 0.0.0.0 must answer from 127.0.0.2:
+  // the dialler's socket takes nothing from any other address (the kernel
+  // alone would pick 127.0.0.1, the route's own source).
+  std::shared_ptr<Connection> accepted;
+  auto any = QuicEndpoint::Listen(loop_.get_executor(), udp::endpoint(asio::ip::make_address("0.0.0.0"), 0),
+                                  credentials_b_, [&](std::shared_ptr<Connection> c) { accepted = c; });
+  ASSERT_TRUE(any) << any.error().message;
+  (*any)->Start();
+  std::optional<Result<std::shared_ptr<Connection>>> dialled;
+  const udp::endpoint second(asio::ip::make_address("127.0.0.2"), (*any)->local_endpoint().port());
+  asio::co_spawn(loop_, DialInto(loop_.get_executor(), second, credentials_a_, &dialled), [](std::exception_ptr) {});
+  ASSERT_TRUE(RunUntil([&] { return dialled.has_value() && accepted != nullptr; }));
+  ASSERT_TRUE(*dialled) << dialled->error().message;
+  EXPECT_EQ((**dialled)->peer_device_id(), device_b_.DeviceId());
+  EXPECT_EQ(accepted->local_address(), asio::ip::make_address("127.0.0.2"));
+  (**dialled)->Close("done");
+  (*any)->Close();
+}
+
 TEST_F(Quic, EachConnectionHasItsOwnBinding) {
   Connect();
   Bytes first = a_->session_binding();
