@@ -240,7 +240,6 @@ const ngtcp2_callbacks& QuicConnection::Callbacks(bool server) {
     c.remove_connection_id = &QuicConnection::OnRemoveConnectionIdCb;
     c.stream_reset = &QuicConnection::OnStreamResetCb;
     c.extend_max_stream_data = &QuicConnection::OnExtendMaxStreamDataCb;
-    c.stream_stop_sending = &QuicConnection::OnStopSendingCb;
     return c;
   }();
   static const ngtcp2_callbacks client = [] {
@@ -497,14 +496,6 @@ int QuicConnection::OnStreamResetCb(ngtcp2_conn*, int64_t, uint64_t, uint64_t, v
   return 0;
 }
 
-int QuicConnection::OnStopSendingCb(ngtcp2_conn*, int64_t, uint64_t, void* self, void*) {
-  // The peer will not read one of our lanes: its frames would wait forever.
-  auto* me = static_cast<QuicConnection*>(self);
-  if (!me->corrupt_) me->corrupt_ = MakeError(ErrorCode::kCorrupt, "peer stopped reading a stream");
-  me->Wake();
-  return 0;
-}
-
 int QuicConnection::OnExtendMaxStreamDataCb(ngtcp2_conn*, int64_t, uint64_t, void* self, void*) {
   static_cast<QuicConnection*>(self)->FlushSoon();
   return 0;
@@ -667,10 +658,17 @@ void QuicConnection::Flush() {
       mid_packet = true;
       continue;
     }
-    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR) {
+    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
       if (lane) lane->blocked = true;
       mid_packet = true;
       continue;
+    }
+    if (lane && (n == NGTCP2_ERR_STREAM_SHUT_WR || n == NGTCP2_ERR_STREAM_NOT_FOUND)) {
+      // We never shut a lane: the peer stopped reading it (STOP_SENDING),
+      // and what it holds would never be acknowledged.
+      if (!corrupt_) corrupt_ = MakeError(ErrorCode::kCorrupt, "peer stopped reading a stream");
+      Fail(NGTCP2_ERR_CALLBACK_FAILURE, "peer stopped reading a stream");
+      return;
     }
     mid_packet = false;
     if (n < 0) {

@@ -169,7 +169,6 @@ class QuicConnection final : public Connection {
   static int OnNewConnectionIdCb(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t size, void* self);
   static int OnRemoveConnectionIdCb(ngtcp2_conn*, const ngtcp2_cid* cid, void* self);
   static int OnStreamResetCb(ngtcp2_conn*, int64_t stream, uint64_t final_size, uint64_t error, void* self, void*);
-  static int OnStopSendingCb(ngtcp2_conn*, int64_t stream, uint64_t error, void* self, void*);
   static int OnExtendMaxStreamDataCb(ngtcp2_conn*, int64_t stream, uint64_t max_data, void* self, void*);
   static int VerifyPeerCb(gnutls_session_t session);
 

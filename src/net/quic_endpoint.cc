@@ -151,6 +151,7 @@ bool QuicEndpoint::SendFrom(const asio::ip::address& from, const udp::endpoint& 
     in6_pktinfo info{};
     const auto bytes = from.to_v6().to_bytes();
     std::memcpy(&info.ipi6_addr, bytes.data(), bytes.size());
+    info.ipi6_ifindex = from.to_v6().scope_id();
     header->cmsg_level = IPPROTO_IPV6;
     header->cmsg_type = IPV6_PKTINFO;
     header->cmsg_len = CMSG_LEN(sizeof(info));
@@ -222,14 +223,18 @@ asio::awaitable<size_t> QuicEndpoint::ReceiveOne(uint8_t* buffer, udp::endpoint&
         if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
           in_pktinfo info;
           std::memcpy(&info, CMSG_DATA(c), sizeof(info));
-          local = asio::ip::address_v4(ntohl(info.ipi_addr.s_addr));
+          // The address a reply goes out from: the destination, or for a
+          // broadcast the interface's own address.
+          local = asio::ip::address_v4(ntohl(info.ipi_spec_dst.s_addr));
           if (local_.address().is_v6()) local = asio::ip::make_address_v6(asio::ip::v4_mapped, local.to_v4());
         } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
           in6_pktinfo info;
           std::memcpy(&info, CMSG_DATA(c), sizeof(info));
           asio::ip::address_v6::bytes_type bytes;
           std::memcpy(bytes.data(), &info.ipi6_addr, bytes.size());
-          local = asio::ip::address_v6(bytes);
+          // A link-local address means nothing without its interface.
+          asio::ip::address_v6 destination(bytes);
+          local = asio::ip::address_v6(bytes, destination.is_link_local() ? info.ipi6_ifindex : 0);
         }
       }
       ec.clear();

@@ -70,8 +70,13 @@ Network::~Network() { Stop(); }
 Result<void> Network::Listen(const std::vector<net::PeerAddress>& addresses) {
   // Port 0: the port TCP got, for QUIC too (a peer is told one port). Rarely
   // it is taken for UDP; then both try again elsewhere.
+  // A port given for one transport is the other's too.
+  uint16_t given = 0;
+  for (const net::PeerAddress& address : addresses) {
+    if (address.port != 0 && given == 0) given = address.port;
+  }
   for (int attempt = 0;; ++attempt) {
-    uint16_t chosen = 0;
+    uint16_t chosen = given;
     Result<void> outcome = Ok();
     for (net::PeerAddress address : addresses) {
       if (address.port == 0 && chosen != 0) address.port = chosen;
