@@ -720,7 +720,6 @@ asio::awaitable<void> QuicConnection::TimerLoop() {
 // --- frames -----------------------------------------------------------------
 
 void QuicConnection::Start() {
-  started_ = true;
   // Every lane's stream at once, outside any packet being written (where
   // ngtcp2 allows no other call); a lane the peer allows no stream for yet
   // opens later.

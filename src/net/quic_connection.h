@@ -219,7 +219,6 @@ class QuicConnection final : public Connection {
   asio::steady_timer timer_;   // ngtcp2's next deadline
   asio::steady_timer signal_;  // frames arrived, room made, handshake done, closed
   bool flush_posted_ = false;
-  bool started_ = false;
   bool handshake_done_ = false;
   bool peer_refused_ = false;  // the peer's certificate did not carry a device key
   bool closed_ = false;

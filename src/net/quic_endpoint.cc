@@ -187,7 +187,6 @@ asio::awaitable<void> QuicEndpoint::ReceiveLoop() {
     size_t n = co_await ReceiveOne(buffer.get(), remote, local, ec);
     if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || !socket_.is_open()) break;
     if (ec == asio::error::connection_refused) {
-      refused_ = true;
       // Ending a connection takes its routes out: collected first.
       std::vector<std::shared_ptr<QuicConnection>> told;
       for (auto& [id, route] : routes_) {

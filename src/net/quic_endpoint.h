@@ -85,7 +85,6 @@ class QuicEndpoint : public std::enable_shared_from_this<QuicEndpoint> {
   // Datagrams read, and those dropped as garbage or past a limit (tests).
   uint64_t datagrams() const { return datagrams_; }
   uint64_t dropped() const { return dropped_; }
-  bool refused() const { return refused_; }
 
  private:
   QuicEndpoint(asio::any_io_executor executor, std::shared_ptr<QuicCredentials> credentials, AcceptFn accepted);
@@ -112,9 +111,6 @@ class QuicEndpoint : public std::enable_shared_from_this<QuicEndpoint> {
   bool waiting_writable_ = false;
   std::chrono::steady_clock::time_point reset_second_;
   int resets_this_second_ = 0;
-  // A dialer's socket was told by ICMP that nothing listens at the peer's
-  // port (Linux reports it on a connected UDP socket).
-  bool refused_ = false;
   std::vector<std::function<void()>> when_writable_;
 };
 
